@@ -1,0 +1,128 @@
+"""The Python API: what the command line does, callable from a notebook.
+
+    import bench
+    records = bench.run(models=["lead-3"], tasks=["seed-summarization"])
+    records[0]["metrics"]["rougeLsum"]
+    bench.score(["a prediction"], [["a reference"]], metric="rouge")
+
+Each function returns the same records the command line writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError, BenchErrors, relpath
+from bench.metrics import METRICS, MetricOptions
+from bench.task import Task, load_task, read_jsonl, resolve_tasks
+
+__all__ = ["run", "score", "score_file", "load_task", "list_tasks", "read_score_file"]
+
+
+def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
+    return resolve_tasks([], [Path(d) for d in tasks_dirs])
+
+
+def run(
+    models: Sequence[str] = (),
+    tasks: Sequence[str] = (),
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    output_dir: str | Path = "results",
+    tasks_dirs: Sequence[str | Path] = (),
+    batch_size: int | None = None,
+    metric_options: MetricOptions | None = None,
+    model_options: dict[str, Any] | None = None,
+    progress: Any = None,
+) -> list[dict[str, Any]]:
+    """Run models on tasks and write results; returns the run records (with `path` added)."""
+    from bench.models import DEFAULT_MODELS, resolve_model
+    from bench.runner import RunOptions, run as run_pairs
+
+    if limit is not None and limit < 1:
+        raise BenchError(f"--limit must be at least 1, got {limit}")
+    specs = [resolve_model(m) for m in (models or DEFAULT_MODELS)]
+    task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs])
+    options = RunOptions(
+        limit=limit, seed=seed, batch_size=batch_size,
+        metric_options=metric_options or MetricOptions(),
+        model_options=model_options or {}, output_dir=Path(output_dir),
+    )
+    done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
+    return [{**record, "path": str(path)} for record, path in done]
+
+
+def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list[list[str]]]:
+    """(ids, predictions, references) from a JSONL file of {"id", "prediction", "references"}."""
+    ids: list[str] = []
+    predictions: list[str] = []
+    references: list[list[str]] = []
+    errors: list[BenchError] = []
+    seen: dict[str, int] = {}
+    for lineno, obj in read_jsonl(path):
+        where = f"{relpath(path)}:{lineno}"
+        bad = False
+        for key in ("id", "prediction", "references"):
+            if key not in obj:
+                errors.append(BenchError(f"missing field {key!r}", where=where,
+                                         hint='each line is {"id": str, "prediction": str, "references": [str, ...]}'))
+                bad = True
+        if bad:
+            continue
+        ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
+        if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
+            errors.append(BenchError("'id' must be a string", where=where))
+            continue
+        ex_id = str(ex_id)
+        if ex_id in seen:
+            errors.append(BenchError(f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", where=where))
+            continue
+        seen[ex_id] = lineno
+        if not isinstance(pred, str):
+            errors.append(BenchError(f"'prediction' must be a string, got {type(pred).__name__}", where=where))
+            continue
+        if isinstance(refs, str):
+            refs = [refs]
+        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+            errors.append(BenchError("'references' must be a list of strings", where=where))
+            continue
+        if metric == "rouge" and not any(r.strip() for r in refs):
+            errors.append(BenchError("no non-empty reference", where=where,
+                                     hint="ROUGE needs a reference text (an empty list is only meaningful for SQuAD)"))
+            continue
+        ids.append(ex_id)
+        predictions.append(pred)
+        references.append(refs)
+    if errors:
+        raise BenchErrors(errors)
+    return ids, predictions, references
+
+
+def score(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    *,
+    metric: str = "rouge",
+    options: MetricOptions | None = None,
+) -> dict[str, Any]:
+    """Score predictions; returns {"n", "metrics", "ci", "signatures", "counts", "per_example", "warnings"}."""
+    from bench.runner import score_predictions
+
+    METRICS.get(metric)
+    if len(predictions) != len(references):
+        raise BenchError(f"{len(predictions)} predictions but {len(references)} reference lists")
+    s = score_predictions([metric], list(predictions), [list(r) for r in references], options or MetricOptions())
+    return {"n": len(predictions), "metrics": s.metrics, "ci": s.ci, "signatures": s.signatures,
+            "counts": s.counts, "per_example": s.per_example, "warnings": s.warnings}
+
+
+def score_file(path: str | Path, *, metric: str = "rouge", options: MetricOptions | None = None) -> dict[str, Any]:
+    METRICS.get(metric)
+    _, predictions, references = read_score_file(Path(path), metric)
+    return score(predictions, references, metric=metric, options=options)
+
+
+_ = load_task  # re-exported

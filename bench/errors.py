@@ -1,0 +1,69 @@
+"""The one user-facing error type.
+
+A `BenchError` is caused by the user's input or environment (a typo in a
+fixture, an unknown model, a missing dependency). The command line prints its
+message without a traceback and exits with its `exit_code`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Bad input or usage: a malformed file, an unknown name, a wrong option.
+EXIT_USAGE = 2
+#: The environment cannot do what was asked: a missing package, a model that
+#: is neither cached nor downloadable.
+EXIT_ENVIRONMENT = 3
+#: The run was interrupted (Ctrl-C).
+EXIT_INTERRUPTED = 130
+
+
+class BenchError(Exception):
+    """An error with a message meant for the user.
+
+    `where` is a location such as ``fixtures/x.jsonl:12`` or
+    ``tasks/x.yaml (field 'metrics')``; `hint` says how to fix it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | Path | None = None,
+        hint: str | None = None,
+        exit_code: int = EXIT_USAGE,
+    ) -> None:
+        self.message = message
+        self.where = str(where) if where is not None else None
+        self.hint = hint
+        self.exit_code = exit_code
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class BenchErrors(BenchError):
+    """Several input problems reported at once (e.g. every bad line of a fixture)."""
+
+    def __init__(self, errors: list[BenchError], *, exit_code: int = EXIT_USAGE) -> None:
+        self.errors = list(errors)
+        n = len(self.errors)
+        lines = [f"{n} problem{'s' if n != 1 else ''} found:"]
+        lines += [f"  {e}".replace("\n", "\n  ") for e in self.errors]
+        super().__init__("\n".join(lines), exit_code=exit_code)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def relpath(path: str | Path) -> str:
+    """`path` relative to the working directory when it is below it, for messages."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)

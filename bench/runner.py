@@ -1,0 +1,229 @@
+"""Run models on tasks: examples -> predictions -> scores -> run record.
+
+Everything that can be checked is checked before a model loads: the task
+definitions and fixtures are validated, and each (model, task) pair is checked
+for compatibility. Then, per pair: load the model, predict in batches (inputs
+sorted by length to cut padding, results put back in the original order),
+score, and write the run directory atomically.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.metrics import MetricOptions, MetricResult, get_metric
+from bench.models import ModelSpec
+from bench.results import new_run_id, provenance, write_run, SCHEMA_VERSION
+from bench.task import Example, Task
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    limit: int | None = None
+    seed: int = 0
+    batch_size: int | None = None
+    metric_options: MetricOptions = field(default_factory=MetricOptions)
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    """Passed to the model's factory: device, dtype, generation overrides, ..."""
+    output_dir: Path = Path("results")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """All metrics of a task over one set of predictions."""
+
+    metrics: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    signatures: dict[str, str]
+    counts: dict[str, int]
+    per_example: list[dict[str, float]]
+    warnings: list[str]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(seed)
+
+
+def score_predictions(
+    metric_names: Sequence[str],
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    options: MetricOptions,
+) -> Scores:
+    if len(predictions) != len(references):
+        raise ValueError("predictions and references differ in length")
+    results: list[MetricResult] = [get_metric(m, options).compute(predictions, references) for m in metric_names]
+    merged: dict[str, Any] = {"metrics": {}, "ci": {}, "signatures": {}, "counts": {}, "warnings": []}
+    per_example: list[dict[str, float]] = [{} for _ in predictions]
+    for r in results:
+        merged["metrics"].update(r.metrics)
+        merged["ci"].update(r.ci)
+        merged["signatures"].update(r.signatures)
+        merged["counts"].update(r.counts)
+        merged["warnings"].extend(r.warnings)
+        for name, values in r.per_example.items():
+            for k, v in enumerate(values):
+                per_example[k][name] = v
+    return Scores(per_example=per_example, **merged)
+
+
+def check_pairs(specs: Sequence[ModelSpec], tasks: Sequence[Task], explicit: bool) -> list[tuple[ModelSpec, Task]]:
+    """The (model, task) pairs to run; refuses an explicitly asked pair a model cannot do."""
+    pairs = []
+    for spec in specs:
+        usable = [t for t in tasks if t.type in spec.task_types]
+        if explicit:
+            for t in tasks:
+                if t.type not in spec.task_types:
+                    raise BenchError(
+                        f"model {spec.name!r} cannot do task {t.name!r} (a {t.type} task)",
+                        hint=f"{spec.name} does {', '.join(spec.task_types)} tasks; see `bench list`",
+                    )
+        pairs.extend((spec, t) for t in usable)
+    if not pairs:
+        raise BenchError("no (model, task) pair to run: none of the models can do any of the tasks",
+                         hint="see `bench list` for what each model can do")
+    return pairs
+
+
+def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar input length (longest first)."""
+    order = sorted(range(len(examples)), key=lambda i: (-len(examples[i].input) - len(examples[i].question or ""), i))
+    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+
+
+def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
+                on_batch: Callable[[int], None] | None = None) -> list[str]:
+    predictions: list[str | None] = [None] * len(examples)
+    for batch in length_sorted_batches(examples, batch_size):
+        out = model.predict([examples[i] for i in batch], task)
+        if not isinstance(out, list) or len(out) != len(batch):
+            raise BenchError(
+                f"model {model.name!r} returned {len(out) if isinstance(out, list) else type(out).__name__} "
+                f"predictions for a batch of {len(batch)}",
+                hint="predict() must return one string per example, in order", exit_code=3,
+            )
+        for i, p in zip(batch, out):
+            if not isinstance(p, str):
+                raise BenchError(f"model {model.name!r} returned a {type(p).__name__} prediction for example "
+                                 f"{examples[i].id!r}", hint="predict() must return strings", exit_code=3)
+            predictions[i] = p
+        if on_batch:
+            on_batch(len(batch))
+    return predictions  # type: ignore[return-value]
+
+
+def run_pair(
+    spec: ModelSpec,
+    task: Task,
+    examples: Sequence[Example],
+    options: RunOptions,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run one model on one task's examples; returns (run record, prediction rows), nothing written."""
+    seed_everything(options.seed)
+    started = time.time()
+    t0 = time.perf_counter()
+    model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
+    load_s = time.perf_counter() - t0
+    try:
+        batch_size = options.batch_size or getattr(model, "default_batch_size", 32)
+        t1 = time.perf_counter()
+        predictions = predict_all(model, task, examples, batch_size, on_batch)
+        predict_s = time.perf_counter() - t1
+        model_config = model.describe()
+        device = str(model_config.get("device", "cpu"))
+    finally:
+        model.close()
+    t2 = time.perf_counter()
+    scores = score_predictions(task.metrics, predictions, [e.references for e in examples], options.metric_options)
+    score_s = time.perf_counter() - t2
+    total_s = time.perf_counter() - t0
+    n = len(examples)
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": new_run_id(),
+        "model": spec.name,
+        "task": task.name,
+        "task_type": task.type,
+        "task_version": task.version,
+        "task_hash": task.hash,
+        "n_examples": n,
+        "metrics": scores.metrics,
+        "ci": scores.ci,
+        "signatures": scores.signatures,
+        "counts": scores.counts,
+        "config": {
+            "seed": options.seed,
+            "limit": options.limit,
+            "batch_size": batch_size,
+            "metric_options": asdict(options.metric_options),
+            "model": {"kind": spec.kind, **model_config},
+            "task": {"path": str(task.path), "fixture": str(task.fixture), "generation": dict(task.generation),
+                     "summary_sentences": task.summary_sentences},
+        },
+        "provenance": {**provenance(device), "started_at": _iso(started), "finished_at": _iso(time.time())},
+        "timing": {
+            "total_s": total_s,
+            "load_s": load_s,
+            "predict_s": predict_s,
+            "score_s": score_s,
+            "examples_per_s": n / predict_s if predict_s > 0 else None,
+            **{k: v for k, v in (getattr(model, "timing", None) or {}).items()},
+        },
+        "warnings": scores.warnings + list(getattr(model, "warnings", []) or []),
+    }
+    rows = []
+    for ex, pred, sc in zip(examples, predictions, scores.per_example):
+        row: dict[str, Any] = {"id": ex.id, "prediction": pred, "references": list(ex.references), "scores": sc}
+        if ex.question is not None:
+            row["question"] = ex.question
+        rows.append(row)
+    return record, rows
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def run(
+    specs: Sequence[ModelSpec],
+    tasks: Sequence[Task],
+    options: RunOptions,
+    *,
+    explicit_tasks: bool = False,
+    progress: Any = None,
+) -> list[tuple[dict[str, Any], Path]]:
+    """Run every compatible (model, task) pair and write each run directory."""
+    pairs = check_pairs(specs, tasks, explicit_tasks)
+    examples = {t.name: t.load_examples(options.limit) for t in {id(t): t for _, t in pairs}.values()}
+    out = []
+    for spec, task in pairs:
+        exs = examples[task.name]
+        advance = progress.start(spec.name, task.name, len(exs)) if progress else None
+        try:
+            record, rows = run_pair(spec, task, exs, options, advance)
+        finally:
+            if progress:
+                progress.stop()
+        path = write_run(options.output_dir, record, rows)
+        out.append((record, path))
+    return out
