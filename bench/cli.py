@@ -7,6 +7,7 @@ the commands that need them, never at module level, so `bench --help` and
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from enum import Enum
@@ -269,6 +270,13 @@ def list_(
 
 
 # ---------------------------------------------------------------------- main
+
+#: Modules under bench/commands that add their own commands to `app`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"bench.commands.{_module}")
+
 
 
 def main(argv: list[str] | None = None) -> None:
