@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from bench.metrics.base import Metric, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.base import Metric, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from bench.metrics.sentences import one_sentence_per_line, splitter_id
 
@@ -42,31 +44,75 @@ class Rouge(Metric):
         return out
 
     def compute(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> MetricResult:
-        scorer = RougeScorer(ROUGE_TYPES, use_stemmer=self.options.stemmer, unicode=self.options.tokenizer == "unicode")
-        per = {t: np.empty(len(predictions)) for t in ROUGE_TYPES}
+        n = len(predictions)
+        jobs = _jobs(n)
+        args = (self.options.stemmer, self.options.tokenizer, self.options.split_sentences)
+        if jobs <= 1:
+            per, lossy = _score_chunk((*args, list(predictions), [list(r) for r in references]))
+        else:
+            # Chunks are scored in worker processes; the numbers do not depend on the split.
+            size = -(-n // (jobs * 4))
+            chunks = [(*args, list(predictions[k:k + size]), [list(r) for r in references[k:k + size]])
+                      for k in range(0, n, size)]
+            with _pool(jobs) as pool:
+                parts = list(pool.map(_score_chunk, chunks))
+            per = np.concatenate([p for p, _ in parts]) if parts else np.empty((0, len(ROUGE_TYPES)))
+            lossy = sum(k for _, k in parts)
         warnings: list[str] = []
-        lossy = 0
-        for k, (pred, refs) in enumerate(zip(predictions, references)):
-            pred, refs = self.prepare(pred, refs)
-            scores = scorer.score(pred, refs)
-            for t in ROUGE_TYPES:
-                per[t][k] = scores[t].fmeasure * 100.0
-            if self.options.tokenizer == "default" and any(_loses_text(x) for x in (pred, *refs)):
-                lossy += 1
         if lossy:
             warnings.append(
                 f"{lossy} example(s) lose most of their letters to rouge_score's tokenizer "
                 "(it keeps ASCII a-z0-9 only, so non-Latin scripts and accented words score 0); "
                 "use --tokenizer unicode to score them"
             )
-        metrics, ci = corpus_stats(per, self.options)
+        per_type = {t: per[:, k] for k, t in enumerate(ROUGE_TYPES)}
+        metrics, ci = corpus_stats(per_type, self.options)
         return MetricResult(
-            per_example={t: v.tolist() for t, v in per.items()},
+            per_example={t: v.tolist() for t, v in per_type.items()},
             metrics=metrics,
             ci=ci,
             signatures=self.signatures(references),
             warnings=warnings,
         )
+
+
+#: Below this many pairs, scoring stays in one process (start-up costs more than it saves).
+PARALLEL_MIN_PAIRS = 2000
+
+
+def _jobs(n: int) -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    env = os.environ.get("BENCH_SCORE_JOBS")
+    if env and env.isdigit() and int(env) > 0:
+        cpus = int(env)
+    return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // 1000))
+
+
+def _pool(jobs: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    # fork is cheap (nothing to re-import); scoring uses no threads of its own.
+    ctx = multiprocessing.get_context("fork" if "fork" in methods and "torch" not in sys.modules else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+
+def _score_chunk(args) -> tuple[np.ndarray, int]:
+    """F-measures x100 of ROUGE_TYPES for a chunk of pairs, and how many lose most of their text."""
+    stemmer, tokenizer, split, predictions, references = args
+    metric = Rouge(MetricOptions(stemmer=stemmer, tokenizer=tokenizer, split_sentences=split))
+    scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stemmer, unicode=tokenizer == "unicode")
+    out = np.empty((len(predictions), len(ROUGE_TYPES)))
+    lossy = 0
+    for k, (pred, refs) in enumerate(zip(predictions, references)):
+        pred, refs = metric.prepare(pred, refs)
+        scores = scorer.score(pred, refs)
+        for j, t in enumerate(ROUGE_TYPES):
+            out[k, j] = scores[t].fmeasure * 100.0
+        if tokenizer == "default" and any(_loses_text(x) for x in (pred, *refs)):
+            lossy += 1
+    return out, lossy
 
 
 def _loses_text(text: str) -> bool:
