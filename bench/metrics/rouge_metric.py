@@ -85,7 +85,7 @@ def _jobs(n: int) -> int:
     env = os.environ.get("BENCH_SCORE_JOBS")
     if env and env.isdigit() and int(env) > 0:
         cpus = int(env)
-    return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // 1000))
+    return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // (PARALLEL_MIN_PAIRS // 2)))
 
 
 def _pool(jobs: int):
