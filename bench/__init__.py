@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "BenchError", "run", "score", "load_task", "list_tasks"]
+__all__ = ["__version__", "BenchError", "run", "score", "compare", "load_task", "list_tasks"]
 
 
 def __getattr__(name: str):
@@ -19,7 +19,7 @@ def __getattr__(name: str):
         from bench.errors import BenchError
 
         return BenchError
-    if name in ("run", "score", "load_task", "list_tasks"):
+    if name in ("run", "score", "compare", "load_task", "list_tasks"):
         from bench import api
 
         return getattr(api, name)

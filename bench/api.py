@@ -18,7 +18,7 @@ from bench.errors import BenchError, BenchErrors, relpath
 from bench.metrics import METRICS, MetricOptions
 from bench.task import Task, load_task, read_jsonl, resolve_tasks
 
-__all__ = ["run", "score", "score_file", "load_task", "list_tasks", "read_score_file"]
+__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
 
 
 def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
@@ -52,7 +52,39 @@ def run(
         model_options=model_options or {}, output_dir=Path(output_dir),
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
+    from bench.leaderboard import update_leaderboard
+
+    update_leaderboard(options.output_dir)
     return [{**record, "path": str(path)} for record, path in done]
+
+
+def compare(
+    results_dirs: Sequence[str | Path] = ("results",),
+    *,
+    tasks: Sequence[str] = (),
+    models: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    all_runs: bool = False,
+    baseline: str | None = None,
+    seed: int = 12345,
+    alpha: float = 0.05,
+) -> list[dict[str, Any]]:
+    """The rows of `bench compare --format json`: one per (task, model), or per run with `all_runs`.
+
+    Each row is {"task", "model", "run", "n", "metrics", "ci", "examples_per_s"}; with `baseline`,
+    rows compared with it also get "paired": {metric: {"diff", "ci", "p_value", ...}}.
+    """
+    import json
+
+    from bench import comparison as C
+
+    sections = C.select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
+                        all_runs=all_runs)
+    comparisons = None
+    if baseline is not None:
+        C.check_baseline(sections, baseline)
+        comparisons = {k: C.compare_section(s, baseline, seed=seed, alpha=alpha) for k, s in enumerate(sections)}
+    return json.loads(C.render_json(sections, comparisons))
 
 
 def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list[list[str]]]:
