@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cache import PredictionCache, model_identity
 from bench.errors import BenchError
 from bench.metrics import MetricOptions, MetricResult, get_metric
 from bench.models import ModelSpec
@@ -32,6 +33,10 @@ class RunOptions:
     model_options: Mapping[str, Any] = field(default_factory=dict)
     """Passed to the model's factory: device, dtype, generation overrides, ..."""
     output_dir: Path = Path("results")
+    use_cache: bool = True
+    """Reuse and store predictions in <output_dir>/.cache (see bench.cache)."""
+    fresh: bool = False
+    """Discard cached predictions first (--no-cache): predict everything again."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> list[
 
 
 def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
-                on_batch: Callable[[int], None] | None = None) -> list[str]:
+                on_batch: Callable[[int], None] | None = None,
+                store: Callable[[list[tuple[str, str]]], None] | None = None) -> list[str]:
     predictions: list[str | None] = [None] * len(examples)
     for batch in length_sorted_batches(examples, batch_size):
         out = model.predict([examples[i] for i in batch], task)
@@ -126,6 +132,8 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
                 raise BenchError(f"model {model.name!r} returned a {type(p).__name__} prediction for example "
                                  f"{examples[i].id!r}", hint="predict() must return strings", exit_code=3)
             predictions[i] = p
+        if store:
+            store([(examples[i].id, predictions[i]) for i in batch])  # type: ignore[misc]
         if on_batch:
             on_batch(len(batch))
     return predictions  # type: ignore[return-value]
@@ -138,21 +146,51 @@ def run_pair(
     options: RunOptions,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run one model on one task's examples; returns (run record, prediction rows), nothing written."""
+    """Run one model on one task's examples; returns (run record, prediction rows).
+
+    Predictions go to the prediction cache batch by batch; examples already
+    in it are not predicted again, and when all are, the model is not loaded.
+    """
     seed_everything(options.seed)
     started = time.time()
     t0 = time.perf_counter()
-    model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
-    load_s = time.perf_counter() - t0
+    cache = None
+    done: dict[str, str] = {}
+    if options.use_cache:
+        cache = PredictionCache(options.output_dir, task.name, spec.name,
+                                model_identity(spec, task, options.model_options))
+        if options.fresh:
+            cache.clear()
+        done = cache.load()
+    todo = [ex for ex in examples if ex.id not in done]
+    if on_batch and len(todo) < len(examples):
+        on_batch(len(examples) - len(todo))
+    load_s = predict_s = 0.0
+    model = None
+    model_config: dict[str, Any] = {}
+    batch_size: int | str | None = options.batch_size
     try:
-        batch_size = options.batch_size or getattr(model, "default_batch_size", 32)
-        t1 = time.perf_counter()
-        predictions = predict_all(model, task, examples, batch_size, on_batch)
-        predict_s = time.perf_counter() - t1
-        model_config = model.describe()
-        device = str(model_config.get("device", "cpu"))
+        if todo:
+            model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
+            load_s = time.perf_counter() - t0
+            batch_size = options.batch_size or getattr(model, "default_batch_size", 32)
+            t1 = time.perf_counter()
+            store = cache.append if cache else None
+            new = predict_all(model, task, todo, batch_size, on_batch, store=store)
+            predict_s = time.perf_counter() - t1
+            done.update({ex.id: p for ex, p in zip(todo, new)})
+            model_config = model.describe()
+            if cache:
+                cache.save_model_config(model_config, batch_size)
+        elif cache:
+            model_config, batch_size = cache.model_config()
     finally:
-        model.close()
+        if model is not None:
+            model.close()
+        if cache:
+            cache.close()
+    predictions = [done[ex.id] for ex in examples]
+    device = str(model_config.get("device", "cpu"))
     t2 = time.perf_counter()
     scores = score_predictions(task.metrics, predictions, [e.references for e in examples], options.metric_options)
     score_s = time.perf_counter() - t2
@@ -179,6 +217,7 @@ def run_pair(
             "model": {"kind": spec.kind, **model_config},
             "task": {"path": str(task.path), "fixture": str(task.fixture), "generation": dict(task.generation),
                      "summary_sentences": task.summary_sentences},
+            "cache": {"key": cache.key if cache else None, "reused": n - len(todo), "predicted": len(todo)},
         },
         "provenance": {**provenance(device), "started_at": _iso(started), "finished_at": _iso(time.time())},
         "timing": {
@@ -186,7 +225,7 @@ def run_pair(
             "load_s": load_s,
             "predict_s": predict_s,
             "score_s": score_s,
-            "examples_per_s": n / predict_s if predict_s > 0 else None,
+            "examples_per_s": len(todo) / predict_s if predict_s > 0 else None,
             **{k: v for k, v in (getattr(model, "timing", None) or {}).items()},
         },
         "warnings": scores.warnings + list(getattr(model, "warnings", []) or []),

@@ -1,0 +1,122 @@
+"""Prediction cache: what a model has predicted once is never predicted again.
+
+Predictions are appended to a JSONL file as each batch finishes (flushed and
+fsynced), under a key of everything that determines them: the model (name,
+hub id or path, revision, kind, and a fingerprint of its weights when known),
+dtype, generation settings, the task's content hash and bench's version.
+Each line holds one example id and its prediction. Rerunning the same command
+reads the file, skips the examples already done and predicts the rest; a run
+killed at any moment (even with SIGKILL) loses at most the batch in flight,
+and a half-written last line is ignored.
+
+Layout: ``<results>/.cache/<task>/<model>/<key>.jsonl``, with
+``<key>.json`` beside it describing what the key stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench import __version__
+from bench.results import slug
+
+
+def cache_key(identity: Mapping[str, Any]) -> str:
+    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def model_identity(spec, task, model_options: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything that determines a model's predictions on a task, known before it loads."""
+    fingerprint = getattr(spec, "fingerprint", None)
+    identity: dict[str, Any] = {
+        "model": spec.name,
+        "kind": spec.kind,
+        "target": spec.target,
+        "revision": model_options.get("revision"),
+        "dtype": model_options.get("dtype"),
+        "generation": dict(model_options.get("generation") or {}),
+        "trust_remote_code": bool(model_options.get("trust_remote_code")),
+        "task_hash": task.hash,
+        "bench": __version__,
+    }
+    if model_options.get("base_url"):
+        identity["base_url"] = model_options["base_url"]
+    if callable(fingerprint):
+        identity["fingerprint"] = fingerprint(**model_options)
+    return identity
+
+
+class PredictionCache:
+    """Append-only store of (example id -> prediction) for one cache key."""
+
+    def __init__(self, root: Path, task_name: str, model_name: str, identity: Mapping[str, Any]) -> None:
+        self.key = cache_key(identity)
+        self.dir = root / ".cache" / slug(task_name) / slug(model_name)
+        self.path = self.dir / f"{self.key}.jsonl"
+        self.identity = dict(identity)
+        self._fh = None
+
+    def load(self) -> dict[str, str]:
+        """Predictions stored so far; a torn last line (from a kill) is dropped."""
+        done: dict[str, str] = {}
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return done
+        good_end = 0
+        for line in data.split(b"\n"):
+            end = good_end + len(line) + 1
+            if not line.strip():
+                good_end = min(end, len(data))
+                continue
+            try:
+                row = json.loads(line)
+                done[str(row["id"])] = row["prediction"]
+            except (ValueError, KeyError, TypeError):
+                break  # torn write: everything after it is rewritten
+            good_end = min(end, len(data))
+        if good_end < len(data):
+            with self.path.open("r+b") as f:
+                f.truncate(good_end)
+        return done
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def append(self, rows: list[tuple[str, str]]) -> None:
+        if self._fh is None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            meta = self.dir / f"{self.key}.json"
+            if not meta.exists():
+                tmp = meta.with_suffix(f".json.tmp{os.getpid()}")
+                tmp.write_text(json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n")
+                os.replace(tmp, meta)
+            self._fh = self.path.open("a", encoding="utf-8")
+        self._fh.write("".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def save_model_config(self, config: Mapping[str, Any], batch_size: Any) -> None:
+        """What the model reported about itself, for records of runs that load nothing."""
+        path = self.dir / f"{self.key}.model.json"
+        tmp = path.with_suffix(f".json.tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"model": config, "batch_size": batch_size}, ensure_ascii=False, default=str))
+        os.replace(tmp, path)
+
+    def model_config(self) -> tuple[dict[str, Any], Any]:
+        try:
+            data = json.loads((self.dir / f"{self.key}.model.json").read_text(encoding="utf-8"))
+            return dict(data.get("model") or {}), data.get("batch_size")
+        except (OSError, ValueError):
+            return {}, None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
