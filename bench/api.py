@@ -30,6 +30,7 @@ def run(
     tasks: Sequence[str] = (),
     *,
     limit: int | None = None,
+    sample: int | None = None,
     seed: int = 0,
     output_dir: str | Path = "results",
     tasks_dirs: Sequence[str | Path] = (),
@@ -45,9 +46,16 @@ def run(
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
     specs = [resolve_model(m) for m in (models or DEFAULT_MODELS)]
+    if sample is not None and sample < 1:
+        raise BenchError(f"--sample must be at least 1, got {sample}")
+    if sample is not None and limit is not None:
+        raise BenchError("--limit and --sample cannot be used together",
+                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
     task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs])
+    if not tasks:  # tasks over a dataset (Hub downloads) run only when named
+        task_list = [t for t in task_list if t.runs_by_default]
     options = RunOptions(
-        limit=limit, seed=seed, batch_size=batch_size,
+        limit=limit, sample=sample, seed=seed, batch_size=batch_size,
         metric_options=metric_options or MetricOptions(),
         model_options=model_options or {}, output_dir=Path(output_dir),
     )

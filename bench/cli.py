@@ -169,6 +169,8 @@ def run(
     task: Annotated[Optional[list[str]], typer.Option(
         "--task", "-t", help="Task name or path to a task .yaml (repeatable). Default: every task a model can do.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Use only the first N examples of each task.")] = None,
+    sample: Annotated[Optional[int], typer.Option(
+        "--sample", help="Use N examples of each task drawn at random with --seed (same seed, same examples).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for everything random.")] = 0,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")] = Path("results"),
     tasks_dir: Annotated[Optional[list[Path]], typer.Option(
@@ -203,7 +205,7 @@ def run(
     if base_url:
         model_options["base_url"] = base_url
     records = api_run(
-        models=model or [], tasks=task or [], limit=limit, seed=seed, output_dir=output_dir,
+        models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
         tasks_dirs=tasks_dir or [], batch_size=bs,  # type: ignore[arg-type]
         metric_options=_metric_options(no_stemmer, no_split_sentences, tokenizer),
         model_options=model_options, progress=None if quiet else _Progress(),
@@ -255,7 +257,7 @@ def list_(
         table.add_column(col, justify="right" if col == "examples" else "left")
     for name, path in discover_tasks(tasks_dir or []).items():
         t = load_task(path)
-        table.add_row(name, t.type, str(t.count_examples()), ", ".join(t.metrics), str(t.version), t.short_hash,
+        table.add_row(name, t.type, str(t.count_examples()) if t.fixture else "?", ", ".join(t.metrics), str(t.version), t.short_hash,
                       t.description)
     console.print(table)
     table = Table(title="models")
@@ -272,7 +274,7 @@ def list_(
 # ---------------------------------------------------------------------- main
 
 #: Modules under bench/commands that add their own commands to `app`.
-COMMAND_MODULES: tuple[str, ...] = ("compare",)
+COMMAND_MODULES: tuple[str, ...] = ("compare", "fixtures", "validate")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"bench.commands.{_module}")

@@ -27,6 +27,8 @@ from bench.task import Example, Task
 @dataclass(frozen=True)
 class RunOptions:
     limit: int | None = None
+    sample: int | None = None
+    """A seeded random sample of N examples per task (see bench.task.select_indices)."""
     seed: int = 0
     batch_size: int | None = None
     metric_options: MetricOptions = field(default_factory=MetricOptions)
@@ -212,10 +214,11 @@ def run_pair(
         "config": {
             "seed": options.seed,
             "limit": options.limit,
+            "sample": options.sample,
             "batch_size": batch_size,
             "metric_options": asdict(options.metric_options),
             "model": {"kind": spec.kind, **model_config},
-            "task": {"path": str(task.path), "fixture": str(task.fixture), "generation": dict(task.generation),
+            "task": {"path": str(task.path), **task.data_source(), "generation": dict(task.generation),
                      "summary_sentences": task.summary_sentences},
             "cache": {"key": cache.key if cache else None, "reused": n - len(todo), "predicted": len(todo)},
         },
@@ -253,10 +256,11 @@ def run(
 ) -> list[tuple[dict[str, Any], Path]]:
     """Run every compatible (model, task) pair and write each run directory."""
     pairs = check_pairs(specs, tasks, explicit_tasks)
-    examples = {t.name: t.load_examples(options.limit) for t in {id(t): t for _, t in pairs}.values()}
+    loaded = {t.name: t.load(limit=options.limit, sample=options.sample, seed=options.seed)
+              for t in {id(t): t for _, t in pairs}.values()}
     out = []
     for spec, task in pairs:
-        exs = examples[task.name]
+        task, exs = loaded[task.name]  # as loaded: a dataset task's hash covers its fingerprint
         advance = progress.start(spec.name, task.name, len(exs)) if progress else None
         try:
             record, rows = run_pair(spec, task, exs, options, advance)

@@ -334,7 +334,8 @@ def _dataset_error(task: Task, e: Exception) -> BenchError:
                       f"split: {src.split}}}")
         return BenchError(
             f"dataset {src.describe()} for task {task.name!r} is not in the local datasets cache, and the "
-            "Hugging Face Hub " + ("is switched off (offline mode is on)" if offline else "cannot be reached"),
+            "Hugging Face Hub " + ("is not asked (offline mode: HF_DATASETS_OFFLINE or HF_HUB_OFFLINE is set)"
+                                   if offline else "cannot be reached"),
             where=where, exit_code=EXIT_ENVIRONMENT,
             hint=f"where the Hub is reachable, fill the cache once: "
                  f"python -c \"import datasets; {src.load_call()}\" (later runs, even with HF_DATASETS_OFFLINE=1, "
@@ -635,8 +636,8 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *, present_fields:
     if rows and task.type == "summarization" and all(_no_references(r.obj.get(f["references"])) for r in rows):
         unfilled = "references"
         problems.append((-1, BenchError(
-            f"task {task.name!r} has no references yet: fill in {f['references']!r} on each of the "
-            f"{len(rows)} examples of {source}, then run",
+            f"task {task.name!r} has no references yet: fill in {f['references']!r} for "
+            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'}, then run",
             where=source,
             hint=f'write one or more reference summaries per example, e.g. "{f["references"]}": '
                  f'["First sentence.\\nSecond sentence."] (one sentence per line, for rougeLsum); '
@@ -645,8 +646,9 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *, present_fields:
     if rows and task.type == "qa" and all(r.obj.get(f["question"]) == "" for r in rows):
         unfilled = "question"
         problems.append((-1, BenchError(
-            f"task {task.name!r} has no questions yet: write a question and its answers on each of the "
-            f"{len(rows)} examples of {source} (copy a line for each further question), then run",
+            f"task {task.name!r} has no questions yet: write a question and its answers for "
+            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'} "
+            "(copy a line for each further question), then run",
             where=source,
             hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
                  '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '

@@ -1,0 +1,54 @@
+"""`bench fixture import`: fixtures and tasks from plain article files.
+
+Imports nothing heavy: parsing and writing are plain Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bench.cli import app
+from bench.errors import relpath
+
+fixture_app = typer.Typer(
+    name="fixture", help="Make fixtures and task definitions from your own data.", no_args_is_help=True,
+    add_completion=False, rich_markup_mode=None,
+)
+app.add_typer(fixture_app, name="fixture")
+
+
+@fixture_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(
+        help="Article files (line 1 headline, line 2 date YYYYMMDD, line 3 URL, then the body), "
+             "or folders of .txt article files.", show_default=False)],
+    name: Annotated[str, typer.Option("--name", "-n", help="Name of the fixtures and tasks: NAME-headline, "
+                                      "NAME-summarization, NAME-qa.", show_default=False)],
+    fixtures_dir: Annotated[Path, typer.Option("--fixtures-dir", help="Where the fixtures go.")] = Path("fixtures"),
+    tasks_dir: Annotated[Path, typer.Option("--tasks-dir", help="Where the task definitions go.")] = Path("tasks"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Make a headline task (ready to run) and summarization and QA tasks (to fill in) from articles."""
+    from bench.fixture_import import import_articles
+
+    articles, tasks = import_articles(files, name, fixtures_dir, tasks_dir, force=force)
+    n = len(articles)
+    typer.echo(f"imported {n} article{'s' if n != 1 else ''} as {len(tasks)} tasks:")
+    width = max(len(t.name) for t in tasks)
+    fwidth = max(len(relpath(t.task_file)) for t in tasks)
+    for t in tasks:
+        typer.echo(f"  {t.name:<{width}}  {relpath(t.task_file):<{fwidth}}  {relpath(t.fixture_file)}")
+    td = relpath(tasks_dir)
+    ready = [t for t in tasks if t.ready]
+    todo = [t for t in tasks if not t.ready]
+    typer.echo("next:")
+    for t in ready:
+        typer.echo(f"  bench validate {t.name} --tasks-dir {td}")
+        typer.echo(f"  bench run --model lead-3 --task {t.name} --tasks-dir {td}")
+    for t in todo:
+        what = "reference summaries" if t.name.endswith("-summarization") else "questions and answers"
+        typer.echo(f"  {t.name}: write {what} in {relpath(t.fixture_file)} (see the comments in "
+                   f"{relpath(t.task_file)}); it runs once `bench validate {t.name} --tasks-dir {td}` passes")

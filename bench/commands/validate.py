@@ -1,0 +1,30 @@
+"""`bench validate`: check tasks and fixtures before anything runs.
+
+Imports nothing heavy for fixture tasks; `datasets` only to load a dataset task that is named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bench.cli import app
+
+
+@app.command()
+def validate(
+    targets: Annotated[Optional[list[str]], typer.Argument(
+        help="Task names, task .yaml files, folders of them, or fixture files. Default: every task.",
+        show_default=False)] = None,
+    tasks_dir: Annotated[Optional[list[Path]], typer.Option(
+        "--tasks-dir", help="Directory of your own task definitions (repeatable), besides the bundled ones.")] = None,
+) -> None:
+    """Check task definitions and fixtures; report every problem with file:line (exit 2)."""
+    from bench.validate import raise_problems, validate_targets
+
+    lines, errors = validate_targets(targets or [], tasks_dir or [])
+    for line in lines:
+        typer.echo(line)
+    raise_problems(errors)

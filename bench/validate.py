@@ -1,0 +1,162 @@
+"""Check task definitions and their data before anything runs.
+
+`validate_targets` takes task names, task files, folders of task files, or
+fixture files, and checks each: the definition (keys, types, metrics, field
+mapping), then every example (JSON syntax, UTF-8, required fields and types,
+unique ids, non-empty references, answers that are exact spans of their
+context at `answer_start`). It returns one summary line per clean task and
+every problem found, so they can all be reported at once. `bench run` runs
+the same checks (`Task.load`) before any model loads.
+
+A task that names a Hub dataset is only loaded when it is named explicitly;
+otherwise its definition alone is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
+from bench.registry import did_you_mean
+from bench.task import (
+    TASK_TYPES, Task, check_dataset, check_fixture, discover_tasks, load_task, parse_jsonl,
+)
+
+
+@dataclass(frozen=True)
+class _Target:
+    task: Task
+    load_data: bool
+    """False: a Hub dataset task checked by its definition only."""
+    label: str = ""
+    """What to call it in the summary (the task name, or a fixture's path)."""
+
+
+def _errors_of(e: BenchError) -> list[BenchError]:
+    return list(e.errors) if isinstance(e, BenchErrors) else [e]
+
+
+def _fixture_task(path: Path) -> tuple[Task | None, list[BenchError]]:
+    """A task over a fixture no task definition uses, with the default field names of its type."""
+    if path.suffix == ".json":
+        type_name = "qa"
+    else:
+        rows, errors = parse_jsonl(path)
+        keys = {k for _, obj in rows for k in obj}
+        if not rows:
+            return None, [e for _, e in errors]
+        if keys & {"context", "question", "answers"}:
+            type_name = "qa"
+        elif keys & {"document", "references"}:
+            type_name = "summarization"
+        else:
+            return None, [BenchError(
+                "cannot tell whether this is a summarization fixture (document, references) or a QA fixture "
+                "(context, question, answers)", where=relpath(path),
+                hint="validate it through a task definition that uses it: bench validate TASK",
+            )]
+    ttype = TASK_TYPES.get(type_name)
+    full = path.resolve()
+    return Task(name=path.stem, version=1, type=type_name, fixture=full, fields={f: f for f in ttype.fields},
+                metrics=ttype.default_metrics, path=full, hash=""), []
+
+
+def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[_Target], list[BenchError]]:
+    errors: list[BenchError] = []
+    out: list[_Target] = []
+    known = discover_tasks(task_dirs)
+
+    def load(path: Path, explicit: bool, label: str = "") -> None:
+        try:
+            task = load_task(path)
+        except BenchError as e:
+            errors.extend(_errors_of(e))
+            return
+        load_data = explicit or task.dataset is None or task.dataset.is_local
+        out.append(_Target(task, load_data, label or task.name))
+
+    if not targets:
+        for path in known.values():
+            load(path, explicit=False)
+        return out, errors
+    for target in targets:
+        p = Path(target)
+        if target in known and not p.is_file():
+            load(known[target], explicit=True)
+        elif p.is_dir():
+            files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not files:
+                errors.append(BenchError("folder has no task definitions (.yaml)", where=relpath(p)))
+            for f in files:
+                load(f, explicit=False)
+        elif p.is_file() and p.suffix in (".yaml", ".yml"):
+            load(p, explicit=True)
+        elif p.is_file():
+            users = []
+            for path in known.values():
+                try:
+                    t = load_task(path)
+                except BenchError:
+                    continue
+                if t.fixture is not None and t.fixture == p.resolve():
+                    users.append(t)
+            if users:
+                out.extend(_Target(t, True, t.name) for t in users)
+            else:
+                task, errs = _fixture_task(p)
+                errors.extend(errs)
+                if task is not None:
+                    out.append(_Target(task, True, relpath(p)))
+        else:
+            errors.append(BenchError(
+                f"no task or file {target!r}.{did_you_mean(target, list(known))}",
+                hint=f"known tasks: {', '.join(known)}; or give a task .yaml, a folder of them, or a fixture file",
+            ))
+    return out, errors
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def check_target(target: _Target) -> tuple[str | None, list[BenchError]]:
+    """(summary line when clean, problems) for one task."""
+    task = target.task
+    kind = f"{task.type}, metrics {', '.join(task.metrics)}" + (f", hash {task.short_hash}" if task.hash else "")
+    if task.dataset is not None and not target.load_data:
+        return (f"ok  {target.label}: definition only ({task.type}, dataset {task.dataset.describe()}; "
+                f"name the task to load and check its data)"), []
+    try:
+        if task.dataset is not None:
+            _, errors, n = check_dataset(task)
+            source = f"dataset {task.dataset.describe()}"
+        else:
+            rows, errors = check_fixture(task)
+            n = len(rows)
+            source = relpath(task.fixture) if task.fixture else ""
+    except BenchError as e:
+        return None, _errors_of(e)
+    if errors:
+        return None, errors
+    return f"ok  {target.label}: {_plural(n, 'example')} ({kind}) from {source}", []
+
+
+def validate_targets(targets: Sequence[str], task_dirs: Sequence[Path] = ()) -> tuple[list[str], list[BenchError]]:
+    """Check the tasks named by `targets` (every discovered task when empty): (summary lines, problems)."""
+    resolved, errors = _resolve(targets, task_dirs)
+    lines: list[str] = []
+    for target in resolved:
+        line, problems = check_target(target)
+        if line:
+            lines.append(line)
+        errors.extend(problems)
+    return lines, errors
+
+
+def raise_problems(errors: list[BenchError]) -> None:
+    """One BenchErrors for every problem: exit 2 when any is bad input, else the environment's code."""
+    if errors:
+        codes = {e.exit_code for e in errors}
+        raise BenchErrors(errors, exit_code=EXIT_USAGE if EXIT_USAGE in codes else max(codes))
