@@ -38,8 +38,14 @@ def run(
     metric_options: MetricOptions | None = None,
     model_options: dict[str, Any] | None = None,
     progress: Any = None,
+    no_cache: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run models on tasks and write results; returns the run records (with `path` added)."""
+    """Run models on tasks and write results; returns the run records (with `path` added).
+
+    Predictions are cached under `output_dir`/.cache as they are made: running
+    the same call again (after an interruption, or to change a metric option)
+    predicts only what is missing. `no_cache=True` predicts everything again.
+    """
     from bench.models import DEFAULT_MODELS, resolve_model
     from bench.runner import RunOptions, run as run_pairs
 
@@ -57,7 +63,7 @@ def run(
     options = RunOptions(
         limit=limit, sample=sample, seed=seed, batch_size=batch_size,
         metric_options=metric_options or MetricOptions(),
-        model_options=model_options or {}, output_dir=Path(output_dir),
+        model_options=model_options or {}, output_dir=Path(output_dir), fresh=no_cache,
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
     from bench.leaderboard import update_leaderboard

@@ -187,9 +187,15 @@ def run(
         "--no-split-sentences", help="Do not split predictions into sentences for rougeLsum.")] = False,
     tokenizer: Annotated[TokenizerName, typer.Option(
         "--tokenizer", help="ROUGE tokenizer: default (rouge_score's, ASCII only) or unicode.")] = TokenizerName.default,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Predict everything again instead of reusing cached predictions.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run models on tasks and write scores to results/."""
+    """Run models on tasks and write scores to results/.
+
+    Predictions are cached as they are made (results/.cache): rerunning the same
+    command after an interruption predicts only what is missing.
+    """
     from bench.api import run as api_run
 
     bs: int | str | None = None
@@ -208,7 +214,7 @@ def run(
         models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
         tasks_dirs=tasks_dir or [], batch_size=bs,  # type: ignore[arg-type]
         metric_options=_metric_options(no_stemmer, no_split_sentences, tokenizer),
-        model_options=model_options, progress=None if quiet else _Progress(),
+        model_options=model_options, progress=None if quiet else _Progress(), no_cache=no_cache,
     )
     _print_runs(records)
 
@@ -281,26 +287,34 @@ for _module in COMMAND_MODULES:
 
 
 
+class _Interrupted(BaseException):
+    """Ctrl-C, raised past click (which turns KeyboardInterrupt into a silent abort)."""
+
+
+def _on_sigint(signum, frame) -> None:
+    raise _Interrupted()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one message and exit non-zero, without a traceback."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except BenchError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: nothing was written for the unfinished run", err=True)
+    except (_Interrupted, KeyboardInterrupt):
+        typer.echo("interrupted: the predictions made so far are kept in the prediction cache "
+                   "(<output-dir>/.cache); run the same command again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:
+        # Usage errors from the command-line parser (click's ClickException,
+        # which typer may vendor under another module name).
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
             e.show()
             sys.exit(e.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

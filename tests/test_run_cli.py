@@ -237,3 +237,10 @@ def test_list_shows_tasks_and_models(in_tmp, cli):
     assert code == 0, err
     for name in ("seed-summarization", "seed-headline", "seed-qa", "lead-3", "textrank", "sliding-window"):
         assert name in out
+
+
+@pytest.mark.parametrize("args", [("run", "--bogus"), ("run", "--limit", "x"), ("nope",), ("score",)])
+def test_parser_errors_exit_2_without_traceback(in_tmp, cli, args):
+    code, out, err = cli(*args)
+    assert code == 2
+    assert "Traceback" not in err + out

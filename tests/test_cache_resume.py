@@ -1,0 +1,129 @@
+"""Prediction cache: rerunning skips what is done; a killed run resumes to identical scores."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO
+
+TESTS = Path(__file__).resolve().parent
+MODEL = "resume_models:SlowSlidingWindow"
+
+
+def _default_sigint():
+    # A process started in the background inherits an ignored SIGINT, and Python
+    # then installs no KeyboardInterrupt handler; a user's terminal does not do that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _bench(args, cwd, env_extra=None, **kw):
+    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}", **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "bench", *map(str, args)], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint, **kw)
+
+
+def _record(out_dir: Path) -> dict:
+    (path,) = sorted(out_dir.glob("seed-qa/*/*/results.json"))[-1:]
+    return json.loads(path.read_text())
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def test_killed_run_resumes_where_it_stopped_with_identical_scores(tmp_path):
+    log = tmp_path / "predicted.log"
+    env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0.25"}
+    args = ["run", "-q", "-m", MODEL, "-t", "seed-qa", "--batch-size", "4", "-o", "out"]
+    proc = _bench(args, tmp_path, env)
+    cache_files = lambda: list((tmp_path / "out" / ".cache").glob("seed-qa/*/*.jsonl"))  # noqa: E731
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        files = cache_files()
+        if files and len(files[0].read_text().splitlines()) >= 12:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not list((tmp_path / "out").glob("seed-qa/*/*/results.json")), "a killed run must not leave results"
+    first = _lines(log)
+    assert 12 <= len(first) < 48
+
+    log.unlink()
+    resumed = _bench(args, tmp_path, env)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    second = _lines(log)
+    cached = {json.loads(line)["id"] for line in cache_files()[0].read_text().splitlines()}
+    assert len(cached) == 48
+    # only what the killed run had not stored was predicted again (at most the batch in flight twice)
+    assert len(second) <= 48 - len(first) + 4
+    assert set(first) | set(second) == cached
+
+    uninterrupted = _bench(["run", "-q", "-m", MODEL, "-t", "seed-qa", "--batch-size", "4", "-o", "fresh"], tmp_path,
+                           {"BENCH_TEST_BATCH_SLEEP": "0"})
+    _, err = uninterrupted.communicate(timeout=120)
+    assert uninterrupted.returncode == 0, err
+    a, b = _record(tmp_path / "out"), _record(tmp_path / "fresh")
+    assert a["metrics"] == b["metrics"] and a["ci"] == b["ci"]
+    assert a["config"]["cache"]["reused"] == len(cached & set(first))
+
+
+def test_rerun_loads_no_model_and_no_cache_predicts_again(tmp_path):
+    log = tmp_path / "predicted.log"
+    env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0"}
+    args = ["run", "-q", "-m", MODEL, "-t", "seed-qa", "--limit", "10", "-o", "out"]
+    for expected_new in (10, 0):
+        p = _bench(args, tmp_path, env)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert len(_lines(log)) == expected_new
+        log.unlink(missing_ok=True)
+    p = _bench([*args, "--no-cache"], tmp_path, env)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert len(_lines(log)) == 10
+    runs = sorted((tmp_path / "out").glob("seed-qa/*/*/results.json"))
+    records = [json.loads(r.read_text()) for r in runs]
+    assert sorted(r["config"]["cache"]["reused"] for r in records) == [0, 0, 10]
+    assert len({json.dumps(r["metrics"], sort_keys=True) for r in records}) == 1
+
+
+def test_sigint_keeps_predictions_and_says_how_to_resume(tmp_path):
+    env = {"BENCH_TEST_BATCH_SLEEP": "0.25"}
+    args = ["run", "-q", "-m", MODEL, "-t", "seed-qa", "--batch-size", "4", "-o", "out"]
+    proc = _bench(args, tmp_path, env)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        files = list((tmp_path / "out" / ".cache").glob("seed-qa/*/*.jsonl"))
+        if files and len(files[0].read_text().splitlines()) >= 8:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "out").glob("seed-qa/*/*/results.json"))
+    assert len(files[0].read_text().splitlines()) >= 8
+
+
+def test_torn_last_line_is_dropped(tmp_path):
+    from bench.cache import PredictionCache
+
+    cache = PredictionCache(tmp_path, "t", "m", {"x": 1})
+    cache.append([("a", "1"), ("b", "2")])
+    cache.close()
+    with cache.path.open("a") as f:
+        f.write('{"id": "c", "predic')
+    assert cache.load() == {"a": "1", "b": "2"}
+    cache.append([("c", "3")])
+    cache.close()
+    assert cache.load() == {"a": "1", "b": "2", "c": "3"}
