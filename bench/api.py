@@ -172,3 +172,54 @@ def score_file(path: str | Path, *, metric: str = "rouge", options: MetricOption
 
 
 _ = load_task  # re-exported
+
+
+def rescore(
+    run_dir: str | Path,
+    *,
+    metric_options: MetricOptions | None = None,
+    output_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Recompute a run's metrics from its predictions.jsonl and write them as a new run.
+
+    No model is loaded. The new run keeps the original's model, task and
+    timing, records `config.rescored_from`, and has its own run id.
+    """
+    import time
+
+    from bench.results import new_run_id, read_run, write_run
+    from bench.runner import score_predictions
+
+    run_dir = Path(run_dir)
+    record = read_run(run_dir)
+    pred_path = run_dir / "predictions.jsonl"
+    rows = [obj for _, obj in read_jsonl(pred_path)]
+    errors = [BenchError("each line needs 'id', 'prediction' and 'references'", where=f"{relpath(pred_path)}:{k + 1}")
+              for k, r in enumerate(rows) if not {"id", "prediction", "references"} <= set(r)]
+    if errors:
+        raise BenchErrors(errors)
+    if len(rows) != record.get("n_examples"):
+        raise BenchError(f"predictions.jsonl has {len(rows)} lines but results.json says "
+                         f"{record.get('n_examples')} examples", where=relpath(pred_path),
+                         hint="the run directory is incomplete or was edited; run the model again")
+    metric_names = (record.get("config", {}).get("task", {}) or {}).get("metrics") or (
+        ["rouge"] if record.get("task_type") == "summarization" else ["squad"])
+    options = metric_options or MetricOptions()
+    t0 = time.perf_counter()
+    scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows], options)
+    score_s = time.perf_counter() - t0
+    from dataclasses import asdict
+
+    new = dict(record)
+    new.update(run_id=new_run_id(), metrics=scores.metrics, ci=scores.ci, signatures=scores.signatures,
+               counts=scores.counts, warnings=scores.warnings)
+    new["config"] = {**record.get("config", {}), "metric_options": asdict(options), "rescored_from": record["run_id"]}
+    new["timing"] = {**record.get("timing", {}), "score_s": score_s}
+    new_rows = [{**r, "scores": s} for r, s in zip(rows, scores.per_example)]
+    root = Path(output_dir) if output_dir is not None else run_dir.parent.parent.parent
+    path = write_run(root, new, new_rows)
+    from bench.leaderboard import update_leaderboard
+
+    update_leaderboard(root)
+    return {**new, "path": str(path)}
+

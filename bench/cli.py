@@ -280,7 +280,7 @@ def list_(
 # ---------------------------------------------------------------------- main
 
 #: Modules under bench/commands that add their own commands to `app`.
-COMMAND_MODULES: tuple[str, ...] = ("compare", "fixtures", "validate")
+COMMAND_MODULES: tuple[str, ...] = ("compare", "fixtures", "validate", "rescore")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"bench.commands.{_module}")

@@ -127,3 +127,44 @@ def test_torn_last_line_is_dropped(tmp_path):
     cache.append([("c", "3")])
     cache.close()
     assert cache.load() == {"a": "1", "b": "2", "c": "3"}
+
+
+def test_rescore_recomputes_metrics_without_the_model(tmp_path):
+    log = tmp_path / "predicted.log"
+    env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0"}
+    p = _bench(["run", "-q", "-m", MODEL, "-t", "seed-qa", "-o", "out"], tmp_path, env)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    (run_dir,) = [r.parent for r in (tmp_path / "out").glob("seed-qa/*/*/results.json")]
+    log.unlink()
+    # predictions edited by hand are what a rescore must read
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    p = _bench(["rescore", run_dir], tmp_path, env)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert not log.exists(), "rescore must not run the model"
+    runs = sorted((tmp_path / "out").glob("seed-qa/*/*/results.json"))
+    assert len(runs) == 2
+    original, again = (json.loads(r.read_text()) for r in sorted(runs, key=lambda r: "rescored_from" in r.read_text()))
+    assert again["config"]["rescored_from"] == original["run_id"]
+    assert again["metrics"] == original["metrics"]
+    from bench.api import score
+
+    direct = score([r["prediction"] for r in rows], [r["references"] for r in rows], metric="squad")
+    assert again["metrics"] == direct["metrics"]
+
+
+def test_rescore_with_other_metric_options_changes_signatures(tmp_path):
+    from bench.api import rescore, run
+
+    (record,) = run(models=["textrank"], tasks=["seed-summarization"], output_dir=tmp_path / "out")
+    from bench.metrics import MetricOptions
+
+    new = rescore(record["path"], metric_options=MetricOptions(split_sentences=False, stemmer=False))
+    assert "split:newline" in new["signatures"]["rougeLsum"] and "stem:none" in new["signatures"]["rouge1"]
+    rows = [json.loads(line) for line in (Path(new["path"]) / "predictions.jsonl").read_text().splitlines()]
+    from rouge_score import rouge_scorer
+
+    ref = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=False)
+    expected = ref.score_multi(rows[0]["references"], rows[0]["prediction"])["rougeLsum"].fmeasure * 100
+    assert new["metrics"]["rougeLsum"] == expected
