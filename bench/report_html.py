@@ -26,7 +26,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;margin:24px auto;
-max-width:1200px;padding:0 16px}
+max-width:1240px;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 6px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:20px 0 6px}
 .meta,.small{color:#555;font-size:12px}
@@ -38,7 +38,8 @@ td .ci{color:#666;font-size:12px;display:block}
 .best{font-weight:700}
 .sig{font-weight:700;color:#006b3c}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px;vertical-align:baseline}
-.charts{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+.charts{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0;align-items:flex-start}
+.scroll{overflow-x:auto}td code,td .ci{white-space:nowrap}
 .chart{border:1px solid #eee;padding:4px}
 code{font-size:12px;word-break:break-all}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
@@ -85,10 +86,10 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def bar_chart(section: Section, metric: str, colours: Mapping[str, str]) -> str:
-    """Horizontal bars of `metric` per run with 95% CI whiskers, as inline SVG."""
+def bar_chart(section: Section, metric: str, colours: Mapping[str, str], uid: str = "c") -> str:
+    """Horizontal bars of `metric` per run with 95% CI whiskers, as inline SVG (`uid`: unique in the page)."""
     runs = section.runs
-    label_w, plot_w, right, row_h, top, bottom = 130, 200, 56, 24, 26, 24
+    label_w, plot_w, right, row_h, top, bottom = 104, 122, 46, 24, 26, 24
     width, height = label_w + plot_w + right, top + row_h * len(runs) + bottom
     vmax = axis_max([x for r in runs for x in (r.metrics.get(metric), r.ci[metric][1])])
     step = nice_step(vmax, 4)
@@ -98,7 +99,8 @@ def bar_chart(section: Section, metric: str, colours: Mapping[str, str]) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="{esc(metric)} per model with 95% CI">',
-             f'<text x="4" y="16" font-size="13" font-weight="600">{esc(metric)}</text>']
+             f'<text x="4" y="16" font-size="13" font-weight="600">{esc(metric)}</text>',
+             f'<clipPath id="{esc(uid)}"><rect x="0" y="0" width="{label_w - 6}" height="{height}"/></clipPath>']
     ticks = int(round(vmax / step))
     for i in range(ticks + 1):
         v = i * step
@@ -110,9 +112,9 @@ def bar_chart(section: Section, metric: str, colours: Mapping[str, str]) -> str:
         y = top + i * row_h
         v = r.metrics.get(metric)
         lo, hi = r.ci[metric]
-        name = r.model if sum(o.model == r.model for o in runs) == 1 else f"{r.model} ({r.run_id[-6:]})"
-        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.1f}" font-size="12" text-anchor="end">'
-                     f'<title>{esc(r.model)} ({esc(r.run_id)})</title>{esc(_short(name, 18))}</text>')
+        name = r.model if sum(o.model == r.model for o in runs) == 1 else f"{r.model} {r.run_id[-6:]}"
+        parts.append(f'<text x="4" y="{y + row_h / 2 + 4:.1f}" font-size="12" clip-path="url(#{esc(uid)})">'
+                     f'<title>{esc(r.model)} ({esc(r.run_id)})</title>{esc(_short(name, 14))}</text>')
         if v is None:
             parts.append(f'<text x="{label_w + 4}" y="{y + row_h / 2 + 4:.1f}" font-size="11" fill="#666">'
                          'no value</text>')
@@ -173,15 +175,20 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
                  'examples per second (log scale; higher is faster)</text>'
                  f'<text x="14" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
                  f'transform="rotate(-90 14 {top + plot_h / 2})">{esc(metric)} (x100)</text>')
-    for r in pts:
+    placed: list[tuple[float, float]] = []
+    for r in sorted(pts, key=lambda r: -r.metrics[metric]):  # type: ignore[operator]
         cx, v = px(r.examples_per_s), r.metrics[metric]  # type: ignore[arg-type]
+        ly = py(v) - 6  # move a label down while it would overlap one already placed
+        while any(abs(ly - y0) < 12 and abs(cx - x0) < 120 for x0, y0 in placed):
+            ly += 12
+        placed.append((cx, ly))
         lo, hi = r.ci[metric]
         if lo is not None and hi is not None:
             parts.append(f'<line x1="{cx:.1f}" y1="{py(lo):.1f}" x2="{cx:.1f}" y2="{py(hi):.1f}" '
                          f'stroke="{colours[r.model]}" stroke-width="1.5"/>')
         parts.append(f'<circle cx="{cx:.1f}" cy="{py(v):.1f}" r="5" fill="{colours[r.model]}">'
                      f'<title>{esc(r.model)}: {fmt(v)} at {fmt_speed(r.examples_per_s)} examples/s</title></circle>'
-                     f'<text x="{cx + 7:.1f}" y="{py(v) - 6:.1f}" font-size="11">{esc(_short(r.model, 24))}</text>')
+                     f'<text x="{cx + 7:.1f}" y="{ly:.1f}" font-size="11">{esc(_short(r.model, 24))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -202,8 +209,8 @@ def results_table(section: Section, colours: Mapping[str, str]) -> str:
                     f'{esc(r.model)}</td><td class="l"><code>{esc(r.run_id)}</code></td><td>{r.n}</td>'
                     + "".join(_value_cell(section, r, m) for m in section.metrics)
                     + f'<td><span{speed_cls}>{fmt_speed(r.examples_per_s)}</span></td></tr>')
-    return (f'<table><thead><tr><th class="l">model</th><th class="l">run</th><th>n</th>{head}<th>ex/s</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+    return (f'<div class="scroll"><table><thead><tr><th class="l">model</th><th class="l">run</th><th>n</th>{head}'
+            f'<th>ex/s</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def paired_table(c: SectionComparison) -> str:
@@ -214,15 +221,15 @@ def paired_table(c: SectionComparison) -> str:
     out = [f"<h3>Paired comparison with {esc(base)}</h3>", f'<p class="small">{esc(paired_wording(alpha))}</p>']
     if c.results:
         out.append('<table><thead><tr><th class="l">model</th><th class="l">metric</th><th>n</th>'
-                   f'<th>{esc(base)}</th><th>model</th><th>diff</th><th>95% CI</th><th>p</th>'
+                   f'<th>{esc(base)}</th><th>score</th><th>diff</th><th>95% CI</th><th>p</th>'
                    '<th>McNemar p (b/c)</th><th class="l">significant</th></tr></thead><tbody>')
         for p in c.results:
             cls = ' class="sig"' if p.significant else ""
             mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
             out.append(f'<tr><td class="l">{esc(p.model)}</td><td class="l">{esc(p.metric)}</td><td>{p.n}</td>'
                        f"<td>{fmt(p.baseline_mean)}</td><td>{fmt(p.mean)}</td><td><span{cls}>{fmt_signed(p.diff)}"
-                       f"</span></td><td>[{fmt_signed(p.ci[0])}, {fmt_signed(p.ci[1])}]</td><td>{fmt_p(p.p_value)}</td>"
-                       f'<td>{mc}</td><td class="l"><span{cls}>{"yes" if p.significant else "no"}</span></td></tr>')
+                       f"</span></td><td>[{fmt_signed(p.ci[0])}, {fmt_signed(p.ci[1])}]</td><td>{esc(fmt_p(p.p_value))}</td>"
+                       f'<td>{esc(mc)}</td><td class="l"><span{cls}>{"yes" if p.significant else "no"}</span></td></tr>')
         out.append("</tbody></table>")
     else:
         out.append('<p class="small">No other run in this table.</p>')
@@ -238,13 +245,13 @@ def _scores_line(scores: Mapping[str, float]) -> str:
     return ", ".join(f"{esc(k)} {fmt(v)}" for k, v in scores.items())
 
 
-def drilldown(base: Run, run: Run, flips: Sequence[Flip]) -> str:
+def drilldown(base: Run, run: Run, flips: Sequence[Flip], *, open_: bool = False) -> str:
     """A collapsible list of the examples where `run` and `base` differ most."""
     metric = flips[0].metric if flips else ""
     summary = (f"{esc(run.model)} vs {esc(base.model)}: "
                + (f"{len(flips)} example{'s' if len(flips) != 1 else ''} that differ most on {esc(metric)}"
                   if flips else "every shared example scored the same"))
-    out = [f"<details><summary>{summary}</summary>"]
+    out = [f"<details{' open' if open_ else ''}><summary>{summary}</summary>"]
     for f in flips:
         q = f'<div><strong>question:</strong> {esc(f.question)}</div>' if f.question else ""
         refs = "".join(f"<li>{esc(r)}</li>" for r in f.references) or "<li><em>(none)</em></li>"
@@ -275,7 +282,8 @@ def section_html(k: int, s: Section, colours: Mapping[str, str], comparison: Sec
                + "".join(f"<li><code>{esc(sig)}</code></li>" for sig in (s.signatures[m] for m in s.metrics))
                + "</ul></details>")
     out.append('<div class="charts">'
-               + "".join(f'<div class="chart">{bar_chart(s, m, colours)}</div>' for m in s.metrics)
+               + "".join(f'<div class="chart">{bar_chart(s, m, colours, f"clip-{k}-{j}")}</div>'
+                         for j, m in enumerate(s.metrics))
                + f'<div class="chart">{scatter(s, s.metrics[0], colours)}</div></div>')
     if comparison is not None:
         out.append(paired_table(comparison))
@@ -283,7 +291,7 @@ def section_html(k: int, s: Section, colours: Mapping[str, str], comparison: Sec
         ref = pairs[0][0]
         why = "the baseline" if comparison is not None else f"the best run on {esc(s.metrics[0])}"
         out.append(f"<h3>Examples that differ most, against {esc(ref.model)} ({why})</h3>")
-        out.extend(drilldown(base, run, items) for base, run, items in pairs)
+        out.extend(drilldown(base, run, items, open_=i == 0) for i, (base, run, items) in enumerate(pairs))
     out.append("</section>")
     return "".join(out)
 

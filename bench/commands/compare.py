@@ -123,7 +123,7 @@ def _render_table(C, sections, comparisons, flips, *, to_terminal: bool) -> str:
     console = (Console(file=buf, width=None if sys.stdout.isatty() else 120, force_terminal=sys.stdout.isatty())
                if to_terminal else Console(file=buf, width=120, no_color=True, force_terminal=False))
     for k, s in enumerate(sections):
-        table = Table(title=f"{s.title}: {C.CI_WORDING}; * best in column", title_justify="left")
+        table = Table()
         show_run = len({r.model for r in s.runs}) < len(s.runs)  # a model with several runs (--all-runs)
         table.add_column("model", no_wrap=True)
         if show_run:
@@ -146,6 +146,7 @@ def _render_table(C, sections, comparisons, flips, *, to_terminal: bool) -> str:
             console.print(Text(f"note: {s.note}"))
         elif s.of > 1:
             console.print(Text(f"note: {s.task} has runs in {s.of} tables that cannot share columns; see below."))
+        console.print(Text(f"{s.title}: {C.CI_WORDING}; * best in column", style="bold"))
         console.print(table)
         console.print(Text(f"task hash {s.task_hash[:12]}, {s.n} example{'s' if s.n != 1 else ''}; signatures:"))
         for sig in C.signature_lines(s):
@@ -172,8 +173,7 @@ def _paired_table(C, console, c) -> None:
         console.print(Text(f"{c.section.title}: no run of the baseline model here, so no paired comparison.\n"))
         return
     base = c.baseline.model
-    table = Table(title=f"{c.section.title}: paired comparison with {base}", title_justify="left",
-                  caption=C.paired_wording(c.results[0].alpha if c.results else C.DEFAULT_ALPHA), caption_justify="left")
+    table = Table()
     for col, just in (("model", "left"), ("metric", "left"), ("n", "right"), (base, "right"), ("score", "right"),
                       ("diff", "right"), ("95% CI", "right"), ("p", "right"), ("McNemar p (b/c)", "right"),
                       ("significant", "left")):
@@ -184,7 +184,9 @@ def _paired_table(C, console, c) -> None:
                       C.fmt_signed(p.diff), f"{C.fmt_signed(p.ci[0])} to {C.fmt_signed(p.ci[1])}", C.fmt_p(p.p_value),
                       mc, "yes" if p.significant else "no")
     if c.results:
+        console.print(Text(f"{c.section.title}: paired comparison with {base}", style="bold"))
         console.print(table)
+        console.print(Text(C.paired_wording(c.results[0].alpha)))
     else:
         console.print(Text(f"{c.section.title}: no other run to compare with {base}."))
     for note in C.paired_notes(c):
