@@ -1,0 +1,215 @@
+"""`bench fixture import`: articles in the seed format -> fixtures and tasks -> validate -> run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+from conftest import SEED_ARTICLE
+
+from bench.fixture_import import parse_article
+from bench.task import load_task
+
+NEW_ARTICLE = """\
+Riverside library reopens after two-year restoration
+20240315
+https://example.org/news/riverside-library-reopens
+The Riverside public library reopened on Friday after a two-year restoration that cost 4.2 million dollars. \
+The building, which dates from 1911, had been closed since a storm damaged its roof in 2022.
+Visitors queued before the doors opened at nine in the morning. Librarian Ana Costa said more than 600 people \
+came in the first hour.
+The restored reading room now has solar panels on its roof and a children's wing on the ground floor. \
+The city council paid for most of the work; a local foundation gave the rest.
+"""
+
+
+def _articles(tmp: Path) -> list[Path]:
+    src = tmp / "articles"
+    src.mkdir()
+    new = src / "riverside_library.txt"
+    new.write_text(NEW_ARTICLE, encoding="utf-8")
+    seed = src / SEED_ARTICLE.name
+    shutil.copy(SEED_ARTICLE, seed)
+    return [new, seed]
+
+
+def _import(cli, files, name="mynews", *extra):
+    return cli("fixture", "import", *files, "--name", name, "--fixtures-dir", "fx", "--tasks-dir", "tk", *extra)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_new_article_becomes_a_headline_task_that_validates_and_runs(in_tmp, cli):
+    files = _articles(in_tmp)
+    code, out, err = _import(cli, files)
+    assert code == 0, err
+    assert "mynews-headline" in out and "bench run --model lead-3 --task mynews-headline --tasks-dir tk" in out
+
+    rows = _rows(in_tmp / "fx" / "mynews_headline.jsonl")
+    assert [r["id"] for r in rows] == ["riverside_library", SEED_ARTICLE.stem]
+    assert rows[0]["references"] == ["Riverside library reopens after two-year restoration"]
+    assert rows[0]["date"] == "2024-03-15" and rows[0]["url"].endswith("riverside-library-reopens")
+    assert rows[0]["document"].startswith("The Riverside public library") and rows[0]["document"].endswith("the rest.")
+    seed_lines = SEED_ARTICLE.read_text(encoding="utf-8").split("\n")
+    assert rows[1]["document"] == "\n".join(seed_lines[3:]).rstrip("\n")
+    assert rows[1]["references"] == [seed_lines[0]]
+
+    code, out, err = cli("validate", "mynews-headline", "--tasks-dir", "tk")
+    assert code == 0, err
+    assert out.strip().splitlines() == [out.strip()]  # one line per task
+    assert out.startswith("ok  mynews-headline: 2 examples (summarization")
+
+    code, out, err = cli("run", "--model", "lead-3", "--task", "mynews-headline", "--tasks-dir", "tk", "-q")
+    assert code == 0, err
+    (results,) = (in_tmp / "results" / "mynews-headline" / "lead-3").glob("*/results.json")
+    record = json.loads(results.read_text())
+    assert record["task"] == "mynews-headline" and record["n_examples"] == 2
+    assert record["task_hash"] == load_task(in_tmp / "tk" / "mynews-headline.yaml").hash
+    assert 0 < record["metrics"]["rouge1"] <= 100
+    predictions = _rows(results.parent / "predictions.jsonl")
+    # lead-3 on a one-sentence task: the first sentence of each article
+    assert predictions[0]["prediction"].startswith("The Riverside public library reopened on Friday")
+    assert predictions[0]["references"] == ["Riverside library reopens after two-year restoration"]
+
+
+def test_summarization_and_qa_files_are_refused_until_filled_in(in_tmp, cli):
+    files = _articles(in_tmp)
+    assert _import(cli, files)[0] == 0
+    for task, words in (("mynews-summarization", "has no references yet"), ("mynews-qa", "has no questions yet")):
+        code, out, err = cli("validate", task, "--tasks-dir", "tk")
+        assert code == 2 and words in err and "then run" in err and "Traceback" not in err
+        assert err.count("problem") == 1 and "1 problem found" in err  # one message, not one per line
+        code, out, err = cli("run", "--model", "lead-3" if "summ" in task else "sliding-window",
+                             "--task", task, "--tasks-dir", "tk", "-q")
+        assert code == 2 and words in err
+    assert not (in_tmp / "results").exists() or not any((in_tmp / "results").rglob("results.json"))
+
+    # The user fills in the summarization references...
+    summ = in_tmp / "fx" / "mynews_summarization.jsonl"
+    rows = _rows(summ)
+    rows[0]["references"] = ["The Riverside library reopened after a two-year restoration.\n"
+                             "Hundreds of visitors came in the first hour."]
+    summ.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = cli("validate", "mynews-summarization", "--tasks-dir", "tk")
+    assert code == 2 and "mynews_summarization.jsonl:2 (field 'references'): no references yet" in err
+    rows[1]["references"] = ["Belarus expects Russian jets, helicopters and air defense systems soon."]
+    summ.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = cli("validate", "mynews-summarization", "--tasks-dir", "tk")
+    assert code == 0 and out.startswith("ok  mynews-summarization: 2 examples"), err
+
+    # ... and writes a question, with a guessed answer_start that validation corrects.
+    qa = in_tmp / "fx" / "mynews_qa.jsonl"
+    rows = _rows(qa)
+    context = rows[0]["context"]
+    rows[0].update(question="How much did the restoration cost?",
+                   answers={"text": ["4.2 million dollars"], "answer_start": [0]})
+    rows[1].update(question="What is the name of the Belarusian capital's zoo?")  # unanswerable: no answers
+    qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = cli("validate", "mynews-qa", "--tasks-dir", "tk")
+    right = context.index("4.2 million dollars")
+    assert code == 2 and f"mynews_qa.jsonl:1 (field 'answers')" in err
+    assert f"occurs at answer_start {right}" in err
+    rows[0]["answers"]["answer_start"] = [right]
+    qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert cli("validate", "mynews-qa", "--tasks-dir", "tk")[0] == 0
+    code, out, err = cli("run", "--model", "sliding-window", "--task", "mynews-qa", "--tasks-dir", "tk", "-q")
+    assert code == 0, err
+    (results,) = (in_tmp / "results" / "mynews-qa").glob("*/*/results.json")
+    assert json.loads(results.read_text())["n_examples"] == 2
+
+
+def test_task_files_are_valid_definitions_pointing_at_their_fixtures(in_tmp, cli):
+    files = _articles(in_tmp)
+    assert _import(cli, files)[0] == 0
+    for kind, ttype in (("headline", "summarization"), ("summarization", "summarization"), ("qa", "qa")):
+        path = in_tmp / "tk" / f"mynews-{kind}.yaml"
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert spec["name"] == f"mynews-{kind}" and spec["type"] == ttype and spec["version"] == 1
+        task = load_task(path)
+        assert task.fixture == (in_tmp / "fx" / f"mynews_{kind}.jsonl").resolve()
+    assert load_task(in_tmp / "tk" / "mynews-headline.yaml").summary_sentences == 1
+
+
+def test_a_folder_of_articles_imports_every_txt_file(in_tmp, cli):
+    files = _articles(in_tmp)
+    (files[0].parent / "notes.md").write_text("not an article", encoding="utf-8")
+    code, out, err = _import(cli, [files[0].parent])
+    assert code == 0, err
+    assert out.startswith("imported 2 articles as 3 tasks")
+
+
+def test_bad_articles_are_all_reported_with_file_and_line_and_nothing_is_written(in_tmp, cli):
+    src = in_tmp / "articles"
+    src.mkdir()
+    (src / "bad_date.txt").write_text("Headline\n2024-03-15\nhttps://example.org/a\nBody text.\n", encoding="utf-8")
+    (src / "no_url.txt").write_text("Headline\n20240315\nThe body starts here.\nMore body.\n", encoding="utf-8")
+    (src / "no_body.txt").write_text("Headline\n20240315\nhttps://example.org/c\n\n  \n", encoding="utf-8")
+    (src / "not_a_day.txt").write_text("Headline\n20240231\nhttps://example.org/d\nBody.\n", encoding="utf-8")
+    (src / "short.txt").write_text("Only a headline\n", encoding="utf-8")
+    code, out, err = _import(cli, sorted(src.iterdir()))
+    assert code == 2 and "Traceback" not in err
+    assert "articles/bad_date.txt:2: date '2024-03-15' is not YYYYMMDD" in err
+    assert "articles/no_url.txt:3: line 3 should be the article's URL" in err
+    assert "articles/no_body.txt:4: the body is empty" in err
+    assert "articles/not_a_day.txt:2: date '20240231' is not a real date" in err
+    assert "articles/short.txt:2: missing date line" in err and "articles/short.txt:3: missing URL line" in err
+    assert not (in_tmp / "fx").exists() and not (in_tmp / "tk").exists()
+
+
+def test_parse_article_accepts_crlf_and_a_byte_order_mark(tmp_path):
+    path = tmp_path / "win.txt"
+    path.write_bytes(b"\xef\xbb\xbfHeadline here\r\n20240315\r\nhttps://example.org/x\r\nFirst line.\r\nSecond.\r\n")
+    a = parse_article(path)
+    assert (a.headline, a.date, a.url, a.body) == ("Headline here", "2024-03-15", "https://example.org/x",
+                                                  "First line.\nSecond.")
+
+
+def test_existing_files_are_kept_without_force(in_tmp, cli):
+    files = _articles(in_tmp)
+    assert _import(cli, files[:1])[0] == 0
+    written = {p: p.read_bytes() for p in [*(in_tmp / "fx").iterdir(), *(in_tmp / "tk").iterdir()]}
+    assert len(written) == 6
+    code, out, err = _import(cli, files)
+    assert code == 2 and "6 files already exist" in err and "--force" in err
+    assert {p: p.read_bytes() for p in written} == written
+    code, out, err = _import(cli, files, "mynews", "--force")
+    assert code == 0, err
+    assert len(_rows(in_tmp / "fx" / "mynews_headline.jsonl")) == 2
+    assert sorted(p.name for p in (in_tmp / "fx").iterdir()) == sorted(p.name for p in written if p.parent.name == "fx")
+
+
+def test_names_cannot_leave_the_output_folders(in_tmp, cli):
+    files = _articles(in_tmp)
+    for name in ("../evil", "a/b", "..", ".hidden", "a\\b", ""):
+        code, out, err = _import(cli, files, name)
+        assert code == 2 and "invalid name" in err, name
+    assert not (in_tmp / "fx").exists() and not (in_tmp / "tk").exists()
+    assert not list(in_tmp.parent.glob("evil*"))
+
+
+def test_a_name_already_used_by_another_task_is_refused(in_tmp, cli):
+    files = _articles(in_tmp)
+    code, out, err = _import(cli, files, "seed")
+    assert code == 2 and "task name 'seed-headline' is already used by" in err
+    assert not (in_tmp / "fx").exists()
+
+
+def test_two_articles_with_the_same_file_name_are_refused(in_tmp, cli):
+    files = _articles(in_tmp)
+    other = in_tmp / "more"
+    other.mkdir()
+    shutil.copy(files[0], other / files[0].name)
+    code, out, err = _import(cli, [files[0], other / files[0].name])
+    assert code == 2 and "two articles would get the id 'riverside_library'" in err
+
+
+def test_a_failed_write_leaves_no_file_behind(in_tmp, cli):
+    files = _articles(in_tmp)
+    (in_tmp / "tk").write_text("a file where the tasks folder should be", encoding="utf-8")
+    code, out, err = _import(cli, files)
+    assert code == 2 and "cannot write" in err
+    assert not (in_tmp / "fx").exists() or list((in_tmp / "fx").iterdir()) == []
