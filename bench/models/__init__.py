@@ -1,12 +1,17 @@
 """Model registry: built-in baselines, model aliases, and user models.
 
-`resolve_model(name)` accepts a registered name, ``package.module:ClassName``,
-or (with the `hf` extra) a Hugging Face hub id or local model directory.
+`resolve_model(name)` accepts a registered name (a baseline or a Hugging Face
+alias such as ``distilbart``), ``package.module:ClassName``, a ``bench.models``
+entry point, ``openai:NAME`` (a model behind an OpenAI-compatible server), or
+(with the `hf` extra) a Hugging Face hub id or local model directory.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
+import sys
 from importlib import metadata
 
 from bench.errors import BenchError
@@ -39,6 +44,28 @@ MODELS.register("sliding-window", ModelSpec(
     "lexical-overlap QA baseline (Richardson et al., 2013) returning a short span"))
 
 
+def _register_hf_aliases() -> None:
+    from bench.models.hf import alias_specs  # no torch/transformers import
+
+    for spec in alias_specs():
+        MODELS.register(spec.name, spec)
+
+
+_register_hf_aliases()
+
+
+def _construct(cls: type, options: dict) -> Model:
+    """An instance of a user's model class, given the run options its __init__ names (all, with **kwargs)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return cls()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return cls(**options)
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return cls(**{k: v for k, v in options.items() if k in names})
+
+
 def _plugin_spec(name: str, cls: type) -> ModelSpec:
     if not (isinstance(cls, type) and issubclass(cls, Model)) and not hasattr(cls, "predict"):
         raise BenchError(f"{name} is not a model class (it has no 'predict' method)",
@@ -46,7 +73,7 @@ def _plugin_spec(name: str, cls: type) -> ModelSpec:
     task_types = tuple(getattr(cls, "task_types", ()) or ())
     if not task_types:
         raise BenchError(f"{name} declares no task_types", hint="set task_types = ('summarization',) or ('qa',)")
-    return ModelSpec(getattr(cls, "name", "") or name, "plugin", task_types, lambda **o: cls(),
+    return ModelSpec(getattr(cls, "name", "") or name, "plugin", task_types, lambda **o: _construct(cls, o),
                      (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "", target=name)
 
 
@@ -61,14 +88,26 @@ def entry_point_models() -> dict[str, ModelSpec]:
     return specs
 
 
-def resolve_model(name: str) -> ModelSpec:
-    """The spec for a model name, without loading any weights."""
+def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
+    """The spec for a model name, without loading any weights.
+
+    A Hugging Face model (alias, hub id or directory) is checked to be there
+    (cached or downloadable, at `revision`) now, before any run starts.
+    """
     if name in MODELS:
-        return MODELS.get(name)
-    if ":" in name and not name.startswith(("openai:", "/", ".")):
+        spec = MODELS.get(name)
+        preflight = getattr(spec, "preflight", None)
+        if callable(preflight):
+            preflight(revision)
+        return spec
+    if name.startswith("openai:"):
+        from bench.models.openai_compat import spec_for as openai_spec
+
+        return openai_spec(name)
+    if ":" in name and not name.startswith(("/", ".")):
         module_name, _, attr = name.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = _import_user_module(module_name)
         except ImportError as e:
             raise BenchError(f"cannot import module {module_name!r} for model {name!r}: {e}",
                              hint="is the package installed, or its directory on PYTHONPATH?") from None
@@ -79,20 +118,32 @@ def resolve_model(name: str) -> ModelSpec:
     plugins = entry_point_models()
     if name in plugins:
         return plugins[name]
-    hf = _hf_spec(name)
+    hf = _hf_spec(name, revision)
     if hf is not None:
         return hf
     MODELS.get(name)  # raises with a did-you-mean
     raise AssertionError  # pragma: no cover
 
 
-def _hf_spec(name: str) -> ModelSpec | None:
+def _import_user_module(module_name: str):
+    """Import a user's module; a module in the working directory is found too (as `python -m` would)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        cwd = os.getcwd()
+        if e.name != module_name.split(".")[0] or cwd in sys.path or "" in sys.path:
+            raise
+    sys.path.append(cwd)
+    return importlib.import_module(module_name)
+
+
+def _hf_spec(name: str, revision: str | None = None) -> ModelSpec | None:
     """A spec for a Hugging Face hub id or local directory, when the hf runner is present."""
     try:
         hf = importlib.import_module("bench.models.hf")
     except ImportError:
         return None
-    return hf.spec_for(name)
+    return hf.spec_for(name, revision)
 
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "Model", "ModelSpec", "resolve_model", "entry_point_models"]

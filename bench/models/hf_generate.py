@@ -1,0 +1,295 @@
+"""Summaries and answers by generation: encoder-decoder (seq2seq) and causal language models.
+
+transformers 5 has no summarization pipeline; this does what it did, with
+`AutoModelForSeq2SeqLM.generate` / `AutoModelForCausalLM.generate`:
+
+- Generation settings: the model's own generation config (beams, length
+  penalty, min/max length, no-repeat n-gram size), then for seq2seq
+  summarization the config's ``task_specific_params["summarization"]`` (as the
+  old pipeline applied them: t5-small's "summarize: " prefix and beams), then
+  the task's ``generation``, then ``--gen key=value``. Causal LMs decode
+  greedily unless ``--gen do_sample=true`` (many instruction-tuned checkpoints
+  ask for sampling; bench says so in results.json's warnings).
+- Inputs: a seq2seq model reads the document (with its prefix), or the task's
+  prompt when it is instruction-tuned (FLAN-T5). A causal LM reads the task's
+  prompt, through the tokenizer's chat template when it has one. Inputs longer
+  than the model's maximum are truncated and counted; in a prompt, only the
+  document or context is shortened, so the instruction and question survive.
+- Causal LMs pad on the left, so each batch's new tokens start at the same
+  column; only the new tokens are decoded. An answer is the first line of the
+  output, without an "Answer:" label; "unanswerable" (or nothing) is no answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bench.errors import BenchError
+from bench.models.hf_runtime import HFModel
+from bench.models.prompting import (DEFAULT_MAX_NEW_TOKENS, format_prompt, parse_output, prompt_template,
+                                    prompt_values)
+from bench.task import Example, Task
+
+#: Settings of extractive QA models: a generative model ignores them in a task's or run's settings.
+EXTRACTIVE_KEYS = frozenset({"max_seq_length", "doc_stride", "max_answer_tokens", "null_threshold", "n_best",
+                             "max_question_tokens"})
+_LENGTH_KEYS = ("max_length", "max_new_tokens")
+
+
+class GenerativeModel(HFModel):
+    """What seq2seq and causal generation share: settings, batching, counting tokens."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._settings: dict[str, dict[str, Any]] = {}
+        self._generation_config: Any = None
+        self.prompt_template: str | None = None
+
+    # -------------------------------------------------------------- settings
+
+    def generation_config(self, task: Task):
+        """The model's generation config with the task's and the run's settings applied (built once per run)."""
+        if self._generation_config is not None:
+            return self._generation_config
+        import copy
+
+        from transformers import GenerationConfig
+
+        gen = copy.deepcopy(self.model.generation_config)
+        own = gen.to_diff_dict()
+        layers: list[tuple[str, dict[str, Any]]] = [("model", {}), ("task", {}), ("run", {})]
+        layers[0] = ("model", self.model_defaults(task))
+        layers[1] = ("task", {k: v for k, v in dict(task.generation).items() if k not in EXTRACTIVE_KEYS})
+        layers[2] = ("run", {k: v for k, v in dict(self.options.generation).items() if k not in EXTRACTIVE_KEYS})
+        sampling_asked = any("do_sample" in values for _, values in layers[1:])
+        if not sampling_asked and getattr(gen, "do_sample", False) and self.greedy_by_default:
+            self.warnings.append("the model's generation config samples (do_sample=True); bench decodes greedily "
+                                 "for reproducible scores (pass --gen do_sample=true to sample, seeded)")
+            layers[0][1].update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        for source, values in layers:
+            if not values:
+                continue
+            try:
+                unused = gen.update(**values)
+            except (ValueError, TypeError) as e:
+                raise BenchError(f"invalid generation settings {values}: {e}",
+                                 where=task.path if source == "task" else None) from None
+            if unused and source != "model":
+                known = sorted(k for k in GenerationConfig().to_dict() if not k.startswith("_"))
+                from bench.registry import did_you_mean
+
+                key = sorted(unused)[0]
+                raise BenchError(
+                    f"unknown generation setting {key!r}{' in the task' if source == 'task' else ' (--gen)'}."
+                    f"{did_you_mean(key, known)}",
+                    where=task.path if source == "task" else None,
+                    hint="settings are GenerationConfig attributes: num_beams, max_new_tokens, length_penalty, ...")
+            self._settings[source] = dict(values)
+        set_length = any(k in own for k in _LENGTH_KEYS) or any(
+            k in values for _, values in layers for k in _LENGTH_KEYS)
+        if not set_length or (self.new_tokens_only and gen.max_new_tokens is None):
+            default = DEFAULT_MAX_NEW_TOKENS.get(task.type, 128)
+            gen.update(max_new_tokens=default)
+            self._settings.setdefault("bench_default", {})["max_new_tokens"] = default
+        self._generation_config = gen
+        return gen
+
+    #: Causal LMs: decode greedily unless sampling is asked for explicitly.
+    greedy_by_default = False
+    #: Causal LMs count length in new tokens only (max_length would include the prompt).
+    new_tokens_only = False
+
+    def model_defaults(self, task: Task) -> dict[str, Any]:
+        return {}
+
+    # ------------------------------------------------------------ generation
+
+    def generate(self, batch: Sequence[list[int]], task: Task) -> list[str]:
+        """Generate for one batch of token id lists; returns the decoded new text of each."""
+        import torch
+
+        gen = self.generation_config(task)
+        padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in padded.items()}
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, generation_config=gen)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        seconds = time.perf_counter() - t0
+        new = self.new_tokens(out, inputs["input_ids"].shape[1])
+        self.note_generated(self.count_tokens(new, gen), seconds)
+        return self.tokenizer.batch_decode(new, skip_special_tokens=True)
+
+    def new_tokens(self, out, input_len: int):
+        raise NotImplementedError
+
+    def count_tokens(self, new, gen) -> int:
+        """Generated tokens, each up to and including its end-of-sequence token (padding after it not counted)."""
+        eos = gen.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        total = 0
+        for row in new.tolist():
+            n = len(row)
+            for k, tok in enumerate(row):
+                if tok in eos_ids:
+                    n = k + 1
+                    break
+            total += n
+        return total
+
+    def run_batches(self, ids: list[list[int]], task: Task) -> list[str]:
+        self.generation_config(task)  # settings errors before any batch runs
+        return self.map_batches(ids, lambda batch: self.generate(batch, task))
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        gen = self._generation_config
+        d["generation"] = _json_safe(gen.to_diff_dict()) if gen is not None else None
+        d["generation_sources"] = self._settings
+        d["prompt"] = self.prompt_template
+        return d
+
+
+class Seq2SeqModel(GenerativeModel):
+    """An encoder-decoder model (BART, T5, PEGASUS) generating from the document, or from a prompt."""
+
+    auto_class_name = "AutoModelForSeq2SeqLM"
+
+    def model_defaults(self, task: Task) -> dict[str, Any]:
+        if task.type != "summarization":
+            return {}
+        params = dict((getattr(self.model.config, "task_specific_params", None) or {}).get("summarization") or {})
+        params.pop("prefix", None)
+        return params
+
+    def source(self, example: Example, task: Task) -> str:
+        if self.info.prompted:
+            self.prompt_template = prompt_template(task)
+            return format_prompt(self.prompt_template, prompt_values(example, task))
+        return self.info.prefix + example.input
+
+    def _predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        limit = self.max_input
+        if self.info.prompted:
+            ids = [fit_prompt(self.tokenizer, lambda doc, ex=ex: self.source(_with_input(ex, doc), task),
+                              ex.input, limit, True, self) for ex in examples]
+        else:
+            encoded = self.tokenizer([self.source(ex, task) for ex in examples], truncation=False)["input_ids"]
+            over = sum(1 for row in encoded if len(row) > limit)
+            if over:
+                self.note_truncated(over, limit)
+            ids = [_truncate(row, limit, self.tokenizer) for row in encoded]
+        texts = self.run_batches(ids, task)
+        return [self.postprocess(t, task) for t in texts]
+
+    def new_tokens(self, out, input_len: int):
+        return out[:, 1:]  # drop the decoder start token
+
+    def postprocess(self, text: str, task: Task) -> str:
+        if self.info.newline_token:
+            text = text.replace(self.info.newline_token, "\n")
+        return parse_output(text, task)
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["prefix"] = self.info.prefix or None
+        return d
+
+
+class CausalLMModel(GenerativeModel):
+    """A decoder-only LM answering the task's prompt, through its chat template when it has one."""
+
+    auto_class_name = "AutoModelForCausalLM"
+    greedy_by_default = True
+    new_tokens_only = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokenizer.padding_side = "left"
+        self.pad_is_eos = False
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+            self.pad_is_eos = True
+        self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+
+    def render(self, example: Example, task: Task) -> str:
+        self.prompt_template = prompt_template(task)
+        text = format_prompt(self.prompt_template, prompt_values(example, task))
+        if self.chat:
+            return self.tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                      add_generation_prompt=True)
+        return text
+
+    def _predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        gen = self.generation_config(task)
+        budget = self.max_input - int(gen.max_new_tokens or 0)
+        if budget < 16:
+            raise BenchError(f"{self.info.name} takes {self.max_input} tokens, too few for a prompt and "
+                             f"max_new_tokens={gen.max_new_tokens}", hint="lower --gen max_new_tokens")
+        ids = [fit_prompt(self.tokenizer, lambda doc, ex=ex: self.render(_with_input(ex, doc), task),
+                          ex.input, budget, not self.chat, self) for ex in examples]
+        return [parse_output(t, task) for t in self.run_batches(ids, task)]
+
+    def new_tokens(self, out, input_len: int):
+        return out[:, input_len:]
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["chat_template"] = self.chat
+        if self.pad_is_eos:
+            d["pad_token"] = "eos"
+        return d
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _with_input(example: Example, text: str) -> Example:
+    from dataclasses import replace
+
+    return replace(example, input=text)
+
+
+def _truncate(row: list[int], limit: int, tokenizer) -> list[int]:
+    """Cut a token id list to `limit`, keeping a final end-of-sequence token if it had one."""
+    if len(row) <= limit:
+        return row
+    eos = tokenizer.eos_token_id
+    if eos is not None and row and row[-1] == eos:
+        return row[:limit - 1] + [eos]
+    return row[:limit]
+
+
+def fit_prompt(tokenizer, render: Callable[[str], str], document: str, budget: int, special_tokens: bool,
+               model: HFModel) -> list[int]:
+    """Token ids of the rendered prompt, with the document shortened (at a token boundary) until it fits `budget`."""
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=special_tokens)["input_ids"]
+
+    ids = encode(render(document))
+    if len(ids) <= budget:
+        return ids
+    offsets = tokenizer(document, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    keep = len(offsets) - (len(ids) - budget)
+    while keep > 0:
+        cut = document[:offsets[keep - 1][1]]
+        ids = encode(render(cut))
+        if len(ids) <= budget:
+            model.note_truncated(1, budget, f"prompt(s) with the document shortened to fit {budget} tokens "
+                                            f"(the model takes {model.max_input}, less the tokens to generate)")
+            return ids
+        keep -= max(1, len(ids) - budget)
+    raise BenchError(f"the prompt alone is longer than the {budget} tokens {model.info.name} can take",
+                     hint="shorten the task's prompt or lower --gen max_new_tokens")
+
+
+def _json_safe(d: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if k.startswith("_") or k == "transformers_version":
+            continue
+        out[k] = v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v)
+    return out

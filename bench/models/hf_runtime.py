@@ -1,0 +1,414 @@
+"""Loading a Hugging Face model and running it in batches: device, dtype, memory, timing.
+
+`HFModel` is the base of the seq2seq, causal and extractive-QA runners. It
+finds the files (local directory, or the hub cache honouring HF_HUB_OFFLINE),
+loads tokenizer and weights with `trust_remote_code` off unless asked, puts
+the model on the device in the dtype asked for, and records what results.json
+needs: model id and commit, parameter count, dtype, device and GPU name,
+batch size, truncated inputs, load time, generated tokens/s, peak memory.
+
+Batches: with ``--batch-size auto`` the first (longest, since the runner sorts
+by length) batch starts large and is halved on out-of-memory until it fits;
+the size found is kept for the rest of the run. A fixed size that runs out of
+memory is halved the same way, with a warning in results.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.models.base import Model
+from bench.models.hf import HFModelInfo, hub_error, locate, read_local_config
+from bench.task import Example, Task
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DTYPES = ("float32", "float16", "bfloat16")
+#: First batch size tried by --batch-size auto on a GPU (generation / encoder-only).
+AUTO_START_GENERATE = 64
+AUTO_START_ENCODE = 256
+#: Batch size on CPU when none (or auto) is asked for: bigger batches only add padding there.
+CPU_BATCH_SIZE = 8
+
+
+def require_hf() -> None:
+    """Raise a clear error when torch or transformers is missing."""
+    missing = []
+    for module in ("torch", "transformers"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise BenchError(f"Hugging Face models need {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                         "not installed", hint="pip install 'bench[hf]'", exit_code=EXIT_ENVIRONMENT)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The run options a Hugging Face model takes (from `bench run`'s flags)."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    """--gen key=value overrides (they win over the task's `generation` and the model's own config)."""
+    revision: str | None = None
+    trust_remote_code: bool = False
+    batch_size: int | str | None = None
+    seed: int = 0
+
+
+# ------------------------------------------------------------ device, dtype
+
+
+def resolve_device(name: str):
+    """A torch.device for auto|cpu|cuda|cuda:N|mps, checked to exist."""
+    import torch
+
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise BenchError("--device mps: the MPS backend is not available here", exit_code=EXIT_ENVIRONMENT,
+                             hint="use --device cpu (or auto)")
+        return torch.device("mps")
+    if name == "cuda" or name.startswith("cuda:"):
+        index = 0
+        if name != "cuda":
+            suffix = name.partition(":")[2]
+            if not suffix.isdigit():
+                raise BenchError(f"--device {name}: expected cuda:N with N a GPU number")
+            index = int(suffix)
+        if not torch.cuda.is_available():
+            build = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU is visible"
+            raise BenchError(f"--device {name}: CUDA is not available (torch {torch.__version__} is built {build})",
+                             exit_code=EXIT_ENVIRONMENT, hint="use --device cpu, or check CUDA_VISIBLE_DEVICES")
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise BenchError(f"--device {name}: there {'is' if count == 1 else 'are'} only {count} GPU(s) "
+                             f"(cuda:0..cuda:{count - 1})", exit_code=EXIT_ENVIRONMENT)
+        return torch.device("cuda", index)
+    raise BenchError(f"unknown --device {name!r}", hint="auto, cpu, cuda, cuda:N or mps")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_dtype(name: str, device, config: Mapping[str, Any]):
+    """The torch dtype to run in.
+
+    ``auto`` is float32 on CPU and MPS (exact numbers); on CUDA it is the
+    dtype the checkpoint was saved in when that is float16 or bfloat16, else
+    float32.
+    """
+    import torch
+
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        saved = str(config.get("dtype") or config.get("torch_dtype") or "float32").replace("torch.", "")
+        name = saved if device.type == "cuda" and saved in ("float16", "bfloat16") else "float32"
+    if name not in DTYPES:
+        raise BenchError(f"unknown --dtype {name!r}", hint="auto, float32, float16 or bfloat16")
+    if name == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise BenchError(f"--dtype bfloat16: {torch.cuda.get_device_name(device)} does not support bfloat16",
+                         exit_code=EXIT_ENVIRONMENT, hint="use --dtype float16")
+    return getattr(torch, name)
+
+
+def gpu_name(device) -> str | None:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return None
+
+
+# ------------------------------------------------------------------ memory
+
+
+def is_oom(e: BaseException) -> bool:
+    """Whether `e` is an out-of-memory error of the accelerator."""
+    import torch
+
+    if isinstance(e, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(e, RuntimeError) and "out of memory" in str(e).lower()
+
+
+def free_memory(device) -> None:
+    import torch
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def map_batches(
+    items: Sequence[T],
+    size: int,
+    run: Callable[[Sequence[T]], list[R]],
+    oom: Callable[[BaseException], bool],
+    on_oom: Callable[[int], None],
+) -> tuple[list[R], int]:
+    """`run` over consecutive batches of `items`; a batch that runs out of memory is retried at half the size.
+
+    Returns the results in order and the batch size that worked last.
+    `on_oom(new_size)` is called before each retry (to free memory and note
+    it); at size 1 the out-of-memory error propagates.
+    """
+    out: list[R] = []
+    i = 0
+    while i < len(items):
+        batch = items[i:i + size]
+        failed = False
+        try:
+            out.extend(run(batch))
+        except Exception as e:  # noqa: BLE001 - only out-of-memory is retried
+            if not oom(e) or size == 1:
+                raise
+            failed = True
+        if failed:  # outside the except block, so the failed batch's tensors can be freed
+            size = max(1, min(size, len(batch)) // 2)
+            on_oom(size)
+            continue
+        i += len(batch)
+    return out, size
+
+
+# ------------------------------------------------------------------- model
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' info/warning logs and progress bars while loading (bench reports what matters)."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    bars = logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+        if bars:
+            logging.enable_progress_bar()
+
+
+class HFModel(Model):
+    """Base of the Hugging Face runners: load, batch, measure, describe."""
+
+    #: The transformers auto class that loads the weights (set by subclasses).
+    auto_class_name = ""
+    #: First size --batch-size auto tries on a GPU.
+    auto_start = AUTO_START_GENERATE
+
+    def __init__(self, info: HFModelInfo, options: LoadOptions) -> None:
+        import torch
+        import transformers
+
+        self.info = info
+        self.options = options
+        self.name = info.name
+        self.task_types = info.task_types
+        self.warnings: list[str] = []
+        self.truncated = 0
+        self.truncated_to: int | None = None
+        self.timing: dict[str, Any] = {}
+        self._generated_tokens = 0
+        self._generate_s = 0.0
+        if info.local and options.revision:
+            raise BenchError(f"--revision {options.revision} applies to hub models, but {info.name} is a local directory")
+
+        t0 = time.perf_counter()
+        transformers.set_seed(options.seed)
+        self.commit: str | None = None
+        self.path = info.model_id
+        offline = False
+        if info.local:
+            config = read_local_config(Path(info.model_id))
+        else:
+            located = locate(info.model_id, options.revision, alias=info.name)
+            self.commit, offline, config = located.commit, located.offline, located.config
+        self.device = resolve_device(options.device)
+        self.dtype = resolve_dtype(options.dtype, self.device, config)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        common = dict(revision=options.revision, trust_remote_code=options.trust_remote_code,
+                      local_files_only=offline)
+        with quiet_transformers():
+            self.tokenizer = self._load(lambda: transformers.AutoTokenizer.from_pretrained(self.path, **common),
+                                        "tokenizer", offline)
+            auto = getattr(transformers, self.auto_class_name)
+            placement = {"device_map": {"": self.device}} if self.device.type == "cuda" else {}
+            self.model, loading_info = self._load(
+                lambda: auto.from_pretrained(self.path, dtype=self.dtype, output_loading_info=True,
+                                             **placement, **common), "weights", offline)
+        self.model.to(self.device).eval()
+        self.class_name = type(self.model).__name__
+        missing = [k for k in loading_info.get("missing_keys", ()) if "position_ids" not in k]
+        if missing:
+            shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
+            self.warnings.append(f"{len(missing)} weight(s) not in the checkpoint were randomly initialised: {shown}")
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.max_input = self.max_input_tokens()
+        self.timing["load_s"] = time.perf_counter() - t0
+        self._init_batching(options.batch_size)
+
+    def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        with quiet_transformers():
+            return self._predict(examples, task)
+
+    def _predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- loading
+
+    def _load(self, load: Callable[[], Any], what: str, offline: bool) -> Any:
+        try:
+            return load()
+        except BenchError:
+            raise
+        except ValueError as e:
+            if "trust_remote_code" in str(e):
+                raise BenchError(f"model {self.info.model_id!r} needs its own code to run",
+                                 hint="pass --trust-remote-code if you trust its authors (the code runs on this "
+                                      "machine)", exit_code=EXIT_ENVIRONMENT) from None
+            raise BenchError(f"cannot load the {what} of {self.info.model_id!r}: {_first_line(e)}",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        except OSError as e:
+            if not self.info.local:
+                raise hub_error(self.info.model_id, self.options.revision, e, offline, self.info.name) from None
+            raise BenchError(f"cannot load the {what} of {self.info.model_id!r}: {_first_line(e)}",
+                             exit_code=EXIT_ENVIRONMENT) from None
+
+    # -------------------------------------------------------------- batching
+
+    def _init_batching(self, requested: int | str | None) -> None:
+        if isinstance(requested, int):
+            self.batch_size_mode, self.batch_size = "fixed", requested
+        elif self.device.type == "cpu":
+            self.batch_size_mode, self.batch_size = ("auto" if requested == "auto" else "default"), CPU_BATCH_SIZE
+        else:
+            self.batch_size_mode, self.batch_size = "auto", self.auto_start
+        self.default_batch_size = self.batch_size
+
+    def map_batches(self, items: Sequence[T], run: Callable[[Sequence[T]], list[R]]) -> list[R]:
+        """`run` over batches of the current size, halving it on out-of-memory."""
+        def shrink(new_size: int) -> None:
+            free_memory(self.device)
+            if self.batch_size_mode == "fixed" and not any("out of memory" in w for w in self.warnings):
+                self.warnings.append(f"batch size {self.batch_size} ran out of memory on {self.device}; "
+                                     f"continued with smaller batches")
+
+        try:
+            out, self.batch_size = map_batches(items, self.batch_size, run, is_oom, shrink)
+        except Exception as e:
+            if is_oom(e):
+                free_memory(self.device)
+                raise BenchError(
+                    f"{self.info.name} runs out of memory on {self.device} even one example at a time",
+                    hint="try --dtype bfloat16 (or float16), a smaller --gen max_new_tokens, or --device cpu",
+                    exit_code=EXIT_ENVIRONMENT) from None
+            raise
+        return out
+
+    def note_truncated(self, n: int, limit: int, note: str | None = None) -> None:
+        """Count `n` more inputs cut to `limit` tokens; `note` says how, for the warning."""
+        self.truncated += n
+        self.truncated_to = limit
+        self.truncation_note = note or f"input(s) truncated to {limit} tokens (the model's maximum input length)"
+
+    def note_generated(self, tokens: int, seconds: float) -> None:
+        self._generated_tokens += tokens
+        self._generate_s += seconds
+
+    # -------------------------------------------------------------- describe
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.info.name,
+            "id": self.info.model_id,
+            "source": "local" if self.info.local else "hub",
+            "revision": self.options.revision,
+            "commit": self.commit,
+            "class": self.class_name,
+            "parameters": self.parameters,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "gpu": gpu_name(self.device),
+            "batch_size": self.batch_size,
+            "batch_size_mode": self.batch_size_mode,
+            "trust_remote_code": self.options.trust_remote_code,
+            "seed": self.options.seed,
+            "truncated_inputs": self.truncated,
+            "max_input_tokens": self.max_input,
+        }
+        return d
+
+    def max_input_tokens(self) -> int:
+        """The longest input the model takes: the tokenizer's limit, else the position embeddings'."""
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(limit, int) and 0 < limit < 1_000_000:
+            return limit
+        config = self.model.config
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 512
+
+    def truncation_warning(self) -> None:
+        if self.truncated:
+            self.warnings.append(f"{self.truncated} {self.truncation_note}")
+
+    def close(self) -> None:
+        import torch
+
+        self.truncation_warning()
+        self.timing["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        if self.device.type == "cuda":
+            self.timing["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        if self._generated_tokens:
+            self.timing["generated_tokens"] = self._generated_tokens
+            self.timing["generate_s"] = round(self._generate_s, 4)
+            self.timing["generated_tokens_per_s"] = (self._generated_tokens / self._generate_s
+                                                     if self._generate_s > 0 else None)
+        self.model = None
+        free_memory(self.device)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

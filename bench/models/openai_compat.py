@@ -1,0 +1,323 @@
+"""Models behind an OpenAI-compatible HTTP server: ``--model openai:NAME --base-url URL``.
+
+vLLM, TGI, llama.cpp's server and others answer ``POST /v1/chat/completions``
+(and ``/v1/completions``) as OpenAI's API does. Each example is one request
+with the task's prompt as the user message, decoded greedily (temperature 0)
+with the run's seed; the answer is read as for any prompted model
+(`bench.models.prompting`). Standard library only (urllib).
+
+- At most ``concurrency`` requests are in flight (default 8).
+- A request that fails for a reason that may pass (connection refused or
+  reset, timeout, HTTP 408/409/429/5xx) is retried up to ``max_retries``
+  times, waiting ``backoff`` x 2^attempt seconds (with seeded jitter, at most
+  30 s; a ``Retry-After`` header wins); other HTTP errors stop the run with
+  the server's message.
+- Each request times out after ``timeout`` seconds (default 120).
+
+Client settings and sampling parameters come from ``--gen key=value``:
+``concurrency``, ``timeout``, ``max_retries``, ``backoff``, ``api``
+(``chat`` or ``completions``), and ``temperature``, ``top_p``,
+``max_tokens`` (or ``max_new_tokens``), ``stop``, ``seed``,
+``presence_penalty``, ``frequency_penalty``. ``OPENAI_API_KEY``, when set, is
+sent as a bearer token and never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from typing import Any
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.models.base import Model, ModelSpec
+from bench.models.prompting import DEFAULT_MAX_NEW_TOKENS, parse_output, render
+from bench.task import Example, Task
+
+KIND = "openai-compatible"
+#: Parameters passed through to the server as they are.
+SAMPLING_KEYS = frozenset({"temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty",
+                           "frequency_penalty"})
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    concurrency: int = 8
+    timeout: float = 120.0
+    """Seconds per request."""
+    max_retries: int = 4
+    backoff: float = 1.0
+    """First wait before a retry, in seconds; doubled each time."""
+    api: str = "chat"
+    """chat: /chat/completions with a user message; completions: /completions with the prompt."""
+
+
+CLIENT_KEYS = frozenset(ClientSettings.__dataclass_fields__)
+
+
+def spec_for(name: str) -> ModelSpec:
+    """The spec for ``openai:NAME`` (nothing is contacted until the model is created)."""
+    model = name.partition(":")[2].strip()
+    if not model:
+        raise BenchError(f"{name!r}: name the served model after 'openai:'",
+                         hint="e.g. --model openai:Qwen/Qwen2.5-0.5B-Instruct --base-url http://127.0.0.1:8000")
+    return ModelSpec(name, KIND, ("summarization", "qa"), partial(OpenAICompatModel, model),
+                     "model behind an OpenAI-compatible server (--base-url)", target=model)
+
+
+def api_root(base_url: str) -> str:
+    """The URL requests are made under: ``http://host:port`` becomes ``http://host:port/v1``."""
+    parsed = urllib.parse.urlsplit(base_url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise BenchError(f"--base-url {base_url!r} is not an http(s) URL", hint="e.g. --base-url http://127.0.0.1:8000")
+    path = parsed.path.rstrip("/")
+    if not path:
+        path = "/v1"
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path, "", ""))
+
+
+def split_settings(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[ClientSettings, dict[str, Any], dict[str, Any]]:
+    """(client settings, sampling parameters, ignored settings) from the task's and the run's settings."""
+    client = ClientSettings()
+    sampling: dict[str, Any] = {}
+    ignored: dict[str, Any] = {}
+    for source, values in layers:
+        for key, value in values.items():
+            if key in CLIENT_KEYS:
+                client = replace(client, **{key: _client_value(key, value)})
+            elif key in SAMPLING_KEYS:
+                sampling[key] = value
+            elif key == "max_new_tokens":
+                sampling["max_tokens"] = value
+            else:
+                ignored[f"{source}.{key}"] = value
+    return client, sampling, ignored
+
+
+def _client_value(key: str, value: Any) -> Any:
+    if key == "api":
+        if value not in ("chat", "completions"):
+            raise BenchError(f"api must be 'chat' or 'completions', got {value!r}")
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key in ("concurrency", "max_retries"):
+        if not number or int(value) != value or value < (1 if key == "concurrency" else 0):
+            raise BenchError(f"{key} must be a whole number{' >= 1' if key == 'concurrency' else ' >= 0'}, got {value!r}")
+        return int(value)
+    if not number or value < 0 or (key == "timeout" and value == 0):
+        raise BenchError(f"{key} must be a {'positive' if key == 'timeout' else 'non-negative'} number of seconds, "
+                         f"got {value!r}")
+    return float(value)
+
+
+class RequestFailed(Exception):
+    """A request failed; `retry` says whether trying again may help."""
+
+    def __init__(self, message: str, retry: bool, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.wait = wait
+
+
+class OpenAICompatModel(Model):
+    """Predictions from a model served behind an OpenAI-compatible API."""
+
+    task_types = ("summarization", "qa")
+
+    def __init__(self, model: str, *, base_url: str | None = None, generation: Mapping[str, Any] | None = None,
+                 seed: int = 0, batch_size: int | str | None = None, device: str = "auto", dtype: str = "auto",
+                 revision: str | None = None, trust_remote_code: bool = False) -> None:
+        if not base_url:
+            raise BenchError(f"openai:{model} needs the server's URL", hint="pass --base-url http://HOST:PORT")
+        if device != "auto" or dtype != "auto" or revision or trust_remote_code:
+            raise BenchError("--device, --dtype, --revision and --trust-remote-code do not apply to openai: models",
+                             hint="the server decides how the model runs")
+        self.served = model
+        self.name = f"openai:{model}"
+        self.root = api_root(base_url)
+        self.seed = seed
+        self.run_generation = dict(generation or {})
+        self.client, _, _ = split_settings([("run", self.run_generation)])
+        self.default_batch_size = batch_size if isinstance(batch_size, int) else max(32, self.client.concurrency * 4)
+        self.warnings: list[str] = []
+        self.timing: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._requests = self._retries = self._tokens = 0
+        self._request_s = 0.0
+        self._server_model: str | None = None
+        self._fingerprints: set[str] = set()
+        self._settings: dict[str, Any] | None = None
+        self._headers = {"Content-Type": "application/json"}
+        key = os.environ.get("OPENAI_API_KEY")
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+        self._check_server()
+
+    # ----------------------------------------------------------------- HTTP
+
+    def _check_server(self) -> None:
+        """Fail now, before any prediction, when nothing answers at the URL or it lacks the model."""
+        try:
+            body = self._request("GET", "/models", None, min(self.client.timeout, 10.0))
+        except RequestFailed as e:
+            if "HTTP 404" in str(e) or "HTTP 405" in str(e):
+                return  # a server without /models: the first request will tell
+            raise BenchError(f"cannot reach the server at {self.root}: {e}", exit_code=EXIT_ENVIRONMENT,
+                             hint="is it running, and is --base-url right?") from None
+        served = [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
+        if served and self.served not in served:
+            raise BenchError(f"the server at {self.root} does not serve {self.served!r}",
+                             hint=f"it serves: {', '.join(served[:10])}", exit_code=EXIT_ENVIRONMENT)
+
+    def _request(self, method: str, path: str, payload: Mapping[str, Any] | None, timeout: float) -> Any:
+        data = json.dumps(payload).encode("utf-8") if payload is not None else None
+        req = urllib.request.Request(self.root + path, data=data, method=method, headers=self._headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            detail = _error_detail(e)
+            wait = _retry_after(e.headers.get("Retry-After") if e.headers else None)
+            raise RequestFailed(f"HTTP {e.code}{': ' + detail if detail else ''}", e.code in RETRY_STATUS,
+                                wait) from None
+        except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as e:
+            reason = getattr(e, "reason", e)
+            raise RequestFailed(f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__,
+                                True) from None
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise RequestFailed(f"the server's answer is not JSON: {raw[:200]!r}", False) from None
+
+    def _post_with_retries(self, path: str, payload: Mapping[str, Any]) -> Any:
+        attempt = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                body = self._request("POST", path, payload, self.client.timeout)
+                with self._lock:
+                    self._requests += 1
+                    self._request_s += time.perf_counter() - t0
+                return body
+            except RequestFailed as e:
+                if not e.retry:
+                    raise BenchError(f"the server at {self.root} refused a request for {self.served!r}: {e}",
+                                     exit_code=EXIT_ENVIRONMENT) from None
+                if attempt >= self.client.max_retries:
+                    raise BenchError(f"a request to {self.root}{path} failed {attempt + 1} times; the last error: "
+                                     f"{e}", exit_code=EXIT_ENVIRONMENT,
+                                     hint="predictions made so far are cached; rerun to resume "
+                                          "(or raise --gen max_retries / timeout)") from None
+                with self._lock:
+                    self._retries += 1
+                    jitter = self._rng.uniform(0.5, 1.0)
+                time.sleep(e.wait if e.wait is not None else min(MAX_WAIT_S, self.client.backoff * 2 ** attempt * jitter))
+                attempt += 1
+
+    # ------------------------------------------------------------ predicting
+
+    def settings(self, task: Task) -> dict[str, Any]:
+        if self._settings is None:
+            client, sampling, ignored = split_settings([("task", task.generation), ("run", self.run_generation)])
+            self.client = client
+            sampling.setdefault("temperature", 0.0)
+            sampling.setdefault("seed", self.seed)
+            sampling.setdefault("max_tokens", DEFAULT_MAX_NEW_TOKENS.get(task.type, 128))
+            self._settings = sampling
+            self._ignored = ignored
+        return self._settings
+
+    def _one(self, example: Example, task: Task) -> str:
+        sampling = self.settings(task)
+        prompt = render(example, task)
+        if self.client.api == "chat":
+            payload = {"model": self.served, "messages": [{"role": "user", "content": prompt}], **sampling}
+            body = self._post_with_retries("/chat/completions", payload)
+        else:
+            payload = {"model": self.served, "prompt": prompt, **sampling}
+            body = self._post_with_retries("/completions", payload)
+        try:
+            choice = body["choices"][0]
+            text = choice["message"]["content"] if self.client.api == "chat" else choice["text"]
+        except (KeyError, IndexError, TypeError):
+            raise BenchError(f"the server at {self.root} answered without a completion: {str(body)[:200]}",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        with self._lock:
+            usage = body.get("usage") or {}
+            self._tokens += int(usage.get("completion_tokens") or 0)
+            if body.get("model"):
+                self._server_model = str(body["model"])
+            if body.get("system_fingerprint"):
+                self._fingerprints.add(str(body["system_fingerprint"]))
+        return parse_output(text or "", task)
+
+    def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        self.settings(task)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=min(self.client.concurrency, len(examples) or 1)) as pool:
+            out = list(pool.map(lambda ex: self._one(ex, task), examples))
+        self._wall_s = getattr(self, "_wall_s", 0.0) + time.perf_counter() - t0
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.served,
+            "server_model": self._server_model,
+            "system_fingerprint": sorted(self._fingerprints) or None,
+            "base_url": self.root,
+            "api": self.client.api,
+            "generation": self._settings,
+            "ignored_settings": getattr(self, "_ignored", {}) or None,
+            "client": asdict(self.client),
+            "batch_size": self.default_batch_size,
+            "device": "server",
+        }
+
+    def close(self) -> None:
+        wall = getattr(self, "_wall_s", 0.0)
+        self.timing.update({
+            "requests": self._requests,
+            "retries": self._retries,
+            "generated_tokens": self._tokens or None,
+            "generated_tokens_per_s": self._tokens / wall if self._tokens and wall > 0 else None,
+        })
+        ignored = {k: v for k, v in (getattr(self, "_ignored", None) or {}).items() if k.startswith("run.")}
+        if ignored:
+            self.warnings.append("--gen settings an OpenAI-compatible server does not take were ignored: "
+                                 + ", ".join(f"{k[4:]}={v}" for k, v in ignored.items()))
+
+
+def _error_detail(e: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(e.read() or b"{}")
+    except (ValueError, OSError):
+        return ""
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or "")
+    if isinstance(err, str):
+        return err
+    return str(body.get("message") or body.get("detail") or "") if isinstance(body, dict) else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return min(MAX_WAIT_S * 2, max(0.0, float(value)))
+    except ValueError:
+        return None
