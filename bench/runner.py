@@ -30,7 +30,8 @@ class RunOptions:
     sample: int | None = None
     """A seeded random sample of N examples per task (see bench.task.select_indices)."""
     seed: int = 0
-    batch_size: int | None = None
+    batch_size: int | str | None = None
+    """Examples per batch; "auto" lets the model find the largest that fits."""
     metric_options: MetricOptions = field(default_factory=MetricOptions)
     model_options: Mapping[str, Any] = field(default_factory=dict)
     """Passed to the model's factory: device, dtype, generation overrides, ..."""
@@ -175,10 +176,13 @@ def run_pair(
         if todo:
             model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
             load_s = time.perf_counter() - t0
-            batch_size = options.batch_size or getattr(model, "default_batch_size", 32)
+            # "auto" (or none): the model's own size; it may split further (halving on out-of-memory).
+            chunk = options.batch_size if isinstance(options.batch_size, int) else getattr(
+                model, "default_batch_size", 32)
+            batch_size = options.batch_size or chunk
             t1 = time.perf_counter()
             store = cache.append if cache else None
-            new = predict_all(model, task, todo, batch_size, on_batch, store=store)
+            new = predict_all(model, task, todo, chunk, on_batch, store=store)
             predict_s = time.perf_counter() - t1
             done.update({ex.id: p for ex, p in zip(todo, new)})
             model_config = model.describe()
