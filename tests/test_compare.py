@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,14 @@ def test_latest_run_by_default_every_run_with_all_runs(tmp_path, cli):
                                                         ("b", "20260101T000000Z-bbbbbb")}
     every = json.loads(cli("compare", tmp_path, "--format", "json", "--all-runs")[1])
     assert len(every) == 3 and {r["run"] for r in every} >= {"20260101T000000Z-aaaaaa"}
+
+
+def test_latest_within_the_same_second_is_the_last_written(tmp_path):
+    first = make_run(tmp_path, model="a", scores={"rouge1": [1]}, run_id="20260101T000000Z-ffffff")
+    second = make_run(tmp_path, model="a", scores={"rouge1": [2]}, run_id="20260101T000000Z-000000")
+    os.utime(first / "results.json", ns=(1_000_000_000, 1_000_000_000))
+    os.utime(second / "results.json", ns=(2_000_000_000, 2_000_000_000))
+    assert [r["run"] for r in C.json_rows(C.select([tmp_path]))] == ["20260101T000000Z-000000"]
 
 
 def test_filters_by_task_model_and_metric(tmp_path, cli):

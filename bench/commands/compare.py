@@ -228,8 +228,8 @@ def _write_png(sections, path: Path) -> None:
                          hint="pip install 'bench[plot]' (the HTML report, --format html, needs nothing extra)",
                          exit_code=EXIT_ENVIRONMENT) from None
     cols = max(len(s.metrics) for s in sections) + 1
-    fig, axes = plt.subplots(len(sections), cols, figsize=(3.2 * cols, 0.6 + 0.45 * max(len(s.runs) for s in sections)
-                                                            * len(sections) + 1.2 * len(sections)), squeeze=False)
+    row_h = 1.2 + 0.45 * max(len(s.runs) for s in sections)
+    fig, axes = plt.subplots(len(sections), cols, figsize=(3.2 * cols, row_h * len(sections)), squeeze=False)
     for row, s in enumerate(sections):
         names = [r.model for r in s.runs]
         for col in range(cols):
@@ -252,6 +252,7 @@ def _write_png(sections, path: Path) -> None:
                     ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
                 if pts:
                     ax.set_xscale("log")
+                    ax.margins(x=0.3, y=0.3)
                 ax.set_xlabel("examples/s (log)", fontsize=8)
                 ax.set_ylabel(m, fontsize=8)
                 ax.set_title("quality vs speed", fontsize=9)
