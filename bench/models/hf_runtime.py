@@ -261,6 +261,11 @@ class HFModel(Model):
         else:
             located = locate(info.model_id, options.revision, alias=info.name)
             self.commit, offline, config = located.commit, located.offline, located.config
+        if config.get("auto_map") and not options.trust_remote_code and not _built_in(config):
+            raise BenchError(f"model {info.model_id!r} needs its own code to run (its config has an auto_map "
+                             f"for model type {config.get('model_type')!r}, which transformers does not have)",
+                             hint="pass --trust-remote-code if you trust its authors (the code runs on this machine)",
+                             exit_code=EXIT_ENVIRONMENT)
         self.device = resolve_device(options.device)
         self.dtype = resolve_dtype(options.dtype, self.device, config)
         if self.device.type == "cuda":
@@ -407,6 +412,13 @@ class HFModel(Model):
                                                      if self._generate_s > 0 else None)
         self.model = None
         free_memory(self.device)
+
+
+def _built_in(config: Mapping[str, Any]) -> bool:
+    """Whether transformers itself has the config's model type."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    return config.get("model_type") in CONFIG_MAPPING_NAMES
 
 
 def _first_line(e: BaseException) -> str:
