@@ -51,7 +51,8 @@ def run(
 
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
-    specs = [resolve_model(m) for m in (models or DEFAULT_MODELS)]
+    revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
+    specs = [resolve_model(m, revision) for m in (models or DEFAULT_MODELS)]
     if sample is not None and sample < 1:
         raise BenchError(f"--sample must be at least 1, got {sample}")
     if sample is not None and limit is not None:
