@@ -493,3 +493,34 @@ def test_aliases_are_listed_without_importing_torch():
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["sshleifer/distilbart-cnn-12-6", "seq2seq", "False", "False"]
+
+
+# ------------------------------------------------------------------ hub cache
+
+
+def _fake_hub_cache(home: Path, repo_id: str, model_dir: Path, commit: str) -> None:
+    """Lay out `model_dir` in the Hugging Face cache as `hf download repo_id` would leave it."""
+    import shutil
+
+    repo = home / "hub" / ("models--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    shutil.copytree(model_dir, repo / "snapshots" / commit)
+
+
+def test_a_cached_hub_model_runs_offline_and_records_its_commit(tiny, tmp_path):
+    home = tmp_path / "hf-home"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    _fake_hub_cache(home, "tiny-org/tiny-bart", tiny["bart"], commit)
+    out = tmp_path / "results"
+    env = dict(HF_HUB_OFFLINE="1", HF_HOME=str(home), PYTHONPATH=str(REPO))
+    proc = _bench_subprocess(["run", "-q", "--model", "tiny-org/tiny-bart", "--task", "seed-headline",
+                              "--batch-size", "auto", "-o", str(out)], tmp_path, **env)
+    assert proc.returncode == 0, proc.stderr
+    record = _records(out)["seed-headline"]
+    model = record["config"]["model"]
+    assert model["source"] == "hub" and model["id"] == "tiny-org/tiny-bart" and model["commit"] == commit
+    assert record["config"]["batch_size"] == "auto" and model["batch_size_mode"] == "auto"
+    # a revision that is not in the cache is the clear offline error
+    proc = _bench_subprocess(["run", "-q", "--model", "tiny-org/tiny-bart", "--revision", "v2"], tmp_path, **env)
+    assert proc.returncode == 3 and "at revision 'v2'" in proc.stderr and "Traceback" not in proc.stderr
