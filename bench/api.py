@@ -67,8 +67,11 @@ def run(
         model_options=model_options or {}, output_dir=Path(output_dir), fresh=no_cache,
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
+    from bench import distributed
     from bench.leaderboard import update_leaderboard
 
+    if not distributed.current().is_main:
+        return []  # under torchrun / accelerate launch, the main process writes the results
     update_leaderboard(options.output_dir)
     return [{**record, "path": str(path)} for record, path in done]
 

@@ -55,39 +55,28 @@ def model_identity(spec, task, model_options: Mapping[str, Any]) -> dict[str, An
 class PredictionCache:
     """Append-only store of (example id -> prediction) for one cache key."""
 
-    def __init__(self, root: Path, task_name: str, model_name: str, identity: Mapping[str, Any]) -> None:
+    def __init__(self, root: Path, task_name: str, model_name: str, identity: Mapping[str, Any],
+                 shard: int | None = None) -> None:
         self.key = cache_key(identity)
         self.dir = root / ".cache" / slug(task_name) / slug(model_name)
-        self.path = self.dir / f"{self.key}.jsonl"
+        # Each process of a multi-process run appends to a file of its own.
+        self.path = self.dir / (f"{self.key}.jsonl" if shard is None else f"{self.key}.rank{shard}.jsonl")
         self.identity = dict(identity)
         self._fh = None
 
+    def files(self) -> list[Path]:
+        return sorted([*self.dir.glob(f"{self.key}.jsonl"), *self.dir.glob(f"{self.key}.rank*.jsonl")])
+
     def load(self) -> dict[str, str]:
-        """Predictions stored so far; a torn last line (from a kill) is dropped."""
+        """Predictions stored so far (by any process); a torn last line (from a kill) is dropped."""
         done: dict[str, str] = {}
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return done
-        good_end = 0
-        for line in data.split(b"\n"):
-            end = good_end + len(line) + 1
-            if not line.strip():
-                good_end = min(end, len(data))
-                continue
-            try:
-                row = json.loads(line)
-                done[str(row["id"])] = row["prediction"]
-            except (ValueError, KeyError, TypeError):
-                break  # torn write: everything after it is rewritten
-            good_end = min(end, len(data))
-        if good_end < len(data):
-            with self.path.open("r+b") as f:
-                f.truncate(good_end)
+        for path in self.files():
+            done.update(_read_predictions(path))
         return done
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        for path in self.files():
+            path.unlink(missing_ok=True)
 
     def append(self, rows: list[tuple[str, str]]) -> None:
         if self._fh is None:
@@ -120,3 +109,28 @@ class PredictionCache:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def _read_predictions(path: Path) -> dict[str, str]:
+    done: dict[str, str] = {}
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return done
+    good_end = 0
+    for line in data.split(b"\n"):
+        end = min(good_end + len(line) + 1, len(data))
+        if not line.strip():
+            good_end = end
+            continue
+        try:
+            row = json.loads(line)
+            done[str(row["id"])] = row["prediction"]
+        except (ValueError, KeyError, TypeError):
+            break  # a torn write: drop it and everything after it
+        good_end = end
+    if good_end < len(data):
+        with path.open("r+b") as f:
+            f.truncate(good_end)
+    return done
+

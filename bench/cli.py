@@ -216,7 +216,8 @@ def run(
         metric_options=_metric_options(no_stemmer, no_split_sentences, tokenizer),
         model_options=model_options, progress=None if quiet else _Progress(), no_cache=no_cache,
     )
-    _print_runs(records)
+    if records:  # empty on the non-main processes of a multi-process run
+        _print_runs(records)
 
 
 def _print_runs(records: list[dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cache import PredictionCache, model_identity
+from bench import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricOptions, MetricResult, get_metric
 from bench.models import ModelSpec
@@ -94,18 +95,25 @@ def score_predictions(
 
 
 def check_pairs(specs: Sequence[ModelSpec], tasks: Sequence[Task], explicit: bool) -> list[tuple[ModelSpec, Task]]:
-    """The (model, task) pairs to run; refuses an explicitly asked pair a model cannot do."""
-    pairs = []
-    for spec in specs:
-        usable = [t for t in tasks if t.type in spec.task_types]
-        if explicit:
-            for t in tasks:
-                if t.type not in spec.task_types:
-                    raise BenchError(
-                        f"model {spec.name!r} cannot do task {t.name!r} (a {t.type} task)",
-                        hint=f"{spec.name} does {', '.join(spec.task_types)} tasks; see `bench list`",
-                    )
-        pairs.extend((spec, t) for t in usable)
+    """The compatible (model, task) pairs, checked before any model loads.
+
+    When both models and tasks were named, a model that can do none of the
+    tasks, or a task that none of the models can do, is refused.
+    """
+    pairs = [(spec, t) for spec in specs for t in tasks if t.type in spec.task_types]
+    if explicit:
+        for spec in specs:
+            if not any(t.type in spec.task_types for t in tasks):
+                names = ", ".join(f"{t.name!r} ({t.type})" for t in tasks)
+                raise BenchError(
+                    f"model {spec.name!r} cannot do task {names}" if len(tasks) == 1 else
+                    f"model {spec.name!r} cannot do any of the tasks {names}",
+                    hint=f"{spec.name} does {', '.join(spec.task_types)} tasks; see `bench list`",
+                )
+        for t in tasks:
+            if not any(t.type in spec.task_types for spec in specs):
+                raise BenchError(f"none of the models can do task {t.name!r} (a {t.type} task)",
+                                 hint="see `bench list` for what each model can do")
     if not pairs:
         raise BenchError("no (model, task) pair to run: none of the models can do any of the tasks",
                          hint="see `bench list` for what each model can do")
@@ -157,17 +165,24 @@ def run_pair(
     seed_everything(options.seed)
     started = time.time()
     t0 = time.perf_counter()
+    world = distributed.current()
     cache = None
     done: dict[str, str] = {}
     if options.use_cache:
         cache = PredictionCache(options.output_dir, task.name, spec.name,
-                                model_identity(spec, task, options.model_options))
+                                model_identity(spec, task, options.model_options),
+                                shard=world.rank if world.distributed else None)
         if options.fresh:
             cache.clear()
         done = cache.load()
+    # Every process must see the same cache before any of them appends to it.
+    distributed.barrier(world)
     todo = [ex for ex in examples if ex.id not in done]
+    n_todo = len(todo)
+    if world.distributed:
+        todo = todo[world.rank::world.size]  # this process's share
     if on_batch and len(todo) < len(examples):
-        on_batch(len(examples) - len(todo))
+        on_batch(len(examples) - n_todo)
     load_s = predict_s = 0.0
     model = None
     model_config: dict[str, Any] = {}
@@ -195,6 +210,12 @@ def run_pair(
             model.close()
         if cache:
             cache.close()
+    if world.distributed:
+        shares = distributed.gather(({ex.id: done[ex.id] for ex in todo}, model_config), world)
+        for share, config in shares:
+            done.update(share)
+            model_config = model_config or config
+        model_config = {**model_config, "processes": world.size}
     predictions = [done[ex.id] for ex in examples]
     device = str(model_config.get("device", "cpu"))
     t2 = time.perf_counter()
@@ -223,8 +244,8 @@ def run_pair(
             "metric_options": asdict(options.metric_options),
             "model": {"kind": spec.kind, **model_config},
             "task": {"path": str(task.path), **task.data_source(), "generation": dict(task.generation),
-                     "summary_sentences": task.summary_sentences},
-            "cache": {"key": cache.key if cache else None, "reused": n - len(todo), "predicted": len(todo)},
+                     "summary_sentences": task.summary_sentences, "metrics": list(task.metrics)},
+            "cache": {"key": cache.key if cache else None, "reused": n - n_todo, "predicted": n_todo},
         },
         "provenance": {**provenance(device), "started_at": _iso(started), "finished_at": _iso(time.time())},
         "timing": {
@@ -232,7 +253,7 @@ def run_pair(
             "load_s": load_s,
             "predict_s": predict_s,
             "score_s": score_s,
-            "examples_per_s": len(todo) / predict_s if predict_s > 0 else None,
+            "examples_per_s": n_todo / predict_s if predict_s > 0 else None,
             **{k: v for k, v in (getattr(model, "timing", None) or {}).items()},
         },
         "warnings": scores.warnings + list(getattr(model, "warnings", []) or []),
@@ -262,15 +283,18 @@ def run(
     pairs = check_pairs(specs, tasks, explicit_tasks)
     loaded = {t.name: t.load(limit=options.limit, sample=options.sample, seed=options.seed)
               for t in {id(t): t for _, t in pairs}.values()}
+    world = distributed.current()
     out = []
     for spec, task in pairs:
         task, exs = loaded[task.name]  # as loaded: a dataset task's hash covers its fingerprint
-        advance = progress.start(spec.name, task.name, len(exs)) if progress else None
+        advance = progress.start(spec.name, task.name, len(exs)) if progress and world.is_main else None
         try:
             record, rows = run_pair(spec, task, exs, options, advance)
         finally:
-            if progress:
+            if progress and world.is_main:
                 progress.stop()
-        path = write_run(options.output_dir, record, rows)
-        out.append((record, path))
+        if world.is_main:
+            path = write_run(options.output_dir, record, rows)
+            out.append((record, path))
+        distributed.barrier(world)
     return out
