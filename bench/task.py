@@ -358,7 +358,8 @@ def _dataset_label(src: DatasetSource) -> str:
     return f"{base}[{src.split}]"
 
 
-def check_dataset(task: Task, indices: Sequence[int] | None = None, ds=None) -> tuple[list[dict], list[BenchError], int]:
+def check_dataset(task: Task, indices: Sequence[int] | None = None,
+                  ds=None) -> tuple[list[dict], list[BenchError], int]:
     """Validate a dataset task's rows (all, or those at `indices`); returns (good rows, problems, size)."""
     src = task.dataset
     assert src is not None
@@ -375,7 +376,7 @@ def check_dataset(task: Task, indices: Sequence[int] | None = None, ds=None) -> 
         sub = sub.select(indices)
     order = list(indices) if indices is not None else range(len(sub))
     rows = [_Row(f"{label}[{i}]", f"row {i}", i, obj) for i, obj in zip(order, sub)]
-    good, problems = check_rows(task, rows, label, present_fields=None)
+    good, problems = check_rows(task, rows, label)
     return good, [e for _, e in problems], len(ds)
 
 
@@ -588,8 +589,8 @@ def check_fixture(task: Task) -> tuple[list[dict], list[BenchError]]:
     unit = "question" if path.suffix == ".json" else "line"
     present = sorted({k for r in rows for k in r.obj})
     field_errors = _check_mapped_fields(task, present, relpath(path), unit) if rows else []
-    missing = {task.fields[logical] for logical, _ in _missing_fields(task, present)} if rows else set()
-    good, row_errors = check_rows(task, rows, relpath(path), present_fields=present, skip_missing=missing)
+    missing = {name for _, name in _missing_fields(task, present)} if rows else set()
+    good, row_errors = check_rows(task, rows, relpath(path), skip_missing=missing)
     problems = sorted(field_errors + parse_errors + row_errors, key=lambda p: p[0])
     return good, [e for _, e in problems]
 
@@ -623,7 +624,7 @@ def _check_mapped_fields(task: Task, present: Sequence[str], source: str, unit: 
     return out
 
 
-def check_rows(task: Task, rows: Sequence[_Row], source: str, *, present_fields: Sequence[str] | None,
+def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
                skip_missing: Iterable[str] = ()) -> tuple[list[dict], list[tuple[int, BenchError]]]:
     """Check each example's fields: types, unique ids, references, answer spans; (good rows, problems)."""
     f = task.fields
@@ -826,7 +827,8 @@ def _parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource
     errors: list[BenchError] = []
     for key in spec:
         if key not in DATASET_KEYS:
-            extra = " (the configuration goes in 'name', as in load_dataset)" if key in ("config", "config_name") else ""
+            extra = (" (the configuration goes in 'name', as in load_dataset)"
+                     if key in ("config", "config_name") else "")
             errors.append(BenchError(
                 f"unknown 'dataset' key {key!r}{extra}.{did_you_mean(str(key), DATASET_KEYS)}", where=where,
                 hint=f"'dataset' keys: {', '.join(DATASET_KEYS)}",
