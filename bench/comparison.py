@@ -642,7 +642,7 @@ def fmt_signed(x: float) -> str:
 
 def md_cell(text: str) -> str:
     """Text for a Markdown table cell: HTML-escaped (outputs are untrusted), pipes and newlines kept inert."""
-    return html.escape(text).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def md_code(text: str) -> str:
@@ -697,9 +697,9 @@ def render_markdown(sections: Sequence[Section], comparisons: Mapping[int, Secti
 
 def paired_wording(alpha: float) -> str:
     return (f"Difference = model - baseline, mean x100 over the examples both runs share; 95% paired bootstrap CI; "
-            f"p: two-sided paired permutation test (exact when n <= {EXACT_PERMUTATION_MAX_N}, else "
+            f"p: two-sided paired permutation test (exact for n up to {EXACT_PERMUTATION_MAX_N}, else "
             f"{DEFAULT_RESAMPLES:,} seeded sign flips); McNemar: exact binomial test, exact match only. "
-            f"Significant = p < {alpha:g}; "
+            f"Significant: p below {alpha:g}; "
             "no correction for multiple comparisons.")
 
 
@@ -725,7 +725,7 @@ def _md_paired(c: SectionComparison, heading: str) -> list[str]:
     if not c.results:
         out.append("No other run in this table.\n")
     else:
-        out.append(f"| model | metric | n | {md_cell(base)} | model | diff | 95% CI | p | McNemar p (b/c) | "
+        out.append(f"| model | metric | n | {md_cell(base)} | score | diff | 95% CI | p | McNemar p (b/c) | "
                    "significant |")
         out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
         for p in c.results:

@@ -145,8 +145,11 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
              f'<text x="4" y="16" font-size="13" font-weight="600">quality vs speed: {esc(metric)} '
              'against examples/s</text>']
     if not pts:
-        parts.append(f'<text x="{left}" y="{top + 40}" font-size="12" fill="#666">no run has a speed</text></svg>')
-        return "".join(parts)
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="48" role="img" '
+                f'aria-label="{esc(metric)} against examples per second">'
+                f'<text x="4" y="16" font-size="13" font-weight="600">quality vs speed: {esc(metric)} '
+                'against examples/s</text><text x="4" y="38" font-size="12" fill="#666">'
+                "no run in this table records examples/s</text></svg>")
     xs = [math.log10(r.examples_per_s) for r in pts]  # type: ignore[arg-type]
     x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
     if x1 == x0:
