@@ -267,7 +267,7 @@ def difference_note(first: Section, other: Section) -> str:
                     by_change.setdefault((k, a.get(k, "-"), b.get(k, "-")), []).append(m)
     for (k, mine, theirs), names in by_change.items():
         reasons.append(f"{k}:{mine} (first table: {k}:{theirs}) in the signature of {', '.join(names)}")
-    return "Kept apart from the first table of this task: " + "; ".join(reasons) + "."
+    return "Kept apart from the first table of this task: " + "; ".join(reasons or ["the metric columns differ"]) + "."
 
 
 def _best(runs: Sequence[Run], metrics: Sequence[str]) -> dict[str, float]:
