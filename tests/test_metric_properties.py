@@ -47,9 +47,17 @@ def test_corpus_rouge_is_within_0_and_100(preds, data):
 @fast
 @given(text=texts.filter(lambda t: len(_ROUGE.tokenizer.tokenize(t)) >= 2))
 def test_identical_texts_score_100(text):
-    """Any text with at least two tokens (rouge2 needs a bigram) scores 100 against itself."""
+    """Any text with at least two tokens (rouge2 needs a bigram) scores 100 against itself.
+
+    rougeLsum too when the text has no line breaks: then prediction and
+    reference are split into sentences the same way. (A reference that has
+    line breaks keeps them as its sentence boundaries, while a prediction is
+    always split, so there the two may differ.)
+    """
     r = Rouge(MetricOptions(bootstrap_resamples=10)).compute([text], [[text]])
     for t in ROUGE_TYPES:
+        if t == "rougeLsum" and "\n" in text:
+            continue
         assert abs(r.metrics[t] - 100.0) < 1e-9, (t, text)
 
 
