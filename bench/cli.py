@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -305,6 +306,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except BenchError as e:
+        if os.environ.get("BENCH_DEBUG") and e.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(e.__cause__)
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
     except (_Interrupted, KeyboardInterrupt):

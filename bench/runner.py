@@ -130,8 +130,14 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
                 on_batch: Callable[[int], None] | None = None,
                 store: Callable[[list[tuple[str, str]]], None] | None = None) -> list[str]:
     predictions: list[str | None] = [None] * len(examples)
+    finished = 0
     for batch in length_sorted_batches(examples, batch_size):
-        out = model.predict([examples[i] for i in batch], task)
+        try:
+            out = model.predict([examples[i] for i in batch], task)
+        except BenchError:
+            raise
+        except Exception as e:
+            raise _model_failure(model, [examples[i].id for i in batch], finished, store is not None, e) from e
         if not isinstance(out, list) or len(out) != len(batch):
             raise BenchError(
                 f"model {model.name!r} returned {len(out) if isinstance(out, list) else type(out).__name__} "
@@ -145,9 +151,24 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
             predictions[i] = p
         if store:
             store([(examples[i].id, predictions[i]) for i in batch])  # type: ignore[misc]
+        finished += len(batch)
         if on_batch:
             on_batch(len(batch))
     return predictions  # type: ignore[return-value]
+
+
+def _model_failure(model, ids: list[str], finished: int, cached: bool, e: BaseException) -> BenchError:
+    """A model's own exception, as one message that says what was kept and how to go on."""
+    shown = ", ".join(repr(i) for i in ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    detail = f"{type(e).__name__}: {e}".strip().splitlines()[0][:300]
+    oom = isinstance(e, MemoryError) or "out of memory" in str(e).lower()
+    what = "ran out of memory" if oom else "failed"
+    kept = (f"the {finished} predictions finished in this run are kept in the prediction cache; "
+            "fix the problem and run the same command again to resume" if cached and finished else
+            "fix the problem and run the same command again")
+    hint = ("try a smaller --batch-size; " if oom else "") + kept + " (BENCH_DEBUG=1 shows the traceback)"
+    return BenchError(f"model {model.name!r} {what} on a batch of {len(ids)} example(s) ({shown}): {detail}",
+                      hint=hint, exit_code=3)
 
 
 def run_pair(

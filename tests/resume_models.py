@@ -25,3 +25,17 @@ class SlowSlidingWindow(SlidingWindow):
             with open(log, "a") as f:
                 f.write("".join(ex.id + "\n" for ex in examples))
         return out
+
+
+class FailingSlidingWindow(SlidingWindow):
+    """Raises on the batch holding the example named by BENCH_TEST_FAIL_ON (once the env var is set)."""
+
+    name = "failing-sliding-window"
+    task_types = ("qa",)
+    default_batch_size = 4
+
+    def predict(self, examples, task):
+        bad = os.environ.get("BENCH_TEST_FAIL_ON")
+        if bad and any(ex.id == bad for ex in examples):
+            raise RuntimeError(f"cannot handle {bad}")
+        return super().predict(examples, task)

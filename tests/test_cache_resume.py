@@ -168,3 +168,34 @@ def test_rescore_with_other_metric_options_changes_signatures(tmp_path):
     ref = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=False)
     expected = ref.score_multi(rows[0]["references"], rows[0]["prediction"])["rougeLsum"].fmeasure * 100
     assert new["metrics"]["rougeLsum"] == expected
+
+
+def test_model_failing_on_one_batch_keeps_finished_predictions(tmp_path):
+    args = ["run", "-q", "-m", "resume_models:FailingSlidingWindow", "-t", "seed-qa", "--batch-size", "4", "-o", "out"]
+    p = _bench(args, tmp_path, {"BENCH_TEST_FAIL_ON": "seed-000-q30"})
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 3
+    assert "failed on a batch of 4 example(s)" in err and "RuntimeError: cannot handle seed-000-q30" in err
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "out").glob("seed-qa/*/*/results.json"))
+    (cache,) = (tmp_path / "out" / ".cache").glob("seed-qa/*/*.jsonl")
+    kept = len(cache.read_text().splitlines())
+    assert 0 < kept < 48 and "seed-000-q30" not in cache.read_text()
+    p = _bench(args, tmp_path, {"BENCH_TEST_FAIL_ON": ""})
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    (record,) = [json.loads(r.read_text()) for r in (tmp_path / "out").glob("seed-qa/*/*/results.json")]
+    assert record["config"]["cache"]["reused"] == kept
+    p = _bench([*args, "-o", "fresh"], tmp_path)
+    p.communicate(timeout=120)
+    (fresh,) = [json.loads(r.read_text()) for r in (tmp_path / "fresh").glob("seed-qa/*/*/results.json")]
+    assert fresh["metrics"] == record["metrics"]
+
+
+def test_debug_shows_the_model_traceback(tmp_path):
+    args = ["run", "-q", "-m", "resume_models:FailingSlidingWindow", "-t", "seed-qa", "-o", "out"]
+    p = _bench(args, tmp_path, {"BENCH_TEST_FAIL_ON": "seed-000-q01", "BENCH_DEBUG": "1"})
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 3
+    assert "Traceback" in err and "RuntimeError: cannot handle seed-000-q01" in err
