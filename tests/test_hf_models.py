@@ -150,7 +150,7 @@ def test_t5_uses_its_summarize_prefix_and_task_specific_params(tiny, cli, tmp_pa
     assert model["prefix"] == "summarize: "
     # google-t5/t5-small style task_specific_params["summarization"] apply to summarization tasks
     assert model["generation"]["num_beams"] == 2 and model["generation"]["max_length"] == 30
-    assert model["generation_sources"]["model"]["no_repeat_ngram_size"] == 3
+    assert model["generation_sources"]["model_task_params"]["no_repeat_ngram_size"] == 3
 
 
 def test_causal_lm_on_every_task_through_its_chat_template(tiny, cli, tmp_path):

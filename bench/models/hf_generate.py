@@ -50,51 +50,63 @@ class GenerativeModel(HFModel):
     # -------------------------------------------------------------- settings
 
     def generation_config(self, task: Task):
-        """The model's generation config with the task's and the run's settings applied (built once per run)."""
+        """The model's generation config with the task's and the run's settings applied (built once per run).
+
+        Layers, each over the one before: the model's generation config; for
+        seq2seq summarization its ``task_specific_params["summarization"]``
+        ("model_task_params"); bench's own ("bench": greedy decoding for causal
+        LMs, a default length); the task's ``generation``; ``--gen``. Each
+        layer is recorded in results.json as ``generation_sources``.
+        """
         if self._generation_config is not None:
             return self._generation_config
         import copy
 
-        from transformers import GenerationConfig
-
         gen = copy.deepcopy(self.model.generation_config)
         own = gen.to_diff_dict()
-        layers: list[tuple[str, dict[str, Any]]] = [("model", {}), ("task", {}), ("run", {})]
-        layers[0] = ("model", self.model_defaults(task))
-        layers[1] = ("task", {k: v for k, v in dict(task.generation).items() if k not in EXTRACTIVE_KEYS})
-        layers[2] = ("run", {k: v for k, v in dict(self.options.generation).items() if k not in EXTRACTIVE_KEYS})
-        sampling_asked = any("do_sample" in values for _, values in layers[1:])
-        if not sampling_asked and getattr(gen, "do_sample", False) and self.greedy_by_default:
+        task_values = {k: v for k, v in dict(task.generation).items() if k not in EXTRACTIVE_KEYS}
+        run_values = {k: v for k, v in dict(self.options.generation).items() if k not in EXTRACTIVE_KEYS}
+        asked = {**task_values, **run_values}
+        bench_values: dict[str, Any] = {}
+        if self.greedy_by_default and getattr(gen, "do_sample", False) and "do_sample" not in asked:
             self.warnings.append("the model's generation config samples (do_sample=True); bench decodes greedily "
                                  "for reproducible scores (pass --gen do_sample=true to sample, seeded)")
-            layers[0][1].update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            bench_values.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        layers = [("model_task_params", self.model_defaults(task)), ("bench", bench_values),
+                  ("task", task_values), ("run", run_values)]
         for source, values in layers:
-            if not values:
-                continue
-            try:
-                unused = gen.update(**values)
-            except (ValueError, TypeError) as e:
-                raise BenchError(f"invalid generation settings {values}: {e}",
-                                 where=task.path if source == "task" else None) from None
-            if unused and source != "model":
-                known = sorted(k for k in GenerationConfig().to_dict() if not k.startswith("_"))
-                from bench.registry import did_you_mean
-
-                key = sorted(unused)[0]
-                raise BenchError(
-                    f"unknown generation setting {key!r}{' in the task' if source == 'task' else ' (--gen)'}."
-                    f"{did_you_mean(key, known)}",
-                    where=task.path if source == "task" else None,
-                    hint="settings are GenerationConfig attributes: num_beams, max_new_tokens, length_penalty, ...")
-            self._settings[source] = dict(values)
-        set_length = any(k in own for k in _LENGTH_KEYS) or any(
-            k in values for _, values in layers for k in _LENGTH_KEYS)
-        if not set_length or (self.new_tokens_only and gen.max_new_tokens is None):
+            self._apply(gen, source, values, task)
+        if (gen.num_return_sequences or 1) != 1:
+            raise BenchError("num_return_sequences must be 1: bench scores one prediction per example")
+        length_set = any(k in own or k in values for _, values in layers for k in _LENGTH_KEYS)
+        if not length_set or (self.new_tokens_only and gen.max_new_tokens is None):
             default = DEFAULT_MAX_NEW_TOKENS.get(task.type, 128)
             gen.update(max_new_tokens=default)
-            self._settings.setdefault("bench_default", {})["max_new_tokens"] = default
+            self._settings.setdefault("bench", {})["max_new_tokens"] = default
         self._generation_config = gen
         return gen
+
+    def _apply(self, gen, source: str, values: Mapping[str, Any], task: Task) -> None:
+        """Apply one layer of settings; a key GenerationConfig does not have is an error (task and run layers)."""
+        if not values:
+            return
+        where = task.path if source == "task" else None
+        try:
+            unused = gen.update(**values)
+        except (ValueError, TypeError) as e:
+            raise BenchError(f"invalid generation settings {dict(values)}: {e}", where=where) from None
+        if unused and source in ("task", "run"):
+            from transformers import GenerationConfig
+
+            from bench.registry import did_you_mean
+
+            known = sorted(k for k in GenerationConfig().to_dict() if not k.startswith("_"))
+            key = sorted(unused)[0]
+            raise BenchError(
+                f"unknown generation setting {key!r}{' in the task' if source == 'task' else ' (--gen)'}."
+                f"{did_you_mean(key, known)}", where=where,
+                hint="settings are GenerationConfig attributes: num_beams, max_new_tokens, length_penalty, ...")
+        self._settings[source] = dict(values)
 
     #: Causal LMs: decode greedily unless sampling is asked for explicitly.
     greedy_by_default = False
