@@ -524,3 +524,24 @@ def test_a_cached_hub_model_runs_offline_and_records_its_commit(tiny, tmp_path):
     # a revision that is not in the cache is the clear offline error
     proc = _bench_subprocess(["run", "-q", "--model", "tiny-org/tiny-bart", "--revision", "v2"], tmp_path, **env)
     assert proc.returncode == 3 and "at revision 'v2'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cached_predictions_are_reused_until_the_local_weights_change(tiny, cli, tmp_path):
+    import shutil
+
+    model = tmp_path / "qa-copy"
+    shutil.copytree(tiny["distilbert-qa"], model)
+    out = tmp_path / "results"
+
+    def cache_of_a_fresh_run() -> dict:
+        for old in out.glob("seed-qa/*/*/results.json"):  # keep the cache, drop the earlier run
+            shutil.rmtree(old.parent)
+        return _run(cli, out, "--model", str(model), "--task", "seed-qa", "--limit", "2")["seed-qa"]["config"]["cache"]
+
+    first = cache_of_a_fresh_run()
+    assert first["predicted"] == 2
+    assert cache_of_a_fresh_run()["reused"] == 2
+    weights = model / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # saved again
+    changed = cache_of_a_fresh_run()
+    assert changed["predicted"] == 2 and changed["key"] != first["key"]
