@@ -91,19 +91,24 @@ class PredictionCache:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def save_model_config(self, config: Mapping[str, Any], batch_size: Any) -> None:
-        """What the model reported about itself, for records of runs that load nothing."""
+    def save_model_config(self, config: Mapping[str, Any], batch_size: Any, predicted: int, predict_s: float) -> None:
+        """What the model reported about itself and how fast it predicted, for runs that load nothing."""
         path = self.dir / f"{self.key}.model.json"
+        _, _, before_n, before_s = self.model_config()
+        data = {"model": config, "batch_size": batch_size, "predicted": before_n + predicted,
+                "predict_s": before_s + predict_s}
         tmp = path.with_suffix(f".json.tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"model": config, "batch_size": batch_size}, ensure_ascii=False, default=str))
+        tmp.write_text(json.dumps(data, ensure_ascii=False, default=str))
         os.replace(tmp, path)
 
-    def model_config(self) -> tuple[dict[str, Any], Any]:
+    def model_config(self) -> tuple[dict[str, Any], Any, int, float]:
+        """(model description, batch size, examples predicted, seconds spent) over the runs that filled the cache."""
         try:
             data = json.loads((self.dir / f"{self.key}.model.json").read_text(encoding="utf-8"))
-            return dict(data.get("model") or {}), data.get("batch_size")
-        except (OSError, ValueError):
-            return {}, None
+            return (dict(data.get("model") or {}), data.get("batch_size"), int(data.get("predicted") or 0),
+                    float(data.get("predict_s") or 0.0))
+        except (OSError, ValueError, TypeError):
+            return {}, None, 0, 0.0
 
     def close(self) -> None:
         if self._fh is not None:

@@ -204,7 +204,8 @@ def run_pair(
         todo = todo[world.rank::world.size]  # this process's share
     if on_batch and len(todo) < len(examples):
         on_batch(len(examples) - n_todo)
-    load_s = predict_s = 0.0
+    load_s = predict_s = cached_s = 0.0
+    cached_n = 0
     model = None
     model_config: dict[str, Any] = {}
     batch_size: int | str | None = options.batch_size
@@ -223,9 +224,9 @@ def run_pair(
             done.update({ex.id: p for ex, p in zip(todo, new)})
             model_config = model.describe()
             if cache:
-                cache.save_model_config(model_config, batch_size)
+                cache.save_model_config(model_config, batch_size, len(todo), predict_s)
         elif cache:
-            model_config, batch_size = cache.model_config()
+            model_config, batch_size, cached_n, cached_s = cache.model_config()
     finally:
         if model is not None:
             model.close()
@@ -274,7 +275,9 @@ def run_pair(
             "load_s": load_s,
             "predict_s": predict_s,
             "score_s": score_s,
-            "examples_per_s": n_todo / predict_s if predict_s > 0 else None,
+            # A run that predicted nothing reports the speed measured when its predictions were made.
+            "examples_per_s": (n_todo / predict_s if predict_s > 0 else
+                               cached_n / cached_s if n_todo == 0 and cached_s > 0 else None),
             **{k: v for k, v in (getattr(model, "timing", None) or {}).items()},
         },
         "warnings": scores.warnings + list(getattr(model, "warnings", []) or []),
