@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import __version__
+from bench.errors import BenchError, relpath
 from bench.results import slug
 
 
@@ -79,6 +80,14 @@ class PredictionCache:
             path.unlink(missing_ok=True)
 
     def append(self, rows: list[tuple[str, str]]) -> None:
+        try:
+            self._append(rows)
+        except OSError as e:
+            raise BenchError(f"cannot write the prediction cache: {e.strerror or e}", where=relpath(self.path),
+                             hint="check free space and permissions, then run the same command again to resume",
+                             exit_code=3) from e
+
+    def _append(self, rows: list[tuple[str, str]]) -> None:
         if self._fh is None:
             self.dir.mkdir(parents=True, exist_ok=True)
             meta = self.dir / f"{self.key}.json"

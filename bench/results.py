@@ -132,6 +132,11 @@ def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, final)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BenchError(f"cannot write the run directory: {e.strerror or e}", where=relpath(final),
+                         hint="check free space and permissions; the predictions are kept in the prediction "
+                              "cache, so running the same command again only rescores", exit_code=3) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
