@@ -1,0 +1,23 @@
+"""A wheel built from the repository carries the bundled tasks and fixtures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from conftest import REPO
+
+
+def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("bench-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for task in (REPO / "tasks").glob("*.yaml"):
+        assert f"bench/_bundled/tasks/{task.name}" in names
+    for fixture in (REPO / "fixtures").glob("*.jsonl"):
+        assert f"bench/_bundled/fixtures/{fixture.name}" in names
+    assert "bench/cli.py" in names and "bench/metrics/rouge.py" in names
+    assert not any(n.startswith(("tests/", "results/")) for n in names)
