@@ -210,11 +210,11 @@ def test_greedy_outputs_do_not_depend_on_batch_size(tiny, cli, tmp_path):
     }
     for name, args in runs.items():
         outputs = []
-        for bs in ("1", "3", "8"):
+        for bs in ("1", "8"):  # one at a time, and all in one padded batch
             record, = _run(cli, tmp_path / f"{name}-{bs}", *args, "--batch-size", bs).values()
             assert record["config"]["model"]["batch_size"] == int(bs)
             outputs.append([p["prediction"] for p in record["_predictions"]])
-        assert outputs[0] == outputs[1] == outputs[2], name
+        assert outputs[0] == outputs[1], name
 
 
 # ------------------------------------------------------------ extractive QA
