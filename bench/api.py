@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.metrics import METRICS, MetricOptions
-from bench.task import Task, load_task, read_jsonl, resolve_tasks
+from bench.task import Task, _json_type, load_task, read_jsonl, resolve_tasks
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
 
@@ -51,6 +51,9 @@ def run(
 
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise BenchError(f"--seed must be an integer from 0 to {2**32 - 1}, got {seed!r}")
+    _check_output_dir(Path(output_dir))
     revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
     specs = [resolve_model(m, revision) for m in (models or DEFAULT_MODELS)]
     if sample is not None and sample < 1:
@@ -74,6 +77,16 @@ def run(
         return []  # under torchrun / accelerate launch, the main process writes the results
     update_leaderboard(options.output_dir)
     return [{**record, "path": str(path)} for record, path in done]
+
+
+def _check_output_dir(path: Path) -> None:
+    """Refuse an output directory that cannot be one (a file, or below a file) before any model loads."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise BenchError("the output directory is a file" if p == path else f"{relpath(p)} is a file, not "
+                                 "a directory", where=relpath(path), hint="pass a directory to --output-dir")
+            return
 
 
 def compare(
@@ -132,7 +145,7 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             continue
         seen[ex_id] = lineno
         if not isinstance(pred, str):
-            errors.append(BenchError(f"'prediction' must be a string, got {type(pred).__name__}", where=where))
+            errors.append(BenchError(f"'prediction' must be a string, got {_json_type(pred)}", where=where))
             continue
         if isinstance(refs, str):
             refs = [refs]
@@ -195,19 +208,34 @@ def rescore(
     from bench.runner import score_predictions
 
     run_dir = Path(run_dir)
+    if run_dir.name == "results.json" and run_dir.is_file():
+        run_dir = run_dir.parent
+    if run_dir.is_dir() and not (run_dir / "results.json").exists() and any(run_dir.rglob("results.json")):
+        raise BenchError("not a run directory (it has no results.json of its own)", where=relpath(run_dir),
+                         hint="pass run directories, e.g. results/<task>/<model>/<run-id>; "
+                              "`bench compare --all-runs` lists them")
     record = read_run(run_dir)
-    pred_path = run_dir / "predictions.jsonl"
-    rows = [obj for _, obj in read_jsonl(pred_path)]
-    errors = [BenchError("each line needs 'id', 'prediction' and 'references'", where=f"{relpath(pred_path)}:{k + 1}")
-              for k, r in enumerate(rows) if not {"id", "prediction", "references"} <= set(r)]
-    if errors:
-        raise BenchErrors(errors)
-    if len(rows) != record.get("n_examples"):
-        raise BenchError(f"predictions.jsonl has {len(rows)} lines but results.json says "
-                         f"{record.get('n_examples')} examples", where=relpath(pred_path),
-                         hint="the run directory is incomplete or was edited; run the model again")
-    metric_names = (record.get("config", {}).get("task", {}) or {}).get("metrics") or (
+    where = relpath(run_dir / "results.json")
+    damaged = "the file is damaged; delete this run directory and run again"
+    for key in ("run_id", "model", "task"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            raise BenchError(f"run record has no {key!r} string", where=where, hint=damaged)
+    config = record.get("config", {})
+    task_config = config.get("task", {}) if isinstance(config, dict) else None
+    if not isinstance(config, dict) or not isinstance(task_config, (dict, type(None))):
+        raise BenchError("field 'config' of the run record is not a mapping", where=where, hint=damaged)
+    metric_names = (task_config or {}).get("metrics") or (
         ["rouge"] if record.get("task_type") == "summarization" else ["squad"])
+    if not isinstance(metric_names, list) or not all(isinstance(m, str) and m in METRICS for m in metric_names):
+        raise BenchError(f"run record names unknown metrics {metric_names!r} (config.task.metrics)", where=where,
+                         hint=f"metrics: {', '.join(METRICS.names())}; {damaged}")
+    pred_path = run_dir / "predictions.jsonl"
+    read_score_file(pred_path, "rouge" if "rouge" in metric_names else "squad")  # every line's fields and types
+    rows = [obj for _, obj in read_jsonl(pred_path)]
+    if len(rows) != record.get("n_examples"):
+        raise BenchError(f"predictions.jsonl has {len(rows)} examples but its results.json says "
+                         f"{record.get('n_examples')!r}", where=relpath(pred_path),
+                         hint="the run directory is incomplete or was edited; run the model again")
     options = metric_options or MetricOptions()
     t0 = time.perf_counter()
     scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows], options)

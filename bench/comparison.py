@@ -350,31 +350,42 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
     out: dict[str, Prediction] = {}
     hint = "the file is damaged; delete this run directory and run again"
     try:
-        fh = path.open(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise BenchError(f"cannot read predictions: {e.strerror}", where=relpath(path),
                          hint="paired statistics need each run's predictions.jsonl") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            where = f"{relpath(path)}:{lineno}"
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise BenchError(f"not valid JSON: {e.msg}", where=where, hint=hint) from None
-            if not (isinstance(obj, dict) and isinstance(obj.get("id"), str)
-                    and isinstance(obj.get("prediction"), str) and isinstance(obj.get("references"), list)
-                    and isinstance(obj.get("scores"), dict)):
-                raise BenchError('expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
-                                 where=where, hint=hint)
-            if obj["id"] in out:
-                raise BenchError(f"duplicate example id {obj['id']!r}", where=where, hint=hint)
-            scores = {k: float(v) for k, v in obj["scores"].items() if _number(v) is not None}
-            q = obj.get("question")
-            out[obj["id"]] = Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in obj["references"]),
-                                        scores, q if isinstance(q, str) else None)
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        where = f"{relpath(path)}:{lineno}"
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        except UnicodeDecodeError as e:
+            raise BenchError(f"not valid UTF-8 (column {e.start + 1})", where=where, hint=hint) from None
+        except json.JSONDecodeError as e:
+            raise BenchError(f"not valid JSON: {e.msg}", where=where, hint=hint) from None
+        except ValueError as e:
+            raise BenchError(f"holds {e}, which bench never writes", where=where, hint=hint) from None
+        if not (isinstance(obj, dict) and isinstance(obj.get("id"), str)
+                and isinstance(obj.get("prediction"), str) and isinstance(obj.get("references"), list)
+                and isinstance(obj.get("scores"), dict)):
+            raise BenchError('expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
+                             where=where, hint=hint)
+        if obj["id"] in out:
+            raise BenchError(f"duplicate example id {obj['id']!r}", where=where, hint=hint)
+        scores = {k: float(v) for k, v in obj["scores"].items() if _number(v) is not None}
+        q = obj.get("question")
+        out[obj["id"]] = Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in obj["references"]),
+                                    scores, q if isinstance(q, str) else None)
+    n = read_run(run_dir).get("n_examples")
+    if len(out) != n:
+        raise BenchError(f"predictions.jsonl has {len(out)} examples but its results.json says {n!r}",
+                         where=relpath(path), hint="the run directory is incomplete or was edited; run the model again")
     return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def paired_scores(base: Mapping[str, Prediction], other: Mapping[str, Prediction],

@@ -33,9 +33,9 @@ class BenchError(Exception):
         hint: str | None = None,
         exit_code: int = EXIT_USAGE,
     ) -> None:
-        self.message = message
-        self.where = str(where) if where is not None else None
-        self.hint = hint
+        self.message = clip(message)
+        self.where = clip(str(where)) if where is not None else None
+        self.hint = clip(hint) if hint is not None else None
         self.exit_code = exit_code
         super().__init__(str(self))
 
@@ -53,11 +53,28 @@ class BenchErrors(BenchError):
         self.errors = list(errors)
         n = len(self.errors)
         lines = [f"{n} problem{'s' if n != 1 else ''} found:"]
-        lines += [f"  {e}".replace("\n", "\n  ") for e in self.errors]
+        lines += [f"  {e}".replace("\n", "\n  ") for e in self.errors[:MAX_LISTED]]
+        if n > MAX_LISTED:
+            lines.append(f"  ... and {n - MAX_LISTED} more (fix these first, then check again)")
         super().__init__("\n".join(lines), exit_code=exit_code)
+        self.message = "\n".join(lines)  # already made of clipped parts
 
     def __str__(self) -> str:
         return self.message
+
+
+#: Most problems a `BenchErrors` lists (a wrong file can have a problem on every line).
+MAX_LISTED = 50
+#: Longest part of a message (a 10 MB line quoted in a message is cut in the middle).
+MAX_TEXT = 1000
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, cut in the middle when longer than `limit` characters."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}...[{len(text) - 2 * keep} characters cut]...{text[-keep:]}"
 
 
 def relpath(path: str | Path) -> str:

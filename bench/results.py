@@ -46,7 +46,12 @@ _PACKAGES = ("numpy", "datasets", "rouge_score", "nltk", "nupunkt", "PyYAML", "t
 def slug(name: str) -> str:
     """A file-system-safe directory name for a model or task name (no path traversal)."""
     s = name.replace("/", "--").replace("\\", "--")
-    s = re.sub(r"[^A-Za-z0-9._+=-]+", "_", s).strip("._")
+    # No leading '.' (hidden, and skipped as a run being written) or '-' (read as an option).
+    s = re.sub(r"[^A-Za-z0-9._+=-]+", "_", s).strip("._-")
+    if len(s) > 100:  # file names have a length limit (255 bytes); keep distinct names distinct
+        import hashlib
+
+        s = f"{s[:80]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:12]}"
     return s or "unnamed"
 
 
@@ -146,17 +151,41 @@ def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable
 def read_run(path: Path) -> dict[str, Any]:
     """Read a results.json (or the run directory holding it), checking its schema version."""
     p = path / "results.json" if path.is_dir() else path
+    where = relpath(p)
+    damaged = "the file is damaged; delete this run directory and run again"
     try:
-        record = json.loads(p.read_text(encoding="utf-8"))
+        text = p.read_bytes().decode("utf-8")
     except OSError as e:
-        raise BenchError(f"cannot read run record: {e.strerror}", where=relpath(p)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BenchError(f"not a valid results.json: {e}", where=relpath(p),
-                         hint="the file is damaged; delete this run directory and run again") from None
+        raise BenchError(f"cannot read run record: {e.strerror}", where=where) from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"not a valid results.json: not UTF-8 (byte at offset {e.start})", where=where,
+                         hint=damaged) from None
+    if not text.strip():
+        raise BenchError("not a valid results.json: the file is empty", where=where, hint=damaged)
+    try:
+        record = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as e:
+        raise BenchError(f"not a valid results.json: invalid JSON: {e.msg} (column {e.colno})",
+                         where=f"{where}:{e.lineno}", hint=damaged) from None
+    except ValueError as e:  # NaN or Infinity, which bench never writes (it writes null)
+        m = re.search(rf"(?<=[\s:\[,]){re.escape(str(e))}(?=\s*[,\]}}])", text)
+        line = f":{text[:m.start()].count(chr(10)) + 1}" if m else ""
+        raise BenchError(f"not a valid results.json: it holds {e}, which bench never writes", where=where + line,
+                         hint=damaged) from None
     if not isinstance(record, dict) or "schema_version" not in record:
-        raise BenchError("not a bench results.json (no schema_version)", where=relpath(p))
+        raise BenchError("not a bench results.json (no schema_version)", where=where,
+                         hint="pass run directories written by `bench run` (or the results directory above them)")
     v = record["schema_version"]
-    if not isinstance(v, int) or v > SCHEMA_VERSION:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise BenchError(f"results.json has schema_version {v!r}, not a positive integer", where=where, hint=damaged)
+    if v > SCHEMA_VERSION:
         raise BenchError(f"results.json has schema_version {v!r}; this bench reads up to {SCHEMA_VERSION}",
-                         where=relpath(p), hint="upgrade bench to read results written by a newer version")
+                         where=where, hint="upgrade bench to read results written by a newer version")
+    n = record.get("n_examples", 0)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise BenchError(f"field 'n_examples' of the run record is {n!r}, not a count", where=where, hint=damaged)
     return record
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)

@@ -157,11 +157,22 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
     return predictions  # type: ignore[return-value]
 
 
+#: How an allocation failure reads: CUDA ("CUDA out of memory"), torch on CPU ("DefaultCPUAllocator: can't
+#: allocate memory"), and the OS's ENOMEM text ("Cannot allocate memory").
+_OOM_TEXTS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """Whether a model's exception is an out-of-memory error (Python's MemoryError, or torch's on any device)."""
+    text = str(e).lower()
+    return isinstance(e, MemoryError) or any(t in text for t in _OOM_TEXTS)
+
+
 def _model_failure(model, ids: list[str], finished: int, cached: bool, e: BaseException) -> BenchError:
     """A model's own exception, as one message that says what was kept and how to go on."""
     shown = ", ".join(repr(i) for i in ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
     detail = f"{type(e).__name__}: {e}".strip().splitlines()[0][:300]
-    oom = isinstance(e, MemoryError) or "out of memory" in str(e).lower()
+    oom = is_out_of_memory(e)
     what = "ran out of memory" if oom else "failed"
     kept = (f"the {finished} predictions finished in this run are kept in the prediction cache; "
             "fix the problem and run the same command again to resume" if cached and finished else

@@ -37,6 +37,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -434,7 +435,7 @@ def parse_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, Benc
         )))
         data = data[3:]
     if not data.strip():
-        raise BenchError("file is empty", where=relpath(path), hint="a fixture has one JSON object per line")
+        raise BenchError("file is empty", where=relpath(path), hint="write one JSON object per line")
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -449,7 +450,8 @@ def parse_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, Benc
         try:
             obj = json.loads(text, parse_constant=_reject_constant)
         except _NonFinite as e:
-            errors.append((lineno, BenchError(f"{e} is not a valid number", where=_where(path, lineno))))
+            errors.append((lineno, BenchError(f"{e} is not a valid number", where=_where(path, lineno),
+                                              hint=_NONFINITE_HINT)))
             continue
         except json.JSONDecodeError as e:
             errors.append((lineno, BenchError(
@@ -476,6 +478,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 class _NonFinite(ValueError):
     pass
+
+
+_NONFINITE_HINT = "JSON has no NaN or Infinity; write a finite number, or null"
 
 
 def _reject_constant(name: str) -> Any:
@@ -508,7 +513,7 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
     except _NonFinite as e:
-        raise BenchError(f"{e} is not a valid number", where=where0) from None
+        raise BenchError(f"{e} is not a valid number", where=where0, hint=_NONFINITE_HINT) from None
     except json.JSONDecodeError as e:
         raise BenchError(f"invalid JSON: {e.msg} (column {e.colno})", where=f"{where0}:{e.lineno}") from None
     layout = ('SQuAD\'s layout: {"data": [{"title": ..., "paragraphs": [{"context": ..., '
@@ -724,7 +729,7 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
             if answers is not None:
                 line_errors.extend(_check_answers(answers, context, at(f["answers"])))
         if _has_nonfinite(obj):
-            line_errors.append(BenchError("contains NaN or infinity", where=at()))
+            line_errors.append(BenchError("contains NaN or infinity", where=at(), hint=_NONFINITE_HINT))
         problems.extend((row.order, e) for e in line_errors)
         if not line_errors:
             good.append(obj)
@@ -881,6 +886,42 @@ def _parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource
                          data_files=data_files, data_dir=spec.get("data_dir")), []
 
 
+#: What a task name may look like: it becomes a directory name under results/.
+MAX_TASK_NAME = 100
+TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 1}}}")
+
+
+def _safe_load_unique_keys(text: str) -> Any:
+    """`yaml.safe_load`, except that a key given twice in one mapping is an error (not: the last one wins)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: SafeLoader reports it
+                continue
+            if first != key_node.start_mark.line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {first + 1}); keep one",
+                    key_node.start_mark)
+        return loader.construct_mapping(node, deep=True)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_task(path: Path) -> Task:
     """Read and check one task definition (`yaml.safe_load` only)."""
     import yaml
@@ -894,14 +935,18 @@ def load_task(path: Path) -> Task:
     except UnicodeDecodeError:
         raise BenchError("task definition is not valid UTF-8", where=where) from None
     try:
-        spec = yaml.safe_load(text)
+        spec = _safe_load_unique_keys(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}" if mark else where
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise BenchError(f"invalid YAML: {problem}", where=loc) from None
+        hint = ("a task definition is data: tags that make Python objects (!!python/...) are refused"
+                if "python/" in problem else None)
+        raise BenchError(f"invalid YAML: {problem}", where=loc, hint=hint) from None
     if not isinstance(spec, dict):
-        raise BenchError("a task definition must be a YAML mapping (key: value lines)", where=where)
+        raise BenchError("a task definition must be a YAML mapping (key: value lines)", where=where,
+                         hint="e.g. name: my-task, version: 1, type: summarization, fixture: my_task.jsonl, "
+                              "one per line")
 
     def line_of(key: str) -> str:
         n = _key_line(text, key)
@@ -914,16 +959,22 @@ def load_task(path: Path) -> Task:
                 f"unknown key {key!r}.{did_you_mean(str(key), sorted(TASK_SCHEMA_KEYS))}", where=line_of(str(key)),
             ))
     name = spec.get("name", path.stem)
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name:
-        errors.append(BenchError(f"invalid task name {name!r}", where=line_of("name"),
-                                 hint="use letters, digits, '-', '_' and '.'"))
+    if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
+        from_file = "" if "name" in spec else " (from the file name; add a 'name' key)"
+        errors.append(BenchError(f"invalid task name {name!r}{from_file}", where=line_of("name"),
+                                 hint=f"use letters, digits, '-', '_' and '.', starting with a letter, digit or '_' "
+                                      f"(no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
     version = spec.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         errors.append(BenchError(f"'version' must be a positive integer, got {version!r}", where=line_of("version"),
                                  hint="add 'version: 1' and increase it whenever the task changes"))
     ttype_name = spec.get("type")
     ttype = None
-    if ttype_name not in TASK_TYPES:
+    if ttype_name is None:
+        errors.append(BenchError("missing 'type'", where=where,
+                                 hint=f"add 'type: summarization' or 'type: qa' (task types: "
+                                      f"{', '.join(TASK_TYPES.names())})"))
+    elif ttype_name not in TASK_TYPES:
         errors.append(BenchError(
             f"unknown task type {ttype_name!r}.{did_you_mean(str(ttype_name), TASK_TYPES.names())}",
             where=line_of("type"), hint=f"task types: {', '.join(TASK_TYPES.names())}",
@@ -971,6 +1022,8 @@ def load_task(path: Path) -> Task:
         metrics = [metrics]
     from bench.metrics import METRICS
 
+    if metrics is None:  # no 'metrics' key, and no type to take the defaults from (reported above)
+        metrics = []
     if not isinstance(metrics, list):
         errors.append(BenchError("'metrics' must be a list of metric names", where=line_of("metrics")))
         metrics = []
