@@ -106,13 +106,22 @@ class HFModelSpec(ModelSpec):
         if self.info is not None and not self.info.local:
             locate(self.info.model_id, revision, alias=self.info.name)
 
-    def fingerprint(self, revision: str | None = None, **_: Any) -> str | None:
-        """What identifies the weights for the prediction cache: the hub commit, or the local files' stats."""
+    def fingerprint(self, revision: str | None = None, device: str = "auto", dtype: str = "auto",
+                    **_: Any) -> str | None:
+        """What identifies the predictions for the prediction cache, known before loading: the hub commit
+        (or the local files' stats), and the device type and dtype that "auto" resolves to here."""
         if self.info is None:
             return None
-        if not self.info.local:
-            return locate(self.info.model_id, revision).commit
-        return local_fingerprint(Path(self.info.model_id))
+        if self.info.local:
+            weights, config = local_fingerprint(Path(self.info.model_id)), read_local_config(Path(self.info.model_id))
+        else:
+            located = locate(self.info.model_id, revision, alias=self.info.name)
+            weights, config = located.commit, located.config
+        from bench.models.hf_runtime import require_hf, resolve_device, resolve_dtype
+
+        require_hf()
+        resolved = resolve_device(device)
+        return f"{weights}|{resolved.type}|{str(resolve_dtype(dtype, resolved, config)).replace('torch.', '')}"
 
 
 def alias_specs() -> list[ModelSpec]:
