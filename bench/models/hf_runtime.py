@@ -78,7 +78,7 @@ def resolve_device(name: str):
     name = (name or "auto").strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
+            return torch.device("cuda", _process_gpu())
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -90,7 +90,7 @@ def resolve_device(name: str):
                              hint="use --device cpu (or auto)")
         return torch.device("mps")
     if name == "cuda" or name.startswith("cuda:"):
-        index = 0
+        index = _process_gpu() if name == "cuda" and torch.cuda.is_available() else 0
         if name != "cuda":
             suffix = name.partition(":")[2]
             if not suffix.isdigit():
@@ -106,6 +106,18 @@ def resolve_device(name: str):
                              f"(cuda:0..cuda:{count - 1})", exit_code=EXIT_ENVIRONMENT)
         return torch.device("cuda", index)
     raise BenchError(f"unknown --device {name!r}", hint="auto, cpu, cuda, cuda:N or mps")
+
+
+def _process_gpu() -> int:
+    """This process's GPU: under torchrun / accelerate launch, one per local rank; else the current one."""
+    import torch
+
+    from bench import distributed
+
+    world = distributed.current()
+    if world.distributed:
+        return world.local_rank % torch.cuda.device_count()
+    return torch.cuda.current_device()
 
 
 def _mps_available() -> bool:
