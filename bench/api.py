@@ -137,20 +137,24 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             continue
         ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
         if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
-            errors.append(BenchError("'id' must be a string", where=where))
+            errors.append(BenchError(f"'id' must be a string, got {_json_type(ex_id)}", where=where,
+                                     hint='e.g. "id": "a1"'))
             continue
         ex_id = str(ex_id)
         if ex_id in seen:
-            errors.append(BenchError(f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", where=where))
+            errors.append(BenchError(f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", where=where,
+                                     hint="ids must be unique within a file"))
             continue
         seen[ex_id] = lineno
         if not isinstance(pred, str):
-            errors.append(BenchError(f"'prediction' must be a string, got {_json_type(pred)}", where=where))
+            errors.append(BenchError(f"'prediction' must be a string, got {_json_type(pred)}", where=where,
+                                     hint='an empty prediction (or "no answer", for SQuAD) is ""'))
             continue
         if isinstance(refs, str):
             refs = [refs]
         if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            errors.append(BenchError("'references' must be a list of strings", where=where))
+            errors.append(BenchError("'references' must be a list of strings", where=where,
+                                     hint='e.g. "references": ["A reference summary."]'))
             continue
         if metric == "rouge" and not any(r.strip() for r in refs):
             errors.append(BenchError("no non-empty reference", where=where,
@@ -210,10 +214,12 @@ def rescore(
     run_dir = Path(run_dir)
     if run_dir.name == "results.json" and run_dir.is_file():
         run_dir = run_dir.parent
+    run_dirs_hint = "pass run directories, e.g. results/<task>/<model>/<run-id>; `bench compare --all-runs` lists them"
+    if not run_dir.exists():
+        raise BenchError("no such run directory", where=relpath(run_dir), hint=run_dirs_hint)
     if run_dir.is_dir() and not (run_dir / "results.json").exists() and any(run_dir.rglob("results.json")):
         raise BenchError("not a run directory (it has no results.json of its own)", where=relpath(run_dir),
-                         hint="pass run directories, e.g. results/<task>/<model>/<run-id>; "
-                              "`bench compare --all-runs` lists them")
+                         hint=run_dirs_hint)
     record = read_run(run_dir)
     where = relpath(run_dir / "results.json")
     damaged = "the file is damaged; delete this run directory and run again"
@@ -230,6 +236,9 @@ def rescore(
         raise BenchError(f"run record names unknown metrics {metric_names!r} (config.task.metrics)", where=where,
                          hint=f"metrics: {', '.join(METRICS.names())}; {damaged}")
     pred_path = run_dir / "predictions.jsonl"
+    if not pred_path.exists():
+        raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir),
+                         hint="the run directory is incomplete or was edited; run the model again")
     read_score_file(pred_path, "rouge" if "rouge" in metric_names else "squad")  # every line's fields and types
     rows = [obj for _, obj in read_jsonl(pred_path)]
     if len(rows) != record.get("n_examples"):

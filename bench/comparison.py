@@ -101,7 +101,8 @@ def load_run(results_json: Path) -> Run:
     ci: dict[str, tuple[float | None, float | None]] = {}
     for name, value in metrics.items():
         if value is not None and _number(value) is None:
-            raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where)
+            raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where,
+                             hint="the file is damaged; delete this run directory and run again")
         pair = ci_raw.get(name)
         if not (isinstance(pair, list) and len(pair) == 2):
             raise BenchError(f"no 95% CI [lo, hi] for metric {name!r}", where=where,

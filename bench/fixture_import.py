@@ -94,7 +94,8 @@ def parse_article(path: Path) -> Article:
         try:
             date = dt.datetime.strptime(date_line, "%Y%m%d").date().isoformat()
         except ValueError:
-            errors.append(BenchError(f"date {date_line!r} is not a real date (YYYYMMDD)", where=f"{where}:2"))
+            errors.append(BenchError(f"date {date_line!r} is not a real date (YYYYMMDD)", where=f"{where}:2",
+                                     hint="check the month (01-12) and the day"))
     url = lines[2].strip() if len(lines) > 2 else ""
     if len(lines) < 3 or not url:
         errors.append(BenchError("missing URL line (line 3)", where=f"{where}:3", hint=layout))

@@ -461,7 +461,8 @@ def parse_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, Benc
             continue
         if not isinstance(obj, dict):
             errors.append((lineno, BenchError(
-                f"expected a JSON object, got {_json_type(obj)}", where=_where(path, lineno)
+                f"expected a JSON object, got {_json_type(obj)}", where=_where(path, lineno),
+                hint='each line is one example, a JSON object such as {"id": "a1", ...}',
             )))
             continue
         rows.append((lineno, obj))
@@ -515,7 +516,8 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
     except _NonFinite as e:
         raise BenchError(f"{e} is not a valid number", where=where0, hint=_NONFINITE_HINT) from None
     except json.JSONDecodeError as e:
-        raise BenchError(f"invalid JSON: {e.msg} (column {e.colno})", where=f"{where0}:{e.lineno}") from None
+        raise BenchError(f"invalid JSON: {e.msg} (column {e.colno})", where=f"{where0}:{e.lineno}",
+                         hint="the file is cut short or not JSON; check it near this point") from None
     layout = ('SQuAD\'s layout: {"data": [{"title": ..., "paragraphs": [{"context": ..., '
               '"qas": [{"id", "question", "answers": [{"text", "answer_start"}]}]}]}]}')
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
@@ -696,7 +698,8 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
         if task.type == "summarization":
             doc = need("document", str, "a string")
             if doc is not None and not doc.strip():
-                line_errors.append(BenchError("document is empty", where=at(f["document"])))
+                line_errors.append(BenchError("document is empty", where=at(f["document"]),
+                                              hint="write the document, or remove this example"))
             refs = need("references", (list, str), "a list of reference strings")
             if refs is not None and unfilled:
                 refs = None
@@ -886,6 +889,8 @@ def _parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource
                          data_files=data_files, data_dir=spec.get("data_dir")), []
 
 
+#: Largest task definition read (YAML parsing is slow on megabytes; the data belongs in the fixture).
+MAX_TASK_FILE = 1 << 20
 #: What a task name may look like: it becomes a directory name under results/.
 MAX_TASK_NAME = 100
 TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 1}}}")
@@ -929,11 +934,16 @@ def load_task(path: Path) -> Task:
     where = relpath(path)
     try:
         raw = path.read_bytes()
+        if len(raw) > MAX_TASK_FILE:
+            raise BenchError(f"task definition is {len(raw) / 2**20:.1f} MiB; a task definition is a short YAML file",
+                             where=where, hint="put the examples in the fixture file the task names")
         text = raw.decode("utf-8")
     except OSError as e:
         raise BenchError(f"cannot read task definition: {e.strerror}", where=where) from None
-    except UnicodeDecodeError:
-        raise BenchError("task definition is not valid UTF-8", where=where) from None
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise BenchError(f"task definition is not valid UTF-8 (byte {raw[e.start]:#04x})", where=f"{where}:{line}",
+                         hint="re-encode the file as UTF-8") from None
     try:
         spec = _safe_load_unique_keys(text)
     except yaml.YAMLError as e:
@@ -941,7 +951,9 @@ def load_task(path: Path) -> Task:
         loc = f"{where}:{mark.line + 1}" if mark else where
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         hint = ("a task definition is data: tags that make Python objects (!!python/...) are refused"
-                if "python/" in problem else None)
+                if "python/" in problem else "indent with spaces, not tabs" if "\\t" in problem else
+                "check the indentation and quoting on this line (quote a value that holds ': ' or starts with "
+                "a special character)" if "key" not in problem else None)
         raise BenchError(f"invalid YAML: {problem}", where=loc, hint=hint) from None
     if not isinstance(spec, dict):
         raise BenchError("a task definition must be a YAML mapping (key: value lines)", where=where,
@@ -957,6 +969,7 @@ def load_task(path: Path) -> Task:
         if key not in TASK_SCHEMA_KEYS:
             errors.append(BenchError(
                 f"unknown key {key!r}.{did_you_mean(str(key), sorted(TASK_SCHEMA_KEYS))}", where=line_of(str(key)),
+                hint=f"task keys: {', '.join(sorted(TASK_SCHEMA_KEYS))}",
             ))
     name = spec.get("name", path.stem)
     if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
@@ -985,7 +998,8 @@ def load_task(path: Path) -> Task:
     fixture_path = None
     source = None
     if "dataset" in spec and fixture is not None:
-        errors.append(BenchError("a task has a 'fixture' or a 'dataset', not both", where=line_of("dataset")))
+        errors.append(BenchError("a task has a 'fixture' or a 'dataset', not both", where=line_of("dataset"),
+                                 hint="remove one of them"))
     elif "dataset" in spec:
         source, dataset_errors = _parse_dataset(spec["dataset"], path.parent.resolve(), line_of("dataset"))
         errors.extend(dataset_errors)
@@ -997,7 +1011,8 @@ def load_task(path: Path) -> Task:
     else:
         fixture_path = (path.parent / fixture).resolve()
         if not fixture_path.is_file():
-            errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=line_of("fixture")))
+            errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=line_of("fixture"),
+                                     hint="'fixture' is a path relative to the task file"))
         elif fixture_path.suffix == ".json" and ttype is not None and ttype.name != "qa":
             errors.append(BenchError(
                 "a .json fixture is read in SQuAD's layout, for qa tasks", where=line_of("fixture"),
@@ -1032,10 +1047,13 @@ def load_task(path: Path) -> Task:
             errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
                                      where=line_of("metrics"), hint=f"metrics: {', '.join(METRICS.names())}"))
         elif ttype is not None and ttype.name not in METRICS.get(m).task_types:
-            errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=line_of("metrics")))
+            errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=line_of("metrics"),
+                                     hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
     sentences = spec.get("summary_sentences", 3)
     if not isinstance(sentences, int) or isinstance(sentences, bool) or sentences < 1:
-        errors.append(BenchError("'summary_sentences' must be a positive integer", where=line_of("summary_sentences")))
+        errors.append(BenchError(f"'summary_sentences' must be a positive integer, got {sentences!r}",
+                                 where=line_of("summary_sentences"),
+                                 hint="how many sentences an extractive summary has, e.g. summary_sentences: 3"))
     generation = spec.get("generation", {}) or {}
     if not isinstance(generation, dict):
         errors.append(BenchError("'generation' must be a mapping of generation settings", where=line_of("generation")))
@@ -1095,6 +1113,8 @@ def _task_name(path: Path) -> str:
     import yaml
 
     try:
+        if path.stat().st_size > MAX_TASK_FILE:
+            return path.stem  # load_task refuses it
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return path.stem
