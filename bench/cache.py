@@ -6,8 +6,10 @@ hub id or path, revision, kind, and a fingerprint of its weights when known),
 dtype, generation settings, the task's content hash and bench's version.
 Each line holds one example id and its prediction. Rerunning the same command
 reads the file, skips the examples already done and predicts the rest; a run
-killed at any moment (even with SIGKILL) loses at most the batch in flight,
-and a half-written last line is ignored.
+killed at any moment (even with SIGKILL) loses at most the batch in flight.
+A half-written line (from a kill) is skipped when reading and never cut out of
+the file, because another process may be appending to it at the same moment;
+the next write starts on a new line.
 
 Layout: ``<results>/.cache/<task>/<model>/<key>.jsonl``, with
 ``<key>.json`` beside it describing what the key stands for.
@@ -69,7 +71,7 @@ class PredictionCache:
         return sorted([*self.dir.glob(f"{self.key}.jsonl"), *self.dir.glob(f"{self.key}.rank*.jsonl")])
 
     def load(self) -> dict[str, str]:
-        """Predictions stored so far (by any process); a torn last line (from a kill) is dropped."""
+        """Predictions stored so far (by any process); a torn line (from a kill) is skipped."""
         done: dict[str, str] = {}
         for path in self.files():
             done.update(_read_predictions(path))
@@ -95,8 +97,13 @@ class PredictionCache:
                 tmp = meta.with_suffix(f".json.tmp{os.getpid()}")
                 tmp.write_text(json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n")
                 os.replace(tmp, meta)
-            self._fh = self.path.open("a", encoding="utf-8")
-        self._fh.write("".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows))
+            self._fh = self.path.open("a+", encoding="utf-8")  # readable too: see the check below
+        text = "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows)
+        fd = self._fh.fileno()
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            text = "\n" + text  # after a line another process left unfinished: start a new one
+        self._fh.write(text)
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
@@ -126,25 +133,24 @@ class PredictionCache:
 
 
 def _read_predictions(path: Path) -> dict[str, str]:
+    """The predictions in one cache file; lines that are not whole predictions are skipped.
+
+    Nothing is removed from the file: another process may be appending to it
+    (a line that looks torn may still be being written).
+    """
     done: dict[str, str] = {}
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return done
-    good_end = 0
     for line in data.split(b"\n"):
-        end = min(good_end + len(line) + 1, len(data))
         if not line.strip():
-            good_end = end
             continue
         try:
             row = json.loads(line)
-            done[str(row["id"])] = row["prediction"]
+            example_id, prediction = row["id"], row["prediction"]
         except (ValueError, KeyError, TypeError):
-            break  # a torn write: drop it and everything after it
-        good_end = end
-    if good_end < len(data):
-        with path.open("r+b") as f:
-            f.truncate(good_end)
+            continue  # a write cut short by a kill
+        if isinstance(prediction, str):
+            done[str(example_id)] = prediction
     return done
-
