@@ -80,7 +80,9 @@ def test_two_runs_into_one_results_directory_both_finish_and_the_leaderboard_agr
     assert all(len(v) == 1 for v in shown.values()), "one run per (task, model)"
     for (task, model), (run_id,) in shown.items():
         candidates = [(d, r) for d, r in runs if (r["task"], r["model"]) == (task, model)]
-        latest = max(candidates, key=lambda c: (c[1]["run_id"].split("-")[0], (c[0] / "results.json").stat().st_mtime_ns))
+        # latest: the run id's timestamp, then (within one second) the last written
+        latest = max(candidates, key=lambda c: (c[1]["run_id"].split("-")[0],
+                                                (c[0] / "results.json").stat().st_mtime_ns))
         assert run_id == latest[1]["run_id"]
         assert len({json.dumps(r["metrics"]) for _, r in candidates}) == 1  # both lead-3 runs scored the same
 
