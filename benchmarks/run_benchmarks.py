@@ -298,6 +298,15 @@ def write_report(path: Path, results: dict) -> None:
         f"| {z['fresh_s']:.2f} | {z['resumed_s']:.2f} | {z['score_s']:.2f} |",
         "",
     ]
+    if "no GPU" in results["machine"]:
+        lines += [
+            "## GPU",
+            "",
+            "Not measured on this machine (it has no GPU). `python benchmarks/gpu_check.py` runs the",
+            "distilbart-shaped model in float16 and bfloat16 with `--batch-size auto` on a GPU and prints",
+            "examples/s, generated tokens/s, the batch size found and peak GPU memory.",
+            "",
+        ]
     path.write_text("\n".join(lines))
 
 
