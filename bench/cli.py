@@ -108,7 +108,6 @@ def score(
 
         typer.echo(dumps_line(out))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{file} ({result['n']} examples)")
@@ -222,7 +221,6 @@ def run(
 
 
 def _print_runs(records: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="scores (mean x100 over examples, 95% bootstrap CI)")
@@ -253,7 +251,6 @@ def list_(
     tasks_dir: Annotated[Optional[list[Path]], typer.Option("--tasks-dir", help="Also list tasks from this directory.")] = None,
 ) -> None:
     """List tasks (type, size, metrics) and models (kind, tasks they can do)."""
-    from rich.console import Console
     from rich.table import Table
 
     from bench.models import MODELS, entry_point_models

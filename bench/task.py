@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import EXIT_ENVIRONMENT, EXIT_USAGE, BenchError, BenchErrors, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, BenchErrors, relpath
 from bench.registry import Registry, did_you_mean
 
 TASK_SCHEMA_KEYS = {

@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench import comparison as C
-from bench.errors import BenchError
 from bench.results import write_run
 
 

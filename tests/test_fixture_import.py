@@ -111,7 +111,7 @@ def test_summarization_and_qa_files_are_refused_until_filled_in(in_tmp, cli):
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     code, out, err = cli("validate", "mynews-qa", "--tasks-dir", "tk")
     right = context.index("4.2 million dollars")
-    assert code == 2 and f"mynews_qa.jsonl:1 (field 'answers')" in err
+    assert code == 2 and "mynews_qa.jsonl:1 (field 'answers')" in err
     assert f"occurs at answer_start {right}" in err
     rows[0]["answers"]["answer_start"] = [right]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
