@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.metrics import METRICS, MetricOptions
-from bench.task import Task, _json_type, load_task, read_jsonl, resolve_tasks
+from bench.fixtures import _json_type, read_jsonl
+from bench.task import Task, load_task, resolve_tasks
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
 

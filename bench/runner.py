@@ -29,7 +29,7 @@ from bench.task import Example, Task
 class RunOptions:
     limit: int | None = None
     sample: int | None = None
-    """A seeded random sample of N examples per task (see bench.task.select_indices)."""
+    """A seeded random sample of N examples per task (see bench.fixtures.select_indices)."""
     seed: int = 0
     batch_size: int | str | None = None
     """Examples per batch; "auto" lets the model find the largest that fits."""

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
 from bench.registry import did_you_mean
-from bench.task import (
-    TASK_TYPES, Task, check_dataset, check_fixture, discover_tasks, load_task, parse_jsonl,
-)
+from bench.datasource import check_dataset
+from bench.fixtures import check_fixture, parse_jsonl
+from bench.task import TASK_TYPES, Task, discover_tasks, load_task
 
 
 @dataclass(frozen=True)

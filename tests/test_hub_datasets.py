@@ -15,7 +15,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bench.task import load_task, select_indices
+from bench.fixtures import select_indices
+from bench.task import load_task
 
 SENTENCES = [
     "The council approved the new budget on Monday.",

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.errors import BenchErrors
-from bench.task import check_fixture, load_task
+from bench.fixtures import check_fixture
+from bench.task import load_task
 
 CONTEXT = "The cat sat on the mat. The dog sat on the cat's mat too."
 

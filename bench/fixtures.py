@@ -1,0 +1,465 @@
+"""Fixtures: reading and checking the examples of a task, all problems at once.
+
+A fixture is JSONL (one example per line) or, for QA, a JSON file in the
+official SQuAD layout, flattened to one example per question. Every line is
+checked against the task's type and field mapping before any model loads, and
+every problem is reported with file:line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.errors import BenchError, BenchErrors, relpath
+from bench.registry import did_you_mean
+
+if TYPE_CHECKING:
+    from bench.task import Task
+
+def _where(path: Path, line: int | None = None, fieldname: str | None = None) -> str:
+    w = relpath(path)
+    if line is not None:
+        w += f":{line}"
+    if fieldname:
+        w += f" (field {fieldname!r})"
+    return w
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nonfinite(v) for v in value)
+    return False
+
+
+def parse_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, BenchError]]]:
+    """Every line of a JSONL file: ((line, object) for good lines, (line, problem) for bad ones).
+
+    Bad lines (invalid UTF-8 or JSON, not an object, NaN) do not stop the good
+    ones from being parsed, so their fields can be checked too.
+    """
+    errors: list[tuple[int, BenchError]] = []
+    rows: list[tuple[int, Any]] = []
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BenchError(f"cannot read file: {e.strerror}", where=relpath(path)) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        errors.append((1, BenchError(
+            "file starts with a UTF-8 byte-order mark", where=_where(path, 1),
+            hint="save the file as UTF-8 without BOM",
+        )))
+        data = data[3:]
+    if not data.strip():
+        raise BenchError("file is empty", where=relpath(path), hint="write one JSON object per line")
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            errors.append((lineno, BenchError(
+                f"not valid UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})",
+                where=_where(path, lineno), hint="re-encode the file as UTF-8",
+            )))
+            continue
+        try:
+            obj = json.loads(text, parse_constant=_reject_constant)
+        except _NonFinite as e:
+            errors.append((lineno, BenchError(f"{e} is not a valid number", where=_where(path, lineno),
+                                              hint=_NONFINITE_HINT)))
+            continue
+        except json.JSONDecodeError as e:
+            errors.append((lineno, BenchError(
+                f"invalid JSON: {e.msg} (column {e.colno})", where=_where(path, lineno),
+                hint="each line must be one complete JSON object",
+            )))
+            continue
+        if not isinstance(obj, dict):
+            errors.append((lineno, BenchError(
+                f"expected a JSON object, got {_json_type(obj)}", where=_where(path, lineno),
+                hint='each line is one example, a JSON object such as {"id": "a1", ...}',
+            )))
+            continue
+        rows.append((lineno, obj))
+    return rows, errors
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for each non-empty line; raises BenchErrors for all bad lines."""
+    rows, errors = parse_jsonl(path)
+    if errors:
+        raise BenchErrors([e for _, e in errors])
+    return iter(rows)
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+_NONFINITE_HINT = "JSON has no NaN or Infinity; write a finite number, or null"
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchError]]:
+    """A JSON file in the official SQuAD layout, flattened to one row per question.
+
+    Returns ((JSON path, row) for each question, problems). A row is
+    ``{"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}``;
+    a question with ``"is_impossible": true`` has no answers (its ``plausible_answers`` are not used).
+    """
+    where0 = relpath(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BenchError(f"cannot read file: {e.strerror}", where=where0) from None
+    errors: list[BenchError] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        errors.append(BenchError("file starts with a UTF-8 byte-order mark", where=f"{where0}:1",
+                                 hint="save the file as UTF-8 without BOM"))
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where0}:{line}",
+                         hint="re-encode the file as UTF-8") from None
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except _NonFinite as e:
+        raise BenchError(f"{e} is not a valid number", where=where0, hint=_NONFINITE_HINT) from None
+    except json.JSONDecodeError as e:
+        raise BenchError(f"invalid JSON: {e.msg} (column {e.colno})", where=f"{where0}:{e.lineno}",
+                         hint="the file is cut short or not JSON; check it near this point") from None
+    layout = ('SQuAD\'s layout: {"data": [{"title": ..., "paragraphs": [{"context": ..., '
+              '"qas": [{"id", "question", "answers": [{"text", "answer_start"}]}]}]}]}')
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise BenchError('a .json fixture must be an object with a "data" list', where=where0,
+                         hint=f"use {layout}, or JSONL (one example per line)")
+    rows: list[tuple[str, dict]] = []
+
+    def bad(ptr: str, msg: str) -> None:
+        errors.append(BenchError(msg, where=f"{where0}:{ptr}", hint=f"expected {layout}"))
+
+    for a, article in enumerate(doc["data"]):
+        pa = f"data[{a}]"
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            bad(pa, 'expected an object with a "paragraphs" list')
+            continue
+        title = article.get("title", "")
+        for p, para in enumerate(article["paragraphs"]):
+            pp = f"{pa}.paragraphs[{p}]"
+            if not isinstance(para, dict) or not isinstance(para.get("qas"), list):
+                bad(pp, 'expected an object with "context" and a "qas" list')
+                continue
+            context = para.get("context")
+            for q, qa in enumerate(para["qas"]):
+                pq = f"{pp}.qas[{q}]"
+                if not isinstance(qa, dict):
+                    bad(pq, f"expected a question object, got {_json_type(qa)}")
+                    continue
+                answers = qa.get("answers", [])
+                if not isinstance(answers, list) or not all(isinstance(x, dict) for x in answers):
+                    bad(pq + " (field 'answers')", 'expected a list of {"text", "answer_start"} objects')
+                    continue
+                impossible = qa.get("is_impossible", False)
+                if not isinstance(impossible, bool):
+                    bad(pq + " (field 'is_impossible')", f"expected true or false, got {_json_type(impossible)}")
+                    continue
+                if impossible and answers:
+                    bad(pq + " (field 'answers')", "an impossible question (is_impossible: true) has answers")
+                    continue
+                row = {k: v for k, v in qa.items() if k not in ("answers", "is_impossible", "plausible_answers")}
+                row["title"] = title
+                row["context"] = context
+                row["answers"] = {"text": [x.get("text") for x in answers],
+                                  "answer_start": [x.get("answer_start") for x in answers]}
+                rows.append((pq, row))
+    if not rows and not errors:
+        errors.append(BenchError("the file holds no questions", where=where0, hint=f"use {layout}"))
+    return rows, errors
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One example to check, with where it came from."""
+
+    where: str
+    """``fixtures/x.jsonl:12``, ``dev.json:data[0].paragraphs[1].qas[2]`` or ``squad[validation][5]``."""
+    label: str
+    """``line 12``, ``data[0]...`` or ``row 5``: how a duplicate refers back to it."""
+    order: int
+    obj: dict
+
+
+def _fixture_rows(path: Path) -> tuple[list[_Row], list[tuple[int, BenchError]]]:
+    if path.suffix == ".json":
+        parsed, errs = parse_squad_json(path)
+        rows = [_Row(f"{relpath(path)}:{ptr}", ptr, k, obj) for k, (ptr, obj) in enumerate(parsed)]
+        return rows, [(-1, e) for e in errs]
+    lines, line_errors = parse_jsonl(path)
+    return [_Row(_where(path, n), f"line {n}", n, obj) for n, obj in lines], line_errors
+
+
+def check_fixture(task: Task) -> tuple[list[dict], list[BenchError]]:
+    """Every problem of a fixture task's data, in file order: (good rows, problems)."""
+    assert task.fixture is not None
+    path = task.fixture
+    rows, parse_errors = _fixture_rows(path)
+    unit = "question" if path.suffix == ".json" else "line"
+    present = sorted({k for r in rows for k in r.obj})
+    field_errors = _check_mapped_fields(task, present, relpath(path), unit) if rows else []
+    missing = {name for _, name in _missing_fields(task, present)} if rows else set()
+    good, row_errors = check_rows(task, rows, relpath(path), skip_missing=missing)
+    problems = sorted(field_errors + parse_errors + row_errors, key=lambda p: p[0])
+    return good, [e for _, e in problems]
+
+
+def validate_fixture(task: Task) -> list[dict]:
+    """Check every example of the task's fixture; report all problems at once."""
+    rows, errors = check_fixture(task)
+    if errors:
+        raise BenchErrors(errors)
+    return rows
+
+
+def _missing_fields(task: Task, present: Sequence[str]) -> list[tuple[str, str]]:
+    have = set(present)
+    return [(logical, name) for logical, name in task.fields.items() if name not in have]
+
+
+def _check_mapped_fields(task: Task, present: Sequence[str], source: str, unit: str) -> list[tuple[int, BenchError]]:
+    """The task's `fields` name fields the data has (checked once, not on every line)."""
+    out = []
+    where = _key_where(task.path, "fields") if task.path.suffix in (".yaml", ".yml") else source
+    thing = "column" if unit == "column" else "field"
+    for logical, name in _missing_fields(task, present):
+        lacks = f"which {source} does not have" if unit == "column" else f"which no {unit} of {source} has"
+        out.append((-1, BenchError(
+            f"task field {logical!r} names {thing} {name!r}, {lacks}.{did_you_mean(name, list(present))}",
+            where=f"{where} (field 'fields')",
+            hint=f"{thing}s there: {', '.join(present) or '(none)'}; map it in the task's 'fields', "
+                 f"e.g. fields: {{{logical}: <{thing}>}}",
+        )))
+    return out
+
+
+def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
+               skip_missing: Iterable[str] = ()) -> tuple[list[dict], list[tuple[int, BenchError]]]:
+    """Check each example's fields: types, unique ids, references, answer spans; (good rows, problems)."""
+    f = task.fields
+    skip = set(skip_missing)
+    problems: list[tuple[int, BenchError]] = []
+    good: list[dict] = []
+    seen: dict[str, str] = {}
+    # A file prepared by `bench fixture import` and not filled in yet gets one message, not one per line.
+    unfilled = ""
+    if rows and task.type == "summarization" and all(_no_references(r.obj.get(f["references"])) for r in rows):
+        unfilled = "references"
+        problems.append((-1, BenchError(
+            f"task {task.name!r} has no references yet: fill in {f['references']!r} for "
+            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'}, then run",
+            where=source,
+            hint=f'write one or more reference summaries per example, e.g. "{f["references"]}": '
+                 f'["First sentence.\\nSecond sentence."] (one sentence per line, for rougeLsum); '
+                 f"then `bench validate {task.name}`",
+        )))
+    if rows and task.type == "qa" and all(r.obj.get(f["question"]) == "" for r in rows):
+        unfilled = "question"
+        problems.append((-1, BenchError(
+            f"task {task.name!r} has no questions yet: write a question and its answers for "
+            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'} "
+            "(copy a line for each further question), then run",
+            where=source,
+            hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
+                 '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '
+                 f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text",
+        )))
+    for row in rows:
+        obj, line_errors = row.obj, []
+
+        def at(name: str | None = None) -> str:
+            return f"{row.where} (field {name!r})" if name else row.where
+
+        def need(logical: str, kind: type | tuple[type, ...], what: str) -> Any:
+            name = f[logical]
+            if name not in obj:
+                if name not in skip:
+                    line_errors.append(BenchError(
+                        f"missing field {name!r}{did_you_mean(name, list(obj))}",
+                        where=at(), hint=f"the task maps '{logical}' to field {name!r}",
+                    ))
+                return None
+            value = obj[name]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                line_errors.append(BenchError(f"expected {what}, got {_json_type(value)}", where=at(name)))
+                return None
+            return value
+
+        ex_id = need("id", (str, int), "a string id")
+        if ex_id is not None:
+            ex_id = str(ex_id)
+            if not ex_id.strip():
+                line_errors.append(BenchError("id is empty", where=at(f["id"])))
+            elif ex_id in seen:
+                line_errors.append(BenchError(
+                    f"duplicate id {ex_id!r} (first used on {seen[ex_id]})",
+                    where=at(f["id"]), hint="ids must be unique within a task",
+                ))
+            else:
+                seen[ex_id] = row.label
+        if task.type == "summarization":
+            doc = need("document", str, "a string")
+            if doc is not None and not doc.strip():
+                line_errors.append(BenchError("document is empty", where=at(f["document"]),
+                                              hint="write the document, or remove this example"))
+            refs = need("references", (list, str), "a list of reference strings")
+            if refs is not None and unfilled:
+                refs = None
+            if refs is not None:
+                refs_list = [refs] if isinstance(refs, str) else refs
+                if not refs_list:
+                    line_errors.append(BenchError(
+                        "no references yet", where=at(f["references"]),
+                        hint="a summarization example needs at least one non-empty reference",
+                    ))
+                for k, r in enumerate(refs_list):
+                    if not isinstance(r, str):
+                        line_errors.append(BenchError(
+                            f"reference {k} is {_json_type(r)}, expected a string", where=at(f["references"]),
+                        ))
+                    elif not r.strip():
+                        line_errors.append(BenchError(
+                            f"reference {k} is empty", where=at(f["references"]),
+                            hint="write the reference summary, or remove the empty string",
+                        ))
+        else:
+            context = need("context", str, "a string")
+            if context is not None and not context.strip():
+                line_errors.append(BenchError("context is empty", where=at(f["context"])))
+            question = need("question", str, "a string")
+            if question is not None and not question.strip() and not unfilled:
+                line_errors.append(BenchError("question is empty", where=at(f["question"]),
+                                              hint="write the question, or remove this example"))
+            answers = need("answers", dict, 'an object {"text": [...], "answer_start": [...]}')
+            if answers is not None:
+                line_errors.extend(_check_answers(answers, context, at(f["answers"])))
+        if _has_nonfinite(obj):
+            line_errors.append(BenchError("contains NaN or infinity", where=at(), hint=_NONFINITE_HINT))
+        problems.extend((row.order, e) for e in line_errors)
+        if not line_errors:
+            good.append(obj)
+    return good, problems
+
+
+def _no_references(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list) and all(isinstance(r, str) and not r.strip() for r in value)
+
+
+def _check_answers(answers: dict, context: str | None, where: str) -> list[BenchError]:
+    errs: list[BenchError] = []
+    texts, starts = answers.get("text"), answers.get("answer_start")
+    if not isinstance(texts, list) or not isinstance(starts, list):
+        return [BenchError(
+            'answers must have lists "text" and "answer_start" ([] and [] for an unanswerable question)',
+            where=where,
+        )]
+    if len(texts) != len(starts):
+        return [BenchError(
+            f'"text" has {len(texts)} answers but "answer_start" has {len(starts)}', where=where,
+        )]
+    for k, (text, start) in enumerate(zip(texts, starts)):
+        if not isinstance(text, str) or not text.strip():
+            errs.append(BenchError(f"answer {k} is not a non-empty string", where=where))
+            continue
+        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+            errs.append(BenchError(
+                f"answer_start {k} is {start!r}, expected a character offset >= 0", where=where
+            ))
+            continue
+        if context is None:
+            continue
+        if context[start:start + len(text)] != text:
+            found = list(_find_all(context, text))
+            if found:
+                near = min(found, key=lambda i: abs(i - start))
+                hint = f"{text!r} occurs at answer_start {near}" + (
+                    f" (also at {', '.join(map(str, sorted(set(found) - {near})[:5]))})" if len(found) > 1 else ""
+                )
+            else:
+                hint = f"{text!r} does not occur in the context; answers must be exact spans of it"
+            errs.append(BenchError(
+                f"answer {k} {text!r} is not at answer_start {start} "
+                f"(the context there reads {context[start:start + len(text)]!r})",
+                where=where, hint=hint,
+            ))
+    return errs
+
+
+def _find_all(haystack: str, needle: str) -> Iterator[int]:
+    i = haystack.find(needle)
+    while i != -1:
+        yield i
+        i = haystack.find(needle, i + 1)
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """The line number of a top-level `key:` in YAML text."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.split("#")[0].rstrip().startswith(f"{key}:"):
+            return n
+    return None
+
+
+def _key_where(path: Path, key: str) -> str:
+    """``tasks/x.yaml:7`` for the line of `key` in a task file (the file alone when not found)."""
+    try:
+        line = _key_line(path.read_text(encoding="utf-8"), key)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return f"{relpath(path)}:{line}" if line else relpath(path)
+
+
+def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
+    """Which of `n` examples to use: None for all, the first `limit`, or a seeded sample.
+
+    The sample is the `sample` indices with the smallest sha256 of ``"{seed}:{index}"``,
+    in their original order: the same for a given seed on any machine and Python
+    version, and a larger sample contains every smaller one with the same seed.
+    """
+    if limit is not None and sample is not None:
+        raise BenchError("--limit and --sample cannot be used together",
+                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
+    for opt, value in (("--limit", limit), ("--sample", sample)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise BenchError(f"{opt} must be a positive integer, got {value!r}")
+    if sample is not None:
+        if sample >= n:
+            return list(range(n))
+
+        def key(i: int) -> bytes:
+            return hashlib.sha256(f"{seed}:{i}".encode()).digest()
+
+        return sorted(sorted(range(n), key=key)[:sample])
+    if limit is not None:
+        return list(range(min(limit, n)))
+    return None
