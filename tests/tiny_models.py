@@ -29,7 +29,7 @@ VOCAB_SIZE = 1200
 
 def seed_text() -> str:
     """The bundled seed article (the document of the summarization fixture)."""
-    shared = Path("/work/shared/seed/000_5c907622765bf951.txt")
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "000_5c907622765bf951.txt"
     if shared.is_file():
         return shared.read_text(encoding="utf-8")
     return json.loads(SEED_TEXT.read_text(encoding="utf-8").splitlines()[0])["document"]
