@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_ARTICLE = REPO.parent / "shared" / "seed" / "000_5c907622765bf951.txt"
+#: The article the bundled fixtures were written from (line 1 headline, 2 date, 3 URL, then the body).
+SEED_ARTICLE = REPO / "fixtures" / "source" / "seed_article.txt"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

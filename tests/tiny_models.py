@@ -20,19 +20,15 @@ reads it back with `from_pretrained`, the same code path as a hub model.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-SEED_TEXT = Path(__file__).resolve().parent.parent / "fixtures" / "seed_summarization.jsonl"
+SEED_ARTICLE = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "seed_article.txt"
 VOCAB_SIZE = 1200
 
 
 def seed_text() -> str:
-    """The bundled seed article (the document of the summarization fixture)."""
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "000_5c907622765bf951.txt"
-    if shared.is_file():
-        return shared.read_text(encoding="utf-8")
-    return json.loads(SEED_TEXT.read_text(encoding="utf-8").splitlines()[0])["document"]
+    """The bundled seed article (headline, date, URL, body), the source of the bundled fixtures."""
+    return SEED_ARTICLE.read_text(encoding="utf-8")
 
 
 def _corpus() -> list[str]:
