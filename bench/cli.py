@@ -164,24 +164,24 @@ def _parse_gen(items: list[str]) -> dict[str, Any]:
 @app.command()
 def run(
     model: Annotated[Optional[list[str]], typer.Option(
-        "--model", "-m", help="Model name, alias, hub id, local directory or package.module:Class (repeatable). "
+        "--model", "-m", metavar="MODEL", help="Model name, alias, hub id, local directory or package.module:Class (repeatable). "
         "Default: every built-in baseline.")] = None,
     task: Annotated[Optional[list[str]], typer.Option(
-        "--task", "-t", help="Task name or path to a task .yaml (repeatable). Default: every task a model can do.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Use only the first N examples of each task.")] = None,
+        "--task", "-t", metavar="TASK", help="Task name or path to a task .yaml (repeatable). Default: every task a model can do.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="Use only the first N examples of each task.")] = None,
     sample: Annotated[Optional[int], typer.Option(
-        "--sample", help="Use N examples of each task drawn at random with --seed (same seed, same examples).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for everything random.")] = 0,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")] = Path("results"),
+        "--sample", metavar="N", help="Use N examples of each task drawn at random with --seed (same seed, same examples).")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed for everything random.")] = 0,
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", metavar="DIR", help="Where run directories go.")] = Path("results"),
     tasks_dir: Annotated[Optional[list[Path]], typer.Option(
-        "--tasks-dir", help="Directory of your own task definitions (repeatable), besides the bundled ones.")] = None,
-    batch_size: Annotated[Optional[str], typer.Option("--batch-size", help="Examples per batch, or 'auto'.")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (Hugging Face models).")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", help="auto, float32, float16 or bfloat16 (Hugging Face models).")] = "auto",
-    gen: Annotated[Optional[list[str]], typer.Option("--gen", help="Generation setting key=value (repeatable).")] = None,
-    revision: Annotated[Optional[str], typer.Option("--revision", help="Hub revision (branch, tag or commit).")] = None,
+        "--tasks-dir", metavar="DIR", help="Directory of your own task definitions (repeatable), besides the bundled ones.")] = None,
+    batch_size: Annotated[Optional[str], typer.Option("--batch-size", metavar="N|auto", help="Examples per batch, or 'auto'.")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (Hugging Face models).")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto, float32, float16 or bfloat16 (Hugging Face models).")] = "auto",
+    gen: Annotated[Optional[list[str]], typer.Option("--gen", metavar="KEY=VALUE", help="Generation setting key=value (repeatable).")] = None,
+    revision: Annotated[Optional[str], typer.Option("--revision", metavar="REV", help="Hub revision (branch, tag or commit).")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a hub model's own code to run.")] = False,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL for openai:NAME models.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL", help="Server URL for openai:NAME models.")] = None,
     no_stemmer: Annotated[bool, typer.Option("--no-stemmer", help="ROUGE without Porter stemming.")] = False,
     no_split_sentences: Annotated[bool, typer.Option(
         "--no-split-sentences", help="Do not split predictions into sentences for rougeLsum.")] = False,

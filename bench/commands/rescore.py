@@ -21,7 +21,7 @@ def rescore(
     output_dir: Annotated[Optional[Path], typer.Option(
         "--output-dir", "-o", help="Where the new runs go (default: the results directory of each run).")] = None,
 ) -> None:
-    """Score stored predictions again (e.g. with other metric options) as new runs; no model is loaded."""
+    """Recompute metrics from stored predictions as new runs, without loading the model."""
     from bench.api import rescore as api_rescore
 
     options = _metric_options(no_stemmer, no_split_sentences, tokenizer)
