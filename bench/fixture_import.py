@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
+from bench.fixtures import decode_utf8
 
 #: What NAME may look like: it becomes part of file and task names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -71,12 +72,7 @@ def parse_article(path: Path) -> Article:
         raise BenchError(f"cannot read article file: {e.strerror}", where=where) from None
     if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from some editors; not part of the text
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where}:{line}",
-                         hint="re-encode the file as UTF-8") from None
+    text = decode_utf8(data, where)
     lines = text.replace("\r\n", "\n").split("\n")
     layout = "line 1 headline, line 2 date YYYYMMDD, line 3 URL, then the body"
     errors: list[BenchError] = []

@@ -113,6 +113,16 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
+def decode_utf8(data: bytes, where: str) -> str:
+    """`data` as UTF-8 text; a bad byte is one error with its line number."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where}:{line}",
+                         hint="re-encode the file as UTF-8") from None
+
+
 def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchError]]:
     """A JSON file in the official SQuAD layout, flattened to one row per question.
 
@@ -130,12 +140,7 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
         errors.append(BenchError("file starts with a UTF-8 byte-order mark", where=f"{where0}:1",
                                  hint="save the file as UTF-8 without BOM"))
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where0}:{line}",
-                         hint="re-encode the file as UTF-8") from None
+    text = decode_utf8(data, where0)
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
     except _NonFinite as e:
