@@ -204,9 +204,11 @@ def run_pair(
         cache = PredictionCache(options.output_dir, task.name, spec.name,
                                 model_identity(spec, task, options.model_options),
                                 shard=world.rank if world.distributed else None)
-        if options.fresh:
-            cache.clear()
-        done = cache.load()
+        if options.fresh:  # every process starts from nothing; the main one removes the old files
+            if world.is_main:
+                cache.clear()
+        else:
+            done = cache.load()
     # Every process must see the same cache before any of them appends to it.
     distributed.barrier(world)
     todo = [ex for ex in examples if ex.id not in done]
