@@ -72,12 +72,28 @@ def run(
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
     from bench import distributed
-    from bench.leaderboard import update_leaderboard
 
     if not distributed.current().is_main:
         return []  # under torchrun / accelerate launch, the main process writes the results
-    update_leaderboard(options.output_dir)
+    _update_leaderboard(options.output_dir)
     return [{**record, "path": str(path)} for record, path in done]
+
+
+def _update_leaderboard(results_dir: Path) -> None:
+    """Rebuild the leaderboard files; a damaged run elsewhere in the directory is a warning, not a failure.
+
+    The runs just made are written by then: losing sight of them because of an
+    unrelated broken directory would be worse than an outdated leaderboard.
+    """
+    import warnings
+
+    from bench.errors import BenchWarning
+    from bench.leaderboard import update_leaderboard
+
+    try:
+        update_leaderboard(results_dir)
+    except BenchError as e:
+        warnings.warn(str(e), BenchWarning, stacklevel=3)
 
 
 def _check_output_dir(path: Path) -> None:
@@ -260,8 +276,6 @@ def rescore(
     new_rows = [{**r, "scores": s} for r, s in zip(rows, scores.per_example)]
     root = Path(output_dir) if output_dir is not None else run_dir.parent.parent.parent
     path = write_run(root, new, new_rows)
-    from bench.leaderboard import update_leaderboard
-
-    update_leaderboard(root)
+    _update_leaderboard(root)
     return {**new, "path": str(path)}
 

@@ -286,6 +286,24 @@ for _module in COMMAND_MODULES:
 
 
 
+def _print_bench_warnings() -> None:
+    """Show `BenchWarning`s as one 'warning: ...' line each, like the command's own warnings."""
+    import warnings
+
+    from bench.errors import BenchWarning
+
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, BenchWarning):
+            _warn(str(message))
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+    warnings.simplefilter("always", BenchWarning)
+
+
 class _Interrupted(BaseException):
     """Ctrl-C, raised past click (which turns KeyboardInterrupt into a silent abort)."""
 
@@ -300,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_sigint)
+    _print_bench_warnings()
     try:
         code = app(args=argv, standalone_mode=False)
     except BenchError as e:

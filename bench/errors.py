@@ -84,3 +84,8 @@ def relpath(path: str | Path) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(p)
+
+
+class BenchWarning(UserWarning):
+    """Something the user should know that does not stop the command (printed as 'warning: ...')."""
+

@@ -244,3 +244,16 @@ def test_parser_errors_exit_2_without_traceback(in_tmp, cli, args):
     code, out, err = cli(*args)
     assert code == 2
     assert "Traceback" not in err + out
+
+
+def test_a_damaged_run_elsewhere_does_not_hide_new_results(in_tmp, cli):
+    code, _, err = cli("run", "--quiet", "-m", "lead-3", "-t", "seed-headline")
+    assert code == 0, err
+    (old,) = (in_tmp / "results").glob("seed-headline/lead-3/*/results.json")
+    old.write_text('{"schema_version": 1, "truncated')
+    code, out, err = cli("run", "--quiet", "-m", "sliding-window", "--limit", "3")
+    assert code == 0, err
+    assert "exact_match" in out, "the new scores are shown"
+    assert "warning:" in err and "were not updated" in err and "results.json" in err
+    assert "Traceback" not in err
+    assert len(list((in_tmp / "results").glob("seed-qa/sliding-window/*/results.json"))) == 1
