@@ -545,3 +545,24 @@ def test_cached_predictions_are_reused_until_the_local_weights_change(tiny, cli,
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # saved again
     changed = cache_of_a_fresh_run()
     assert changed["predicted"] == 2 and changed["key"] != first["key"]
+
+
+def test_unreachable_hub_reads_the_cache_and_fails_fast_without_offline_mode(tiny, tmp_path):
+    """No HF_HUB_OFFLINE, and the hub's address refuses connections: cache only, no retry loop."""
+    home = tmp_path / "hf-home"
+    commit = "fedcba9876543210fedcba9876543210fedcba98"
+    _fake_hub_cache(home, "tiny-org/tiny-bart", tiny["bart"], commit)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                        "all_proxy")}
+    env.update(HF_HOME=str(home), HF_ENDPOINT="http://127.0.0.1:9", PYTHONPATH=str(REPO))
+    run = [*BENCH, "run", "-q", "--task", "seed-headline", "-o", str(tmp_path / "results")]
+    proc = subprocess.run([*run, "--model", "tiny-org/tiny-bart"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert _records(tmp_path / "results")["seed-headline"]["config"]["model"]["commit"] == commit
+    proc = subprocess.run([*run, "--model", "distilbart"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert "the Hugging Face Hub cannot be reached" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Retrying" not in proc.stderr

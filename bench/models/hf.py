@@ -239,8 +239,42 @@ def hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE) or env
 
 
+_REACHABLE: dict[str, bool] = {}
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the hub's host opens within `timeout` seconds (asked once per process).
+
+    Without this, huggingface_hub retries an unreachable hub for about 20
+    seconds per file before giving up. With a proxy configured, the proxy
+    decides, so the hub is taken as reachable.
+    """
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlsplit(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    key = f"{host}:{port}"
+    if key not in _REACHABLE:
+        import socket
+
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            _REACHABLE[key] = True
+        except OSError:
+            _REACHABLE[key] = False
+    return _REACHABLE[key]
+
+
 def locate(model_id: str, revision: str | None = None, alias: str | None = None) -> Located:
-    """Find a hub model's config.json in the cache, or fetch it alone; raises the offline error."""
+    """Find a hub model's config.json in the cache, or fetch it alone; raises the offline error.
+
+    When the hub cannot be reached, only the cache is read (as with
+    HF_HUB_OFFLINE), so a cached model loads at once and a missing one fails at once.
+    """
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
@@ -248,13 +282,14 @@ def locate(model_id: str, revision: str | None = None, alias: str | None = None)
                          "installed", hint="pip install 'bench[hf]'", exit_code=EXIT_ENVIRONMENT) from None
 
     offline = hub_offline()
+    local_only = offline or not hub_reachable()
     try:
-        path = Path(hf_hub_download(model_id, "config.json", revision=revision, local_files_only=offline))
+        path = Path(hf_hub_download(model_id, "config.json", revision=revision, local_files_only=local_only))
     except Exception as e:  # noqa: BLE001 - every hub failure becomes one message
         raise hub_error(model_id, revision, e, offline, alias) from None
     config = read_local_config(path.parent)
     commit = path.parent.name if path.parent.parent.name == "snapshots" else None
-    return Located(model_id, config, commit, offline)
+    return Located(model_id, config, commit, local_only)
 
 
 def check_available(spec: ModelSpec, revision: str | None = None) -> None:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model
-from bench.models.hf import HFModelInfo, hub_error, locate, read_local_config
+from bench.models.hf import HFModelInfo, hub_error, hub_offline, locate, read_local_config
 from bench.task import Example, Task
 
 T = TypeVar("T")
@@ -326,7 +326,7 @@ class HFModel(Model):
                              exit_code=EXIT_ENVIRONMENT) from None
         except OSError as e:
             if not self.info.local:
-                raise hub_error(self.info.model_id, self.options.revision, e, offline, self.info.name) from None
+                raise hub_error(self.info.model_id, self.options.revision, e, hub_offline(), self.info.name) from None
             raise BenchError(f"cannot load the {what} of {self.info.model_id!r}: {_first_line(e)}",
                              exit_code=EXIT_ENVIRONMENT) from None
 
