@@ -128,8 +128,13 @@ def load_dataset_split(task: Task):
     src = task.dataset
     assert src is not None
     datasets = _import_datasets()
+    from bench.hub import offline_when_unreachable
+
     try:
-        return datasets.load_dataset(**src.load_kwargs())
+        if src.is_local:
+            return datasets.load_dataset(**src.load_kwargs())
+        with offline_when_unreachable():
+            return datasets.load_dataset(**src.load_kwargs())
     except Exception as e:  # datasets raises many types; each becomes one message naming the dataset
         raise _dataset_error(task, e) from None
 

@@ -264,6 +264,20 @@ def test_offline_and_not_cached_is_one_clear_error_and_writes_nothing(tmp_path):
         assert not (tmp_path / "results").exists()
 
 
+def test_unreachable_hub_without_offline_mode_fails_at_once(tmp_path):
+    """No offline variable, and the hub's address refuses connections: the cache only, no retry loop."""
+    env = {k: v for k, v in _offline_env(tmp_path).items()
+           if k not in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                        "all_proxy")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--model", "lead-3", "--task", "cnn_dailymail"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "is not in the local datasets cache, and the Hugging Face Hub cannot be reached" in proc.stderr
+    assert "Retrying" not in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_list_shows_dataset_tasks_without_loading_datasets(tmp_path):
     code = ("import sys\nfrom bench.cli import main\n"
             "try:\n    main(['list'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"

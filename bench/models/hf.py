@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.hub import hub_reachable
 from bench.models.base import Model, ModelSpec
 
 SEQ2SEQ, CAUSAL_LM, EXTRACTIVE_QA = "seq2seq", "causal-lm", "extractive-qa"
@@ -237,36 +238,6 @@ def hub_offline() -> bool:
     env = any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
     return bool(constants.HF_HUB_OFFLINE) or env
-
-
-_REACHABLE: dict[str, bool] = {}
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to the hub's host opens within `timeout` seconds (asked once per process).
-
-    Without this, huggingface_hub retries an unreachable hub for about 20
-    seconds per file before giving up. With a proxy configured, the proxy
-    decides, so the hub is taken as reachable.
-    """
-    from urllib.parse import urlsplit
-
-    from huggingface_hub import constants
-
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True
-    url = urlsplit(constants.ENDPOINT)
-    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
-    key = f"{host}:{port}"
-    if key not in _REACHABLE:
-        import socket
-
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            _REACHABLE[key] = True
-        except OSError:
-            _REACHABLE[key] = False
-    return _REACHABLE[key]
 
 
 def locate(model_id: str, revision: str | None = None, alias: str | None = None) -> Located:
