@@ -84,6 +84,14 @@ def git_info() -> dict[str, Any]:
     return {"git_commit": commit or None, "git_dirty": bool(dirty)}
 
 
+def _command_line() -> str | None:
+    """The `bench ...` command that made the run (None when called from Python)."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is None or not (argv0.name == "bench" or argv0.parts[-2:] == ("bench", "__main__.py")):
+        return None
+    return " ".join(["bench", *sys.argv[1:]])
+
+
 def provenance(device: str = "cpu") -> dict[str, Any]:
     return {
         "bench_version": __version__,
@@ -93,7 +101,7 @@ def provenance(device: str = "cpu") -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "device": device,
-        "command": " ".join(["bench", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("bench") else None,
+        "command": _command_line(),
     }
 
 
