@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.metrics import METRICS, MetricOptions
-from bench.fixtures import _json_type, read_jsonl
-from bench.task import Task, load_task, resolve_tasks
+from bench.tasks.fixtures import _json_type, read_jsonl
+from bench.tasks.definition import Task, load_task, resolve_tasks
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
 
@@ -48,7 +48,7 @@ def run(
     predicts only what is missing. `no_cache=True` predicts everything again.
     """
     from bench.models import DEFAULT_MODELS, resolve_model
-    from bench.runner import RunOptions, run as run_pairs
+    from bench.execution.runner import RunOptions, run as run_pairs
 
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, got {limit}")
@@ -71,7 +71,7 @@ def run(
         model_options=model_options or {}, output_dir=Path(output_dir), fresh=no_cache,
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
-    from bench import distributed
+    from bench.execution import distributed
 
     if not distributed.current().is_main:
         return []  # under torchrun / accelerate launch, the main process writes the results
@@ -88,7 +88,7 @@ def _update_leaderboard(results_dir: Path) -> None:
     import warnings
 
     from bench.errors import BenchWarning
-    from bench.leaderboard import update_leaderboard
+    from bench.comparison.leaderboard import update_leaderboard
 
     try:
         update_leaderboard(results_dir)
@@ -124,7 +124,7 @@ def compare(
     """
     import json
 
-    from bench import comparison as C
+    from bench.comparison import select as C
 
     sections = C.select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
                         all_runs=all_runs)
@@ -193,7 +193,7 @@ def score(
     options: MetricOptions | None = None,
 ) -> dict[str, Any]:
     """Score predictions; returns {"n", "metrics", "ci", "signatures", "counts", "per_example", "warnings"}."""
-    from bench.runner import score_predictions
+    from bench.execution.runner import score_predictions
 
     METRICS.get(metric)
     if len(predictions) != len(references):
@@ -225,8 +225,8 @@ def rescore(
     """
     import time
 
-    from bench.results import new_run_id, read_run, write_run
-    from bench.runner import score_predictions
+    from bench.results.store import new_run_id, read_run, write_run
+    from bench.execution.runner import score_predictions
 
     run_dir = Path(run_dir)
     if run_dir.name == "results.json" and run_dir.is_file():

@@ -26,7 +26,7 @@ def in_tmp(tmp_path, monkeypatch):
 @pytest.fixture
 def cli(capsys):
     """Run the `bench` command line in-process: returns (exit code, stdout, stderr)."""
-    from bench.cli import main
+    from bench.cli.app import main
 
     def invoke(*args: str) -> tuple[int, str, str]:
         try:

@@ -116,7 +116,7 @@ def test_sigint_keeps_predictions_and_says_how_to_resume(tmp_path):
 
 
 def test_torn_last_line_is_dropped(tmp_path):
-    from bench.cache import PredictionCache
+    from bench.execution.cache import PredictionCache
 
     cache = PredictionCache(tmp_path, "t", "m", {"x": 1})
     cache.append([("a", "1"), ("b", "2")])

@@ -17,8 +17,8 @@ from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench import comparison as C
-from bench.results import write_run
+from bench.comparison import select as C
+from bench.results.store import write_run
 
 
 def make_run(root: Path, *, model: str, scores: dict[str, list[float]], task: str = "news",

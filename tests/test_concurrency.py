@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conftest import REPO
 
-from bench.cache import PredictionCache
+from bench.execution.cache import PredictionCache
 
 TESTS = Path(__file__).resolve().parent
 SLOW_QA = "resume_models:SlowSlidingWindow"

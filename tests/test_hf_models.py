@@ -287,7 +287,7 @@ def test_null_score_gives_no_answer_only_when_asked(pointer_models, cli, tmp_pat
 
 
 def test_best_span_respects_context_mask_and_maximum_length():
-    from bench.models.hf_qa import Span, best_span, choose_answer
+    from bench.models.hf.qa import Span, best_span, choose_answer
 
     offsets = [None, None, (0, 5), (6, 11), (12, 17), None]  # [CLS] question [context x3] [SEP]
     start = [9.0, 50.0, 1.0, 4.0, 0.0, 0.0]  # the question token is the highest: not part of the context
@@ -347,7 +347,7 @@ def test_a_model_that_cannot_do_a_task_is_refused_before_loading(tiny, cli, tmp_
 
 
 def test_kind_comes_from_the_config():
-    from bench.models.hf import kind_from_config
+    from bench.models.hf.config import kind_from_config
 
     assert kind_from_config({"is_encoder_decoder": True, "architectures": ["BartForConditionalGeneration"]}) == "seq2seq"
     assert kind_from_config({"architectures": ["RobertaForQuestionAnswering"]}) == "extractive-qa"
@@ -463,7 +463,7 @@ def test_answers_are_parsed_honestly():
 def test_out_of_memory_halves_the_batch_and_keeps_the_order():
     import torch
 
-    from bench.models.hf_runtime import is_oom, map_batches
+    from bench.models.hf.runtime import is_oom, map_batches
 
     sizes, shrunk = [], []
 

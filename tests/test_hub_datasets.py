@@ -15,8 +15,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bench.fixtures import select_indices
-from bench.task import load_task
+from bench.tasks.fixtures import select_indices
+from bench.tasks.definition import load_task
 
 SENTENCES = [
     "The council approved the new budget on Monday.",
@@ -279,7 +279,7 @@ def test_unreachable_hub_without_offline_mode_fails_at_once(tmp_path):
 
 
 def test_list_shows_dataset_tasks_without_loading_datasets(tmp_path):
-    code = ("import sys\nfrom bench.cli import main\n"
+    code = ("import sys\nfrom bench.cli.app import main\n"
             "try:\n    main(['list'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
             "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_offline_env(tmp_path),

@@ -17,7 +17,7 @@ from conftest import REPO
 from test_compare import make_run
 
 from bench.errors import BenchError
-from bench.leaderboard import CSV, MARKDOWN, locked, update_leaderboard
+from bench.comparison.leaderboard import CSV, MARKDOWN, locked, update_leaderboard
 
 
 def _csv(root: Path) -> list[dict[str, str]]:
@@ -98,7 +98,7 @@ def test_concurrent_updates_end_with_every_run(tmp_path):
 
 def test_update_waits_for_the_lock(tmp_path):
     make_run(tmp_path, model="a", scores={"rouge1": [10.0]})
-    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench.leaderboard import update_leaderboard; " \
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench.comparison.leaderboard import update_leaderboard; " \
            f"update_leaderboard({str(tmp_path)!r})"
     with locked(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", code])

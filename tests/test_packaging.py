@@ -19,5 +19,5 @@ def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
         assert f"bench/_bundled/tasks/{task.name}" in names
     for fixture in (REPO / "fixtures").glob("*.jsonl"):
         assert f"bench/_bundled/fixtures/{fixture.name}" in names
-    assert "bench/cli.py" in names and "bench/metrics/rouge.py" in names
+    assert "bench/cli/app.py" in names and "bench/metrics/rouge.py" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import pytest
 from test_compare import make_run
 
-from bench import comparison as C
-from bench.report_html import axis_max, bar_chart, model_colours, nice_step, render_html
+from bench.comparison import select as C
+from bench.comparison.render_html import axis_max, bar_chart, model_colours, nice_step, render_html
 
 EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>"\' & done'
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul", "ol", "li", "a", "code",

@@ -6,7 +6,7 @@ import json
 
 from conftest import REPO, SEED_ARTICLE
 
-from bench.task import load_task
+from bench.tasks.definition import load_task
 
 
 def _lines(name):

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.errors import BenchErrors
-from bench.fixtures import check_fixture
-from bench.task import load_task
+from bench.tasks.fixtures import check_fixture
+from bench.tasks.definition import load_task
 
 CONTEXT = "The cat sat on the mat. The dog sat on the cat's mat too."
 
@@ -219,7 +219,7 @@ def test_a_malformed_squad_json_file(in_tmp, cli):
 
 
 def test_validate_of_a_jsonl_task_imports_no_heavy_package():
-    code = ("import sys\nfrom bench.cli import main\n"
+    code = ("import sys\nfrom bench.cli.app import main\n"
             "try:\n    main(['validate', 'seed-qa', 'seed-summarization'])\nexcept SystemExit as e:\n"
             "    assert e.code == 0, e.code\n"
             "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))")

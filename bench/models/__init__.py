@@ -45,7 +45,7 @@ MODELS.register("sliding-window", ModelSpec(
 
 
 def _register_hf_aliases() -> None:
-    from bench.models.hf import alias_specs  # no torch/transformers import
+    from bench.models.hf.config import alias_specs  # no torch/transformers import
 
     for spec in alias_specs():
         MODELS.register(spec.name, spec)
@@ -140,7 +140,7 @@ def _import_user_module(module_name: str):
 def _hf_spec(name: str, revision: str | None = None) -> ModelSpec | None:
     """A spec for a Hugging Face hub id or local directory, when the hf runner is present."""
     try:
-        hf = importlib.import_module("bench.models.hf")
+        hf = importlib.import_module("bench.models.hf.config")
     except ImportError:
         return None
     return hf.spec_for(name, revision)

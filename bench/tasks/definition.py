@@ -25,8 +25,8 @@ official SQuAD layout (``{"data": [{"title", "paragraphs": [{"context",
 
 Task *types* are Python (`TASK_TYPES`); they say which fields an example must
 have and turn one into an `Example`. Every example is validated before any
-model loads (`bench.fixtures`), and every problem is reported at once with
-file:line and field. Tasks that name a dataset (`bench.datasource`) run only
+model loads (`bench.tasks.fixtures`), and every problem is reported at once with
+file:line and field. Tasks that name a dataset (`bench.tasks.datasets`) run only
 when asked for by name (`runs_by_default`).
 """
 
@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.datasource import DatasetSource, _load_dataset_task, _load_jsonl_dataset, _parse_dataset
+from bench.tasks.datasets import DatasetSource, _load_dataset_task, _load_jsonl_dataset, _parse_dataset
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.fixtures import _key_line, parse_squad_json, select_indices, validate_fixture
+from bench.tasks.fixtures import _key_line, parse_squad_json, select_indices, validate_fixture
 from bench.registry import Registry, did_you_mean
 
 TASK_SCHEMA_KEYS = {
@@ -190,7 +190,7 @@ class Task:
 
 def bundled_dir(kind: str) -> Path:
     """The bundled `tasks` or `fixtures` directory (repository checkout or installed wheel)."""
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent
     for candidate in (pkg / "_bundled" / kind, pkg.parent / kind):
         if candidate.is_dir():
             return candidate

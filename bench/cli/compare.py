@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bench.cli import app
+from bench.cli.app import app
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 
 
@@ -49,7 +49,7 @@ def compare(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the paired tests.")] = 0.05,
 ) -> None:
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
-    from bench import comparison as C
+    from bench.comparison import select as C
 
     if examples is not None and examples < 0:
         raise BenchError(f"--examples must be 0 or more, got {examples}")
@@ -80,7 +80,7 @@ def compare(
     elif fmt is CompareFormat.json:
         text = C.render_json(sections, comparisons)
     else:
-        from bench.report_html import render_html
+        from bench.comparison.render_html import render_html
 
         text = render_html(sections, comparisons, flips, sources=[relpath(d) for d in dirs])
     if fmt in (CompareFormat.csv, CompareFormat.json):

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.fixtures import decode_utf8
+from bench.tasks.fixtures import decode_utf8
 
 #: What NAME may look like: it becomes part of file and task names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -270,7 +270,7 @@ prompt: {qa_prompt}
 
 def _check_task_names(tasks: list[ImportedTask], tasks_dir: Path) -> None:
     """No imported task may take a name another task file already uses (it would break discovery)."""
-    from bench.task import discover_tasks
+    from bench.tasks.definition import discover_tasks
 
     dirs = [tasks_dir] if tasks_dir.is_dir() else []
     known = discover_tasks(dirs)

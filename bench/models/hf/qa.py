@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.hf_runtime import AUTO_START_ENCODE, HFModel
-from bench.task import Example, Task
+from bench.models.hf.runtime import AUTO_START_ENCODE, HFModel
+from bench.tasks.definition import Example, Task
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cache import PredictionCache, model_identity
-from bench import distributed
+from bench.execution.cache import PredictionCache, model_identity
+from bench.execution import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricOptions, MetricResult, get_metric
 from bench.models import ModelSpec
-from bench.results import new_run_id, provenance, write_run, SCHEMA_VERSION
-from bench.task import Example, Task
+from bench.results.store import new_run_id, provenance, write_run, SCHEMA_VERSION
+from bench.tasks.definition import Example, Task
 
 
 @dataclass(frozen=True)
 class RunOptions:
     limit: int | None = None
     sample: int | None = None
-    """A seeded random sample of N examples per task (see bench.fixtures.select_indices)."""
+    """A seeded random sample of N examples per task (see bench.tasks.fixtures.select_indices)."""
     seed: int = 0
     batch_size: int | str | None = None
     """Examples per batch; "auto" lets the model find the largest that fits."""
@@ -38,7 +38,7 @@ class RunOptions:
     """Passed to the model's factory: device, dtype, generation overrides, ..."""
     output_dir: Path = Path("results")
     use_cache: bool = True
-    """Reuse and store predictions in <output_dir>/.cache (see bench.cache)."""
+    """Reuse and store predictions in <output_dir>/.cache (see bench.execution.cache)."""
     fresh: bool = False
     """Discard cached predictions first (--no-cache): predict everything again."""
 

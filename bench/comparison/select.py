@@ -43,7 +43,7 @@ import numpy as np
 
 from bench.errors import BenchError, relpath
 from bench.registry import did_you_mean
-from bench.results import dumps_line, read_run, slug
+from bench.results.store import dumps_line, read_run, slug
 
 #: Runs with at most this many shared examples get the exact permutation test.
 EXACT_PERMUTATION_MAX_N = 16

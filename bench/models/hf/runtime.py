@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model
-from bench.models.hf import HFModelInfo, hub_error, hub_offline, locate, read_local_config
-from bench.task import Example, Task
+from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
+from bench.tasks.definition import Example, Task
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -112,7 +112,7 @@ def _process_gpu() -> int:
     """This process's GPU: under torchrun / accelerate launch, one per local rank; else the current one."""
     import torch
 
-    from bench import distributed
+    from bench.execution import distributed
 
     world = distributed.current()
     if world.distributed:

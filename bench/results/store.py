@@ -71,7 +71,7 @@ def package_versions() -> dict[str, str]:
 
 def git_info() -> dict[str, Any]:
     """The commit of bench's own source when it runs from a git checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return {}
     try:

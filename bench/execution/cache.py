@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import __version__
 from bench.errors import BenchError, relpath
-from bench.results import slug
+from bench.results.store import slug
 
 
 def cache_key(identity: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bench.cli import app
+from bench.cli.app import app
 from bench.errors import relpath
 
 fixture_app = typer.Typer(
@@ -32,7 +32,7 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Make a headline task (ready to run) and summarization and QA tasks (to fill in) from articles."""
-    from bench.fixture_import import import_articles
+    from bench.tasks.importer import import_articles
 
     articles, tasks = import_articles(files, name, fixtures_dir, tasks_dir, force=force)
     n = len(articles)

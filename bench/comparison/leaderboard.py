@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.comparison import build_sections, collect_runs, latest_runs, render_csv, render_markdown, write_atomic
+from bench.comparison.select import build_sections, collect_runs, latest_runs, render_csv, render_markdown, write_atomic
 from bench.errors import BenchError, relpath
 
 MARKDOWN = "leaderboard.md"

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from bench import __version__
-from bench.comparison import (
+from bench.comparison.select import (
     CI_WORDING, SPEED, Flip, Run, Section, SectionComparison, fmt, fmt_p, fmt_signed, fmt_speed, paired_notes,
     paired_wording,
 )

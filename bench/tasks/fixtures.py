@@ -20,7 +20,7 @@ from bench.errors import BenchError, BenchErrors, relpath
 from bench.registry import did_you_mean
 
 if TYPE_CHECKING:
-    from bench.task import Task
+    from bench.tasks.definition import Task
 
 def _where(path: Path, line: int | None = None, fieldname: str | None = None) -> str:
     w = relpath(path)

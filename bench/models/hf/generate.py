@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.hf_runtime import HFModel
+from bench.models.hf.runtime import HFModel
 from bench.models.prompting import (DEFAULT_MAX_NEW_TOKENS, format_prompt, parse_output, prompt_template,
                                     prompt_values)
-from bench.task import Example, Task
+from bench.tasks.definition import Example, Task
 
 #: Settings of extractive QA models: a generative model ignores them in a task's or run's settings.
 EXTRACTIVE_KEYS = frozenset({"max_seq_length", "doc_stride", "max_answer_tokens", "null_threshold", "n_best",

@@ -104,7 +104,7 @@ def score(
         out = {"n": result["n"], "metrics": result["metrics"], "ci": result["ci"], "signatures": result["signatures"]}
         if result["counts"]:
             out["counts"] = result["counts"]
-        from bench.results import dumps_line
+        from bench.results.store import dumps_line
 
         typer.echo(dumps_line(out))
         return
@@ -254,7 +254,7 @@ def list_(
     from rich.table import Table
 
     from bench.models import MODELS, entry_point_models
-    from bench.task import discover_tasks, load_task
+    from bench.tasks.definition import discover_tasks, load_task
 
     console = _console()
     table = Table(title="tasks")
@@ -282,7 +282,7 @@ def list_(
 COMMAND_MODULES: tuple[str, ...] = ("compare", "fixtures", "validate", "rescore")
 
 for _module in COMMAND_MODULES:
-    importlib.import_module(f"bench.commands.{_module}")
+    importlib.import_module(f"bench.cli.{_module}")
 
 
 

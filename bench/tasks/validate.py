@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
 from bench.registry import did_you_mean
-from bench.datasource import check_dataset
-from bench.fixtures import check_fixture, parse_jsonl
-from bench.task import TASK_TYPES, Task, discover_tasks, load_task
+from bench.tasks.datasets import check_dataset
+from bench.tasks.fixtures import check_fixture, parse_jsonl
+from bench.tasks.definition import TASK_TYPES, Task, discover_tasks, load_task
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ class HFModelSpec(ModelSpec):
         else:
             located = locate(self.info.model_id, revision, alias=self.info.name)
             weights, config = located.commit, located.config
-        from bench.models.hf_runtime import require_hf, resolve_device, resolve_dtype
+        from bench.models.hf.runtime import require_hf, resolve_device, resolve_dtype
 
         require_hf()
         resolved = resolve_device(device)
@@ -327,15 +327,15 @@ def create_model(
                          hint=f"{info.name} is a Hugging Face model; drop --base-url")
     if unknown:
         raise BenchError(f"unknown option(s) for a Hugging Face model: {', '.join(sorted(unknown))}")
-    from bench.models.hf_runtime import LoadOptions, require_hf
+    from bench.models.hf.runtime import LoadOptions, require_hf
 
     require_hf()
     options = LoadOptions(device=device, dtype=dtype, generation=dict(generation or {}), revision=revision,
                           trust_remote_code=trust_remote_code, batch_size=batch_size, seed=seed)
     if info.kind == EXTRACTIVE_QA:
-        from bench.models.hf_qa import ExtractiveQAModel
+        from bench.models.hf.qa import ExtractiveQAModel
 
         return ExtractiveQAModel(info, options)
-    from bench.models.hf_generate import CausalLMModel, Seq2SeqModel
+    from bench.models.hf.generate import CausalLMModel, Seq2SeqModel
 
     return (Seq2SeqModel if info.kind == SEQ2SEQ else CausalLMModel)(info, options)

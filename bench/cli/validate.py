@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bench.cli import app
+from bench.cli.app import app
 
 
 @app.command()
@@ -22,7 +22,7 @@ def validate(
         "--tasks-dir", help="Directory of your own task definitions (repeatable), besides the bundled ones.")] = None,
 ) -> None:
     """Check task definitions and fixtures; report every problem with file:line (exit 2)."""
-    from bench.validate import raise_problems, validate_targets
+    from bench.tasks.validate import raise_problems, validate_targets
 
     lines, errors = validate_targets(targets or [], tasks_dir or [])
     for line in lines:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bench.cli import TokenizerName, _metric_options, _print_runs, app
+from bench.cli.app import TokenizerName, _metric_options, _print_runs, app
 
 
 @app.command()

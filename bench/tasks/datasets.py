@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, BenchErrors, relpath
-from bench.fixtures import _check_mapped_fields, _json_type, _key_where, _Row, check_rows, select_indices
+from bench.tasks.fixtures import _check_mapped_fields, _json_type, _key_where, _Row, check_rows, select_indices
 from bench.registry import did_you_mean
 
 if TYPE_CHECKING:
-    from bench.task import Example, Task
+    from bench.tasks.definition import Example, Task
 
 #: Keys of a task's `dataset` mapping: the arguments of `datasets.load_dataset`.
 DATASET_KEYS = ("path", "name", "split", "revision", "data_files", "data_dir")

@@ -1,0 +1,1 @@
+"""Comparing runs: selection, paired statistics, flipped examples, tables, the HTML report, the leaderboard."""

@@ -1,0 +1,1 @@
+"""Hugging Face models: torch-free lookup (config), loading (runtime), generation and extractive QA."""

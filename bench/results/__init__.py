@@ -1,0 +1,1 @@
+"""Run records: results directories written, read and checked; provenance."""

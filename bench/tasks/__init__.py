@@ -1,0 +1,1 @@
+"""Tasks: definitions (YAML) over fixtures or datasets, checked and turned into examples."""
