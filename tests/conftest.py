@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: Model classes and builders the tests load (tiny_models, fault_models, resume_models, plugin_example/).
+HELPERS = Path(__file__).resolve().parent / "helpers"
 #: The article the bundled fixtures were written from (line 1 headline, 2 date, 3 URL, then the body).
 SEED_ARTICLE = REPO / "fixtures" / "source" / "seed_article.txt"
+
+if str(HELPERS) not in sys.path:
+    sys.path.insert(0, str(HELPERS))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -429,6 +429,6 @@ def test_no_pickle_anywhere_in_bench():
     assert not hits, hits
 
 
-# trust_remote_code: tests/test_hf_models.py::test_remote_code_runs_only_when_allowed (refused unless
+# trust_remote_code: tests/models/test_hf.py::test_remote_code_runs_only_when_allowed (refused unless
 # --trust-remote-code). The HTML report escapes a <script> in a prediction or a model name:
-# tests/test_report_html.py::test_script_in_a_prediction_stays_escaped and the test after it.
+# tests/comparison/test_render_html.py::test_script_in_a_prediction_stays_escaped and the test after it.

@@ -15,16 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from conftest import HELPERS, REPO
 
 from bench.execution.cache import PredictionCache
 
-TESTS = Path(__file__).resolve().parent
 SLOW_QA = "resume_models:SlowSlidingWindow"
 
 
 def _start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}", **env}
+    env = {**os.environ, "PYTHONPATH": f"{HELPERS}{os.pathsep}{REPO}", **env}
     return subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

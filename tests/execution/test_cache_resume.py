@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
+from conftest import HELPERS, REPO
 
-TESTS = Path(__file__).resolve().parent
 MODEL = "resume_models:SlowSlidingWindow"
 
 
@@ -23,7 +22,7 @@ def _default_sigint():
 
 
 def _bench(args, cwd, env_extra=None, **kw):
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}", **(env_extra or {})}
+    env = {**os.environ, "PYTHONPATH": f"{HELPERS}{os.pathsep}{REPO}", **(env_extra or {})}
     return subprocess.Popen([sys.executable, "-m", "bench", *map(str, args)], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint, **kw)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import tiny_models
-from conftest import REPO
+from conftest import HELPERS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -401,7 +401,7 @@ def test_bf16_on_cpu_records_the_dtype(tiny, cli, tmp_path):
 # ------------------------------------------------------------ your own model
 
 
-PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_example"
+PLUGIN_DIR = HELPERS / "plugin_example"
 
 
 def test_own_model_class_from_the_working_directory(tmp_path):

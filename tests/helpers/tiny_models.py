@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SEED_ARTICLE = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "seed_article.txt"
+SEED_ARTICLE = Path(__file__).resolve().parents[2] / "fixtures" / "source" / "seed_article.txt"
 VOCAB_SIZE = 1200
 
 

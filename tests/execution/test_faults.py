@@ -1,6 +1,6 @@
 """Out of memory on CPU: one message that says what was kept and what to try, then a resume to the same scores.
 
-(A model raising on a batch, SIGKILL and Ctrl-C mid-run: tests/test_cache_resume.py.)
+(A model raising on a batch, SIGKILL and Ctrl-C mid-run: tests/execution/test_cache_resume.py.)
 """
 
 from __future__ import annotations
