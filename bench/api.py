@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.metrics import METRICS, MetricOptions
-from bench.tasks.fixtures import _json_type, read_jsonl
+from bench.io import json_type, read_jsonl
 from bench.tasks.definition import Task, load_task, resolve_tasks
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
@@ -154,7 +154,7 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             continue
         ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
         if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
-            errors.append(BenchError(f"'id' must be a string, got {_json_type(ex_id)}", where=where,
+            errors.append(BenchError(f"'id' must be a string, got {json_type(ex_id)}", where=where,
                                      hint='e.g. "id": "a1"'))
             continue
         ex_id = str(ex_id)
@@ -164,7 +164,7 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             continue
         seen[ex_id] = lineno
         if not isinstance(pred, str):
-            errors.append(BenchError(f"'prediction' must be a string, got {_json_type(pred)}", where=where,
+            errors.append(BenchError(f"'prediction' must be a string, got {json_type(pred)}", where=where,
                                      hint='an empty prediction (or "no answer", for SQuAD) is ""'))
             continue
         if isinstance(refs, str):

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, BenchErrors, relpath
-from bench.tasks.fixtures import _check_mapped_fields, _json_type, _key_where, _Row, check_rows, select_indices
+from bench.io import json_type
+from bench.tasks.fixtures import _check_mapped_fields, _key_where, _Row, check_rows, select_indices
 from bench.registry import did_you_mean
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ def _parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource
             errors.append(BenchError(f"'dataset' needs {key!r} (a string)", where=where, hint=example))
     for key in ("name", "revision", "data_dir"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
-            errors.append(BenchError(f"'dataset' key {key!r} must be a string, got {_json_type(spec[key])}",
+            errors.append(BenchError(f"'dataset' key {key!r} must be a string, got {json_type(spec[key])}",
                                      where=where, hint=f"quote it: {key}: \"{spec[key]}\""))
     if errors:
         return None, errors

@@ -10,117 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, BenchErrors, relpath
+from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type, loads, parse_jsonl,
+                      read_bytes)
+from bench.io import where as _where
 from bench.registry import did_you_mean
 
 if TYPE_CHECKING:
     from bench.tasks.definition import Task
-
-def _where(path: Path, line: int | None = None, fieldname: str | None = None) -> str:
-    w = relpath(path)
-    if line is not None:
-        w += f":{line}"
-    if fieldname:
-        w += f" (field {fieldname!r})"
-    return w
-
-
-def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nonfinite(v) for v in value)
-    return False
-
-
-def parse_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, BenchError]]]:
-    """Every line of a JSONL file: ((line, object) for good lines, (line, problem) for bad ones).
-
-    Bad lines (invalid UTF-8 or JSON, not an object, NaN) do not stop the good
-    ones from being parsed, so their fields can be checked too.
-    """
-    errors: list[tuple[int, BenchError]] = []
-    rows: list[tuple[int, Any]] = []
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BenchError(f"cannot read file: {e.strerror}", where=relpath(path)) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        errors.append((1, BenchError(
-            "file starts with a UTF-8 byte-order mark", where=_where(path, 1),
-            hint="save the file as UTF-8 without BOM",
-        )))
-        data = data[3:]
-    if not data.strip():
-        raise BenchError("file is empty", where=relpath(path), hint="write one JSON object per line")
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            errors.append((lineno, BenchError(
-                f"not valid UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})",
-                where=_where(path, lineno), hint="re-encode the file as UTF-8",
-            )))
-            continue
-        try:
-            obj = json.loads(text, parse_constant=_reject_constant)
-        except _NonFinite as e:
-            errors.append((lineno, BenchError(f"{e} is not a valid number", where=_where(path, lineno),
-                                              hint=_NONFINITE_HINT)))
-            continue
-        except json.JSONDecodeError as e:
-            errors.append((lineno, BenchError(
-                f"invalid JSON: {e.msg} (column {e.colno})", where=_where(path, lineno),
-                hint="each line must be one complete JSON object",
-            )))
-            continue
-        if not isinstance(obj, dict):
-            errors.append((lineno, BenchError(
-                f"expected a JSON object, got {_json_type(obj)}", where=_where(path, lineno),
-                hint='each line is one example, a JSON object such as {"id": "a1", ...}',
-            )))
-            continue
-        rows.append((lineno, obj))
-    return rows, errors
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object) for each non-empty line; raises BenchErrors for all bad lines."""
-    rows, errors = parse_jsonl(path)
-    if errors:
-        raise BenchErrors([e for _, e in errors])
-    return iter(rows)
-
-
-class _NonFinite(ValueError):
-    pass
-
-
-_NONFINITE_HINT = "JSON has no NaN or Infinity; write a finite number, or null"
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFinite(name)
-
-
-def decode_utf8(data: bytes, where: str) -> str:
-    """`data` as UTF-8 text; a bad byte is one error with its line number."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where}:{line}",
-                         hint="re-encode the file as UTF-8") from None
 
 
 def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchError]]:
@@ -131,20 +33,17 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
     a question with ``"is_impossible": true`` has no answers (its ``plausible_answers`` are not used).
     """
     where0 = relpath(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BenchError(f"cannot read file: {e.strerror}", where=where0) from None
+    data = read_bytes(path)
     errors: list[BenchError] = []
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(BOM):
         errors.append(BenchError("file starts with a UTF-8 byte-order mark", where=f"{where0}:1",
                                  hint="save the file as UTF-8 without BOM"))
-        data = data[3:]
+        data = data[len(BOM):]
     text = decode_utf8(data, where0)
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except _NonFinite as e:
-        raise BenchError(f"{e} is not a valid number", where=where0, hint=_NONFINITE_HINT) from None
+        doc = loads(text)
+    except NonFiniteNumber as e:
+        raise BenchError(f"{e} is not a valid number", where=where0, hint=NONFINITE_HINT) from None
     except json.JSONDecodeError as e:
         raise BenchError(f"invalid JSON: {e.msg} (column {e.colno})", where=f"{where0}:{e.lineno}",
                          hint="the file is cut short or not JSON; check it near this point") from None
@@ -173,7 +72,7 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
             for q, qa in enumerate(para["qas"]):
                 pq = f"{pp}.qas[{q}]"
                 if not isinstance(qa, dict):
-                    bad(pq, f"expected a question object, got {_json_type(qa)}")
+                    bad(pq, f"expected a question object, got {json_type(qa)}")
                     continue
                 answers = qa.get("answers", [])
                 if not isinstance(answers, list) or not all(isinstance(x, dict) for x in answers):
@@ -181,7 +80,7 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
                     continue
                 impossible = qa.get("is_impossible", False)
                 if not isinstance(impossible, bool):
-                    bad(pq + " (field 'is_impossible')", f"expected true or false, got {_json_type(impossible)}")
+                    bad(pq + " (field 'is_impossible')", f"expected true or false, got {json_type(impossible)}")
                     continue
                 if impossible and answers:
                     bad(pq + " (field 'answers')", "an impossible question (is_impossible: true) has answers")
@@ -309,7 +208,7 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
                 return None
             value = obj[name]
             if not isinstance(value, kind) or isinstance(value, bool):
-                line_errors.append(BenchError(f"expected {what}, got {_json_type(value)}", where=at(name)))
+                line_errors.append(BenchError(f"expected {what}, got {json_type(value)}", where=at(name)))
                 return None
             return value
 
@@ -343,7 +242,7 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
                 for k, r in enumerate(refs_list):
                     if not isinstance(r, str):
                         line_errors.append(BenchError(
-                            f"reference {k} is {_json_type(r)}, expected a string", where=at(f["references"]),
+                            f"reference {k} is {json_type(r)}, expected a string", where=at(f["references"]),
                         ))
                     elif not r.strip():
                         line_errors.append(BenchError(
@@ -361,8 +260,8 @@ def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
             answers = need("answers", dict, 'an object {"text": [...], "answer_start": [...]}')
             if answers is not None:
                 line_errors.extend(_check_answers(answers, context, at(f["answers"])))
-        if _has_nonfinite(obj):
-            line_errors.append(BenchError("contains NaN or infinity", where=at(), hint=_NONFINITE_HINT))
+        if has_nonfinite(obj):
+            line_errors.append(BenchError("contains NaN or infinity", where=at(), hint=NONFINITE_HINT))
         problems.extend((row.order, e) for e in line_errors)
         if not line_errors:
             good.append(obj)
@@ -420,11 +319,6 @@ def _find_all(haystack: str, needle: str) -> Iterator[int]:
     while i != -1:
         yield i
         i = haystack.find(needle, i + 1)
-
-
-def _json_type(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _key_line(text: str, key: str) -> int | None:

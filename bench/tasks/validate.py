@@ -21,7 +21,8 @@ from pathlib import Path
 from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
-from bench.tasks.fixtures import check_fixture, parse_jsonl
+from bench.io import parse_jsonl
+from bench.tasks.fixtures import check_fixture
 from bench.tasks.definition import TASK_TYPES, Task, discover_tasks, load_task
 
 

@@ -1,0 +1,241 @@
+"""File plumbing, each job done once: JSON and JSONL reading, JSON lines out, atomic writes.
+
+Every file bench reads follows the same rules: UTF-8 (a bad byte is reported
+with its line), a leading byte-order mark is a problem of its own (the rest is
+still read), JSON has no NaN or Infinity (bench never writes them; it writes
+null), and every problem names ``file:line``. Every file bench writes appears
+whole or not at all: it is written next to its final name and moved into place
+with one rename.
+
+Imports nothing from bench but `bench.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError, BenchErrors, relpath
+
+BOM = b"\xef\xbb\xbf"
+NONFINITE_HINT = "JSON has no NaN or Infinity; write a finite number, or null"
+
+
+class NonFiniteNumber(ValueError):
+    """A NaN, Infinity or -Infinity constant in JSON text (its text is the message)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NonFiniteNumber(name)
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads` that refuses NaN, Infinity and -Infinity (raises `NonFiniteNumber`)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages ("a string", "null", ...)."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def has_nonfinite(value: Any) -> bool:
+    """Whether a parsed JSON value holds a non-finite float anywhere."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(has_nonfinite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_nonfinite(v) for v in value)
+    return False
+
+
+def where(path: Path, line: int | None = None, fieldname: str | None = None) -> str:
+    """``path:line (field 'name')`` for messages, the path relative to the working directory."""
+    w = relpath(path)
+    if line is not None:
+        w += f":{line}"
+    if fieldname:
+        w += f" (field {fieldname!r})"
+    return w
+
+
+def decode_utf8(data: bytes, where: str) -> str:
+    """`data` as UTF-8 text; a bad byte is one error with its line number."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise BenchError(f"not valid UTF-8 (byte {data[e.start]:#04x})", where=f"{where}:{line}",
+                         hint="re-encode the file as UTF-8") from None
+
+
+def read_bytes(path: Path, what: str = "file", hint: str | None = None) -> bytes:
+    """The bytes of `path`; an unreadable file is one `BenchError` naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise BenchError(f"cannot read {what}: {e.strerror}", where=relpath(path), hint=hint) from None
+
+
+def parse_jsonl(path: Path, *, data: bytes | None = None,
+                hint: str | None = None) -> tuple[list[tuple[int, Any]], list[tuple[int, BenchError]]]:
+    """Every line of a JSONL file: ((line, object) for good lines, (line, problem) for bad ones).
+
+    Bad lines (invalid UTF-8 or JSON, not an object, NaN or Infinity) do not stop
+    the good ones from being parsed, so their fields can be checked too. Empty
+    lines are skipped; an empty file is an error. `hint`, when given, replaces
+    each problem's own hint (e.g. "the file is damaged; ..." for files bench wrote).
+    """
+    if data is None:
+        data = read_bytes(path)
+    errors: list[tuple[int, BenchError]] = []
+    rows: list[tuple[int, Any]] = []
+    if data.startswith(BOM):
+        errors.append((1, BenchError("file starts with a UTF-8 byte-order mark", where=where(path, 1),
+                                     hint=hint or "save the file as UTF-8 without BOM")))
+        data = data[len(BOM):]
+    if not data.strip():
+        raise BenchError("file is empty", where=relpath(path), hint=hint or "write one JSON object per line")
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            errors.append((lineno, BenchError(
+                f"not valid UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})",
+                where=where(path, lineno), hint=hint or "re-encode the file as UTF-8",
+            )))
+            continue
+        try:
+            obj = loads(text)
+        except NonFiniteNumber as e:
+            errors.append((lineno, BenchError(f"{e} is not a valid number", where=where(path, lineno),
+                                              hint=hint or NONFINITE_HINT)))
+            continue
+        except json.JSONDecodeError as e:
+            errors.append((lineno, BenchError(
+                f"invalid JSON: {e.msg} (column {e.colno})", where=where(path, lineno),
+                hint=hint or "each line must be one complete JSON object",
+            )))
+            continue
+        if not isinstance(obj, dict):
+            errors.append((lineno, BenchError(
+                f"expected a JSON object, got {json_type(obj)}", where=where(path, lineno),
+                hint=hint or 'each line is one example, a JSON object such as {"id": "a1", ...}',
+            )))
+            continue
+        rows.append((lineno, obj))
+    return rows, errors
+
+
+def read_jsonl(path: Path, *, hint: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-empty line; raises `BenchErrors` listing every bad line."""
+    rows, errors = parse_jsonl(path, hint=hint)
+    if errors:
+        raise BenchErrors([e for _, e in errors])
+    return rows
+
+
+def read_jsonl_lenient(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a file that another process may be appending to; other lines are skipped.
+
+    For bench's own append-only files (the prediction cache): a line cut short
+    by a kill, or still being written, is not an error and is never removed.
+    A missing file has no lines.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            obj = loads(raw)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError and NonFiniteNumber are ValueErrors
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+# ------------------------------------------------------------------ writing
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-safe copy: tuples to lists, paths to strings, non-finite floats to None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def json_line(obj: Any) -> str:
+    """One line of JSON (no newline), UTF-8 kept as is, non-finite floats written as null."""
+    return json.dumps(json_safe(obj), ensure_ascii=False, allow_nan=False)
+
+
+def json_text(obj: Any) -> str:
+    """Indented JSON with a final newline, non-finite floats written as null (results.json, metadata)."""
+    return json.dumps(json_safe(obj), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside `path`, unique to this process: where `path` is written before its rename."""
+    return path.parent / f".{path.name}.tmp-{os.getpid()}"
+
+
+@contextmanager
+def atomic_path(path: Path, *, what: str = "file", hint: str | None = None,
+                exit_code: int | None = None) -> Iterator[Path]:
+    """A temporary path beside `path` to write; moved onto `path` with one rename when the block succeeds.
+
+    On any failure the temporary file (or directory) is removed and `path` is
+    left as it was; an `OSError` becomes one `BenchError` naming `path`.
+    """
+    tmp = temporary_name(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        if tmp.is_file():
+            with tmp.open("rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        kwargs = {"exit_code": exit_code} if exit_code is not None else {}
+        raise BenchError(f"cannot write {what}: {e.strerror or e}", where=relpath(path), hint=hint,
+                         **kwargs) from e
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def atomic_write(path: Path, data: str | bytes, *, what: str = "file", hint: str | None = None,
+                 exit_code: int | None = None) -> None:
+    """Write `data` to `path` whole or not at all (temporary file, fsync, one rename)."""
+    with atomic_path(path, what=what, hint=hint, exit_code=exit_code) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
