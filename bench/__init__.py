@@ -9,7 +9,7 @@ command line starts instantly; the public API is imported lazily.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from bench.version import __version__
 
 __all__ = ["__version__", "BenchError", "run", "score", "compare", "load_task", "list_tasks"]
 

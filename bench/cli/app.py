@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from bench import __version__
+from bench.version import __version__
 from bench.errors import EXIT_INTERRUPTED, BenchError
 
 app = typer.Typer(

@@ -13,7 +13,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
-from bench import __version__
+from bench.version import __version__
 from bench.comparison.select import (
     CI_WORDING, SPEED, Flip, Run, Section, SectionComparison, fmt, fmt_p, fmt_signed, fmt_speed, paired_notes,
     paired_wording,

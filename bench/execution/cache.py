@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
+from bench.version import __version__
 from bench.errors import BenchError, relpath
 from bench.results.store import slug
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench import __version__
+from bench.version import __version__
 from bench.metrics.bootstrap import DEFAULT_SEED, bootstrap_ci
 
 

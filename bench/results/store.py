@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
+from bench.version import __version__
 from bench.errors import BenchError, relpath
 
 SCHEMA_VERSION = 1
