@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import HELPERS, REPO
 
 from bench.execution.cache import PredictionCache
@@ -47,6 +49,7 @@ def _assert_complete(run_dir: Path, record: dict) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_two_runs_into_one_results_directory_both_finish_and_the_leaderboard_agrees(tmp_path):
     # the same pair (lead-3 on seed-headline) in both, and different pairs, written at the same time
     a = _start(["run", "-q", "-m", SLOW_QA, "-m", "lead-3", "-t", "seed-qa", "-t", "seed-headline",
@@ -91,6 +94,7 @@ def test_two_runs_into_one_results_directory_both_finish_and_the_leaderboard_agr
     assert md_runs == {run for v in shown.values() for run in v}
 
 
+@pytest.mark.slow
 def test_two_runs_of_the_same_model_and_task_share_the_prediction_cache(tmp_path):
     args = ["run", "-q", "-m", SLOW_QA, "-t", "seed-qa", "--batch-size", "4", "-o", "shared"]
     a = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.05")

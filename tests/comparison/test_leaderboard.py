@@ -34,6 +34,7 @@ def _latest_run_dirs(root: Path) -> dict[tuple[str, str], str]:
     return out
 
 
+@pytest.mark.slow
 def test_files_exist_and_agree_after_two_bench_runs(in_tmp, cli):
     for args in (("run", "--quiet"), ("run", "--quiet", "-m", "lead-3")):
         code, _, err = cli(*args)

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import HELPERS, REPO
 
 MODEL = "resume_models:SlowSlidingWindow"
@@ -37,6 +39,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_where_it_stopped_with_identical_scores(tmp_path):
     log = tmp_path / "predicted.log"
     env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0.25"}
@@ -75,6 +78,7 @@ def test_killed_run_resumes_where_it_stopped_with_identical_scores(tmp_path):
     assert a["config"]["cache"]["reused"] == len(cached & set(first))
 
 
+@pytest.mark.slow
 def test_rerun_loads_no_model_and_no_cache_predicts_again(tmp_path):
     log = tmp_path / "predicted.log"
     env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0"}
@@ -95,6 +99,7 @@ def test_rerun_loads_no_model_and_no_cache_predicts_again(tmp_path):
     assert len({json.dumps(r["metrics"], sort_keys=True) for r in records}) == 1
 
 
+@pytest.mark.slow
 def test_sigint_keeps_predictions_and_says_how_to_resume(tmp_path):
     env = {"BENCH_TEST_BATCH_SLEEP": "0.25"}
     args = ["run", "-q", "-m", MODEL, "-t", "seed-qa", "--batch-size", "4", "-o", "out"]
@@ -128,6 +133,7 @@ def test_torn_last_line_is_dropped(tmp_path):
     assert cache.load() == {"a": "1", "b": "2", "c": "3"}
 
 
+@pytest.mark.slow
 def test_rescore_recomputes_metrics_without_the_model(tmp_path):
     log = tmp_path / "predicted.log"
     env = {"BENCH_TEST_PREDICT_LOG": str(log), "BENCH_TEST_BATCH_SLEEP": "0"}
@@ -169,6 +175,7 @@ def test_rescore_with_other_metric_options_changes_signatures(tmp_path):
     assert new["metrics"]["rougeLsum"] == expected
 
 
+@pytest.mark.slow
 def test_model_failing_on_one_batch_keeps_finished_predictions(tmp_path):
     args = ["run", "-q", "-m", "resume_models:FailingSlidingWindow", "-t", "seed-qa", "--batch-size", "4", "-o", "out"]
     p = _bench(args, tmp_path, {"BENCH_TEST_FAIL_ON": "seed-000-q30"})

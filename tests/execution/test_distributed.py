@@ -7,9 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
+pytest.importorskip("torch", reason="torchrun comes with torch (the 'hf' extra)")
 
+
+@pytest.mark.slow
 def test_two_process_run_equals_single_process_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     args = ["-m", "bench", "run", "-q", "-m", "sliding-window", "-m", "lead-3", "-t", "seed-qa",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
@@ -21,6 +22,7 @@ _ROUGE = RougeScorer(ROUGE_TYPES, use_stemmer=True)
 _REFERENCE = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
 
+@pytest.mark.slow
 @fast
 @given(pred=st.one_of(texts, any_texts), refs=st.lists(st.one_of(texts, any_texts), min_size=1, max_size=3))
 def test_rouge_agrees_with_rouge_score(pred, refs):

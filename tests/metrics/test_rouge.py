@@ -55,6 +55,7 @@ def test_several_references_take_the_best_per_type_like_score_multi(stem):
         _compare(pred, refs, stem)
 
 
+@pytest.mark.slow
 def test_random_texts_match_rouge_score():
     vocab = "the a of Belarus Russia army armies jets jet running ran run 2020 200,000 S-400 .\n , said says".split(" ")
     rng = random.Random(2026)

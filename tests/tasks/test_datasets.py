@@ -249,6 +249,7 @@ def _offline_env(tmp: Path) -> dict[str, str]:
             "HF_DATASETS_CACHE": str(hf / "datasets"), "PYTHONPATH": str(REPO)}
 
 
+@pytest.mark.slow
 def test_offline_and_not_cached_is_one_clear_error_and_writes_nothing(tmp_path):
     for args in (["run", "--model", "lead-3", "--task", "cnn_dailymail"], ["validate", "cnn_dailymail"]):
         proc = subprocess.run([sys.executable, "-m", "bench", *args], cwd=tmp_path, env=_offline_env(tmp_path),
