@@ -21,6 +21,7 @@ from bench.execution import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricOptions, MetricResult, get_metric
 from bench.models import ModelSpec
+from bench.models.memory import is_out_of_memory
 from bench.results.store import new_run_id, provenance, write_run, SCHEMA_VERSION
 from bench.tasks.definition import Example, Task
 
@@ -155,17 +156,6 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
         if on_batch:
             on_batch(len(batch))
     return predictions  # type: ignore[return-value]
-
-
-#: How an allocation failure reads: CUDA ("CUDA out of memory"), torch on CPU ("DefaultCPUAllocator: can't
-#: allocate memory"), and the OS's ENOMEM text ("Cannot allocate memory").
-_OOM_TEXTS = ("out of memory", "can't allocate memory", "cannot allocate memory")
-
-
-def is_out_of_memory(e: BaseException) -> bool:
-    """Whether a model's exception is an out-of-memory error (Python's MemoryError, or torch's on any device)."""
-    text = str(e).lower()
-    return isinstance(e, MemoryError) or any(t in text for t in _OOM_TEXTS)
 
 
 def _model_failure(model, ids: list[str], finished: int, cached: bool, e: BaseException) -> BenchError:

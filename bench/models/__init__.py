@@ -16,6 +16,7 @@ from importlib import metadata
 
 from bench.errors import BenchError
 from bench.models.base import Model, ModelSpec
+from bench.models.hf import factory as hf_factory
 from bench.registry import Registry
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -45,9 +46,7 @@ MODELS.register("sliding-window", ModelSpec(
 
 
 def _register_hf_aliases() -> None:
-    from bench.models.hf.config import alias_specs  # no torch/transformers import
-
-    for spec in alias_specs():
+    for spec in hf_factory.alias_specs():  # specs only: nothing is loaded, torch is not imported
         MODELS.register(spec.name, spec)
 
 
@@ -118,7 +117,7 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
     plugins = entry_point_models()
     if name in plugins:
         return plugins[name]
-    hf = _hf_spec(name, revision)
+    hf = hf_factory.spec_for(name, revision)  # a hub id or local directory
     if hf is not None:
         return hf
     MODELS.get(name)  # raises with a did-you-mean
@@ -135,15 +134,6 @@ def _import_user_module(module_name: str):
             raise
     sys.path.append(cwd)
     return importlib.import_module(module_name)
-
-
-def _hf_spec(name: str, revision: str | None = None) -> ModelSpec | None:
-    """A spec for a Hugging Face hub id or local directory, when the hf runner is present."""
-    try:
-        hf = importlib.import_module("bench.models.hf.config")
-    except ImportError:
-        return None
-    return hf.spec_for(name, revision)
 
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "Model", "ModelSpec", "resolve_model", "entry_point_models"]

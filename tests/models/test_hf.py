@@ -463,7 +463,8 @@ def test_answers_are_parsed_honestly():
 def test_out_of_memory_halves_the_batch_and_keeps_the_order():
     import torch
 
-    from bench.models.hf.runtime import is_oom, map_batches
+    from bench.models.hf.runtime import map_batches
+    from bench.models.memory import is_out_of_memory
 
     sizes, shrunk = [], []
 
@@ -473,7 +474,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_order():
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return [x * 10 for x in batch]
 
-    out, size = map_batches(list(range(10)), 8, run, is_oom, shrunk.append)
+    out, size = map_batches(list(range(10)), 8, run, is_out_of_memory, shrunk.append)
     assert out == [x * 10 for x in range(10)] and size == 2 and shrunk == [4, 2]
     assert sizes[:3] == [8, 4, 2]
 
@@ -481,9 +482,9 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_order():
         raise ValueError("not memory")
 
     with pytest.raises(ValueError):
-        map_batches([1, 2], 2, broken, is_oom, shrunk.append)
+        map_batches([1, 2], 2, broken, is_out_of_memory, shrunk.append)
     with pytest.raises(torch.cuda.OutOfMemoryError):
-        map_batches([1], 1, lambda b: run([0, 0, 0, 0]), is_oom, shrunk.append)
+        map_batches([1], 1, lambda b: run([0, 0, 0, 0]), is_out_of_memory, shrunk.append)
 
 
 def test_aliases_are_listed_without_importing_torch():

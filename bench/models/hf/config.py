@@ -9,9 +9,10 @@ model that is neither cached nor downloadable is reported, before any weights
 load.
 
 This module is on the command line's path (`bench list`, model resolution):
-it never imports torch or transformers. Loading and prediction live in
-`hf_runtime` (devices, dtypes, batching), `hf_generate` (seq2seq and causal
-generation) and `hf_qa` (extractive QA).
+it never imports torch or transformers, and nothing of the modules that load
+a model. `factory` turns what it finds into model specs; loading and
+prediction live in `runtime` (devices, dtypes, batching), `generate` (seq2seq
+and causal generation) and `qa` (extractive QA).
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.hub import hub_reachable
-from bench.models.base import Model, ModelSpec
 
 SEQ2SEQ, CAUSAL_LM, EXTRACTIVE_QA = "seq2seq", "causal-lm", "extractive-qa"
 HF_KINDS = (SEQ2SEQ, CAUSAL_LM, EXTRACTIVE_QA)
@@ -96,45 +95,6 @@ ALIASES: tuple[HFModelInfo, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class HFModelSpec(ModelSpec):
-    """A model spec that can check its files are there, and fingerprint them, without loading."""
-
-    info: HFModelInfo | None = field(default=None, repr=False, compare=False)
-
-    def preflight(self, revision: str | None = None) -> None:
-        """Raise the clear offline/not-found error now, before any run starts."""
-        if self.info is not None and not self.info.local:
-            locate(self.info.model_id, revision, alias=self.info.name)
-
-    def fingerprint(self, revision: str | None = None, device: str = "auto", dtype: str = "auto",
-                    **_: Any) -> str | None:
-        """What identifies the predictions for the prediction cache, known before loading: the hub commit
-        (or the local files' stats), and the device type and dtype that "auto" resolves to here."""
-        if self.info is None:
-            return None
-        if self.info.local:
-            weights, config = local_fingerprint(Path(self.info.model_id)), read_local_config(Path(self.info.model_id))
-        else:
-            located = locate(self.info.model_id, revision, alias=self.info.name)
-            weights, config = located.commit, located.config
-        from bench.models.hf.runtime import require_hf, resolve_device, resolve_dtype
-
-        require_hf()
-        resolved = resolve_device(device)
-        return f"{weights}|{resolved.type}|{str(resolve_dtype(dtype, resolved, config)).replace('torch.', '')}"
-
-
-def alias_specs() -> list[ModelSpec]:
-    """A spec per alias, for the model registry (nothing is loaded or fetched)."""
-    return [_spec(info) for info in ALIASES]
-
-
-def _spec(info: HFModelInfo) -> HFModelSpec:
-    return HFModelSpec(info.name, info.kind, info.task_types, partial(create_model, info), info.description,
-                       target=info.model_id, info=info)
-
-
 def local_fingerprint(path: Path) -> str:
     """sha256 of config.json and the name, size and mtime of every file beside it."""
     import hashlib
@@ -153,8 +113,8 @@ def local_fingerprint(path: Path) -> str:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
 
 
-def spec_for(name: str, revision: str | None = None) -> ModelSpec | None:
-    """The spec for a hub id or local directory; None when `name` is neither (an unknown name).
+def info_for(name: str, revision: str | None = None) -> HFModelInfo | None:
+    """What a hub id or local directory is; None when `name` is neither (an unknown name).
 
     Reads the model's config.json (fetching it alone if needed) to learn its
     kind, so this raises a BenchError when the model is unavailable.
@@ -162,14 +122,14 @@ def spec_for(name: str, revision: str | None = None) -> ModelSpec | None:
     path = Path(name).expanduser()
     if path.is_dir():
         config = read_local_config(path)
-        return _spec(info_from_config(name, str(path.resolve()), config, local=True))
+        return info_from_config(name, str(path.resolve()), config, local=True)
     if name.startswith(("/", "./", "../", "~")) or (name.count("/") > 1 and not name.startswith("http")):
         raise BenchError(f"model directory not found: {name}",
                          hint="pass a directory written by save_pretrained (with a config.json), or a hub id org/name")
     if not _HUB_ID.match(name):
         return None
     located = locate(name, revision)
-    return _spec(info_from_config(name, name, located.config))
+    return info_from_config(name, name, located.config)
 
 
 def read_local_config(path: Path) -> dict[str, Any]:
@@ -263,12 +223,6 @@ def locate(model_id: str, revision: str | None = None, alias: str | None = None)
     return Located(model_id, config, commit, local_only)
 
 
-def check_available(spec: ModelSpec, revision: str | None = None) -> None:
-    """Raise the clear error now when an alias's model is neither cached nor downloadable."""
-    if spec.target and not Path(spec.target).expanduser().is_dir():
-        locate(spec.target, revision)
-
-
 def hub_error(model_id: str, revision: str | None, e: BaseException, offline: bool,
               alias: str | None = None) -> BenchError:
     """One user-facing message for a hub failure: what is missing and the ways out."""
@@ -304,38 +258,3 @@ def hub_error(model_id: str, revision: str | None, e: BaseException, offline: bo
         )
     return BenchError(f"cannot fetch model {model_id!r}{at}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
                       exit_code=EXIT_ENVIRONMENT)
-
-
-# ------------------------------------------------------------------ factory
-
-
-def create_model(
-    info: HFModelInfo,
-    *,
-    device: str = "auto",
-    dtype: str = "auto",
-    generation: Mapping[str, Any] | None = None,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    batch_size: int | str | None = None,
-    seed: int = 0,
-    **unknown: Any,
-) -> Model:
-    """Load the model for `info` (imports torch and transformers)."""
-    if "base_url" in unknown:
-        raise BenchError("--base-url is for openai:NAME models only",
-                         hint=f"{info.name} is a Hugging Face model; drop --base-url")
-    if unknown:
-        raise BenchError(f"unknown option(s) for a Hugging Face model: {', '.join(sorted(unknown))}")
-    from bench.models.hf.runtime import LoadOptions, require_hf
-
-    require_hf()
-    options = LoadOptions(device=device, dtype=dtype, generation=dict(generation or {}), revision=revision,
-                          trust_remote_code=trust_remote_code, batch_size=batch_size, seed=seed)
-    if info.kind == EXTRACTIVE_QA:
-        from bench.models.hf.qa import ExtractiveQAModel
-
-        return ExtractiveQAModel(info, options)
-    from bench.models.hf.generate import CausalLMModel, Seq2SeqModel
-
-    return (Seq2SeqModel if info.kind == SEQ2SEQ else CausalLMModel)(info, options)

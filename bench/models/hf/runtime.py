@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model
 from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
+from bench.models.memory import is_out_of_memory
 from bench.tasks.definition import Example, Task
 
 T = TypeVar("T")
@@ -159,15 +160,6 @@ def gpu_name(device) -> str | None:
 
 
 # ------------------------------------------------------------------ memory
-
-
-def is_oom(e: BaseException) -> bool:
-    """Whether `e` is an out-of-memory error of the accelerator."""
-    import torch
-
-    if isinstance(e, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(e, RuntimeError) and "out of memory" in str(e).lower()
 
 
 def free_memory(device) -> None:
@@ -350,9 +342,9 @@ class HFModel(Model):
                                      f"continued with smaller batches")
 
         try:
-            out, self.batch_size = map_batches(items, self.batch_size, run, is_oom, shrink)
+            out, self.batch_size = map_batches(items, self.batch_size, run, is_out_of_memory, shrink)
         except Exception as e:
-            if is_oom(e):
+            if is_out_of_memory(e):
                 free_memory(self.device)
                 raise BenchError(
                     f"{self.info.name} runs out of memory on {self.device} even one example at a time",
