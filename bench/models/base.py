@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 
 class Model:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from bench.metrics.sentences import split_sentences
 from bench.models.base import Model
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’-][^\W_]+)*")
 

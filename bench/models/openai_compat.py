@@ -42,7 +42,7 @@ from typing import Any
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model, ModelSpec
 from bench.models.prompting import DEFAULT_MAX_NEW_TOKENS, parse_output, render
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 KIND = "openai-compatible"
 #: Parameters passed through to the server as they are.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 #: Prompts for tasks that do not define one.
 DEFAULT_PROMPTS: Mapping[str, str] = {

@@ -13,92 +13,29 @@ task's content hash.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
-import hashlib
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError, BenchErrors, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import json_type
-from bench.tasks.fixtures import _check_mapped_fields, _key_where, _Row, check_rows, select_indices
 from bench.registry import did_you_mean
-
-if TYPE_CHECKING:
-    from bench.tasks.definition import Example, Task
+from bench.tasks.fixtures import Row, check_mapped_fields, check_rows
+from bench.tasks.locations import key_where
+from bench.tasks.records import LOCAL_BUILDERS, DatasetSource, Task
 
 #: Keys of a task's `dataset` mapping: the arguments of `datasets.load_dataset`.
 DATASET_KEYS = ("path", "name", "split", "revision", "data_files", "data_dir")
 
-#: `datasets` builders that read local files named by `data_files`.
-LOCAL_BUILDERS = frozenset({"json", "csv", "parquet", "arrow"})
 
-
-@dataclass(frozen=True)
-class DatasetSource:
-    """Where a task's examples come from when it names a dataset: `load_dataset` arguments."""
-
-    path: str
-    """Hub id (``abisee/cnn_dailymail``), packaged builder (``json``, ``parquet``, ...) or local directory."""
-    split: str
-    name: str | None = None
-    """The configuration (``3.0.0``), `load_dataset`'s second argument."""
-    revision: str | None = None
-    data_files: str | tuple[str, ...] | Mapping[str, tuple[str, ...]] | None = None
-    """Absolute paths or glob patterns (resolved against the task file)."""
-    data_dir: str | None = None
-
-    @property
-    def is_local(self) -> bool:
-        """True when the data is in local files (no Hub, no cache needed)."""
-        return self.path in LOCAL_BUILDERS or os.path.isabs(self.path)
-
-    def load_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"path": self.path, "split": self.split}
-        if self.name is not None:
-            kwargs["name"] = self.name
-        if self.revision is not None:
-            kwargs["revision"] = self.revision
-        if self.data_files is not None:
-            df = self.data_files
-            kwargs["data_files"] = ({k: list(v) for k, v in df.items()} if isinstance(df, Mapping)
-                                    else list(df) if isinstance(df, tuple) else df)
-        if self.data_dir is not None:
-            kwargs["data_dir"] = self.data_dir
-        return kwargs
-
-    def describe(self) -> str:
-        """``'abisee/cnn_dailymail' (config '3.0.0', split 'test')``, for messages."""
-        parts = [f"config {self.name!r}"] if self.name else []
-        parts.append(f"split {self.split!r}")
-        if self.revision:
-            parts.append(f"revision {self.revision!r}")
-        return f"{self.path!r} ({', '.join(parts)})"
-
-    def load_call(self) -> str:
-        """The Python call that loads this split, e.g. to fill the cache where the Hub is reachable."""
-        args = [repr(self.path)] + ([repr(self.name)] if self.name else [])
-        kw = self.load_kwargs()
-        args += [f"{k}={kw[k]!r}" for k in ("split", "revision", "data_files", "data_dir") if k in kw]
-        return f"datasets.load_dataset({', '.join(args)})"
-
-    def local_files(self) -> list[Path]:
-        """The local data files this source reads (globs expanded), sorted."""
-        if self.data_files is None:
-            return []
-        df = self.data_files
-        patterns = ([p for v in df.values() for p in v] if isinstance(df, Mapping)
-                    else list(df) if isinstance(df, tuple) else [df])
-        files: set[Path] = set()
-        for p in patterns:
-            files.update(Path(m) for m in glob.glob(p, recursive=True))
-        return sorted(f for f in files if f.is_file())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.load_kwargs().items()}
+def local_files(source: DatasetSource) -> list[Path]:
+    """The local data files a dataset source reads (its `data_files`, globs expanded), sorted."""
+    files: set[Path] = set()
+    for pattern in source.data_file_patterns():
+        files.update(Path(m) for m in glob.glob(pattern, recursive=True))
+    return sorted(f for f in files if f.is_file())
 
 
 def _import_datasets():
@@ -112,7 +49,8 @@ def _import_datasets():
     return datasets
 
 
-def _load_jsonl_dataset(path: Path):
+def load_jsonl_dataset(path: Path):
+    """A JSONL fixture read by `datasets` (its "json" builder), as one split."""
     datasets = _import_datasets()
     return datasets.load_dataset("json", data_files=str(path), split="train")
 
@@ -144,7 +82,7 @@ def _dataset_error(task: Task, e: Exception) -> BenchError:
     src = task.dataset
     assert src is not None
     said = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    where = _key_where(task.path, "dataset")
+    where = key_where(task.path, "dataset")
     if src.is_local:
         return BenchError(
             f"cannot load dataset {src.describe()} for task {task.name!r}: {said}", where=where,
@@ -177,7 +115,7 @@ def _dataset_error(task: Task, e: Exception) -> BenchError:
 
 def _dataset_label(src: DatasetSource) -> str:
     if src.path in LOCAL_BUILDERS:
-        files = src.local_files()
+        files = local_files(src)
         base = relpath(files[0]) if len(files) == 1 else f"{src.path} files"
     else:
         base = relpath(src.path) if os.path.isabs(src.path) else src.path
@@ -193,7 +131,7 @@ def check_dataset(task: Task, indices: Sequence[int] | None = None,
         ds = load_dataset_split(task)
     label = _dataset_label(src)
     present = list(ds.column_names)
-    errors = _check_mapped_fields(task, present, f"dataset {label}", "column")
+    errors = check_mapped_fields(task, present, f"dataset {label}", "column")
     if errors:
         return [], [e for _, e in errors], len(ds)
     needed = sorted(set(task.fields.values()))
@@ -201,25 +139,17 @@ def check_dataset(task: Task, indices: Sequence[int] | None = None,
     if indices is not None:
         sub = sub.select(indices)
     order = list(indices) if indices is not None else range(len(sub))
-    rows = [_Row(f"{label}[{i}]", f"row {i}", i, obj) for i, obj in zip(order, sub)]
+    rows = [Row(f"{label}[{i}]", f"row {i}", i, obj) for i, obj in zip(order, sub)]
     good, problems = check_rows(task, rows, label)
     return good, [e for _, e in problems], len(ds)
 
 
-def _load_dataset_task(task: Task, limit: int | None, sample: int | None, seed: int) -> tuple[Task, list[Example]]:
-    select_indices(0, limit, sample, seed)  # option errors before the (slow) load
-    ds = load_dataset_split(task)
-    chosen = select_indices(len(ds), limit, sample, seed)
-    rows, errors, _ = check_dataset(task, chosen, ds)
-    if errors:
-        raise BenchErrors(errors)
-    fingerprint = str(getattr(ds, "_fingerprint", "") or "") or None
-    digest = hashlib.sha256(f"{task.hash}\0{fingerprint}".encode()).hexdigest() if fingerprint else task.hash
-    loaded = dataclasses.replace(task, hash=digest, fingerprint=fingerprint)
-    return loaded, [loaded.example_from_row(r) for r in rows]
+def dataset_fingerprint(ds: Any) -> str | None:
+    """The fingerprint `datasets` gives a loaded split (None when it has none)."""
+    return str(getattr(ds, "_fingerprint", "") or "") or None
 
 
-def _parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource | None, list[BenchError]]:
+def parse_dataset(spec: Any, task_dir: Path, where: str) -> tuple[DatasetSource | None, list[BenchError]]:
     """A task's `dataset` mapping, checked; relative data_files and local paths resolved against `task_dir`."""
     example = "e.g. dataset: {path: abisee/cnn_dailymail, name: 3.0.0, split: test}"
     if not isinstance(spec, dict):

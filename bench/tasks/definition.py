@@ -1,4 +1,4 @@
-"""Tasks: a YAML definition (data, not code) over a fixture or a dataset.
+"""Task definitions: a YAML file (data, not code) over a fixture or a dataset, read, checked and found by name.
 
 A task definition names its type, where its examples come from, which fields
 hold the id, input and references, the metrics, and generation settings::
@@ -24,10 +24,12 @@ official SQuAD layout (``{"data": [{"title", "paragraphs": [{"context",
 "qas": [...]}]}]}``), which is flattened to one example per question.
 
 Task *types* are Python (`TASK_TYPES`); they say which fields an example must
-have and turn one into an `Example`. Every example is validated before any
-model loads (`bench.tasks.fixtures`), and every problem is reported at once with
-file:line and field. Tasks that name a dataset (`bench.tasks.datasets`) run only
-when asked for by name (`runs_by_default`).
+have. This module reads and checks a definition (`load_task`: read the file,
+parse its YAML, check each key group, hash the definition and its data) and
+finds definitions by name (`discover_tasks`, `resolve_tasks`). Every problem of
+a definition is reported at once with file:line. Its examples are checked and
+loaded by `bench.tasks.examples`. Tasks that name a dataset
+(`bench.tasks.datasets`) run only when asked for by name (`runs_by_default`).
 """
 
 from __future__ import annotations
@@ -35,157 +37,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.tasks.datasets import DatasetSource, _load_dataset_task, _load_jsonl_dataset, _parse_dataset
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.tasks.fixtures import _key_line, parse_squad_json, select_indices, validate_fixture
 from bench.registry import Registry, did_you_mean
+from bench.tasks.datasets import local_files, parse_dataset
+from bench.tasks.locations import key_line
+from bench.tasks.records import DatasetSource, Task, TaskType
 
 TASK_SCHEMA_KEYS = {
     "name", "version", "type", "description", "fixture", "dataset", "fields", "metrics",
     "summary_sentences", "generation", "prompt", "source",
 }
 
-
-
-@dataclass(frozen=True)
-class Example:
-    """One input with its references, as a model and a metric see it."""
-
-    id: str
-    input: str
-    """The document to summarize, or the context of a question."""
-    references: tuple[str, ...]
-    """Reference summaries, or acceptable answers (empty: unanswerable question)."""
-    question: str | None = None
-    answer_starts: tuple[int, ...] = ()
-    """Character offset of each answer in `input` (QA)."""
-
-
-@dataclass(frozen=True)
-class TaskType:
-    """What a fixture line of one task type must contain."""
-
-    name: str
-    fields: tuple[str, ...]
-    """Logical fields, each mapped to a fixture field by the task's `fields`."""
-    default_metrics: tuple[str, ...]
-
-
 TASK_TYPES: Registry[TaskType] = Registry("task type")
 TASK_TYPES.register("summarization", TaskType("summarization", ("id", "document", "references"), ("rouge",)))
 TASK_TYPES.register("qa", TaskType("qa", ("id", "context", "question", "answers"), ("squad",)))
-
-
-@dataclass(frozen=True)
-class Task:
-    name: str
-    version: int
-    type: str
-    fixture: Path | None
-    """The fixture file; None when the task names a `dataset`."""
-    fields: Mapping[str, str]
-    metrics: tuple[str, ...]
-    path: Path
-    """The YAML file that defines the task."""
-    hash: str
-    """sha256 of the definition (canonical JSON) and the fixture or local data bytes; for a
-    dataset, once loaded (see `load`), also its `datasets` fingerprint."""
-    description: str = ""
-    summary_sentences: int = 3
-    generation: Mapping[str, Any] = field(default_factory=dict)
-    prompt: str | None = None
-    dataset: DatasetSource | None = None
-    """Set instead of `fixture` when the examples come from `datasets.load_dataset`."""
-    fingerprint: str | None = None
-    """The loaded dataset's `datasets` fingerprint (only on the task `load` returns)."""
-
-    @property
-    def short_hash(self) -> str:
-        return self.hash[:12]
-
-    @property
-    def runs_by_default(self) -> bool:
-        """Whether `bench run` without --task includes this task: fixture tasks only.
-
-        Dataset tasks may need the Hub or a large download, so they run only when named.
-        """
-        return self.dataset is None
-
-    def data_source(self) -> dict[str, Any]:
-        """Where the examples come from, for run records."""
-        if self.dataset is None:
-            return {"fixture": str(self.fixture)}
-        return {"dataset": self.dataset.as_dict(), "dataset_fingerprint": self.fingerprint}
-
-    def count_examples(self) -> int | None:
-        """Number of examples without validating them (for `bench list`); None for a dataset."""
-        if self.fixture is None:
-            return None
-        if self.fixture.suffix == ".json":
-            try:
-                rows, _ = parse_squad_json(self.fixture)
-            except BenchError:
-                return None
-            return len(rows)
-        with self.fixture.open("rb") as f:
-            return sum(1 for line in f if line.strip())
-
-    def load_examples(self, limit: int | None = None, *, sample: int | None = None, seed: int = 0) -> list[Example]:
-        """Validate, then load the examples (see `load`)."""
-        return self.load(limit=limit, sample=sample, seed=seed)[1]
-
-    def load(self, *, limit: int | None = None, sample: int | None = None,
-             seed: int = 0) -> tuple[Task, list[Example]]:
-        """Validate and load the examples; returns the task as loaded and its examples.
-
-        `limit` keeps the first N examples, `sample` a seeded sample of N (see
-        `select_indices`). A fixture is validated in full; a dataset is loaded with
-        `datasets.load_dataset` and the selected rows are validated. The returned
-        task's `hash` then also covers the dataset's fingerprint.
-        """
-        if self.dataset is not None:
-            return _load_dataset_task(self, limit, sample, seed)
-        rows = validate_fixture(self)
-        if self.fixture is not None and self.fixture.suffix == ".json":
-            examples = [self.example_from_row(row) for row in rows]
-        else:
-            assert self.fixture is not None
-            dataset = _load_jsonl_dataset(self.fixture)
-            if len(dataset) != len(rows):
-                raise BenchError(
-                    f"datasets read {len(dataset)} rows but the file has {len(rows)} non-empty lines",
-                    where=relpath(self.fixture),
-                )
-            examples = [self.example_from_row(row) for row in dataset]
-        chosen = select_indices(len(examples), limit, sample, seed)
-        return self, examples if chosen is None else [examples[i] for i in chosen]
-
-    def example_from_row(self, row: Mapping[str, Any]) -> Example:
-        f = self.fields
-        if self.type == "qa":
-            answers = row[f["answers"]]
-            return Example(
-                id=str(row[f["id"]]),
-                input=row[f["context"]],
-                question=row[f["question"]],
-                references=tuple(answers["text"]),
-                answer_starts=tuple(int(s) for s in answers["answer_start"]),
-            )
-        refs = row[f["references"]]
-        return Example(
-            id=str(row[f["id"]]),
-            input=row[f["document"]],
-            # One string is one reference (CNN/DailyMail's highlights keep their "\n" between sentences).
-            references=(refs,) if isinstance(refs, str) else tuple(refs),
-        )
-
-
-# ---------------------------------------------------------------- definitions
 
 
 def bundled_dir(kind: str) -> Path:
@@ -202,6 +72,26 @@ MAX_TASK_FILE = 1 << 20
 #: What a task name may look like: it becomes a directory name under results/.
 MAX_TASK_NAME = 100
 TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 1}}}")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_task_text(path: Path) -> str:
+    """The text of a task definition file: UTF-8, at most `MAX_TASK_FILE` bytes."""
+    where = relpath(path)
+    try:
+        raw = path.read_bytes()
+        if len(raw) > MAX_TASK_FILE:
+            raise BenchError(f"task definition is {len(raw) / 2**20:.1f} MiB; a task definition is a short YAML file",
+                             where=where, hint="put the examples in the fixture file the task names")
+        return raw.decode("utf-8")
+    except OSError as e:
+        raise BenchError(f"cannot read task definition: {e.strerror}", where=where) from None
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise BenchError(f"task definition is not valid UTF-8 (byte {raw[e.start]:#04x})", where=f"{where}:{line}",
+                         hint="re-encode the file as UTF-8") from None
 
 
 def _safe_load_unique_keys(text: str) -> Any:
@@ -235,23 +125,10 @@ def _safe_load_unique_keys(text: str) -> Any:
         loader.dispose()
 
 
-def load_task(path: Path) -> Task:
-    """Read and check one task definition (`yaml.safe_load` only)."""
+def parse_task_yaml(text: str, where: str) -> dict[Any, Any]:
+    """The YAML mapping of a task definition (safe loader, no key given twice); `where` names the file."""
     import yaml
 
-    where = relpath(path)
-    try:
-        raw = path.read_bytes()
-        if len(raw) > MAX_TASK_FILE:
-            raise BenchError(f"task definition is {len(raw) / 2**20:.1f} MiB; a task definition is a short YAML file",
-                             where=where, hint="put the examples in the fixture file the task names")
-        text = raw.decode("utf-8")
-    except OSError as e:
-        raise BenchError(f"cannot read task definition: {e.strerror}", where=where) from None
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise BenchError(f"task definition is not valid UTF-8 (byte {raw[e.start]:#04x})", where=f"{where}:{line}",
-                         hint="re-encode the file as UTF-8") from None
     try:
         spec = _safe_load_unique_keys(text)
     except yaml.YAMLError as e:
@@ -267,136 +144,222 @@ def load_task(path: Path) -> Task:
         raise BenchError("a task definition must be a YAML mapping (key: value lines)", where=where,
                          hint="e.g. name: my-task, version: 1, type: summarization, fixture: my_task.jsonl, "
                               "one per line")
+    return spec
 
-    def line_of(key: str) -> str:
-        n = _key_line(text, key)
-        return f"{where}:{n}" if n else where
 
-    errors: list[BenchError] = []
-    for key in spec:
-        if key not in TASK_SCHEMA_KEYS:
-            errors.append(BenchError(
-                f"unknown key {key!r}.{did_you_mean(str(key), sorted(TASK_SCHEMA_KEYS))}", where=line_of(str(key)),
-                hint=f"task keys: {', '.join(sorted(TASK_SCHEMA_KEYS))}",
-            ))
-    name = spec.get("name", path.stem)
-    if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
-        from_file = "" if "name" in spec else " (from the file name; add a 'name' key)"
-        errors.append(BenchError(f"invalid task name {name!r}{from_file}", where=line_of("name"),
-                                 hint=f"use letters, digits, '-', '_' and '.', starting with a letter, digit or '_' "
-                                      f"(no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
-    version = spec.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        errors.append(BenchError(f"'version' must be a positive integer, got {version!r}", where=line_of("version"),
-                                 hint="add 'version: 1' and increase it whenever the task changes"))
-    ttype_name = spec.get("type")
-    ttype = None
-    if ttype_name is None:
-        errors.append(BenchError("missing 'type'", where=where,
-                                 hint=f"add 'type: summarization' or 'type: qa' (task types: "
-                                      f"{', '.join(TASK_TYPES.names())})"))
-    elif ttype_name not in TASK_TYPES:
-        errors.append(BenchError(
-            f"unknown task type {ttype_name!r}.{did_you_mean(str(ttype_name), TASK_TYPES.names())}",
-            where=line_of("type"), hint=f"task types: {', '.join(TASK_TYPES.names())}",
-        ))
-    else:
-        ttype = TASK_TYPES.get(ttype_name)
-    fixture = spec.get("fixture")
-    fixture_path = None
-    source = None
-    if "dataset" in spec and fixture is not None:
-        errors.append(BenchError("a task has a 'fixture' or a 'dataset', not both", where=line_of("dataset"),
-                                 hint="remove one of them"))
-    elif "dataset" in spec:
-        source, dataset_errors = _parse_dataset(spec["dataset"], path.parent.resolve(), line_of("dataset"))
-        errors.extend(dataset_errors)
-    elif not isinstance(fixture, str) or not fixture:
-        errors.append(BenchError(
-            "'fixture' must name a JSONL file (relative to the task file)", where=line_of("fixture"),
-            hint="or name a dataset instead: dataset: {path: ..., name: ..., split: ...} (load_dataset arguments)",
-        ))
-    else:
-        fixture_path = (path.parent / fixture).resolve()
-        if not fixture_path.is_file():
-            errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=line_of("fixture"),
-                                     hint="'fixture' is a path relative to the task file"))
-        elif fixture_path.suffix == ".json" and ttype is not None and ttype.name != "qa":
-            errors.append(BenchError(
-                "a .json fixture is read in SQuAD's layout, for qa tasks", where=line_of("fixture"),
-                hint="write a summarization fixture as JSONL (.jsonl), one example per line",
-            ))
-    fields = spec.get("fields", {}) or {}
-    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
-        errors.append(BenchError("'fields' must map names to fixture field names", where=line_of("fields")))
-        fields = {}
-    if ttype is not None:
-        for k in fields:
-            if k not in ttype.fields:
-                errors.append(BenchError(
-                    f"'fields' has unknown key {k!r}.{did_you_mean(str(k), ttype.fields)}", where=line_of("fields"),
-                    hint=f"a {ttype.name} task maps: {', '.join(ttype.fields)}",
-                ))
-        fields = {k: fields.get(k, k) for k in ttype.fields}
-    metrics = spec.get("metrics")
-    if metrics is None and ttype is not None:
-        metrics = list(ttype.default_metrics)
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    from bench.metrics import METRICS
+def task_hash(spec: dict[Any, Any], data_files: Sequence[Path]) -> str:
+    """sha256 of the definition (canonical JSON) and the bytes of its data files.
 
-    if metrics is None:  # no 'metrics' key, and no type to take the defaults from (reported above)
-        metrics = []
-    if not isinstance(metrics, list):
-        errors.append(BenchError("'metrics' must be a list of metric names", where=line_of("metrics")))
-        metrics = []
-    for m in metrics:
-        if m not in METRICS:
-            errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
-                                     where=line_of("metrics"), hint=f"metrics: {', '.join(METRICS.names())}"))
-        elif ttype is not None and ttype.name not in METRICS.get(m).task_types:
-            errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=line_of("metrics"),
-                                     hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
-    sentences = spec.get("summary_sentences", 3)
-    if not isinstance(sentences, int) or isinstance(sentences, bool) or sentences < 1:
-        errors.append(BenchError(f"'summary_sentences' must be a positive integer, got {sentences!r}",
-                                 where=line_of("summary_sentences"),
-                                 hint="how many sentences an extractive summary has, e.g. summary_sentences: 3"))
-    generation = spec.get("generation", {}) or {}
-    if not isinstance(generation, dict):
-        errors.append(BenchError("'generation' must be a mapping of generation settings", where=line_of("generation")))
-    prompt = spec.get("prompt")
-    if prompt is not None and not isinstance(prompt, str):
-        errors.append(BenchError("'prompt' must be a string", where=line_of("prompt")))
-    if errors:
-        raise errors[0] if len(errors) == 1 else BenchErrors(errors)
-
-    assert ttype is not None and (fixture_path is not None or source is not None)
+    One file (a fixture) is hashed as exactly its bytes, so the hashes of existing
+    tasks stay the same; further files are each preceded by their name.
+    """
     digest = hashlib.sha256()
     digest.update(json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
     digest.update(b"\0")
-    data_files = [fixture_path] if fixture_path is not None else source.local_files()  # type: ignore[union-attr]
     for k, data_file in enumerate(data_files):
-        if k:  # one fixture: exactly the bytes (hashes of existing tasks stay the same)
+        if k:
             digest.update(b"\0" + data_file.name.encode("utf-8") + b"\0")
         with data_file.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- checking
+
+
+def load_task(path: Path) -> Task:
+    """Read and check one task definition (`yaml.safe_load` only); every problem is reported at once."""
+    text = read_task_text(path)
+    tf = _TaskFile(path, text, parse_task_yaml(text, relpath(path)))
+    errors: list[BenchError] = []
+    _check_keys(tf, errors)
+    name = _check_name(tf, errors)
+    version = _check_version(tf, errors)
+    ttype = _check_type(tf, errors)
+    fixture_path, source = _check_data(tf, ttype, errors)
+    fields = _check_fields(tf, ttype, errors)
+    metrics = _check_metrics(tf, ttype, errors)
+    sentences, generation, prompt = _check_settings(tf, errors)
+    if errors:
+        raise errors[0] if len(errors) == 1 else BenchErrors(errors)
+
+    assert ttype is not None and (fixture_path is not None or source is not None)
+    data_files = [fixture_path] if fixture_path is not None else local_files(source)  # type: ignore[arg-type]
     return Task(
         name=name,
         version=version,
         type=ttype.name,
         fixture=fixture_path,
         fields=fields,
-        metrics=tuple(metrics),
+        metrics=metrics,
         path=path.resolve(),
-        hash=digest.hexdigest(),
-        description=str(spec.get("description", "")).strip(),
+        hash=task_hash(tf.spec, data_files),
+        description=str(tf.spec.get("description", "")).strip(),
         summary_sentences=sentences,
-        generation=dict(generation),
+        generation=generation,
         prompt=prompt,
         dataset=source,
     )
+
+
+@dataclass(frozen=True)
+class _TaskFile:
+    """A task definition as read: the file, its text and its YAML mapping."""
+
+    path: Path
+    text: str
+    spec: dict[Any, Any]
+
+    @property
+    def where(self) -> str:
+        return relpath(self.path)
+
+    def at(self, key: str) -> str:
+        """``tasks/x.yaml:7``, the line of `key` (the file alone when the key is not there)."""
+        n = key_line(self.text, key)
+        return f"{self.where}:{n}" if n else self.where
+
+
+def _check_keys(tf: _TaskFile, errors: list[BenchError]) -> None:
+    """Every key is one of `TASK_SCHEMA_KEYS`."""
+    for key in tf.spec:
+        if key not in TASK_SCHEMA_KEYS:
+            errors.append(BenchError(
+                f"unknown key {key!r}.{did_you_mean(str(key), sorted(TASK_SCHEMA_KEYS))}", where=tf.at(str(key)),
+                hint=f"task keys: {', '.join(sorted(TASK_SCHEMA_KEYS))}",
+            ))
+
+
+def _check_name(tf: _TaskFile, errors: list[BenchError]) -> Any:
+    """The task name (the file stem when there is no 'name' key): it becomes a directory name."""
+    name = tf.spec.get("name", tf.path.stem)
+    if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
+        from_file = "" if "name" in tf.spec else " (from the file name; add a 'name' key)"
+        errors.append(BenchError(f"invalid task name {name!r}{from_file}", where=tf.at("name"),
+                                 hint=f"use letters, digits, '-', '_' and '.', starting with a letter, digit or '_' "
+                                      f"(no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
+    return name
+
+
+def _check_version(tf: _TaskFile, errors: list[BenchError]) -> Any:
+    """A positive integer 'version'."""
+    version = tf.spec.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        errors.append(BenchError(f"'version' must be a positive integer, got {version!r}", where=tf.at("version"),
+                                 hint="add 'version: 1' and increase it whenever the task changes"))
+    return version
+
+
+def _check_type(tf: _TaskFile, errors: list[BenchError]) -> TaskType | None:
+    """The task type named by 'type' (None when missing or unknown)."""
+    ttype_name = tf.spec.get("type")
+    if ttype_name is None:
+        errors.append(BenchError("missing 'type'", where=tf.where,
+                                 hint=f"add 'type: summarization' or 'type: qa' (task types: "
+                                      f"{', '.join(TASK_TYPES.names())})"))
+        return None
+    if ttype_name not in TASK_TYPES:
+        errors.append(BenchError(
+            f"unknown task type {ttype_name!r}.{did_you_mean(str(ttype_name), TASK_TYPES.names())}",
+            where=tf.at("type"), hint=f"task types: {', '.join(TASK_TYPES.names())}",
+        ))
+        return None
+    return TASK_TYPES.get(ttype_name)
+
+
+def _check_data(tf: _TaskFile, ttype: TaskType | None,
+                errors: list[BenchError]) -> tuple[Path | None, DatasetSource | None]:
+    """Where the examples come from: a 'fixture' file or a 'dataset' (exactly one); (fixture path, dataset)."""
+    spec = tf.spec
+    fixture = spec.get("fixture")
+    if "dataset" in spec and fixture is not None:
+        errors.append(BenchError("a task has a 'fixture' or a 'dataset', not both", where=tf.at("dataset"),
+                                 hint="remove one of them"))
+        return None, None
+    if "dataset" in spec:
+        source, dataset_errors = parse_dataset(spec["dataset"], tf.path.parent.resolve(), tf.at("dataset"))
+        errors.extend(dataset_errors)
+        return None, source
+    if not isinstance(fixture, str) or not fixture:
+        errors.append(BenchError(
+            "'fixture' must name a JSONL file (relative to the task file)", where=tf.at("fixture"),
+            hint="or name a dataset instead: dataset: {path: ..., name: ..., split: ...} (load_dataset arguments)",
+        ))
+        return None, None
+    fixture_path = (tf.path.parent / fixture).resolve()
+    if not fixture_path.is_file():
+        errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=tf.at("fixture"),
+                                 hint="'fixture' is a path relative to the task file"))
+    elif fixture_path.suffix == ".json" and ttype is not None and ttype.name != "qa":
+        errors.append(BenchError(
+            "a .json fixture is read in SQuAD's layout, for qa tasks", where=tf.at("fixture"),
+            hint="write a summarization fixture as JSONL (.jsonl), one example per line",
+        ))
+    return fixture_path, None
+
+
+def _check_fields(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError]) -> dict[str, str]:
+    """'fields': logical field -> data field, for every field of the type (unmapped ones keep their name)."""
+    fields = tf.spec.get("fields", {}) or {}
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        errors.append(BenchError("'fields' must map names to fixture field names", where=tf.at("fields")))
+        fields = {}
+    if ttype is None:
+        return fields
+    for k in fields:
+        if k not in ttype.fields:
+            errors.append(BenchError(
+                f"'fields' has unknown key {k!r}.{did_you_mean(str(k), ttype.fields)}", where=tf.at("fields"),
+                hint=f"a {ttype.name} task maps: {', '.join(ttype.fields)}",
+            ))
+    return {k: fields.get(k, k) for k in ttype.fields}
+
+
+def _check_metrics(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError]) -> tuple[str, ...]:
+    """'metrics' (a name or a list; the type's defaults when absent): known, and for this type of task."""
+    from bench.metrics import METRICS
+
+    metrics = tf.spec.get("metrics")
+    if metrics is None and ttype is not None:
+        metrics = list(ttype.default_metrics)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if metrics is None:  # no 'metrics' key, and no type to take the defaults from (reported already)
+        metrics = []
+    if not isinstance(metrics, list):
+        errors.append(BenchError("'metrics' must be a list of metric names", where=tf.at("metrics")))
+        metrics = []
+    for m in metrics:
+        if m not in METRICS:
+            errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
+                                     where=tf.at("metrics"), hint=f"metrics: {', '.join(METRICS.names())}"))
+        elif ttype is not None and ttype.name not in METRICS.get(m).task_types:
+            errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=tf.at("metrics"),
+                                     hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
+    return tuple(metrics)
+
+
+def _check_settings(tf: _TaskFile, errors: list[BenchError]) -> tuple[Any, dict[str, Any], Any]:
+    """'summary_sentences', 'generation' and 'prompt': (summary sentences, generation settings, prompt)."""
+    spec = tf.spec
+    sentences = spec.get("summary_sentences", 3)
+    if not isinstance(sentences, int) or isinstance(sentences, bool) or sentences < 1:
+        errors.append(BenchError(f"'summary_sentences' must be a positive integer, got {sentences!r}",
+                                 where=tf.at("summary_sentences"),
+                                 hint="how many sentences an extractive summary has, e.g. summary_sentences: 3"))
+    generation = spec.get("generation", {}) or {}
+    if not isinstance(generation, dict):
+        errors.append(BenchError("'generation' must be a mapping of generation settings",
+                                 where=tf.at("generation")))
+        generation = {}
+    prompt = spec.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        errors.append(BenchError("'prompt' must be a string", where=tf.at("prompt")))
+    return sentences, dict(generation), prompt
+
+
+# ---------------------------------------------------------------- finding
 
 
 def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
@@ -404,7 +367,8 @@ def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for d in [bundled_dir("tasks"), *task_dirs]:
         if not d.is_dir():
-            raise BenchError(f"tasks directory not found: {relpath(d)}", hint="pass an existing directory to --tasks-dir")
+            raise BenchError(f"tasks directory not found: {relpath(d)}",
+                             hint="pass an existing directory to --tasks-dir")
         for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
             name = _task_name(p)
             if name in found and found[name].resolve() != p.resolve():

@@ -8,21 +8,19 @@ every problem is reported with file:line and field.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type, loads, parse_jsonl,
                       read_bytes)
-from bench.io import where as _where
+from bench.io import where as file_where
 from bench.registry import did_you_mean
-
-if TYPE_CHECKING:
-    from bench.tasks.definition import Task
+from bench.tasks.locations import key_where
+from bench.tasks.records import Task
 
 
 def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchError]]:
@@ -97,7 +95,7 @@ def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchErro
 
 
 @dataclass(frozen=True)
-class _Row:
+class Row:
     """One example to check, with where it came from."""
 
     where: str
@@ -105,26 +103,29 @@ class _Row:
     label: str
     """``line 12``, ``data[0]...`` or ``row 5``: how a duplicate refers back to it."""
     order: int
+    """Where the row's problems sort among the file's (line number, question or row index)."""
     obj: dict
+    """The example as read: field name -> value."""
 
 
-def _fixture_rows(path: Path) -> tuple[list[_Row], list[tuple[int, BenchError]]]:
+def fixture_rows(path: Path) -> tuple[list[Row], list[tuple[int, BenchError]]]:
+    """The rows of a fixture file (JSONL, or SQuAD-layout JSON), and the problems of reading them."""
     if path.suffix == ".json":
         parsed, errs = parse_squad_json(path)
-        rows = [_Row(f"{relpath(path)}:{ptr}", ptr, k, obj) for k, (ptr, obj) in enumerate(parsed)]
+        rows = [Row(f"{relpath(path)}:{ptr}", ptr, k, obj) for k, (ptr, obj) in enumerate(parsed)]
         return rows, [(-1, e) for e in errs]
     lines, line_errors = parse_jsonl(path)
-    return [_Row(_where(path, n), f"line {n}", n, obj) for n, obj in lines], line_errors
+    return [Row(file_where(path, n), f"line {n}", n, obj) for n, obj in lines], line_errors
 
 
 def check_fixture(task: Task) -> tuple[list[dict], list[BenchError]]:
     """Every problem of a fixture task's data, in file order: (good rows, problems)."""
     assert task.fixture is not None
     path = task.fixture
-    rows, parse_errors = _fixture_rows(path)
+    rows, parse_errors = fixture_rows(path)
     unit = "question" if path.suffix == ".json" else "line"
     present = sorted({k for r in rows for k in r.obj})
-    field_errors = _check_mapped_fields(task, present, relpath(path), unit) if rows else []
+    field_errors = check_mapped_fields(task, present, relpath(path), unit) if rows else []
     missing = {name for _, name in _missing_fields(task, present)} if rows else set()
     good, row_errors = check_rows(task, rows, relpath(path), skip_missing=missing)
     problems = sorted(field_errors + parse_errors + row_errors, key=lambda p: p[0])
@@ -144,10 +145,14 @@ def _missing_fields(task: Task, present: Sequence[str]) -> list[tuple[str, str]]
     return [(logical, name) for logical, name in task.fields.items() if name not in have]
 
 
-def _check_mapped_fields(task: Task, present: Sequence[str], source: str, unit: str) -> list[tuple[int, BenchError]]:
-    """The task's `fields` name fields the data has (checked once, not on every line)."""
+def check_mapped_fields(task: Task, present: Sequence[str], source: str, unit: str) -> list[tuple[int, BenchError]]:
+    """The task's `fields` name fields the data has (checked once, not on every line).
+
+    `present` are the field (or column) names the data has, `source` names the data in
+    messages, and `unit` is what holds one example: ``line``, ``question`` or ``column``.
+    """
     out = []
-    where = _key_where(task.path, "fields") if task.path.suffix in (".yaml", ".yml") else source
+    where = key_where(task.path, "fields") if task.path.suffix in (".yaml", ".yml") else source
     thing = "column" if unit == "column" else "field"
     for logical, name in _missing_fields(task, present):
         lacks = f"which {source} does not have" if unit == "column" else f"which no {unit} of {source} has"
@@ -160,112 +165,157 @@ def _check_mapped_fields(task: Task, present: Sequence[str], source: str, unit: 
     return out
 
 
-def check_rows(task: Task, rows: Sequence[_Row], source: str, *,
+def check_rows(task: Task, rows: Sequence[Row], source: str, *,
                skip_missing: Iterable[str] = ()) -> tuple[list[dict], list[tuple[int, BenchError]]]:
-    """Check each example's fields: types, unique ids, references, answer spans; (good rows, problems)."""
-    f = task.fields
+    """Check each example's fields: types, unique ids, references, answer spans; (good rows, problems).
+
+    A field named in `skip_missing` is not reported missing on each row (it was reported once).
+    """
     skip = set(skip_missing)
+    unfilled = unfilled_field(task, rows)
     problems: list[tuple[int, BenchError]] = []
+    if unfilled:
+        problems.append((-1, _unfilled_error(task, unfilled, len(rows), source)))
     good: list[dict] = []
     seen: dict[str, str] = {}
-    # A file prepared by `bench fixture import` and not filled in yet gets one message, not one per line.
-    unfilled = ""
+    for row in rows:
+        fields = _RowFields(task, row, skip)
+        _check_id(fields, seen)
+        if task.type == "summarization":
+            _check_summarization_fields(fields, unfilled)
+        else:
+            _check_qa_fields(fields, unfilled)
+        if has_nonfinite(row.obj):
+            fields.errors.append(BenchError("contains NaN or infinity", where=fields.at(), hint=NONFINITE_HINT))
+        problems.extend((row.order, e) for e in fields.errors)
+        if not fields.errors:
+            good.append(row.obj)
+    return good, problems
+
+
+def unfilled_field(task: Task, rows: Sequence[Row]) -> str:
+    """The field that a file `bench fixture import` prepared still lacks on every row, or "".
+
+    ``references`` for a summarization task whose rows all have empty references,
+    ``question`` for a QA task whose rows all have an empty question. Such a file gets
+    one message, not one per line.
+    """
+    f = task.fields
     if rows and task.type == "summarization" and all(_no_references(r.obj.get(f["references"])) for r in rows):
-        unfilled = "references"
-        problems.append((-1, BenchError(
-            f"task {task.name!r} has no references yet: fill in {f['references']!r} for "
-            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'}, then run",
+        return "references"
+    if rows and task.type == "qa" and all(r.obj.get(f["question"]) == "" for r in rows):
+        return "question"
+    return ""
+
+
+def _unfilled_error(task: Task, unfilled: str, n: int, source: str) -> BenchError:
+    f = task.fields
+    each = "its example" if n == 1 else f"each of its {n} examples"
+    if unfilled == "references":
+        return BenchError(
+            f"task {task.name!r} has no references yet: fill in {f['references']!r} for {each}, then run",
             where=source,
             hint=f'write one or more reference summaries per example, e.g. "{f["references"]}": '
                  f'["First sentence.\\nSecond sentence."] (one sentence per line, for rougeLsum); '
                  f"then `bench validate {task.name}`",
-        )))
-    if rows and task.type == "qa" and all(r.obj.get(f["question"]) == "" for r in rows):
-        unfilled = "question"
-        problems.append((-1, BenchError(
-            f"task {task.name!r} has no questions yet: write a question and its answers for "
-            f"{'its example' if len(rows) == 1 else f'each of its {len(rows)} examples'} "
-            "(copy a line for each further question), then run",
-            where=source,
-            hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
-                 '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '
-                 f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text",
-        )))
-    for row in rows:
-        obj, line_errors = row.obj, []
+        )
+    return BenchError(
+        f"task {task.name!r} has no questions yet: write a question and its answers for {each} "
+        "(copy a line for each further question), then run",
+        where=source,
+        hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
+             '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '
+             f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text",
+    )
 
-        def at(name: str | None = None) -> str:
-            return f"{row.where} (field {name!r})" if name else row.where
 
-        def need(logical: str, kind: type | tuple[type, ...], what: str) -> Any:
-            name = f[logical]
-            if name not in obj:
-                if name not in skip:
-                    line_errors.append(BenchError(
-                        f"missing field {name!r}{did_you_mean(name, list(obj))}",
-                        where=at(), hint=f"the task maps '{logical}' to field {name!r}",
-                    ))
-                return None
-            value = obj[name]
-            if not isinstance(value, kind) or isinstance(value, bool):
-                line_errors.append(BenchError(f"expected {what}, got {json_type(value)}", where=at(name)))
-                return None
-            return value
+class _RowFields:
+    """The mapped fields of one row, read with their type checked; the row's problems collect in `errors`."""
 
-        ex_id = need("id", (str, int), "a string id")
-        if ex_id is not None:
-            ex_id = str(ex_id)
-            if not ex_id.strip():
-                line_errors.append(BenchError("id is empty", where=at(f["id"])))
-            elif ex_id in seen:
-                line_errors.append(BenchError(
-                    f"duplicate id {ex_id!r} (first used on {seen[ex_id]})",
-                    where=at(f["id"]), hint="ids must be unique within a task",
+    def __init__(self, task: Task, row: Row, skip: set[str]) -> None:
+        self.fields = task.fields
+        self.row = row
+        self.skip = skip
+        self.errors: list[BenchError] = []
+
+    def at(self, logical: str | None = None) -> str:
+        """Where the row is, with the data field that `logical` maps to."""
+        return f"{self.row.where} (field {self.fields[logical]!r})" if logical else self.row.where
+
+    def need(self, logical: str, kind: type | tuple[type, ...], what: str) -> Any:
+        """The value of a logical field, or None (and a problem) when it is missing or of the wrong type."""
+        name = self.fields[logical]
+        obj = self.row.obj
+        if name not in obj:
+            if name not in self.skip:
+                self.errors.append(BenchError(
+                    f"missing field {name!r}{did_you_mean(name, list(obj))}",
+                    where=self.at(), hint=f"the task maps '{logical}' to field {name!r}",
                 ))
-            else:
-                seen[ex_id] = row.label
-        if task.type == "summarization":
-            doc = need("document", str, "a string")
-            if doc is not None and not doc.strip():
-                line_errors.append(BenchError("document is empty", where=at(f["document"]),
-                                              hint="write the document, or remove this example"))
-            refs = need("references", (list, str), "a list of reference strings")
-            if refs is not None and unfilled:
-                refs = None
-            if refs is not None:
-                refs_list = [refs] if isinstance(refs, str) else refs
-                if not refs_list:
-                    line_errors.append(BenchError(
-                        "no references yet", where=at(f["references"]),
-                        hint="a summarization example needs at least one non-empty reference",
-                    ))
-                for k, r in enumerate(refs_list):
-                    if not isinstance(r, str):
-                        line_errors.append(BenchError(
-                            f"reference {k} is {json_type(r)}, expected a string", where=at(f["references"]),
-                        ))
-                    elif not r.strip():
-                        line_errors.append(BenchError(
-                            f"reference {k} is empty", where=at(f["references"]),
-                            hint="write the reference summary, or remove the empty string",
-                        ))
-        else:
-            context = need("context", str, "a string")
-            if context is not None and not context.strip():
-                line_errors.append(BenchError("context is empty", where=at(f["context"])))
-            question = need("question", str, "a string")
-            if question is not None and not question.strip() and not unfilled:
-                line_errors.append(BenchError("question is empty", where=at(f["question"]),
-                                              hint="write the question, or remove this example"))
-            answers = need("answers", dict, 'an object {"text": [...], "answer_start": [...]}')
-            if answers is not None:
-                line_errors.extend(_check_answers(answers, context, at(f["answers"])))
-        if has_nonfinite(obj):
-            line_errors.append(BenchError("contains NaN or infinity", where=at(), hint=NONFINITE_HINT))
-        problems.extend((row.order, e) for e in line_errors)
-        if not line_errors:
-            good.append(obj)
-    return good, problems
+            return None
+        value = obj[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            self.errors.append(BenchError(f"expected {what}, got {json_type(value)}", where=self.at(logical)))
+            return None
+        return value
+
+
+def _check_id(fields: _RowFields, seen: dict[str, str]) -> None:
+    """A non-empty id, unique within the task (`seen`: id -> where it was first used)."""
+    ex_id = fields.need("id", (str, int), "a string id")
+    if ex_id is None:
+        return
+    ex_id = str(ex_id)
+    if not ex_id.strip():
+        fields.errors.append(BenchError("id is empty", where=fields.at("id")))
+    elif ex_id in seen:
+        fields.errors.append(BenchError(
+            f"duplicate id {ex_id!r} (first used on {seen[ex_id]})",
+            where=fields.at("id"), hint="ids must be unique within a task",
+        ))
+    else:
+        seen[ex_id] = fields.row.label
+
+
+def _check_summarization_fields(fields: _RowFields, unfilled: str) -> None:
+    """A non-empty document and at least one non-empty reference string."""
+    doc = fields.need("document", str, "a string")
+    if doc is not None and not doc.strip():
+        fields.errors.append(BenchError("document is empty", where=fields.at("document"),
+                                        hint="write the document, or remove this example"))
+    refs = fields.need("references", (list, str), "a list of reference strings")
+    if refs is None or unfilled:
+        return
+    refs_list = [refs] if isinstance(refs, str) else refs
+    if not refs_list:
+        fields.errors.append(BenchError(
+            "no references yet", where=fields.at("references"),
+            hint="a summarization example needs at least one non-empty reference",
+        ))
+    for k, r in enumerate(refs_list):
+        if not isinstance(r, str):
+            fields.errors.append(BenchError(
+                f"reference {k} is {json_type(r)}, expected a string", where=fields.at("references"),
+            ))
+        elif not r.strip():
+            fields.errors.append(BenchError(
+                f"reference {k} is empty", where=fields.at("references"),
+                hint="write the reference summary, or remove the empty string",
+            ))
+
+
+def _check_qa_fields(fields: _RowFields, unfilled: str) -> None:
+    """A non-empty context and question, and answers that are exact spans of the context."""
+    context = fields.need("context", str, "a string")
+    if context is not None and not context.strip():
+        fields.errors.append(BenchError("context is empty", where=fields.at("context")))
+    question = fields.need("question", str, "a string")
+    if question is not None and not question.strip() and not unfilled:
+        fields.errors.append(BenchError("question is empty", where=fields.at("question"),
+                                        hint="write the question, or remove this example"))
+    answers = fields.need("answers", dict, 'an object {"text": [...], "answer_start": [...]}')
+    if answers is not None:
+        fields.errors.extend(_check_answers(answers, context, fields.at("answers")))
 
 
 def _no_references(value: Any) -> bool:
@@ -319,46 +369,3 @@ def _find_all(haystack: str, needle: str) -> Iterator[int]:
     while i != -1:
         yield i
         i = haystack.find(needle, i + 1)
-
-
-def _key_line(text: str, key: str) -> int | None:
-    """The line number of a top-level `key:` in YAML text."""
-    for n, line in enumerate(text.splitlines(), start=1):
-        if line.split("#")[0].rstrip().startswith(f"{key}:"):
-            return n
-    return None
-
-
-def _key_where(path: Path, key: str) -> str:
-    """``tasks/x.yaml:7`` for the line of `key` in a task file (the file alone when not found)."""
-    try:
-        line = _key_line(path.read_text(encoding="utf-8"), key)
-    except (OSError, UnicodeDecodeError):
-        line = None
-    return f"{relpath(path)}:{line}" if line else relpath(path)
-
-
-def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
-    """Which of `n` examples to use: None for all, the first `limit`, or a seeded sample.
-
-    The sample is the `sample` indices with the smallest sha256 of ``"{seed}:{index}"``,
-    in their original order: the same for a given seed on any machine and Python
-    version, and a larger sample contains every smaller one with the same seed.
-    """
-    if limit is not None and sample is not None:
-        raise BenchError("--limit and --sample cannot be used together",
-                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
-    for opt, value in (("--limit", limit), ("--sample", sample)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise BenchError(f"{opt} must be a positive integer, got {value!r}")
-    if sample is not None:
-        if sample >= n:
-            return list(range(n))
-
-        def key(i: int) -> bytes:
-            return hashlib.sha256(f"{seed}:{i}".encode()).digest()
-
-        return sorted(sorted(range(n), key=key)[:sample])
-    if limit is not None:
-        return list(range(min(limit, n)))
-    return None

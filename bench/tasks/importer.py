@@ -19,7 +19,8 @@ writes, for a name NAME:
 
 Validation refuses the last two until they are filled in. Every file is
 checked before anything is written; existing files are kept unless `force`;
-each file is written to a temporary file and renamed into place.
+the files are written to temporary files and renamed into place together,
+so an import writes all of them or none.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import datetime as dt
 import json
 import os
 import re
-import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import decode_utf8
+from bench.io import BOM, atomic_path, decode_utf8, json_line
+from bench.tasks.definition import discover_tasks
 
 #: What NAME may look like: it becomes part of file and task names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -70,8 +72,8 @@ def parse_article(path: Path) -> Article:
         data = path.read_bytes()
     except OSError as e:
         raise BenchError(f"cannot read article file: {e.strerror}", where=where) from None
-    if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from some editors; not part of the text
-        data = data[3:]
+    if data.startswith(BOM):  # a byte-order mark from some editors; not part of the text
+        data = data[len(BOM):]
     text = decode_utf8(data, where)
     lines = text.replace("\r\n", "\n").split("\n")
     layout = "line 1 headline, line 2 date YYYYMMDD, line 3 URL, then the body"
@@ -167,7 +169,7 @@ def check_name(name: str) -> None:
 
 
 def _jsonl(rows: list[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return "".join(json_line(r) + "\n" for r in rows)
 
 
 def _q(text: str) -> str:
@@ -270,8 +272,6 @@ prompt: {qa_prompt}
 
 def _check_task_names(tasks: list[ImportedTask], tasks_dir: Path) -> None:
     """No imported task may take a name another task file already uses (it would break discovery)."""
-    from bench.tasks.definition import discover_tasks
-
     dirs = [tasks_dir] if tasks_dir.is_dir() else []
     known = discover_tasks(dirs)
     errors = []
@@ -293,23 +293,10 @@ def write_files(files: dict[Path, str], force: bool) -> None:
             + ", ".join(relpath(p) for p in existing),
             hint="pass --force to overwrite them, or choose another --name",
         )
-    temps: list[tuple[Path, Path]] = []
-    try:
+    with ExitStack() as stack:  # every file is renamed into place only when all of them are written
         for path, content in files.items():
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-                temps.append((Path(tmp), path))
-                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(content)
-            except OSError as e:
-                raise BenchError(f"cannot write: {e.strerror}", where=relpath(path)) from None
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            if tmp.exists():
-                tmp.unlink()
+            tmp = stack.enter_context(atomic_path(path))
+            tmp.write_bytes(content.encode("utf-8"))
 
 
 def import_articles(paths: list[Path], name: str, fixtures_dir: Path, tasks_dir: Path,

@@ -6,7 +6,7 @@ mapping), then every example (JSON syntax, UTF-8, required fields and types,
 unique ids, non-empty references, answers that are exact spans of their
 context at `answer_start`). It returns one summary line per clean task and
 every problem found, so they can all be reported at once. `bench run` runs
-the same checks (`Task.load`) before any model loads.
+the same checks (`bench.tasks.examples.load_examples`) before any model loads.
 
 A task that names a Hub dataset is only loaded when it is named explicitly;
 otherwise its definition alone is checked.
@@ -19,15 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
+from bench.io import parse_jsonl
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
-from bench.io import parse_jsonl
+from bench.tasks.definition import TASK_TYPES, discover_tasks, load_task
 from bench.tasks.fixtures import check_fixture
-from bench.tasks.definition import TASK_TYPES, Task, discover_tasks, load_task
+from bench.tasks.records import Task
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
+    """A task to check, as a name, a file or a folder given to `bench validate` resolved to it."""
+
     task: Task
     load_data: bool
     """False: a Hub dataset task checked by its definition only."""
@@ -64,9 +67,9 @@ def _fixture_task(path: Path) -> tuple[Task | None, list[BenchError]]:
                 metrics=ttype.default_metrics, path=full, hash=""), []
 
 
-def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[_Target], list[BenchError]]:
+def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Target], list[BenchError]]:
     errors: list[BenchError] = []
-    out: list[_Target] = []
+    out: list[Target] = []
     known = discover_tasks(task_dirs)
 
     def load(path: Path, explicit: bool, label: str = "") -> None:
@@ -76,7 +79,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[_T
             errors.extend(_errors_of(e))
             return
         load_data = explicit or task.dataset is None or task.dataset.is_local
-        out.append(_Target(task, load_data, label or task.name))
+        out.append(Target(task, load_data, label or task.name))
 
     if not targets:
         for path in known.values():
@@ -104,12 +107,12 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[_T
                 if t.fixture is not None and t.fixture == p.resolve():
                     users.append(t)
             if users:
-                out.extend(_Target(t, True, t.name) for t in users)
+                out.extend(Target(t, True, t.name) for t in users)
             else:
                 task, errs = _fixture_task(p)
                 errors.extend(errs)
                 if task is not None:
-                    out.append(_Target(task, True, relpath(p)))
+                    out.append(Target(task, True, relpath(p)))
         else:
             errors.append(BenchError(
                 f"no task or file {target!r}.{did_you_mean(target, list(known))}",
@@ -122,7 +125,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def check_target(target: _Target) -> tuple[str | None, list[BenchError]]:
+def check_target(target: Target) -> tuple[str | None, list[BenchError]]:
     """(summary line when clean, problems) for one task."""
     task = target.task
     kind = f"{task.type}, metrics {', '.join(task.metrics)}" + (f", hash {task.short_hash}" if task.hash else "")

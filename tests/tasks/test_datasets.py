@@ -15,8 +15,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bench.tasks.fixtures import select_indices
 from bench.tasks.definition import load_task
+from bench.tasks.examples import count_examples, load_examples, select_indices
 
 SENTENCES = [
     "The council approved the new budget on Monday.",
@@ -100,7 +100,7 @@ def test_shipped_definitions_name_the_real_datasets():
         assert task.name == name and task.type == ttype and dict(task.fields) == fields
         assert task.fixture is None and not task.runs_by_default
         assert (task.dataset.path, task.dataset.name, task.dataset.split) == (path, config, split)
-        assert task.count_examples() is None
+        assert count_examples(task) is None
 
 
 def test_cnn_dailymail_shaped_file_runs_with_highlights_as_one_reference(in_tmp, cli):
@@ -116,7 +116,7 @@ def test_cnn_dailymail_shaped_file_runs_with_highlights_as_one_reference(in_tmp,
     assert fingerprint and isinstance(fingerprint, str)
     definition = load_task(path)
     assert record["task_hash"] != definition.hash  # the loaded hash covers the fingerprint
-    loaded, _ = definition.load()
+    loaded, _ = load_examples(definition)
     assert loaded.hash == record["task_hash"] and loaded.fingerprint == fingerprint
     assert [r["id"] for r in rows] == [r["id"] for r in _cnn_rows()]
     for row, src in zip(rows, _cnn_rows()):
@@ -135,7 +135,7 @@ def test_the_definition_hash_follows_the_data_files(tmp_path):
 @pytest.mark.parametrize("v2", [False, True])
 def test_squad_shaped_parquet_runs(in_tmp, cli, v2):
     path = _squad_task(in_tmp, v2=v2)
-    task, examples = load_task(path).load()
+    task, examples = load_examples(load_task(path))
     assert [e.id for e in examples] == ["q0", "q1", "q2"] + (["q3"] if v2 else [])
     assert examples[0].references == ("Norse raiders", "Norse") and examples[0].answer_starts == (28, 28)
     if v2:

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from conftest import SEED_ARTICLE
 
-from bench.tasks.importer import parse_article
 from bench.tasks.definition import load_task
+from bench.tasks.importer import parse_article
 
 NEW_ARTICLE = """\
 Riverside library reopens after two-year restoration

@@ -7,6 +7,7 @@ import json
 from conftest import REPO, SEED_ARTICLE
 
 from bench.tasks.definition import load_task
+from bench.tasks.examples import count_examples, load_examples
 
 
 def _lines(name):
@@ -58,6 +59,6 @@ def test_qa_answers_are_exact_spans_at_their_offsets():
 def test_bundled_tasks_load_and_validate():
     for name in ("seed-summarization", "seed-headline", "seed-qa"):
         task = load_task(REPO / "tasks" / f"{name}.yaml")
-        examples = task.load_examples()
-        assert examples and task.count_examples() == len(examples)
+        _, examples = load_examples(task)
+        assert examples and count_examples(task) == len(examples)
         assert len(task.hash) == 64

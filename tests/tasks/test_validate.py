@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.errors import BenchErrors
-from bench.tasks.fixtures import check_fixture
 from bench.tasks.definition import load_task
+from bench.tasks.examples import count_examples, load_examples
+from bench.tasks.fixtures import check_fixture
 
 CONTEXT = "The cat sat on the mat. The dog sat on the cat's mat too."
 
@@ -67,7 +68,7 @@ def test_the_same_checks_through_the_python_api(tmp_path):
     assert [r["id"] for r in rows] == ["a"]
     assert [e.where.split(":")[-1].split(" ")[0] for e in errors] == ["1", "3"]
     try:
-        task.load_examples()
+        load_examples(task)
     except BenchErrors as e:
         assert len(e.errors) == 2 and e.exit_code == 2
     else:
@@ -184,8 +185,8 @@ def test_a_squad_format_json_file_is_used_as_it_is(in_tmp, cli):
     (in_tmp / "tk" / "dev.yaml").write_text("name: dev\nversion: 1\ntype: qa\nfixture: ../fx/dev.json\n",
                                             encoding="utf-8")
     task = load_task(in_tmp / "tk" / "dev.yaml")
-    assert task.count_examples() == 3
-    examples = task.load_examples()
+    assert count_examples(task) == 3
+    _, examples = load_examples(task)
     assert [(e.id, e.references, e.answer_starts) for e in examples] == [
         ("s1", ("cat", "The cat"), (4, 0)), ("s2", (), ()), ("s3", ("birds", ), (25,))]
     assert examples[2].input == "A second paragraph about birds." and examples[0].question == "Who sat?"

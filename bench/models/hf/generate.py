@@ -30,7 +30,7 @@ from bench.errors import BenchError
 from bench.models.hf.runtime import HFModel
 from bench.models.prompting import (DEFAULT_MAX_NEW_TOKENS, format_prompt, parse_output, prompt_template,
                                     prompt_values)
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 #: Settings of extractive QA models: a generative model ignores them in a task's or run's settings.
 EXTRACTIVE_KEYS = frozenset({"max_seq_length", "doc_stride", "max_answer_tokens", "null_threshold", "n_best",

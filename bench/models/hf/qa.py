@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.models.hf.runtime import AUTO_START_ENCODE, HFModel
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model
 from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
 from bench.models.memory import is_out_of_memory
-from bench.tasks.definition import Example, Task
+from bench.tasks.records import Example, Task
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,0 +1,126 @@
+"""From a task to its examples: check the data, select the rows, make one `Example` per row.
+
+`load_examples` validates a task's data in full (a fixture) or the selected
+rows (a dataset) before anything else happens, so a bad example stops a run
+before any model loads. `--limit` and `--sample` choose the examples
+(`select_indices`); `count_examples` counts a fixture's examples for `bench list`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from bench.errors import BenchError, BenchErrors, relpath
+from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split, load_jsonl_dataset
+from bench.tasks.fixtures import parse_squad_json, validate_fixture
+from bench.tasks.records import Example, Task
+
+
+def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
+    """Which of `n` examples to use: None for all, the first `limit`, or a seeded sample.
+
+    The sample is the `sample` indices with the smallest sha256 of ``"{seed}:{index}"``,
+    in their original order: the same for a given seed on any machine and Python
+    version, and a larger sample contains every smaller one with the same seed.
+    """
+    if limit is not None and sample is not None:
+        raise BenchError("--limit and --sample cannot be used together",
+                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
+    for opt, value in (("--limit", limit), ("--sample", sample)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise BenchError(f"{opt} must be a positive integer, got {value!r}")
+    if sample is not None:
+        if sample >= n:
+            return list(range(n))
+
+        def key(i: int) -> bytes:
+            return hashlib.sha256(f"{seed}:{i}".encode()).digest()
+
+        return sorted(sorted(range(n), key=key)[:sample])
+    if limit is not None:
+        return list(range(min(limit, n)))
+    return None
+
+
+def example_from_row(task: Task, row: Mapping[str, Any]) -> Example:
+    """One checked row of the task's data as an `Example`, through the task's field mapping."""
+    f = task.fields
+    if task.type == "qa":
+        answers = row[f["answers"]]
+        return Example(
+            id=str(row[f["id"]]),
+            input=row[f["context"]],
+            question=row[f["question"]],
+            references=tuple(answers["text"]),
+            answer_starts=tuple(int(s) for s in answers["answer_start"]),
+        )
+    refs = row[f["references"]]
+    return Example(
+        id=str(row[f["id"]]),
+        input=row[f["document"]],
+        # One string is one reference (CNN/DailyMail's highlights keep their "\n" between sentences).
+        references=(refs,) if isinstance(refs, str) else tuple(refs),
+    )
+
+
+def count_examples(task: Task) -> int | None:
+    """Number of examples without validating them (for `bench list`); None for a dataset."""
+    if task.fixture is None:
+        return None
+    if task.fixture.suffix == ".json":
+        try:
+            rows, _ = parse_squad_json(task.fixture)
+        except BenchError:
+            return None
+        return len(rows)
+    with task.fixture.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def load_examples(task: Task, *, limit: int | None = None, sample: int | None = None,
+                  seed: int = 0) -> tuple[Task, list[Example]]:
+    """Validate and load the examples; returns the task as loaded and its examples.
+
+    `limit` keeps the first N examples, `sample` a seeded sample of N (see
+    `select_indices`). A fixture is validated in full; a dataset is loaded with
+    `datasets.load_dataset` and the selected rows are validated. The returned
+    task's `hash` then also covers the dataset's fingerprint.
+    """
+    if task.dataset is not None:
+        return _load_dataset_examples(task, limit, sample, seed)
+    examples = _fixture_examples(task)
+    chosen = select_indices(len(examples), limit, sample, seed)
+    return task, examples if chosen is None else [examples[i] for i in chosen]
+
+
+def _fixture_examples(task: Task) -> list[Example]:
+    """Every example of a fixture task: validated in full, then (JSONL) loaded with `datasets.load_dataset("json")`."""
+    assert task.fixture is not None
+    rows = validate_fixture(task)
+    if task.fixture.suffix == ".json":
+        return [example_from_row(task, row) for row in rows]
+    dataset = load_jsonl_dataset(task.fixture)
+    if len(dataset) != len(rows):
+        raise BenchError(
+            f"datasets read {len(dataset)} rows but the file has {len(rows)} non-empty lines",
+            where=relpath(task.fixture),
+        )
+    return [example_from_row(task, row) for row in dataset]
+
+
+def _load_dataset_examples(task: Task, limit: int | None, sample: int | None,
+                           seed: int) -> tuple[Task, list[Example]]:
+    """The selected rows of a dataset task, validated; the task's hash then covers the dataset's fingerprint."""
+    select_indices(0, limit, sample, seed)  # option errors before the (slow) load
+    ds = load_dataset_split(task)
+    chosen = select_indices(len(ds), limit, sample, seed)
+    rows, errors, _ = check_dataset(task, chosen, ds)
+    if errors:
+        raise BenchErrors(errors)
+    fingerprint = dataset_fingerprint(ds)
+    digest = hashlib.sha256(f"{task.hash}\0{fingerprint}".encode()).hexdigest() if fingerprint else task.hash
+    loaded = dataclasses.replace(task, hash=digest, fingerprint=fingerprint)
+    return loaded, [example_from_row(loaded, r) for r in rows]
