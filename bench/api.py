@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, BenchErrors, relpath
+from bench.errors import BenchError, relpath
 from bench.metrics import METRICS, MetricOptions
-from bench.io import json_type, read_jsonl
+from bench.metrics.scoring import read_score_file
 from bench.tasks.definition import Task, load_task, resolve_tasks
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
@@ -135,56 +135,6 @@ def compare(
     return json.loads(C.render_json(sections, comparisons))
 
 
-def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list[list[str]]]:
-    """(ids, predictions, references) from a JSONL file of {"id", "prediction", "references"}."""
-    ids: list[str] = []
-    predictions: list[str] = []
-    references: list[list[str]] = []
-    errors: list[BenchError] = []
-    seen: dict[str, int] = {}
-    for lineno, obj in read_jsonl(path):
-        where = f"{relpath(path)}:{lineno}"
-        bad = False
-        for key in ("id", "prediction", "references"):
-            if key not in obj:
-                errors.append(BenchError(f"missing field {key!r}", where=where,
-                                         hint='each line is {"id": str, "prediction": str, "references": [str, ...]}'))
-                bad = True
-        if bad:
-            continue
-        ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
-        if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
-            errors.append(BenchError(f"'id' must be a string, got {json_type(ex_id)}", where=where,
-                                     hint='e.g. "id": "a1"'))
-            continue
-        ex_id = str(ex_id)
-        if ex_id in seen:
-            errors.append(BenchError(f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", where=where,
-                                     hint="ids must be unique within a file"))
-            continue
-        seen[ex_id] = lineno
-        if not isinstance(pred, str):
-            errors.append(BenchError(f"'prediction' must be a string, got {json_type(pred)}", where=where,
-                                     hint='an empty prediction (or "no answer", for SQuAD) is ""'))
-            continue
-        if isinstance(refs, str):
-            refs = [refs]
-        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            errors.append(BenchError("'references' must be a list of strings", where=where,
-                                     hint='e.g. "references": ["A reference summary."]'))
-            continue
-        if metric == "rouge" and not any(r.strip() for r in refs):
-            errors.append(BenchError("no non-empty reference", where=where,
-                                     hint="ROUGE needs a reference text (an empty list is only meaningful for SQuAD)"))
-            continue
-        ids.append(ex_id)
-        predictions.append(pred)
-        references.append(refs)
-    if errors:
-        raise BenchErrors(errors)
-    return ids, predictions, references
-
-
 def score(
     predictions: Sequence[str],
     references: Sequence[Sequence[str]],
@@ -193,7 +143,7 @@ def score(
     options: MetricOptions | None = None,
 ) -> dict[str, Any]:
     """Score predictions; returns {"n", "metrics", "ci", "signatures", "counts", "per_example", "warnings"}."""
-    from bench.execution.runner import score_predictions
+    from bench.metrics.scoring import score_predictions
 
     METRICS.get(metric)
     if len(predictions) != len(references):
@@ -218,64 +168,15 @@ def rescore(
     metric_options: MetricOptions | None = None,
     output_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Recompute a run's metrics from its predictions.jsonl and write them as a new run.
+    """Recompute a run's metrics from its predictions.jsonl and write them as a new run (with `path` added).
 
     No model is loaded. The new run keeps the original's model, task and
     timing, records `config.rescored_from`, and has its own run id.
     """
-    import time
+    from bench.execution.rescore import rescore_run
+    from bench.results.store import results_dir_of
 
-    from bench.results.store import new_run_id, read_run, write_run
-    from bench.execution.runner import score_predictions
-
-    run_dir = Path(run_dir)
-    if run_dir.name == "results.json" and run_dir.is_file():
-        run_dir = run_dir.parent
-    run_dirs_hint = "pass run directories, e.g. results/<task>/<model>/<run-id>; `bench compare --all-runs` lists them"
-    if not run_dir.exists():
-        raise BenchError("no such run directory", where=relpath(run_dir), hint=run_dirs_hint)
-    if run_dir.is_dir() and not (run_dir / "results.json").exists() and any(run_dir.rglob("results.json")):
-        raise BenchError("not a run directory (it has no results.json of its own)", where=relpath(run_dir),
-                         hint=run_dirs_hint)
-    record = read_run(run_dir)
-    where = relpath(run_dir / "results.json")
-    damaged = "the file is damaged; delete this run directory and run again"
-    for key in ("run_id", "model", "task"):
-        if not isinstance(record.get(key), str) or not record[key]:
-            raise BenchError(f"run record has no {key!r} string", where=where, hint=damaged)
-    config = record.get("config", {})
-    task_config = config.get("task", {}) if isinstance(config, dict) else None
-    if not isinstance(config, dict) or not isinstance(task_config, (dict, type(None))):
-        raise BenchError("field 'config' of the run record is not a mapping", where=where, hint=damaged)
-    metric_names = (task_config or {}).get("metrics") or (
-        ["rouge"] if record.get("task_type") == "summarization" else ["squad"])
-    if not isinstance(metric_names, list) or not all(isinstance(m, str) and m in METRICS for m in metric_names):
-        raise BenchError(f"run record names unknown metrics {metric_names!r} (config.task.metrics)", where=where,
-                         hint=f"metrics: {', '.join(METRICS.names())}; {damaged}")
-    pred_path = run_dir / "predictions.jsonl"
-    if not pred_path.exists():
-        raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir),
-                         hint="the run directory is incomplete or was edited; run the model again")
-    read_score_file(pred_path, "rouge" if "rouge" in metric_names else "squad")  # every line's fields and types
-    rows = [obj for _, obj in read_jsonl(pred_path)]
-    if len(rows) != record.get("n_examples"):
-        raise BenchError(f"predictions.jsonl has {len(rows)} examples but its results.json says "
-                         f"{record.get('n_examples')!r}", where=relpath(pred_path),
-                         hint="the run directory is incomplete or was edited; run the model again")
-    options = metric_options or MetricOptions()
-    t0 = time.perf_counter()
-    scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows], options)
-    score_s = time.perf_counter() - t0
-    from dataclasses import asdict
-
-    new = dict(record)
-    new.update(run_id=new_run_id(), metrics=scores.metrics, ci=scores.ci, signatures=scores.signatures,
-               counts=scores.counts, warnings=scores.warnings)
-    new["config"] = {**record.get("config", {}), "metric_options": asdict(options), "rescored_from": record["run_id"]}
-    new["timing"] = {**record.get("timing", {}), "score_s": score_s}
-    new_rows = [{**r, "scores": s} for r, s in zip(rows, scores.per_example)]
-    root = Path(output_dir) if output_dir is not None else run_dir.parent.parent.parent
-    path = write_run(root, new, new_rows)
-    _update_leaderboard(root)
-    return {**new, "path": str(path)}
-
+    record, path = rescore_run(Path(run_dir), metric_options or MetricOptions(),
+                               Path(output_dir) if output_dir is not None else None)
+    _update_leaderboard(results_dir_of(path))
+    return {**record, "path": str(path)}

@@ -104,9 +104,9 @@ def score(
         out = {"n": result["n"], "metrics": result["metrics"], "ci": result["ci"], "signatures": result["signatures"]}
         if result["counts"]:
             out["counts"] = result["counts"]
-        from bench.results.store import dumps_line
+        from bench.io import json_line
 
-        typer.echo(dumps_line(out))
+        typer.echo(json_line(out))
         return
     from rich.table import Table
 

@@ -43,7 +43,8 @@ import numpy as np
 
 from bench.errors import BenchError, relpath
 from bench.registry import did_you_mean
-from bench.results.store import dumps_line, read_run, slug
+from bench.io import json_line
+from bench.results.store import is_number, read_run, slug
 
 #: Runs with at most this many shared examples get the exact permutation test.
 EXACT_PERMUTATION_MAX_N = 16
@@ -76,58 +77,30 @@ class Run:
     """Sort key for 'latest': (run id timestamp, results.json mtime in ns, run id)."""
 
 
-def _field(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in record:
-        raise BenchError(f"run record has no field {key!r}", where=where,
-                         hint="the file is damaged or not written by bench; delete this run directory and run again")
-    value = record[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise BenchError(f"field {key!r} of the run record has the wrong type ({type(value).__name__})", where=where,
-                         hint="the file is damaged; delete this run directory and run again")
-    return value
-
-
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return float(value) if is_number(value) else None
 
 
 def load_run(results_json: Path) -> Run:
-    """Read one results.json (checked by `bench.results.read_run`) into a `Run`."""
+    """One results.json, read and checked by `bench.results.store.read_run`, as a `Run`."""
     record = read_run(results_json)
-    where = relpath(results_json)
-    metrics = _field(record, "metrics", dict, where)
-    ci_raw = _field(record, "ci", dict, where)
-    signatures = _field(record, "signatures", dict, where)
-    ci: dict[str, tuple[float | None, float | None]] = {}
-    for name, value in metrics.items():
-        if value is not None and _number(value) is None:
-            raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where,
-                             hint="the file is damaged; delete this run directory and run again")
-        pair = ci_raw.get(name)
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise BenchError(f"no 95% CI [lo, hi] for metric {name!r}", where=where,
-                             hint="the file is damaged; delete this run directory and run again")
-        ci[name] = (_number(pair[0]), _number(pair[1]))
-        if name not in signatures:
-            raise BenchError(f"no signature for metric {name!r}", where=where,
-                             hint="the file is damaged; delete this run directory and run again")
-    run_id = _field(record, "run_id", str, where)
-    timing = record.get("timing") if isinstance(record.get("timing"), dict) else {}
+    metrics = record["metrics"]
+    run_id = record["run_id"]
     try:
         mtime = results_json.stat().st_mtime_ns
     except OSError:
         mtime = 0
     return Run(
         path=results_json.parent,
-        task=_field(record, "task", str, where),
-        model=_field(record, "model", str, where),
+        task=record["task"],
+        model=record["model"],
         run_id=run_id,
-        task_hash=_field(record, "task_hash", str, where),
-        n=_field(record, "n_examples", int, where),
+        task_hash=record["task_hash"],
+        n=record["n_examples"],
         metrics={k: _number(v) for k, v in metrics.items()},
-        ci=ci,
-        signatures={k: str(v) for k, v in signatures.items()},
-        examples_per_s=_number(timing.get("examples_per_s")),
+        ci={k: (_number(record["ci"][k][0]), _number(record["ci"][k][1])) for k in metrics},
+        signatures={k: str(v) for k, v in record["signatures"].items()},
+        examples_per_s=_number(record.get("timing", {}).get("examples_per_s")),
         order=(run_id.split("-", 1)[0], mtime, run_id),
     )
 
@@ -829,7 +802,7 @@ def render_json(sections: Sequence[Section], comparisons: Mapping[int, SectionCo
         for row in rows:
             if row["run"] in by_run:
                 row["paired"] = by_run[row["run"]]
-    return "[\n" + ",\n".join("  " + dumps_line(r) for r in rows) + "\n]\n" if rows else "[]\n"
+    return "[\n" + ",\n".join("  " + json_line(r) for r in rows) + "\n]\n" if rows else "[]\n"
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -26,7 +26,10 @@ from typing import Any
 
 from bench.version import __version__
 from bench.errors import BenchError, relpath
+from bench.io import atomic_write, read_jsonl_lenient
 from bench.results.store import slug
+
+WRITE_HINT = "check free space and permissions, then run the same command again to resume"
 
 
 def cache_key(identity: Mapping[str, Any]) -> str:
@@ -74,7 +77,9 @@ class PredictionCache:
         """Predictions stored so far (by any process); a torn line (from a kill) is skipped."""
         done: dict[str, str] = {}
         for path in self.files():
-            done.update(_read_predictions(path))
+            for row in read_jsonl_lenient(path):  # a torn line is skipped, never cut out of the file
+                if "id" in row and isinstance(row.get("prediction"), str):
+                    done[str(row["id"])] = row["prediction"]
         return done
 
     def clear(self) -> None:
@@ -86,17 +91,15 @@ class PredictionCache:
             self._append(rows)
         except OSError as e:
             raise BenchError(f"cannot write the prediction cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="check free space and permissions, then run the same command again to resume",
-                             exit_code=3) from e
+                             hint=WRITE_HINT, exit_code=3) from e
 
     def _append(self, rows: list[tuple[str, str]]) -> None:
         if self._fh is None:
             self.dir.mkdir(parents=True, exist_ok=True)
             meta = self.dir / f"{self.key}.json"
             if not meta.exists():
-                tmp = meta.with_suffix(f".json.tmp{os.getpid()}")
-                tmp.write_text(json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n")
-                os.replace(tmp, meta)
+                atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
+                             what="the prediction cache", hint=WRITE_HINT, exit_code=3)
             self._fh = self.path.open("a+", encoding="utf-8")  # readable too: see the check below
         text = "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows)
         fd = self._fh.fileno()
@@ -113,9 +116,8 @@ class PredictionCache:
         _, _, before_n, before_s = self.model_config()
         data = {"model": config, "batch_size": batch_size, "predicted": before_n + predicted,
                 "predict_s": before_s + predict_s}
-        tmp = path.with_suffix(f".json.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, default=str))
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data, ensure_ascii=False, default=str), what="the prediction cache",
+                     hint=WRITE_HINT, exit_code=3)
 
     def model_config(self) -> tuple[dict[str, Any], Any, int, float]:
         """(model description, batch size, examples predicted, seconds spent) over the runs that filled the cache."""
@@ -131,26 +133,3 @@ class PredictionCache:
             self._fh.close()
             self._fh = None
 
-
-def _read_predictions(path: Path) -> dict[str, str]:
-    """The predictions in one cache file; lines that are not whole predictions are skipped.
-
-    Nothing is removed from the file: another process may be appending to it
-    (a line that looks torn may still be being written).
-    """
-    done: dict[str, str] = {}
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return done
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            example_id, prediction = row["id"], row["prediction"]
-        except (ValueError, KeyError, TypeError):
-            continue  # a write cut short by a kill
-        if isinstance(prediction, str):
-            done[str(example_id)] = prediction
-    return done

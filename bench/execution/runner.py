@@ -12,25 +12,28 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.execution.cache import PredictionCache, model_identity
 from bench.execution import distributed
 from bench.errors import BenchError
-from bench.metrics import MetricOptions, MetricResult, get_metric
+from bench.metrics import MetricOptions
+from bench.metrics.scoring import Scores, score_predictions
 from bench.models import ModelSpec
 from bench.models.memory import is_out_of_memory
-from bench.results.store import new_run_id, provenance, write_run, SCHEMA_VERSION
-from bench.tasks.definition import Example, Task
+from bench.results.provenance import iso_time, provenance
+from bench.results.store import SCHEMA_VERSION, new_run_id, write_run
+from bench.tasks.examples import load_examples
+from bench.tasks.records import Example, Task
 
 
 @dataclass(frozen=True)
 class RunOptions:
     limit: int | None = None
     sample: int | None = None
-    """A seeded random sample of N examples per task (see bench.tasks.fixtures.select_indices)."""
+    """A seeded random sample of N examples per task (see bench.tasks.examples.select_indices)."""
     seed: int = 0
     batch_size: int | str | None = None
     """Examples per batch; "auto" lets the model find the largest that fits."""
@@ -42,18 +45,6 @@ class RunOptions:
     """Reuse and store predictions in <output_dir>/.cache (see bench.execution.cache)."""
     fresh: bool = False
     """Discard cached predictions first (--no-cache): predict everything again."""
-
-
-@dataclass(frozen=True)
-class Scores:
-    """All metrics of a task over one set of predictions."""
-
-    metrics: dict[str, float]
-    ci: dict[str, tuple[float, float]]
-    signatures: dict[str, str]
-    counts: dict[str, int]
-    per_example: list[dict[str, float]]
-    warnings: list[str]
 
 
 def seed_everything(seed: int) -> None:
@@ -70,29 +61,6 @@ def seed_everything(seed: int) -> None:
         import torch
 
         torch.manual_seed(seed)
-
-
-def score_predictions(
-    metric_names: Sequence[str],
-    predictions: Sequence[str],
-    references: Sequence[Sequence[str]],
-    options: MetricOptions,
-) -> Scores:
-    if len(predictions) != len(references):
-        raise ValueError("predictions and references differ in length")
-    results: list[MetricResult] = [get_metric(m, options).compute(predictions, references) for m in metric_names]
-    merged: dict[str, Any] = {"metrics": {}, "ci": {}, "signatures": {}, "counts": {}, "warnings": []}
-    per_example: list[dict[str, float]] = [{} for _ in predictions]
-    for r in results:
-        merged["metrics"].update(r.metrics)
-        merged["ci"].update(r.ci)
-        merged["signatures"].update(r.signatures)
-        merged["counts"].update(r.counts)
-        merged["warnings"].extend(r.warnings)
-        for name, values in r.per_example.items():
-            for k, v in enumerate(values):
-                per_example[k][name] = v
-    return Scores(per_example=per_example, **merged)
 
 
 def check_pairs(specs: Sequence[ModelSpec], tasks: Sequence[Task], explicit: bool) -> list[tuple[ModelSpec, Task]]:
@@ -172,6 +140,26 @@ def _model_failure(model, ids: list[str], finished: int, cached: bool, e: BaseEx
                       hint=hint, exit_code=3)
 
 
+@dataclass(frozen=True)
+class Predicted:
+    """What predicting one model on one task's examples gave, and how it went (the model step's output)."""
+
+    predictions: dict[str, str]
+    """Example id -> prediction, for the examples this process predicted."""
+    model_config: dict[str, Any]
+    """What the model reported about itself ({} when nothing was predicted and the cache has no record)."""
+    batch_size: int | str | None
+    """The batch size the model ran with, as recorded in results.json."""
+    load_s: float = 0.0
+    predict_s: float = 0.0
+    cached_n: int = 0
+    """When nothing was predicted: how many examples the runs that filled the cache predicted..."""
+    cached_s: float = 0.0
+    """... and in how many seconds (for the throughput of a run that loads no model)."""
+    model_timing: dict[str, Any] = field(default_factory=dict)
+    model_warnings: list[str] = field(default_factory=list)
+
+
 def run_pair(
     spec: ModelSpec,
     task: Task,
@@ -181,39 +169,88 @@ def run_pair(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run one model on one task's examples; returns (run record, prediction rows).
 
-    Predictions go to the prediction cache batch by batch; examples already
-    in it are not predicted again, and when all are, the model is not loaded.
+    Steps: look the examples up in the prediction cache, predict the missing
+    ones (batch by batch into the cache; when none are missing the model is
+    not loaded), share them out across processes, score, build the record.
     """
     seed_everything(options.seed)
     started = time.time()
     t0 = time.perf_counter()
     world = distributed.current()
-    cache = None
-    done: dict[str, str] = {}
-    if options.use_cache:
-        cache = PredictionCache(options.output_dir, task.name, spec.name,
-                                model_identity(spec, task, options.model_options),
-                                shard=world.rank if world.distributed else None)
-        if options.fresh:  # every process starts from nothing; the main one removes the old files
-            if world.is_main:
-                cache.clear()
-        else:
-            done = cache.load()
-    # Every process must see the same cache before any of them appends to it.
-    distributed.barrier(world)
+    cache, done = open_cache(spec, task, options, world)
     todo = [ex for ex in examples if ex.id not in done]
     n_todo = len(todo)
     if world.distributed:
         todo = todo[world.rank::world.size]  # this process's share
     if on_batch and len(todo) < len(examples):
         on_batch(len(examples) - n_todo)
-    load_s = predict_s = cached_s = 0.0
-    cached_n = 0
+    predicted = predict_missing(spec, task, todo, options, cache, on_batch)
+    done.update(predicted.predictions)
+    model_config = predicted.model_config
+    if world.distributed:
+        done, model_config = gather_predictions(world, done, predicted)
+    predictions = [done[ex.id] for ex in examples]
+    t2 = time.perf_counter()
+    scores = score_predictions(task.metrics, predictions, [e.references for e in examples], options.metric_options)
+    score_s = time.perf_counter() - t2
+    timing = {
+        "total_s": time.perf_counter() - t0,
+        "load_s": predicted.load_s,
+        "predict_s": predicted.predict_s,
+        "score_s": score_s,
+        # A run that predicted nothing reports the speed measured when its predictions were made.
+        "examples_per_s": (n_todo / predicted.predict_s if predicted.predict_s > 0 else
+                           predicted.cached_n / predicted.cached_s if n_todo == 0 and predicted.cached_s > 0 else
+                           None),
+        **predicted.model_timing,
+    }
+    record = run_record(
+        spec, task, options, scores,
+        n=len(examples),
+        model_config={"kind": spec.kind, **model_config},
+        batch_size=predicted.batch_size,
+        cache={"key": cache.key if cache else None, "reused": len(examples) - n_todo, "predicted": n_todo},
+        provenance={**provenance(str(model_config.get("device", "cpu"))), "started_at": iso_time(started),
+                    "finished_at": iso_time(time.time())},
+        timing=timing,
+        warnings=scores.warnings + predicted.model_warnings,
+    )
+    return record, prediction_rows(examples, predictions, scores.per_example)
+
+
+def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
+               world: distributed.World) -> tuple[PredictionCache | None, dict[str, str]]:
+    """The prediction cache of this (model, task) pair (None with `use_cache` off) and what it holds already.
+
+    With `fresh`, the main process removes the old files and every process
+    starts from nothing. Every process sees the same cache before any of them
+    appends to it.
+    """
+    cache = None
+    done: dict[str, str] = {}
+    if options.use_cache:
+        cache = PredictionCache(options.output_dir, task.name, spec.name,
+                                model_identity(spec, task, options.model_options),
+                                shard=world.rank if world.distributed else None)
+        if options.fresh:
+            if world.is_main:
+                cache.clear()
+        else:
+            done = cache.load()
+    distributed.barrier(world)
+    return cache, done
+
+
+def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], options: RunOptions,
+                    cache: PredictionCache | None, on_batch: Callable[[int], None] | None) -> Predicted:
+    """Load the model and predict `todo` into the cache; with nothing to do, the model's record from the cache.
+
+    The model and the cache are closed whatever happens.
+    """
     model = None
-    model_config: dict[str, Any] = {}
-    batch_size: int | str | None = options.batch_size
     try:
         if todo:
+            t0 = time.perf_counter()
             model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
             load_s = time.perf_counter() - t0
             # "auto" (or none): the model's own size; it may split further (halving on out-of-memory).
@@ -221,34 +258,46 @@ def run_pair(
                 model, "default_batch_size", 32)
             batch_size = options.batch_size or chunk
             t1 = time.perf_counter()
-            store = cache.append if cache else None
-            new = predict_all(model, task, todo, chunk, on_batch, store=store)
+            new = predict_all(model, task, todo, chunk, on_batch, store=cache.append if cache else None)
             predict_s = time.perf_counter() - t1
-            done.update({ex.id: p for ex, p in zip(todo, new)})
             model_config = model.describe()
             if cache:
                 cache.save_model_config(model_config, batch_size, len(todo), predict_s)
+            predicted = Predicted(predictions={ex.id: p for ex, p in zip(todo, new)}, model_config=model_config,
+                                  batch_size=batch_size, load_s=load_s, predict_s=predict_s)
         elif cache:
             model_config, batch_size, cached_n, cached_s = cache.model_config()
+            predicted = Predicted(predictions={}, model_config=model_config, batch_size=batch_size,
+                                  cached_n=cached_n, cached_s=cached_s)
+        else:
+            predicted = Predicted(predictions={}, model_config={}, batch_size=options.batch_size)
     finally:
         if model is not None:
             model.close()
         if cache:
             cache.close()
-    if world.distributed:
-        shares = distributed.gather(({ex.id: done[ex.id] for ex in todo}, model_config), world)
-        for share, config in shares:
-            done.update(share)
-            model_config = model_config or config
-        model_config = {**model_config, "processes": world.size}
-    predictions = [done[ex.id] for ex in examples]
-    device = str(model_config.get("device", "cpu"))
-    t2 = time.perf_counter()
-    scores = score_predictions(task.metrics, predictions, [e.references for e in examples], options.metric_options)
-    score_s = time.perf_counter() - t2
-    total_s = time.perf_counter() - t0
-    n = len(examples)
-    record = {
+    if model is None:
+        return predicted
+    return replace(predicted, model_timing=dict(getattr(model, "timing", None) or {}),
+                   model_warnings=list(getattr(model, "warnings", []) or []))
+
+
+def gather_predictions(world: distributed.World, done: dict[str, str],
+                       predicted: Predicted) -> tuple[dict[str, str], dict[str, Any]]:
+    """Every process's predictions and the model's record (the first process's that has one), on every process."""
+    done = dict(done)
+    model_config = predicted.model_config
+    for share, config in distributed.gather((predicted.predictions, predicted.model_config), world):
+        done.update(share)
+        model_config = model_config or config
+    return done, {**model_config, "processes": world.size}
+
+
+def run_record(spec: ModelSpec, task: Task, options: RunOptions, scores: Scores, *, n: int,
+               model_config: Mapping[str, Any], batch_size: int | str | None, cache: Mapping[str, Any],
+               provenance: Mapping[str, Any], timing: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """The run record of one (model, task) pair, in results.json's field order."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "run_id": new_run_id(),
         "model": spec.name,
@@ -267,35 +316,27 @@ def run_pair(
             "sample": options.sample,
             "batch_size": batch_size,
             "metric_options": asdict(options.metric_options),
-            "model": {"kind": spec.kind, **model_config},
+            "model": dict(model_config),
             "task": {"path": str(task.path), **task.data_source(), "generation": dict(task.generation),
                      "summary_sentences": task.summary_sentences, "metrics": list(task.metrics)},
-            "cache": {"key": cache.key if cache else None, "reused": n - n_todo, "predicted": n_todo},
+            "cache": dict(cache),
         },
-        "provenance": {**provenance(device), "started_at": _iso(started), "finished_at": _iso(time.time())},
-        "timing": {
-            "total_s": total_s,
-            "load_s": load_s,
-            "predict_s": predict_s,
-            "score_s": score_s,
-            # A run that predicted nothing reports the speed measured when its predictions were made.
-            "examples_per_s": (n_todo / predict_s if predict_s > 0 else
-                               cached_n / cached_s if n_todo == 0 and cached_s > 0 else None),
-            **{k: v for k, v in (getattr(model, "timing", None) or {}).items()},
-        },
-        "warnings": scores.warnings + list(getattr(model, "warnings", []) or []),
+        "provenance": dict(provenance),
+        "timing": dict(timing),
+        "warnings": warnings,
     }
+
+
+def prediction_rows(examples: Sequence[Example], predictions: Sequence[str],
+                    per_example: Sequence[Mapping[str, float]]) -> list[dict[str, Any]]:
+    """The lines of predictions.jsonl: id, prediction, references, scores (and the question, for QA)."""
     rows = []
-    for ex, pred, sc in zip(examples, predictions, scores.per_example):
+    for ex, pred, sc in zip(examples, predictions, per_example):
         row: dict[str, Any] = {"id": ex.id, "prediction": pred, "references": list(ex.references), "scores": sc}
         if ex.question is not None:
             row["question"] = ex.question
         rows.append(row)
-    return record, rows
-
-
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return rows
 
 
 def run(
@@ -308,7 +349,7 @@ def run(
 ) -> list[tuple[dict[str, Any], Path]]:
     """Run every compatible (model, task) pair and write each run directory."""
     pairs = check_pairs(specs, tasks, explicit_tasks)
-    loaded = {t.name: t.load(limit=options.limit, sample=options.sample, seed=options.seed)
+    loaded = {t.name: load_examples(t, limit=options.limit, sample=options.sample, seed=options.seed)
               for t in {id(t): t for _, t in pairs}.values()}
     world = distributed.current()
     out = []

@@ -1,35 +1,33 @@
-"""Run records and results files.
+"""Run directories: written atomically, read back through the one results.json validator.
 
 Each run of a model on a task is one directory,
 ``<results>/<task>/<model>/<run-id>/``, with
 
-- ``results.json``: the run record (schema below, `SCHEMA_VERSION`);
+- ``results.json``: the run record (fields in `RESULT_FIELDS` order, `SCHEMA_VERSION`);
 - ``predictions.jsonl``: one line per example, ``{"id", "prediction",
   "references", "scores"}`` (plus ``"question"`` for QA).
 
 Files are written to a temporary directory next to the final one and moved in
 place with one rename, so a results directory is either complete or absent.
+Every reader of results.json (comparison, leaderboard, rescoring) goes through
+`read_run`, which checks the whole record and names the file (and line, for
+syntax errors) of the first problem.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
 import os
-import platform
 import re
 import secrets
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.version import __version__
 from bench.errors import BenchError, relpath
+from bench.io import NonFiniteNumber, atomic_path, json_line, json_text, loads, read_bytes
 
 SCHEMA_VERSION = 1
 
@@ -39,8 +37,14 @@ RESULT_FIELDS = (
     "n_examples", "metrics", "ci", "signatures", "counts", "config", "provenance", "timing", "warnings",
 )
 
-_PACKAGES = ("numpy", "datasets", "rouge_score", "nltk", "nupunkt", "PyYAML", "typer",
-             "torch", "transformers", "tokenizers", "accelerate", "sentencepiece")
+#: Hints of `read_run`'s errors.
+DAMAGED = "the file is damaged; delete this run directory and run again"
+NOT_WRITTEN_BY_BENCH = "the file is damaged or not written by bench; delete this run directory and run again"
+WRITE_FAILED = ("check free space and permissions; the predictions are kept in the prediction cache, "
+                "so running the same command again only rescores")
+
+
+# ------------------------------------------------------------------ names
 
 
 def slug(name: str) -> str:
@@ -49,151 +53,188 @@ def slug(name: str) -> str:
     # No leading '.' (hidden, and skipped as a run being written) or '-' (read as an option).
     s = re.sub(r"[^A-Za-z0-9._+=-]+", "_", s).strip("._-")
     if len(s) > 100:  # file names have a length limit (255 bytes); keep distinct names distinct
-        import hashlib
-
         s = f"{s[:80]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:12]}"
     return s or "unnamed"
 
 
 def new_run_id() -> str:
+    """A run id: the UTC time (sorts by age) and 6 random hex digits (keeps runs of the same second apart)."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def package_versions() -> dict[str, str]:
-    out = {"bench": __version__}
-    for p in _PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+def run_directory(results_dir: Path, record: Mapping[str, Any]) -> Path:
+    """Where a run record is written: ``<results_dir>/<task>/<model>/<run-id>``."""
+    return results_dir / slug(record["task"]) / slug(record["model"]) / record["run_id"]
 
 
-def git_info() -> dict[str, Any]:
-    """The commit of bench's own source when it runs from a git checkout."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists():
-        return {}
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    return {"git_commit": commit or None, "git_dirty": bool(dirty)}
+def results_dir_of(run_dir: Path) -> Path:
+    """The results directory a run directory is in (the inverse of `run_directory`)."""
+    return run_dir.parent.parent.parent
 
 
-def _command_line() -> str | None:
-    """The `bench ...` command that made the run (None when called from Python)."""
-    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if argv0 is None or not (argv0.name == "bench" or argv0.parts[-2:] == ("bench", "__main__.py")):
-        return None
-    return " ".join(["bench", *sys.argv[1:]])
+# ------------------------------------------------------------------ writing
 
 
-def provenance(device: str = "cpu") -> dict[str, Any]:
-    return {
-        "bench_version": __version__,
-        "packages": package_versions(),
-        **git_info(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "device": device,
-        "command": _command_line(),
-    }
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: tuples to lists, non-finite floats to None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def dumps_line(obj: Mapping[str, Any]) -> str:
-    return json.dumps(_clean(obj), ensure_ascii=False, allow_nan=False)
+def ordered_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with its fields in `RESULT_FIELDS` order, any others after them."""
+    ordered = {k: record[k] for k in RESULT_FIELDS if k in record}
+    ordered.update({k: v for k, v in record.items() if k not in ordered})
+    return ordered
 
 
 def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable[Mapping[str, Any]]) -> Path:
-    """Write a run directory atomically; returns its path."""
-    final = output_dir / slug(record["task"]) / slug(record["model"]) / record["run_id"]
-    parent = final.parent
+    """Write a run directory atomically (temporary directory, one rename); returns its path."""
+    final = run_directory(output_dir, record)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(parent)) from None
-    tmp = parent / f".tmp-{record['run_id']}"
-    try:
+        raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(final.parent)) from None
+    with atomic_path(final, what="the run directory", hint=WRITE_FAILED, exit_code=3) as tmp:
         tmp.mkdir()
-        with (tmp / "predictions.jsonl").open("w", encoding="utf-8") as f:
-            for p in predictions:
-                f.write(dumps_line(p) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        ordered = {k: record[k] for k in RESULT_FIELDS if k in record}
-        ordered.update({k: v for k, v in record.items() if k not in ordered})
-        with (tmp / "results.json").open("w", encoding="utf-8") as f:
-            f.write(json.dumps(_clean(ordered), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, final)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise BenchError(f"cannot write the run directory: {e.strerror or e}", where=relpath(final),
-                         hint="check free space and permissions; the predictions are kept in the prediction "
-                              "cache, so running the same command again only rescores", exit_code=3) from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _write_synced(tmp / "predictions.jsonl", (json_line(p) + "\n" for p in predictions))
+        _write_synced(tmp / "results.json", [json_text(ordered_record(record))])
     return final
 
 
-def read_run(path: Path) -> dict[str, Any]:
-    """Read a results.json (or the run directory holding it), checking its schema version."""
+def _write_synced(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to a new file and fsync it (the run directory is renamed into place only after)."""
+    with path.open("w", encoding="utf-8") as f:
+        for chunk in chunks:
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# ------------------------------------------------------------------ reading and checking
+
+
+def read_run(path: Path, *, scores: bool = True) -> dict[str, Any]:
+    """Read a results.json (or the run directory holding it) and check the whole record; returns it.
+
+    Checked: the JSON itself (UTF-8, no NaN or Infinity), the schema version,
+    the example count, the run id, model, task and task hash, the metrics
+    with their CIs and signatures, and the config. `scores=False` leaves the
+    metrics, CIs and signatures unchecked, for rescoring, which recomputes them.
+    Every problem is one `BenchError` naming the file.
+    """
     p = path / "results.json" if path.is_dir() else path
     where = relpath(p)
-    damaged = "the file is damaged; delete this run directory and run again"
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise BenchError(f"cannot read run record: {e.strerror}", where=where) from None
-    except UnicodeDecodeError as e:
-        raise BenchError(f"not a valid results.json: not UTF-8 (byte at offset {e.start})", where=where,
-                         hint=damaged) from None
-    if not text.strip():
-        raise BenchError("not a valid results.json: the file is empty", where=where, hint=damaged)
-    try:
-        record = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as e:
-        raise BenchError(f"not a valid results.json: invalid JSON: {e.msg} (column {e.colno})",
-                         where=f"{where}:{e.lineno}", hint=damaged) from None
-    except ValueError as e:  # NaN or Infinity, which bench never writes (it writes null)
-        m = re.search(rf"(?<=[\s:\[,]){re.escape(str(e))}(?=\s*[,\]}}])", text)
-        line = f":{text[:m.start()].count(chr(10)) + 1}" if m else ""
-        raise BenchError(f"not a valid results.json: it holds {e}, which bench never writes", where=where + line,
-                         hint=damaged) from None
-    if not isinstance(record, dict) or "schema_version" not in record:
-        raise BenchError("not a bench results.json (no schema_version)", where=where,
-                         hint="pass run directories written by `bench run` (or the results directory above them)")
-    v = record["schema_version"]
-    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-        raise BenchError(f"results.json has schema_version {v!r}, not a positive integer", where=where, hint=damaged)
-    if v > SCHEMA_VERSION:
-        raise BenchError(f"results.json has schema_version {v!r}; this bench reads up to {SCHEMA_VERSION}",
-                         where=where, hint="upgrade bench to read results written by a newer version")
-    n = record.get("n_examples", 0)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise BenchError(f"field 'n_examples' of the run record is {n!r}, not a count", where=where, hint=damaged)
+    record = parse_record(p, where)
+    check_schema(record, where)
+    check_identity(record, where)
+    if scores:
+        check_scores(record, where)
+    check_config(record, where)
     return record
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(name)
+def parse_record(path: Path, where: str) -> dict[str, Any]:
+    """The JSON object in a results.json, with ``schema_version``; syntax errors name their line."""
+    data = read_bytes(path, "run record")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BenchError(f"not a valid results.json: not UTF-8 (byte at offset {e.start})", where=where,
+                         hint=DAMAGED) from None
+    if not text.strip():
+        raise BenchError("not a valid results.json: the file is empty", where=where, hint=DAMAGED)
+    try:
+        record = loads(text)
+    except NonFiniteNumber as e:  # NaN or Infinity, which bench never writes (it writes null)
+        m = re.search(rf"(?<=[\s:\[,]){re.escape(str(e))}(?=\s*[,\]}}])", text)
+        line = f":{text[:m.start()].count(chr(10)) + 1}" if m else ""
+        raise BenchError(f"not a valid results.json: it holds {e}, which bench never writes", where=where + line,
+                         hint=DAMAGED) from None
+    except json.JSONDecodeError as e:
+        raise BenchError(f"not a valid results.json: invalid JSON: {e.msg} (column {e.colno})",
+                         where=f"{where}:{e.lineno}", hint=DAMAGED) from None
+    if not isinstance(record, dict) or "schema_version" not in record:
+        raise BenchError("not a bench results.json (no schema_version)", where=where,
+                         hint="pass run directories written by `bench run` (or the results directory above them)")
+    return record
+
+
+def check_schema(record: Mapping[str, Any], where: str) -> None:
+    """A schema version this bench reads, and a whole example count."""
+    v = record["schema_version"]
+    if not is_count(v) or v < 1:
+        raise BenchError(f"results.json has schema_version {v!r}, not a positive integer", where=where, hint=DAMAGED)
+    if v > SCHEMA_VERSION:
+        raise BenchError(f"results.json has schema_version {v!r}; this bench reads up to {SCHEMA_VERSION}",
+                         where=where, hint="upgrade bench to read results written by a newer version")
+    if "n_examples" not in record:
+        raise BenchError("run record has no field 'n_examples'", where=where, hint=NOT_WRITTEN_BY_BENCH)
+    n = record["n_examples"]
+    if not is_count(n):
+        raise BenchError(f"field 'n_examples' of the run record is {n!r}, not a count", where=where, hint=DAMAGED)
+
+
+def check_identity(record: Mapping[str, Any], where: str) -> None:
+    """Which run it is: run id, model and task (non-empty strings) and the task hash."""
+    for key in ("run_id", "model", "task"):
+        if not required(record, key, str, where):
+            raise BenchError(f"field {key!r} of the run record is empty", where=where, hint=DAMAGED)
+    required(record, "task_hash", str, where)
+
+
+def check_scores(record: Mapping[str, Any], where: str) -> None:
+    """Each metric a number (or null), with a 95% CI [lo, hi] and a signature."""
+    metrics = required(record, "metrics", dict, where)
+    ci = required(record, "ci", dict, where)
+    signatures = required(record, "signatures", dict, where)
+    for name, value in metrics.items():
+        if value is not None and not is_number(value):
+            raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where, hint=DAMAGED)
+        pair = ci.get(name)
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise BenchError(f"no 95% CI [lo, hi] for metric {name!r}", where=where, hint=DAMAGED)
+        if not all(b is None or is_number(b) for b in pair):
+            raise BenchError(f"the 95% CI of metric {name!r} is not two numbers: {pair!r}", where=where, hint=DAMAGED)
+        if name not in signatures:
+            raise BenchError(f"no signature for metric {name!r}", where=where, hint=DAMAGED)
+        if not isinstance(signatures[name], str):
+            raise BenchError(f"the signature of metric {name!r} is not a string", where=where, hint=DAMAGED)
+
+
+def check_config(record: Mapping[str, Any], where: str) -> None:
+    """``config`` and ``config.task`` mappings, the task's metrics known ones; ``timing`` a mapping."""
+    config = record.get("config", {})
+    task_config = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(config, dict) or not isinstance(task_config, (dict, type(None))):
+        raise BenchError("field 'config' of the run record is not a mapping", where=where, hint=DAMAGED)
+    names = (task_config or {}).get("metrics")
+    if names:
+        from bench.metrics import METRICS
+
+        if not isinstance(names, list) or not all(isinstance(m, str) and m in METRICS for m in names):
+            raise BenchError(f"run record names unknown metrics {names!r} (config.task.metrics)", where=where,
+                             hint=f"metrics: {', '.join(METRICS.names())}; {DAMAGED}")
+    if not isinstance(record.get("timing", {}), dict):
+        raise BenchError("field 'timing' of the run record is not a mapping", where=where, hint=DAMAGED)
+
+
+def run_metrics(record: Mapping[str, Any]) -> list[str]:
+    """The metrics a checked run record was scored with: its task's, or the default of its task type."""
+    names = ((record.get("config") or {}).get("task") or {}).get("metrics")
+    return list(names) if names else ["rouge"] if record.get("task_type") == "summarization" else ["squad"]
+
+
+def required(record: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """``record[key]``, which must be present and of type `kind` (a bool is not a number)."""
+    if key not in record:
+        raise BenchError(f"run record has no field {key!r}", where=where, hint=NOT_WRITTEN_BY_BENCH)
+    value = record[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BenchError(f"field {key!r} of the run record has the wrong type ({type(value).__name__})", where=where,
+                         hint=DAMAGED)
+    return value
+
+
+def is_number(value: Any) -> bool:
+    """An int or float that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_count(value: Any) -> bool:
+    """A non-negative int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
