@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.version import __version__
-from bench.metrics.bootstrap import DEFAULT_SEED, bootstrap_ci
+from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class MetricOptions:
     tokenizer: str = "default"
     """ROUGE: 'default' (rouge_score's, ASCII a-z0-9 only) or 'unicode' (letters of every script)."""
     bootstrap_seed: int = DEFAULT_SEED
-    bootstrap_resamples: int = 1000
+    bootstrap_resamples: int = DEFAULT_RESAMPLES
 
 
 @dataclass(frozen=True)
