@@ -289,3 +289,35 @@ def test_list_shows_dataset_tasks_without_loading_datasets(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
     row = next(line for line in proc.stdout.splitlines() if "cnn_dailymail" in line)
     assert "?" in row
+
+
+def test_parse_dataset_resolves_data_files_against_the_task_folder(tmp_path):
+    from bench.tasks.datasets import local_files, parse_dataset
+
+    (tmp_path / "data").mkdir()
+    for name in ("test-0.parquet", "test-1.parquet", "train.parquet"):
+        (tmp_path / "data" / name).write_bytes(b"x")
+    source, errors = parse_dataset({"path": "parquet", "split": "test",
+                                    "data_files": {"test": "data/test-*.parquet", "train": ["data/train.parquet"]}},
+                                   tmp_path, "t.yaml:3")
+    assert errors == [] and source is not None and source.is_local
+    assert source.data_files == {"test": (str(tmp_path / "data/test-*.parquet"),),
+                                 "train": (str(tmp_path / "data/train.parquet"),)}
+    assert local_files(source) == [tmp_path / "data" / n for n in ("test-0.parquet", "test-1.parquet",
+                                                                    "train.parquet")]
+    hub, errors = parse_dataset({"path": "abisee/cnn_dailymail", "name": "3.0.0", "split": "test"}, tmp_path, "t")
+    assert errors == [] and hub is not None and local_files(hub) == [] and not hub.is_local
+    none, errors = parse_dataset({"path": "json", "config": "x", "split": 1}, tmp_path, "t.yaml:3")
+    assert none is None and [e.message.split(" (")[0].split(".")[0] for e in errors] == [
+        "unknown 'dataset' key 'config'", "'dataset' needs 'split'"]
+    assert all(e.where == "t.yaml:3" for e in errors)
+
+
+def test_dataset_fingerprint():
+    from bench.tasks.datasets import dataset_fingerprint
+
+    class Loaded:
+        _fingerprint = "0123abcd"
+
+    assert dataset_fingerprint(Loaded()) == "0123abcd"
+    assert dataset_fingerprint(object()) is None

@@ -213,3 +213,22 @@ def test_a_failed_write_leaves_no_file_behind(in_tmp, cli):
     code, out, err = _import(cli, files)
     assert code == 2 and "cannot write" in err
     assert not (in_tmp / "fx").exists() or list((in_tmp / "fx").iterdir()) == []
+
+
+def test_write_files_writes_all_files_or_none(tmp_path):
+    from bench.errors import BenchError
+    from bench.tasks.importer import write_files
+
+    first, second = tmp_path / "a" / "first.jsonl", tmp_path / "b" / "second.yaml"
+    write_files({first: '{"id": "é"}\n', second: "name: x\n"}, force=False)
+    assert first.read_bytes() == '{"id": "é"}\n'.encode() and second.read_text(encoding="utf-8") == "name: x\n"
+    second.unlink()
+    second.mkdir()  # the second file cannot be moved into place: the first is not replaced either
+    try:
+        write_files({first: "new\n", second: "name: y\n"}, force=True)
+    except BenchError as e:
+        assert "cannot write" in str(e)
+    else:
+        raise AssertionError("a directory in the way must stop the import")
+    assert first.read_bytes() == '{"id": "é"}\n'.encode() and second.is_dir()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "first.jsonl", "second.yaml"]

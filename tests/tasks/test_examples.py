@@ -1,0 +1,77 @@
+"""From a task to its examples: load_examples (limit, sample, seed), example_from_row, count_examples."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+from bench.errors import BenchError
+from bench.tasks.definition import load_task
+from bench.tasks.examples import count_examples, example_from_row, load_examples, select_indices
+from bench.tasks.records import Example
+
+
+def _seed(name: str):
+    return load_task(REPO / "tasks" / f"{name}.yaml")
+
+
+def test_all_examples_of_the_seed_tasks():
+    for name, n in (("seed-summarization", 1), ("seed-headline", 1), ("seed-qa", 48)):
+        task = _seed(name)
+        loaded, examples = load_examples(task)
+        assert loaded is task  # a fixture task's hash covers its file already
+        assert len(examples) == n == count_examples(task)
+        assert all(isinstance(e, Example) and e.references is not None for e in examples)
+
+
+def test_limit_keeps_the_first_examples():
+    task = _seed("seed-qa")
+    _, every = load_examples(task)
+    _, first = load_examples(task, limit=5)
+    assert first == every[:5]
+    assert load_examples(task, limit=1000)[1] == every
+
+
+def test_sample_is_seeded_in_file_order_and_grows_by_inclusion():
+    task = _seed("seed-qa")
+    _, every = load_examples(task)
+    position = {e.id: k for k, e in enumerate(every)}
+    _, a = load_examples(task, sample=10, seed=3)
+    _, again = load_examples(task, sample=10, seed=3)
+    _, other = load_examples(task, sample=10, seed=4)
+    _, larger = load_examples(task, sample=20, seed=3)
+    assert a == again and len(a) == 10 and a != other
+    assert [position[e.id] for e in a] == sorted(position[e.id] for e in a)
+    assert a == [every[i] for i in select_indices(len(every), sample=10, seed=3)]
+    assert set(a) <= set(larger)
+    assert load_examples(task, sample=1000)[1] == every
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"limit": 2, "sample": 2}, "--limit and --sample cannot be used together"),
+    ({"limit": 0}, "--limit must be a positive integer"),
+    ({"sample": -1}, "--sample must be a positive integer"),
+])
+def test_bad_selection_options_are_refused(kwargs, message):
+    with pytest.raises(BenchError, match=message):
+        load_examples(_seed("seed-summarization"), **kwargs)
+
+
+def test_example_from_row_follows_the_field_mapping():
+    summ = _seed("seed-summarization")
+    ex = example_from_row(summ, {"id": 7, "document": "Doc.", "references": ["One.", "Two."]})
+    assert ex == Example(id="7", input="Doc.", references=("One.", "Two."))
+    # one string is one reference
+    assert example_from_row(summ, {"id": "a", "document": "D.", "references": "A.\nB."}).references == ("A.\nB.",)
+    qa = _seed("seed-qa")
+    ex = example_from_row(qa, {"id": "q", "context": "A cat sat.", "question": "Who sat?",
+                               "answers": {"text": ["cat", "A cat"], "answer_start": [2, 0]}})
+    assert ex == Example(id="q", input="A cat sat.", references=("cat", "A cat"), question="Who sat?",
+                         answer_starts=(2, 0))
+
+
+def test_count_examples_counts_non_empty_lines_without_checking_them(tmp_path):
+    (tmp_path / "t.jsonl").write_text('{"id": "a"}\n\nnot json\n', encoding="utf-8")
+    (tmp_path / "t.yaml").write_text("name: t\nversion: 1\ntype: summarization\nfixture: t.jsonl\n",
+                                     encoding="utf-8")
+    assert count_examples(load_task(tmp_path / "t.yaml")) == 2
