@@ -12,14 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from bench.errors import BenchError, relpath
 from bench.metrics import METRICS, MetricOptions
 from bench.metrics.scoring import read_score_file
 from bench.tasks.definition import Task, load_task, resolve_tasks
 
-__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file"]
+__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",
+           "check_run_arguments", "check_compare_arguments"]
+
+#: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
+MAX_SEED = 2**32 - 1
+
+
+class ArgumentName(Protocol):
+    """How a message names a parameter: `limit` (or `limit=N`) for Python callers, `--limit` for the command line."""
+
+    def __call__(self, parameter: str, value: str = "") -> str: ...
+
+
+def python_name(parameter: str, value: str = "") -> str:
+    """A parameter as Python callers write it: `limit`, or `limit=N` with a value."""
+    return f"{parameter}={value}" if value else parameter
 
 
 def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
@@ -35,7 +50,7 @@ def run(
     seed: int = 0,
     output_dir: str | Path = "results",
     tasks_dirs: Sequence[str | Path] = (),
-    batch_size: int | None = None,
+    batch_size: int | Literal["auto"] | None = None,
     metric_options: MetricOptions | None = None,
     model_options: dict[str, Any] | None = None,
     progress: Any = None,
@@ -46,22 +61,15 @@ def run(
     Predictions are cached under `output_dir`/.cache as they are made: running
     the same call again (after an interruption, or to change a metric option)
     predicts only what is missing. `no_cache=True` predicts everything again.
+    `batch_size` is a positive integer or "auto" (the largest that fits, for
+    Hugging Face models); None lets each model choose.
     """
     from bench.models import DEFAULT_MODELS, resolve_model
     from bench.execution.runner import RunOptions, run as run_pairs
 
-    if limit is not None and limit < 1:
-        raise BenchError(f"--limit must be at least 1, got {limit}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise BenchError(f"--seed must be an integer from 0 to {2**32 - 1}, got {seed!r}")
-    _check_output_dir(Path(output_dir))
+    check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch_size, output_dir=output_dir)
     revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
     specs = [resolve_model(m, revision) for m in (models or DEFAULT_MODELS)]
-    if sample is not None and sample < 1:
-        raise BenchError(f"--sample must be at least 1, got {sample}")
-    if sample is not None and limit is not None:
-        raise BenchError("--limit and --sample cannot be used together",
-                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
     task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs])
     if not tasks:  # tasks over a dataset (Hub downloads) run only when named
         task_list = [t for t in task_list if t.runs_by_default]
@@ -96,14 +104,60 @@ def _update_leaderboard(results_dir: Path) -> None:
         warnings.warn(str(e), BenchWarning, stacklevel=3)
 
 
-def _check_output_dir(path: Path) -> None:
-    """Refuse an output directory that cannot be one (a file, or below a file) before any model loads."""
+def check_run_arguments(
+    *,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    batch_size: int | Literal["auto"] | None = None,
+    output_dir: str | Path = "results",
+    name: ArgumentName = python_name,
+) -> None:
+    """Refuse `run` arguments that cannot work, before any model loads; `name` words the messages.
+
+    The command line calls it with its option names (`--limit`) before it calls `run`.
+    """
+    _check_count(limit, name("limit"))
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise BenchError(f"{name('seed')} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+    _check_count(sample, name("sample"))
+    if sample is not None and limit is not None:
+        raise BenchError(f"{name('limit')} and {name('sample')} cannot be used together",
+                         hint=f"{name('limit', 'N')} takes the first N examples, {name('sample', 'N')} a seeded "
+                              "random N; pick one")
+    if batch_size is not None and batch_size != "auto" and not (_is_int(batch_size) and batch_size >= 1):
+        raise BenchError(f"{name('batch_size')} must be a positive integer or 'auto', got {batch_size!r}")
+    _check_output_dir(Path(output_dir), name("output_dir"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_count(value: int | None, name: str) -> None:
+    """A number of examples: None (all of them) or at least 1."""
+    if value is None:
+        return
+    if not _is_int(value):
+        raise BenchError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise BenchError(f"{name} must be at least 1, got {value}")
+
+
+def _check_output_dir(path: Path, name: str) -> None:
+    """Refuse an output directory that cannot be one (a file, or below a file)."""
     for p in (path, *path.parents):
         if p.exists():
             if not p.is_dir():
                 raise BenchError("the output directory is a file" if p == path else f"{relpath(p)} is a file, not "
-                                 "a directory", where=relpath(path), hint="pass a directory to --output-dir")
+                                 "a directory", where=relpath(path), hint=f"pass a directory to {name}")
             return
+
+
+def check_compare_arguments(*, alpha: float = 0.05, name: ArgumentName = python_name) -> None:
+    """Refuse `compare` arguments that cannot work; `name` words the messages."""
+    if not 0 < alpha < 1:
+        raise BenchError(f"{name('alpha')} must be between 0 and 1, got {alpha}")
 
 
 def compare(
@@ -126,6 +180,7 @@ def compare(
 
     from bench.comparison import select as C
 
+    check_compare_arguments(alpha=alpha)
     sections = C.select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
                         all_runs=all_runs)
     comparisons = None

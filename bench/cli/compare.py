@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bench.cli.app import app
+from bench.cli.options import option_name
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 
 
@@ -29,7 +29,6 @@ class CompareFormat(str, Enum):
 HTML_EXAMPLES = 10
 
 
-@app.command()
 def compare(
     results_dirs: Annotated[Optional[list[Path]], typer.Argument(
         help="Results directories (or run directories) to read. Default: results.", show_default=False)] = None,
@@ -49,14 +48,14 @@ def compare(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the paired tests.")] = 0.05,
 ) -> None:
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
+    from bench.api import check_compare_arguments
     from bench.comparison import select as C
 
     if examples is not None and examples < 0:
         raise BenchError(f"--examples must be 0 or more, got {examples}")
     if examples and fmt in (CompareFormat.csv, CompareFormat.json):
         raise BenchError(f"--examples shows example texts; it applies to table, md and html, not {fmt.value}")
-    if not 0 < alpha < 1:
-        raise BenchError(f"--alpha must be between 0 and 1, got {alpha}")
+    check_compare_arguments(alpha=alpha, name=option_name)
     if plot is not None and plot.suffix.lower() != ".png":
         raise BenchError(f"--plot writes a PNG file; got {str(plot)!r}", hint="e.g. --plot charts.png")
     dirs = results_dirs or [Path("results")]

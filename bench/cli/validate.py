@@ -5,21 +5,18 @@ Imports nothing heavy for fixture tasks; `datasets` only to load a dataset task 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from bench.cli.app import app
+from bench.cli.options import TasksDirs
 
 
-@app.command()
 def validate(
     targets: Annotated[Optional[list[str]], typer.Argument(
         help="Task names, task .yaml files, folders of them, or fixture files. Default: every task.",
         show_default=False)] = None,
-    tasks_dir: Annotated[Optional[list[Path]], typer.Option(
-        "--tasks-dir", help="Directory of your own task definitions (repeatable), besides the bundled ones.")] = None,
+    tasks_dir: TasksDirs = None,
 ) -> None:
     """Check task definitions and fixtures; report every problem with file:line (exit 2)."""
     from bench.tasks.validate import raise_problems, validate_targets

@@ -10,14 +10,13 @@ from typing import Annotated
 
 import typer
 
-from bench.cli.app import app
 from bench.errors import relpath
 
+#: The `bench fixture` command group.
 fixture_app = typer.Typer(
     name="fixture", help="Make fixtures and task definitions from your own data.", no_args_is_help=True,
     add_completion=False, rich_markup_mode=None,
 )
-app.add_typer(fixture_app, name="fixture")
 
 
 @fixture_app.command("import")

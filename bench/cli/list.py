@@ -1,0 +1,34 @@
+"""`bench list`: the tasks (type, size, metrics) and models (kind, tasks they can do) there are."""
+
+from __future__ import annotations
+
+from bench.cli.options import TasksDirs
+from bench.cli.output import console
+
+
+def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
+    """List tasks (type, size, metrics) and models (kind, tasks they can do)."""
+    from rich.table import Table
+
+    from bench.models import MODELS, entry_point_models
+    from bench.tasks.definition import discover_tasks, load_task
+    from bench.tasks.examples import count_examples
+
+    out = console()
+    table = Table(title="tasks")
+    for col in ("task", "type", "examples", "metrics", "version", "hash", "description"):
+        table.add_column(col, justify="right" if col == "examples" else "left")
+    for name, path in discover_tasks(tasks_dir or []).items():
+        t = load_task(path)
+        table.add_row(name, t.type, str(count_examples(t)) if t.fixture else "?", ", ".join(t.metrics), str(t.version),
+                      t.short_hash, t.description)
+    out.print(table)
+    table = Table(title="models")
+    for col in ("model", "kind", "tasks", "points to", "description"):
+        table.add_column(col)
+    specs = list(dict(MODELS.items()).values()) + list(entry_point_models().values())
+    for s in specs:
+        table.add_row(s.name, s.kind, ", ".join(s.task_types), s.target or "", s.description)
+    out.print(table)
+    out.print("Any Hugging Face hub id (org/name) or local model directory also works as --model "
+              "(needs the 'hf' extra), as does package.module:ClassName.")

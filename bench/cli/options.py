@@ -1,0 +1,98 @@
+"""Options that several commands share, each declared once, and the converters from option values to API arguments.
+
+A shared option is an `Annotated` alias: every command that takes it gets the
+same flag, metavar and help text. Imports nothing heavy (MetricOptions only
+when a command converts its metric options).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
+
+import typer
+
+from bench.errors import BenchError
+
+if TYPE_CHECKING:
+    from bench.metrics import MetricOptions
+
+
+class TokenizerName(str, Enum):
+    default = "default"
+    unicode = "unicode"
+
+
+# ------------------------------------------------------------ metric options (score, run, rescore)
+
+NoStemmer = Annotated[bool, typer.Option("--no-stemmer", help="ROUGE without Porter stemming.")]
+NoSplitSentences = Annotated[bool, typer.Option(
+    "--no-split-sentences",
+    help="rougeLsum without sentence splitting: texts as given, newlines the only sentence boundaries "
+         "(as rouge_score).")]
+Tokenizer = Annotated[TokenizerName, typer.Option(
+    "--tokenizer", help="ROUGE tokenizer: default (rouge_score's, ASCII only) or unicode.")]
+
+
+def metric_options(no_stemmer: bool, no_split_sentences: bool, tokenizer: TokenizerName) -> MetricOptions:
+    """The MetricOptions that --no-stemmer, --no-split-sentences and --tokenizer ask for."""
+    from bench.metrics import MetricOptions
+
+    return MetricOptions(stemmer=not no_stemmer, split_sentences=not no_split_sentences, tokenizer=tokenizer.value)
+
+
+# ------------------------------------------------------------ directories
+
+TasksDirs = Annotated[Optional[list[Path]], typer.Option(
+    "--tasks-dir", metavar="DIR", help="Directory of your own task definitions (repeatable), besides the bundled ones.")]
+
+_OUTPUT_DIR = typer.Option("--output-dir", "-o", metavar="DIR", help="Where run directories go.")
+#: --output-dir of `run` (default: results).
+OutputDir = Annotated[Path, _OUTPUT_DIR]
+#: --output-dir of `rescore` (default: beside each run it rescores).
+OutputDirOrNone = Annotated[Optional[Path], _OUTPUT_DIR]
+
+
+# ------------------------------------------------------------ output format (score)
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+
+
+# ------------------------------------------------------------ converters (run)
+
+def option_name(parameter: str, value: str = "") -> str:
+    """How the command line names a parameter of bench.api in messages: `--limit`, or `--limit N` with a value."""
+    flag = "--" + parameter.replace("_", "-")
+    return f"{flag} {value}" if value else flag
+
+
+def parse_batch_size(text: str | None) -> int | Literal["auto"] | None:
+    """--batch-size N|auto: a positive integer, "auto", or None when not given."""
+    if text is None:
+        return None
+    if text == "auto":
+        return "auto"
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise BenchError(f"--batch-size must be a positive integer or 'auto', got {text!r}")
+
+
+def parse_gen(items: list[str]) -> dict[str, Any]:
+    """--gen key=value settings as a dict; a value is JSON when it parses as JSON (4, true, 0.7), else a string."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"--gen expects key=value, got {item!r}", hint="e.g. --gen num_beams=4 --gen max_new_tokens=60")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

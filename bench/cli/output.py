@@ -1,0 +1,84 @@
+"""What the command line shows: the console for tables, warnings on stderr, run tables and progress bars.
+
+rich is imported inside the functions that draw, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+def console() -> Console:
+    """A console for tables on stdout; 120 columns when stdout is not a terminal."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def warn(message: str) -> None:
+    """One 'warning: ...' line on stderr."""
+    typer.echo(f"warning: {message}", err=True)
+
+
+def fmt(x: float | None) -> str:
+    """A score with two decimals; '-' for none."""
+    return "-" if x is None else f"{x:.2f}"
+
+
+def print_runs(records: Sequence[dict[str, Any]]) -> None:
+    """The scores table of new runs (stdout), their warnings and where they were written (stderr)."""
+    from rich.table import Table
+
+    table = Table(title="scores (mean x100 over examples, 95% bootstrap CI)")
+    for col, justify in (("task", "left"), ("model", "left"), ("n", "right"), ("metric", "left"),
+                         ("score", "right"), ("95% CI", "right"), ("ex/s", "right")):
+        table.add_column(col, justify=justify)
+    for r in records:
+        eps = r["timing"].get("examples_per_s")
+        for k, (name, value) in enumerate(r["metrics"].items()):
+            lo, hi = r["ci"][name]
+            first = k == 0
+            table.add_row(r["task"] if first else "", r["model"] if first else "",
+                          str(r["n_examples"]) if first else "", name, fmt(value), f"{fmt(lo)}-{fmt(hi)}",
+                          (f"{eps:.1f}" if eps else "-") if first else "", end_section=k == len(r["metrics"]) - 1)
+    console().print(table)
+    for r in records:
+        for w in r.get("warnings", []):
+            warn(f"{r['model']} on {r['task']}: {w}")
+    out_dirs = sorted({str(Path(r["path"]).parent.parent.parent) for r in records})
+    typer.echo(f"wrote {len(records)} run(s) to {', '.join(out_dirs)}", err=True)
+
+
+class ProgressBars:
+    """A rich progress bar on stderr for each (model, task) pair: the `progress` argument of bench.api.run."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+
+    def start(self, model: str, task: str, total: int) -> Callable[[int], None]:
+        """Show a bar for `model` on `task`; returns the function that advances it by n examples."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        self._progress = progress
+        progress.start()
+        bar = progress.add_task(f"{model} on {task}", total=total)
+        return lambda n: progress.advance(bar, n)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

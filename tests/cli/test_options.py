@@ -1,0 +1,135 @@
+"""Shared options: declared once, so every command that takes one shows and parses it the same way."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+import typer
+
+from bench.cli.app import app
+from bench.cli.options import TokenizerName, metric_options, option_name, parse_batch_size, parse_gen
+from bench.errors import BenchError
+from bench.metrics import MetricOptions
+
+#: Option -> the commands that take it.
+SHARED = {
+    "--no-stemmer": ("score", "run", "rescore"),
+    "--no-split-sentences": ("score", "run", "rescore"),
+    "--tokenizer": ("score", "run", "rescore"),
+    "--tasks-dir": ("run", "list", "validate"),
+    "--output-dir": ("run", "rescore"),
+}
+
+
+def _option(command: str, flag: str) -> Any:
+    """The parser's option `flag` of `command` (a click Option, from the click that typer uses)."""
+    group: Any = typer.main.get_command(app)
+    (param,) = [p for p in group.commands[command].params if flag in p.opts]
+    assert param.param_type_name == "option"
+    return param
+
+
+@pytest.mark.parametrize("flag, commands", SHARED.items())
+def test_a_shared_option_has_one_declaration(flag, commands):
+    options = [_option(c, flag) for c in commands]
+    first = options[0]
+    assert first.help
+    for o in options[1:]:
+        assert (o.opts, o.secondary_opts, o.help, o.metavar, o.is_flag, o.multiple) == (
+            first.opts, first.secondary_opts, first.help, first.metavar, first.is_flag, first.multiple)
+        # the same value type, but for Optional (rescore's --output-dir has no default)
+        assert o.type_descriptor.annotation in (first.type_descriptor.annotation, Optional[first.type_descriptor.annotation])
+
+
+@pytest.mark.parametrize("flag, commands", SHARED.items())
+def test_every_command_shows_the_same_help_for_a_shared_option(cli, flag, commands):
+    help_text = " ".join(_option(commands[0], flag).help.split())
+    for command in commands:
+        code, out, _ = cli(command, "--help")
+        assert code == 0
+        assert help_text in " ".join(out.split()), command
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """The metric options that score, run and rescore hand to the API, instead of scoring anything."""
+    import bench.api
+
+    seen: dict[str, MetricOptions] = {}
+
+    def score_file(path, *, metric="rouge", options=None):
+        seen["score"] = options
+        return {"warnings": [], "n": 0, "metrics": {}, "ci": {}, "signatures": {}, "counts": {}}
+
+    def run(**kwargs):
+        seen["run"] = kwargs["metric_options"]
+        return []
+
+    def rescore(run_dir, *, metric_options=None, output_dir=None):
+        seen["rescore"] = metric_options
+        raise BenchError("stop here")
+
+    monkeypatch.setattr(bench.api, "score_file", score_file)
+    monkeypatch.setattr(bench.api, "run", run)
+    monkeypatch.setattr(bench.api, "rescore", rescore)
+    return seen
+
+
+@pytest.mark.parametrize("args, expected", [
+    ((), MetricOptions()),
+    (("--no-stemmer",), MetricOptions(stemmer=False)),
+    (("--no-split-sentences", "--tokenizer", "unicode"), MetricOptions(split_sentences=False, tokenizer="unicode")),
+    (("--no-stemmer", "--no-split-sentences", "--tokenizer", "default"),
+     MetricOptions(stemmer=False, split_sentences=False, tokenizer="default")),
+])
+def test_metric_options_parse_the_same_in_every_command(in_tmp, cli, captured, args, expected):
+    cli("score", "preds.jsonl", *args)
+    cli("run", "--quiet", *args)
+    cli("rescore", "some-run", *args)
+    assert captured == {"score": expected, "run": expected, "rescore": expected}
+
+
+@pytest.mark.parametrize("command", [("score", "preds.jsonl"), ("run",), ("rescore", "some-run")])
+def test_an_unknown_tokenizer_is_a_usage_error_in_every_command(in_tmp, cli, captured, command):
+    code, _, err = cli(*command, "--tokenizer", "klingon")
+    assert code == 2
+    assert "Invalid value for '--tokenizer'" in err
+    assert captured == {}
+
+
+def test_metric_options():
+    assert metric_options(False, False, TokenizerName.default) == MetricOptions()
+    assert metric_options(True, True, TokenizerName.unicode) == MetricOptions(
+        stemmer=False, split_sentences=False, tokenizer="unicode")
+
+
+def test_option_name():
+    assert option_name("limit") == "--limit"
+    assert option_name("batch_size") == "--batch-size"
+    assert option_name("sample", "N") == "--sample N"
+
+
+@pytest.mark.parametrize("text, expected", [(None, None), ("auto", "auto"), ("1", 1), ("32", 32)])
+def test_parse_batch_size(text, expected):
+    assert parse_batch_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "lots", "-1", "2.5", "", "AUTO"])
+def test_parse_batch_size_refuses(text):
+    with pytest.raises(BenchError, match=r"^--batch-size must be a positive integer or 'auto', got "):
+        parse_batch_size(text)
+
+
+def test_parse_gen():
+    assert parse_gen([]) == {}
+    assert parse_gen(["num_beams=4", " do_sample =true", "temperature=0.7", "prefix=summarize: ", "stop=[1, 2]"]) == {
+        "num_beams": 4, "do_sample": True, "temperature": 0.7, "prefix": "summarize: ", "stop": [1, 2]}
+    assert parse_gen(["a=1", "a=2"]) == {"a": 2}
+
+
+@pytest.mark.parametrize("item", ["num_beams", "=3", " =3"])
+def test_parse_gen_refuses(item):
+    with pytest.raises(BenchError, match="--gen expects key=value") as e:
+        parse_gen([item])
+    assert e.value.hint and "--gen num_beams=4" in e.value.hint
