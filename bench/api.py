@@ -178,16 +178,18 @@ def compare(
     """
     import json
 
-    from bench.comparison import select as C
+    from bench.comparison.render_text import render_json
+    from bench.comparison.select import check_baseline, select
+    from bench.comparison.stats import compare_section
 
     check_compare_arguments(alpha=alpha)
-    sections = C.select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
-                        all_runs=all_runs)
+    sections = select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
+                      all_runs=all_runs)
     comparisons = None
     if baseline is not None:
-        C.check_baseline(sections, baseline)
-        comparisons = {k: C.compare_section(s, baseline, seed=seed, alpha=alpha) for k, s in enumerate(sections)}
-    return json.loads(C.render_json(sections, comparisons))
+        check_baseline(sections, baseline)
+        comparisons = {k: compare_section(s, baseline, seed=seed, alpha=alpha) for k, s in enumerate(sections)}
+    return json.loads(render_json(sections, comparisons))
 
 
 def score(

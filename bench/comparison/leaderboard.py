@@ -3,10 +3,10 @@
 After each `bench run` both files are rebuilt from all runs in the results
 directory: the latest run of each model on each task, with runs that cannot
 share a column (another task hash, size or metric signature) in tables of
-their own, exactly as `bench compare` shows them. Each file is written to a
-temporary file and moved in place with `os.replace`, under an exclusive
-`fcntl.flock` on `<results>/.leaderboard.lock`, so concurrent `bench run`s
-leave both files complete and built from the same set of runs.
+their own, exactly as `bench compare` shows them. Each file is written whole
+or not at all (`bench.io.atomic_write`), under an exclusive `fcntl.flock` on
+`<results>/.leaderboard.lock`, so concurrent `bench run`s leave both files
+complete and built from the same set of runs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.comparison.select import build_sections, collect_runs, latest_runs, render_csv, render_markdown, write_atomic
+from bench.comparison.render_text import render_csv, render_markdown
+from bench.comparison.select import build_sections, collect_runs, latest_runs
 from bench.errors import BenchError, relpath
+from bench.io import atomic_write
 
 MARKDOWN = "leaderboard.md"
 CSV = "leaderboard.csv"
@@ -66,6 +68,6 @@ def update_leaderboard(results_dir: str | Path) -> tuple[Path, Path]:
         except BenchError as e:
             raise BenchError(f"{e.message} (the runs were written; {MARKDOWN} and {CSV} were not updated)",
                              where=e.where, hint=e.hint, exit_code=e.exit_code) from None
-        write_atomic(md_path, md)
-        write_atomic(csv_path, csv_text)
+        atomic_write(md_path, md)
+        atomic_write(csv_path, csv_text)
     return md_path, csv_path

@@ -13,11 +13,11 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
+from bench.comparison.flips import Flip, FlipPairs
+from bench.comparison.render_text import CI_WORDING, fmt, fmt_p, fmt_signed, fmt_speed, paired_notes, paired_wording
+from bench.comparison.select import SPEED, Run, Section
+from bench.comparison.stats import SectionComparison
 from bench.version import __version__
-from bench.comparison.select import (
-    CI_WORDING, SPEED, Flip, Run, Section, SectionComparison, fmt, fmt_p, fmt_signed, fmt_speed, paired_notes,
-    paired_wording,
-)
 
 #: Colour-blind-safe palette (Okabe & Ito, 2008), one colour per model.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -271,7 +271,7 @@ def drilldown(base: Run, run: Run, flips: Sequence[Flip], *, open_: bool = False
 
 
 def section_html(k: int, s: Section, colours: Mapping[str, str], comparison: SectionComparison | None,
-                 pairs: Sequence[tuple[Run, Run, list[Flip]]] | None) -> str:
+                 pairs: FlipPairs | None) -> str:
     out = [f'<section id="t{k}"><h2>{esc(s.title)}</h2>']
     if s.note:
         out.append(f'<div class="note">{esc(s.note)}</div>')
@@ -300,7 +300,7 @@ def section_html(k: int, s: Section, colours: Mapping[str, str], comparison: Sec
 
 
 def render_html(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None,
-                flips: Mapping[int, Sequence[tuple[Run, Run, list[Flip]]]] | None = None, *,
+                flips: Mapping[int, FlipPairs] | None = None, *,
                 sources: Sequence[str] = (), title: str = "Model comparison") -> str:
     """The whole report as one HTML document (no scripts, no external resources)."""
     colours = model_colours(sections)

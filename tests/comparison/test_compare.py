@@ -17,7 +17,12 @@ from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.comparison import select as C
+from bench.comparison.flips import Prediction, flipped_examples
+from bench.comparison.render_text import json_rows, render_markdown
+from bench.comparison.select import SPEED, find_run_files, select
+from bench.comparison.stats import (
+    PERMUTATION_RESAMPLES, compare_section, discordant, mcnemar_exact, paired_bootstrap_ci, permutation_test,
+)
 from bench.results.store import write_run
 
 
@@ -54,20 +59,20 @@ def two_models(tmp_path):
 
 
 def test_rows_from_known_numbers_best_first(two_models):
-    sections = C.select([two_models])
+    sections = select([two_models])
     assert len(sections) == 1
-    rows = C.json_rows(sections)
+    rows = json_rows(sections)
     assert [r["model"] for r in rows] == ["b", "a"]  # sorted by the first metric, best first
     b, a = rows
     assert b == {"task": "news", "model": "b", "run": "20260101T000000Z-000002", "n": 3,
                  "metrics": {"rouge1": 50.0, "rouge2": 0.0}, "ci": {"rouge1": [40.0, 60.0], "rouge2": [0.0, 0.0]},
                  "examples_per_s": 10.0}
     assert a["metrics"] == {"rouge1": 20.0, "rouge2": 10.0}
-    assert sections[0].best == {"rouge1": 50.0, "rouge2": 10.0, C.SPEED: 100.0}
+    assert sections[0].best == {"rouge1": 50.0, "rouge2": 10.0, SPEED: 100.0}
 
 
 def test_markdown_marks_best_per_column_in_bold(two_models):
-    md = C.render_markdown(C.select([two_models]))
+    md = render_markdown(select([two_models]))
     line_b = next(line for line in md.splitlines() if line.startswith("| b |"))
     line_a = next(line for line in md.splitlines() if line.startswith("| a |"))
     assert "**50.00** [40.00, 60.00]" in line_b and "| 0.00 [0.00, 0.00]" in line_b and "| 10.0 |" in line_b
@@ -87,9 +92,9 @@ def test_plain_table_marks_best_with_a_star(two_models, cli):
 
 def test_single_run_has_no_best_marks(tmp_path):
     make_run(tmp_path, model="a", scores={"rouge1": [10, 20]})
-    (s,) = C.select([tmp_path])
+    (s,) = select([tmp_path])
     assert s.best == {}
-    assert not [line for line in C.render_markdown([s]).splitlines() if line.startswith("| a") and "**" in line]
+    assert not [line for line in render_markdown([s]).splitlines() if line.startswith("| a") and "**" in line]
 
 
 def test_latest_run_by_default_every_run_with_all_runs(tmp_path, cli):
@@ -108,7 +113,7 @@ def test_latest_within_the_same_second_is_the_last_written(tmp_path):
     second = make_run(tmp_path, model="a", scores={"rouge1": [2]}, run_id="20260101T000000Z-000000")
     os.utime(first / "results.json", ns=(1_000_000_000, 1_000_000_000))
     os.utime(second / "results.json", ns=(2_000_000_000, 2_000_000_000))
-    assert [r["run"] for r in C.json_rows(C.select([tmp_path]))] == ["20260101T000000Z-000000"]
+    assert [r["run"] for r in json_rows(select([tmp_path]))] == ["20260101T000000Z-000000"]
 
 
 def test_filters_by_task_model_and_metric(tmp_path, cli):
@@ -141,7 +146,7 @@ def test_differing_signatures_are_kept_apart_with_a_note(tmp_path, cli):
     make_run(tmp_path, model="a", scores={"rouge1": [10, 20]}, stem="porter")
     make_run(tmp_path, model="c", scores={"rouge1": [0, 20]}, stem="porter", run_id="20260101T000000Z-000003")
     make_run(tmp_path, model="b", scores={"rouge1": [90, 90]}, stem="none", run_id="20260101T000000Z-000002")
-    sections = C.select([tmp_path])
+    sections = select([tmp_path])
     assert [[r.model for r in s.runs] for s in sections] == [["a", "c"], ["b"]]  # the larger table first
     assert [s.title for s in sections] == ["news (table 1 of 2)", "news (table 2 of 2)"]
     assert sections[0].note is None
@@ -161,7 +166,7 @@ def test_differing_task_hash_and_size_are_kept_apart(tmp_path):
     make_run(tmp_path, model="d", scores={"rouge1": [10, 20]}, task_hash="h-one", run_id="20260101T000000Z-000004")
     make_run(tmp_path, model="b", scores={"rouge1": [10, 20]}, task_hash="h-two", run_id="20260101T000000Z-000002")
     make_run(tmp_path, model="c", scores={"rouge1": [10, 20, 30]}, task_hash="h-one", run_id="20260101T000000Z-3")
-    first, *others = C.select([tmp_path])
+    first, *others = select([tmp_path])
     assert {r.model for r in first.runs} == {"a", "d"} and first.note is None
     notes = {next(iter(s.runs)).model: s.note for s in others}
     assert notes["b"] == ("Kept apart from the first table of this task: task hash h-two (first table: h-one): "
@@ -173,7 +178,7 @@ def test_the_same_model_with_other_settings_keeps_its_latest_comparable_run(tmp_
     make_run(tmp_path, model="a", scores={"rouge1": [10]}, stem="porter", run_id="20260101T000000Z-000001")
     make_run(tmp_path, model="b", scores={"rouge1": [20]}, stem="porter", run_id="20260101T000000Z-000002")
     make_run(tmp_path, model="a", scores={"rouge1": [30]}, stem="none", run_id="20260102T000000Z-000003")
-    first, second = C.select([tmp_path])
+    first, second = select([tmp_path])
     assert {r.run_id for r in first.runs} == {"20260101T000000Z-000001", "20260101T000000Z-000002"}
     assert [r.run_id for r in second.runs] == ["20260102T000000Z-000003"]
 
@@ -183,35 +188,35 @@ def test_the_same_model_with_other_settings_keeps_its_latest_comparable_run(tmp_
 
 def test_permutation_test_hand_computed():
     # signs of (1, 2, 3): sums 6, 4, 2, 0, 0, -2, -4, -6; |sum| >= 6 in 2 of 8
-    assert C.permutation_test([1, 2, 3]) == (0.25, True)
+    assert permutation_test([1, 2, 3]) == (0.25, True)
     # (3, -1, 2) sums 4, -2, 6, 0, 0, -6, 2, -4: 4 of 8 reach |4|; the 0 changes nothing
-    assert C.permutation_test([3, -1, 2, 0]) == (0.5, True)
-    assert C.permutation_test([100.0] * 10) == (2 / 1024, True)
+    assert permutation_test([3, -1, 2, 0]) == (0.5, True)
+    assert permutation_test([100.0] * 10) == (2 / 1024, True)
 
 
 def test_permutation_test_identical_runs_give_p_one():
-    assert C.permutation_test([0.0] * 5) == (1.0, True)
-    assert C.permutation_test([0.0] * 200) == (1.0, False)
+    assert permutation_test([0.0] * 5) == (1.0, True)
+    assert permutation_test([0.0] * 200) == (1.0, False)
 
 
 def test_permutation_test_monte_carlo_is_seeded():
     d = np.random.default_rng(0).normal(1.0, 10.0, size=300)
-    p1, exact = C.permutation_test(d, seed=7)
-    assert not exact and C.permutation_test(d, seed=7)[0] == p1
-    assert 1 / (C.DEFAULT_RESAMPLES + 1) <= p1 <= 1
+    p1, exact = permutation_test(d, seed=7)
+    assert not exact and permutation_test(d, seed=7)[0] == p1
+    assert 1 / (PERMUTATION_RESAMPLES + 1) <= p1 <= 1
     # a clear win over many examples: no random sign vector reaches the observed mean
-    assert C.permutation_test([25.0] * 300) == (1 / (C.DEFAULT_RESAMPLES + 1), False)
+    assert permutation_test([25.0] * 300) == (1 / (PERMUTATION_RESAMPLES + 1), False)
 
 
 def test_mcnemar_exact_hand_computed():
     # b=1, c=9: 2 * (C(10,0) + C(10,1)) / 2^10 = 22/1024
-    assert C.mcnemar_exact(1, 9) == pytest.approx(22 / 1024, rel=1e-12)
-    assert C.mcnemar_exact(9, 1) == pytest.approx(22 / 1024, rel=1e-12)
-    assert C.mcnemar_exact(0, 6) == pytest.approx(2 / 64, rel=1e-12)
-    assert C.mcnemar_exact(0, 0) == 1.0
-    assert C.mcnemar_exact(5, 5) == 1.0
+    assert mcnemar_exact(1, 9) == pytest.approx(22 / 1024, rel=1e-12)
+    assert mcnemar_exact(9, 1) == pytest.approx(22 / 1024, rel=1e-12)
+    assert mcnemar_exact(0, 6) == pytest.approx(2 / 64, rel=1e-12)
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 5) == 1.0
     # large counts stay finite and exact to rounding: b=c+1 is close to 1
-    assert 0.9 < C.mcnemar_exact(5000, 5001) <= 1.0
+    assert 0.9 < mcnemar_exact(5000, 5001) <= 1.0
 
 
 @settings(max_examples=60, deadline=None)
@@ -219,17 +224,17 @@ def test_mcnemar_exact_hand_computed():
     lambda a: st.tuples(st.just(a), st.lists(st.sampled_from([0.0, 100.0]), min_size=len(a), max_size=len(a)))))
 def test_exact_sign_flip_test_equals_mcnemar_on_binary_scores(pair):
     a, b = np.array(pair[0]), np.array(pair[1])
-    counts = C.discordant(a, b)
-    p, exact = C.permutation_test(b - a)
-    assert exact and p == pytest.approx(C.mcnemar_exact(*counts), rel=1e-9)
+    counts = discordant(a, b)
+    p, exact = permutation_test(b - a)
+    assert exact and p == pytest.approx(mcnemar_exact(*counts), rel=1e-9)
 
 
 def test_paired_bootstrap_ci():
-    assert C.paired_bootstrap_ci([0.0] * 7) == (0.0, 0.0)
-    assert C.paired_bootstrap_ci([2.5] * 7) == (2.5, 2.5)
+    assert paired_bootstrap_ci([0.0] * 7) == (0.0, 0.0)
+    assert paired_bootstrap_ci([2.5] * 7) == (2.5, 2.5)
     d = np.random.default_rng(1).normal(3.0, 5.0, size=200)
-    lo, hi = C.paired_bootstrap_ci(d, seed=3)
-    assert C.paired_bootstrap_ci(d, seed=3) == (lo, hi)
+    lo, hi = paired_bootstrap_ci(d, seed=3)
+    assert paired_bootstrap_ci(d, seed=3) == (lo, hi)
     assert lo < d.mean() < hi
     # about mean +- 1.96 * sd / sqrt(n)
     half = 1.96 * d.std(ddof=1) / math.sqrt(d.size)
@@ -240,8 +245,8 @@ def test_paired_bootstrap_ci():
 def _pair(root: Path, base_scores, other_scores, metric="rouge1"):
     make_run(root, model="base", scores={metric: base_scores})
     make_run(root, model="other", scores={metric: other_scores}, run_id="20260101T000000Z-000002")
-    (s,) = C.select([root])
-    return C.compare_section(s, "base")
+    (s,) = select([root])
+    return compare_section(s, "base")
 
 
 def test_identical_runs_zero_difference_p_one(tmp_path):
@@ -272,8 +277,8 @@ def test_paired_uses_only_shared_examples(tmp_path):
     make_run(tmp_path, model="base", scores={"rouge1": [10, 20, 30]}, ids=["x", "y", "z"])
     make_run(tmp_path, model="other", scores={"rouge1": [50, 20, 99]}, ids=["x", "y", "w"],
              run_id="20260101T000000Z-000002")
-    (s,) = C.select([tmp_path])
-    (p,) = C.compare_section(s, "base").results
+    (s,) = select([tmp_path])
+    (p,) = compare_section(s, "base").results
     assert p.n == 2 and p.diff == pytest.approx(20.0) and (p.baseline_mean, p.mean) == (15.0, 35.0)
 
 
@@ -289,12 +294,12 @@ def test_baseline_in_cli_md_and_table(tmp_path, cli):
 
 
 def test_flipped_examples_ordered_by_difference():
-    base = {i: C.Prediction(i, f"b{i}", ("r",), {"f1": s}) for i, s in zip("abcd", (100.0, 0.0, 50.0, 20.0))}
-    other = {i: C.Prediction(i, f"o{i}", ("r",), {"f1": s}) for i, s in zip("abcd", (0.0, 0.0, 90.0, 20.0))}
-    flips = C.flipped_examples(base, other, "f1", 10)
+    base = {i: Prediction(i, f"b{i}", ("r",), {"f1": s}) for i, s in zip("abcd", (100.0, 0.0, 50.0, 20.0))}
+    other = {i: Prediction(i, f"o{i}", ("r",), {"f1": s}) for i, s in zip("abcd", (0.0, 0.0, 90.0, 20.0))}
+    flips = flipped_examples(base, other, "f1", 10)
     assert [(f.id, f.diff) for f in flips] == [("a", -100.0), ("c", 40.0)]
     assert (flips[0].baseline_prediction, flips[0].prediction) == ("ba", "oa")
-    assert [f.id for f in C.flipped_examples(base, other, "f1", 1)] == ["a"]
+    assert [f.id for f in flipped_examples(base, other, "f1", 1)] == ["a"]
 
 
 def test_examples_option_prints_flips(tmp_path, cli):
@@ -416,7 +421,7 @@ def test_no_runs_and_missing_directory(tmp_path, cli):
 def test_runs_being_written_are_skipped(two_models):
     (two_models / "news" / "a" / ".tmp-20260101T000000Z-xyz").mkdir()
     (two_models / "news" / "a" / ".tmp-20260101T000000Z-xyz" / "results.json").write_text("{")
-    assert len(C.find_run_files([two_models])) == 2
+    assert len(find_run_files([two_models])) == 2
 
 
 def test_plot_without_matplotlib_is_a_clear_error(two_models, cli, monkeypatch, tmp_path):

@@ -8,7 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from test_compare import make_run
 
-from bench.comparison import select as C
+from bench.comparison.flips import flipped_examples, read_predictions
+from bench.comparison.select import select
+from bench.comparison.stats import compare_section
 from bench.comparison.render_html import axis_max, bar_chart, model_colours, nice_step, render_html
 
 EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>"\' & done'
@@ -37,12 +39,12 @@ def _report(tmp_path, *, model_b: str = "b", prediction: str = EVIL, baseline: b
              predictions=["Paris", "1066", "blue"], examples_per_s=50.0)
     make_run(tmp_path, model=model_b, scores={"exact_match": [0.0, 100.0, 100.0], "f1": [0.0, 100.0, 100.0]},
              predictions=[prediction, "1066 AD", "blue"], examples_per_s=500.0, run_id="20260101T000000Z-000002")
-    sections = C.select([tmp_path])
-    comparisons = {0: C.compare_section(sections[0], "a")} if baseline else None
-    preds = {r.path: C.read_predictions(r.path) for r in sections[0].runs}
+    sections = select([tmp_path])
+    comparisons = {0: compare_section(sections[0], "a")} if baseline else None
+    preds = {r.path: read_predictions(r.path) for r in sections[0].runs}
     ref = sections[0].runs[-1] if sections[0].runs[-1].model == "a" else sections[0].runs[0]
     other = next(r for r in sections[0].runs if r is not ref)
-    flips = {0: [(ref, other, C.flipped_examples(preds[ref.path], preds[other.path], "exact_match", 10))]}
+    flips = {0: [(ref, other, flipped_examples(preds[ref.path], preds[other.path], "exact_match", 10))]}
     return render_html(sections, comparisons, flips, sources=[str(tmp_path)])
 
 
@@ -105,7 +107,7 @@ def test_report_is_deterministic(tmp_path):
 def test_bar_lengths_and_whiskers_follow_the_numbers(tmp_path):
     make_run(tmp_path, model="a", scores={"rouge1": [10.0, 30.0]})  # mean 20, CI [10, 30]
     make_run(tmp_path, model="b", scores={"rouge1": [40.0, 80.0]}, run_id="20260101T000000Z-000002")  # 60 [40, 80]
-    (s,) = C.select([tmp_path])
+    (s,) = select([tmp_path])
     svg = bar_chart(s, "rouge1", model_colours([s]))
     assert axis_max([60.0, 80.0]) == 80.0
     rects = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill=', svg)]

@@ -1,0 +1,155 @@
+"""Per-example scores of runs: reading predictions.jsonl, pairing two runs, the examples they score most differently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.comparison.select import Run, Section, baseline_run
+from bench.errors import BenchError, BenchErrors, relpath
+from bench.io import parse_jsonl, read_bytes, where
+from bench.results.store import is_number, read_run
+
+#: Hint of every problem in a predictions.jsonl: bench wrote it, so a problem means damage.
+DAMAGED = "the file is damaged; delete this run directory and run again"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One line of a run's predictions.jsonl."""
+
+    id: str
+    prediction: str
+    references: tuple[str, ...]
+    scores: Mapping[str, float]
+    question: str | None = None
+
+
+@dataclass(frozen=True)
+class Flip:
+    """One example scored differently by two runs."""
+
+    id: str
+    metric: str
+    question: str | None
+    references: tuple[str, ...]
+    baseline_prediction: str
+    prediction: str
+    baseline_scores: Mapping[str, float]
+    scores: Mapping[str, float]
+
+    @property
+    def diff(self) -> float:
+        return self.scores[self.metric] - self.baseline_scores[self.metric]
+
+
+#: (reference run, other run, their flips) for each other run of a section.
+FlipPairs = list[tuple[Run, Run, list[Flip]]]
+
+
+def is_prediction_row(obj: Mapping[str, Any]) -> bool:
+    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores."""
+    return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
+            and isinstance(obj.get("references"), list) and isinstance(obj.get("scores"), dict))
+
+
+def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
+    """A `Prediction` from a checked line (`is_prediction_row`); scores that are not numbers are left out."""
+    scores = {k: float(v) for k, v in obj["scores"].items() if is_number(v)}
+    q = obj.get("question")
+    return Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in obj["references"]), scores,
+                      q if isinstance(q, str) else None)
+
+
+def read_predictions(run_dir: Path) -> dict[str, Prediction]:
+    """Example id -> `Prediction`, from `run_dir`/predictions.jsonl (problems name file:line).
+
+    The lines are read by `bench.io.parse_jsonl`; every problem is reported,
+    and the number of examples must match the run's results.json.
+    """
+    path = run_dir / "predictions.jsonl"
+    data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
+    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
+    out: dict[str, Prediction] = {}
+    for lineno, obj in rows:
+        if not is_prediction_row(obj):
+            problems.append((lineno, BenchError(
+                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
+                where=where(path, lineno), hint=DAMAGED)))
+        elif obj["id"] in out:
+            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
+                                                hint=DAMAGED)))
+        else:
+            out[obj["id"]] = prediction_from_row(obj)
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
+    n = read_run(run_dir).get("n_examples")
+    if len(out) != n:
+        raise BenchError(f"predictions.jsonl has {len(out)} examples but its results.json says {n!r}",
+                         where=relpath(path), hint="the run directory is incomplete or was edited; run the model again")
+    return out
+
+
+def run_predictions(run: Run, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:
+    """The predictions of `run`, read once per run directory and kept in `cache`."""
+    if run.path not in cache:
+        cache[run.path] = read_predictions(run.path)
+    return cache[run.path]
+
+
+def paired_scores(base: Mapping[str, Prediction], other: Mapping[str, Prediction],
+                  metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(ids, baseline scores, other scores) over the examples both have a `metric` score for."""
+    ids = [i for i, p in base.items() if metric in p.scores and i in other and metric in other[i].scores]
+    a = np.array([base[i].scores[metric] for i in ids], dtype=np.float64)
+    b = np.array([other[i].scores[metric] for i in ids], dtype=np.float64)
+    return ids, a, b
+
+
+def flipped_examples(base: Mapping[str, Prediction], other: Mapping[str, Prediction], metric: str,
+                     k: int) -> list[Flip]:
+    """The `k` shared examples whose `metric` scores differ most (largest |difference|, then id).
+
+    For exact match these are the flipped items: right for one run, wrong for the other.
+    """
+    ids, a, b = paired_scores(base, other, metric)
+    order = sorted((i for i in range(len(ids)) if a[i] != b[i]), key=lambda i: (-abs(b[i] - a[i]), ids[i]))
+    return [Flip(ids[i], metric, base[ids[i]].question, base[ids[i]].references, base[ids[i]].prediction,
+                 other[ids[i]].prediction, dict(base[ids[i]].scores), dict(other[ids[i]].scores))
+            for i in order[:k]]
+
+
+def flip_metric(section: Section, asked: Sequence[str], preds: Mapping[str, Prediction]) -> str | None:
+    """The metric flips are ranked by: the first asked (or shown) metric with per-example scores."""
+    have = {m for p in preds.values() for m in p.scores}
+    for m in (*asked, *section.metrics):
+        if m in section.metrics and m in have:
+            return m
+    return None
+
+
+def section_flips(sections: Sequence[Section], baseline: str | None, metrics: Sequence[str], k: int,
+                  cache: dict[Path, dict[str, Prediction]] | None = None) -> dict[int, FlipPairs]:
+    """Section index -> the `k` flips of each run against the baseline run, else against the best run.
+
+    Sections without a reference run, with a single run, or without
+    per-example scores for any shown metric are left out.
+    """
+    cache = {} if cache is None else cache
+    out: dict[int, FlipPairs] = {}
+    for i, s in enumerate(sections):
+        ref = baseline_run(s, baseline) if baseline is not None else s.runs[0]
+        if ref is None or len(s.runs) < 2:
+            continue
+        for r in (ref, *s.runs):
+            run_predictions(r, cache)
+        m = flip_metric(s, metrics, cache[ref.path])
+        if m is None:
+            continue
+        out[i] = [(ref, r, flipped_examples(cache[ref.path], cache[r.path], m, k)) for r in s.runs if r is not ref]
+    return out
