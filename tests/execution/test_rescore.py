@@ -1,0 +1,82 @@
+"""Rescoring: a run's metrics recomputed from its predictions.jsonl as a new run, no model loaded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import REPO
+
+from bench.errors import BenchError, BenchErrors
+from bench.execution.rescore import find_run_dir, read_predictions, rescore_run
+from bench.metrics import MetricOptions
+from bench.metrics.scoring import score_predictions
+from bench.results.store import read_run
+
+GOOD_RESULTS = REPO / "tests" / "bad_inputs" / "good" / "results"
+LEAD = "news/lead-3/20260101T000000Z-000001"
+
+
+@pytest.fixture
+def results(tmp_path):
+    shutil.copytree(GOOD_RESULTS, tmp_path / "results")
+    return tmp_path / "results"
+
+
+def test_rescore_writes_a_new_run_beside_the_old_one(results):
+    old = read_run(results / LEAD)
+    options = MetricOptions(stemmer=False)
+    record, path = rescore_run(results / LEAD, options)
+    assert path.parent == (results / LEAD).parent and path.name == record["run_id"] != old["run_id"]
+    assert read_run(path) == json.loads((path / "results.json").read_text(encoding="utf-8"))
+    assert record["config"]["rescored_from"] == old["run_id"]
+    assert record["config"]["metric_options"]["stemmer"] is False
+    assert "stem:none" in record["signatures"]["rouge1"]
+    assert {k: record[k] for k in ("model", "task", "task_hash", "n_examples")} == {
+        k: old[k] for k in ("model", "task", "task_hash", "n_examples")}
+    assert record["timing"]["load_s"] == old["timing"]["load_s"] and record["timing"]["score_s"] >= 0
+    rows = [json.loads(line) for line in (results / LEAD / "predictions.jsonl").read_text().splitlines()]
+    expected = score_predictions(["rouge"], [r["prediction"] for r in rows], [r["references"] for r in rows], options)
+    assert record["metrics"] == expected.metrics
+    new_rows = [json.loads(line) for line in (path / "predictions.jsonl").read_text().splitlines()]
+    assert [r["scores"] for r in new_rows] == expected.per_example
+    assert [r["prediction"] for r in new_rows] == [r["prediction"] for r in rows]
+
+
+def test_rescore_into_another_results_directory(results, tmp_path):
+    record, path = rescore_run(results / LEAD / "results.json", MetricOptions(), tmp_path / "elsewhere")
+    assert path == tmp_path / "elsewhere" / "news" / "lead-3" / record["run_id"]
+
+
+def test_the_old_scores_need_not_be_sound(results):
+    path = results / LEAD / "results.json"
+    record = json.loads(path.read_text())
+    record["metrics"]["rouge1"] = "68.7"
+    path.write_text(json.dumps(record))
+    new, _ = rescore_run(results / LEAD, MetricOptions())
+    assert isinstance(new["metrics"]["rouge1"], float)
+
+
+def test_find_run_dir_refuses_what_is_not_a_run(results, tmp_path):
+    with pytest.raises(BenchError, match="no such run directory"):
+        find_run_dir(tmp_path / "missing")
+    with pytest.raises(BenchError, match="not a run directory"):
+        find_run_dir(results / "news")
+    assert find_run_dir(results / LEAD / "results.json") == results / LEAD
+
+
+def test_read_predictions_checks_each_line_and_the_count(results):
+    run_dir = results / LEAD
+    record = read_run(run_dir)
+    assert [r["id"] for r in read_predictions(run_dir, record)] == ["river-1", "port-2", "café-3"]
+    with pytest.raises(BenchError, match="predictions.jsonl has 3 examples but its results.json says 4"):
+        read_predictions(run_dir, {**record, "n_examples": 4})
+    pred = run_dir / "predictions.jsonl"
+    pred.write_text(pred.read_text().replace('"prediction": "A new ferry', '"prediction": 1, "x": "'))
+    with pytest.raises(BenchErrors) as info:
+        read_predictions(run_dir, record)
+    assert info.value.errors[0].where.endswith("predictions.jsonl:2")
+    pred.unlink()
+    with pytest.raises(BenchError, match="the run directory has no predictions.jsonl"):
+        read_predictions(run_dir, record)

@@ -1,0 +1,81 @@
+"""Scoring: a task's metrics merged into one `Scores`; the `bench score` input reader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import REPO
+
+from bench.errors import BenchErrors
+from bench.metrics import MetricOptions, get_metric
+from bench.metrics.scoring import Scores, read_score_file, score_predictions
+
+GOOD_SCORE_FILE = REPO / "tests" / "bad_inputs" / "good" / "score.jsonl"
+PREDICTIONS = ["The library reopened on Friday.", ""]
+REFERENCES = [["The Riverside library reopened on Friday."], ["A ferry line opens."]]
+
+
+def test_one_metric_is_its_result_unchanged():
+    options = MetricOptions()
+    s = score_predictions(["rouge"], PREDICTIONS, REFERENCES, options)
+    direct = get_metric("rouge", options).compute(PREDICTIONS, REFERENCES)
+    assert isinstance(s, Scores)
+    assert s.metrics == direct.metrics and s.ci == direct.ci and s.signatures == direct.signatures
+    assert [e["rouge1"] for e in s.per_example] == list(direct.per_example["rouge1"])
+
+
+def test_several_metrics_are_merged_per_corpus_and_per_example():
+    s = score_predictions(["rouge", "squad"], PREDICTIONS, REFERENCES, MetricOptions())
+    assert {"rouge1", "rougeLsum", "exact_match", "f1"} <= set(s.metrics)
+    assert set(s.metrics) == set(s.ci) == set(s.signatures)
+    assert len(s.per_example) == 2
+    assert set(s.per_example[0]) == {"rouge1", "rouge2", "rougeL", "rougeLsum", "exact_match", "f1"}
+
+
+def test_no_metric_is_empty_scores():
+    s = score_predictions([], PREDICTIONS, REFERENCES, MetricOptions())
+    assert s.metrics == {} and s.per_example == [{}, {}]
+
+
+def test_lengths_must_agree():
+    with pytest.raises(ValueError):
+        score_predictions(["rouge"], ["one"], REFERENCES, MetricOptions())
+
+
+def test_read_score_file_reads_the_good_file():
+    ids, predictions, references = read_score_file(GOOD_SCORE_FILE, "rouge")
+    assert ids == ["a", "b", "c"]
+    assert predictions[0] == "The library reopened on Friday."
+    assert len(references[1]) == 2
+
+
+def test_read_score_file_takes_a_string_reference_and_a_number_id(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"id": 7, "prediction": "p", "references": "r"}) + "\n")
+    assert read_score_file(path, "rouge") == (["7"], ["p"], [["r"]])
+
+
+def test_read_score_file_lists_every_bad_line(tmp_path):
+    lines = [
+        {"id": "a", "prediction": "p"},
+        {"id": "b", "prediction": None, "references": ["r"]},
+        {"id": "c", "prediction": "p", "references": [""]},
+        {"id": "c", "prediction": "p", "references": ["r"]},
+        {"id": "d", "prediction": "p", "references": [1]},
+        {"id": True, "prediction": "p", "references": ["r"]},
+        {"id": "e", "prediction": "p", "references": ["r"]},
+    ]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(BenchErrors) as info:
+        read_score_file(path, "rouge")
+    messages = [(e.where.rsplit(":", 1)[1], e.message) for e in info.value.errors]
+    assert messages == [
+        ("1", "missing field 'references'"),
+        ("2", "'prediction' must be a string, got null"),
+        ("3", "no non-empty reference"),
+        ("4", "duplicate id 'c' (first on line 3)"),
+        ("5", "'references' must be a list of strings"),
+        ("6", "'id' must be a string, got a boolean"),
+    ]
