@@ -17,7 +17,8 @@ from typing import Any, Literal, Protocol
 from bench.errors import BenchError, relpath
 from bench.metrics import METRICS, MetricOptions
 from bench.metrics.scoring import read_score_file
-from bench.tasks.definition import Task, load_task, resolve_tasks
+from bench.tasks.definition import load_task, resolve_tasks
+from bench.tasks.records import Task
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",
            "check_run_arguments", "check_compare_arguments"]
