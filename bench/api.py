@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from bench.errors import BenchError, relpath
 from bench.metrics import METRICS, MetricOptions
+from bench.metrics.bootstrap import DEFAULT_SEED
 from bench.metrics.scoring import read_score_file
 from bench.tasks.definition import load_task, resolve_tasks
 from bench.tasks.records import Task
@@ -169,7 +170,7 @@ def compare(
     metrics: Sequence[str] = (),
     all_runs: bool = False,
     baseline: str | None = None,
-    seed: int = 12345,
+    seed: int = DEFAULT_SEED,
     alpha: float = 0.05,
 ) -> list[dict[str, Any]]:
     """The rows of `bench compare --format json`: one per (task, model), or per run with `all_runs`.

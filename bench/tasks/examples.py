@@ -27,9 +27,9 @@ def select_indices(n: int, limit: int | None = None, sample: int | None = None, 
     version, and a larger sample contains every smaller one with the same seed.
     """
     if limit is not None and sample is not None:
-        raise BenchError("--limit and --sample cannot be used together",
-                         hint="--limit N takes the first N examples, --sample N a seeded random N; pick one")
-    for opt, value in (("--limit", limit), ("--sample", sample)):
+        raise BenchError("limit and sample cannot be used together",
+                         hint="limit=N takes the first N examples, sample=N a seeded random N; pick one")
+    for opt, value in (("limit", limit), ("sample", sample)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise BenchError(f"{opt} must be a positive integer, got {value!r}")
     if sample is not None:

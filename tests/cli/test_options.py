@@ -133,3 +133,15 @@ def test_parse_gen_refuses(item):
     with pytest.raises(BenchError, match="--gen expects key=value") as e:
         parse_gen([item])
     assert e.value.hint and "--gen num_beams=4" in e.value.hint
+
+
+def test_compare_seed_default_is_the_one_bootstrap_seed():
+    """`bench compare --seed` shows its default in --help, so it is written there; it must be the one seed."""
+    import inspect
+
+    from bench import api
+    from bench.cli.compare import compare
+    from bench.metrics.bootstrap import DEFAULT_SEED
+
+    assert inspect.signature(compare).parameters["seed"].default == DEFAULT_SEED
+    assert inspect.signature(api.compare).parameters["seed"].default == DEFAULT_SEED
