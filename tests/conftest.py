@@ -22,6 +22,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def skip_without_hf() -> None:
+    """Skip the calling test when the 'hf' extra (torch, transformers) is not installed."""
+    for package in ("torch", "transformers"):
+        pytest.importorskip(package, reason="needs the 'hf' extra: pip install -e '.[hf]'")
+
+
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     """Run in an empty working directory (so results/ lands in tmp)."""

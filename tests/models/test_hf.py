@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import tiny_models
-from conftest import HELPERS, REPO
+from conftest import HELPERS, REPO, skip_without_hf
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,7 @@ BENCH = [sys.executable, "-m", "bench"]
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     """The tiny models, built once per test session."""
+    skip_without_hf()
     from transformers.utils import logging
 
     logging.disable_progress_bar()
@@ -39,6 +40,7 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def pointer_models(tmp_path_factory) -> dict[str, Path]:
     """QA models whose answer is known: a span 'Alexander ... Lukashenko', and the null answer."""
+    skip_without_hf()
     from transformers.utils import logging
 
     logging.disable_progress_bar()
@@ -383,6 +385,7 @@ def test_unusable_directories_and_options_give_clear_errors(tiny, cli, tmp_path)
 
 
 def test_remote_code_runs_only_when_allowed(tmp_path, cli):
+    skip_without_hf()  # without torch and transformers the message is that they are missing
     custom = tmp_path / "custom"
     custom.mkdir()
     (custom / "config.json").write_text(json.dumps({
@@ -461,6 +464,7 @@ def test_answers_are_parsed_honestly():
 
 
 def test_out_of_memory_halves_the_batch_and_keeps_the_order():
+    skip_without_hf()
     import torch
 
     from bench.models.hf.runtime import map_batches
