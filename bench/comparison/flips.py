@@ -10,12 +10,9 @@ from typing import Any
 import numpy as np
 
 from bench.comparison.select import Run, Section, baseline_run
-from bench.errors import BenchError, BenchErrors, relpath
+from bench.errors import BenchError, BenchErrors
 from bench.io import parse_jsonl, read_bytes, where
-from bench.results.store import is_number, read_run
-
-#: Hint of every problem in a predictions.jsonl: bench wrote it, so a problem means damage.
-DAMAGED = "the file is damaged; delete this run directory and run again"
+from bench.results.store import DAMAGED, check_prediction_count, is_number, read_run
 
 
 @dataclass(frozen=True)
@@ -88,10 +85,7 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
     if problems:
         problems.sort(key=lambda p: p[0])
         raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    n = read_run(run_dir).get("n_examples")
-    if len(out) != n:
-        raise BenchError(f"predictions.jsonl has {len(out)} examples but its results.json says {n!r}",
-                         where=relpath(path), hint="the run directory is incomplete or was edited; run the model again")
+    check_prediction_count(path, len(out), read_run(run_dir))
     return out
 
 

@@ -16,10 +16,10 @@ from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricOptions
 from bench.metrics.scoring import read_score_file, score_predictions
-from bench.results.store import new_run_id, read_run, results_dir_of, run_metrics, write_run
+from bench.results.store import (INCOMPLETE, check_prediction_count, new_run_id, read_run, results_dir_of,
+                                 run_metrics, write_run)
 
 RUN_DIRS_HINT = "pass run directories, e.g. results/<task>/<model>/<run-id>; `bench compare --all-runs` lists them"
-INCOMPLETE_HINT = "the run directory is incomplete or was edited; run the model again"
 
 
 def rescore_run(
@@ -72,11 +72,9 @@ def read_predictions(run_dir: Path, record: dict[str, Any]) -> list[dict[str, An
     """The rows of a run's predictions.jsonl, checked line by line and counted against its record."""
     path = run_dir / "predictions.jsonl"
     if not path.exists():
-        raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir), hint=INCOMPLETE_HINT)
+        raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir), hint=INCOMPLETE)
     # every line's fields and types, as a `bench score` file (ROUGE also needs a non-empty reference)
     read_score_file(path, "rouge" if "rouge" in run_metrics(record) else "squad")
     rows = [obj for _, obj in read_jsonl(path)]
-    if len(rows) != record["n_examples"]:
-        raise BenchError(f"predictions.jsonl has {len(rows)} examples but its results.json says "
-                         f"{record['n_examples']!r}", where=relpath(path), hint=INCOMPLETE_HINT)
+    check_prediction_count(path, len(rows), record)
     return rows

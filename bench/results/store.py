@@ -39,6 +39,8 @@ RESULT_FIELDS = (
 
 #: Hints of `read_run`'s errors.
 DAMAGED = "the file is damaged; delete this run directory and run again"
+#: Hint when a run directory lacks a file, or its files disagree on how many examples there are.
+INCOMPLETE = "the run directory is incomplete or was edited; run the model again"
 NOT_WRITTEN_BY_BENCH = "the file is damaged or not written by bench; delete this run directory and run again"
 WRITE_FAILED = ("check free space and permissions; the predictions are kept in the prediction cache, "
                 "so running the same command again only rescores")
@@ -228,6 +230,13 @@ def required(record: Mapping[str, Any], key: str, kind: type, where: str) -> Any
         raise BenchError(f"field {key!r} of the run record has the wrong type ({type(value).__name__})", where=where,
                          hint=DAMAGED)
     return value
+
+
+def check_prediction_count(path: Path, n_rows: int, record: Mapping[str, Any]) -> None:
+    """A run's predictions.jsonl (at `path`) must hold one line per example its results.json counts."""
+    if n_rows != record.get("n_examples"):
+        raise BenchError(f"predictions.jsonl has {n_rows} examples but its results.json says "
+                         f"{record.get('n_examples')!r}", where=relpath(path), hint=INCOMPLETE)
 
 
 def is_number(value: Any) -> bool:

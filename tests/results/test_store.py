@@ -245,3 +245,15 @@ def test_read_run_names_the_file_relative_to_the_working_directory(tmp_path, mon
     _write_json(run, _record(model=""))
     e = _error(run)
     assert e.where == os.path.join("results", "news", "lead-3", "r1", "results.json")
+
+
+def test_prediction_count_must_match_the_record(tmp_path):
+    from bench.results.store import INCOMPLETE, check_prediction_count
+
+    path = tmp_path / "predictions.jsonl"
+    check_prediction_count(path, 3, {"n_examples": 3})
+    for n_rows, record in ((2, {"n_examples": 3}), (4, {"n_examples": 3}), (0, {})):
+        with pytest.raises(BenchError) as e:
+            check_prediction_count(path, n_rows, record)
+        assert e.value.message.startswith(f"predictions.jsonl has {n_rows} examples but its results.json says ")
+        assert e.value.hint == INCOMPLETE
