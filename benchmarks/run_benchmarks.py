@@ -302,9 +302,10 @@ def write_report(path: Path, results: dict) -> None:
         lines += [
             "## GPU",
             "",
-            "Not measured on this machine (it has no GPU). `python benchmarks/gpu_check.py` runs the",
-            "distilbart-shaped model in float16 and bfloat16 with `--batch-size auto` on a GPU and prints",
-            "examples/s, generated tokens/s, the batch size found and peak GPU memory.",
+            "Not measured on this machine (it has no GPU). `python benchmarks/gpu_check.py` runs the Hugging Face",
+            "runner on a CUDA GPU in float32, float16 and bfloat16 with `--batch-size auto` and prints examples/s,",
+            "generated tokens/s, the batch size found and peak GPU memory; the last such measurements, with the",
+            "machine they ran on, are in `benchmarks/GPU_RESULTS.md`.",
             "",
         ]
     path.write_text("\n".join(lines))
