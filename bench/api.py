@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bench.errors import BenchError, relpath
-from bench.metrics import METRICS, MetricOptions
-from bench.metrics.bootstrap import DEFAULT_SEED
-from bench.metrics.scoring import read_score_file
-from bench.tasks.definition import load_task, resolve_tasks
-from bench.tasks.records import Task
 
-__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",
+if TYPE_CHECKING:
+    from bench.metrics import MetricOptions
+    from bench.tasks.records import Task
+
+# The stages are imported inside each function, so that a command importing this
+# module (e.g. `bench compare` for its argument checks) pays only for what it runs.
+
+__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",  # noqa: F822
            "check_run_arguments", "check_compare_arguments"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
@@ -39,7 +41,23 @@ def python_name(parameter: str, value: str = "") -> str:
     return f"{parameter}={value}" if value else parameter
 
 
+def __getattr__(name: str) -> Any:
+    """`load_task` and `read_score_file`, re-exported here, imported when first asked for."""
+    if name == "load_task":
+        from bench.tasks.definition import load_task
+
+        return load_task
+    if name == "read_score_file":
+        from bench.metrics.scoring import read_score_file
+
+        return read_score_file
+    raise AttributeError(f"module 'bench.api' has no attribute {name!r}")
+
+
 def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
+    """Every task definition found: the bundled ones, then those in `tasks_dirs`."""
+    from bench.tasks.definition import resolve_tasks
+
     return resolve_tasks([], [Path(d) for d in tasks_dirs])
 
 
@@ -66,8 +84,10 @@ def run(
     `batch_size` is a positive integer or "auto" (the largest that fits, for
     Hugging Face models); None lets each model choose.
     """
-    from bench.models import DEFAULT_MODELS, resolve_model
     from bench.execution.runner import RunOptions, run as run_pairs
+    from bench.metrics import MetricOptions
+    from bench.models import DEFAULT_MODELS, resolve_model
+    from bench.tasks.definition import resolve_tasks
 
     check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch_size, output_dir=output_dir)
     revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
@@ -170,19 +190,25 @@ def compare(
     metrics: Sequence[str] = (),
     all_runs: bool = False,
     baseline: str | None = None,
-    seed: int = DEFAULT_SEED,
+    seed: int | None = None,
     alpha: float = 0.05,
 ) -> list[dict[str, Any]]:
     """The rows of `bench compare --format json`: one per (task, model), or per run with `all_runs`.
 
     Each row is {"task", "model", "run", "n", "metrics", "ci", "examples_per_s"}; with `baseline`,
-    rows compared with it also get "paired": {metric: {"diff", "ci", "p_value", ...}}.
+    rows compared with it also get "paired": {metric: {"diff", "ci", "p_value", ...}}. `seed` seeds the
+    paired bootstrap and permutation test; None takes `bench.metrics.bootstrap.DEFAULT_SEED`, the
+    seed of every bench CI.
     """
     import json
 
     from bench.comparison.render_text import render_json
     from bench.comparison.select import check_baseline, select
     from bench.comparison.stats import compare_section
+    from bench.metrics.bootstrap import DEFAULT_SEED
+
+    if seed is None:
+        seed = DEFAULT_SEED
 
     check_compare_arguments(alpha=alpha)
     sections = select([Path(d) for d in results_dirs], tasks=tasks, models=models, metrics=metrics,
@@ -202,6 +228,7 @@ def score(
     options: MetricOptions | None = None,
 ) -> dict[str, Any]:
     """Score predictions; returns {"n", "metrics", "ci", "signatures", "counts", "per_example", "warnings"}."""
+    from bench.metrics import METRICS, MetricOptions
     from bench.metrics.scoring import score_predictions
 
     METRICS.get(metric)
@@ -213,12 +240,13 @@ def score(
 
 
 def score_file(path: str | Path, *, metric: str = "rouge", options: MetricOptions | None = None) -> dict[str, Any]:
+    """Score a JSONL file of {"id", "prediction", "references"} lines (what `bench score FILE` reads)."""
+    from bench.metrics import METRICS
+    from bench.metrics.scoring import read_score_file
+
     METRICS.get(metric)
     _, predictions, references = read_score_file(Path(path), metric)
     return score(predictions, references, metric=metric, options=options)
-
-
-_ = load_task  # re-exported
 
 
 def rescore(
@@ -233,6 +261,7 @@ def rescore(
     timing, records `config.rescored_from`, and has its own run id.
     """
     from bench.execution.rescore import rescore_run
+    from bench.metrics import MetricOptions
     from bench.results.store import results_dir_of
 
     record, path = rescore_run(Path(run_dir), metric_options or MetricOptions(),
