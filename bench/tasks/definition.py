@@ -35,7 +35,6 @@ loaded by `bench.tasks.examples`. Tasks that name a dataset
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,12 +93,49 @@ def read_task_text(path: Path) -> str:
                          hint="re-encode the file as UTF-8") from None
 
 
-def _safe_load_unique_keys(text: str) -> Any:
-    """`yaml.safe_load`, except that a key given twice in one mapping is an error (not: the last one wins)."""
+#: Deepest nesting of lists and mappings in a task definition (a real one nests three levels).
+MAX_YAML_DEPTH = 50
+
+
+class AliasRefused(Exception):
+    """An anchor (``&a``), an alias (``*a``) or nesting deeper than `MAX_YAML_DEPTH` in a task definition.
+
+    `kind` says which, `mark` is where it starts.
+    """
+
+    def __init__(self, kind: str, mark: Any) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.mark = mark
+
+
+def _task_loader(text: str) -> Any:
+    """A SafeLoader over `text` that refuses anchors and aliases and a key given twice in one mapping.
+
+    Anchors and aliases are refused as the composer meets them, before any node is
+    built: a few hundred bytes of nested aliases (a "billion laughs" file) would
+    otherwise expand to gigabytes. A task definition is short; it never needs them.
+    Nesting deeper than `MAX_YAML_DEPTH` is refused the same way (it would exhaust
+    Python's recursion limit).
+    """
     import yaml
 
-    class UniqueKeyLoader(yaml.SafeLoader):
-        pass
+    class TaskLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise AliasRefused(f"alias *{event.anchor}", event.start_mark)
+            if getattr(event, "anchor", None) is not None:
+                raise AliasRefused(f"anchor &{event.anchor}", event.start_mark)
+            if self.depth >= MAX_YAML_DEPTH:
+                raise AliasRefused(f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
         seen: dict[Any, int] = {}
@@ -117,8 +153,13 @@ def _safe_load_unique_keys(text: str) -> Any:
                     key_node.start_mark)
         return loader.construct_mapping(node, deep=True)
 
-    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    loader = UniqueKeyLoader(text)
+    TaskLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return TaskLoader(text)
+
+
+def _safe_load_unique_keys(text: str) -> Any:
+    """`yaml.safe_load`, except that a key given twice is an error and anchors and aliases are refused."""
+    loader = _task_loader(text)
     try:
         return loader.get_single_data()
     finally:
@@ -131,6 +172,14 @@ def parse_task_yaml(text: str, where: str) -> dict[Any, Any]:
 
     try:
         spec = _safe_load_unique_keys(text)
+    except AliasRefused as e:
+        if e.kind.startswith("nested"):
+            raise BenchError(f"invalid YAML: {e.kind}", where=f"{where}:{e.mark.line + 1}",
+                             hint="a task definition is a short mapping of settings; "
+                                  "put data in the fixture file") from None
+        raise BenchError(f"invalid YAML: {e.kind}: a task definition has no anchors (&name) or aliases (*name)",
+                         where=f"{where}:{e.mark.line + 1}",
+                         hint="write each value out in full where it is used") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}" if mark else where
@@ -147,14 +196,15 @@ def parse_task_yaml(text: str, where: str) -> dict[Any, Any]:
     return spec
 
 
-def task_hash(spec: dict[Any, Any], data_files: Sequence[Path]) -> str:
-    """sha256 of the definition (canonical JSON) and the bytes of its data files.
+def task_hash(definition: bytes, data_files: Sequence[Path]) -> str:
+    """sha256 of the definition file's bytes and the bytes of its data files.
 
-    One file (a fixture) is hashed as exactly its bytes, so the hashes of existing
-    tasks stay the same; further files are each preceded by their name.
+    The definition is hashed as written (never a serialisation of the parsed
+    document, which could be far larger than the file); one data file (a fixture)
+    follows as exactly its bytes, further files each preceded by their name.
     """
     digest = hashlib.sha256()
-    digest.update(json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    digest.update(definition)
     digest.update(b"\0")
     for k, data_file in enumerate(data_files):
         if k:
@@ -194,7 +244,7 @@ def load_task(path: Path) -> Task:
         fields=fields,
         metrics=metrics,
         path=path.resolve(),
-        hash=task_hash(tf.spec, data_files),
+        hash=task_hash(text.encode("utf-8"), data_files),
         description=str(tf.spec.get("description", "")).strip(),
         summary_sentences=sentences,
         generation=generation,
@@ -387,9 +437,9 @@ def _task_name(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_TASK_FILE:
             return path.stem  # load_task refuses it
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return path.stem
+        spec = _safe_load_unique_keys(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AliasRefused):
+        return path.stem  # load_task reports the problem
     name = spec.get("name") if isinstance(spec, dict) else None
     return name if isinstance(name, str) and name else path.stem
 

@@ -124,7 +124,7 @@ class Task:
     path: Path
     """The YAML file that defines the task."""
     hash: str
-    """sha256 of the definition (canonical JSON) and the fixture or local data bytes; for a
+    """sha256 of the definition file's bytes and the fixture or local data bytes; for a
     dataset, once loaded (see `bench.tasks.examples.load_examples`), also its `datasets` fingerprint."""
     description: str = ""
     summary_sentences: int = 3

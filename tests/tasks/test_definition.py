@@ -49,18 +49,77 @@ def test_key_line_and_key_where(tmp_path):
     assert key_where(tmp_path / "missing.yaml", "name").endswith("missing.yaml")
 
 
-def test_task_hash_covers_the_definition_and_each_data_file(tmp_path):
+def test_task_hash_covers_the_definition_bytes_and_each_data_file(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_bytes(b'{"id": "1"}\n')
     b.write_bytes(b'{"id": "2"}\n')
-    spec = {"name": "t", "version": 1}
-    one = task_hash(spec, [a])
-    # one file: the canonical definition, a NUL, then exactly the file's bytes
-    expected = hashlib.sha256(b'{"name": "t", "version": 1}\0{"id": "1"}\n').hexdigest()
-    assert one == expected
-    assert task_hash({"version": 1, "name": "t"}, [a]) == one  # key order does not matter
-    assert task_hash({"name": "t", "version": 2}, [a]) != one
-    assert task_hash(spec, [a, b]) != task_hash(spec, [b, a]) != one
+    definition = b"name: t\nversion: 1\n"
+    one = task_hash(definition, [a])
+    # one file: the definition's bytes as written, a NUL, then exactly the file's bytes
+    assert one == hashlib.sha256(definition + b'\0{"id": "1"}\n').hexdigest()
+    assert task_hash(b"name: t\nversion: 2\n", [a]) != one
+    assert task_hash(definition, [a, b]) != task_hash(definition, [b, a]) != one
+
+
+def test_load_task_hashes_the_file_as_written(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    text = "name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\n"
+    path.write_text(text, encoding="utf-8")
+    task = load_task(path)
+    assert task.hash == task_hash(text.encode(), [tmp_path / "f.jsonl"])
+    path.write_text("# a comment\n" + text, encoding="utf-8")
+    assert load_task(path).hash != task.hash
+
+
+HEADER = "name: bomb\nversion: 1\ntype: summarization\nfixture: f.jsonl\n"
+
+
+def _levels(open_: str, close: str, levels: int = 9, width: int = 9) -> str:
+    """A "billion laughs" document: each level repeats the one before `width` times."""
+    lines = [f'l0: &l0 {open_}{", ".join(["x"] * width) if open_ == "[" else "x: lol"}{close}']
+    for k in range(1, levels):
+        items = ", ".join(f"*l{k - 1}" if open_ == "[" else f"k{j}: *l{k - 1}" for j in range(width))
+        lines.append(f"l{k}: &l{k} {open_}{items}{close}")
+    return "\n".join(lines) + "\n"
+
+
+BOMBS = {
+    "nested lists": (_levels("[", "]"), 5),
+    "nested mappings": (_levels("{", "}"), 5),
+    "merge keys": ("base: &a {x: 1, y: 2}\ngeneration:\n  <<: *a\n  z: 3\n", 5),
+    "merge key alone": ("generation:\n  <<: *a\n  z: 3\n", 6),
+    "alias only": ("generation: *undefined\n", 5),
+    "anchor only": ("generation: &g {max_new_tokens: 3}\n", 5),
+    "block style": ("a: &a\n  - x\n  - x\nb: &b\n  - *a\n  - *a\n", 5),
+}
+
+
+@pytest.mark.parametrize("shape", list(BOMBS))
+def test_anchors_and_aliases_are_refused_before_any_expansion(tmp_path, shape):
+    import time
+
+    body, line = BOMBS[shape]
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    path.write_text(HEADER + body, encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(BenchError) as e:
+        load_task(path)
+    assert time.perf_counter() - start < 0.5  # the 9-level bombs expand to 9**9 strings
+    assert "invalid YAML" in e.value.message and "no anchors (&name) or aliases (*name)" in e.value.message
+    assert e.value.where.endswith(f"t.yaml:{line}"), e.value.where
+    assert "write each value out in full" in e.value.hint
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                                  "a: " + "{b: " * 60 + "1" + "}" * 60 + "\n",
+                                  "".join(" " * k + f"k{k}:\n" for k in range(200)) + " " * 200 + "v: 1\n"])
+def test_deep_nesting_is_one_message_not_a_recursion_error(text):
+    with pytest.raises(BenchError, match="nested more than 50 levels deep") as e:
+        parse_task_yaml(text, "t.yaml")
+    assert e.value.where.startswith("t.yaml:")
+    assert parse_task_yaml("a: " + "[" * 40 + "]" * 40 + "\n", "t.yaml")  # nesting within the bound is read
 
 
 def test_load_task_reports_every_key_group_at_once(tmp_path):
