@@ -12,7 +12,7 @@ import numpy as np
 from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
 from bench.io import parse_jsonl, read_bytes, where
-from bench.results.store import DAMAGED, check_prediction_count, is_number, read_run
+from bench.results.store import DAMAGED, check_example_scores, check_prediction_count, is_number, read_run
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
     """Example id -> `Prediction`, from `run_dir`/predictions.jsonl (problems name file:line).
 
     The lines are read by `bench.io.parse_jsonl`; every problem is reported,
-    and the number of examples must match the run's results.json.
+    the number of examples must match the run's results.json, and so must the
+    per-example scores (`bench.results.store.check_example_scores`).
     """
     path = run_dir / "predictions.jsonl"
     data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
@@ -85,7 +86,9 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
     if problems:
         problems.sort(key=lambda p: p[0])
         raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    check_prediction_count(path, len(out), read_run(run_dir))
+    record = read_run(run_dir)
+    check_prediction_count(path, len(out), record)
+    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
     return out
 
 

@@ -12,6 +12,7 @@ Two values with different signatures are not comparable.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -84,6 +85,9 @@ class Metric:
     name: str = ""
     #: Task types this metric applies to.
     task_types: tuple[str, ...] = ()
+    #: The range of every score this metric gives, per example and corpus value alike; a value outside it
+    #: in a results.json is a damaged run. Unbounded unless the metric declares it (rouge, squad: 0..100).
+    value_range: tuple[float, float] = (-math.inf, math.inf)
 
     def __init__(self, options: MetricOptions | None = None) -> None:
         self.options = options or MetricOptions()

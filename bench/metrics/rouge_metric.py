@@ -20,6 +20,7 @@ _LOSS_WARNING = 0.5
 class Rouge(Metric):
     name = "rouge"
     task_types = ("summarization",)
+    value_range = (0.0, 100.0)
 
     def prepare(self, prediction: str, references: Sequence[str]) -> tuple[str, list[str]]:
         """Texts as scored: one sentence per line when sentence splitting is on."""

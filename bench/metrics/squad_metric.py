@@ -13,6 +13,7 @@ from bench.metrics.base import Metric, MetricResult, corpus_stats, nrefs_field, 
 class Squad(Metric):
     name = "squad"
     task_types = ("qa",)
+    value_range = (0.0, 100.0)
 
     def signatures(self, references: Sequence[Sequence[str]], names: Sequence[str]) -> dict[str, str]:
         nrefs = nrefs_field([squad.gold_answers(r) for r in references])

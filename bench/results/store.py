@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,9 @@ def read_run(path: Path, *, scores: bool = True) -> dict[str, Any]:
     record = parse_record(p, where)
     check_schema(record, where)
     check_identity(record, where)
+    check_config(record, where)
     if scores:
         check_scores(record, where)
-    check_config(record, where)
     return record
 
 
@@ -180,10 +181,16 @@ def check_identity(record: Mapping[str, Any], where: str) -> None:
 
 
 def check_scores(record: Mapping[str, Any], where: str) -> None:
-    """Each metric a number (or null), with a 95% CI [lo, hi] and a signature."""
+    """Each metric a finite number in its metric's range, inside its 95% CI [lo, hi], with a signature.
+
+    A metric is null only in a run of no examples (bench writes a mean of nothing as null), and then
+    so are both bounds of its CI. A value or bound outside the declared range of the run's metrics
+    (`score_range`), a bound pair out of order or a mean outside its own CI is a damaged run.
+    """
     metrics = required(record, "metrics", dict, where)
     ci = required(record, "ci", dict, where)
     signatures = required(record, "signatures", dict, where)
+    lo_range, hi_range = score_range(record)
     for name, value in metrics.items():
         if value is not None and not is_number(value):
             raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where, hint=DAMAGED)
@@ -196,6 +203,43 @@ def check_scores(record: Mapping[str, Any], where: str) -> None:
             raise BenchError(f"no signature for metric {name!r}", where=where, hint=DAMAGED)
         if not isinstance(signatures[name], str):
             raise BenchError(f"the signature of metric {name!r} is not a string", where=where, hint=DAMAGED)
+        if value is None:
+            if record["n_examples"] > 0:
+                raise BenchError(f"metric {name!r} is null in a run of {record['n_examples']} examples", where=where,
+                                 hint=DAMAGED)
+            if pair != [None, None]:
+                raise BenchError(f"metric {name!r} is null but its 95% CI is {pair!r}", where=where, hint=DAMAGED)
+            continue
+        lo, hi = pair
+        for what, v in ((f"metric {name!r}", value), (f"the 95% CI of metric {name!r}", lo),
+                        (f"the 95% CI of metric {name!r}", hi)):
+            if v is None:
+                raise BenchError(f"{what} has a null bound but the metric is {value!r}", where=where, hint=DAMAGED)
+            if not math.isfinite(v):
+                raise BenchError(f"{what} is not finite: {v!r}", where=where, hint=DAMAGED)
+            if not lo_range - tolerance(v) <= v <= hi_range + tolerance(v):
+                raise BenchError(f"{what} is {v!r}, outside the metric's range {fmt_range(lo_range, hi_range)}",
+                                 where=where, hint=DAMAGED)
+        if not lo - tolerance(value) <= value <= hi + tolerance(value):
+            raise BenchError(f"metric {name!r} is {value!r}, outside its own 95% CI [{lo!r}, {hi!r}]", where=where,
+                             hint=DAMAGED)
+
+
+def tolerance(value: float) -> float:
+    """How far two computations of one score may differ by float summation order (1e-6 of a x100 scale)."""
+    return 1e-6 * max(100.0, abs(value))
+
+
+def score_range(record: Mapping[str, Any]) -> tuple[float, float]:
+    """The range of the scores of a run: the one declared by its metrics (their union, if they differ)."""
+    from bench.metrics import METRICS
+
+    ranges = [METRICS.get(m).value_range for m in run_metrics(record)]
+    return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+
+
+def fmt_range(lo: float, hi: float) -> str:
+    return f"{lo:g}..{hi:g}"
 
 
 def check_config(record: Mapping[str, Any], where: str) -> None:
@@ -211,8 +255,18 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
         if not isinstance(names, list) or not all(isinstance(m, str) and m in METRICS for m in names):
             raise BenchError(f"run record names unknown metrics {names!r} (config.task.metrics)", where=where,
                              hint=f"metrics: {', '.join(METRICS.names())}; {DAMAGED}")
-    if not isinstance(record.get("timing", {}), dict):
+    timing = record.get("timing", {})
+    if not isinstance(timing, dict):
         raise BenchError("field 'timing' of the run record is not a mapping", where=where, hint=DAMAGED)
+    for key in TIMING_NUMBERS:
+        v = timing.get(key)
+        if v is not None and not (is_number(v) and math.isfinite(v) and v >= 0):
+            raise BenchError(f"timing.{key} of the run record is {v!r}, not a non-negative number (or null)",
+                             where=where, hint=DAMAGED)
+
+
+#: The fields of ``timing`` that bench writes and reads back: seconds and examples per second.
+TIMING_NUMBERS = ("total_s", "load_s", "predict_s", "score_s", "examples_per_s")
 
 
 def run_metrics(record: Mapping[str, Any]) -> list[str]:
@@ -237,6 +291,46 @@ def check_prediction_count(path: Path, n_rows: int, record: Mapping[str, Any]) -
     if n_rows != record.get("n_examples"):
         raise BenchError(f"predictions.jsonl has {n_rows} examples but its results.json says "
                          f"{record.get('n_examples')!r}", where=relpath(path), hint=INCOMPLETE)
+
+
+def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]], record: Mapping[str, Any]) -> None:
+    """The per-example scores of a run's predictions.jsonl (at `path`) must agree with its results.json.
+
+    `rows` holds (line number, ``scores`` object) for every line. Each score
+    name given on one line is given on every line, as a finite number in the
+    range of the run's metrics; and where results.json has a metric of that
+    name, the mean of the per-example scores is that metric (to `tolerance`).
+    Whatever reads per-example scores (paired statistics, flipped examples)
+    checks them here first, so they can never disagree with the table.
+    """
+    where = relpath(path)
+    lo, hi = score_range(record)
+    metrics = record.get("metrics") or {}
+    for name in dict.fromkeys(n for _, scores in rows for n in scores):
+        values: list[float] = []
+        for lineno, scores in rows:
+            v = scores.get(name)
+            if name not in scores:
+                problem = f"no {name!r} score (other lines have one)"
+            elif not is_number(v) or not math.isfinite(v):
+                problem = f"score {name!r} is {v!r}, not a finite number"
+            elif not lo - tolerance(v) <= v <= hi + tolerance(v):
+                problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
+            else:
+                values.append(float(v))
+                continue
+            raise BenchError(problem, where=f"{where}:{lineno}", hint=EDITED)
+        expected = metrics.get(name)
+        if values and is_number(expected):
+            mean = math.fsum(values) / len(values)
+            if abs(mean - expected) > tolerance(expected):
+                raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
+                                 f"{expected!r}", where=where, hint=EDITED)
+
+
+#: Hint when a run's predictions.jsonl and results.json disagree on its scores.
+EDITED = ("the run's predictions.jsonl and results.json disagree, so one was edited or damaged; "
+          "delete this run directory and run again (or `bench rescore` it)")
 
 
 def is_number(value: Any) -> bool:

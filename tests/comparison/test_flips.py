@@ -113,3 +113,84 @@ def test_baseline_run_by_name_or_slug_and_a_clear_error_for_a_typo(three_models)
     assert baseline_run(s, "nobody") is None
     with pytest.raises(BenchError, match="no run of baseline model 'god' in the selection. Did you mean 'good'?"):
         check_baseline(three_models, "god")
+
+
+# ------------------------------------------------------------ per-example scores agree with results.json
+
+
+def _edit_scores(run_dir, edit) -> None:
+    """Rewrite each line's scores object through `edit(line index, scores)`."""
+    rows = [json.loads(line) for line in _lines(run_dir)]
+    for k, row in enumerate(rows):
+        edit(k, row["scores"])
+    _write(run_dir, [json.dumps(r).replace("Infinity", "1e999") for r in rows])  # 1e999 parses to inf
+
+
+def _set(k_line: int, name: str, value):
+    def edit(k, scores):
+        if k == k_line:
+            scores[name] = value
+    return edit
+
+
+def _drop(k_line: int, name: str):
+    def edit(k, scores):
+        if k == k_line:
+            del scores[name]
+    return edit
+
+
+def _scale(factor: float):
+    def edit(k, scores):
+        for name in scores:
+            scores[name] *= factor
+    return edit
+
+
+@pytest.mark.parametrize("edit, where_line, message", [
+    (_set(1, "rouge1", 99.0), False, "the per-example 'rouge1' scores average"),
+    (_set(0, "rouge2", 41.0), False, "the per-example 'rouge2' scores average"),
+    (_scale(0.01), False, "the per-example 'rouge1' scores average"),  # a 0..1 scale
+    (_scale(3.0), True, "score 'rouge1' is 120.0, outside the metric's range 0..100"),
+    (_drop(2, "rouge1"), True, "no 'rouge1' score (other lines have one)"),
+    (_set(1, "rouge1", None), True, "score 'rouge1' is None, not a finite number"),
+    (_set(1, "rouge1", "40"), True, "score 'rouge1' is '40', not a finite number"),
+    (_set(2, "rouge1", 1e999), True, "score 'rouge1' is inf, not a finite number"),
+])
+def test_per_example_scores_that_disagree_with_results_json_are_refused(tmp_path, cli, edit, where_line, message):
+    make_run(tmp_path, model="base", scores={"rouge1": [10.0, 20.0, 50.0], "rouge2": [0.0, 5.0, 10.0]})
+    other = make_run(tmp_path, model="other", scores={"rouge1": [40.0, 50.0, 60.0], "rouge2": [5.0, 5.0, 5.0]},
+                     run_id="20260101T000000Z-000002")
+    _edit_scores(other, edit)
+    with pytest.raises(BenchError) as info:
+        read_predictions(other)
+    e = info.value
+    assert e.message.startswith(message) and "predictions.jsonl" in e.where
+    assert (e.where[-2] == ":") is where_line  # a line of its own names it
+    assert "disagree" in e.hint
+    if not where_line:
+        assert "but results.json says" in e.message
+    for args in (("--baseline", "base"), ("--examples", "2"), ("--baseline", "base", "--format", "json")):
+        code, out, err = cli("compare", tmp_path, *args)
+        assert code == 2 and out == "" and message in err and "predictions.jsonl" in err, (args, err)
+        assert "Traceback" not in err
+    assert cli("compare", tmp_path)[0] == 0  # the table alone reads no per-example scores
+
+
+def test_the_reported_case_main_table_and_paired_table_cannot_disagree(tmp_path, cli):
+    # results.json says 56.08 while the stored per-example scores were edited to 99.00
+    make_run(tmp_path, model="base", scores={"rouge1": [50.0, 50.0]})
+    other = make_run(tmp_path, model="other", scores={"rouge1": [56.08, 56.08]}, run_id="20260101T000000Z-000002")
+    _edit_scores(other, lambda k, scores: scores.update(rouge1=99.0))
+    code, out, err = cli("compare", tmp_path, "--baseline", "base", "--format", "md")
+    assert code == 2 and "99.0" in err and "56.08" in err and "99.00" not in out
+
+
+def test_per_example_scores_within_float_summation_order_are_accepted(tmp_path):
+    values = [100 / 3, 200 / 3, 0.1, 0.2, 0.7]
+    run = make_run(tmp_path, model="a", scores={"rouge1": values})
+    _edit_scores(run, lambda k, scores: scores.update(rouge1=scores["rouge1"] + 1e-9))
+    assert len(read_predictions(run)) == 5
+    # a score only on predictions.jsonl (no results.json metric of that name) is checked per line only
+    _edit_scores(run, lambda k, scores: scores.update(extra=1.0))
+    assert read_predictions(run)["ex0"].scores["extra"] == 1.0

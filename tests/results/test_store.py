@@ -90,10 +90,11 @@ def test_write_run_then_read_run_round_trips(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "a temporary directory was left"
 
 
-def test_a_metric_that_is_not_finite_is_written_as_null_and_read_back(tmp_path):
+def test_a_metric_that_is_not_finite_is_written_as_null_and_refused_on_reading(tmp_path):
     record = _record(metrics={**_record()["metrics"], "rouge1": math.inf})
     path = write_run(tmp_path, record, [])
-    assert read_run(path)["metrics"]["rouge1"] is None
+    assert json.loads((path / "results.json").read_text())["metrics"]["rouge1"] is None
+    assert _error(path).message == "metric 'rouge1' is null in a run of 3 examples"
 
 
 def test_write_run_leaves_nothing_when_the_predictions_fail(tmp_path):
@@ -207,11 +208,90 @@ def test_a_missing_field_is_named(tmp_path, key):
     assert e.hint == "the file is damaged or not written by bench; delete this run directory and run again"
 
 
-def test_null_metrics_and_bounds_are_allowed(tmp_path):
-    record = _record()
+def test_null_metrics_and_bounds_are_allowed_only_in_a_run_of_no_examples(tmp_path):
+    record = _record(n_examples=0)
     record["metrics"]["rouge1"] = None
     record["ci"]["rouge1"] = [None, None]
     assert read_run(_write_json(tmp_path, record))["metrics"]["rouge1"] is None
+    record["ci"]["rouge1"] = [None, 3.0]
+    assert _error(_write_json(tmp_path, record)).message == "metric 'rouge1' is null but its 95% CI is [None, 3.0]"
+    record["n_examples"] = 3
+    assert _error(_write_json(tmp_path, record)).message == "metric 'rouge1' is null in a run of 3 examples"
+
+
+def _damaged_metric(tmp_path, text_changes: dict[str, str]) -> BenchError:
+    """The error for the good results.json with text replaced (so 1e999 stays as written)."""
+    text = (GOOD_RUN / "results.json").read_text(encoding="utf-8")
+    for old, new in text_changes.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = tmp_path / "results.json"
+    path.write_text(text, encoding="utf-8")
+    e = _error(path)
+    assert e.where == str(path) and e.hint == DAMAGED
+    return e
+
+
+@pytest.mark.parametrize("value, message", [
+    ("250", "metric 'rouge1' is 250, outside the metric's range 0..100"),
+    ("100.5", "metric 'rouge1' is 100.5, outside the metric's range 0..100"),
+    ("-5", "metric 'rouge1' is -5, outside the metric's range 0..100"),
+    ("-0.001", "metric 'rouge1' is -0.001, outside the metric's range 0..100"),
+    ("1e999", "metric 'rouge1' is not finite: inf"),
+    ("-1e999", "metric 'rouge1' is not finite: -inf"),
+    ("null", "metric 'rouge1' is null in a run of 3 examples"),
+    ("true", "metric 'rouge1' is not a number: True"),
+    ("60.0", "metric 'rouge1' is 60.0, outside its own 95% CI [66.66666666666667, 72.72727272727272]"),
+    ("73", "metric 'rouge1' is 73, outside its own 95% CI [66.66666666666667, 72.72727272727272]"),
+])
+def test_a_metric_out_of_range_not_finite_null_or_outside_its_ci_is_a_damaged_run(tmp_path, value, message):
+    e = _damaged_metric(tmp_path, {'"rouge1": 68.68686868686869': f'"rouge1": {value}'})
+    assert e.message == message
+
+
+@pytest.mark.parametrize("bounds, message", [
+    ("[-3, 72.72727272727272]", "the 95% CI of metric 'rouge2' is -3, outside the metric's range 0..100"),
+    ("[38.7, 1e999]", "the 95% CI of metric 'rouge2' is not finite: inf"),
+    ("[38.7, 250]", "the 95% CI of metric 'rouge2' is 250, outside the metric's range 0..100"),
+    ("[null, 64.5]", "the 95% CI of metric 'rouge2' has a null bound but the metric is 50.40860215053763"),
+    ("[64.5, 38.7]", "metric 'rouge2' is 50.40860215053763, outside its own 95% CI [64.5, 38.7]"),
+    ("[51, 52]", "metric 'rouge2' is 50.40860215053763, outside its own 95% CI [51, 52]"),
+])
+def test_a_ci_out_of_range_not_finite_or_not_around_its_mean_is_a_damaged_run(tmp_path, bounds, message):
+    text = (GOOD_RUN / "results.json").read_text(encoding="utf-8")
+    old = text[text.index('"rouge2": [', text.index('"ci"')):]
+    old = old[:old.index("]") + 1]
+    e = _damaged_metric(tmp_path, {old: f'"rouge2": {bounds}'})
+    assert e.message == message
+
+
+def test_the_range_is_the_one_the_metric_declares(tmp_path):
+    from bench.metrics import METRICS
+    from bench.results.store import score_range
+
+    assert METRICS.get("rouge").value_range == METRICS.get("squad").value_range == (0.0, 100.0)
+    assert score_range(_record()) == (0.0, 100.0)
+    assert score_range(_record(config={"task": {"metrics": ["squad"]}}, task_type="qa")) == (0.0, 100.0)
+    # a mean equal to its bounds up to float summation order is sound
+    record = _record()
+    record["metrics"]["rouge1"] = 100.0 + 1e-12
+    record["ci"]["rouge1"] = [100.0, 100.0]
+    assert read_run(_write_json(tmp_path, record))["metrics"]["rouge1"] == 100.0 + 1e-12
+
+
+@pytest.mark.parametrize("key, value", [
+    ("examples_per_s", "fast"), ("examples_per_s", -1.0), ("examples_per_s", [1]), ("predict_s", "0.1"),
+    ("score_s", True), ("total_s", {"s": 1}),
+])
+def test_a_timing_number_that_is_not_a_number_is_a_damaged_run(tmp_path, key, value):
+    record = _record()
+    record["timing"][key] = value
+    for scores in (True, False):  # rescoring reads it too
+        e = _error(_write_json(tmp_path, record), scores=scores)
+        assert e.message == f"timing.{key} of the run record is {value!r}, not a non-negative number (or null)"
+        assert e.hint == DAMAGED
+    record["timing"][key] = None
+    assert read_run(_write_json(tmp_path, record))["timing"][key] is None
 
 
 def test_config_and_timing_may_be_absent(tmp_path):
