@@ -222,7 +222,7 @@ def compare(
 
 def score(
     predictions: Sequence[str],
-    references: Sequence[Sequence[str]],
+    references: Sequence[str | Sequence[str]],
     *,
     metric: str = "rouge",
     options: MetricOptions | None = None,
@@ -234,7 +234,7 @@ def score(
     METRICS.get(metric)
     if len(predictions) != len(references):
         raise BenchError(f"{len(predictions)} predictions but {len(references)} reference lists")
-    s = score_predictions([metric], list(predictions), [list(r) for r in references], options or MetricOptions())
+    s = score_predictions([metric], list(predictions), list(references), options or MetricOptions())
     return {"n": len(predictions), "metrics": s.metrics, "ci": s.ci, "signatures": s.signatures,
             "counts": s.counts, "per_example": s.per_example, "warnings": s.warnings}
 

@@ -15,7 +15,7 @@ from typing import Any
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricOptions
-from bench.metrics.scoring import read_score_file, score_predictions
+from bench.metrics.scoring import as_references, read_score_file, score_predictions
 from bench.results.store import (INCOMPLETE, check_prediction_count, new_run_id, read_run, results_dir_of,
                                  run_metrics, write_run)
 
@@ -34,7 +34,7 @@ def rescore_run(
     """
     run_dir = find_run_dir(run_dir)
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
-    rows = read_predictions(run_dir, record)
+    rows = [{**r, "references": as_references(r["references"])} for r in read_predictions(run_dir, record)]
     metric_names = run_metrics(record)
     t0 = time.perf_counter()
     scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows],

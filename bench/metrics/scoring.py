@@ -31,15 +31,27 @@ class Scores:
     warnings: list[str]
 
 
+def as_references(value: str | Sequence[str]) -> list[str]:
+    """The references of one example: a string is one reference (never a sequence of characters).
+
+    The one rule for every scorer (`bench run`, `bench score`, `bench rescore`, the Python API).
+    """
+    return [value] if isinstance(value, str) else list(value)
+
+
 def score_predictions(
     metric_names: Sequence[str],
     predictions: Sequence[str],
-    references: Sequence[Sequence[str]],
+    references: Sequence[str | Sequence[str]],
     options: MetricOptions,
 ) -> Scores:
-    """Compute each named metric over `predictions` against `references` and merge the results."""
+    """Compute each named metric over `predictions` against `references` and merge the results.
+
+    Each example's references are a list of strings, or one string (`as_references`).
+    """
     if len(predictions) != len(references):
         raise ValueError("predictions and references differ in length")
+    references = [as_references(r) for r in references]
     results: list[MetricResult] = [get_metric(m, options).compute(predictions, references) for m in metric_names]
     metrics: dict[str, float] = {}
     ci: dict[str, tuple[float, float]] = {}
@@ -95,7 +107,7 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
                                      hint='an empty prediction (or "no answer", for SQuAD) is ""'))
             continue
         if isinstance(refs, str):
-            refs = [refs]
+            refs = as_references(refs)
         if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
             errors.append(BenchError("'references' must be a list of strings", where=where,
                                      hint='e.g. "references": ["A reference summary."]'))

@@ -80,3 +80,63 @@ def test_read_predictions_checks_each_line_and_the_count(results):
     pred.unlink()
     with pytest.raises(BenchError, match="the run directory has no predictions.jsonl"):
         read_predictions(run_dir, record)
+
+
+# ------------------------------------------------------------ a string of references is one reference
+
+
+STRING_REFS = [
+    {"id": "a", "prediction": "W", "references": "Wednesday"},
+    {"id": "b", "prediction": "Wednesday", "references": "Wednesday"},
+    {"id": "c", "prediction": "The ferry runs on Monday.", "references": "A ferry runs on Monday.\nIt is new."},
+    {"id": "d", "prediction": "ab", "references": ["ba", "ab"]},
+]
+
+
+def _string_reference_run(results, rows, record_changes=None):
+    run = results / LEAD
+    lines = [json.dumps({**r, "scores": {}}) for r in rows]
+    (run / "predictions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    record = json.loads((run / "results.json").read_text())
+    record.update({"n_examples": len(rows), **(record_changes or {})})
+    (run / "results.json").write_text(json.dumps(record), encoding="utf-8")
+    return run
+
+
+def test_rescore_and_score_read_a_string_of_references_as_one_reference(results, cli, tmp_path):
+    run = _string_reference_run(results, STRING_REFS)
+    record, path = rescore_run(run, MetricOptions(), tmp_path / "out")
+    new_rows = [json.loads(line) for line in (path / "predictions.jsonl").read_text().splitlines()]
+    assert [r["scores"]["rouge1"] for r in new_rows][:2] == [0.0, 100.0]  # "W" is not the reference "Wednesday"
+    assert new_rows[0]["references"] == ["Wednesday"]  # written as the list it is read as
+    # the same file through `bench score`: the same numbers
+    code, out, err = cli("score", run / "predictions.jsonl", "--format", "json")
+    assert code == 0, err
+    scored = json.loads(out)
+    assert scored["metrics"] == record["metrics"]
+    # and the same as writing each string as a one-element list
+    listed = [{**r, "references": [r["references"]] if isinstance(r["references"], str) else r["references"]}
+              for r in STRING_REFS]
+    expected = score_predictions(["rouge"], [r["prediction"] for r in listed], [r["references"] for r in listed],
+                                 MetricOptions())
+    assert record["metrics"] == expected.metrics and [r["scores"] for r in new_rows] == expected.per_example
+
+
+def test_squad_reads_a_string_of_references_as_one_answer_too(results, tmp_path):
+    rows = [{"id": "q1", "prediction": "1", "references": "1066", "question": "When?"},
+            {"id": "q2", "prediction": "1066", "references": "1066", "question": "When?"}]
+    run = _string_reference_run(results, rows, {"task_type": "qa", "config": {"task": {"metrics": ["squad"]}}})
+    record, _ = rescore_run(run, MetricOptions(), tmp_path / "out")
+    assert record["metrics"]["exact_match"] == 50.0 and record["signatures"]["f1"].startswith("f1|nrefs:1|")
+
+
+def test_every_scorer_reads_a_string_as_one_reference():
+    import bench
+    from bench.metrics.scoring import as_references
+
+    assert as_references("Wednesday") == ["Wednesday"] and as_references(("a", "b")) == ["a", "b"]
+    assert as_references([]) == []
+    per = score_predictions(["rouge"], ["W", "W"], ["Wednesday", ["Wednesday"]], MetricOptions()).per_example
+    assert per[0] == per[1] and per[0]["rouge1"] == 0.0
+    api = bench.score(["W", "W"], ["Wednesday", ["Wednesday"]])
+    assert api["per_example"][0] == api["per_example"][1] and api["metrics"]["rouge1"] == 0.0
