@@ -12,10 +12,12 @@ Imports nothing from bench but `bench.errors`.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import shutil
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +37,72 @@ def _refuse_constant(name: str) -> Any:
     raise NonFiniteNumber(name)
 
 
+#: Deepest nesting of lists and objects read from JSON (bench's own files nest four levels; a fixture row three).
+MAX_JSON_DEPTH = 100
+
+
 def loads(text: str | bytes) -> Any:
-    """`json.loads` that refuses NaN, Infinity and -Infinity (raises `NonFiniteNumber`)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """`json.loads` that refuses NaN, Infinity and -Infinity (raises `NonFiniteNumber`) and deep nesting.
+
+    Lists and objects nested more than `MAX_JSON_DEPTH` levels deep raise a
+    `json.JSONDecodeError` at the place where the limit is passed (not a
+    RecursionError, here or in any code that walks the value later), so every
+    reader reports it as the invalid JSON of its file:line.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _too_deep(text) from None
+    if _openers(text) > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep(text)
+    return value
+
+
+def _openers(text: str | bytes) -> int:
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{")
+    return text.count("[") + text.count("{")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            d += 1
+            if d > MAX_JSON_DEPTH:
+                return d
+            deepest = max(deepest, d)
+            stack.extend((x, d) for x in v if isinstance(x, (list, dict)))
+    return deepest
+
+
+def _too_deep(text: str | bytes) -> json.JSONDecodeError:
+    """The error for JSON nested too deeply, at the bracket that passes `MAX_JSON_DEPTH`."""
+    doc = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    depth, pos, in_string, escaped = 0, 0, False, False
+    for i, c in enumerate(doc):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                pos = i
+                break
+        elif c in "]}":
+            depth -= 1
+    return json.JSONDecodeError(f"lists and objects nested more than {MAX_JSON_DEPTH} levels deep", doc, pos)
 
 
 def json_type(value: Any) -> str:
@@ -78,11 +143,65 @@ def decode_utf8(data: bytes, where: str) -> str:
 
 
 def read_bytes(path: Path, what: str = "file", hint: str | None = None) -> bytes:
-    """The bytes of `path`; an unreadable file is one `BenchError` naming it."""
+    """The bytes of a regular file; anything else (unreadable, a directory, a FIFO, a device such as
+    /dev/zero, a symbolic link loop) is one `BenchError` naming it, raised before anything is read."""
+    problem = not_a_regular_file(path)
+    if problem:
+        raise BenchError(f"cannot read {what}: {problem}", where=relpath(path), hint=hint)
     try:
         return path.read_bytes()
     except OSError as e:
         raise BenchError(f"cannot read {what}: {e.strerror}", where=relpath(path), hint=hint) from None
+
+
+def not_a_regular_file(path: Path) -> str:
+    """Why `path` cannot be read as a file ("No such file or directory", "a FIFO (named pipe)", ...); "" when it can.
+
+    A FIFO would block the reader and a device such as /dev/zero never ends, so
+    only regular files (or links to them) are read.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symbolic link loop (the link points back to itself)"
+        return e.strerror or str(e)
+    if stat.S_ISREG(mode):
+        return ""
+    kinds = ((stat.S_ISDIR, "Is a directory"), (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"),
+             (stat.S_ISCHR, "a character device, not a regular file"),
+             (stat.S_ISBLK, "a block device, not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def resolved(path: Path) -> Path:
+    """`path` made absolute with its symbolic links resolved; a link loop stays as it is (made absolute),
+    for `not_a_regular_file` to report, instead of raising."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return Path(os.path.abspath(path))
+
+
+def lone_surrogate(value: Any) -> tuple[str, int] | None:
+    """(the string, the index) of the first unpaired surrogate (an escaped ``"\\ud800"``) in a parsed JSON value.
+
+    JSON lets a file escape half of a UTF-16 surrogate pair alone; the result is
+    not Unicode text (it cannot be written as UTF-8), and Arrow refuses it.
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return v, e.start
+        elif isinstance(v, dict):
+            stack.extend(reversed([*v.keys(), *v.values()]))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+    return None
 
 
 def parse_jsonl(path: Path, *, data: bytes | None = None,

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
+from bench.io import not_a_regular_file, resolved
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset
 from bench.tasks.locations import key_line
@@ -79,6 +80,10 @@ TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_TASK_NAME -
 def read_task_text(path: Path) -> str:
     """The text of a task definition file: UTF-8, at most `MAX_TASK_FILE` bytes."""
     where = relpath(path)
+    problem = not_a_regular_file(path)
+    if problem:
+        raise BenchError(f"cannot read task definition: {problem}", where=where,
+                         hint="a task definition is a regular YAML file")
     try:
         raw = path.read_bytes()
         if len(raw) > MAX_TASK_FILE:
@@ -243,7 +248,7 @@ def load_task(path: Path) -> Task:
         fixture=fixture_path,
         fields=fields,
         metrics=metrics,
-        path=path.resolve(),
+        path=resolved(path),
         hash=task_hash(text.encode("utf-8"), data_files),
         description=str(tf.spec.get("description", "")).strip(),
         summary_sentences=sentences,
@@ -337,10 +342,14 @@ def _check_data(tf: _TaskFile, ttype: TaskType | None,
             hint="or name a dataset instead: dataset: {path: ..., name: ..., split: ...} (load_dataset arguments)",
         ))
         return None, None
-    fixture_path = (tf.path.parent / fixture).resolve()
-    if not fixture_path.is_file():
+    fixture_path = resolved(tf.path.parent / fixture)
+    problem = not_a_regular_file(fixture_path)
+    if problem and not fixture_path.exists() and not fixture_path.is_symlink():
         errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=tf.at("fixture"),
                                  hint="'fixture' is a path relative to the task file"))
+    elif problem:
+        errors.append(BenchError(f"cannot read fixture {relpath(fixture_path)}: {problem}", where=tf.at("fixture"),
+                                 hint="'fixture' names a regular file: JSONL, or a SQuAD-layout .json for qa"))
     elif fixture_path.suffix == ".json" and ttype is not None and ttype.name != "qa":
         errors.append(BenchError(
             "a .json fixture is read in SQuAD's layout, for qa tasks", where=tf.at("fixture"),
@@ -435,7 +444,7 @@ def _task_name(path: Path) -> str:
     import yaml
 
     try:
-        if path.stat().st_size > MAX_TASK_FILE:
+        if not_a_regular_file(path) or path.stat().st_size > MAX_TASK_FILE:
             return path.stem  # load_task refuses it
         spec = _safe_load_unique_keys(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, AliasRefused):

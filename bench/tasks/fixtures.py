@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type, loads, parse_jsonl,
-                      read_bytes)
+from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type, lone_surrogate, loads,
+                      parse_jsonl, read_bytes)
 from bench.io import where as file_where
 from bench.registry import did_you_mean
 from bench.tasks.locations import key_where
@@ -187,10 +187,26 @@ def check_rows(task: Task, rows: Sequence[Row], source: str, *,
             _check_qa_fields(fields, unfilled)
         if has_nonfinite(row.obj):
             fields.errors.append(BenchError("contains NaN or infinity", where=fields.at(), hint=NONFINITE_HINT))
+        fields.errors.extend(_surrogate_errors(row))
         problems.extend((row.order, e) for e in fields.errors)
         if not fields.errors:
             good.append(row.obj)
     return good, problems
+
+
+def _surrogate_errors(row: Row) -> list[BenchError]:
+    """An unpaired surrogate escape (``"\\ud800"``) in any field: not Unicode text, and Arrow cannot store it."""
+    out = []
+    for key, value in row.obj.items():
+        found = lone_surrogate(key) or lone_surrogate(value)
+        if found:
+            text, i = found
+            out.append(BenchError(
+                f"unpaired surrogate \\u{ord(text[i]):04x} at character {i}: not valid Unicode text",
+                where=f"{row.where} (field {str(key)!r})",
+                hint="write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)",
+            ))
+    return out
 
 
 def unfilled_field(task: Task, rows: Sequence[Row]) -> str:

@@ -7,8 +7,14 @@ import hashlib
 import pytest
 
 from bench.errors import BenchError, BenchErrors
-from bench.tasks.definition import (MAX_TASK_FILE, TASK_TYPES, load_task, parse_task_yaml, read_task_text,
-                                    task_hash)
+from bench.tasks.definition import (
+    MAX_TASK_FILE,
+    TASK_TYPES,
+    load_task,
+    parse_task_yaml,
+    read_task_text,
+    task_hash,
+)
 from bench.tasks.locations import key_line, key_where
 
 

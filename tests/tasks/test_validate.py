@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -244,3 +246,78 @@ def test_the_suggested_offset_is_always_right(tmp_path_factory, context, data):
     (error,) = errors
     suggested = int(error.hint.split("occurs at answer_start ")[1].split(" ")[0])
     assert context[suggested:suggested + len(text)] == text
+
+
+# ------------------------------------------------------------------ hostile fixtures
+
+
+def _special(tmp: Path, kind: str) -> Path:
+    """A fixture path under tmp/fx that is not a regular file."""
+    path = tmp / "fx" / "odd.jsonl"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "loop":
+        path.symlink_to("odd.jsonl")
+    elif kind == "dev-zero":
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero")
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    return path
+
+
+
+@pytest.mark.parametrize("kind, what", [("fifo", "a FIFO (named pipe), not a regular file"),
+                                        ("loop", "a symbolic link loop"),
+                                        ("dev-zero", "a character device, not a regular file"),
+                                        ("directory", "Is a directory")])
+def test_a_fixture_that_is_not_a_regular_file_is_one_message_not_not_found(in_tmp, cli, kind, what):
+    task = _task(in_tmp, "odd", ['{"id": "a", "document": "d", "references": ["r"]}'], "summarization")
+    (in_tmp / "fx" / "odd.jsonl").unlink()
+    fixture = _special(in_tmp, kind)
+    for argv in (["validate", "tk/odd.yaml"], ["run", "-q", "-m", "lead-3", "-t", "tk/odd.yaml"],
+                 ["list", "--tasks-dir", "tk"]):
+        code, out, err = cli(*argv)
+        assert code == 2 and "Traceback" not in err, (argv, err)
+        assert "odd.yaml:4: cannot read fixture" in err and what in err, (argv, err)
+        assert "not found" not in err
+    if kind != "directory":
+        code, _, err = cli("validate", "fx/odd.jsonl")
+        assert code == 2 and f"fx/odd.jsonl: cannot read file: {what}" in err, err
+    assert not (in_tmp / "results").exists() and task.is_file() and (fixture.is_symlink() or fixture.exists())
+
+
+@pytest.mark.parametrize("kind", ["fifo", "loop"])
+def test_a_task_file_that_is_not_a_regular_file_does_not_block_discovery(in_tmp, cli, kind):
+    _task(in_tmp, "good", ['{"id": "a", "document": "d", "references": ["r"]}'], "summarization")
+    odd = in_tmp / "tk" / "odd.yaml"
+    os.mkfifo(odd) if kind == "fifo" else odd.symlink_to("odd.yaml")
+    code, out, err = cli("validate", "--tasks-dir", "tk", "good")
+    assert code == 0 and "ok  good" in out, err
+    code, out, err = cli("validate", "tk/odd.yaml")
+    assert code == 2 and "tk/odd.yaml: cannot read" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("row, field", [
+    ({"id": "a", "document": "half \ud800 a character", "references": ["r"]}, "document"),
+    ({"id": "a\udfff", "document": "d", "references": ["r"]}, "id"),
+    ({"id": "a", "document": "d", "references": ["fine", "\udbff"]}, "references"),
+    ({"id": "a", "document": "d", "references": ["r"], "title": {"x": ["\ud801"]}}, "title"),
+])
+def test_an_unpaired_surrogate_is_refused_by_validate_and_run_with_its_field(in_tmp, cli, row, field):
+    good = json.dumps({"id": "g", "document": "Good one.", "references": ["r"]})
+    task = _task(in_tmp, "sur", [good, json.dumps(row)], "summarization")  # json.dumps escapes it: "\ud800"
+    for argv in (["validate", str(task)], ["run", "-q", "-m", "lead-3", "-t", str(task)]):
+        code, _, err = cli(*argv)
+        assert code == 2 and "Traceback" not in err, err
+        assert f"sur.jsonl:2 (field '{field}'): unpaired surrogate \\u" in err and "not valid Unicode text" in err
+    assert not (in_tmp / "results").exists()
+
+
+def test_an_unpaired_surrogate_in_a_squad_file_and_a_qa_answer(in_tmp, cli):
+    row = json.loads(_qa("q1", "cat", 4))
+    row["answers"]["text"] = ["c\udc00t"]
+    task = _task(in_tmp, "qs", [json.dumps(row)])
+    code, _, err = cli("validate", str(task))
+    assert code == 2 and "qs.jsonl:1 (field 'answers'): unpaired surrogate \\udc00 at character 1" in err, err

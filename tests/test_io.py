@@ -1,0 +1,142 @@
+"""bench.io under hostile input: JSON nested too deeply, unpaired surrogates, files that are not regular files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.errors import BenchError
+from bench.io import (
+    MAX_JSON_DEPTH,
+    loads,
+    lone_surrogate,
+    not_a_regular_file,
+    parse_jsonl,
+    read_bytes,
+    read_jsonl_lenient,
+    resolved,
+)
+
+DEEP = MAX_JSON_DEPTH + 1
+
+
+def _nest(depth: int, open_: str = "[", close: str = "]", inner: str = "1") -> str:
+    return open_ * depth + inner + close * depth
+
+
+@pytest.mark.parametrize("text", [
+    _nest(DEEP),
+    _nest(100_000),                                     # the C parser's own RecursionError
+    _nest(DEEP, '{"a": ', "}"),
+    _nest(DEEP // 2 + 1, '[{"a": ', "}]"),              # lists and objects mixed
+    '{"id": "x", "extra": ' + _nest(5000) + "}",
+    "\n\n  " + _nest(DEEP),                              # the line of the bracket that passes the limit
+])
+def test_loads_refuses_deep_nesting_as_invalid_json(text):
+    for doc in (text, text.encode()):
+        with pytest.raises(json.JSONDecodeError, match=f"nested more than {MAX_JSON_DEPTH} levels deep") as e:
+            loads(doc)
+    start = len(text) - len(text.lstrip())
+    assert e.value.lineno == text[:start].count("\n") + 1
+    assert e.value.pos > start + MAX_JSON_DEPTH - 1  # at the bracket past the limit, not at the start
+
+
+def test_loads_reads_nesting_up_to_the_limit_and_brackets_in_strings():
+    assert loads(_nest(MAX_JSON_DEPTH)) is not None
+    assert loads(json.dumps({"text": "[" * 10_000, "k": [[1]]})) == {"text": "[" * 10_000, "k": [[1]]}
+    assert loads(json.dumps([{"a": [i]} for i in range(1000)]))[999] == {"a": [999]}  # wide is not deep
+    with pytest.raises(json.JSONDecodeError, match="nested"):  # a quote escaped in a string does not end it
+        loads('["\\"[[[", ' + _nest(DEEP) + "]")
+
+
+def test_a_deep_line_is_one_problem_with_its_line_and_the_others_are_read(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "x": ' + _nest(3000) + '}\n{"id": "c"}\n', encoding="utf-8")
+    rows, errors = parse_jsonl(path)
+    assert [obj["id"] for _, obj in rows] == ["a", "c"]
+    ((line, error),) = errors
+    assert line == 2 and error.where.endswith("f.jsonl:2") and "nested more than" in error.message
+
+
+def test_a_deep_cache_line_is_skipped_like_a_damaged_one(tmp_path):
+    path = tmp_path / "cache.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "p": ' + _nest(100_000) + '}\n{"id": "c"}\n', encoding="utf-8")
+    assert [obj["id"] for obj in read_jsonl_lenient(path)] == ["a", "c"]
+
+
+@pytest.mark.parametrize("value, found", [
+    ("ok \U0001F600", None),
+    ("a\ud800b", ("a\ud800b", 1)),
+    ("\udc00", ("\udc00", 0)),
+    (["fine", {"k": ["x\udbff"]}], ("x\udbff", 1)),
+    ({"key\ud801": 1}, ("key\ud801", 3)),
+    ({"n": 1, "f": 2.5, "b": True, "z": None}, None),
+])
+def test_lone_surrogate(value, found):
+    assert lone_surrogate(value) == found
+
+
+def test_json_escapes_make_lone_surrogates_and_pairs_make_characters():
+    assert lone_surrogate(loads('{"id": "a\\ud800"}')) == ("a\ud800", 1)
+    assert lone_surrogate(loads('{"id": "\\ud83d\\ude00"}')) is None
+
+
+# ------------------------------------------------------------------ files that are not regular files
+
+
+def _fifo(tmp_path: Path) -> Path:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    path = tmp_path / "pipe.jsonl"
+    os.mkfifo(path)
+    return path
+
+
+def _loop(tmp_path: Path) -> Path:
+    path = tmp_path / "loop.jsonl"
+    path.symlink_to(path.name)
+    return path
+
+
+def _two_link_loop(tmp_path: Path) -> Path:
+    (tmp_path / "b.jsonl").symlink_to("a.jsonl")
+    (tmp_path / "a.jsonl").symlink_to("b.jsonl")
+    return tmp_path / "a.jsonl"
+
+
+def _dev_zero(tmp_path: Path) -> Path:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    path = tmp_path / "zero.jsonl"
+    path.symlink_to("/dev/zero")
+    return path
+
+
+KINDS = {"fifo": (_fifo, "a FIFO (named pipe), not a regular file"),
+         "symlink loop": (_loop, "a symbolic link loop"),
+         "two-link loop": (_two_link_loop, "a symbolic link loop"),
+         "/dev/zero": (_dev_zero, "a character device, not a regular file"),
+         "directory": (lambda d: d, "Is a directory"),
+         "missing": (lambda d: d / "nothing.jsonl", "No such file or directory")}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_only_regular_files_are_read_and_never_opened_otherwise(tmp_path, kind):
+    make, text = KINDS[kind]
+    path = make(tmp_path)
+    assert text in not_a_regular_file(path)
+    with pytest.raises(BenchError) as e:
+        read_bytes(path, "fixture")  # a FIFO would block here and /dev/zero would never end
+    assert e.value.message == f"cannot read fixture: {not_a_regular_file(path)}"
+    assert e.value.where.endswith(path.name)
+    assert resolved(path).is_absolute()
+
+
+def test_a_regular_file_and_a_link_to_one_are_read(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(b"{}\n")
+    (tmp_path / "link.jsonl").symlink_to("f.jsonl")
+    assert not not_a_regular_file(tmp_path / "link.jsonl")
+    assert read_bytes(tmp_path / "link.jsonl") == b"{}\n"
