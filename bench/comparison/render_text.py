@@ -211,12 +211,21 @@ def render_csv(sections: Sequence[Section], comparisons: Mapping[int, SectionCom
 
 
 def json_rows(sections: Sequence[Section]) -> list[dict[str, Any]]:
-    """`bench compare --format json`: one row per run, in table order."""
+    """`bench compare --format json`: one row per run, in table order.
+
+    Besides the numbers, each row carries what keeps tables apart: the task
+    hash, the signature of each metric, and its section (the table it is in:
+    ``{"title", "index", "of"}``, index 1-based among the sections of its task).
+    Rows whose task hashes or signatures differ must not be compared.
+    """
     return [
         {"task": s.task, "model": r.model, "run": r.run_id, "n": r.n,
          "metrics": {m: r.metrics[m] for m in s.metrics},
          "ci": {m: list(r.ci[m]) for m in s.metrics},
-         "examples_per_s": r.examples_per_s}
+         "examples_per_s": r.examples_per_s,
+         "task_hash": s.task_hash,
+         "signatures": {m: s.signatures[m] for m in s.metrics},
+         "section": {"title": s.title, "index": s.index, "of": s.of}}
         for s in sections for r in s.runs
     ]
 

@@ -66,7 +66,10 @@ def test_rows_from_known_numbers_best_first(two_models):
     b, a = rows
     assert b == {"task": "news", "model": "b", "run": "20260101T000000Z-000002", "n": 3,
                  "metrics": {"rouge1": 50.0, "rouge2": 0.0}, "ci": {"rouge1": [40.0, 60.0], "rouge2": [0.0, 0.0]},
-                 "examples_per_s": 10.0}
+                 "examples_per_s": 10.0, "task_hash": "hash-1",
+                 "signatures": {"rouge1": "rouge1|nrefs:1|stem:porter|agg:mean|bench:0.1.0",
+                                "rouge2": "rouge2|nrefs:1|stem:porter|agg:mean|bench:0.1.0"},
+                 "section": {"title": "news", "index": 1, "of": 1}}
     assert a["metrics"] == {"rouge1": 20.0, "rouge2": 10.0}
     assert sections[0].best == {"rouge1": 50.0, "rouge2": 10.0, SPEED: 100.0}
 
@@ -122,7 +125,9 @@ def test_filters_by_task_model_and_metric(tmp_path, cli):
     make_run(tmp_path, model="q", task="qa", scores={"exact_match": [100]}, run_id="20260101T000000Z-000003")
     rows = json.loads(cli("compare", tmp_path, "-f", "json", "--model", "a", "--metric", "rouge2")[1])
     assert rows == [{"task": "news", "model": "a", "run": "20260101T000000Z-000001", "n": 1,
-                     "metrics": {"rouge2": 5.0}, "ci": {"rouge2": [5.0, 5.0]}, "examples_per_s": 10.0}]
+                     "metrics": {"rouge2": 5.0}, "ci": {"rouge2": [5.0, 5.0]}, "examples_per_s": 10.0,
+                     "task_hash": "hash-1", "signatures": {"rouge2": "rouge2|nrefs:1|stem:porter|agg:mean|bench:0.1.0"},
+                     "section": {"title": "news", "index": 1, "of": 1}}]
     rows = json.loads(cli("compare", tmp_path, "-f", "json", "--task", "qa")[1])
     assert [r["model"] for r in rows] == ["q"]
 
@@ -341,7 +346,40 @@ def test_csv_and_json_parse_back_to_the_same_numbers(tmp_path, cli):
 
 def test_json_rows_have_exactly_the_documented_keys(two_models, cli):
     rows = json.loads(cli("compare", two_models, "--format", "json")[1])
-    assert all(list(r) == ["task", "model", "run", "n", "metrics", "ci", "examples_per_s"] for r in rows)
+    assert all(list(r) == ["task", "model", "run", "n", "metrics", "ci", "examples_per_s", "task_hash", "signatures",
+                           "section"] for r in rows)
+
+
+def test_json_and_csv_rows_of_tables_that_must_not_be_compared_can_be_told_apart(tmp_path, cli):
+    # stemmed vs unstemmed, another task hash, another size: four tables of one task
+    make_run(tmp_path, model="a", scores={"rouge1": [10, 20]}, stem="porter")
+    make_run(tmp_path, model="b", scores={"rouge1": [30, 20]}, stem="porter", run_id="20260101T000000Z-000002")
+    make_run(tmp_path, model="c", scores={"rouge1": [90, 90]}, stem="none", run_id="20260101T000000Z-000003")
+    make_run(tmp_path, model="d", scores={"rouge1": [50, 50]}, task_hash="hash-2", run_id="20260101T000000Z-000004")
+    make_run(tmp_path, model="e", scores={"rouge1": [50]}, run_id="20260101T000000Z-000005")
+    code, out, err = cli("compare", tmp_path, "--format", "json")
+    assert code == 0, err
+    rows = {r["model"]: r for r in json.loads(out)}
+    keys = {m: (r["task_hash"], tuple(sorted(r["signatures"].items())), r["n"]) for m, r in rows.items()}
+    assert keys["a"] == keys["b"] and len({keys[m] for m in "acde"}) == 4
+    assert rows["c"]["signatures"]["rouge1"] == "rouge1|nrefs:1|stem:none|agg:mean|bench:0.1.0"
+    assert rows["d"]["task_hash"] == "hash-2"
+    sections = {m: (r["section"]["title"], r["section"]["index"]) for m, r in rows.items()}
+    assert sections["a"] == sections["b"] == ("news (table 1 of 4)", 1)
+    assert len({sections[m] for m in "acde"}) == 4 and all(r["section"]["of"] == 4 for r in rows.values())
+    # the runs' own files agree with the rows
+    for m, r in rows.items():
+        record = json.loads(next(tmp_path.glob(f"news/{m}/*/results.json")).read_text())
+        assert r["task_hash"] == record["task_hash"] and r["signatures"] == record["signatures"]
+    # CSV: task_hash and signature on every (run, metric) line
+    table = list(csv.DictReader(io.StringIO(cli("compare", tmp_path, "--format", "csv")[1])))
+    by_model = {t["model"]: t for t in table}
+    for m, r in rows.items():
+        assert by_model[m]["task_hash"] == r["task_hash"] and by_model[m]["signature"] == r["signatures"]["rouge1"]
+    # and the Python API returns the same rows
+    import bench
+
+    assert bench.compare([tmp_path]) == json.loads(out)
 
 
 def test_csv_and_json_with_baseline_carry_the_paired_numbers(tmp_path, cli):
