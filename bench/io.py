@@ -354,7 +354,11 @@ def atomic_write(path: Path, data: str | bytes, *, what: str = "file", hint: str
 
 
 def _remove(path: Path) -> None:
+    """Remove a temporary file or directory if it is there (a parent that is not a directory holds none)."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except NotADirectoryError:
+            pass

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bench.cli.options import option_name
-from bench.errors import BenchError, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 
 
 class CompareFormat(str, Enum):
@@ -26,6 +26,21 @@ class CompareFormat(str, Enum):
 
 #: Drill-down examples per pair in the HTML report when --examples is not given.
 HTML_EXAMPLES = 10
+#: Hint when --output or --plot cannot be written (read-only file system, no permission, disk full).
+WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
+
+
+def check_destination(path: Path, option: str) -> None:
+    """Refuse, before anything is computed, an --output/--plot path that is a directory or lies below a file."""
+    if path.is_dir():
+        raise BenchError(f"{option} names a directory, not a file", where=relpath(path),
+                         hint=f"give a file name, e.g. {option} {relpath(path / 'compare.out')}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BenchError(f"cannot write {option}: {relpath(parent)} is a file, not a directory",
+                                 where=relpath(path), hint="choose a path in a directory")
+            break
 
 
 def compare(
@@ -61,6 +76,9 @@ def compare(
     check_compare_arguments(alpha=alpha, name=option_name)
     if plot is not None and plot.suffix.lower() != ".png":
         raise BenchError(f"--plot writes a PNG file; got {str(plot)!r}", hint="e.g. --plot charts.png")
+    for path, option in ((output, "--output"), (plot, "--plot")):
+        if path is not None:
+            check_destination(path, option)
     dirs = results_dirs or [Path("results")]
     sections = select(dirs, tasks=task or [], models=model or [], metrics=metric or [], all_runs=all_runs)
     if not sections:
@@ -92,10 +110,10 @@ def compare(
     if plot is not None:
         from bench.comparison.plot import write_png
 
-        write_png(sections, plot)
+        write_png(sections, plot, what="the --plot file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
         typer.echo(f"wrote {relpath(plot)}", err=True)
     if output is not None:
-        atomic_write(output, text)
+        atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
         typer.echo(f"wrote {relpath(output)}", err=True)
     else:
         sys.stdout.write(text)

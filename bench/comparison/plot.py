@@ -17,11 +17,12 @@ BAR_COLOUR = "#4C72B0"
 POINT_COLOUR = "#DD8452"
 
 
-def write_png(sections: Sequence[Section], path: Path) -> None:
+def write_png(sections: Sequence[Section], path: Path, *, what: str = "file", hint: str | None = None,
+              exit_code: int | None = None) -> None:
     """Bar charts (one per metric, 95% CI error bars) and a quality vs speed scatter per table, as one PNG.
 
-    Written whole or not at all (`bench.io.atomic_path`); without matplotlib a
-    `BenchError` that says how to install it.
+    Written whole or not at all (`bench.io.atomic_path`, whose `what`, `hint` and `exit_code` name a
+    file that cannot be written); without matplotlib a `BenchError` that says how to install it.
     """
     try:
         import matplotlib
@@ -46,7 +47,7 @@ def write_png(sections: Sequence[Section], path: Path) -> None:
                 else:
                     ax.axis("off")
         fig.tight_layout()
-        with atomic_path(path) as tmp:
+        with atomic_path(path, what=what, hint=hint, exit_code=exit_code) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)

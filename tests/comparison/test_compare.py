@@ -472,6 +472,7 @@ def test_plot_writes_a_png(two_models, cli, tmp_path):
     pytest.importorskip("matplotlib")
     code, _, err = cli("compare", two_models, "--plot", tmp_path / "charts.png")
     assert code == 0, err
+    assert f"wrote {tmp_path / 'charts.png'}" in err
     assert (tmp_path / "charts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -506,3 +507,70 @@ def test_two_bench_runs_then_compare(in_tmp, cli):
     page = (in_tmp / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 8
     assert (in_tmp / "results" / "leaderboard.md").exists() and (in_tmp / "results" / "leaderboard.csv").exists()
+
+
+# ------------------------------------------------------------ --output and --plot that cannot be written
+
+
+def _read_only_os_replace(monkeypatch):
+    """The rename that puts a written file in place fails as on a read-only file system."""
+    import errno
+
+    import bench.io
+
+    def refuse(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(bench.io.os, "replace", refuse)
+
+
+@pytest.mark.parametrize("option, name", [("--output", "table.md"), ("--plot", "charts.png")])
+def test_a_destination_on_a_read_only_file_system_is_one_message_exit_3(two_models, cli, tmp_path, monkeypatch,
+                                                                      option, name):
+    if option == "--plot":
+        pytest.importorskip("matplotlib")
+    target = tmp_path / "out" / name
+    target.parent.mkdir()
+    _read_only_os_replace(monkeypatch)
+    code, out, err = cli("compare", two_models, "--format", "md", option, target)
+    assert code == 3 and "Traceback" not in err
+    assert f"cannot write the {option} file: Read-only file system" in err and str(target) in err
+    assert "nothing was written" in err and "wrote" not in err
+    assert list(target.parent.iterdir()) == []  # nothing half-written, no temporary file left
+
+
+@pytest.mark.parametrize("option, name", [("--output", "table.md"), ("--plot", "charts.png")])
+def test_a_destination_without_write_permission_is_one_message_exit_3(two_models, cli, tmp_path, option, name):
+    if option == "--plot":
+        pytest.importorskip("matplotlib")
+    if os.geteuid() == 0:  # root writes anywhere; /sys refuses new files even to root
+        target = Path("/sys") / name
+        try:
+            target.write_text("")
+        except OSError:
+            pass
+        else:
+            target.unlink()
+            pytest.skip("no directory this user cannot write to")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        target = locked / name
+    before = sorted(os.listdir(target.parent))
+    code, out, err = cli("compare", two_models, option, target)
+    assert code == 3 and "Traceback" not in err and f"cannot write the {option} file" in err
+    assert sorted(os.listdir(target.parent)) == before
+
+
+@pytest.mark.parametrize("option, name", [("--output", "table.md"), ("--plot", "charts.png")])
+def test_a_destination_below_a_file_or_that_is_a_directory_is_refused_before_anything_is_done(
+        two_models, cli, tmp_path, option, name):
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-dir" / name).mkdir(parents=True)
+    for target, message in ((tmp_path / "a-file" / name, "a-file is a file, not a directory"),
+                            (tmp_path / "a-file" / "deeper" / name, "a-file is a file, not a directory"),
+                            (tmp_path / "a-dir" / name, f"{option} names a directory, not a file")):
+        code, out, err = cli("compare", two_models, option, target)
+        assert code == 2 and message in err and "Traceback" not in err and out == ""
+    assert (tmp_path / "a-file").read_text() == "x" and list((tmp_path / "a-dir" / name).iterdir()) == []
