@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, BenchErrors, relpath
+from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
 from bench.io import not_a_regular_file, resolved
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset
@@ -50,7 +50,7 @@ from bench.tasks.records import DatasetSource, Task, TaskType
 
 TASK_SCHEMA_KEYS = {
     "name", "version", "type", "description", "fixture", "dataset", "fields", "metrics",
-    "summary_sentences", "generation", "prompt", "source",
+    "summary_sentences", "generation", "prompt", "source", "draft",
 }
 
 TASK_TYPES: Registry[TaskType] = Registry("task type")
@@ -236,6 +236,7 @@ def load_task(path: Path) -> Task:
     fields = _check_fields(tf, ttype, errors)
     metrics = _check_metrics(tf, ttype, errors)
     sentences, generation, prompt = _check_settings(tf, errors)
+    draft = _check_draft(tf, errors)
     if errors:
         raise errors[0] if len(errors) == 1 else BenchErrors(errors)
 
@@ -255,6 +256,7 @@ def load_task(path: Path) -> Task:
         generation=generation,
         prompt=prompt,
         dataset=source,
+        draft=draft,
     )
 
 
@@ -418,6 +420,17 @@ def _check_settings(tf: _TaskFile, errors: list[BenchError]) -> tuple[Any, dict[
     return sentences, dict(generation), prompt
 
 
+def _check_draft(tf: _TaskFile, errors: list[BenchError]) -> bool:
+    """'draft': true or false (absent: false)."""
+    draft = tf.spec.get("draft", False)
+    if not isinstance(draft, bool):
+        errors.append(BenchError(f"'draft' must be true or false, got {draft!r}", where=tf.at("draft"),
+                                 hint="draft: true keeps a task out of plain `bench run` and `bench validate` "
+                                      "until it is filled in; remove the line when it is"))
+        return False
+    return draft
+
+
 # ---------------------------------------------------------------- finding
 
 
@@ -439,35 +452,91 @@ def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
     return found
 
 
-def _task_name(path: Path) -> str:
-    """The task's `name` key, read without a full load (falls back to the file stem)."""
+def _peek(path: Path) -> dict[Any, Any]:
+    """A task file's YAML mapping read without any check; {} when it cannot be read (load_task reports why)."""
     import yaml
 
     try:
         if not_a_regular_file(path) or path.stat().st_size > MAX_TASK_FILE:
-            return path.stem  # load_task refuses it
+            return {}
         spec = _safe_load_unique_keys(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, AliasRefused):
-        return path.stem  # load_task reports the problem
-    name = spec.get("name") if isinstance(spec, dict) else None
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def _task_name(path: Path) -> str:
+    """The task's `name` key, read without a full load (falls back to the file stem)."""
+    name = _peek(path).get("name")
     return name if isinstance(name, str) and name else path.stem
+
+
+def is_draft(path: Path) -> bool:
+    """Whether a task file says ``draft: true``, read without a full load (so a broken draft blocks nothing)."""
+    return _peek(path).get("draft") is True
+
+
+def draft_note(name: str, path: Path) -> str:
+    """What plain `bench run` and `bench validate` say about a draft task they skip."""
+    return (f"skipped draft task {name!r} ({relpath(path)}): fill in its fixture, check it with "
+            f"`bench validate {name}`, then remove 'draft: true' to run it")
+
+
+def refuse_draft(task: Task) -> None:
+    """A draft task named to run: refused with what to do, and what its data still lacks.
+
+    `bench validate NAME` checks a draft like any task; only running it waits until
+    its line ``draft: true`` is removed.
+    """
+    if not task.draft:
+        return
+    from bench.tasks.fixtures import check_fixture
+
+    line = key_line(read_task_text(task.path), "draft")
+    missing: list[BenchError] = []
+    if task.fixture is not None:
+        try:
+            missing = check_fixture(task)[1]
+        except BenchError as e:
+            missing = list(e.errors) if isinstance(e, BenchErrors) else [e]
+    then = ("fill in what is missing (below), check it with `bench validate {n}`, then remove the line" if missing
+            else "it validates: remove the line")
+    refusal = BenchError(
+        f"task {task.name!r} is a draft and does not run yet: {then.format(n=task.name)} 'draft: true' "
+        "from its file",
+        where=f"{relpath(task.path)}:{line}" if line else relpath(task.path),
+        hint="plain `bench run` and `bench validate` skip drafts; `bench validate NAME` checks one",
+    )
+    raise BenchErrors([refusal, *missing]) if missing else refusal
 
 
 def resolve_tasks(names: Sequence[str], task_dirs: Sequence[Path] = ()) -> list[Task]:
     """Tasks by name (or path to a .yaml file); all discovered tasks when `names` is empty.
 
-    `bench run` without --task keeps only those that `runs_by_default`.
+    `bench run` without --task keeps only those that `runs_by_default`. Without
+    names, draft tasks (``draft: true``) are skipped, each with a `BenchWarning`
+    naming it; a draft named is refused (`refuse_draft`).
     """
     known = discover_tasks(task_dirs)
     if not names:
-        return [load_task(p) for p in known.values()]
+        import warnings
+
+        tasks = []
+        for name, p in known.items():
+            if is_draft(p):
+                warnings.warn(draft_note(name, p), BenchWarning, stacklevel=2)
+            else:
+                tasks.append(load_task(p))
+        return tasks
     tasks = []
     for n in names:
         p = Path(n)
         if p.suffix in (".yaml", ".yml") and p.is_file():
             tasks.append(load_task(p))
+            refuse_draft(tasks[-1])
         elif n in known:
             tasks.append(load_task(known[n]))
+            refuse_draft(tasks[-1])
         else:
             raise BenchError(
                 f"unknown task {n!r}.{did_you_mean(n, list(known))}",

@@ -227,13 +227,15 @@ def unfilled_field(task: Task, rows: Sequence[Row]) -> str:
 def _unfilled_error(task: Task, unfilled: str, n: int, source: str) -> BenchError:
     f = task.fields
     each = "its example" if n == 1 else f"each of its {n} examples"
+    then = (f"`bench validate {task.name}`, then remove 'draft: true' from {relpath(task.path)}" if task.draft
+            else f"`bench validate {task.name}`")
     if unfilled == "references":
         return BenchError(
             f"task {task.name!r} has no references yet: fill in {f['references']!r} for {each}, then run",
             where=source,
             hint=f'write one or more reference summaries per example, e.g. "{f["references"]}": '
                  f'["First sentence.\\nSecond sentence."] (one sentence per line, for rougeLsum); '
-                 f"then `bench validate {task.name}`",
+                 f"then {then}",
         )
     return BenchError(
         f"task {task.name!r} has no questions yet: write a question and its answers for {each} "
@@ -241,7 +243,8 @@ def _unfilled_error(task: Task, unfilled: str, n: int, source: str) -> BenchErro
         where=source,
         hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
              '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '
-             f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text",
+             f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text"
+             + (f"; then remove 'draft: true' from {relpath(task.path)}" if task.draft else ""),
     )
 
 

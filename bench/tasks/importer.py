@@ -17,7 +17,10 @@ writes, for a name NAME:
 - ``NAME_qa.jsonl`` + ``NAME-qa.yaml``: one question template per article
   (``"question": ""``), for the user to fill in with questions and answers.
 
-Validation refuses the last two until they are filled in. Every file is
+The last two are drafts (``draft: true``): plain `bench run` and `bench
+validate` skip them with a note, so a half-done import never blocks other
+tasks; naming one checks it (`bench validate NAME`) or refuses it with what to
+do (`bench run --task NAME`). Every file is
 checked before anything is written; existing files are kept unless `force`;
 the files are written to temporary files and renamed into place together,
 so an import writes all of them or none.
@@ -227,11 +230,13 @@ prompt: {headline_prompt}
         f"""# Summarization of {what}. TO DO before it runs: in the fixture below, give each
 # line one or more reference summaries, e.g.
 #   "references": ["First sentence of a summary.\\nSecond sentence."]
-# (sentences separated by "\\n", as rougeLsum expects). `bench run` and `bench validate`
-# refuse this task while a line has no reference.
+# (sentences separated by "\\n", as rougeLsum expects). Until then this task is a draft:
+# plain `bench run` and `bench validate` skip it with a note. When
+# `bench validate {name}-summarization` passes, delete the line `draft: true`.
 name: {name}-summarization
 version: 1
 type: summarization
+draft: true
 description: {_q(f"Summarize a news article in 2-4 sentences ({what}; references written by you).")}
 fixture: @FIXTURE@
 fields:
@@ -252,9 +257,12 @@ prompt: {summary_prompt}
 # "answer_start": [its character offset]}}; leave both lists empty when the context
 # does not answer the question. Copy a line (with a new unique "id") for each further
 # question. `bench validate {name}-qa` reports the right answer_start for each answer text.
+# Until then this task is a draft: plain `bench run` and `bench validate` skip it with a
+# note. When `bench validate {name}-qa` passes, delete the line `draft: true`.
 name: {name}-qa
 version: 1
 type: qa
+draft: true
 description: {_q(f"Answer questions with a span of a news article, or abstain ({what}; questions written by you).")}
 fixture: @FIXTURE@
 fields:

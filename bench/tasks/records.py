@@ -134,6 +134,9 @@ class Task:
     """Set instead of `fixture` when the examples come from `datasets.load_dataset`."""
     fingerprint: str | None = None
     """The loaded dataset's `datasets` fingerprint (only on the task `load_examples` returns)."""
+    draft: bool = False
+    """``draft: true``: not filled in yet (`bench fixture import` writes such tasks); plain `bench run` and
+    `bench validate` skip it with a note, `bench run --task` refuses it, `bench validate NAME` checks it."""
 
     @property
     def short_hash(self) -> str:

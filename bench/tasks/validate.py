@@ -9,7 +9,9 @@ every problem found, so they can all be reported at once. `bench run` runs
 the same checks (`bench.tasks.examples.load_examples`) before any model loads.
 
 A task that names a Hub dataset is only loaded when it is named explicitly;
-otherwise its definition alone is checked.
+otherwise its definition alone is checked. A draft task (``draft: true``) is
+checked when it is named or its file or folder is given; with no target it is
+skipped with a note (a "skip" line), so a half-done task never fails the rest.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
 from bench.io import not_a_regular_file, parse_jsonl
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
-from bench.tasks.definition import TASK_TYPES, discover_tasks, load_task
+from bench.tasks.definition import TASK_TYPES, discover_tasks, is_draft, load_task
 from bench.tasks.fixtures import check_fixture
 from bench.tasks.records import Task
 
@@ -67,9 +69,11 @@ def _fixture_task(path: Path) -> tuple[Task | None, list[BenchError]]:
                 metrics=ttype.default_metrics, path=full, hash=""), []
 
 
-def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Target], list[BenchError]]:
+def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Target], list[BenchError], list[str]]:
+    """(tasks to check, problems, notes about draft tasks skipped)."""
     errors: list[BenchError] = []
     out: list[Target] = []
+    notes: list[str] = []
     known = discover_tasks(task_dirs)
 
     def load(path: Path, explicit: bool, label: str = "") -> None:
@@ -82,9 +86,13 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
         out.append(Target(task, load_data, label or task.name))
 
     if not targets:
-        for path in known.values():
-            load(path, explicit=False)
-        return out, errors
+        for name, path in known.items():
+            if is_draft(path):
+                notes.append(f"skip  {name}: a draft (draft: true in {relpath(path)}); "
+                             f"`bench validate {name}` checks it")
+            else:
+                load(path, explicit=False)
+        return out, errors, notes
     for target in targets:
         p = Path(target)
         if target in known and not p.is_file():
@@ -121,7 +129,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
                 f"no task or file {target!r}.{did_you_mean(target, list(known))}",
                 hint=f"known tasks: {', '.join(known)}; or give a task .yaml, a folder of them, or a fixture file",
             ))
-    return out, errors
+    return out, errors, notes
 
 
 def _plural(n: int, word: str) -> str:
@@ -147,13 +155,13 @@ def check_target(target: Target) -> tuple[str | None, list[BenchError]]:
         return None, _errors_of(e)
     if errors:
         return None, errors
-    return f"ok  {target.label}: {_plural(n, 'example')} ({kind}) from {source}", []
+    draft = "; a draft: remove 'draft: true' from its file to run it" if task.draft else ""
+    return f"ok  {target.label}: {_plural(n, 'example')} ({kind}) from {source}{draft}", []
 
 
 def validate_targets(targets: Sequence[str], task_dirs: Sequence[Path] = ()) -> tuple[list[str], list[BenchError]]:
     """Check the tasks named by `targets` (every discovered task when empty): (summary lines, problems)."""
-    resolved, errors = _resolve(targets, task_dirs)
-    lines: list[str] = []
+    resolved, errors, lines = _resolve(targets, task_dirs)
     for target in resolved:
         line, problems = check_target(target)
         if line:

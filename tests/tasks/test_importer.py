@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import SEED_ARTICLE
 
+from bench.errors import BenchError
 from bench.tasks.definition import load_task
 from bench.tasks.importer import parse_article
 
@@ -86,6 +88,7 @@ def test_summarization_and_qa_files_are_refused_until_filled_in(in_tmp, cli):
         code, out, err = cli("run", "--model", "lead-3" if "summ" in task else "sliding-window",
                              "--task", task, "--tasks-dir", "tk", "-q")
         assert code == 2 and words in err
+        assert f"tk/{task}.yaml:" in err and "is a draft and does not run yet: fill in what is missing" in err
     assert not (in_tmp / "results").exists() or not any((in_tmp / "results").rglob("results.json"))
 
     # The user fills in the summarization references...
@@ -115,7 +118,13 @@ def test_summarization_and_qa_files_are_refused_until_filled_in(in_tmp, cli):
     assert f"occurs at answer_start {right}" in err
     rows[0]["answers"]["answer_start"] = [right]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    assert cli("validate", "mynews-qa", "--tasks-dir", "tk")[0] == 0
+    code, out, err = cli("validate", "mynews-qa", "--tasks-dir", "tk")
+    assert code == 0 and "a draft: remove 'draft: true' from its file to run it" in out, err
+    # a draft that validates still waits for its line 'draft: true' to go
+    code, out, err = cli("run", "--model", "sliding-window", "--task", "mynews-qa", "--tasks-dir", "tk", "-q")
+    assert code == 2 and "is a draft and does not run yet: it validates: remove the line 'draft: true'" in err
+    task_file = in_tmp / "tk" / "mynews-qa.yaml"
+    task_file.write_text(task_file.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
     code, out, err = cli("run", "--model", "sliding-window", "--task", "mynews-qa", "--tasks-dir", "tk", "-q")
     assert code == 0, err
     (results,) = (in_tmp / "results" / "mynews-qa").glob("*/*/results.json")
@@ -132,6 +141,8 @@ def test_task_files_are_valid_definitions_pointing_at_their_fixtures(in_tmp, cli
         task = load_task(path)
         assert task.fixture == (in_tmp / "fx" / f"mynews_{kind}.jsonl").resolve()
     assert load_task(in_tmp / "tk" / "mynews-headline.yaml").summary_sentences == 1
+    assert [load_task(in_tmp / "tk" / f"mynews-{k}.yaml").draft for k in ("headline", "summarization", "qa")] == [
+        False, True, True]
 
 
 def test_a_folder_of_articles_imports_every_txt_file(in_tmp, cli):
@@ -232,3 +243,89 @@ def test_write_files_writes_all_files_or_none(tmp_path):
         raise AssertionError("a directory in the way must stop the import")
     assert first.read_bytes() == '{"id": "é"}\n'.encode() and second.is_dir()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "first.jsonl", "second.yaml"]
+
+
+# ------------------------------------------------------------------ drafts never block other tasks
+
+
+def test_drafts_never_block_plain_run_and_validate_of_other_tasks(in_tmp, cli):
+    assert _import(cli, _articles(in_tmp))[0] == 0
+    code, out, err = cli("validate", "--tasks-dir", "tk")
+    assert code == 0, err
+    assert "skip  mynews-qa: a draft (draft: true in tk/mynews-qa.yaml); `bench validate mynews-qa` checks it" in out
+    assert "skip  mynews-summarization: a draft" in out and "ok  mynews-headline: 2 examples" in out
+    assert "ok  seed-summarization" in out  # the bundled tasks are checked as before
+    code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "-q")
+    assert code == 0, err
+    for draft in ("mynews-qa", "mynews-summarization"):
+        assert (f"warning: skipped draft task '{draft}' (tk/{draft}.yaml): fill in its fixture, check it with "
+                f"`bench validate {draft}`, then remove 'draft: true' to run it") in err
+    ran = {p.parent.parent.parent.name for p in (in_tmp / "results").glob("*/*/*/results.json")}
+    assert "mynews-headline" in ran and "seed-summarization" in ran and not ran & {"mynews-qa", "mynews-summarization"}
+
+
+def test_a_draft_with_a_broken_definition_blocks_nothing_until_named(in_tmp, cli):
+    assert _import(cli, _articles(in_tmp))[0] == 0
+    task_file = in_tmp / "tk" / "mynews-qa.yaml"
+    task_file.write_text(task_file.read_text(encoding="utf-8").replace("metrics: [squad]", "metrics: [bleu]"),
+                         encoding="utf-8")
+    assert cli("validate", "--tasks-dir", "tk")[0] == 0
+    assert cli("run", "-m", "lead-3", "--tasks-dir", "tk", "-q")[0] == 0
+    code, out, err = cli("validate", "mynews-qa", "--tasks-dir", "tk")
+    assert code == 2 and "mynews-qa.yaml:" in err and "unknown metric 'bleu'" in err
+
+
+@pytest.mark.parametrize("value, ok", [("true", True), ("false", True), ("yes please", False), ("1", False)])
+def test_draft_is_a_boolean(tmp_path, value, ok):
+    (tmp_path / "f.jsonl").write_text('{"id": "a", "document": "d", "references": ["r"]}\n', encoding="utf-8")
+    path = tmp_path / "t.yaml"
+    path.write_text(f"name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\ndraft: {value}\n",
+                    encoding="utf-8")
+    if ok:
+        assert load_task(path).draft is (value == "true")
+    else:
+        with pytest.raises(BenchError, match="'draft' must be true or false") as e:
+            load_task(path)
+        assert e.value.where.endswith("t.yaml:5")
+
+
+def test_a_draft_named_by_its_file_is_refused_by_run_and_checked_by_validate(in_tmp, cli):
+    (in_tmp / "f.jsonl").write_text('{"id": "a", "document": "Some text.", "references": ["Text."]}\n',
+                                    encoding="utf-8")
+    (in_tmp / "t.yaml").write_text("name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\ndraft: true\n",
+                                   encoding="utf-8")
+    code, out, err = cli("run", "-q", "-m", "lead-3", "-t", "t.yaml")
+    assert code == 2 and err.startswith("error: t.yaml:5: task 't' is a draft") and "Traceback" not in err, err
+    assert not (in_tmp / "results").exists()
+    code, out, err = cli("validate", "t.yaml")
+    assert code == 0 and out.startswith("ok  t: 1 example") and "a draft" in out, err
+
+
+@pytest.mark.slow
+def test_import_in_a_repository_checkout_leaves_plain_run_and_validate_working(tmp_path):
+    """`bench fixture import` with its default folders, run at the top of a checkout, writes into the bundled tasks/."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    for part in ("bench", "tasks", "fixtures"):
+        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "article.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    def bench(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bench", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+
+    done = bench("fixture", "import", "article.txt", "--name", "mynews")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "tasks" / "mynews-qa.yaml").is_file()  # the bundled tasks folder of this checkout
+    done = bench("validate")
+    assert done.returncode == 0, done.stderr
+    assert "skip  mynews-qa" in done.stdout and "ok  mynews-headline" in done.stdout
+    done = bench("run", "-m", "lead-3", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "warning: skipped draft task 'mynews-summarization'" in done.stderr
+    assert (tmp_path / "results" / "mynews-headline").is_dir() and not (tmp_path / "results" / "mynews-qa").exists()
+    done = bench("run", "-m", "lead-3", "-q", "-t", "mynews-summarization")
+    assert done.returncode == 2 and "is a draft" in done.stderr and "has no references yet" in done.stderr
