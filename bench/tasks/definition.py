@@ -69,9 +69,11 @@ def bundled_dir(kind: str) -> Path:
 
 #: Largest task definition read (YAML parsing is slow on megabytes; the data belongs in the fixture).
 MAX_TASK_FILE = 1 << 20
-#: What a task name may look like: it becomes a directory name under results/.
+#: What a task name may look like: it becomes a directory name under results/. It starts and ends with a
+#: letter or digit, because a directory name drops leading and trailing '.', '_' and '-' (so 'x.', '_x' and
+#: 'x' would share one results directory).
 MAX_TASK_NAME = 100
-TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 1}}}")
+TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 2}}}[A-Za-z0-9])?")
 
 
 # ---------------------------------------------------------------- reading
@@ -294,8 +296,8 @@ def _check_name(tf: _TaskFile, errors: list[BenchError]) -> Any:
     if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
         from_file = "" if "name" in tf.spec else " (from the file name; add a 'name' key)"
         errors.append(BenchError(f"invalid task name {name!r}{from_file}", where=tf.at("name"),
-                                 hint=f"use letters, digits, '-', '_' and '.', starting with a letter, digit or '_' "
-                                      f"(no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
+                                 hint=f"use letters, digits, '-', '_' and '.', starting and ending with a letter or "
+                                      f"digit (no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
     return name
 
 

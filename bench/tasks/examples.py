@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from bench.errors import BenchError, BenchErrors, relpath
+from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
 from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split, load_jsonl_dataset
 from bench.tasks.fixtures import parse_squad_json, validate_fixture
 from bench.tasks.records import Example, Task
@@ -93,7 +93,18 @@ def load_examples(task: Task, *, limit: int | None = None, sample: int | None = 
         return _load_dataset_examples(task, limit, sample, seed)
     examples = _fixture_examples(task)
     chosen = select_indices(len(examples), limit, sample, seed)
+    warn_if_all_used(task, len(examples), limit, sample)
     return task, examples if chosen is None else [examples[i] for i in chosen]
+
+
+def warn_if_all_used(task: Task, n: int, limit: int | None, sample: int | None) -> None:
+    """A `BenchWarning` when `limit` or `sample` asks for more examples than the task has (all are used)."""
+    import warnings
+
+    for option, value in (("limit", limit), ("sample", sample)):
+        if value is not None and value > n:
+            warnings.warn(f"{option} {value} is more than the {n} example{'s' if n != 1 else ''} of task "
+                          f"{task.name!r}: all {n} are used", BenchWarning, stacklevel=3)
 
 
 def _fixture_examples(task: Task) -> list[Example]:
@@ -117,6 +128,7 @@ def _load_dataset_examples(task: Task, limit: int | None, sample: int | None,
     select_indices(0, limit, sample, seed)  # option errors before the (slow) load
     ds = load_dataset_split(task)
     chosen = select_indices(len(ds), limit, sample, seed)
+    warn_if_all_used(task, len(ds), limit, sample)
     rows, errors, _ = check_dataset(task, chosen, ds)
     if errors:
         raise BenchErrors(errors)

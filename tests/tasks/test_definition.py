@@ -144,3 +144,21 @@ def test_task_types_registry():
     assert set(TASK_TYPES.names()) == {"summarization", "qa"}
     assert TASK_TYPES.get("qa").fields == ("id", "context", "question", "answers")
     assert TASK_TYPES.get("summarization").default_metrics == ("rouge",)
+
+
+@pytest.mark.parametrize("name, ok", [("x", True), ("x.y", True), ("x-1_b.c", True), ("7", True),
+                                      ("x.", False), ("x-", False), ("x_", False), ("_x", False), (".x", False),
+                                      ("-x", False), ("x..y", False), ("a" * 100, True), ("a" * 101, False)])
+def test_task_names_that_would_share_a_results_directory_are_refused(tmp_path, name, ok):
+    """The results directory drops leading and trailing '.', '_' and '-': 'x.' and 'x' would be one directory."""
+    from bench.results.store import slug
+
+    (tmp_path / "f.jsonl").write_text('{"id": "a", "document": "d", "references": ["r"]}\n', encoding="utf-8")
+    path = tmp_path / "t.yaml"
+    path.write_text(f"name: '{name}'\nversion: 1\ntype: summarization\nfixture: f.jsonl\n", encoding="utf-8")
+    if ok:
+        assert load_task(path).name == name == slug(name)
+    else:
+        with pytest.raises(BenchError, match="invalid task name") as e:
+            load_task(path)
+        assert "starting and ending with a letter or digit" in e.value.hint

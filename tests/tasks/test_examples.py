@@ -75,3 +75,27 @@ def test_count_examples_counts_non_empty_lines_without_checking_them(tmp_path):
     (tmp_path / "t.yaml").write_text("name: t\nversion: 1\ntype: summarization\nfixture: t.jsonl\n",
                                      encoding="utf-8")
     assert count_examples(load_task(tmp_path / "t.yaml")) == 2
+
+
+@pytest.mark.parametrize("kwargs, n_used", [({"sample": 49}, 48), ({"sample": 1000}, 48), ({"limit": 49}, 48)])
+def test_asking_for_more_examples_than_the_task_has_is_a_warning_naming_the_task(kwargs, n_used):
+    from bench.errors import BenchWarning
+
+    (option, value), = kwargs.items()
+    with pytest.warns(BenchWarning) as caught:
+        _, examples = load_examples(_seed("seed-qa"), **kwargs)
+    assert len(examples) == n_used
+    assert [str(w.message) for w in caught] == [
+        f"{option} {value} is more than the 48 examples of task 'seed-qa': all 48 are used"]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"sample": 48}, {"limit": 48}, {"sample": 3}, {"limit": 1}])
+def test_no_warning_when_the_task_has_enough_examples(kwargs, recwarn):
+    load_examples(_seed("seed-qa"), **kwargs)
+    assert not recwarn.list
+
+
+def test_run_prints_the_warning_for_a_sample_larger_than_the_task(in_tmp, cli):
+    code, out, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--sample", "5")
+    assert code == 0, err
+    assert "warning: sample 5 is more than the 1 example of task 'seed-summarization': all 1 are used" in err
