@@ -33,9 +33,9 @@ class BenchError(Exception):
         hint: str | None = None,
         exit_code: int = EXIT_USAGE,
     ) -> None:
-        self.message = clip(message)
-        self.where = clip(str(where)) if where is not None else None
-        self.hint = clip(hint) if hint is not None else None
+        self.message = visible(clip(message), multiline=True)
+        self.where = visible(clip(str(where))) if where is not None else None
+        self.hint = visible(clip(hint), multiline=True) if hint is not None else None
         self.exit_code = exit_code
         super().__init__(str(self))
 
@@ -75,6 +75,30 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
         return text
     keep = limit // 2
     return f"{text[:keep]}...[{len(text) - 2 * keep} characters cut]...{text[-keep:]}"
+
+
+def _visible_table(multiline: bool) -> dict[int, str]:
+    codes = [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+             *range(0xD800, 0xE000)]
+    keep = {ord("\t"), ord("\n")} if multiline else {ord("\t")}
+    return {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in codes if c not in keep}
+
+
+_VISIBLE = _visible_table(multiline=False)
+_VISIBLE_MULTILINE = _visible_table(multiline=True)
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """`text` from data made safe to show on a terminal: every character a terminal would act on, written out.
+
+    C0 controls (but tab), ESC and DEL, C1 controls (U+0080-U+009F, e.g. the one-byte CSI U+009B), the bidi
+    embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and lone surrogates (which cannot be
+    encoded) are shown as Python writes them in a string: ``\\x1b``, ``\\u202e``. A newline is kept only
+    when `multiline` (a prediction, a reference, a message of several lines); otherwise it is shown as ``\\x0a``.
+    Backslashes are left as they are, so the result is for reading, not for parsing back.
+    Everything bench prints that comes from a file, a model or a command line goes through here once.
+    """
+    return text.translate(_VISIBLE_MULTILINE if multiline else _VISIBLE)
 
 
 def relpath(path: str | Path) -> str:

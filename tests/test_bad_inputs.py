@@ -29,6 +29,8 @@ CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 LEAD_RUN = "results/news/lead-3/20260101T000000Z-000001"
 #: No message needs more than this; a 10 MB line must not end up in one.
 MAX_ERROR_CHARS = 20_000
+#: Characters a terminal acts on (C0 but newline and tab, DEL, C1, bidi controls): never printed raw.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 # ------------------------------------------------------------------ helpers
@@ -81,6 +83,7 @@ def _assert_clean_failure(code: int, out: str, err: str, case: dict, command: st
     expected_code = case.get("code", 2)
     assert code == expected_code, f"{command}: exit {code}, expected {expected_code}\n{err}"
     assert "Traceback" not in out + err, err
+    assert not RAW_CONTROL.search(out + err), f"{command}: a raw control character in the output:\n{err!r}"
     assert len(err) < MAX_ERROR_CHARS, f"{command}: {len(err)} characters of error output"
     if case.get("parser"):
         assert "Error:" in err, err

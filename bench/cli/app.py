@@ -18,7 +18,7 @@ import typer
 from bench.cli import compare, fixture, rescore, run, score, validate
 from bench.cli import list as list_
 from bench.cli.output import warn
-from bench.errors import EXIT_INTERRUPTED, BenchError
+from bench.errors import EXIT_INTERRUPTED, BenchError, visible
 from bench.version import __version__
 
 app = typer.Typer(
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exception(e.__cause__)
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {visible(str(e), multiline=True)}", err=True)
         sys.exit(e.exit_code)
     except (_Interrupted, KeyboardInterrupt):
         typer.echo("interrupted: the predictions made so far are kept in the prediction cache "
@@ -108,7 +108,11 @@ def main(argv: list[str] | None = None) -> None:
         # Usage errors from the command-line parser (click's ClickException,
         # which typer may vendor under another module name).
         if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
-            e.show()
+            import io
+
+            shown = io.StringIO()
+            e.show(file=shown)  # it quotes the values given, which may come from data
+            typer.echo(visible(shown.getvalue(), multiline=True), err=True, nl=False)
             sys.exit(e.exit_code)
         raise
     sys.exit(code if isinstance(code, int) else 0)

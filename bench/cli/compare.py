@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bench.cli.options import option_name
+from bench.cli.output import echo
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 
 
@@ -106,15 +107,15 @@ def compare(
     if fmt in (CompareFormat.csv, CompareFormat.json):
         for s in sections:
             if s.note:
-                typer.echo(f"note: {s.title}: {s.note}", err=True)
+                echo(f"note: {s.title}: {s.note}", err=True)
     if plot is not None:
         from bench.comparison.plot import write_png
 
         write_png(sections, plot, what="the --plot file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        typer.echo(f"wrote {relpath(plot)}", err=True)
+        echo(f"wrote {relpath(plot)}", err=True)
     if output is not None:
         atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        typer.echo(f"wrote {relpath(output)}", err=True)
+        echo(f"wrote {relpath(output)}", err=True)
     else:
         sys.stdout.write(text)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bench.cli.output import echo
 from bench.errors import relpath
 
 #: The `bench fixture` command group.
@@ -35,19 +36,19 @@ def import_(
 
     articles, tasks = import_articles(files, name, fixtures_dir, tasks_dir, force=force)
     n = len(articles)
-    typer.echo(f"imported {n} article{'s' if n != 1 else ''} as {len(tasks)} tasks:")
+    echo(f"imported {n} article{'s' if n != 1 else ''} as {len(tasks)} tasks:")
     width = max(len(t.name) for t in tasks)
     fwidth = max(len(relpath(t.task_file)) for t in tasks)
     for t in tasks:
-        typer.echo(f"  {t.name:<{width}}  {relpath(t.task_file):<{fwidth}}  {relpath(t.fixture_file)}")
+        echo(f"  {t.name:<{width}}  {relpath(t.task_file):<{fwidth}}  {relpath(t.fixture_file)}")
     td = relpath(tasks_dir)
     ready = [t for t in tasks if t.ready]
     todo = [t for t in tasks if not t.ready]
-    typer.echo("next:")
+    echo("next:")
     for t in ready:
-        typer.echo(f"  bench validate {t.name} --tasks-dir {td}")
-        typer.echo(f"  bench run --model lead-3 --task {t.name} --tasks-dir {td}")
+        echo(f"  bench validate {t.name} --tasks-dir {td}")
+        echo(f"  bench run --model lead-3 --task {t.name} --tasks-dir {td}")
     for t in todo:
         what = "reference summaries" if t.name.endswith("-summarization") else "questions and answers"
-        typer.echo(f"  {t.name}: write {what} in {relpath(t.fixture_file)} (see the comments in "
-                   f"{relpath(t.task_file)}); it runs once `bench validate {t.name} --tasks-dir {td}` passes")
+        echo(f"  {t.name}: write {what} in {relpath(t.fixture_file)} (see the comments in "
+             f"{relpath(t.task_file)}); it runs once `bench validate {t.name} --tasks-dir {td}` passes")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.cli.options import TasksDirs
-from bench.cli.output import console
+from bench.cli.output import cell, console
 
 
 def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
@@ -20,15 +20,16 @@ def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
         table.add_column(col, justify="right" if col == "examples" else "left")
     for name, path in discover_tasks(tasks_dir or []).items():
         t = load_task(path)
-        table.add_row(name, t.type, str(count_examples(t)) if t.fixture else "?", ", ".join(t.metrics), str(t.version),
-                      t.short_hash, t.description)
+        table.add_row(cell(name), cell(t.type), str(count_examples(t)) if t.fixture else "?", cell(", ".join(t.metrics)),
+                      str(t.version), cell(t.short_hash), cell(t.description, multiline=True))
     out.print(table)
     table = Table(title="models")
     for col in ("model", "kind", "tasks", "points to", "description"):
         table.add_column(col)
     specs = list(dict(MODELS.items()).values()) + list(entry_point_models().values())
     for s in specs:
-        table.add_row(s.name, s.kind, ", ".join(s.task_types), s.target or "", s.description)
+        table.add_row(cell(s.name), cell(s.kind), cell(", ".join(s.task_types)), cell(s.target or ""),
+                      cell(s.description, multiline=True))
     out.print(table)
     out.print("Any Hugging Face hub id (org/name) or local model directory also works as --model "
               "(needs the 'hf' extra), as does package.module:ClassName.")

@@ -1,5 +1,9 @@
 """What the command line shows: the console for tables, warnings on stderr, run tables and progress bars.
 
+Text that comes from data (model names, task names, ids, predictions, file names) reaches the terminal only
+through `bench.errors.visible` (control characters written out) and, in tables, as rich `Text` (never parsed as
+rich markup): `echo`, `warn` and `cell` here do both.
+
 rich is imported inside the functions that draw, so importing this module costs nothing.
 """
 
@@ -12,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bench.errors import visible
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+    from rich.text import Text
 
 
 def console() -> Console:
@@ -24,9 +31,21 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 120)
 
 
+def echo(text: str, *, err: bool = False) -> None:
+    """A line of plain output (stdout, or stderr with `err`), with control characters made visible."""
+    typer.echo(visible(text, multiline=True), err=err)
+
+
 def warn(message: str) -> None:
     """One 'warning: ...' line on stderr."""
-    typer.echo(f"warning: {message}", err=True)
+    echo(f"warning: {message}", err=True)
+
+
+def cell(text: str, *, multiline: bool = False) -> Text:
+    """Text from data for a rich table or `Console.print`: control characters visible, never read as markup."""
+    from rich.text import Text
+
+    return Text(visible(text, multiline=multiline))
 
 
 def fmt(x: float | None) -> str:
@@ -47,15 +66,15 @@ def print_runs(records: Sequence[dict[str, Any]]) -> None:
         for k, (name, value) in enumerate(r["metrics"].items()):
             lo, hi = r["ci"][name]
             first = k == 0
-            table.add_row(r["task"] if first else "", r["model"] if first else "",
-                          str(r["n_examples"]) if first else "", name, fmt(value), f"{fmt(lo)}-{fmt(hi)}",
+            table.add_row(cell(r["task"] if first else ""), cell(r["model"] if first else ""),
+                          str(r["n_examples"]) if first else "", cell(name), fmt(value), f"{fmt(lo)}-{fmt(hi)}",
                           (f"{eps:.1f}" if eps else "-") if first else "", end_section=k == len(r["metrics"]) - 1)
     console().print(table)
     for r in records:
         for w in r.get("warnings", []):
             warn(f"{r['model']} on {r['task']}: {w}")
     out_dirs = sorted({str(Path(r["path"]).parent.parent.parent) for r in records})
-    typer.echo(f"wrote {len(records)} run(s) to {', '.join(out_dirs)}", err=True)
+    echo(f"wrote {len(records)} run(s) to {', '.join(out_dirs)}", err=True)
 
 
 class ProgressBars:
@@ -70,12 +89,12 @@ class ProgressBars:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=Console(stderr=True),
         )
         self._progress = progress
         progress.start()
-        bar = progress.add_task(f"{model} on {task}", total=total)
+        bar = progress.add_task(visible(f"{model} on {task}"), total=total)
         return lambda n: progress.advance(bar, n)
 
     def stop(self) -> None:

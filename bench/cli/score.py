@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bench.cli.options import Format, FormatOption, NoSplitSentences, NoStemmer, Tokenizer, TokenizerName, metric_options
-from bench.cli.output import console, fmt, warn
+from bench.cli.output import cell, console, fmt, warn
 
 
 class MetricName(str, Enum):
@@ -41,12 +41,12 @@ def score(
         return
     from rich.table import Table
 
-    table = Table(title=f"{file} ({result['n']} examples)")
+    table = Table(title=cell(f"{file} ({result['n']} examples)"))
     table.add_column("metric")
     table.add_column("score", justify="right")
     table.add_column("95% CI", justify="right")
     table.add_column("signature")
     for name, value in result["metrics"].items():
         lo, hi = result["ci"][name]
-        table.add_row(name, fmt(value), f"{fmt(lo)}-{fmt(hi)}", result["signatures"][name])
+        table.add_row(cell(name), fmt(value), f"{fmt(lo)}-{fmt(hi)}", cell(result["signatures"][name]))
     console().print(table)

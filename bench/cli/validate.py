@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from bench.cli.options import TasksDirs
+from bench.cli.output import echo
 
 
 def validate(
@@ -23,5 +24,5 @@ def validate(
 
     lines, errors = validate_targets(targets or [], tasks_dir or [])
     for line in lines:
-        typer.echo(line)
+        echo(line)
     raise_problems(errors)

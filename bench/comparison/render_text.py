@@ -15,10 +15,12 @@ from bench.comparison.select import SPEED, Run, Section
 from bench.comparison.stats import (
     DEFAULT_ALPHA, EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, Paired, SectionComparison, min_permutation_p,
 )
+from bench.errors import visible
 from bench.io import json_line
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 CI_WORDING = "mean x100 over examples, 95% bootstrap CI"
 
@@ -252,6 +254,21 @@ def render_json(sections: Sequence[Section], comparisons: Mapping[int, SectionCo
 
 
 # ------------------------------------------------------------ terminal
+#
+# Everything from a results directory (model names, run ids, metric names, signatures, ids, predictions,
+# references) is shown through `text` / `block`: control characters made visible, never parsed as rich markup.
+
+
+def text(s: str, style: str = "", *, multiline: bool = False) -> Text:
+    """A rich Text of `s` with its control characters made visible (newlines kept only when `multiline`)."""
+    from rich.text import Text
+
+    return Text(visible(s, multiline=multiline), style=style)
+
+
+def block(s: str, indent: str) -> str:
+    """Multi-line text from data (a prediction, a reference) made visible, its later lines indented by `indent`."""
+    return visible(s, multiline=True).replace("\n", "\n" + indent)
 
 
 def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None,
@@ -259,7 +276,6 @@ def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionC
     """The `bench compare` terminal tables (rich); colours and the terminal's width only when `to_terminal`."""
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     buf = io.StringIO()
     console = (Console(file=buf, width=None if sys.stdout.isatty() else 120, force_terminal=sys.stdout.isatty())
@@ -272,27 +288,27 @@ def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionC
             table.add_column("run")
         table.add_column("n", justify="right")
         for m in s.metrics:
-            table.add_column(metric_header(m), justify="right", min_width=11)
+            table.add_column(text(metric_header(visible(m)), multiline=True), justify="right", min_width=11)
         table.add_column("ex/s", justify="right")
         for r in s.runs:
-            cells = [Text(r.model), *([Text(r.run_id)] if show_run else []), Text(str(r.n))]
+            cells = [text(r.model), *([text(r.run_id)] if show_run else []), text(str(r.n))]
             for m in s.metrics:
                 v = r.metrics.get(m)
                 lo, hi = r.ci[m]
                 star = "*" if m in s.best and v == s.best[m] else " "
-                cells.append(Text(f"{fmt(v)}{star}\n{fmt(lo)}-{fmt(hi)}"))
+                cells.append(text(f"{fmt(v)}{star}\n{fmt(lo)}-{fmt(hi)}", multiline=True))
             star = "*" if SPEED in s.best and r.examples_per_s == s.best[SPEED] else " "
-            cells.append(Text(f"{fmt_speed(r.examples_per_s)}{star}"))
+            cells.append(text(f"{fmt_speed(r.examples_per_s)}{star}"))
             table.add_row(*cells)
         if s.note:
-            console.print(Text(f"note: {s.note}"))
+            console.print(text(f"note: {s.note}"))
         elif s.of > 1:
-            console.print(Text(f"note: {s.task} has runs in {s.of} tables that cannot share columns; see below."))
-        console.print(Text(f"{s.title}: {CI_WORDING}; * best in column", style="bold"))
+            console.print(text(f"note: {s.task} has runs in {s.of} tables that cannot share columns; see below."))
+        console.print(text(f"{s.title}: {CI_WORDING}; * best in column", "bold"))
         console.print(table)
-        console.print(Text(f"task hash {s.task_hash[:12]}, {s.n} example{'s' if s.n != 1 else ''}; signatures:"))
+        console.print(text(f"task hash {s.task_hash[:12]}, {s.n} example{'s' if s.n != 1 else ''}; signatures:"))
         for sig in signature_lines(s):
-            console.print(Text(f"  {sig}"))
+            console.print(text(f"  {sig}"))
         console.print()
         if comparisons and k in comparisons:
             _paired_table(console, comparisons[k])
@@ -309,50 +325,50 @@ def metric_header(metric: str) -> str:
 
 def _paired_table(console: Console, c: SectionComparison) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     if c.baseline is None:
-        console.print(Text(f"{c.section.title}: no run of the baseline model here, so no paired comparison.\n"))
+        console.print(text(f"{c.section.title}: no run of the baseline model here, so no paired comparison."))
+        console.print()
         return
     base = c.baseline.model
     table = Table()
     for col, just in (("model", "left"), ("metric", "left"), ("n", "right"), (base, "right"), ("score", "right"),
                       ("diff", "right"), ("95% CI", "right"), ("p", "right"), ("McNemar p (b/c)", "right"),
                       ("significant", "left")):
-        table.add_column(Text(col), justify=just)
+        table.add_column(text(col), justify=just)
     for p in c.results:
         mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
-        table.add_row(Text(p.model), Text(p.metric), str(p.n), fmt(p.baseline_mean), fmt(p.mean),
+        table.add_row(text(p.model), text(p.metric), str(p.n), fmt(p.baseline_mean), fmt(p.mean),
                       fmt_signed(p.diff), f"{fmt_signed(p.ci[0])} to {fmt_signed(p.ci[1])}", fmt_p(p.p_value),
                       mc, "yes" if p.significant else "no")
     if c.results:
-        console.print(Text(f"{c.section.title}: paired comparison with {base}", style="bold"))
+        console.print(text(f"{c.section.title}: paired comparison with {base}", "bold"))
         console.print(table)
-        console.print(Text(paired_wording(c.results[0].alpha)))
+        console.print(text(paired_wording(c.results[0].alpha)))
     else:
-        console.print(Text(f"{c.section.title}: no other run to compare with {base}."))
+        console.print(text(f"{c.section.title}: no other run to compare with {base}."))
     for note in paired_notes(c):
-        console.print(Text(note))
+        console.print(text(note))
     console.print()
 
 
 def _flip_text(console: Console, pairs: FlipPairs) -> None:
-    from rich.text import Text
-
     for base, run, items in pairs:
         metric = items[0].metric if items else ""
-        console.print(Text(f"Examples where {run.model} and {base.model} differ most"
-                           f"{' on ' + metric if metric else ''}:", style="bold"))
+        console.print(text(f"Examples where {run.model} and {base.model} differ most"
+                           f"{' on ' + metric if metric else ''}:", "bold"))
         if not items:
-            console.print(Text("  they score every shared example the same\n"))
+            console.print(text("  they score every shared example the same"))
+            console.print()
             continue
         for f in items:
-            console.print(Text(f"  {f.id}  {metric}: {base.model} {fmt(f.baseline_scores[metric])} -> "
+            console.print(text(f"  {f.id}  {metric}: {base.model} {fmt(f.baseline_scores[metric])} -> "
                                f"{run.model} {fmt(f.scores[metric])} ({fmt_signed(f.diff)})"))
             if f.question:
-                console.print(Text(f"    question: {truncate(f.question)}"))
+                console.print(text(f"    question: {block(truncate(f.question), ' ' * 6)}", multiline=True))
             for i, ref in enumerate(f.references, 1):
-                console.print(Text(f"    reference {i}: {truncate(ref)}"))
-            console.print(Text(f"    {base.model}: {truncate(f.baseline_prediction) or '(empty)'}"))
-            console.print(Text(f"    {run.model}: {truncate(f.prediction) or '(empty)'}"))
+                console.print(text(f"    reference {i}: {block(truncate(ref), ' ' * 6)}", multiline=True))
+            for model, prediction in ((base.model, f.baseline_prediction), (run.model, f.prediction)):
+                shown = block(truncate(prediction), " " * 6) or "(empty)"
+                console.print(text(f"    {visible(model)}: {shown}", multiline=True))
         console.print()
