@@ -51,4 +51,5 @@ def import_(
     for t in todo:
         what = "reference summaries" if t.name.endswith("-summarization") else "questions and answers"
         echo(f"  {t.name}: write {what} in {relpath(t.fixture_file)} (see the comments in "
-             f"{relpath(t.task_file)}); it runs once `bench validate {t.name} --tasks-dir {td}` passes")
+                   f"{relpath(t.task_file)}); a draft until then, skipped by plain `bench run`: when "
+                   f"`bench validate {t.name} --tasks-dir {td}` passes, delete its line 'draft: true'")

@@ -7,8 +7,14 @@ from bench.cli.output import cell, console
 
 
 def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
-    """List tasks (type, size, metrics) and models (kind, tasks they can do)."""
+    """List tasks (type, size, metrics) and models (kind, tasks they can do).
+
+    A task whose definition is broken gets a row with its problem, the other tasks are listed as usual, and
+    the problems are reported at the end (exit 2).
+    """
     from rich.table import Table
+
+    from bench.errors import BenchError, BenchErrors, relpath
 
     from bench.models import MODELS, entry_point_models
     from bench.tasks.definition import discover_tasks, load_task
@@ -18,10 +24,20 @@ def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
     table = Table(title="tasks")
     for col in ("task", "type", "examples", "metrics", "version", "hash", "description"):
         table.add_column(col, justify="right" if col == "examples" else "left")
+    problems: list[BenchError] = []
     for name, path in discover_tasks(tasks_dir or []).items():
-        t = load_task(path)
-        table.add_row(cell(name), cell(t.type), str(count_examples(t)) if t.fixture else "?", cell(", ".join(t.metrics)),
-                      str(t.version), cell(t.short_hash), cell(t.description, multiline=True))
+        try:
+            t = load_task(path)
+        except BenchError as e:
+            found = list(e.errors) if isinstance(e, BenchErrors) else [e]
+            problems.extend(found)
+            n = len(found)
+            table.add_row(cell(name), "-", "-", "-", "-", "-",
+                          cell(f"not loaded: {n} problem{'s' if n != 1 else ''} in {relpath(path)} (below)"))
+            continue
+        label = f"{name} (draft)" if t.draft else name
+        table.add_row(cell(label), cell(t.type), str(count_examples(t)) if t.fixture else "?",
+                      cell(", ".join(t.metrics)), str(t.version), cell(t.short_hash), cell(t.description, multiline=True))
     out.print(table)
     table = Table(title="models")
     for col in ("model", "kind", "tasks", "points to", "description"):
@@ -33,3 +49,5 @@ def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
     out.print(table)
     out.print("Any Hugging Face hub id (org/name) or local model directory also works as --model "
               "(needs the 'hf' extra), as does package.module:ClassName.")
+    if problems:
+        raise BenchErrors(problems)
