@@ -20,10 +20,24 @@ def rescore(
 ) -> None:
     """Recompute metrics from stored predictions as new runs, without loading the model.
 
-    The new runs go to the results directory of each run unless --output-dir is given.
+    The new runs go to the results directory of each run unless --output-dir is given. A rescoring that
+    would give the scores of a run already there (the same metric options) writes nothing and says so.
     """
     from bench.api import rescore as api_rescore
+    from bench.errors import BenchError, relpath
+    from bench.execution.rescore import existing_rescore
 
     options = metric_options(no_stemmer, no_split_sentences, tokenizer)
-    records = [api_rescore(d, metric_options=options, output_dir=output_dir) for d in run_dirs]
-    print_runs(records)
+    records = []
+    for d in run_dirs:
+        try:
+            same = existing_rescore(d, options, output_dir)
+        except BenchError:
+            same = None  # not a readable run: rescoring it says what is wrong
+        if same is not None:
+            typer.echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
+                       "nothing written (pass other options, e.g. --no-stemmer, for new scores)", err=True)
+            continue
+        records.append(api_rescore(d, metric_options=options, output_dir=output_dir))
+    if records:
+        print_runs(records)

@@ -12,7 +12,8 @@ import numpy as np
 from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
 from bench.io import parse_jsonl, read_bytes, where
-from bench.results.store import DAMAGED, check_example_scores, check_prediction_count, is_number, read_run
+from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, is_number, read_run,
+                                 tolerance)
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,12 @@ def flipped_examples(base: Mapping[str, Prediction], other: Mapping[str, Predict
                      k: int) -> list[Flip]:
     """The `k` shared examples whose `metric` scores differ most (largest |difference|, then id).
 
-    For exact match these are the flipped items: right for one run, wrong for the other.
+    For exact match these are the flipped items: right for one run, wrong for the other. Differences
+    within float summation noise (`bench.results.store.tolerance`) are no difference.
     """
     ids, a, b = paired_scores(base, other, metric)
-    order = sorted((i for i in range(len(ids)) if a[i] != b[i]), key=lambda i: (-abs(b[i] - a[i]), ids[i]))
+    order = sorted((i for i in range(len(ids)) if abs(b[i] - a[i]) > tolerance(a[i])),
+                   key=lambda i: (-abs(b[i] - a[i]), ids[i]))
     return [Flip(ids[i], metric, base[ids[i]].question, base[ids[i]].references, base[ids[i]].prediction,
                  other[ids[i]].prediction, dict(base[ids[i]].scores), dict(other[ids[i]].scores))
             for i in order[:k]]

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.registry import did_you_mean
-from bench.results.store import is_number, read_run, slug
+from bench.results.store import is_number, measured_speed, read_run, slug
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
@@ -67,7 +67,7 @@ def load_run(results_json: Path) -> Run:
         metrics={k: _number(v) for k, v in metrics.items()},
         ci={k: (_number(record["ci"][k][0]), _number(record["ci"][k][1])) for k in metrics},
         signatures={k: str(v) for k, v in record["signatures"].items()},
-        examples_per_s=_number(record.get("timing", {}).get("examples_per_s")),
+        examples_per_s=measured_speed(record),
         order=(run_id.split("-", 1)[0], mtime, run_id),
     )
 
@@ -75,7 +75,8 @@ def load_run(results_json: Path) -> Run:
 def find_run_files(paths: Sequence[Path]) -> list[Path]:
     """Every results.json under `paths` (results roots, task or model folders, or run folders).
 
-    Folders whose name starts with '.' (runs still being written, `.tmp-*`) are skipped.
+    Folders whose name starts with '.' (runs still being written, `.tmp-*`) are skipped; symbolic links
+    to folders are followed (`results_files_below`).
     """
     found: dict[Path, Path] = {}
     for root in paths:
@@ -87,11 +88,38 @@ def find_run_files(paths: Sequence[Path]) -> list[Path]:
         elif (root / "results.json").is_file():
             candidates = [root / "results.json"]
         else:
-            candidates = [p for p in root.rglob("results.json")
-                          if not any(part.startswith(".") for part in p.relative_to(root).parts[:-1])]
+            candidates = list(results_files_below(root))
         for p in candidates:
             found.setdefault(p.resolve(), p)
     return [found[k] for k in sorted(found)]
+
+
+def results_files_below(root: Path) -> Iterable[Path]:
+    """Every results.json below the folder `root`, following symbolic links to folders.
+
+    Each folder is visited once (by device and inode), so a link back to a
+    folder above it ends the walk there instead of looping; folders whose
+    name starts with '.' are skipped. A folder that cannot be read is a
+    `BenchError` naming it (exit 3), not a silent gap in the tables.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = folder.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            raise BenchError(f"cannot read results folder: {e.strerror or e}", where=relpath(folder),
+                             hint="check its permissions, or pass only the folders to compare",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        for entry in entries:
+            if entry.name == "results.json" and entry.is_file():
+                yield entry
+        stack.extend(e for e in reversed(entries) if not e.name.startswith(".") and e.is_dir())  # in name order
 
 
 def collect_runs(paths: Sequence[Path]) -> list[Run]:

@@ -1,8 +1,8 @@
 """Rescoring: a run's metrics recomputed from its predictions.jsonl and written as a new run.
 
 No model is loaded. The new run keeps the original's model, task and timing
-(with its own scoring time), records ``config.rescored_from`` and the metric
-options used, and has its own run id.
+(with its own scoring time, and no throughput: it predicted nothing), records
+``config.rescored_from`` and the metric options used, and has its own run id.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricOptions
 from bench.metrics.scoring import as_references, read_score_file, score_predictions
-from bench.results.store import (INCOMPLETE, check_prediction_count, new_run_id, read_run, results_dir_of,
-                                 run_metrics, write_run)
+from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_run,
+                                 results_dir_of, run_directory, run_metrics, write_run)
+from bench.version import __version__
 
 RUN_DIRS_HINT = "pass run directories, e.g. results/<task>/<model>/<run-id>; `bench compare --all-runs` lists them"
 
@@ -30,9 +31,13 @@ def rescore_run(
     """Rescore one run; returns (new run record, new run directory).
 
     The new run goes to `output_dir`, or by default to the results directory
-    the original run is in.
+    the original run is in. When a run there already has the scores this would
+    write (`existing_rescore`), nothing is written and that run is returned.
     """
     run_dir = find_run_dir(run_dir)
+    same = existing_rescore(run_dir, options, output_dir)
+    if same is not None:
+        return read_run(same), same
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     rows = [{**r, "references": as_references(r["references"])} for r in read_predictions(run_dir, record)]
     metric_names = run_metrics(record)
@@ -49,11 +54,64 @@ def rescore_run(
         "counts": scores.counts,
         "warnings": scores.warnings,
         "config": {**record.get("config", {}), "metric_options": asdict(options), "rescored_from": record["run_id"]},
-        "timing": {**record.get("timing", {}), "score_s": score_s},
+        # nothing was predicted: the original's throughput is not this run's
+        "timing": {**record.get("timing", {}), "score_s": score_s, "examples_per_s": None},
     }
     new_rows = [{**r, "scores": s} for r, s in zip(rows, scores.per_example)]
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     return new, write_run(root, new, new_rows)
+
+
+def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None) -> Path | None:
+    """The run that rescoring `run_dir` with `options` would duplicate, or None.
+
+    Rescoring gives a run's scores again when its metric options are the ones
+    it was scored with by this bench (its signatures name bench's version):
+    the candidates are the run itself and earlier rescorings of it (or of the
+    run it was rescored from), in the model's directory of the results
+    directory the new run would go to. A candidate counts only if its scores
+    are sound (`read_run`, `check_example_scores`) and its predictions are the
+    same as the run's.
+    """
+    run_dir = find_run_dir(run_dir)
+    record = read_run(run_dir, scores=False)
+    root = output_dir if output_dir is not None else results_dir_of(run_dir)
+    model_dir = run_directory(root, record).parent
+    lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
+    wanted = asdict(options)
+    mine: list[tuple[Any, ...]] | None = None
+    for candidate in sorted(model_dir.glob("*/results.json")) if model_dir.is_dir() else []:
+        try:
+            other = read_run(candidate)
+            config = other.get("config") or {}
+            if not (other["run_id"] in lineage or config.get("rescored_from") in lineage) \
+                    or other["task_hash"] != record["task_hash"] or config.get("metric_options") != wanted \
+                    or not all(sig.endswith(f"|bench:{__version__}") for sig in other["signatures"].values()):
+                continue
+            rows = prediction_lines(candidate.parent / "predictions.jsonl")
+            check_prediction_count(candidate.parent / "predictions.jsonl", len(rows), other)
+            check_example_scores(candidate.parent / "predictions.jsonl", [(k, r["scores"]) for k, r in rows],
+                                 other)
+            if mine is None:
+                mine = [same_prediction(r) for _, r in prediction_lines(run_dir / "predictions.jsonl")]
+            if [same_prediction(r) for _, r in rows] == mine:
+                return candidate.parent
+        except (BenchError, KeyError, TypeError, AttributeError):
+            continue  # a damaged or foreign run is never the one this rescoring would repeat
+    return None
+
+
+def prediction_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line, object) for each line of a predictions.jsonl whose ``scores`` is an object."""
+    rows = read_jsonl(path)
+    if not all(isinstance(r.get("scores"), dict) for _, r in rows):
+        raise BenchError("a line has no scores object", where=relpath(path))
+    return rows
+
+
+def same_prediction(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two lines of predictions.jsonl score the same: id, prediction, references, question."""
+    return (row.get("id"), row.get("prediction"), as_references(row.get("references", [])), row.get("question"))
 
 
 def find_run_dir(path: Path) -> Path:

@@ -269,6 +269,23 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
 TIMING_NUMBERS = ("total_s", "load_s", "predict_s", "score_s", "examples_per_s")
 
 
+def measured_speed(record: Mapping[str, Any]) -> float | None:
+    """The run's ``timing.examples_per_s`` if the run measured it, else None.
+
+    A rescored run (``config.rescored_from``) and a run whose predictions all
+    came from the prediction cache (``timing.predicted`` or, in older records,
+    ``config.cache.predicted`` is 0) predicted nothing, so a throughput they
+    carry was measured by another run and is not theirs.
+    """
+    config = record.get("config") or {}
+    timing = record.get("timing") or {}
+    cache = config.get("cache") if isinstance(config.get("cache"), dict) else {}
+    if config.get("rescored_from") is not None or timing.get("predicted") == 0 or cache.get("predicted") == 0:
+        return None
+    v = timing.get("examples_per_s")
+    return float(v) if is_number(v) else None
+
+
 def run_metrics(record: Mapping[str, Any]) -> list[str]:
     """The metrics a checked run record was scored with: its task's, or the default of its task type."""
     names = ((record.get("config") or {}).get("task") or {}).get("metrics")

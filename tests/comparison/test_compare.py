@@ -574,3 +574,80 @@ def test_a_destination_below_a_file_or_that_is_a_directory_is_refused_before_any
         code, out, err = cli("compare", two_models, option, target)
         assert code == 2 and message in err and "Traceback" not in err and out == ""
     assert (tmp_path / "a-file").read_text() == "x" and list((tmp_path / "a-dir" / name).iterdir()) == []
+
+
+# ------------------------------------------------------------ throughput only where the run measured it
+
+
+def _set_record(run_dir: Path, **changes) -> None:
+    path = run_dir / "results.json"
+    record = json.loads(path.read_text())
+    for key, value in changes.items():
+        record[key] = {**record[key], **value}
+    path.write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("changes", [
+    {"config": {"cache": {"key": "k", "reused": 3, "predicted": 0}}},  # every prediction from the cache (older record)
+    {"timing": {"predicted": 0, "cached": 3}},  # the same, as timing records it
+    {"config": {"rescored_from": "20260101T000000Z-000001"}},  # rescored: nothing predicted
+])
+def test_a_throughput_the_run_did_not_measure_is_not_shown_and_never_starred(tmp_path, cli, changes):
+    make_run(tmp_path, model="a", scores={"rouge1": [10, 20, 30]}, examples_per_s=50.0)
+    fast = make_run(tmp_path, model="b", scores={"rouge1": [40, 50, 60]}, examples_per_s=900.0,
+                    run_id="20260101T000000Z-000002")
+    make_run(tmp_path, model="c", scores={"rouge1": [0, 0, 30]}, examples_per_s=20.0, run_id="20260101T000000Z-000003")
+    _set_record(fast, **changes)
+    (s,) = select([tmp_path])
+    assert {r.model: r.examples_per_s for r in s.runs} == {"a": 50.0, "b": None, "c": 20.0}
+    assert s.best[SPEED] == 50.0
+    rows = {r["model"]: r for r in json.loads(cli("compare", tmp_path, "--format", "json")[1])}
+    assert rows["b"]["examples_per_s"] is None and rows["a"]["examples_per_s"] == 50.0
+    md = cli("compare", tmp_path, "--format", "md")[1]
+    assert "**50.0**" in md and "900" not in md
+
+
+def test_a_run_that_predicted_some_examples_keeps_its_measured_throughput(tmp_path):
+    run = make_run(tmp_path, model="a", scores={"rouge1": [10, 20, 30]}, examples_per_s=50.0)
+    _set_record(run, timing={"predicted": 1, "cached": 2}, config={"cache": {"predicted": 1, "reused": 2}})
+    (s,) = select([tmp_path])
+    assert s.runs[0].examples_per_s == 50.0
+
+
+# ------------------------------------------------------------ symbolic links under a results directory
+
+
+def test_symlinked_folders_under_results_are_followed_once_and_loops_end(tmp_path, cli):
+    elsewhere = tmp_path / "elsewhere"
+    make_run(elsewhere, model="a", scores={"rouge1": [10, 20]})
+    make_run(elsewhere, model="b", scores={"rouge1": [30, 40]}, task="other", run_id="20260101T000000Z-000002")
+    make_run(tmp_path / "more", model="c", scores={"rouge1": [50, 60]}, run_id="20260101T000000Z-000003")
+    results = tmp_path / "results"
+    (results / "news").mkdir(parents=True)
+    (results / "other").symlink_to(elsewhere / "other")  # a task folder that is a link
+    (results / "news" / "a").symlink_to(elsewhere / "news" / "a")  # a model folder that is a link
+    (results / "news" / "c").symlink_to(tmp_path / "more" / "news" / "c")
+    (results / "news" / "a-again").symlink_to(elsewhere / "news" / "a")  # the same run twice: counted once
+    (results / "news" / "loop").symlink_to(results)  # a loop back to the top
+    (results / "news" / "self").symlink_to(results / "news")
+    (results / "broken").symlink_to(tmp_path / "missing")
+    (results / ".hidden").symlink_to(elsewhere)  # hidden folders stay skipped
+    files = find_run_files([results])
+    assert sorted(p.parent.parent.name for p in files) == ["a", "b", "c"]
+    code, out, err = cli("compare", results, "--format", "json")
+    assert code == 0, err
+    assert sorted((r["task"], r["model"]) for r in json.loads(out)) == [("news", "a"), ("news", "c"), ("other", "b")]
+
+
+def test_an_unreadable_results_folder_is_one_message(tmp_path, cli):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder")
+    make_run(tmp_path, model="a", scores={"rouge1": [10, 20]})
+    locked = tmp_path / "news" / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        code, _, err = cli("compare", tmp_path)
+    finally:
+        locked.chmod(0o755)
+    assert code == 3 and "cannot read results folder" in err and "locked" in err

@@ -8,7 +8,8 @@ import pytest
 from test_compare import make_run
 
 from bench.comparison.flips import (
-    Prediction, is_prediction_row, prediction_from_row, read_predictions, run_predictions, section_flips,
+    Prediction, flipped_examples, is_prediction_row, prediction_from_row, read_predictions, run_predictions,
+    section_flips,
 )
 from bench.comparison.select import baseline_run, check_baseline, select
 from bench.errors import BenchError, BenchErrors
@@ -194,3 +195,17 @@ def test_per_example_scores_within_float_summation_order_are_accepted(tmp_path):
     # a score only on predictions.jsonl (no results.json metric of that name) is checked per line only
     _edit_scores(run, lambda k, scores: scores.update(extra=1.0))
     assert read_predictions(run)["ex0"].scores["extra"] == 1.0
+
+
+def test_differences_of_float_noise_are_no_difference(tmp_path, cli):
+    base = {i: Prediction(i, f"b{i}", ("r",), {"f1": s}) for i, s in zip("abcd", (200 / 3, 50.0, 10.0, 0.1 + 0.2))}
+    other = {i: Prediction(i, f"o{i}", ("r",), {"f1": s})
+             for i, s in zip("abcd", (66.66666666666666, 50.0 + 1e-12, 10.001, 0.3))}
+    assert [(f.id, round(f.diff, 6)) for f in flipped_examples(base, other, "f1", 10)] == [("c", 0.001)]
+    # through the command: a run equal but for summation order shows no "differ most" rows of (-0.00)
+    make_run(tmp_path, model="base", scores={"rouge1": [200 / 3, 0.1 + 0.2]}, predictions=["p0", "p1"])
+    make_run(tmp_path, model="other", scores={"rouge1": [66.66666666666666, 0.3]}, predictions=["q0", "q1"],
+             run_id="20260101T000000Z-000002")
+    code, out, err = cli("compare", tmp_path, "--baseline", "base", "--examples", "5")
+    assert code == 0, err
+    assert "0.00)" not in out and "ex0" not in out and "ex1" not in out

@@ -140,3 +140,83 @@ def test_every_scorer_reads_a_string_as_one_reference():
     assert per[0] == per[1] and per[0]["rouge1"] == 0.0
     api = bench.score(["W", "W"], ["Wednesday", ["Wednesday"]])
     assert api["per_example"][0] == api["per_example"][1] and api["metrics"]["rouge1"] == 0.0
+
+
+# ------------------------------------------------------------ a rescore that changes nothing writes nothing
+
+
+def _runs(results) -> list[str]:
+    return sorted(p.name for p in (results / LEAD).parent.iterdir())
+
+
+def test_rescoring_with_the_runs_own_options_writes_nothing_and_names_the_run(results, cli):
+    from bench.execution.rescore import existing_rescore
+
+    before = _runs(results)
+    assert existing_rescore(results / LEAD, MetricOptions()) == results / LEAD
+    record, path = rescore_run(results / LEAD, MetricOptions())
+    assert path == results / LEAD and record == read_run(results / LEAD) and _runs(results) == before
+    code, out, err = cli("rescore", results / LEAD)
+    assert code == 0 and "nothing written" in err and str(results / LEAD) in err and "wrote" not in err
+    assert _runs(results) == before
+
+
+def test_a_second_rescore_with_the_same_new_options_writes_nothing(results, cli):
+    code, _, err = cli("rescore", results / LEAD, "--no-stemmer")
+    assert code == 0 and "wrote 1 run(s)" in err
+    (new,) = set(_runs(results)) - {LEAD.rsplit("/", 1)[1]}
+    for target in (results / LEAD, results / LEAD.rsplit("/", 1)[0] / new):  # the original, and the rescored run
+        code, _, err = cli("rescore", target, "--no-stemmer")
+        assert code == 0 and "nothing written" in err and new in err, err
+    assert len(_runs(results)) == 2
+    # back to the original's options, from the rescored run: the original has those scores
+    code, _, err = cli("rescore", results / LEAD.rsplit("/", 1)[0] / new)
+    assert code == 0 and "nothing written" in err and LEAD.rsplit("/", 1)[1] in err
+    # other options still write a new run
+    code, _, err = cli("rescore", results / LEAD, "--tokenizer", "unicode")
+    assert code == 0 and "wrote 1 run(s)" in err and len(_runs(results)) == 3
+
+
+@pytest.mark.parametrize("damage", ["metric", "per-example", "bench-version", "prediction"])
+def test_a_run_whose_scores_are_not_what_rescoring_gives_is_rescored(results, damage):
+    run = results / LEAD
+    record = json.loads((run / "results.json").read_text())
+    lines = (run / "predictions.jsonl").read_text().splitlines()
+    if damage == "metric":  # still a sound record, but not the scores of these predictions
+        record["metrics"]["rouge1"] = 70.0
+    elif damage == "per-example":
+        lines[0] = lines[0].replace('"rouge1": 72.72727272727272', '"rouge1": 99.0')
+    elif damage == "bench-version":  # scored by another bench
+        record["signatures"] = {k: v.replace("bench:0.1.0", "bench:0.0.9") for k, v in record["signatures"].items()}
+    else:  # the other candidate: an earlier rescoring whose predictions differ from this run's
+        (run / "predictions.jsonl").write_text("\n".join(lines) + "\n")
+        sibling, _ = rescore_run(run, MetricOptions(stemmer=False))
+        other = json.loads(json.dumps(sibling))
+        other["config"]["metric_options"] = asdict_options(MetricOptions())
+        (run.parent / sibling["run_id"] / "results.json").write_text(json.dumps(other))
+        lines[0] = lines[0].replace("The Riverside library", "The Riverside town library")
+        record["metrics"]["rouge1"] = 70.0
+    (run / "results.json").write_text(json.dumps(record))
+    (run / "predictions.jsonl").write_text("\n".join(lines) + "\n")
+    before = _runs(results)
+    new, path = rescore_run(run, MetricOptions())
+    assert path != run and path.name not in before and new["config"]["rescored_from"] == record["run_id"]
+
+
+def asdict_options(options: MetricOptions) -> dict:
+    from dataclasses import asdict
+
+    return asdict(options)
+
+
+# ------------------------------------------------------------ a rescored run measured no throughput
+
+
+def test_a_rescored_run_has_no_throughput_and_no_speed_star(results, cli):
+    code, _, err = cli("rescore", results / LEAD, "--no-stemmer")
+    assert code == 0, err
+    (path,) = [p for p in (results / LEAD).parent.iterdir() if p.name != LEAD.rsplit("/", 1)[1]]
+    record = read_run(path)
+    assert record["timing"]["examples_per_s"] is None and record["timing"]["score_s"] >= 0
+    rows = json.loads(cli("compare", results, "--format", "json", "--all-runs")[1])
+    assert {r["run"]: r["examples_per_s"] for r in rows if r["model"] == "lead-3"}[path.name] is None
