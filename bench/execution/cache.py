@@ -1,9 +1,12 @@
 """Prediction cache: what a model has predicted once is never predicted again.
 
-Predictions are appended to a JSONL file as each batch finishes (flushed and
-fsynced), under a key of everything that determines them: the model (name,
-hub id or path, revision, kind, and a fingerprint of its weights when known),
-dtype, generation settings, the task's content hash and bench's version.
+Predictions are appended to a JSONL file as each batch finishes (each answer,
+for a model behind a server), flushed and fsynced, under a key of everything
+that determines them: the model's one identity (name, kind, hub id or resolved
+path) and what its spec says determines its predictions (`ModelSpec.identity`:
+the seed, revision, dtype, generation settings and a fingerprint of the
+weights for a Hugging Face model; the code, settings and declared version of a
+user's model class; ...), the task's content hash and bench's version.
 Each line holds one example id and its prediction. Rerunning the same command
 reads the file, skips the examples already done and predicts the rest; a run
 killed at any moment (even with SIGKILL) loses at most the batch in flight.
@@ -26,10 +29,11 @@ from typing import Any
 
 from bench.version import __version__
 from bench.errors import BenchError, relpath
-from bench.io import atomic_write, read_jsonl_lenient
+from bench.io import atomic_write, loads, read_jsonl_lenient
 from bench.results.store import slug
 
 WRITE_HINT = "check free space and permissions, then run the same command again to resume"
+READ_HINT = "remove it, or run with --no-cache to predict everything again"
 
 
 def cache_key(identity: Mapping[str, Any]) -> str:
@@ -37,25 +41,21 @@ def cache_key(identity: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
-def model_identity(spec, task, model_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything that determines a model's predictions on a task, known before it loads."""
-    fingerprint = getattr(spec, "fingerprint", None)
-    identity: dict[str, Any] = {
+def model_identity(spec, task, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything that determines a model's predictions on a task, known before it loads.
+
+    `options` are what the model is created with (model options, batch size, seed); the spec says which of
+    them count, and adds what else identifies it (`ModelSpec.identity`: a weights fingerprint, a plug-in's
+    code and settings, ...). The name is the model's one identity (a local directory's resolved path).
+    """
+    return {
         "model": spec.name,
         "kind": spec.kind,
         "target": spec.target,
-        "revision": model_options.get("revision"),
-        "dtype": model_options.get("dtype"),
-        "generation": dict(model_options.get("generation") or {}),
-        "trust_remote_code": bool(model_options.get("trust_remote_code")),
         "task_hash": task.hash,
         "bench": __version__,
+        **spec.identity(options),
     }
-    if model_options.get("base_url"):
-        identity["base_url"] = model_options["base_url"]
-    if callable(fingerprint):
-        identity["fingerprint"] = fingerprint(**model_options)
-    return identity
 
 
 class PredictionCache:
@@ -68,7 +68,7 @@ class PredictionCache:
         # Each process of a multi-process run appends to a file of its own.
         self.path = self.dir / (f"{self.key}.jsonl" if shard is None else f"{self.key}.rank{shard}.jsonl")
         self.identity = dict(identity)
-        self._fh = None
+        self._fd: int | None = None
 
     def files(self) -> list[Path]:
         return sorted([*self.dir.glob(f"{self.key}.jsonl"), *self.dir.glob(f"{self.key}.rank*.jsonl")])
@@ -77,14 +77,23 @@ class PredictionCache:
         """Predictions stored so far (by any process); a torn line (from a kill) is skipped."""
         done: dict[str, str] = {}
         for path in self.files():
-            for row in read_jsonl_lenient(path):  # a torn line is skipped, never cut out of the file
+            try:
+                rows = list(read_jsonl_lenient(path))  # a torn line is skipped, never cut out of the file
+            except OSError as e:
+                raise BenchError(f"cannot read the prediction cache: {e.strerror or e}", where=relpath(path),
+                                 hint=READ_HINT, exit_code=3) from None
+            for row in rows:
                 if "id" in row and isinstance(row.get("prediction"), str):
                     done[str(row["id"])] = row["prediction"]
         return done
 
     def clear(self) -> None:
-        for path in self.files():
-            path.unlink(missing_ok=True)
+        for path in [*self.files(), self.dir / f"{self.key}.model.json"]:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                raise BenchError(f"cannot remove the prediction cache: {e.strerror or e}", where=relpath(path),
+                                 hint="remove it by hand, then run the same command again", exit_code=3) from None
 
     def append(self, rows: list[tuple[str, str]]) -> None:
         try:
@@ -94,42 +103,48 @@ class PredictionCache:
                              hint=WRITE_HINT, exit_code=3) from e
 
     def _append(self, rows: list[tuple[str, str]]) -> None:
-        if self._fh is None:
+        if self._fd is None:
             self.dir.mkdir(parents=True, exist_ok=True)
             meta = self.dir / f"{self.key}.json"
-            if not meta.exists():
+            if not meta.is_file():
                 atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
                              what="the prediction cache", hint=WRITE_HINT, exit_code=3)
-            self._fh = self.path.open("a+", encoding="utf-8")  # readable too: see the check below
-        text = "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows)
-        fd = self._fh.fileno()
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            text = "\n" + text  # after a line another process left unfinished: start a new one
-        self._fh.write(text)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+            # Unbuffered: a write that fails (a full disk) leaves nothing behind to fail again on close.
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        data = "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows).encode()
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # after a line another process (or a full disk) left unfinished: start a new one
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
 
-    def save_model_config(self, config: Mapping[str, Any], batch_size: Any, predicted: int, predict_s: float) -> None:
-        """What the model reported about itself and how fast it predicted, for runs that load nothing."""
+    def save_model_config(self, config: Mapping[str, Any], batch_size: Any) -> None:
+        """What the model reported about itself and its batch size, for runs that load nothing."""
         path = self.dir / f"{self.key}.model.json"
-        _, _, before_n, before_s = self.model_config()
-        data = {"model": config, "batch_size": batch_size, "predicted": before_n + predicted,
-                "predict_s": before_s + predict_s}
-        atomic_write(path, json.dumps(data, ensure_ascii=False, default=str), what="the prediction cache",
-                     hint=WRITE_HINT, exit_code=3)
+        atomic_write(path, json.dumps({"model": config, "batch_size": batch_size}, ensure_ascii=False, default=str),
+                     what="the prediction cache", hint=WRITE_HINT, exit_code=3)
 
-    def model_config(self) -> tuple[dict[str, Any], Any, int, float]:
-        """(model description, batch size, examples predicted, seconds spent) over the runs that filled the cache."""
+    def model_config(self) -> tuple[dict[str, Any], Any]:
+        """(model description, batch size) of the last run that predicted into this cache; ({}, None) when none
+        recorded it (a run killed before the end)."""
+        path = self.dir / f"{self.key}.model.json"
         try:
-            data = json.loads((self.dir / f"{self.key}.model.json").read_text(encoding="utf-8"))
-            return (dict(data.get("model") or {}), data.get("batch_size"), int(data.get("predicted") or 0),
-                    float(data.get("predict_s") or 0.0))
-        except (OSError, ValueError, TypeError):
-            return {}, None, 0, 0.0
+            data = loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}, None
+        except (OSError, ValueError, RecursionError) as e:
+            why = e.strerror if isinstance(e, OSError) else "not valid JSON"
+            raise BenchError(f"cannot read the prediction cache's model record: {why}", where=relpath(path),
+                             hint=READ_HINT, exit_code=3) from None
+        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+            raise BenchError("the prediction cache's model record is not what bench writes", where=relpath(path),
+                             hint=READ_HINT, exit_code=3)
+        return dict(data["model"]), data.get("batch_size")
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 

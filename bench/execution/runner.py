@@ -98,15 +98,40 @@ def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> list[
 def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
                 on_batch: Callable[[int], None] | None = None,
                 store: Callable[[list[tuple[str, str]]], None] | None = None) -> list[str]:
+    """Every example's prediction, batch by batch, each batch stored as it finishes.
+
+    A model with `predict_as_completed` (an OpenAI-compatible server) hands over each prediction as it
+    arrives, and each is stored at once.
+    """
     predictions: list[str | None] = [None] * len(examples)
     finished = 0
+    streams = callable(getattr(model, "predict_as_completed", None))
     for batch in length_sorted_batches(examples, batch_size):
+        done: list[int] = []
         try:
-            out = model.predict([examples[i] for i in batch], task)
+            if streams:
+                for pos, p in model.predict_as_completed([examples[i] for i in batch], task):
+                    i = _position(model, batch, pos, done)
+                    predictions[i] = _checked(model, examples[i], p)
+                    done.append(i)
+                    if store:
+                        store([(examples[i].id, p)])
+                    if on_batch:
+                        on_batch(1)
+            else:
+                out = model.predict([examples[i] for i in batch], task)
         except BenchError:
             raise
         except Exception as e:
-            raise _model_failure(model, [examples[i].id for i in batch], finished, store is not None, e) from e
+            ids = [examples[i].id for i in batch if i not in done]
+            raise _model_failure(model, ids, finished + len(done), store is not None, e) from e
+        if streams:
+            if len(done) != len(batch):
+                raise BenchError(f"model {model.name!r} returned {len(done)} predictions for a batch of {len(batch)}",
+                                 hint="predict_as_completed() must yield one (position, string) per example",
+                                 exit_code=3)
+            finished += len(batch)
+            continue
         if not isinstance(out, list) or len(out) != len(batch):
             raise BenchError(
                 f"model {model.name!r} returned {len(out) if isinstance(out, list) else type(out).__name__} "
@@ -114,16 +139,29 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
                 hint="predict() must return one string per example, in order", exit_code=3,
             )
         for i, p in zip(batch, out):
-            if not isinstance(p, str):
-                raise BenchError(f"model {model.name!r} returned a {type(p).__name__} prediction for example "
-                                 f"{examples[i].id!r}", hint="predict() must return strings", exit_code=3)
-            predictions[i] = p
+            predictions[i] = _checked(model, examples[i], p)
         if store:
             store([(examples[i].id, predictions[i]) for i in batch])  # type: ignore[misc]
         finished += len(batch)
         if on_batch:
             on_batch(len(batch))
     return predictions  # type: ignore[return-value]
+
+
+def _checked(model, example: Example, prediction: Any) -> str:
+    if not isinstance(prediction, str):
+        raise BenchError(f"model {model.name!r} returned a {type(prediction).__name__} prediction for example "
+                         f"{example.id!r}", hint="predict() must return strings", exit_code=3)
+    return prediction
+
+
+def _position(model, batch: Sequence[int], pos: Any, done: Sequence[int]) -> int:
+    """The example index of a position `predict_as_completed` yielded, checked."""
+    if not isinstance(pos, int) or isinstance(pos, bool) or not 0 <= pos < len(batch) or batch[pos] in done:
+        raise BenchError(f"model {model.name!r} yielded position {pos!r} for a batch of {len(batch)}"
+                         + (" twice" if isinstance(pos, int) and 0 <= pos < len(batch) else ""),
+                         hint="predict_as_completed() must yield each position of the batch once", exit_code=3)
+    return batch[pos]
 
 
 def _model_failure(model, ids: list[str], finished: int, cached: bool, e: BaseException) -> BenchError:
@@ -152,10 +190,6 @@ class Predicted:
     """The batch size the model ran with, as recorded in results.json."""
     load_s: float = 0.0
     predict_s: float = 0.0
-    cached_n: int = 0
-    """When nothing was predicted: how many examples the runs that filled the cache predicted..."""
-    cached_s: float = 0.0
-    """... and in how many seconds (for the throughput of a run that loads no model)."""
     model_timing: dict[str, Any] = field(default_factory=dict)
     model_warnings: list[str] = field(default_factory=list)
 
@@ -198,10 +232,10 @@ def run_pair(
         "load_s": predicted.load_s,
         "predict_s": predicted.predict_s,
         "score_s": score_s,
-        # A run that predicted nothing reports the speed measured when its predictions were made.
-        "examples_per_s": (n_todo / predicted.predict_s if predicted.predict_s > 0 else
-                           predicted.cached_n / predicted.cached_s if n_todo == 0 and predicted.cached_s > 0 else
-                           None),
+        # Measured on the predictions made in this run only; null when all of them came from the cache.
+        "examples_per_s": n_todo / predicted.predict_s if n_todo and predicted.predict_s > 0 else None,
+        "predicted": n_todo,
+        "cached": len(examples) - n_todo,
         **predicted.model_timing,
     }
     record = run_record(
@@ -218,6 +252,11 @@ def run_pair(
     return record, prediction_rows(examples, predictions, scores.per_example)
 
 
+def creation_options(options: RunOptions) -> dict[str, Any]:
+    """What a model is created with: the model options, the batch size and the seed."""
+    return {**dict(options.model_options), "batch_size": options.batch_size, "seed": options.seed}
+
+
 def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
                world: distributed.World) -> tuple[PredictionCache | None, dict[str, str]]:
     """The prediction cache of this (model, task) pair (None with `use_cache` off) and what it holds already.
@@ -230,7 +269,7 @@ def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
     done: dict[str, str] = {}
     if options.use_cache:
         cache = PredictionCache(options.output_dir, task.name, spec.name,
-                                model_identity(spec, task, options.model_options),
+                                model_identity(spec, task, creation_options(options)),
                                 shard=world.rank if world.distributed else None)
         if options.fresh:
             if world.is_main:
@@ -251,7 +290,7 @@ def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], option
     try:
         if todo:
             t0 = time.perf_counter()
-            model = spec.create(**dict(options.model_options), batch_size=options.batch_size, seed=options.seed)
+            model = spec.create(**creation_options(options))
             load_s = time.perf_counter() - t0
             # "auto" (or none): the model's own size; it may split further (halving on out-of-memory).
             chunk = options.batch_size if isinstance(options.batch_size, int) else getattr(
@@ -262,13 +301,16 @@ def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], option
             predict_s = time.perf_counter() - t1
             model_config = model.describe()
             if cache:
-                cache.save_model_config(model_config, batch_size, len(todo), predict_s)
+                cache.save_model_config(model_config, batch_size)
             predicted = Predicted(predictions={ex.id: p for ex, p in zip(todo, new)}, model_config=model_config,
                                   batch_size=batch_size, load_s=load_s, predict_s=predict_s)
         elif cache:
-            model_config, batch_size, cached_n, cached_s = cache.model_config()
+            model_config, batch_size = cache.model_config()
+            missing = [] if model_config else [
+                "every prediction came from the cache, and the run that made them stopped before recording the "
+                "model's description (config.model); run with --no-cache to record it"]
             predicted = Predicted(predictions={}, model_config=model_config, batch_size=batch_size,
-                                  cached_n=cached_n, cached_s=cached_s)
+                                  model_warnings=missing)
         else:
             predicted = Predicted(predictions={}, model_config={}, batch_size=options.batch_size)
     finally:
@@ -349,6 +391,8 @@ def run(
 ) -> list[tuple[dict[str, Any], Path]]:
     """Run every compatible (model, task) pair and write each run directory."""
     pairs = check_pairs(specs, tasks, explicit_tasks)
+    for spec in {id(spec): spec for spec, _ in pairs}.values():
+        spec.identity(creation_options(options))  # refuses bad settings (e.g. an unknown --gen key) now
     loaded = {t.name: load_examples(t, limit=options.limit, sample=options.sample, seed=options.seed)
               for t in {id(t): t for _, t in pairs}.values()}
     world = distributed.current()

@@ -8,13 +8,19 @@ entry point, ``openai:NAME`` (a model behind an OpenAI-compatible server), or
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import os
+import re
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
 from bench.registry import Registry
@@ -34,13 +40,22 @@ def _baseline(cls_name: str):
     return make
 
 
-MODELS.register("lead-3", ModelSpec(
+@dataclass(frozen=True)
+class BaselineSpec(ModelSpec):
+    """A built-in baseline: deterministic, it takes no run option, and its code is bench's (whose version is in
+    the cache key)."""
+
+    def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+MODELS.register("lead-3", BaselineSpec(
     "lead-3", "baseline", ("summarization",), _baseline("Lead"),
     "first 3 sentences of the document (first sentence for one-sentence tasks)"))
-MODELS.register("textrank", ModelSpec(
+MODELS.register("textrank", BaselineSpec(
     "textrank", "baseline", ("summarization",), _baseline("TextRank"),
     "graph-based extractive summary (Mihalcea & Tarau, 2004)"))
-MODELS.register("sliding-window", ModelSpec(
+MODELS.register("sliding-window", BaselineSpec(
     "sliding-window", "baseline", ("qa",), _baseline("SlidingWindow"),
     "lexical-overlap QA baseline (Richardson et al., 2013) returning a short span"))
 
@@ -53,16 +68,109 @@ def _register_hf_aliases() -> None:
 _register_hf_aliases()
 
 
+def named_options(fn: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The run options `fn` (a user's model class, or its `fingerprint`) names; all of them when it takes
+    **kwargs; none when its signature cannot be read."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return dict(options)
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {k: v for k, v in options.items() if k in names}
+
+
 def _construct(cls: type, options: dict) -> Model:
     """An instance of a user's model class, given the run options its __init__ names (all, with **kwargs)."""
+    return cls(**named_options(cls, options))
+
+
+def init_settings(cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a user's model class is created with: the run options its __init__ names, and the defaults of the
+    parameters that are not given (so that changing a default changes the settings)."""
+    given = named_options(cls, options)
     try:
         params = inspect.signature(cls).parameters.values()
     except (TypeError, ValueError):
-        return cls()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return cls(**options)
-    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return cls(**{k: v for k, v in options.items() if k in names})
+        return given
+    defaults = {p.name: p.default for p in params
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
+    return {k: _stable(v) for k, v in {**defaults, **given}.items()}
+
+
+def _stable(value: Any) -> Any:
+    """A setting as it goes into the cache key: JSON values as they are, anything else by its repr without
+    memory addresses (which change from one process to the next)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _stable(v) for k, v in value.items()}
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def code_fingerprint(cls: type, module_name: str | None = None) -> str | None:
+    """sha256 of the source files a user's model class comes from: the module it was named by, and the
+    module of the class and of each of its own base classes (bench's are covered by bench's version).
+    None when no source file can be found (a class made at run time)."""
+    modules = {module_name} if module_name else set()
+    modules |= {c.__module__ for c in getattr(cls, "__mro__", (cls,))
+                if c is not object and not c.__module__.startswith(("bench.", "builtins"))}
+    files = {}
+    for name in sorted(m for m in modules if m):
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py") and os.path.isfile(path):
+            files[name] = path
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for name, path in sorted(files.items()):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise BenchError(f"cannot read the source of model module {name!r}: {e.strerror}", where=path,
+                             exit_code=EXIT_ENVIRONMENT) from None
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class PluginSpec(ModelSpec):
+    """A user's model class (``module:Class`` or an entry point)."""
+
+    cls: Any = field(default=None, repr=False, compare=False)
+    module: str | None = None
+    """The module the class was named by."""
+
+    def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Its code (source files), its settings (what __init__ receives, defaults included), the seed (which
+        seeds Python's, numpy's and torch's generators before it runs, whether it names it or not), and its
+        own `version` and `fingerprint(...)` when it declares them."""
+        cls = self.cls
+        out: dict[str, Any] = {"code": code_fingerprint(cls, self.module), "settings": init_settings(cls, options),
+                               "seed": options.get("seed", 0)}
+        version = getattr(cls, "version", None)
+        if version is not None:
+            out["version"] = version
+        if "fingerprint" in dir(cls):
+            fp = inspect.getattr_static(cls, "fingerprint")
+            if not isinstance(fp, (classmethod, staticmethod)):
+                raise BenchError(f"{self.target}: fingerprint must be a classmethod or staticmethod: it is called "
+                                 "before the model is created", hint="add @classmethod above `def fingerprint`")
+            fn = getattr(cls, "fingerprint")
+            try:
+                value = fn(**named_options(fn, options))
+            except BenchError:
+                raise
+            except Exception as e:
+                raise BenchError(f"model {self.name!r}: fingerprint() failed: {type(e).__name__}: {e}",
+                                 exit_code=EXIT_ENVIRONMENT) from e
+            if value is not None:
+                out["fingerprint"] = value
+        return out
 
 
 def _plugin_spec(name: str, cls: type) -> ModelSpec:
@@ -72,8 +180,9 @@ def _plugin_spec(name: str, cls: type) -> ModelSpec:
     task_types = tuple(getattr(cls, "task_types", ()) or ())
     if not task_types:
         raise BenchError(f"{name} declares no task_types", hint="set task_types = ('summarization',) or ('qa',)")
-    return ModelSpec(getattr(cls, "name", "") or name, "plugin", task_types, lambda **o: _construct(cls, o),
-                     (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "", target=name)
+    return PluginSpec(getattr(cls, "name", "") or name, "plugin", task_types, lambda **o: _construct(cls, o),
+                      (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "", target=name, cls=cls,
+                      module=name.partition(":")[0] or None)
 
 
 def entry_point_models() -> dict[str, ModelSpec]:

@@ -6,11 +6,17 @@ answer span ("" = no answer). Built-in baselines, Hugging Face models and a
 user's own class all implement this; a user's class is named on the command
 line as ``--model package.module:ClassName`` or registered through a
 ``bench.models`` entry point.
+
+A model whose predictions arrive one by one (requests to a server) may also
+implement `predict_as_completed`, so that each is cached as it arrives.
+
+Each model spec says what determines its predictions before the model loads
+(`ModelSpec.identity`): the prediction cache's key is made of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,12 +24,27 @@ from bench.tasks.records import Example, Task
 
 
 class Model:
-    """Base class for models. Subclasses set `name` and `task_types` and implement `predict`."""
+    """Base class for models. Subclasses set `name` and `task_types` and implement `predict`.
+
+    A model whose predictions arrive one at a time may also define
+    ``predict_as_completed(examples, task)``, yielding ``(position in examples,
+    prediction)`` as each finishes; the runner then calls it instead of
+    `predict` and caches each prediction as it arrives.
+    """
 
     name: ClassVar[str] = ""
     task_types: ClassVar[tuple[str, ...]] = ()
     #: Examples per `predict` call the runner uses when none is asked for.
     default_batch_size: ClassVar[int] = 32
+    #: A user's model: a version of its own (weights, code it imports from elsewhere), part of the cache key.
+    version: ClassVar[str | None] = None
+
+    @classmethod
+    def fingerprint(cls, **options: Any) -> Any:
+        """A user's model: what else identifies its predictions, known before it loads (e.g. a hash of the
+        weights it reads), part of the prediction cache's key; called with the run options it names, as
+        `__init__` is. None: nothing more than its code, settings and `version`."""
+        return None
 
     def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
         raise NotImplementedError
@@ -51,3 +72,10 @@ class ModelSpec:
 
     def create(self, **options: Any) -> Model:
         return self.factory(**options)
+
+    def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """What determines this model's predictions besides its name, kind, target and the task, known before
+        it loads: the prediction cache's key is made of it. `options` are what `create` receives (device,
+        dtype, generation, revision, seed, batch_size, ...); by default every one of them counts."""
+        return {"options": dict(options)}
+

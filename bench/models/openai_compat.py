@@ -18,8 +18,15 @@ Client settings and sampling parameters come from ``--gen key=value``:
 ``concurrency``, ``timeout``, ``max_retries``, ``backoff``, ``api``
 (``chat`` or ``completions``), and ``temperature``, ``top_p``,
 ``max_tokens`` (or ``max_new_tokens``), ``stop``, ``seed``,
-``presence_penalty``, ``frequency_penalty``. ``OPENAI_API_KEY``, when set, is
-sent as a bearer token and never recorded.
+``presence_penalty``, ``frequency_penalty``; any other ``--gen`` key is an
+error with a did-you-mean (a task's other settings, written for Hugging Face
+models, are recorded as ignored). ``OPENAI_API_KEY``, when set, is sent as a
+bearer token and never recorded.
+
+Each answer is handed to the runner as it arrives (`predict_as_completed`), so
+the prediction cache keeps every finished request: an interruption loses only
+the requests in flight. The cache key holds what changes an answer (the URL,
+the API, the sampling parameters, the seed), not the client settings.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
@@ -42,6 +49,7 @@ from typing import Any
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model, ModelSpec
 from bench.models.prompting import DEFAULT_MAX_NEW_TOKENS, parse_output, render
+from bench.registry import did_you_mean
 from bench.tasks.records import Example, Task
 
 KIND = "openai-compatible"
@@ -65,6 +73,20 @@ class ClientSettings:
 
 
 CLIENT_KEYS = frozenset(ClientSettings.__dataclass_fields__)
+#: Every key `--gen` takes for an openai: model.
+KNOWN_KEYS = CLIENT_KEYS | SAMPLING_KEYS | {"max_new_tokens"}
+
+
+class OpenAISpec(ModelSpec):
+    """The spec of an ``openai:NAME`` model."""
+
+    def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The server's URL, the API, the sampling parameters and the seed; not the client settings
+        (concurrency, timeout, retries), which change no answer. Refuses an unknown --gen key."""
+        client, sampling, _ = split_settings([("run", options.get("generation") or {})], strict=True)
+        base_url = options.get("base_url")
+        return {"base_url": api_root(base_url) if base_url else None, "api": client.api, "sampling": sampling,
+                "seed": options.get("seed", 0)}
 
 
 def spec_for(name: str) -> ModelSpec:
@@ -73,8 +95,8 @@ def spec_for(name: str) -> ModelSpec:
     if not model:
         raise BenchError(f"{name!r}: name the served model after 'openai:'",
                          hint="e.g. --model openai:Qwen/Qwen2.5-0.5B-Instruct --base-url http://127.0.0.1:8000")
-    return ModelSpec(name, KIND, ("summarization", "qa"), partial(OpenAICompatModel, model),
-                     "model behind an OpenAI-compatible server (--base-url)", target=model)
+    return OpenAISpec(name, KIND, ("summarization", "qa"), partial(OpenAICompatModel, model),
+                      "model behind an OpenAI-compatible server (--base-url)", target=model)
 
 
 def api_root(base_url: str) -> str:
@@ -88,13 +110,22 @@ def api_root(base_url: str) -> str:
     return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path, "", ""))
 
 
-def split_settings(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[ClientSettings, dict[str, Any], dict[str, Any]]:
-    """(client settings, sampling parameters, ignored settings) from the task's and the run's settings."""
+def split_settings(layers: Sequence[tuple[str, Mapping[str, Any]]],
+                   strict: bool = False) -> tuple[ClientSettings, dict[str, Any], dict[str, Any]]:
+    """(client settings, sampling parameters, ignored settings) from the task's and the run's settings.
+
+    A key of the run's layer (--gen) that is not known here is an error with a did-you-mean when `strict`; a
+    task's are ignored (a task's settings are written for every model, Hugging Face ones included).
+    """
     client = ClientSettings()
     sampling: dict[str, Any] = {}
     ignored: dict[str, Any] = {}
     for source, values in layers:
         for key, value in values.items():
+            if strict and source == "run" and key not in KNOWN_KEYS:
+                raise BenchError(f"unknown setting {key!r} for an OpenAI-compatible server (--gen)."
+                                 f"{did_you_mean(key, sorted(KNOWN_KEYS))}",
+                                 hint="settings: " + ", ".join(sorted(KNOWN_KEYS)))
             if key in CLIENT_KEYS:
                 client = replace(client, **{key: _client_value(key, value)})
             elif key in SAMPLING_KEYS:
@@ -120,6 +151,10 @@ def _client_value(key: str, value: Any) -> Any:
         raise BenchError(f"{key} must be a {'positive' if key == 'timeout' else 'non-negative'} number of seconds, "
                          f"got {value!r}")
     return float(value)
+
+
+class Stopped(Exception):
+    """A request not sent, or not retried, because another failed for good (or the run was interrupted)."""
 
 
 class RequestFailed(Exception):
@@ -149,11 +184,12 @@ class OpenAICompatModel(Model):
         self.root = api_root(base_url)
         self.seed = seed
         self.run_generation = dict(generation or {})
-        self.client, _, _ = split_settings([("run", self.run_generation)])
+        self.client, _, _ = split_settings([("run", self.run_generation)], strict=True)
         self.default_batch_size = batch_size if isinstance(batch_size, int) else max(32, self.client.concurrency * 4)
         self.warnings: list[str] = []
         self.timing: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._rng = random.Random(seed)
         self._requests = self._retries = self._tokens = 0
         self._request_s = 0.0
@@ -221,6 +257,8 @@ class OpenAICompatModel(Model):
                                      f"{e}", exit_code=EXIT_ENVIRONMENT,
                                      hint="predictions made so far are cached; rerun to resume "
                                           "(or raise --gen max_retries / timeout)") from None
+                if self._stop.is_set():  # the run is over (a request failed for good, or Ctrl-C): no more retries
+                    raise Stopped() from None
                 with self._lock:
                     self._retries += 1
                     jitter = self._rng.uniform(0.5, 1.0)
@@ -241,6 +279,18 @@ class OpenAICompatModel(Model):
         return self._settings
 
     def _one(self, example: Example, task: Task) -> str:
+        """The answer for one example; once a request has failed for good, no other is sent."""
+        if self._stop.is_set():
+            raise Stopped()
+        try:
+            return self._answer(example, task)
+        except Stopped:
+            raise
+        except BaseException:
+            self._stop.set()
+            raise
+
+    def _answer(self, example: Example, task: Task) -> str:
         sampling = self.settings(task)
         prompt = render(example, task)
         if self.client.api == "chat":
@@ -265,12 +315,46 @@ class OpenAICompatModel(Model):
         return parse_output(text or "", task)
 
     def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
+        out: list[str] = [""] * len(examples)
+        for i, prediction in self.predict_as_completed(examples, task):
+            out[i] = prediction
+        return out
+
+    def predict_as_completed(self, examples: Sequence[Example], task: Task) -> Iterator[tuple[int, str]]:
+        """(position, answer) for each example as its request finishes, at most `concurrency` in flight.
+
+        When a request fails for good, the requests not yet sent are cancelled, the answers of those in
+        flight are still handed over as they finish, and then the error is raised.
+        """
         self.settings(task)
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=min(self.client.concurrency, len(examples) or 1)) as pool:
-            out = list(pool.map(lambda ex: self._one(ex, task), examples))
-        self._wall_s = getattr(self, "_wall_s", 0.0) + time.perf_counter() - t0
-        return out
+        pool = ThreadPoolExecutor(max_workers=min(self.client.concurrency, len(examples) or 1))
+        pending: dict[Any, int] = {}
+        try:
+            pending.update({pool.submit(self._one, ex, task): i for i, ex in enumerate(examples)})
+            failure: BaseException | None = None
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    i = pending.pop(future)
+                    if future.cancelled():
+                        continue
+                    error = future.exception()
+                    if error is not None:
+                        if failure is None and not isinstance(error, Stopped):
+                            failure = error
+                            self._stop.set()
+                            for other in pending:
+                                other.cancel()
+                        continue
+                    yield i, future.result()
+            if failure is not None:
+                raise failure
+        finally:
+            if pending:  # stopped early: what is in flight finishes (and is not retried), nothing new starts
+                self._stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._wall_s = getattr(self, "_wall_s", 0.0) + time.perf_counter() - t0
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -295,10 +379,6 @@ class OpenAICompatModel(Model):
             "generated_tokens": self._tokens or None,
             "generated_tokens_per_s": self._tokens / wall if self._tokens and wall > 0 else None,
         })
-        ignored = {k: v for k, v in (getattr(self, "_ignored", None) or {}).items() if k.startswith("run.")}
-        if ignored:
-            self.warnings.append("--gen settings an OpenAI-compatible server does not take were ignored: "
-                                 + ", ".join(f"{k[4:]}={v}" for k, v in ignored.items()))
 
 
 def _error_detail(e: urllib.error.HTTPError) -> str:

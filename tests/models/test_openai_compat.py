@@ -22,6 +22,8 @@ class FakeServer:
         self.fail_first = 0
         """The first N completion requests answer 503."""
         self.status_always: int | None = None
+        self.refuse_after: int | None = None
+        """Completion requests after the first N answer 400."""
         self.slow_first = 0
         """The first N completion requests take `slow_s` seconds."""
         self.slow_s = 0.0
@@ -65,6 +67,8 @@ class FakeServer:
                 try:
                     if server.status_always:
                         return self._send(server.status_always, {"error": {"message": f"no: {server.status_always}"}})
+                    if server.refuse_after is not None and n > server.refuse_after:
+                        return self._send(400, {"error": {"message": "refused"}})
                     if n <= server.fail_first:
                         return self._send(503, {"error": {"message": "overloaded"}}, {"Retry-After": "0"})
                     time.sleep(server.slow_s if n <= server.slow_first else server.delay_s)
@@ -215,3 +219,107 @@ def test_base_url_forms():
         spec_for("openai:")
     assert spec_for("openai:org/model").task_types == ("summarization", "qa")
     assert re.match(r"openai:", spec_for("openai:x").name)
+
+
+# ------------------------------------------------------ the prediction cache
+
+
+def _cached_lines(out: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted(out.glob(".cache/seed-qa/*/*.jsonl")) for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_each_answer_is_cached_as_it_arrives(server, cli, tmp_path, concurrency):
+    """A run stopped by a refused request keeps every answer that arrived, not only whole batches of 32."""
+    server.refuse_after = 5
+    args = ("run", "-q", "-o", str(tmp_path), "--model", "openai:tiny-echo", "--base-url", server.url,
+            "--task", "seed-qa", "--limit", "10", "--gen", f"concurrency={concurrency}")
+    code, _, err = cli(*args)
+    assert code == 3 and "refused a request" in err and "Traceback" not in err
+    kept = _cached_lines(tmp_path)
+    assert len(kept) == 5 and all(row["prediction"] == "Lukashenko" for row in kept)
+    assert len(server.requests) <= 5 + concurrency  # nothing new was sent after the refusal
+    server.refuse_after = None
+    sent = len(server.requests)
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert len(server.requests) - sent == 5  # only the answers that never arrived are asked for again
+    record = _record(tmp_path, "seed-qa")
+    assert record["config"]["cache"]["reused"] == 5 and record["timing"]["cached"] == 5
+
+
+@pytest.mark.slow
+def test_a_killed_run_loses_at_most_the_request_in_flight(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    server.delay_s = 0.3
+    args = [sys.executable, "-m", "bench", "run", "-q", "-o", str(tmp_path), "--model", "openai:tiny-echo",
+            "--base-url", server.url, "--task", "seed-qa", "--limit", "12", "--gen", "concurrency=1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(_cached_lines(tmp_path)) < 3:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = len(_cached_lines(tmp_path))
+    assert 3 <= kept < 12
+    answered = len(server.requests)
+    assert answered - kept <= 1  # the request in flight, at most
+    server.delay_s = 0.0
+    resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(server.requests) - answered == 12 - kept
+
+
+@pytest.mark.parametrize("key, suggestion", [
+    ("temprature", "temperature"), ("max_token", "max_tokens"), ("concurency", "concurrency"),
+    ("top-p", "top_p"), ("num_beams", None),
+])
+def test_a_misspelled_gen_key_is_an_error_with_a_suggestion(server, cli, tmp_path, key, suggestion):
+    code, _, err = cli("run", "-q", "-o", str(tmp_path), "--model", "openai:tiny-echo", "--base-url", server.url,
+                       "--task", "seed-qa", "--limit", "2", "--gen", f"{key}=1")
+    assert code == 2 and "Traceback" not in err
+    assert f"unknown setting '{key}' for an OpenAI-compatible server (--gen)" in err
+    assert (f"Did you mean '{suggestion}'" in err) if suggestion else "Did you mean" not in err
+    assert "hint: settings: api, backoff, concurrency" in err
+    assert server.requests == [] and not list(tmp_path.glob("*/*/*/results.json"))
+
+
+def test_a_tasks_settings_for_other_models_are_recorded_as_ignored(server, cli, tmp_path):
+    rows = [{"id": "a", "context": "Lukashenko won.", "question": "Who won?", "answers": {"text": ["Lukashenko"],
+                                                                                       "answer_start": [0]}}]
+    (tmp_path / "a.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    (tmp_path / "a.yaml").write_text("name: a\nversion: 1\ntype: qa\nfixture: a.jsonl\n"
+                                     "generation: {num_beams: 4, max_new_tokens: 8}\n")
+    code, _, err = cli("run", "-q", "-o", str(tmp_path / "out"), "--model", "openai:tiny-echo",
+                       "--base-url", server.url, "--task", str(tmp_path / "a.yaml"))
+    assert code == 0, err
+    model = _record(tmp_path / "out", "a")["config"]["model"]
+    assert model["ignored_settings"] == {"task.num_beams": 4} and model["generation"]["max_tokens"] == 8
+
+
+def test_the_seed_and_sampling_settings_are_in_the_cache_key_and_client_settings_are_not(server, cli, tmp_path):
+    base = ("run", "-q", "-o", str(tmp_path), "--model", "openai:tiny-echo", "--base-url", server.url,
+            "--task", "seed-qa", "--limit", "3", "--gen", "backoff=0.01")
+
+    def sent(*extra: str) -> int:
+        before = len(server.requests)
+        code, _, err = cli(*base, *extra)
+        assert code == 0, err
+        return len(server.requests) - before
+
+    assert sent() == 3
+    # client settings change no answer: the cache holds
+    assert sent("--gen", "concurrency=2", "--gen", "timeout=30", "--gen", "max_retries=1") == 0
+    assert sent("--base-url", server.url + "/v1/") == 0  # the same URL, spelt otherwise
+    # what the server answers from is asked again
+    assert sent("--seed", "1") == 3
+    assert sent("--gen", "temperature=0.7") == 3
+    assert sent("--gen", "api=completions") == 3
+    assert sent("--seed", "1") == 0

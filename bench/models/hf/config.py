@@ -44,7 +44,7 @@ class HFModelInfo:
     """What bench knows about a Hugging Face model before loading it."""
 
     name: str
-    """The name the user gave: an alias, a hub id or a directory."""
+    """The model's name in results: an alias or a hub id as given, or a local directory's resolved absolute path."""
     model_id: str
     """Hub id (``org/name``) or local directory path."""
     kind: str
@@ -121,8 +121,10 @@ def info_for(name: str, revision: str | None = None) -> HFModelInfo | None:
     """
     path = Path(name).expanduser()
     if path.is_dir():
+        # One directory, one model: ./m, /abs/m, m/ and a symlink to it are all named by the resolved path.
         config = read_local_config(path)
-        return info_from_config(name, str(path.resolve()), config, local=True)
+        canonical = str(path.resolve())
+        return info_from_config(canonical, canonical, config, local=True)
     if name.startswith(("/", "./", "../", "~")) or (name.count("/") > 1 and not name.startswith("http")):
         raise BenchError(f"model directory not found: {name}",
                          hint="pass a directory written by save_pretrained (with a config.json), or a hub id org/name")

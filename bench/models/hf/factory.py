@@ -31,6 +31,19 @@ class HFModelSpec(ModelSpec):
         if self.info is not None and not self.info.local:
             locate(self.info.model_id, revision, alias=self.info.name)
 
+    def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Revision, dtype, generation settings, --trust-remote-code, the seed (sampling), and the fingerprint
+        below (which holds the device type). The batch size is left out: predictions do not depend on it
+        (tests/models/test_hf.py checks it)."""
+        return {
+            "revision": options.get("revision"),
+            "dtype": options.get("dtype") or "auto",
+            "generation": dict(options.get("generation") or {}),
+            "trust_remote_code": bool(options.get("trust_remote_code")),
+            "seed": options.get("seed", 0),
+            "fingerprint": self.fingerprint(**options),
+        }
+
     def fingerprint(self, revision: str | None = None, device: str = "auto", dtype: str = "auto",
                     **_: Any) -> str | None:
         """What identifies the predictions for the prediction cache, known before loading: the hub commit
