@@ -17,6 +17,7 @@ import typer
 
 from bench.cli import compare, fixture, rescore, run, score, validate
 from bench.cli import list as list_
+from bench.cli.options import BenchCommand, Interrupted
 from bench.cli.output import warn
 from bench.errors import EXIT_INTERRUPTED, BenchError, visible
 from bench.version import __version__
@@ -46,13 +47,13 @@ def _root(
 
 
 # In the order `bench --help` lists them.
-app.command()(score.score)
-app.command()(run.run)
-app.command(name="list")(list_.list_tasks_and_models)
-app.command()(compare.compare)
+app.command(cls=BenchCommand)(score.score)
+app.command(cls=BenchCommand)(run.run)
+app.command(name="list", cls=BenchCommand)(list_.list_tasks_and_models)
+app.command(cls=BenchCommand)(compare.compare)
 app.add_typer(fixture.fixture_app, name="fixture")
-app.command()(validate.validate)
-app.command()(rescore.rescore)
+app.command(cls=BenchCommand)(validate.validate)
+app.command(cls=BenchCommand)(rescore.rescore)
 
 
 # ---------------------------------------------------------------------- main
@@ -76,12 +77,15 @@ def _print_bench_warnings() -> None:
     warnings.simplefilter("always", BenchWarning)
 
 
-class _Interrupted(BaseException):
-    """Ctrl-C, raised past click (which turns KeyboardInterrupt into a silent abort)."""
-
-
 def _on_sigint(signum: int, frame: FrameType | None) -> Any:
-    raise _Interrupted()
+    raise Interrupted()
+
+
+def usage_error(e: Exception) -> str:
+    """A command-line parser error in bench's words: the parser's message, and where the command's help is."""
+    ctx = getattr(e, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "bench"
+    return str(BenchError(e.format_message(), hint=f"see `{command} --help`"))  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGINT, _on_sigint)
     _print_bench_warnings()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False, prog_name="bench")
     except BenchError as e:
         if os.environ.get("BENCH_DEBUG") and e.__cause__ is not None:
             import traceback
@@ -100,19 +104,22 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exception(e.__cause__)
         typer.echo(f"error: {visible(str(e), multiline=True)}", err=True)
         sys.exit(e.exit_code)
-    except (_Interrupted, KeyboardInterrupt):
-        typer.echo("interrupted: the predictions made so far are kept in the prediction cache "
-                   "(<output-dir>/.cache); run the same command again to resume", err=True)
+    except (Interrupted, KeyboardInterrupt) as e:
+        text = str(e) if isinstance(e, Interrupted) else ""
+        typer.echo(visible(text or "interrupted", multiline=True), err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as e:
         # Usage errors from the command-line parser (click's ClickException,
         # which typer may vendor under another module name).
-        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
-            import io
+        if callable(getattr(e, "format_message", None)) and isinstance(getattr(e, "exit_code", None), int):
+            if type(e).__name__ == "NoArgsIsHelpError":  # `bench` or `bench fixture` alone: the help
+                import io
 
-            shown = io.StringIO()
-            e.show(file=shown)  # it quotes the values given, which may come from data
-            typer.echo(visible(shown.getvalue(), multiline=True), err=True, nl=False)
+                shown = io.StringIO()
+                e.show(file=shown)
+                typer.echo(visible(shown.getvalue(), multiline=True), err=True, nl=False)
+            else:
+                typer.echo(f"error: {visible(usage_error(e), multiline=True)}", err=True)
             sys.exit(e.exit_code)
         raise
     sys.exit(code if isinstance(code, int) else 0)

@@ -46,21 +46,21 @@ def check_destination(path: Path, option: str) -> None:
 
 def compare(
     results_dirs: Annotated[Optional[list[Path]], typer.Argument(
-        help="Results directories (or run directories) to read. Default: results.", show_default=False)] = None,
-    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Only this task (repeatable).")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="Only this metric (repeatable).")] = None,
-    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="table, md, csv, json or html.")] = CompareFormat.table,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+        metavar="RESULTS_DIR", help="Results directories (or run directories) to read. Default: results.", show_default=False)] = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", metavar="TASK", help="Only this task (repeatable).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", metavar="MODEL", help="Only this model (repeatable).")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", metavar="METRIC", help="Only this metric (repeatable).")] = None,
+    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", metavar="table|md|csv|json|html", help="table, md, csv, json or html.")] = CompareFormat.table,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")] = None,
     all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run, not only the latest of each model on each task.")] = False,
     baseline: Annotated[Optional[str], typer.Option(
-        "--baseline", "-b", help="Compare every other model with this one: paired differences, CIs and p-values.")] = None,
+        "--baseline", "-b", metavar="MODEL", help="Compare every other model with this one: paired differences, CIs and p-values.")] = None,
     examples: Annotated[Optional[int], typer.Option(
-        "--examples", help="Show the N examples where two models differ most (against --baseline, else against "
+        "--examples", metavar="N", help="Show the N examples where two models differ most (against --baseline, else against "
         f"the best model on the first metric). Default: 0, or {HTML_EXAMPLES} in the HTML report.")] = None,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the charts to this PNG file (needs matplotlib).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the paired bootstrap and permutation test.")] = 12345,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the paired tests.")] = 0.05,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Also write the charts to this PNG file (needs matplotlib).")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed of the paired bootstrap and permutation test.")] = 12345,
+    alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Significance level of the paired tests.")] = 0.05,
 ) -> None:
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
     from bench.api import check_compare_arguments

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bench.cli.options import BenchCommand
 from bench.cli.output import echo
 from bench.errors import relpath
 
@@ -20,15 +21,17 @@ fixture_app = typer.Typer(
 )
 
 
-@fixture_app.command("import")
+@fixture_app.command("import", cls=BenchCommand)
 def import_(
     files: Annotated[list[Path], typer.Argument(
-        help="Article files (line 1 headline, line 2 date YYYYMMDD, line 3 URL, then the body), "
+        metavar="FILE", help="Article files (line 1 headline, line 2 date YYYYMMDD, line 3 URL, then the body), "
              "or folders of .txt article files.", show_default=False)],
-    name: Annotated[str, typer.Option("--name", "-n", help="Name of the fixtures and tasks: NAME-headline, "
+    name: Annotated[str, typer.Option("--name", "-n", metavar="NAME", help="Name of the fixtures and tasks: NAME-headline, "
                                       "NAME-summarization, NAME-qa.", show_default=False)],
-    fixtures_dir: Annotated[Path, typer.Option("--fixtures-dir", help="Where the fixtures go.")] = Path("fixtures"),
-    tasks_dir: Annotated[Path, typer.Option("--tasks-dir", help="Where the task definitions go.")] = Path("tasks"),
+    fixtures_dir: Annotated[Path, typer.Option("--fixtures-dir", metavar="DIR",
+                                               help="Where the fixtures go.")] = Path("fixtures"),
+    tasks_dir: Annotated[Path, typer.Option("--tasks-dir", metavar="DIR",
+                                            help="Where the task definitions go.")] = Path("tasks"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Make a headline task (ready to run) and summarization and QA tasks (to fill in) from articles."""

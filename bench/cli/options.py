@@ -25,6 +25,62 @@ class TokenizerName(str, Enum):
     unicode = "unicode"
 
 
+# ------------------------------------------------------------ Ctrl-C
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised past click (which turns KeyboardInterrupt into a silent abort).
+
+    Its text, when a command gives one, is what `main` prints: what the interrupted command kept
+    and how to go on (`bench run` names its prediction cache); otherwise `main` says "interrupted".
+    """
+
+
+# ------------------------------------------------------------ how help shows parameters
+
+
+class BenchCommand(typer.core.TyperCommand):
+    """A command whose help shows each argument by its metavar (``FILE...``), never by its Python type.
+
+    typer writes an argument as ``FILE <list[Path]>`` and a required one as
+    ``{FILE}`` in the usage line; bench writes ``FILE...`` and ``[TARGET]...``, as
+    options are written with their metavar (``--limit N``). Every command is
+    registered with it (`cls=BenchCommand`).
+    """
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                continue
+            pieces.append(argument_metavar(param))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((argument_metavar(param), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def argument_metavar(param: Any) -> str:
+    """``FILE``, ``FILE...`` or ``[TARGET]...``: an argument's metavar (its name in capitals when it has none),
+    ``...`` when it takes several values, in brackets when it may be left out."""
+    name = param.metavar or param.name.upper()
+    if not param.required:
+        name = f"[{name}]"
+    return name if param.nargs == 1 else f"{name}..."
+
+
 # ------------------------------------------------------------ metric options (score, run, rescore)
 
 NoStemmer = Annotated[bool, typer.Option("--no-stemmer", help="ROUGE without Porter stemming.")]
@@ -33,7 +89,7 @@ NoSplitSentences = Annotated[bool, typer.Option(
     help="rougeLsum without sentence splitting: texts as given, newlines the only sentence boundaries "
          "(as rouge_score).")]
 Tokenizer = Annotated[TokenizerName, typer.Option(
-    "--tokenizer", help="ROUGE tokenizer: default (rouge_score's, ASCII only) or unicode.")]
+    "--tokenizer", metavar="default|unicode", help="ROUGE tokenizer: default (rouge_score's, ASCII only) or unicode.")]
 
 
 def metric_options(no_stemmer: bool, no_split_sentences: bool, tokenizer: TokenizerName) -> MetricOptions:
@@ -62,7 +118,7 @@ class Format(str, Enum):
     json = "json"
 
 
-FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+FormatOption = Annotated[Format, typer.Option("--format", metavar="table|json", help="table or json.")]
 
 
 # ------------------------------------------------------------ converters (run)

@@ -12,7 +12,7 @@ from bench.cli.output import print_runs
 
 
 def rescore(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (holding results.json and predictions.jsonl).")],
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR", help="Run directories (holding results.json and predictions.jsonl).")],
     no_stemmer: NoStemmer = False,
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from bench.cli.options import (NoSplitSentences, NoStemmer, OutputDir, TasksDirs, Tokenizer, TokenizerName,
+from bench.cli.options import (Interrupted, NoSplitSentences, NoStemmer, OutputDir, TasksDirs, Tokenizer, TokenizerName,
                                metric_options, option_name, parse_batch_size, parse_gen)
 from bench.cli.output import ProgressBars, print_runs
+from bench.errors import relpath
 
 
 def run(
@@ -62,11 +63,16 @@ def run(
         model_options["base_url"] = base_url
     check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch, output_dir=output_dir,
                         name=option_name)
-    records = api_run(
-        models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
-        tasks_dirs=tasks_dir or [], batch_size=batch,
-        metric_options=metric_options(no_stemmer, no_split_sentences, tokenizer),
-        model_options=model_options, progress=None if quiet else ProgressBars(), no_cache=no_cache,
-    )
+    try:
+        records = api_run(
+            models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
+            tasks_dirs=tasks_dir or [], batch_size=batch,
+            metric_options=metric_options(no_stemmer, no_split_sentences, tokenizer),
+            model_options=model_options, progress=None if quiet else ProgressBars(), no_cache=no_cache,
+        )
+    except (Interrupted, KeyboardInterrupt):
+        again = "the same command without --no-cache" if no_cache else "the same command again"
+        raise Interrupted(f"interrupted: the predictions made so far are kept in the prediction cache "
+                          f"({relpath(output_dir / '.cache')}); run {again} to resume") from None
     if records:  # empty on the non-main processes of a multi-process run
         print_runs(records)

@@ -46,8 +46,8 @@ def qa_hint(errors: BenchErrors) -> BenchErrors:
 
 
 def score(
-    file: Annotated[Path, typer.Argument(help='JSONL file, one {"id", "prediction", "references": [...]} per line.')],
-    metric: Annotated[MetricName, typer.Option("--metric", help="rouge or squad.")] = MetricName.rouge,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help='JSONL file, one {"id", "prediction", "references": [...]} per line.')],
+    metric: Annotated[MetricName, typer.Option("--metric", metavar="rouge|squad", help="rouge or squad.")] = MetricName.rouge,
     no_stemmer: NoStemmer = False,
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,

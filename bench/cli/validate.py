@@ -15,7 +15,7 @@ from bench.cli.output import echo
 
 def validate(
     targets: Annotated[Optional[list[str]], typer.Argument(
-        help="Task names, task .yaml files, folders of them, or fixture files. Default: every task.",
+        metavar="TARGET", help="Task names, task .yaml files, folders of them, or fixture files. Default: every task.",
         show_default=False)] = None,
     tasks_dir: TasksDirs = None,
 ) -> None:

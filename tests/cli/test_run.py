@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -257,3 +258,75 @@ def test_a_damaged_run_elsewhere_does_not_hide_new_results(in_tmp, cli):
     assert "warning:" in err and "were not updated" in err and "results.json" in err
     assert "Traceback" not in err
     assert len(list((in_tmp / "results").glob("seed-qa/sliding-window/*/results.json"))) == 1
+
+
+@pytest.mark.parametrize("output_dir, extra, again", [
+    ("results", [], "the same command again"),
+    ("out/deeper", [], "the same command again"),
+    ("results", ["--no-cache"], "the same command without --no-cache"),
+])
+def test_ctrl_c_names_the_real_prediction_cache(in_tmp, cli, output_dir, extra, again):
+    code, _, err = cli("run", "-q", "-m", "interrupt_models:CtrlCAfterFirstBatch", "-t", "seed-qa",
+                       "-o", output_dir, *extra)
+    assert code == 130 and "Traceback" not in err, err
+    assert (f"interrupted: the predictions made so far are kept in the prediction cache ({output_dir}/.cache); "
+            f"run {again} to resume") in err
+    assert "<output-dir>" not in err
+    cached = list((in_tmp / output_dir / ".cache").glob("seed-qa/*/*.jsonl"))
+    assert cached and len(cached[0].read_text().splitlines()) >= 4  # the first batch is kept
+
+
+def test_ctrl_c_in_another_command_says_interrupted_only(in_tmp, cli, monkeypatch):
+    import bench.tasks.validate
+    from bench.cli.options import Interrupted
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted()  # what bench's SIGINT handler raises
+
+    monkeypatch.setattr(bench.tasks.validate, "validate_targets", interrupted)
+    code, _, err = cli("validate")
+    assert (code, err) == (130, "interrupted\n")
+
+
+@pytest.mark.parametrize("argv, message, help_of", [
+    (["run", "--seed", "one"], "error: Invalid value for '--seed'", "bench run"),
+    (["run", "--modle", "lead-3"], "error: No such option: --modle", "bench run"),
+    (["score"], "error: Missing argument 'FILE'.", "bench score"),
+    (["score", "x.jsonl", "--metric", "bleu"], "error: Invalid value for '--metric'", "bench score"),
+    (["compare", "--format", "xml"], "error: Invalid value for '--format'", "bench compare"),
+    (["fixture", "import", "a.txt"], "error: Missing option '--name'", "bench fixture import"),
+    (["frobnicate"], "error: No such command 'frobnicate'.", "bench"),
+])
+def test_usage_errors_are_in_bench_style_with_where_the_help_is(in_tmp, cli, argv, message, help_of):
+    code, out, err = cli(*argv)
+    assert code == 2 and not out
+    assert err.startswith(message), err
+    assert err.rstrip().endswith(f"hint: see `{help_of} --help`"), err
+    assert "Usage:" not in err and "Traceback" not in err
+
+
+def _commands():
+    import typer
+
+    from bench.cli.app import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        subs = getattr(command, "commands", None)
+        yield from ([(f"{name} {n}", c) for n, c in subs.items()] if subs else [(name, command)])
+
+
+@pytest.mark.parametrize("name, command", list(_commands()), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_option_and_argument_has_a_metavar_and_help_shows_no_type_names(cli, name, command):
+    for param in command.params:
+        if param.param_type_name == "option" and (param.is_flag or param.name == "help"):
+            continue
+        if param.param_type_name == "argument":
+            assert param.metavar and param.metavar.isupper(), (name, param.name)
+        else:
+            assert param.metavar, (name, param.opts)
+    code, out, err = cli(*name.split(), "--help")
+    assert code == 0, err
+    assert not re.search(r"<(str|int|float|path|list\[\w+\]|[a-z|]+)>", out), out  # typer's type names
+    usage = out.splitlines()[0]
+    assert usage.startswith(f"Usage: bench {name} [OPTIONS]") and "{" not in usage, usage
