@@ -142,13 +142,18 @@ def parse_batch_size(text: str | None) -> int | Literal["auto"] | None:
 
 def parse_gen(items: list[str]) -> dict[str, Any]:
     """--gen key=value settings as a dict; a value is JSON when it parses as JSON (4, true, 0.7), else a string."""
+    from bench.io import NonFiniteNumber, loads
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise BenchError(f"--gen expects key=value, got {item!r}", hint="e.g. --gen num_beams=4 --gen max_new_tokens=60")
         try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
+            out[key.strip()] = loads(value)
+        except NonFiniteNumber as e:
+            raise BenchError(f"--gen {key.strip()}: {e} is not a finite number",
+                             hint="give a number such as --gen temperature=0.7") from None
+        except json.JSONDecodeError:  # not JSON (or nested too deeply): the text as it is
             out[key.strip()] = value
     return out

@@ -145,3 +145,14 @@ def test_compare_seed_default_is_the_one_bootstrap_seed():
 
     assert inspect.signature(compare).parameters["seed"].default == DEFAULT_SEED
     assert inspect.signature(api.compare).parameters["seed"].default is None  # None: DEFAULT_SEED
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "[1, NaN]"])
+def test_parse_gen_refuses_non_finite_numbers(value):
+    with pytest.raises(BenchError, match="is not a finite number"):
+        parse_gen([f"temperature={value}"])
+
+
+def test_parse_gen_deeply_nested_json_is_text_not_a_recursion_error():
+    deep = "[" * 100_000 + "]" * 100_000
+    assert parse_gen([f"stop={deep}"]) == {"stop": deep}
