@@ -259,7 +259,10 @@ def rescore(
     """Recompute a run's metrics from its predictions.jsonl and write them as a new run (with `path` added).
 
     No model is loaded. The new run keeps the original's model, task and
-    timing, records `config.rescored_from`, and has its own run id.
+    timing (with no throughput of its own), records `config.rescored_from`,
+    and has its own run id. When a run in that results directory already has
+    the scores these options give (`bench.execution.rescore.existing_rescore`),
+    nothing is written and that run's record is returned.
     """
     from bench.execution.rescore import rescore_run
     from bench.metrics import MetricOptions

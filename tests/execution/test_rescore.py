@@ -220,3 +220,18 @@ def test_a_rescored_run_has_no_throughput_and_no_speed_star(results, cli):
     assert record["timing"]["examples_per_s"] is None and record["timing"]["score_s"] >= 0
     rows = json.loads(cli("compare", results, "--format", "json", "--all-runs")[1])
     assert {r["run"]: r["examples_per_s"] for r in rows if r["model"] == "lead-3"}[path.name] is None
+
+
+def test_a_rescore_that_cannot_be_written_is_one_message_and_leaves_nothing(results, cli, tmp_path, monkeypatch):
+    import errno
+
+    import bench.io
+
+    def refuse(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(bench.io.os, "replace", refuse)
+    code, stdout, err = cli("rescore", results / LEAD, "--no-stemmer", "-o", out)
+    assert code == 3 and "Traceback" not in err and "Read-only file system" in err and stdout == ""
+    assert [p for p in out.rglob("*") if p.is_file() or p.name.startswith(".")] == []  # no run, no temporary file
