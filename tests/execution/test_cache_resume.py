@@ -144,11 +144,13 @@ def test_rescore_recomputes_metrics_without_the_model(tmp_path):
     log.unlink()
     # predictions edited by hand are what a rescore must read
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
-    p = _bench(["rescore", run_dir], tmp_path, env)
+    # to another results directory: rescoring into `out` with the same options would repeat the run, and writes nothing
+    p = _bench(["rescore", run_dir, "-o", "rescored"], tmp_path, env)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     assert not log.exists(), "rescore must not run the model"
-    runs = sorted((tmp_path / "out").glob("seed-qa/*/*/results.json"))
+    runs = sorted([*(tmp_path / "out").glob("seed-qa/*/*/results.json"),
+                   *(tmp_path / "rescored").glob("seed-qa/*/*/results.json")])
     assert len(runs) == 2
     original, again = (json.loads(r.read_text()) for r in sorted(runs, key=lambda r: "rescored_from" in r.read_text()))
     assert again["config"]["rescored_from"] == original["run_id"]
