@@ -14,7 +14,7 @@ import typer
 
 from bench.cli.options import option_name
 from bench.cli.output import echo
-from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
 
 
 class CompareFormat(str, Enum):
@@ -116,6 +116,8 @@ def compare(
     if output is not None:
         atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
         echo(f"wrote {relpath(output)}", err=True)
+    elif fmt is not CompareFormat.table and sys.stdout.isatty():
+        sys.stdout.write(visible(text, multiline=True))  # a file format shown on a terminal: text from data is inert
     else:
         sys.stdout.write(text)
 

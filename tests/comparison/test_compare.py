@@ -651,3 +651,23 @@ def test_an_unreadable_results_folder_is_one_message(tmp_path, cli):
     finally:
         locked.chmod(0o755)
     assert code == 3 and "cannot read results folder" in err and "locked" in err
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json", "html"])
+def test_file_formats_printed_on_a_terminal_show_control_characters_written_out(tmp_path, cli, monkeypatch, fmt):
+    payload = "m\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil"
+    make_run(tmp_path, model=payload, scores={"rouge1": [10, 20]}, predictions=["p\x1b[2J", "q"])
+    make_run(tmp_path, model="base", scores={"rouge1": [30, 40]}, run_id="20260101T000000Z-000002")
+    extra = ("--examples", "2") if fmt in ("md", "html") else ()
+    code, piped, err = cli("compare", tmp_path, "--format", fmt, *extra)
+    assert code == 0, err
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, shown, err = cli("compare", tmp_path, "--format", fmt, *extra)
+    assert code == 0, err
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert raw not in shown
+    # JSON escapes C0 controls itself (\u001b); everything else is written out by bench.errors.visible
+    assert ("\\u001b]0;pwned\\u0007" if fmt == "json" else "\\x1b]0;pwned\\x07") in shown
+    assert "\\u202eevil" in shown and "\\x9b31m" in shown
+    if fmt in ("md", "csv", "html"):
+        assert "\x1b" in piped  # a pipe or --output gets the file as it is
