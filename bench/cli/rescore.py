@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bench.cli.options import NoSplitSentences, NoStemmer, OutputDirOrNone, Tokenizer, TokenizerName, metric_options
-from bench.cli.output import print_runs
+from bench.cli.output import echo, print_runs
 
 
 def rescore(
@@ -35,8 +35,8 @@ def rescore(
         except BenchError:
             same = None  # not a readable run: rescoring it says what is wrong
         if same is not None:
-            typer.echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
-                       "nothing written (pass other options, e.g. --no-stemmer, for new scores)", err=True)
+            echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
+                 "nothing written (pass other options, e.g. --no-stemmer, for new scores)", err=True)
             continue
         records.append(api_rescore(d, metric_options=options, output_dir=output_dir))
     if records:
