@@ -73,6 +73,10 @@ def print_runs(records: Sequence[dict[str, Any]]) -> None:
     for r in records:
         for w in r.get("warnings", []):
             warn(f"{r['model']} on {r['task']}: {w}")
+        cached = (r.get("timing") or {}).get("cached") or 0
+        if cached:
+            echo(f"{r['model']} on {r['task']}: {cached} of {r['n_examples']} predictions from the prediction cache "
+                 "(the speed is of the others; --no-cache predicts everything again)", err=True)
     out_dirs = sorted({str(Path(r["path"]).parent.parent.parent) for r in records})
     echo(f"wrote {len(records)} run(s) to {', '.join(out_dirs)}", err=True)
 
