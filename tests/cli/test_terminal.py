@@ -310,3 +310,12 @@ def test_fixture_import_shows_hostile_paths_visibly(news, cli, key):
                          "--tasks-dir", folder + "-tasks")
     assert code == 0, err
     assert_inert(out, err, f"{folder}/imp_headline.jsonl", f"--tasks-dir {folder}-tasks")
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_fixture_import_names_a_bad_hostile_article_file_visibly(in_tmp, cli, key):
+    name = f"a{path_safe(PAYLOADS[key])}.txt"
+    (in_tmp / name).write_text("A headline\n2024-03-15\nhttps://example.org/a\nThe body.\n", encoding="utf-8")
+    code, out, err = cli("fixture", "import", name, "--name", "imp", "--fixtures-dir", "fx", "--tasks-dir", "tk")
+    assert code == 2
+    assert_inert(out, err, f"{name}:2: date '2024-03-15' is not YYYYMMDD")
