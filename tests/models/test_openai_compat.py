@@ -249,7 +249,8 @@ def test_each_answer_is_cached_as_it_arrives(server, cli, tmp_path, concurrency)
 
 
 @pytest.mark.slow
-def test_a_killed_run_loses_at_most_the_request_in_flight(server, tmp_path):
+@pytest.mark.parametrize("signum", ["SIGKILL", "SIGINT"])
+def test_a_killed_run_loses_at_most_the_request_in_flight(server, tmp_path, signum):
     import os
     import signal
     import subprocess
@@ -261,12 +262,15 @@ def test_a_killed_run_loses_at_most_the_request_in_flight(server, tmp_path):
     args = [sys.executable, "-m", "bench", "run", "-q", "-o", str(tmp_path), "--model", "openai:tiny-echo",
             "--base-url", server.url, "--task", "seed-qa", "--limit", "12", "--gen", "concurrency=1"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and len(_cached_lines(tmp_path)) < 3:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(getattr(signal, signum))
+    _, err = proc.communicate(timeout=30)
+    if signum == "SIGINT":
+        assert proc.returncode == 130 and "Traceback" not in err and "run the same command again" in err, err
     kept = len(_cached_lines(tmp_path))
     assert 3 <= kept < 12
     answered = len(server.requests)
