@@ -152,6 +152,15 @@ def test_run_table_shows_a_hostile_model_name_visibly(news, cli, key):
     assert_inert(out, err, f"m-{PAYLOADS[key]}")
 
 
+@pytest.mark.parametrize("key", ["title", "bidi", "markup"])
+def test_the_cache_note_of_a_rerun_shows_a_hostile_model_name_visibly(news, cli, key):
+    argv = ("run", "-q", "-m", f"hostile_models:Name_{key}", "-t", "news.yaml", "-o", "res")
+    assert cli(*argv)[0] == 0
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    assert_inert(out, err, f"m-{PAYLOADS[key]} on news: 3 of 3 predictions from the prediction cache")
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_run_warnings_show_a_hostile_model_name_visibly(in_tmp, cli, key):
     # text the default ROUGE tokenizer cannot see: the run warns, naming the model
