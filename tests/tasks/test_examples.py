@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from bench.errors import BenchError
+from bench.errors import BenchError, BenchWarning
 from bench.tasks.definition import load_task
 from bench.tasks.examples import count_examples, example_from_row, load_examples, select_indices
 from bench.tasks.records import Example
@@ -44,7 +44,8 @@ def test_sample_is_seeded_in_file_order_and_grows_by_inclusion():
     assert [position[e.id] for e in a] == sorted(position[e.id] for e in a)
     assert a == [every[i] for i in select_indices(len(every), sample=10, seed=3)]
     assert set(a) <= set(larger)
-    assert load_examples(task, sample=1000)[1] == every
+    with pytest.warns(BenchWarning, match="all 48 are used"):
+        assert load_examples(task, sample=1000)[1] == every
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -79,8 +80,6 @@ def test_count_examples_counts_non_empty_lines_without_checking_them(tmp_path):
 
 @pytest.mark.parametrize("kwargs, n_used", [({"sample": 49}, 48), ({"sample": 1000}, 48), ({"limit": 49}, 48)])
 def test_asking_for_more_examples_than_the_task_has_is_a_warning_naming_the_task(kwargs, n_used):
-    from bench.errors import BenchWarning
-
     (option, value), = kwargs.items()
     with pytest.warns(BenchWarning) as caught:
         _, examples = load_examples(_seed("seed-qa"), **kwargs)
