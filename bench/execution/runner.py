@@ -67,8 +67,10 @@ def check_pairs(specs: Sequence[ModelSpec], tasks: Sequence[Task], explicit: boo
     """The compatible (model, task) pairs, checked before any model loads.
 
     When both models and tasks were named, a model that can do none of the
-    tasks, or a task that none of the models can do, is refused.
+    tasks, or a task that none of the models can do, is refused. A model
+    named twice (``./m`` and ``m/`` are one model) is run once.
     """
+    specs = list({spec.name: spec for spec in specs}.values())
     pairs = [(spec, t) for spec in specs for t in tasks if t.type in spec.task_types]
     if explicit:
         for spec in specs:

@@ -37,3 +37,17 @@ def test_the_name_does_not_depend_on_the_working_directory(model_dir, monkeypatc
     here = resolve_model("./models/tiny-bart").name
     monkeypatch.chdir(model_dir.parent)
     assert resolve_model("./tiny-bart").name == resolve_model("tiny-bart").name == here
+
+
+def test_a_model_named_twice_in_one_command_runs_once(model_dir, cli, in_tmp):
+    """Two spellings of one model in one `bench run` are one model: one run (checked before anything loads)."""
+    from bench.execution.runner import check_pairs
+    from bench.tasks.definition import resolve_tasks
+
+    (task,) = resolve_tasks(["seed-summarization"])
+    specs = [resolve_model(name) for name in ("./models/tiny-bart", "models/tiny-bart/", "link-to-bart")]
+    assert [(s.name, t.name) for s, t in check_pairs(specs, [task], explicit=True)] == [
+        (str(model_dir.resolve()), "seed-summarization")]
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-m", "lead-3", "-t", "seed-summarization", "-o", "out")
+    assert code == 0, err
+    assert len(list((in_tmp / "out").glob("seed-summarization/lead-3/*/results.json"))) == 1
