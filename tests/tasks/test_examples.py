@@ -29,7 +29,8 @@ def test_limit_keeps_the_first_examples():
     _, every = load_examples(task)
     _, first = load_examples(task, limit=5)
     assert first == every[:5]
-    assert load_examples(task, limit=1000)[1] == every
+    with pytest.warns(BenchWarning, match="limit 1000 is more than the 48 examples"):
+        assert load_examples(task, limit=1000)[1] == every
 
 
 def test_sample_is_seeded_in_file_order_and_grows_by_inclusion():
