@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
-from bench.io import not_a_regular_file, resolved
+from bench.io import lone_surrogate, not_a_regular_file, resolved
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset
 from bench.tasks.locations import key_line
@@ -165,12 +165,30 @@ def _task_loader(text: str) -> Any:
 
 
 def _safe_load_unique_keys(text: str) -> Any:
-    """`yaml.safe_load`, except that a key given twice is an error and anchors and aliases are refused."""
+    """`yaml.safe_load`, except that a key given twice is an error and anchors and aliases are refused.
+
+    A surrogate pair written as two escapes (``"\\ud83d\\ude00"``, which PyYAML keeps as two halves)
+    becomes the one character it stands for, as in JSON; a half alone is left for `load_task` to refuse.
+    """
     loader = _task_loader(text)
     try:
-        return loader.get_single_data()
+        return _join_surrogate_pairs(loader.get_single_data())
     finally:
         loader.dispose()
+
+
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _join_surrogate_pairs(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE_PAIR.sub(lambda m: m.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le"),
+                                   value)
+    if isinstance(value, dict):
+        return {_join_surrogate_pairs(k): _join_surrogate_pairs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join_surrogate_pairs(v) for v in value]
+    return value
 
 
 def parse_task_yaml(text: str, where: str) -> dict[Any, Any]:
@@ -230,6 +248,7 @@ def load_task(path: Path) -> Task:
     text = read_task_text(path)
     tf = _TaskFile(path, text, parse_task_yaml(text, relpath(path)))
     errors: list[BenchError] = []
+    _check_text(tf, errors)
     _check_keys(tf, errors)
     name = _check_name(tf, errors)
     version = _check_version(tf, errors)
@@ -278,6 +297,19 @@ class _TaskFile:
         """``tasks/x.yaml:7``, the line of `key` (the file alone when the key is not there)."""
         n = key_line(self.text, key)
         return f"{self.where}:{n}" if n else self.where
+
+
+def _check_text(tf: _TaskFile, errors: list[BenchError]) -> None:
+    """No unpaired surrogate escape (``"\\ud800"``) anywhere: it is not text, and no file can hold it."""
+    for key, value in tf.spec.items():
+        found = lone_surrogate(key) or lone_surrogate(value)
+        if found:
+            text, i = found
+            errors.append(BenchError(
+                f"unpaired surrogate \\u{ord(text[i]):04x} under {str(key)!r}: not valid Unicode text",
+                where=tf.at(str(key)),
+                hint="write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)",
+            ))
 
 
 def _check_keys(tf: _TaskFile, errors: list[BenchError]) -> None:

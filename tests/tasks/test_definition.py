@@ -162,3 +162,31 @@ def test_task_names_that_would_share_a_results_directory_are_refused(tmp_path, n
         with pytest.raises(BenchError, match="invalid task name") as e:
             load_task(path)
         assert "starting and ending with a letter or digit" in e.value.hint
+
+
+@pytest.mark.parametrize("line, key, where", [
+    ('description: "half \\ud800 a character"', "description", "t.yaml:5"),
+    ('description: "pair and half \\ud83d\\ude00\\ude00"', "description", "t.yaml:5"),
+    ('prompt: "\\udfff{document}"', "prompt", "t.yaml:5"),
+    ('generation: {max_new_tokens: 3, "k\\udc00": 1}', "generation", "t.yaml:5"),
+    ('fields: {id: "i\\ud801d"}', "fields", "t.yaml:5"),
+    ('"colour\\ud800": red', "colour\ud800", "t.yaml"),  # the key is not in the text as it reads
+])
+def test_an_unpaired_surrogate_in_a_task_file_is_refused_at_its_line(tmp_path, line, key, where):
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    path.write_text("name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(BenchError) as e:
+        load_task(path)
+    errors = e.value.errors if isinstance(e.value, BenchErrors) else [e.value]
+    (found,) = [err for err in errors if "unpaired surrogate" in err.message]
+    assert found.message.startswith("unpaired surrogate \\u") and f"under {key!r}" in found.message
+    assert found.where.endswith(where)
+
+
+def test_a_surrogate_pair_in_a_task_file_is_one_character(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    path.write_text('name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\ndescription: "ok \\ud83d\\ude00"\n',
+                    encoding="utf-8")
+    assert load_task(path).description == "ok \U0001F600"
