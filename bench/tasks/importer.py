@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import BOM, atomic_path, decode_utf8, json_line
+from bench.io import BOM, atomic_path, decode_utf8, json_line, not_a_regular_file, read_bytes
 from bench.tasks.definition import discover_tasks
 
 #: What NAME may look like: it becomes part of file and task names.
@@ -71,10 +71,7 @@ class ImportedTask:
 def parse_article(path: Path) -> Article:
     """Read one article file; every problem is reported with file:line."""
     where = relpath(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BenchError(f"cannot read article file: {e.strerror}", where=where) from None
+    data = read_bytes(path, "article file")
     if data.startswith(BOM):  # a byte-order mark from some editors; not part of the text
         data = data[len(BOM):]
     text = decode_utf8(data, where)
@@ -128,6 +125,8 @@ def article_files(paths: list[Path]) -> list[Path]:
             files.extend(found)
         elif p.is_file():
             files.append(p)
+        elif p.exists() or p.is_symlink():  # a FIFO, a device, a link loop: never opened
+            errors.append(BenchError(f"cannot read article file: {not_a_regular_file(p)}", where=relpath(p)))
         else:
             errors.append(BenchError("no such file or folder", where=relpath(p)))
     if errors:

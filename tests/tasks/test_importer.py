@@ -329,3 +329,26 @@ def test_import_in_a_repository_checkout_leaves_plain_run_and_validate_working(t
     assert (tmp_path / "results" / "mynews-headline").is_dir() and not (tmp_path / "results" / "mynews-qa").exists()
     done = bench("run", "-m", "lead-3", "-q", "-t", "mynews-summarization")
     assert done.returncode == 2 and "is a draft" in done.stderr and "has no references yet" in done.stderr
+
+
+@pytest.mark.parametrize("kind, what", [("fifo", "a FIFO (named pipe), not a regular file"),
+                                        ("loop", "a symbolic link loop"),
+                                        ("dev-zero", "a character device, not a regular file")])
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_an_article_that_is_not_a_regular_file_is_named_and_never_opened(in_tmp, cli, kind, what, given):
+    import os
+
+    files = _articles(in_tmp)
+    odd = files[0].parent / "odd.txt"
+    if kind == "fifo":
+        os.mkfifo(odd)
+    elif kind == "loop":
+        odd.symlink_to("odd.txt")
+    else:
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero")
+        odd.symlink_to("/dev/zero")
+    code, out, err = _import(cli, [files[0].parent] if given == "folder" else [files[0], odd])
+    assert code == 2 and "Traceback" not in err, err
+    assert f"articles/odd.txt: cannot read article file: {what}" in err
+    assert not (in_tmp / "fx").exists() and not (in_tmp / "tk").exists()
