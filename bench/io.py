@@ -16,6 +16,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import stat
 from collections.abc import Iterator, Mapping
@@ -50,12 +51,31 @@ def loads(text: str | bytes) -> Any:
     reader reports it as the invalid JSON of its file:line.
     """
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
         raise _too_deep(text) from None
+    except _TooLong as e:
+        doc = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+        found = re.search(rf"\d{{{MAX_INT_DIGITS + 1}}}", doc)
+        raise json.JSONDecodeError(f"an integer of {len(str(e))} digits (at most {MAX_INT_DIGITS})", doc,
+                                   found.start() if found else 0) from None
     if _openers(text) > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise _too_deep(text)
     return value
+
+
+#: Longest integer read from JSON (Python's own limit for turning digits into an int).
+MAX_INT_DIGITS = 4300
+
+
+class _TooLong(ValueError):
+    """An integer literal longer than `MAX_INT_DIGITS` digits (its digits are the message)."""
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > MAX_INT_DIGITS and len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _TooLong(digits.lstrip("-"))
+    return int(digits)
 
 
 def _openers(text: str | bytes) -> int:

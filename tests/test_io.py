@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.io import (
-    MAX_JSON_DEPTH,
-    loads,
-    lone_surrogate,
-    not_a_regular_file,
-    parse_jsonl,
-    read_bytes,
-    read_jsonl_lenient,
-    resolved,
-)
+from bench.io import (MAX_INT_DIGITS, MAX_JSON_DEPTH, loads, lone_surrogate, not_a_regular_file, parse_jsonl,
+                      read_bytes, read_jsonl_lenient, resolved)
 
 DEEP = MAX_JSON_DEPTH + 1
 
@@ -140,3 +132,35 @@ def test_a_regular_file_and_a_link_to_one_are_read(tmp_path):
     (tmp_path / "link.jsonl").symlink_to("f.jsonl")
     assert not not_a_regular_file(tmp_path / "link.jsonl")
     assert read_bytes(tmp_path / "link.jsonl") == b"{}\n"
+
+
+# ------------------------------------------------------------------ integers too long for Python to read
+
+
+@pytest.mark.parametrize("text, digits", [
+    ("9" * (MAX_INT_DIGITS + 1), MAX_INT_DIGITS + 1),
+    ("-" + "1" * 5000, 5000),
+    ('{"id": "a", "n": [1, 2, ' + "7" * 100_000 + "]}", 100_000),
+    ('\n\n{"deep": {"n": ' + "3" * 4301 + "}}", 4301),
+])
+def test_loads_refuses_integers_too_long_as_invalid_json(text, digits):
+    for doc in (text, text.encode()):
+        with pytest.raises(json.JSONDecodeError, match=f"an integer of {digits} digits") as e:
+            loads(doc)
+    assert e.value.lineno == text[:text.index(text.lstrip("\n")[:1])].count("\n") + 1
+    assert text[e.value.pos:e.value.pos + 5].lstrip("-").isdigit()
+
+
+def test_loads_reads_the_longest_integers_python_reads():
+    assert loads("9" * MAX_INT_DIGITS) == int("9" * MAX_INT_DIGITS)
+    assert loads("-" + "9" * MAX_INT_DIGITS) == -int("9" * MAX_INT_DIGITS)
+    assert loads('{"n": 12, "f": 1.5e3}') == {"n": 12, "f": 1500.0}
+
+
+def test_a_line_with_a_huge_integer_is_one_problem_with_its_line(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "n": ' + "9" * 5000 + '}\n', encoding="utf-8")
+    rows, errors = parse_jsonl(path)
+    assert [obj["id"] for _, obj in rows] == ["a"]
+    ((line, error),) = errors
+    assert line == 2 and "an integer of 5000 digits (at most 4300)" in error.message
