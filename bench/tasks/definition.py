@@ -35,6 +35,7 @@ loaded by `bench.tasks.examples`. Tasks that name a dataset
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -448,6 +449,12 @@ def _check_settings(tf: _TaskFile, errors: list[BenchError]) -> tuple[Any, dict[
         errors.append(BenchError("'generation' must be a mapping of generation settings",
                                  where=tf.at("generation")))
         generation = {}
+    odd = _not_json_data(generation)
+    if odd:
+        errors.append(BenchError(
+            f"'generation' holds {odd}: a setting is text, a number, true/false, null, a list or a mapping",
+            where=tf.at("generation"),
+            hint="quote a value to make it text (YAML reads 2020-01-01 as a date); write numbers as finite numbers"))
     prompt = spec.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         errors.append(BenchError("'prompt' must be a string", where=tf.at("prompt")))
@@ -463,6 +470,24 @@ def _check_draft(tf: _TaskFile, errors: list[BenchError]) -> bool:
                                       "until it is filled in; remove the line when it is"))
         return False
     return draft
+
+
+def _not_json_data(value: Any, depth: int = 0) -> str:
+    """What in `value` is not JSON data (a date, bytes, a set, NaN, ...), for messages; "" when all of it is.
+
+    Generation settings go into results.json and the prediction cache's key, which hold JSON only.
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return ""
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else f"the number {value!r}"
+    if isinstance(value, dict):
+        return next((odd for v in value.values() if (odd := _not_json_data(v, depth + 1))), "")
+    if isinstance(value, list):
+        return next((odd for v in value if (odd := _not_json_data(v, depth + 1))), "")
+    kinds = {"date": "a date", "datetime": "a date and time", "bytes": "binary data", "set": "a set"}
+    shown = str(value) if type(value).__name__ in ("date", "datetime") else repr(value)
+    return f"{kinds.get(type(value).__name__, 'a ' + type(value).__name__)} ({shown})"
 
 
 # ---------------------------------------------------------------- finding

@@ -190,3 +190,33 @@ def test_a_surrogate_pair_in_a_task_file_is_one_character(tmp_path):
     path.write_text('name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\ndescription: "ok \\ud83d\\ude00"\n',
                     encoding="utf-8")
     assert load_task(path).description == "ok \U0001F600"
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("{max_new_tokens: 2020-01-01}", "a date (2020-01-01)"),
+    ("{x: 2020-01-01T10:00:00}", "a date and time (2020-01-01 10:00:00)"),
+    ("{x: !!binary aGVsbG8=}", "binary data (b'hello')"),
+    ("{x: !!set {a: null}}", "a set ({'a'})"),
+    ("{x: [1, {y: 2001-01-01}]}", "a date (2001-01-01)"),
+    ("{temperature: .nan}", "the number nan"),
+    ("{temperature: -.inf}", "the number -inf"),
+])
+def test_generation_settings_are_json_data(tmp_path, value, shown):
+    """They go into results.json and the cache key: a date or bytes there failed after the run, NaN became null."""
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    path.write_text(f"name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\ngeneration: {value}\n",
+                    encoding="utf-8")
+    with pytest.raises(BenchError) as e:
+        load_task(path)
+    assert e.value.message.startswith(f"'generation' holds {shown}: a setting is text, a number")
+    assert e.value.where.endswith("t.yaml:5") and "quote a value to make it text" in e.value.hint
+
+
+def test_generation_settings_of_every_json_kind_are_kept(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(b'{"id": "1", "document": "d", "references": ["r"]}\n')
+    path = tmp_path / "t.yaml"
+    path.write_text("name: t\nversion: 1\ntype: summarization\nfixture: f.jsonl\n"
+                    "generation: {a: '2020-01-01', b: 0.7, c: true, d: null, e: [1, x], f: {g: 3}}\n", encoding="utf-8")
+    assert dict(load_task(path).generation) == {"a": "2020-01-01", "b": 0.7, "c": True, "d": None, "e": [1, "x"],
+                                                "f": {"g": 3}}
