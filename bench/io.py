@@ -174,11 +174,17 @@ def read_bytes(path: Path, what: str = "file", hint: str | None = None) -> bytes
         raise BenchError(f"cannot read {what}: {e.strerror}", where=relpath(path), hint=hint) from None
 
 
+#: What `not_a_regular_file` says of a path where nothing is, and of a directory.
+NO_SUCH_FILE = os.strerror(errno.ENOENT)
+IS_A_DIRECTORY = os.strerror(errno.EISDIR)
+
+
 def not_a_regular_file(path: Path) -> str:
-    """Why `path` cannot be read as a file ("No such file or directory", "a FIFO (named pipe)", ...); "" when it can.
+    """Why `path` cannot be read as a file (`NO_SUCH_FILE`, "a FIFO (named pipe)", ...); "" when it can.
 
     A FIFO would block the reader and a device such as /dev/zero never ends, so
-    only regular files (or links to them) are read.
+    only regular files (or links to them) are read. Never raises: a name the
+    system cannot take (too long, a NUL character, not Unicode) is a reason too.
     """
     try:
         mode = path.stat().st_mode
@@ -186,9 +192,13 @@ def not_a_regular_file(path: Path) -> str:
         if e.errno == errno.ELOOP:
             return "a symbolic link loop (the link points back to itself)"
         return e.strerror or str(e)
+    except UnicodeEncodeError:
+        return "not a valid file name (it is not valid Unicode text)"
+    except ValueError:  # "embedded null byte"
+        return "not a valid file name (it holds a NUL character)"
     if stat.S_ISREG(mode):
         return ""
-    kinds = ((stat.S_ISDIR, "Is a directory"), (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"),
+    kinds = ((stat.S_ISDIR, IS_A_DIRECTORY), (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"),
              (stat.S_ISCHR, "a character device, not a regular file"),
              (stat.S_ISBLK, "a block device, not a regular file"), (stat.S_ISSOCK, "a socket, not a regular file"))
     return next((text for test, text in kinds if test(mode)), "not a regular file")
@@ -199,7 +209,7 @@ def resolved(path: Path) -> Path:
     for `not_a_regular_file` to report, instead of raising."""
     try:
         return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symbolic link loop (Python < 3.13)
         return Path(os.path.abspath(path))
 
 

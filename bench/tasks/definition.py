@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
-from bench.io import lone_surrogate, not_a_regular_file, resolved
+from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, lone_surrogate, not_a_regular_file, resolved
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset
 from bench.tasks.locations import key_line
@@ -381,7 +381,7 @@ def _check_data(tf: _TaskFile, ttype: TaskType | None,
         return None, None
     fixture_path = resolved(tf.path.parent / fixture)
     problem = not_a_regular_file(fixture_path)
-    if problem and not fixture_path.exists() and not fixture_path.is_symlink():
+    if problem == NO_SUCH_FILE:
         errors.append(BenchError(f"fixture file not found: {relpath(fixture_path)}", where=tf.at("fixture"),
                                  hint="'fixture' is a path relative to the task file"))
     elif problem:
@@ -497,8 +497,12 @@ def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
     """Task name -> definition file, bundled tasks first, then each directory given."""
     found: dict[str, Path] = {}
     for d in [bundled_dir("tasks"), *task_dirs]:
-        if not d.is_dir():
+        problem = not_a_regular_file(d)
+        if problem in (NO_SUCH_FILE, ""):  # nothing there, or a file
             raise BenchError(f"tasks directory not found: {relpath(d)}",
+                             hint="pass an existing directory to --tasks-dir")
+        if problem != IS_A_DIRECTORY:
+            raise BenchError(f"cannot read tasks directory: {problem}", where=relpath(d),
                              hint="pass an existing directory to --tasks-dir")
         for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
             name = _task_name(p)
@@ -590,7 +594,7 @@ def resolve_tasks(names: Sequence[str], task_dirs: Sequence[Path] = ()) -> list[
     tasks = []
     for n in names:
         p = Path(n)
-        if p.suffix in (".yaml", ".yml") and p.is_file():
+        if p.suffix in (".yaml", ".yml") and not_a_regular_file(p) != NO_SUCH_FILE:  # load_task says what is wrong
             tasks.append(load_task(p))
             refuse_draft(tasks[-1])
         elif n in known:

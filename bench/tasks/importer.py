@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import BOM, atomic_path, decode_utf8, json_line, not_a_regular_file, read_bytes
+from bench.io import (BOM, IS_A_DIRECTORY, NO_SUCH_FILE, atomic_path, decode_utf8, json_line, not_a_regular_file,
+                      read_bytes)
 from bench.tasks.definition import discover_tasks
 
 #: What NAME may look like: it becomes part of file and task names.
@@ -118,15 +119,16 @@ def article_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     errors: list[BenchError] = []
     for p in paths:
-        if p.is_dir():
+        problem = not_a_regular_file(p)
+        if problem not in ("", NO_SUCH_FILE, IS_A_DIRECTORY):  # a FIFO, a device, a link loop: never opened
+            errors.append(BenchError(f"cannot read article file: {problem}", where=relpath(p)))
+        elif p.is_dir():
             found = sorted(p.glob("*.txt"))
             if not found:
                 errors.append(BenchError("folder has no .txt article files", where=relpath(p)))
             files.extend(found)
         elif p.is_file():
             files.append(p)
-        elif p.exists() or p.is_symlink():  # a FIFO, a device, a link loop: never opened
-            errors.append(BenchError(f"cannot read article file: {not_a_regular_file(p)}", where=relpath(p)))
         else:
             errors.append(BenchError("no such file or folder", where=relpath(p)))
     if errors:

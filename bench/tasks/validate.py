@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
-from bench.io import not_a_regular_file, parse_jsonl
+from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, not_a_regular_file, parse_jsonl
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
 from bench.tasks.definition import TASK_TYPES, discover_tasks, is_draft, load_task
@@ -95,7 +95,11 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
         return out, errors, notes
     for target in targets:
         p = Path(target)
-        if target in known and not p.is_file():
+        problem = not_a_regular_file(p)
+        if problem not in ("", NO_SUCH_FILE, IS_A_DIRECTORY):  # a FIFO, a device, a link loop, a bad name
+            errors.append(BenchError(f"cannot read file: {problem}", where=relpath(p),
+                                     hint="give a task name, a task .yaml, a folder of them, or a fixture file"))
+        elif target in known and not p.is_file():
             load(known[target], explicit=True)
         elif p.is_dir():
             files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
@@ -103,9 +107,6 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
                 errors.append(BenchError("folder has no task definitions (.yaml)", where=relpath(p)))
             for f in files:
                 load(f, explicit=False)
-        elif (p.exists() or p.is_symlink()) and not p.is_dir() and not_a_regular_file(p):
-            errors.append(BenchError(f"cannot read file: {not_a_regular_file(p)}", where=relpath(p),
-                                     hint="give a task name, a task .yaml, a folder of them, or a fixture file"))
         elif p.is_file() and p.suffix in (".yaml", ".yml"):
             load(p, explicit=True)
         elif p.is_file():

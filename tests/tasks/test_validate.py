@@ -321,3 +321,22 @@ def test_an_unpaired_surrogate_in_a_squad_file_and_a_qa_answer(in_tmp, cli):
     task = _task(in_tmp, "qs", [json.dumps(row)])
     code, _, err = cli("validate", str(task))
     assert code == 2 and "qs.jsonl:1 (field 'answers'): unpaired surrogate \\udc00 at character 1" in err, err
+
+
+@pytest.mark.parametrize("fixture, what", [('"a\\0b.jsonl"', "not a valid file name (it holds a NUL character)"),
+                                           ('"\\ud800.jsonl"', "not a valid file name (it is not valid Unicode"),
+                                           ("x" * 5000, "File name too long")])
+def test_a_fixture_name_the_system_cannot_take_is_one_message(in_tmp, cli, fixture, what):
+    (in_tmp / "t.yaml").write_text(f"name: t\nversion: 1\ntype: summarization\nfixture: {fixture}\n", encoding="utf-8")
+    for argv in (["validate", "t.yaml"], ["run", "-q", "-m", "lead-3", "-t", "t.yaml"]):
+        code, _, err = cli(*argv)
+        assert code == 2 and "Traceback" not in err and "t.yaml:4: cannot read fixture" in err and what in err, err
+
+
+@pytest.mark.parametrize("argv", [["validate", "X"], ["validate", "X.yaml"], ["run", "-q", "-m", "lead-3", "-t", "X.yaml"],
+                                  ["run", "-q", "-m", "lead-3", "--tasks-dir", "X"], ["list", "--tasks-dir", "X"],
+                                  ["fixture", "import", "X", "--name", "n"], ["score", "X"]])
+def test_a_path_too_long_for_the_system_on_the_command_line_is_one_message(in_tmp, cli, argv):
+    code, _, err = cli(*[a.replace("X", "x" * 5000) for a in argv])
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err, err
+    assert not any(in_tmp.iterdir())
