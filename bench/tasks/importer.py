@@ -39,7 +39,7 @@ from pathlib import Path
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import (BOM, IS_A_DIRECTORY, NO_SUCH_FILE, atomic_path, decode_utf8, json_line, not_a_regular_file,
                       read_bytes)
-from bench.tasks.definition import discover_tasks
+from bench.tasks.definition import MAX_TASK_NAME, discover_tasks
 
 #: What NAME may look like: it becomes part of file and task names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -164,12 +164,28 @@ def read_articles(paths: list[Path]) -> list[Article]:
     return articles
 
 
+#: Longest NAME: NAME-summarization is a task name, at most MAX_TASK_NAME characters.
+MAX_NAME = MAX_TASK_NAME - len("-summarization")
+
+
 def check_name(name: str) -> None:
-    """A NAME cannot lead outside the output folders."""
-    if not NAME_PATTERN.fullmatch(name) or ".." in name:
+    """A NAME cannot lead outside the output folders, and makes valid task names."""
+    if not NAME_PATTERN.fullmatch(name) or ".." in name or len(name) > MAX_NAME:
         raise BenchError(f"invalid name {name!r}",
                          hint="use letters, digits, '-', '_' and '.', starting with a letter or digit "
-                              "(no path separators, no '..')")
+                              f"(no path separators, no '..'), at most {MAX_NAME} characters")
+
+
+def check_folders(fixtures_dir: Path, tasks_dir: Path) -> None:
+    """--fixtures-dir and --tasks-dir are folders, or do not exist yet (they are made)."""
+    for option, folder in (("--fixtures-dir", fixtures_dir), ("--tasks-dir", tasks_dir)):
+        problem = not_a_regular_file(folder)
+        if problem == "":
+            raise BenchError(f"{option} names a file, not a folder", where=relpath(folder),
+                             hint=f"pass a folder to {option} (it is made when it does not exist)")
+        if problem not in (NO_SUCH_FILE, IS_A_DIRECTORY):
+            raise BenchError(f"cannot use {option}: {problem}", where=relpath(folder),
+                             hint=f"pass a folder to {option} (it is made when it does not exist)")
 
 
 def _jsonl(rows: list[dict]) -> str:
@@ -281,7 +297,7 @@ prompt: {qa_prompt}
 
 def _check_task_names(tasks: list[ImportedTask], tasks_dir: Path) -> None:
     """No imported task may take a name another task file already uses (it would break discovery)."""
-    dirs = [tasks_dir] if tasks_dir.is_dir() else []
+    dirs = [tasks_dir] if not_a_regular_file(tasks_dir) == IS_A_DIRECTORY else []
     known = discover_tasks(dirs)
     errors = []
     for t in tasks:
@@ -294,24 +310,38 @@ def _check_task_names(tasks: list[ImportedTask], tasks_dir: Path) -> None:
 
 
 def write_files(files: dict[Path, str], force: bool) -> None:
-    """Write every file, or none: existing files are refused (unless `force`) before anything is written."""
-    existing = [p for p in files if p.exists()]
+    """Write every file, or none: existing files are refused (unless `force`) before anything is written.
+
+    A folder made for them is removed again when the writing fails.
+    """
+    existing = [p for p in files if not_a_regular_file(p) != NO_SUCH_FILE]
     if existing and not force:
         raise BenchError(
             f"{len(existing)} file{'s' if len(existing) != 1 else ''} already exist: "
             + ", ".join(relpath(p) for p in existing),
             hint="pass --force to overwrite them, or choose another --name",
         )
-    with ExitStack() as stack:  # every file is renamed into place only when all of them are written
-        for path, content in files.items():
-            tmp = stack.enter_context(atomic_path(path))
-            tmp.write_bytes(content.encode("utf-8"))
+    missing = sorted({folder for p in files for folder in (p.parent, *p.parent.parents)
+                      if not_a_regular_file(folder) == NO_SUCH_FILE}, key=lambda d: len(d.parts), reverse=True)
+    try:
+        with ExitStack() as stack:  # every file is renamed into place only when all of them are written
+            for path, content in files.items():
+                tmp = stack.enter_context(atomic_path(path))
+                tmp.write_bytes(content.encode("utf-8"))
+    except BaseException:
+        for folder in missing:  # deepest first; a folder something else wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
 
 
 def import_articles(paths: list[Path], name: str, fixtures_dir: Path, tasks_dir: Path,
                     force: bool = False) -> tuple[list[Article], list[ImportedTask]]:
     """Parse the article files and write the fixtures and task definitions (see the module docstring)."""
     check_name(name)
+    check_folders(fixtures_dir, tasks_dir)
     articles = read_articles(paths)
     tasks, files = plan_import(articles, name, fixtures_dir, tasks_dir)
     _check_task_names(tasks, tasks_dir)

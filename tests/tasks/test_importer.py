@@ -222,8 +222,8 @@ def test_a_failed_write_leaves_no_file_behind(in_tmp, cli):
     files = _articles(in_tmp)
     (in_tmp / "tk").write_text("a file where the tasks folder should be", encoding="utf-8")
     code, out, err = _import(cli, files)
-    assert code == 2 and "cannot write" in err
-    assert not (in_tmp / "fx").exists() or list((in_tmp / "fx").iterdir()) == []
+    assert code == 2 and "tk: --tasks-dir names a file, not a folder" in err
+    assert not (in_tmp / "fx").exists()  # not even the folder
 
 
 def test_write_files_writes_all_files_or_none(tmp_path):
@@ -352,3 +352,35 @@ def test_an_article_that_is_not_a_regular_file_is_named_and_never_opened(in_tmp,
     assert code == 2 and "Traceback" not in err, err
     assert f"articles/odd.txt: cannot read article file: {what}" in err
     assert not (in_tmp / "fx").exists() and not (in_tmp / "tk").exists()
+
+
+def test_a_name_is_at_most_as_long_as_task_names_allow(in_tmp, cli):
+    files = _articles(in_tmp)
+    code, _, err = _import(cli, files, "n" * 87)
+    assert code == 2 and "at most 86 characters" in err and "Traceback" not in err
+    assert not (in_tmp / "fx").exists() and not (in_tmp / "tk").exists()
+    code, _, err = _import(cli, files, "n" * 86)
+    assert code == 0, err
+    assert load_task(in_tmp / "tk" / f"{'n' * 86}-summarization.yaml").name == "n" * 86 + "-summarization"
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--tasks-dir", "articles/riverside_library.txt", "--tasks-dir names a file, not a folder"),
+    ("--fixtures-dir", "articles/riverside_library.txt", "--fixtures-dir names a file, not a folder"),
+    ("--fixtures-dir", "x" * 600, "cannot use --fixtures-dir: File name too long"),
+    ("--tasks-dir", "made/deeper/" + "x" * 600, "cannot write file: File name too long"),
+])
+def test_output_folders_that_cannot_be_used_leave_nothing_behind(in_tmp, cli, option, value, message):
+    files = _articles(in_tmp)
+    before = sorted(p.relative_to(in_tmp) for p in in_tmp.rglob("*"))
+    code, _, err = cli("fixture", "import", *files, "--name", "n", option, value)
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert sorted(p.relative_to(in_tmp) for p in in_tmp.rglob("*")) == before  # no folder made, no file written
+
+
+def test_folders_that_do_not_exist_are_made(in_tmp, cli):
+    files = _articles(in_tmp)
+    code, _, err = cli("fixture", "import", *files, "--name", "n", "--tasks-dir", "a/b", "--fixtures-dir", "c/d")
+    assert code == 0, err
+    assert (in_tmp / "a" / "b" / "n-qa.yaml").is_file() and (in_tmp / "c" / "d" / "n_qa.jsonl").is_file()
+    assert load_task(in_tmp / "a" / "b" / "n-qa.yaml").fixture == (in_tmp / "c" / "d" / "n_qa.jsonl").resolve()
