@@ -12,6 +12,7 @@ import numpy as np
 from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
 from bench.io import parse_jsonl, read_bytes, where
+from bench.metrics.scoring import as_references
 from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, is_number, read_run,
                                  tolerance)
 
@@ -50,16 +51,19 @@ FlipPairs = list[tuple[Run, Run, list[Flip]]]
 
 
 def is_prediction_row(obj: Mapping[str, Any]) -> bool:
-    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores."""
+    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores.
+
+    A string in place of the references list is one reference (`bench.metrics.scoring.as_references`).
+    """
     return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
-            and isinstance(obj.get("references"), list) and isinstance(obj.get("scores"), dict))
+            and isinstance(obj.get("references"), (list, str)) and isinstance(obj.get("scores"), dict))
 
 
 def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
     """A `Prediction` from a checked line (`is_prediction_row`); scores that are not numbers are left out."""
     scores = {k: float(v) for k, v in obj["scores"].items() if is_number(v)}
     q = obj.get("question")
-    return Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in obj["references"]), scores,
+    return Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in as_references(obj["references"])), scores,
                       q if isinstance(q, str) else None)
 
 

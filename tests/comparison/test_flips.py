@@ -209,3 +209,14 @@ def test_differences_of_float_noise_are_no_difference(tmp_path, cli):
     code, out, err = cli("compare", tmp_path, "--baseline", "base", "--examples", "5")
     assert code == 0, err
     assert "0.00)" not in out and "ex0" not in out and "ex1" not in out
+
+
+def test_a_string_of_references_is_one_reference_here_too(tmp_path):
+    run = make_run(tmp_path, model="a", scores={"f1": [100.0, 0.0]}, predictions=["Wednesday", "W"])
+    rows = [json.loads(line) for line in _lines(run)]
+    for r in rows:
+        r["references"] = "Wednesday"
+    _write(run, [json.dumps(r) for r in rows])
+    preds = read_predictions(run)
+    assert preds["ex0"].references == preds["ex1"].references == ("Wednesday",)
+    assert prediction_from_row({"id": "x", "prediction": "p", "references": "ab", "scores": {}}).references == ("ab",)
