@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
-from bench.io import json_type
+from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, json_type, not_a_regular_file
 from bench.registry import did_you_mean
 from bench.tasks.fixtures import Row, check_mapped_fields, check_rows
 from bench.tasks.locations import key_where
@@ -35,7 +35,19 @@ def local_files(source: DatasetSource) -> list[Path]:
     files: set[Path] = set()
     for pattern in source.data_file_patterns():
         files.update(Path(m) for m in glob.glob(pattern, recursive=True))
-    return sorted(f for f in files if f.is_file())
+    return sorted(f for f in files if not not_a_regular_file(f))
+
+
+def unreadable_files(source: DatasetSource) -> list[tuple[Path, str]]:
+    """(path, why) for each path `data_files` matches that is neither a regular file nor a folder.
+
+    A FIFO would block the reader and a device such as /dev/zero never ends: they are refused, not read.
+    """
+    found: set[Path] = set()
+    for pattern in source.data_file_patterns():
+        found.update(Path(m) for m in glob.glob(pattern, recursive=True))
+    problems = [(f, not_a_regular_file(f)) for f in sorted(found)]
+    return [(f, why) for f, why in problems if why not in ("", IS_A_DIRECTORY, NO_SUCH_FILE)]
 
 
 def _import_datasets():

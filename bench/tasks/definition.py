@@ -45,7 +45,7 @@ from typing import Any
 from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
 from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, lone_surrogate, not_a_regular_file, resolved
 from bench.registry import Registry, did_you_mean
-from bench.tasks.datasets import local_files, parse_dataset
+from bench.tasks.datasets import local_files, parse_dataset, unreadable_files
 from bench.tasks.locations import key_line
 from bench.tasks.records import DatasetSource, Task, TaskType
 
@@ -372,6 +372,10 @@ def _check_data(tf: _TaskFile, ttype: TaskType | None,
     if "dataset" in spec:
         source, dataset_errors = parse_dataset(spec["dataset"], tf.path.parent.resolve(), tf.at("dataset"))
         errors.extend(dataset_errors)
+        if source is not None:
+            errors.extend(BenchError(f"cannot read data file {relpath(path)}: {why}", where=tf.at("dataset"),
+                                     hint="'data_files' name regular files (or globs of them)")
+                          for path, why in unreadable_files(source))
         return None, source
     if not isinstance(fixture, str) or not fixture:
         errors.append(BenchError(

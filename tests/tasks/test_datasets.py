@@ -321,3 +321,29 @@ def test_dataset_fingerprint():
 
     assert dataset_fingerprint(Loaded()) == "0123abcd"
     assert dataset_fingerprint(object()) is None
+
+
+@pytest.mark.parametrize("kind, what", [("fifo", "a FIFO (named pipe), not a regular file"),
+                                        ("loop", "a symbolic link loop"),
+                                        ("dev-zero", "a character device, not a regular file")])
+@pytest.mark.parametrize("pattern", ["odd.jsonl", "*.jsonl"])
+def test_data_files_that_are_not_regular_files_are_refused_before_anything_reads_them(in_tmp, cli, kind, what,
+                                                                                      pattern):
+    import os
+
+    (in_tmp / "good.jsonl").write_text('{"id": "a", "document": "d", "references": ["r"]}\n', encoding="utf-8")
+    odd = in_tmp / "odd.jsonl"
+    if kind == "fifo":
+        os.mkfifo(odd)
+    elif kind == "loop":
+        odd.symlink_to("odd.jsonl")
+    else:
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero")
+        odd.symlink_to("/dev/zero")
+    (in_tmp / "t.yaml").write_text(f'name: t\nversion: 1\ntype: summarization\n'
+                                   f'dataset: {{path: json, data_files: "{pattern}", split: train}}\n', encoding="utf-8")
+    for argv in (["validate", "t.yaml"], ["run", "-q", "-m", "lead-3", "-t", "t.yaml"]):
+        code, _, err = cli(*argv)
+        assert code == 2 and "Traceback" not in err, err
+        assert "t.yaml:4: cannot read data file" in err and "odd.jsonl" in err and what in err, err
