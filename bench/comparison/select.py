@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.registry import did_you_mean
-from bench.results.store import is_number, measured_speed, read_run, slug
+from bench.results.store import DAMAGED, is_number, measured_speed, read_run, slug
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
@@ -85,6 +85,9 @@ def find_run_files(paths: Sequence[Path]) -> list[Path]:
                              hint="run `bench run` first, or pass the directory it wrote to (`bench run -o DIR`)")
         if root.is_file():
             candidates = [root]
+        elif not root.is_dir():
+            raise BenchError("not a results directory, a run directory or a results.json", where=relpath(root),
+                             hint="pass the directory `bench run` wrote to (results by default)")
         elif (root / "results.json").is_file():
             candidates = [root / "results.json"]
         else:
@@ -117,9 +120,14 @@ def results_files_below(root: Path) -> Iterable[Path]:
                              hint="check its permissions, or pass only the folders to compare",
                              exit_code=EXIT_ENVIRONMENT) from None
         for entry in entries:
-            if entry.name == "results.json" and entry.is_file():
+            if entry.name == "results.json":
+                if not entry.is_file():  # a FIFO would hang the reader, a directory is no record
+                    kind = ("a directory" if entry.is_dir() else "a broken symbolic link" if not entry.exists()
+                            else "not a regular file")
+                    raise BenchError(f"results.json is {kind}", where=relpath(entry), hint=DAMAGED)
                 yield entry
-        stack.extend(e for e in reversed(entries) if not e.name.startswith(".") and e.is_dir())  # in name order
+        stack.extend(e for e in reversed(entries)
+                     if not e.name.startswith(".") and e.name != "results.json" and e.is_dir())  # in name order
 
 
 def collect_runs(paths: Sequence[Path]) -> list[Run]:

@@ -671,3 +671,22 @@ def test_file_formats_printed_on_a_terminal_show_control_characters_written_out(
     assert "\\u202eevil" in shown and "\\x9b31m" in shown
     if fmt in ("md", "csv", "html"):
         assert "\x1b" in piped  # a pipe or --output gets the file as it is
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "broken link"])
+def test_a_results_json_that_is_not_a_regular_file_is_one_message(tmp_path, cli, kind):
+    make_run(tmp_path, model="a", scores={"rouge1": [10, 20]})
+    odd = tmp_path / "news" / "b" / "20260101T000000Z-000009" / "results.json"
+    odd.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(odd)
+    elif kind == "directory":
+        odd.mkdir()
+    else:
+        odd.symlink_to(tmp_path / "missing.json")
+    code, out, err = cli("compare", tmp_path)
+    expected = {"fifo": "not a regular file", "directory": "a directory", "broken link": "a broken symbolic link"}
+    assert code == 2 and f"results.json is {expected[kind]}" in err and str(odd) in err and out == ""
+    if kind == "fifo":  # named on the command line itself
+        code, out, err = cli("compare", odd)
+        assert code == 2 and "not a results directory, a run directory or a results.json" in err
