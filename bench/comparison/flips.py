@@ -13,7 +13,7 @@ from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
 from bench.io import parse_jsonl, read_bytes, where
 from bench.metrics.scoring import as_references
-from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, is_number, read_run,
+from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_run,
                                  tolerance)
 
 
@@ -60,8 +60,9 @@ def is_prediction_row(obj: Mapping[str, Any]) -> bool:
 
 
 def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
-    """A `Prediction` from a checked line (`is_prediction_row`); scores that are not numbers are left out."""
-    scores = {k: float(v) for k, v in obj["scores"].items() if is_number(v)}
+    """A `Prediction` from a checked line (`is_prediction_row`); scores that are not finite numbers are left out
+    (`read_predictions` refuses such a line first)."""
+    scores = {k: f for k, v in obj["scores"].items() if (f := finite_float(v)) is not None}
     q = obj.get("question")
     return Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in as_references(obj["references"])), scores,
                       q if isinstance(q, str) else None)

@@ -210,19 +210,39 @@ def check_scores(record: Mapping[str, Any], where: str) -> None:
             if pair != [None, None]:
                 raise BenchError(f"metric {name!r} is null but its 95% CI is {pair!r}", where=where, hint=DAMAGED)
             continue
-        lo, hi = pair
-        for what, v in ((f"metric {name!r}", value), (f"the 95% CI of metric {name!r}", lo),
-                        (f"the 95% CI of metric {name!r}", hi)):
+        checked = []
+        for what, v in ((f"metric {name!r}", value), (f"the 95% CI of metric {name!r}", pair[0]),
+                        (f"the 95% CI of metric {name!r}", pair[1])):
             if v is None:
                 raise BenchError(f"{what} has a null bound but the metric is {value!r}", where=where, hint=DAMAGED)
-            if not math.isfinite(v):
-                raise BenchError(f"{what} is not finite: {v!r}", where=where, hint=DAMAGED)
-            if not lo_range - tolerance(v) <= v <= hi_range + tolerance(v):
+            f = finite_float(v)
+            if f is None:
+                raise BenchError(f"{what} is not finite: {brief(v)}", where=where, hint=DAMAGED)
+            if not lo_range - tolerance(f) <= f <= hi_range + tolerance(f):
                 raise BenchError(f"{what} is {v!r}, outside the metric's range {fmt_range(lo_range, hi_range)}",
                                  where=where, hint=DAMAGED)
-        if not lo - tolerance(value) <= value <= hi + tolerance(value):
-            raise BenchError(f"metric {name!r} is {value!r}, outside its own 95% CI [{lo!r}, {hi!r}]", where=where,
-                             hint=DAMAGED)
+            checked.append(f)
+        mean, lo, hi = checked
+        if not lo - tolerance(mean) <= mean <= hi + tolerance(mean):
+            raise BenchError(f"metric {name!r} is {value!r}, outside its own 95% CI [{pair[0]!r}, {pair[1]!r}]",
+                             where=where, hint=DAMAGED)
+
+
+def finite_float(value: Any) -> float | None:
+    """`value` as a float when it is a finite number, else None (so is an int too large for a float)."""
+    if not is_number(value):
+        return None
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def brief(value: Any) -> str:
+    """`repr(value)`, shortened for a message (a number may have thousands of digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def tolerance(value: float) -> float:
@@ -260,8 +280,8 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
         raise BenchError("field 'timing' of the run record is not a mapping", where=where, hint=DAMAGED)
     for key in TIMING_NUMBERS:
         v = timing.get(key)
-        if v is not None and not (is_number(v) and math.isfinite(v) and v >= 0):
-            raise BenchError(f"timing.{key} of the run record is {v!r}, not a non-negative number (or null)",
+        if v is not None and not (finite_float(v) is not None and v >= 0):
+            raise BenchError(f"timing.{key} of the run record is {brief(v)}, not a non-negative number (or null)",
                              where=where, hint=DAMAGED)
 
 
@@ -282,8 +302,7 @@ def measured_speed(record: Mapping[str, Any]) -> float | None:
     cache = config.get("cache") if isinstance(config.get("cache"), dict) else {}
     if config.get("rescored_from") is not None or timing.get("predicted") == 0 or cache.get("predicted") == 0:
         return None
-    v = timing.get("examples_per_s")
-    return float(v) if is_number(v) else None
+    return finite_float(timing.get("examples_per_s"))
 
 
 def run_metrics(record: Mapping[str, Any]) -> list[str]:
@@ -327,18 +346,19 @@ def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]
         values: list[float] = []
         for lineno, scores in rows:
             v = scores.get(name)
+            f = finite_float(v)
             if name not in scores:
                 problem = f"no {name!r} score (other lines have one)"
-            elif not is_number(v) or not math.isfinite(v):
-                problem = f"score {name!r} is {v!r}, not a finite number"
-            elif not lo - tolerance(v) <= v <= hi + tolerance(v):
+            elif f is None:
+                problem = f"score {name!r} is {brief(v)}, not a finite number"
+            elif not lo - tolerance(f) <= f <= hi + tolerance(f):
                 problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
             else:
-                values.append(float(v))
+                values.append(f)
                 continue
             raise BenchError(problem, where=f"{where}:{lineno}", hint=EDITED)
-        expected = metrics.get(name)
-        if values and is_number(expected):
+        expected = finite_float(metrics.get(name))
+        if values and expected is not None:
             mean = math.fsum(values) / len(values)
             if abs(mean - expected) > tolerance(expected):
                 raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "

@@ -157,6 +157,7 @@ def _scale(factor: float):
     (_set(1, "rouge1", None), True, "score 'rouge1' is None, not a finite number"),
     (_set(1, "rouge1", "40"), True, "score 'rouge1' is '40', not a finite number"),
     (_set(2, "rouge1", 1e999), True, "score 'rouge1' is inf, not a finite number"),
+    (_set(2, "rouge1", 10 ** 400), True, "score 'rouge1' is 10000000000000000000...00000000 (401 characters), not a"),
 ])
 def test_per_example_scores_that_disagree_with_results_json_are_refused(tmp_path, cli, edit, where_line, message):
     make_run(tmp_path, model="base", scores={"rouge1": [10.0, 20.0, 50.0], "rouge2": [0.0, 5.0, 10.0]})

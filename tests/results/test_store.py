@@ -241,6 +241,7 @@ def _damaged_metric(tmp_path, text_changes: dict[str, str]) -> BenchError:
     ("-1e999", "metric 'rouge1' is not finite: -inf"),
     ("null", "metric 'rouge1' is null in a run of 3 examples"),
     ("true", "metric 'rouge1' is not a number: True"),
+    ("1" + "0" * 400, "metric 'rouge1' is not finite: 10000000000000000000...00000000 (401 characters)"),
     ("60.0", "metric 'rouge1' is 60.0, outside its own 95% CI [66.66666666666667, 72.72727272727272]"),
     ("73", "metric 'rouge1' is 73, outside its own 95% CI [66.66666666666667, 72.72727272727272]"),
 ])
@@ -253,6 +254,7 @@ def test_a_metric_out_of_range_not_finite_null_or_outside_its_ci_is_a_damaged_ru
     ("[-3, 72.72727272727272]", "the 95% CI of metric 'rouge2' is -3, outside the metric's range 0..100"),
     ("[38.7, 1e999]", "the 95% CI of metric 'rouge2' is not finite: inf"),
     ("[38.7, 250]", "the 95% CI of metric 'rouge2' is 250, outside the metric's range 0..100"),
+    ("[38.7, -1" + "0" * 320 + "]", "the 95% CI of metric 'rouge2' is not finite: -1000000000000000000...00000000 (322 characters)"),
     ("[null, 64.5]", "the 95% CI of metric 'rouge2' has a null bound but the metric is 50.40860215053763"),
     ("[64.5, 38.7]", "metric 'rouge2' is 50.40860215053763, outside its own 95% CI [64.5, 38.7]"),
     ("[51, 52]", "metric 'rouge2' is 50.40860215053763, outside its own 95% CI [51, 52]"),
@@ -281,14 +283,16 @@ def test_the_range_is_the_one_the_metric_declares(tmp_path):
 
 @pytest.mark.parametrize("key, value", [
     ("examples_per_s", "fast"), ("examples_per_s", -1.0), ("examples_per_s", [1]), ("predict_s", "0.1"),
-    ("score_s", True), ("total_s", {"s": 1}),
+    ("score_s", True), ("total_s", {"s": 1}), ("load_s", 10 ** 400),
 ])
 def test_a_timing_number_that_is_not_a_number_is_a_damaged_run(tmp_path, key, value):
     record = _record()
     record["timing"][key] = value
     for scores in (True, False):  # rescoring reads it too
         e = _error(_write_json(tmp_path, record), scores=scores)
-        assert e.message == f"timing.{key} of the run record is {value!r}, not a non-negative number (or null)"
+        from bench.results.store import brief
+
+        assert e.message == f"timing.{key} of the run record is {brief(value)}, not a non-negative number (or null)"
         assert e.hint == DAMAGED
     record["timing"][key] = None
     assert read_run(_write_json(tmp_path, record))["timing"][key] is None
