@@ -476,7 +476,7 @@ def _check_draft(tf: _TaskFile, errors: list[BenchError]) -> bool:
     return draft
 
 
-def _not_json_data(value: Any, depth: int = 0) -> str:
+def _not_json_data(value: Any) -> str:
     """What in `value` is not JSON data (a date, bytes, a set, NaN, ...), for messages; "" when all of it is.
 
     Generation settings go into results.json and the prediction cache's key, which hold JSON only.
@@ -486,9 +486,9 @@ def _not_json_data(value: Any, depth: int = 0) -> str:
     if isinstance(value, float):
         return "" if math.isfinite(value) else f"the number {value!r}"
     if isinstance(value, dict):
-        return next((odd for v in value.values() if (odd := _not_json_data(v, depth + 1))), "")
+        return next((odd for v in value.values() if (odd := _not_json_data(v))), "")
     if isinstance(value, list):
-        return next((odd for v in value if (odd := _not_json_data(v, depth + 1))), "")
+        return next((odd for v in value if (odd := _not_json_data(v))), "")
     kinds = {"date": "a date", "datetime": "a date and time", "bytes": "binary data", "set": "a set"}
     shown = str(value) if type(value).__name__ in ("date", "datetime") else repr(value)
     return f"{kinds.get(type(value).__name__, 'a ' + type(value).__name__)} ({shown})"
