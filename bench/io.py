@@ -3,7 +3,9 @@
 Every file bench reads follows the same rules: UTF-8 (a bad byte is reported
 with its line), a leading byte-order mark is a problem of its own (the rest is
 still read), JSON has no NaN or Infinity (bench never writes them; it writes
-null), and every problem names ``file:line``. Every file bench writes appears
+null), nests at most `MAX_JSON_DEPTH` levels and has no integer longer than
+Python reads, only regular files are opened (a FIFO would block, /dev/zero
+never ends), and every problem names ``file:line``. Every file bench writes appears
 whole or not at all: it is written next to its final name and moved into place
 with one rename.
 
@@ -43,12 +45,14 @@ MAX_JSON_DEPTH = 100
 
 
 def loads(text: str | bytes) -> Any:
-    """`json.loads` that refuses NaN, Infinity and -Infinity (raises `NonFiniteNumber`) and deep nesting.
+    """`json.loads` that refuses NaN, Infinity and -Infinity (raises `NonFiniteNumber`), deep nesting and
+    integers too long to read.
 
-    Lists and objects nested more than `MAX_JSON_DEPTH` levels deep raise a
-    `json.JSONDecodeError` at the place where the limit is passed (not a
-    RecursionError, here or in any code that walks the value later), so every
-    reader reports it as the invalid JSON of its file:line.
+    Lists and objects nested more than `MAX_JSON_DEPTH` levels deep, and integers of
+    more than `MAX_INT_DIGITS` digits, raise a `json.JSONDecodeError` at the place
+    of the problem (not a RecursionError or a ValueError, here or in any code that
+    walks the value later), so every reader reports it as the invalid JSON of its
+    file:line.
     """
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
