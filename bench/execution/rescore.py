@@ -39,7 +39,7 @@ def rescore_run(
     if same is not None:
         return read_run(same), same
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
-    rows = [{**r, "references": as_references(r["references"])} for r in read_predictions(run_dir, record)]
+    rows = read_predictions(run_dir, record)
     metric_names = run_metrics(record)
     t0 = time.perf_counter()
     scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows],
@@ -127,12 +127,16 @@ def find_run_dir(path: Path) -> Path:
 
 
 def read_predictions(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of a run's predictions.jsonl, checked line by line and counted against its record."""
+    """The rows of a run's predictions.jsonl, checked line by line and counted against its record.
+
+    Each row's id and references are as `bench score` reads them: the id a
+    string, the references a list (a string is one reference).
+    """
     path = run_dir / "predictions.jsonl"
     if not path.exists():
         raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir), hint=INCOMPLETE)
     # every line's fields and types, as a `bench score` file (ROUGE also needs a non-empty reference)
-    read_score_file(path, "rouge" if "rouge" in run_metrics(record) else "squad")
-    rows = [obj for _, obj in read_jsonl(path)]
+    ids, _, references = read_score_file(path, "rouge" if "rouge" in run_metrics(record) else "squad")
+    rows = [{**obj, "id": i, "references": refs} for (_, obj), i, refs in zip(read_jsonl(path), ids, references)]
     check_prediction_count(path, len(rows), record)
     return rows

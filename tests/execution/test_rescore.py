@@ -235,3 +235,16 @@ def test_a_rescore_that_cannot_be_written_is_one_message_and_leaves_nothing(resu
     code, stdout, err = cli("rescore", results / LEAD, "--no-stemmer", "-o", out)
     assert code == 3 and "Traceback" not in err and "Read-only file system" in err and stdout == ""
     assert [p for p in out.rglob("*") if p.is_file() or p.name.startswith(".")] == []  # no run, no temporary file
+
+
+def test_a_rescored_run_is_written_as_bench_writes_runs_and_compare_reads_it(results, cli, tmp_path):
+    # a hand-edited predictions.jsonl with a number for an id and a string for references
+    rows = [{"id": 7, "prediction": "The ferry runs.", "references": "A ferry runs."},
+            {"id": "b", "prediction": "W", "references": ["Wednesday"]}]
+    run = _string_reference_run(results, rows)
+    record, path = rescore_run(run, MetricOptions(), tmp_path / "out")
+    written = [json.loads(line) for line in (path / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["references"]) for r in written] == [("7", ["A ferry runs."]), ("b", ["Wednesday"])]
+    from bench.comparison.flips import read_predictions as compare_reads
+
+    assert list(compare_reads(path)) == ["7", "b"]
