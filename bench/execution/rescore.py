@@ -111,7 +111,7 @@ def prediction_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 def same_prediction(row: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two lines of predictions.jsonl score the same: id, prediction, references, question."""
-    return (row.get("id"), row.get("prediction"), as_references(row.get("references", [])), row.get("question"))
+    return (str(row.get("id")), row.get("prediction"), as_references(row.get("references", [])), row.get("question"))
 
 
 def find_run_dir(path: Path) -> Path:

@@ -248,3 +248,5 @@ def test_a_rescored_run_is_written_as_bench_writes_runs_and_compare_reads_it(res
     from bench.comparison.flips import read_predictions as compare_reads
 
     assert list(compare_reads(path)) == ["7", "b"]
+    # rescoring it again with the same options into the same place is a duplicate of that run
+    assert rescore_run(run, MetricOptions(), tmp_path / "out")[1] == path
