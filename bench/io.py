@@ -303,8 +303,15 @@ def read_jsonl_lenient(path: Path) -> Iterator[dict[str, Any]]:
 
     For bench's own append-only files (the prediction cache): a line cut short
     by a kill, or still being written, is not an error and is never removed.
-    A missing file has no lines.
+    A missing file has no lines; anything but a regular file (a directory, a
+    FIFO, a device) is an `OSError` whose strerror says what it is, raised
+    before anything is read.
     """
+    problem = not_a_regular_file(path)
+    if problem == NO_SUCH_FILE:
+        return
+    if problem:
+        raise OSError(errno.EINVAL, problem)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

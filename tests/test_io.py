@@ -167,3 +167,13 @@ def test_a_line_with_a_huge_integer_is_one_problem_with_its_line(tmp_path):
     assert [obj["id"] for _, obj in rows] == ["a"]
     ((line, error),) = errors
     assert line == 2 and "an integer of 5000 digits (at most 4300)" in error.message
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink loop", "/dev/zero", "directory"])
+def test_a_cache_file_that_is_not_a_regular_file_is_an_os_error_and_never_read(tmp_path, kind):
+    make, text = KINDS[kind]
+    path = make(tmp_path)
+    with pytest.raises(OSError) as e:
+        list(read_jsonl_lenient(path))
+    assert text in e.value.strerror
+    assert list(read_jsonl_lenient(tmp_path / "missing.jsonl")) == []
