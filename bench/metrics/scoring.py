@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import json_type, read_jsonl
+from bench.io import json_type, lone_surrogate, read_jsonl
 from bench.metrics import MetricOptions, MetricResult, get_metric
 
 LINE_FORMAT = '{"id": str, "prediction": str, "references": [str, ...]}'
@@ -76,8 +76,10 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
     """(ids, predictions, references) from a JSONL file of {"id", "prediction", "references"}.
 
     Every bad line is reported at once (one `BenchErrors`), each with its line
-    number: missing fields, wrong types, duplicate ids and, for ROUGE, no
-    non-empty reference. A string in place of the references list is one reference.
+    number: missing fields, wrong types, duplicate ids, an unpaired surrogate
+    escape in any field (not Unicode text; it could not be written back) and,
+    for ROUGE, no non-empty reference. A string in place of the references list
+    is one reference.
     """
     ids: list[str] = []
     predictions: list[str] = []
@@ -90,6 +92,14 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
         errors += [BenchError(f"missing field {key!r}", where=where, hint=f"each line is {LINE_FORMAT}")
                    for key in missing]
         if missing:
+            continue
+        surrogate = next(((key, found) for key, value in obj.items()
+                          if (found := lone_surrogate(key) or lone_surrogate(value))), None)
+        if surrogate:
+            key, (text, i) = surrogate
+            errors.append(BenchError(f"unpaired surrogate \\u{ord(text[i]):04x} at character {i}: not valid Unicode "
+                                     "text", where=f"{where} (field {key!r})",
+                                     hint="write the character itself, or both halves of its surrogate pair"))
             continue
         ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
         if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):

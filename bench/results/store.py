@@ -92,10 +92,15 @@ def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(final.parent)) from None
-    with atomic_path(final, what="the run directory", hint=WRITE_FAILED, exit_code=3) as tmp:
-        tmp.mkdir()
-        _write_synced(tmp / "predictions.jsonl", (json_line(p) + "\n" for p in predictions))
-        _write_synced(tmp / "results.json", [json_text(ordered_record(record))])
+    try:
+        with atomic_path(final, what="the run directory", hint=WRITE_FAILED, exit_code=3) as tmp:
+            tmp.mkdir()
+            _write_synced(tmp / "predictions.jsonl", (json_line(p) + "\n" for p in predictions))
+            _write_synced(tmp / "results.json", [json_text(ordered_record(record))])
+    except UnicodeEncodeError as e:  # an unpaired surrogate ("\ud800") cannot be written as UTF-8
+        raise BenchError(f"cannot write the run directory: text holds an unpaired surrogate "
+                         f"\\u{ord(e.object[e.start]):04x}, which is not Unicode text", where=relpath(final),
+                         hint="a prediction or an input field is not valid text; nothing was written") from None
     return final
 
 

@@ -250,3 +250,15 @@ def test_a_rescored_run_is_written_as_bench_writes_runs_and_compare_reads_it(res
     assert list(compare_reads(path)) == ["7", "b"]
     # rescoring it again with the same options into the same place is a duplicate of that run
     assert rescore_run(run, MetricOptions(), tmp_path / "out")[1] == path
+
+
+@pytest.mark.parametrize("field", ["id", "prediction", "references", "question"])
+def test_text_that_is_not_unicode_is_refused_with_its_line_and_nothing_is_written(results, cli, tmp_path, field):
+    rows = [{"id": "a", "prediction": "p", "references": ["r"], "question": "q"},
+            {"id": "b", "prediction": "p", "references": ["r"], "question": "q"}]
+    rows[1][field] = ["x\ud800"] if field == "references" else "x\ud800"
+    run = _string_reference_run(results, rows)
+    code, out, err = cli("rescore", run, "--no-stemmer", "-o", tmp_path / "out")
+    assert code == 2 and "Traceback" not in err
+    assert f"predictions.jsonl:2 (field {field!r}): unpaired surrogate \\ud800" in err
+    assert not (tmp_path / "out").exists()

@@ -341,3 +341,17 @@ def test_prediction_count_must_match_the_record(tmp_path):
             check_prediction_count(path, n_rows, record)
         assert e.value.message.startswith(f"predictions.jsonl has {n_rows} examples but its results.json says ")
         assert e.value.hint == INCOMPLETE
+
+
+@pytest.mark.parametrize("where", ["prediction", "id", "record"])
+def test_text_that_is_not_unicode_is_one_error_and_nothing_is_written(tmp_path, where):
+    row = {"id": "a", "prediction": "p", "references": ["r"], "scores": {}}
+    record = _record()
+    if where == "record":
+        record["model"] = "m\ud800"
+    else:
+        row[where] = "x\ud800y"
+    with pytest.raises(BenchError) as info:
+        write_run(tmp_path, record, [row])
+    assert "unpaired surrogate \\ud800" in info.value.message and "nothing was written" in info.value.hint
+    assert [p for p in tmp_path.rglob("*") if p.is_file() or p.name.startswith(".")] == []
