@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, relpath
-from bench.io import NonFiniteNumber, atomic_path, json_line, json_text, loads, read_bytes
+from bench.io import NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes
 
 SCHEMA_VERSION = 1
 
@@ -159,6 +159,11 @@ def parse_record(path: Path, where: str) -> dict[str, Any]:
     if not isinstance(record, dict) or "schema_version" not in record:
         raise BenchError("not a bench results.json (no schema_version)", where=where,
                          hint="pass run directories written by `bench run` (or the results directory above them)")
+    found = lone_surrogate(record)
+    if found:  # bench never writes one: it is not text, and could be neither shown nor written again
+        text, i = found
+        raise BenchError(f"not a valid results.json: it holds an unpaired surrogate \\u{ord(text[i]):04x}, "
+                         "which is not Unicode text", where=where, hint=DAMAGED)
     return record
 
 

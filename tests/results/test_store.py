@@ -355,3 +355,19 @@ def test_text_that_is_not_unicode_is_one_error_and_nothing_is_written(tmp_path, 
         write_run(tmp_path, record, [row])
     assert "unpaired surrogate \\ud800" in info.value.message and "nothing was written" in info.value.hint
     assert [p for p in tmp_path.rglob("*") if p.is_file() or p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("field", ["model", "task", "signatures", "provenance"])
+def test_a_results_json_holding_text_that_is_not_unicode_is_damaged(tmp_path, field):
+    record = _record()
+    if field in ("model", "task"):
+        record[field] = "x\ud800"
+    elif field == "signatures":
+        record["signatures"]["rouge1"] += "\udfff"
+    else:
+        record["provenance"]["command"] = "bench run \ud83d"
+    path = _write_json(tmp_path, record)  # json.dumps escapes it: "\ud800"
+    for scores in (True, False):
+        e = _error(path, scores=scores)
+        assert e.message.startswith("not a valid results.json: it holds an unpaired surrogate \\u")
+        assert e.hint == DAMAGED
