@@ -16,6 +16,7 @@ syntax errors) of the first problem.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, relpath
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes
 
 SCHEMA_VERSION = 1
@@ -91,7 +92,11 @@ def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(final.parent)) from None
+        if e.errno in (errno.ENOTDIR, errno.EEXIST):  # a file where a directory must be: the path is wrong
+            raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(final.parent),
+                             hint="a file is in the way; choose another results directory") from None
+        raise BenchError(f"cannot create results directory: {e.strerror}", where=relpath(final.parent),
+                         hint=WRITE_FAILED, exit_code=EXIT_ENVIRONMENT) from None
     try:
         with atomic_path(final, what="the run directory", hint=WRITE_FAILED, exit_code=3) as tmp:
             tmp.mkdir()

@@ -124,6 +124,23 @@ def test_write_run_below_a_file_is_one_error(tmp_path):
     with pytest.raises(BenchError) as info:
         write_run(tmp_path / "results", _record(), [])
     assert info.value.message.startswith("cannot create results directory")
+    assert info.value.exit_code == 2 and "a file is in the way" in info.value.hint
+
+
+def test_write_run_where_directories_cannot_be_made_is_an_environment_error(tmp_path):
+    if os.geteuid() == 0:  # root writes anywhere but in /sys
+        root = Path("/sys") / "bench-results"
+        if not Path("/sys").is_dir():
+            pytest.skip("no directory this user cannot write to")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        root = locked / "results"
+    with pytest.raises(BenchError) as info:
+        write_run(root, _record(), [])
+    assert info.value.message.startswith("cannot create results directory") and info.value.exit_code == 3
+    assert not root.exists()
 
 
 # ------------------------------------------------------------------ reading: the damaged files of tests/bad_inputs
