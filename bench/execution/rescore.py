@@ -81,6 +81,8 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     wanted = asdict(options)
     mine: list[tuple[Any, ...]] | None = None
     for candidate in sorted(model_dir.glob("*/results.json")) if model_dir.is_dir() else []:
+        if candidate.parent.name.startswith("."):
+            continue  # a run still being written
         try:
             other = read_run(candidate)
             config = other.get("config") or {}
