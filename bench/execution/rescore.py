@@ -15,7 +15,7 @@ from typing import Any
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricOptions
-from bench.metrics.scoring import as_references, read_score_file, score_predictions
+from bench.metrics.scoring import Scores, as_references, read_score_file, score_predictions
 from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_run,
                                  results_dir_of, run_directory, run_metrics, write_run)
 from bench.version import __version__
@@ -35,16 +35,14 @@ def rescore_run(
     write (`existing_rescore`), nothing is written and that run is returned.
     """
     run_dir = find_run_dir(run_dir)
-    same = existing_rescore(run_dir, options, output_dir)
-    if same is not None:
-        return read_run(same), same
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     rows = read_predictions(run_dir, record)
-    metric_names = run_metrics(record)
     t0 = time.perf_counter()
-    scores = score_predictions(metric_names, [r["prediction"] for r in rows], [r["references"] for r in rows],
-                               options)
+    scores = fresh_scores(record, rows, options)
     score_s = time.perf_counter() - t0
+    same = existing_rescore(run_dir, options, output_dir, scores=scores)
+    if same is not None:
+        return read_run(same), same
     new = {
         **record,
         "run_id": new_run_id(),
@@ -62,7 +60,14 @@ def rescore_run(
     return new, write_run(root, new, new_rows)
 
 
-def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None) -> Path | None:
+def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions) -> Scores:
+    """The scores of a run's predictions (`read_predictions` rows) under `options`."""
+    return score_predictions(run_metrics(record), [r["prediction"] for r in rows], [r["references"] for r in rows],
+                             options)
+
+
+def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,
+                     scores: Scores | None = None) -> Path | None:
     """The run that rescoring `run_dir` with `options` would duplicate, or None.
 
     Rescoring gives a run's scores again when its metric options are the ones
@@ -70,11 +75,16 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     the candidates are the run itself and earlier rescorings of it (or of the
     run it was rescored from), in the model's directory of the results
     directory the new run would go to. A candidate counts only if its scores
-    are sound (`read_run`, `check_example_scores`) and its predictions are the
-    same as the run's.
+    are sound (`read_run`, `check_example_scores`), its predictions are the
+    same as the run's, and its stored per-example scores are exactly the ones
+    these options give for those predictions (`scores`, computed here when not
+    given): a run whose predictions.jsonl was edited after it was scored is
+    never taken for its own rescoring.
     """
     run_dir = find_run_dir(run_dir)
     record = read_run(run_dir, scores=False)
+    if scores is None:
+        scores = fresh_scores(record, read_predictions(run_dir, record), options)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     model_dir = run_directory(root, record).parent
     lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
@@ -96,7 +106,8 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
                                  other)
             if mine is None:
                 mine = [same_prediction(r) for _, r in prediction_lines(run_dir / "predictions.jsonl")]
-            if [same_prediction(r) for _, r in rows] == mine:
+            if [same_prediction(r) for _, r in rows] == mine and all(
+                    {m: r["scores"].get(m) for m in fresh} == fresh for (_, r), fresh in zip(rows, scores.per_example)):
                 return candidate.parent
         except (BenchError, KeyError, TypeError, AttributeError):
             continue  # a damaged or foreign run is never the one this rescoring would repeat

@@ -262,3 +262,27 @@ def test_text_that_is_not_unicode_is_refused_with_its_line_and_nothing_is_writte
     assert code == 2 and "Traceback" not in err
     assert f"predictions.jsonl:2 (field {field!r}): unpaired surrogate \\ud800" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("edit", ["every prediction", "one prediction", "one reference"])
+def test_a_rescore_of_edited_predictions_is_written_even_with_the_runs_own_options(results, cli, edit):
+    """The stored scores no longer belong to the predictions: the same options give new scores, never the old ones."""
+    path = results / LEAD / "predictions.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if edit == "every prediction":
+        rows = [{**r, "prediction": "zzz"} for r in rows]
+    elif edit == "one prediction":
+        rows[1] = {**rows[1], "prediction": rows[1]["prediction"] + " and more words"}
+    else:
+        rows[0] = {**rows[0], "references": ["A different reference altogether."]}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    before = _runs(results)
+    code, _, err = cli("rescore", results / LEAD)
+    assert code == 0 and "nothing written" not in err and "wrote 1 run(s)" in err, err
+    (new,) = set(_runs(results)) - set(before)
+    record = read_run(results / LEAD.rsplit("/", 1)[0] / new)
+    expected = score_predictions(["rouge"], [r["prediction"] for r in rows], [r["references"] for r in rows],
+                                 MetricOptions())
+    assert record["metrics"] == pytest.approx(expected.metrics)
+    if edit == "every prediction":
+        assert record["metrics"]["rouge1"] == 0.0
