@@ -12,7 +12,7 @@ import numpy as np
 from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
 from bench.io import lone_surrogate, parse_jsonl, read_bytes, where
-from bench.metrics.scoring import as_references
+from bench.tasks.records import as_references
 from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_run,
                                  tolerance)
 
@@ -53,7 +53,7 @@ FlipPairs = list[tuple[Run, Run, list[Flip]]]
 def is_prediction_row(obj: Mapping[str, Any]) -> bool:
     """Whether a parsed line has the fields of a prediction: id, prediction, references and scores.
 
-    A string in place of the references list is one reference (`bench.metrics.scoring.as_references`).
+    A string in place of the references list is one reference (`bench.tasks.records.as_references`).
     """
     return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
             and isinstance(obj.get("references"), (list, str)) and isinstance(obj.get("scores"), dict))

@@ -15,7 +15,8 @@ from typing import Any
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricOptions
-from bench.metrics.scoring import Scores, as_references, read_score_file, score_predictions
+from bench.metrics.scoring import Scores, read_score_file, score_predictions
+from bench.tasks.records import as_references
 from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_run,
                                  results_dir_of, run_directory, run_metrics, write_run)
 from bench.version import __version__

@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import json_type, lone_surrogate, read_jsonl
 from bench.metrics import MetricOptions, MetricResult, get_metric
+from bench.tasks.records import as_references
 
 LINE_FORMAT = '{"id": str, "prediction": str, "references": [str, ...]}'
 
@@ -29,14 +30,6 @@ class Scores:
     per_example: list[dict[str, float]]
     """Per example (in input order): metric name -> score."""
     warnings: list[str]
-
-
-def as_references(value: str | Sequence[str]) -> list[str]:
-    """The references of one example: a string is one reference (never a sequence of characters).
-
-    The one rule for every scorer (`bench run`, `bench score`, `bench rescore`, the Python API).
-    """
-    return [value] if isinstance(value, str) else list(value)
 
 
 def score_predictions(

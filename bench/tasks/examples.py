@@ -16,7 +16,7 @@ from typing import Any
 from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
 from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split, load_jsonl_dataset
 from bench.tasks.fixtures import parse_squad_json, validate_fixture
-from bench.tasks.records import Example, Task
+from bench.tasks.records import Example, Task, as_references
 
 
 def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
@@ -62,7 +62,7 @@ def example_from_row(task: Task, row: Mapping[str, Any]) -> Example:
         id=str(row[f["id"]]),
         input=row[f["document"]],
         # One string is one reference (CNN/DailyMail's highlights keep their "\n" between sentences).
-        references=(refs,) if isinstance(refs, str) else tuple(refs),
+        references=tuple(as_references(refs)),
     )
 
 

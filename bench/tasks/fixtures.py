@@ -20,7 +20,7 @@ from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_non
 from bench.io import where as file_where
 from bench.registry import did_you_mean
 from bench.tasks.locations import key_where
-from bench.tasks.records import Task
+from bench.tasks.records import Task, as_references
 
 
 def parse_squad_json(path: Path) -> tuple[list[tuple[str, dict]], list[BenchError]]:
@@ -305,7 +305,7 @@ def _check_summarization_fields(fields: _RowFields, unfilled: str) -> None:
     refs = fields.need("references", (list, str), "a list of reference strings")
     if refs is None or unfilled:
         return
-    refs_list = [refs] if isinstance(refs, str) else refs
+    refs_list = as_references(refs)
     if not refs_list:
         fields.errors.append(BenchError(
             "no references yet", where=fields.at("references"),

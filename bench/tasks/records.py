@@ -13,13 +13,22 @@ Imports nothing from bench.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 #: `datasets` builders that read local files named by `data_files`.
 LOCAL_BUILDERS = frozenset({"json", "csv", "parquet", "arrow"})
+
+
+def as_references(value: str | Sequence[str]) -> list[str]:
+    """The references of one example: a string is one reference (never a sequence of characters).
+
+    The one rule for fixtures, datasets and every scorer (`bench run`, `bench score`, `bench rescore`, the
+    Python API).
+    """
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def test_squad_reads_a_string_of_references_as_one_answer_too(results, tmp_path)
 
 def test_every_scorer_reads_a_string_as_one_reference():
     import bench
-    from bench.metrics.scoring import as_references
+    from bench.tasks.records import as_references
 
     assert as_references("Wednesday") == ["Wednesday"] and as_references(("a", "b")) == ["a", "b"]
     assert as_references([]) == []
