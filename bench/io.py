@@ -238,6 +238,16 @@ def lone_surrogate(value: Any) -> tuple[str, int] | None:
     return None
 
 
+#: How to fix an unpaired surrogate escape in a file a user wrote.
+SURROGATE_HINT = "write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)"
+
+
+def surrogate_name(found: tuple[str, int]) -> str:
+    """``unpaired surrogate \\ud800``: what `lone_surrogate` found, for a message."""
+    text, i = found
+    return f"unpaired surrogate \\u{ord(text[i]):04x}"
+
+
 def parse_jsonl(path: Path, *, data: bytes | None = None,
                 hint: str | None = None) -> tuple[list[tuple[int, Any]], list[tuple[int, BenchError]]]:
     """Every line of a JSONL file: ((line, object) for good lines, (line, problem) for bad ones).

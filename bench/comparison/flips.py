@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.comparison.select import Run, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
-from bench.io import lone_surrogate, parse_jsonl, read_bytes, where
+from bench.io import lone_surrogate, parse_jsonl, read_bytes, surrogate_name, where
 from bench.tasks.records import as_references
 from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_run,
                                  tolerance)
@@ -88,8 +88,7 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
             problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
                                                 hint=DAMAGED)))
         elif found := lone_surrogate(obj):  # bench never writes one: it is not text, and could not be shown
-            text, i = found
-            problems.append((lineno, BenchError(f"unpaired surrogate \\u{ord(text[i]):04x}: not valid Unicode text",
+            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
                                                 where=where(path, lineno), hint=DAMAGED)))
         else:
             out[obj["id"]] = prediction_from_row(obj)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import json_type, lone_surrogate, read_jsonl
+from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name
 from bench.metrics import MetricOptions, MetricResult, get_metric
 from bench.tasks.records import as_references
 
@@ -89,10 +89,9 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
         surrogate = next(((key, found) for key, value in obj.items()
                           if (found := lone_surrogate(key) or lone_surrogate(value))), None)
         if surrogate:
-            key, (text, i) = surrogate
-            errors.append(BenchError(f"unpaired surrogate \\u{ord(text[i]):04x} at character {i}: not valid Unicode "
-                                     "text", where=f"{where} (field {key!r})",
-                                     hint="write the character itself, or both halves of its surrogate pair"))
+            key, found = surrogate
+            errors.append(BenchError(f"{surrogate_name(found)} at character {found[1]}: not valid Unicode text",
+                                     where=f"{where} (field {key!r})", hint=SURROGATE_HINT))
             continue
         ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
         if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
-from bench.io import NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes
+from bench.io import (NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes,
+                      surrogate_name)
 
 SCHEMA_VERSION = 1
 
@@ -166,9 +167,8 @@ def parse_record(path: Path, where: str) -> dict[str, Any]:
                          hint="pass run directories written by `bench run` (or the results directory above them)")
     found = lone_surrogate(record)
     if found:  # bench never writes one: it is not text, and could be neither shown nor written again
-        text, i = found
-        raise BenchError(f"not a valid results.json: it holds an unpaired surrogate \\u{ord(text[i]):04x}, "
-                         "which is not Unicode text", where=where, hint=DAMAGED)
+        raise BenchError(f"not a valid results.json: it holds an {surrogate_name(found)}, which is not Unicode text",
+                         where=where, hint=DAMAGED)
     return record
 
 

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
-from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, lone_surrogate, not_a_regular_file, resolved
+from bench.io import (IS_A_DIRECTORY, NO_SUCH_FILE, SURROGATE_HINT, lone_surrogate, not_a_regular_file, resolved,
+                      surrogate_name)
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset, unreadable_files
 from bench.tasks.locations import key_line
@@ -305,12 +306,8 @@ def _check_text(tf: _TaskFile, errors: list[BenchError]) -> None:
     for key, value in tf.spec.items():
         found = lone_surrogate(key) or lone_surrogate(value)
         if found:
-            text, i = found
-            errors.append(BenchError(
-                f"unpaired surrogate \\u{ord(text[i]):04x} under {str(key)!r}: not valid Unicode text",
-                where=tf.at(str(key)),
-                hint="write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)",
-            ))
+            errors.append(BenchError(f"{surrogate_name(found)} under {str(key)!r}: not valid Unicode text",
+                                     where=tf.at(str(key)), hint=SURROGATE_HINT))
 
 
 def _check_keys(tf: _TaskFile, errors: list[BenchError]) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import (BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type, lone_surrogate, loads,
-                      parse_jsonl, read_bytes)
+from bench.io import (BOM, NONFINITE_HINT, SURROGATE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type,
+                      lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_name)
 from bench.io import where as file_where
 from bench.registry import did_you_mean
 from bench.tasks.locations import key_where
@@ -200,12 +200,8 @@ def _surrogate_errors(row: Row) -> list[BenchError]:
     for key, value in row.obj.items():
         found = lone_surrogate(key) or lone_surrogate(value)
         if found:
-            text, i = found
-            out.append(BenchError(
-                f"unpaired surrogate \\u{ord(text[i]):04x} at character {i}: not valid Unicode text",
-                where=f"{row.where} (field {str(key)!r})",
-                hint="write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)",
-            ))
+            out.append(BenchError(f"{surrogate_name(found)} at character {found[1]}: not valid Unicode text",
+                                  where=f"{row.where} (field {str(key)!r})", hint=SURROGATE_HINT))
     return out
 
 
