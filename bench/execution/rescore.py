@@ -78,14 +78,13 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     directory the new run would go to. A candidate counts only if its scores
     are sound (`read_run`, `check_example_scores`), its predictions are the
     same as the run's, and its stored per-example scores are exactly the ones
-    these options give for those predictions (`scores`, computed here when not
-    given): a run whose predictions.jsonl was edited after it was scored is
-    never taken for its own rescoring.
+    these options give for those predictions (`scores`; when not given, computed
+    here once a candidate passes the cheaper checks): a run whose
+    predictions.jsonl was edited after it was scored is never taken for its own
+    rescoring.
     """
     run_dir = find_run_dir(run_dir)
     record = read_run(run_dir, scores=False)
-    if scores is None:
-        scores = fresh_scores(record, read_predictions(run_dir, record), options)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     model_dir = run_directory(root, record).parent
     lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
@@ -107,11 +106,14 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
                                  other)
             if mine is None:
                 mine = [same_prediction(r) for _, r in prediction_lines(run_dir / "predictions.jsonl")]
-            if [same_prediction(r) for _, r in rows] == mine and all(
-                    {m: r["scores"].get(m) for m in fresh} == fresh for (_, r), fresh in zip(rows, scores.per_example)):
-                return candidate.parent
+            if [same_prediction(r) for _, r in rows] != mine:
+                continue
         except (BenchError, KeyError, TypeError, AttributeError):
             continue  # a damaged or foreign run is never the one this rescoring would repeat
+        if scores is None:  # scored only once a candidate passes every cheaper check
+            scores = fresh_scores(record, read_predictions(run_dir, record), options)
+        if all({m: r["scores"].get(m) for m in fresh} == fresh for (_, r), fresh in zip(rows, scores.per_example)):
+            return candidate.parent
     return None
 
 
