@@ -23,6 +23,34 @@ from typing import Any, ClassVar
 from bench.tasks.records import Example, Task
 
 
+class Answer(str):
+    """An extractive answer ("" = no answer) with the model's no-answer score beside it.
+
+    A plain `str` everywhere a prediction is used; the runner keeps
+    `no_answer_score` in the prediction cache and in predictions.jsonl, where
+    the SQuAD metric reads it for the official v2.0 script's best-threshold
+    scores. The score is a margin, not a probability: the higher it is, the
+    more the model believes the question has no answer (for span models, the
+    null score minus the best span's score, as transformers' run_qa.py writes
+    its null odds). Any monotone score works: only the order matters.
+    """
+
+    no_answer_score: float | None
+
+    def __new__(cls, text: str, no_answer_score: float | None = None) -> "Answer":
+        obj = super().__new__(cls, text)
+        obj.no_answer_score = None if no_answer_score is None else float(no_answer_score)
+        return obj
+
+    def __reduce__(self) -> Any:
+        return (Answer, (str(self), self.no_answer_score))
+
+
+def no_answer_score(prediction: str) -> float | None:
+    """The no-answer score a prediction carries (an `Answer`), or None."""
+    return getattr(prediction, "no_answer_score", None)
+
+
 class Model:
     """Base class for models. Subclasses set `name` and `task_types` and implement `predict`.
 
