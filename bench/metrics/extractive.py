@@ -1,0 +1,304 @@
+"""Extractiveness of a summary against its source document (Grusky et al. 2018, "Newsroom"), as SummEval computes it.
+
+Reference: ``DataStatsMetric(n_gram=3, case=False, tokenize=True).evaluate_example(summary, document)`` of SummEval
+(Yale-LILY/SummEval, ``evaluation/summ_eval/data_stats_metric.py``, with ``data_stats_utils.py``, itself taken from
+lil-lab/newsroom ``newsroom/analyze/fragments.py``). HELM (``helm/benchmark/metrics/summarization_metrics.py``) and
+lighteval (``Extractiveness`` in ``metrics_sample.py``, over its own copy of the two SummEval files) call that method
+with the model's output and the source document, and report its coverage, density and compression; lighteval's unit
+cases (``tests/unit/metrics/test_cases/extractiveness.json``) are among this module's tests. For every pair of texts
+this module returns SummEval's numbers.
+
+What is the same as SummEval:
+
+- tokens: spaCy's English tokenizer, each token's text as spaCy gives it (``tok.text``), whitespace tokens included.
+  spaCy makes a token of every run of whitespace other than one space after a word (``"\\n"``, ``"\\n\\n"``, two
+  spaces, a leading space), and SummEval keeps them: they count in the lengths and can be part of a fragment.
+  SummEval loads ``en_core_web_sm`` with the tagger, parser and NER disabled; nothing in that pipeline changes the
+  tokens, so this module uses ``spacy.blank("en")``, which needs no model download. Checked: ``en_core_web_sm`` 3.8.0
+  and ``spacy.blank("en")`` of spaCy 3.8.18 give the same tokens on the seed articles and on text made of
+  whitespace runs, contractions, URLs, e-mail addresses, dashes, Cyrillic and CJK.
+- fragments: the summary is read left to right; at each position the document is scanned from its start, each match
+  is extended as far as both texts agree, the scan jumps past the matched run, and the first longest match is kept;
+  a match of length L moves the summary position on by L, no match by 1. Tokens are compared lowercased
+  (``str.lower``). The jump is part of the definition: "a a b" against "a a a b" gives fragments [2, 1], not [3].
+- coverage = sum(len(f)) / len(summary); density = sum(len(f) ** 2) / len(summary);
+  compression = len(document) / len(summary), all in tokens.
+- novel_Ngram (N = 1, 2, 3): the share of the summary's distinct N-grams that are not N-grams of the document;
+  repeated_Ngram: the share of the summary's distinct N-grams that occur more than once in the summary. Both compare
+  tokens as written, case kept: SummEval lowercases only for the fragment search (``Fragments.summary`` keeps the
+  tokens it was given, and the N-gram statistics read it), so "The" in a summary is a novel 1-gram against "the" in
+  the document, and "The ... the" is no repeated 1-gram.
+- summary_length: the number of summary tokens.
+
+Where SummEval has no number, bench defines one (every statistic is then a number, none is NaN):
+
+- an empty summary (no tokens): SummEval returns coverage, density and compression 0 (it catches the division by
+  zero) and leaves out every N-gram statistic; a summary shorter than N tokens has no N-grams, and SummEval leaves
+  out that N's statistics. bench gives 0.0 for each statistic left out, which is also what SummEval's corpus average
+  (``evaluate_batch``: the sum of the values present divided by the number of examples) counts for it. A summary
+  with no tokens is still a summary scored 0: `stats` says so with ``summary_length == 0``, and whoever reports the
+  scores should count and report such summaries.
+- an empty document: no fragments, so coverage, density and compression are 0 (SummEval gives the same) and every
+  N-gram of the summary is novel.
+
+What differs, and why the numbers do not:
+
+- each text is tokenized once per process (a cache keyed by the text, shared between calls) and many texts at once
+  with spaCy's ``pipe``; `stats_many` analyses each distinct document once;
+- the fragment search looks up the document positions of the summary token (a dict from token to its positions)
+  instead of scanning the whole document at every summary position, and skips the positions the scan would jump
+  over, so it finds the same fragments (a test holds it to the plain scan);
+- the tokenizer is called directly, without the ``nlp.max_length`` check of 1,000,000 characters that SummEval's
+  ``_en(text)`` would fail on.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+
+#: The statistics `stats` returns, in this order.
+STAT_NAMES = (
+    "coverage",
+    "density",
+    "compression",
+    "novel_1gram",
+    "novel_2gram",
+    "novel_3gram",
+    "repeated_1gram",
+    "repeated_2gram",
+    "repeated_3gram",
+    "summary_length",
+)
+
+#: The statistics that are shares in 0..1 (reported x100 as percentages); the others are a mean fragment length
+#: (density), a ratio of lengths (compression) and a count of tokens (summary_length).
+RATES = frozenset({
+    "coverage",
+    "novel_1gram",
+    "novel_2gram",
+    "novel_3gram",
+    "repeated_1gram",
+    "repeated_2gram",
+    "repeated_3gram",
+})
+
+#: Longest N-grams counted by novel_Ngram and repeated_Ngram (SummEval's default ``n_gram=3``).
+MAX_N = 3
+
+#: Most texts the tokenization cache keeps (least recently used dropped first). Tokens are interned strings, so a
+#: CNN-length article costs its tuple (about 7 KB), not a copy of every word.
+CACHE_SIZE = 8192
+
+Tokens = tuple[str, ...]
+
+_CACHE: OrderedDict[str, Tokens] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _missing_spacy() -> BenchError:
+    return BenchError(
+        "the extractiveness statistics (coverage, density, compression, novel and repeated n-grams) need spaCy's "
+        "English tokenizer, and spaCy is not installed",
+        hint="pip install spacy (no model download is needed)",
+        exit_code=EXIT_ENVIRONMENT,
+    )
+
+
+@lru_cache(maxsize=1)
+def tokenizer_id() -> str:
+    """The tokenizer and spaCy's version, as recorded in metric signatures, e.g. ``spacy-3.8.18-blank-en``."""
+    try:
+        version = metadata.version("spacy")
+    except metadata.PackageNotFoundError:
+        raise _missing_spacy() from None
+    return f"spacy-{version}-blank-en"
+
+
+def __getattr__(name: str) -> Any:
+    # TOKENIZER_ID is read from the installed spaCy's metadata when first asked for, not at import, so that importing
+    # bench never needs spaCy and a missing spaCy is the one message of `_missing_spacy`.
+    if name == "TOKENIZER_ID":
+        return tokenizer_id()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    try:
+        import spacy
+    except ImportError:
+        raise _missing_spacy() from None
+    return spacy.blank("en").tokenizer
+
+
+def tokenize(texts: Sequence[str]) -> list[Tokens]:
+    """spaCy's English tokens of each text (token text as written, whitespace tokens kept), each text once per process.
+
+    Texts seen before (in this call or an earlier one) come from the cache; the others are tokenized together.
+    """
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"tokenize() takes strings; item {i} is {type(text).__name__}")
+    out: list[Tokens | None] = [None] * len(texts)
+    missing: dict[str, list[int]] = {}
+    with _LOCK:
+        for i, text in enumerate(texts):
+            hit = _CACHE.get(text)
+            if hit is None:
+                missing.setdefault(text, []).append(i)
+            else:
+                _CACHE.move_to_end(text)
+                out[i] = hit
+    if missing:
+        tokenizer = _tokenizer()
+        intern = sys.intern
+        new = [(text, tuple([intern(t.text) for t in doc])) for text, doc in
+               zip(missing, tokenizer.pipe(list(missing), batch_size=256))]
+        with _LOCK:
+            for text, tokens in new:
+                for i in missing[text]:
+                    out[i] = tokens
+                _CACHE[text] = tokens
+                _CACHE.move_to_end(text)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def clear_cache() -> None:
+    """Forget every tokenized text."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def cache_info() -> tuple[int, int]:
+    """(texts in the tokenization cache, the most it keeps)."""
+    with _LOCK:
+        return len(_CACHE), CACHE_SIZE
+
+
+class _Document:
+    """A document's tokens analysed once: lowercased, the positions of each lowercased token, its N-gram sets."""
+
+    __slots__ = ("tokens", "lower", "positions", "_ngrams")
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens: Tokens = tuple(tokens)
+        self.lower: Tokens = tuple([t.lower() for t in self.tokens])
+        positions: dict[str, list[int]] = {}
+        for j, t in enumerate(self.lower):
+            bucket = positions.get(t)
+            if bucket is None:
+                positions[t] = [j]
+            else:
+                bucket.append(j)
+        self.positions = positions
+        self._ngrams: dict[int, frozenset[Tokens]] = {}
+
+    def ngrams(self, n: int) -> frozenset[Tokens]:
+        found = self._ngrams.get(n)
+        if found is None:
+            found = self._ngrams[n] = frozenset(_ngrams(self.tokens, n))
+        return found
+
+
+def _ngrams(tokens: Tokens, n: int) -> zip[Tokens]:
+    return zip(*(tokens[k:] for k in range(n)))
+
+
+def _fragments(summary_lower: Tokens, doc: _Document) -> list[int]:
+    # The Newsroom scan, with the document positions of summary_lower[i] looked up instead of scanned for. A scan
+    # from the document's start visits a position p holding the token unless p lies inside the run matched from an
+    # earlier visited position (the scan jumps to the end of each run), so `resume` skips exactly those.
+    text = doc.lower
+    index = doc.positions
+    n, m = len(summary_lower), len(text)
+    found: list[int] = []
+    i = 0
+    while i < n:
+        best = 0
+        starts = index.get(summary_lower[i])
+        if starts is not None:
+            most = n - i  # no match can be longer: the first match this long is the one kept
+            resume = 0
+            for p in starts:
+                if p < resume:
+                    continue
+                k = 1
+                while k < most and p + k < m and text[p + k] == summary_lower[i + k]:
+                    k += 1
+                if k > best:
+                    best = k
+                    if k == most:
+                        break
+                resume = p + k
+        if best:
+            found.append(best)
+            i += best
+        else:
+            i += 1
+    return found
+
+
+def fragments(summary_tokens: Sequence[str], document_tokens: Sequence[str]) -> list[int]:
+    """The lengths of the summary's extractive fragments in the document, in summary order (tokens compared lowercased)."""
+    return _fragments(tuple([t.lower() for t in summary_tokens]), _Document(document_tokens))
+
+
+def _stats(summary: Tokens, doc: _Document) -> dict[str, float]:
+    length = len(summary)
+    result: dict[str, float] = {}
+    if length:
+        lengths = _fragments(tuple([t.lower() for t in summary]), doc)
+        result["coverage"] = sum(lengths) / length
+        result["density"] = sum(f * f for f in lengths) / length
+        result["compression"] = len(doc.tokens) / length
+    else:
+        result["coverage"] = result["density"] = result["compression"] = 0.0
+    novel: dict[int, float] = {}
+    repeated: dict[int, float] = {}
+    for n in range(1, MAX_N + 1):
+        counts = Counter(_ngrams(summary, n))
+        distinct = len(counts)
+        if distinct:
+            in_document = doc.ngrams(n)
+            novel[n] = sum(1 for g in counts if g not in in_document) / distinct
+            repeated[n] = sum(1 for c in counts.values() if c > 1) / distinct
+        else:  # fewer than n tokens: SummEval leaves the statistic out, its corpus mean counts 0
+            novel[n] = repeated[n] = 0.0
+    for n in range(1, MAX_N + 1):
+        result[f"novel_{n}gram"] = novel[n]
+    for n in range(1, MAX_N + 1):
+        result[f"repeated_{n}gram"] = repeated[n]
+    result["summary_length"] = float(length)
+    return result
+
+
+def stats(summary_tokens: Sequence[str], document_tokens: Sequence[str]) -> dict[str, float]:
+    """Every statistic of `STAT_NAMES` for one summary against its document, raw (rates in 0..1, not x100)."""
+    return _stats(tuple(summary_tokens), _Document(document_tokens))
+
+
+def stats_many(summaries: Sequence[str], documents: Sequence[str]) -> list[dict[str, float]]:
+    """`stats` of each summary against the document beside it, from texts; each distinct document analysed once."""
+    if len(summaries) != len(documents):
+        raise ValueError(f"stats_many() needs one document per summary: {len(summaries)} summaries, "
+                         f"{len(documents)} documents")
+    tokens = tokenize([*summaries, *documents])
+    summary_tokens, document_tokens = tokens[:len(summaries)], tokens[len(summaries):]
+    analysed: dict[str, _Document] = {}
+    out: list[dict[str, float]] = []
+    for text, summary, doc_tokens in zip(documents, summary_tokens, document_tokens):
+        doc = analysed.get(text)
+        if doc is None:
+            doc = analysed[text] = _Document(doc_tokens)
+        out.append(_stats(summary, doc))
+    return out
