@@ -10,7 +10,7 @@ Each function returns the same records the command line writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -75,8 +75,15 @@ def run(
     model_options: dict[str, Any] | None = None,
     progress: Any = None,
     no_cache: bool = False,
+    metrics: Sequence[str] = (),
+    metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run models on tasks and write results; returns the run records (with `path` added).
+
+    `metrics` are scored besides each task's own (a built-in name,
+    ``module:Class`` or ``evaluate:NAME_OR_PATH``), `metric_settings` gives a
+    metric its own options (``{"bertscore": {"layer": 4}}``; for a task's own
+    metric too).
 
     Predictions are cached under `output_dir`/.cache as they are made: running
     the same call again (after an interruption, or to change a metric option)
@@ -98,6 +105,7 @@ def run(
     options = RunOptions(
         limit=limit, sample=sample, seed=seed, batch_size=batch_size,
         metric_options=metric_options or MetricOptions(),
+        metrics=tuple(metric_specs(metrics, metric_settings, also=[m for t in task_list for m in t.metrics])),
         model_options=model_options or {}, output_dir=Path(output_dir), fresh=no_cache,
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
@@ -107,6 +115,13 @@ def run(
         return []  # under torchrun / accelerate launch, the main process writes the results
     _update_leaderboard(options.output_dir)
     return [{**record, "path": str(path)} for record, path in done]
+
+
+def _run_metric_names(run_dir: str | Path) -> list[str]:
+    from bench.execution.rescore import find_run_dir
+    from bench.results.store import read_run, run_metrics
+
+    return run_metrics(read_run(find_run_dir(Path(run_dir)), scores=False))
 
 
 def _update_leaderboard(results_dir: Path) -> None:
@@ -221,33 +236,69 @@ def compare(
     return json.loads(render_json(sections, comparisons))
 
 
+def metric_specs(metrics: str | Sequence[str], settings: Mapping[str, Mapping[str, Any]] | None,
+                 also: Sequence[str] = ()) -> list[Any]:
+    """`MetricSpec`s of `metrics` with their `settings` (`bench.metrics.parse_metric_specs`); settings for a
+    metric in `also` only (a task's own) make a spec of it too."""
+    from bench.metrics import parse_metric_specs
+
+    return parse_metric_specs([metrics] if isinstance(metrics, str) else list(metrics), settings, also)
+
+
 def score(
     predictions: Sequence[str],
-    references: Sequence[str | Sequence[str]],
+    references: Sequence[str | Sequence[str]] | None = None,
     *,
-    metric: str = "rouge",
+    metric: str | Sequence[str] = "rouge",
     options: MetricOptions | None = None,
+    metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    documents: Sequence[str] | None = None,
+    questions: Sequence[str] | None = None,
+    no_answer_probabilities: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Score predictions; returns {"n", "metrics", "ci", "signatures", "counts", "per_example", "warnings"}."""
-    from bench.metrics import METRICS, MetricOptions
-    from bench.metrics.scoring import score_predictions
+    """Score predictions with one metric or several; returns {"n", "metrics", "ci", "signatures", "counts",
+    "per_example", "details", "reference", "warnings"}.
 
-    METRICS.get(metric)
-    if len(predictions) != len(references):
-        raise BenchError(f"{len(predictions)} predictions but {len(references)} reference lists")
-    s = score_predictions([metric], list(predictions), list(references), options or MetricOptions())
-    return {"n": len(predictions), "metrics": s.metrics, "ci": s.ci, "signatures": s.signatures,
-            "counts": s.counts, "per_example": s.per_example, "warnings": s.warnings}
+    `documents` (the source of each summary), `questions` and
+    `no_answer_probabilities` are given where a metric needs them
+    (extractiveness reads documents; SQuAD reports the official script's best
+    thresholds when every question has a no-answer probability).
+    """
+    from bench.metrics import MetricInputs, MetricOptions
+    from bench.metrics.scoring import score_examples
+    from bench.tasks.records import as_references
+
+    n = len(predictions)
+    references = [[] for _ in predictions] if references is None else references
+    for what, values in (("reference lists", references), ("documents", documents), ("questions", questions),
+                         ("no-answer probabilities", no_answer_probabilities)):
+        if values is not None and len(values) != n:
+            raise BenchError(f"{n} predictions but {len(values)} {what}")
+    inputs = MetricInputs(ids=[str(k) for k in range(n)], predictions=list(predictions),
+                          references=[as_references(r) for r in references],
+                          documents=list(documents) if documents is not None else None,
+                          questions=list(questions) if questions is not None else None,
+                          no_answer_scores=list(no_answer_probabilities)
+                          if no_answer_probabilities is not None else None)
+    return _score_result(score_examples(metric_specs(metric, metric_settings), inputs, options or MetricOptions()),
+                         n)
 
 
-def score_file(path: str | Path, *, metric: str = "rouge", options: MetricOptions | None = None) -> dict[str, Any]:
-    """Score a JSONL file of {"id", "prediction", "references"} lines (what `bench score FILE` reads)."""
-    from bench.metrics import METRICS
-    from bench.metrics.scoring import read_score_file
+def _score_result(s: Any, n: int) -> dict[str, Any]:
+    return {"n": n, "metrics": s.metrics, "ci": s.ci, "signatures": s.signatures, "counts": s.counts,
+            "per_example": s.per_example, "details": s.details, "reference": s.reference, "warnings": s.warnings}
 
-    METRICS.get(metric)
-    _, predictions, references = read_score_file(Path(path), metric)
-    return score(predictions, references, metric=metric, options=options)
+
+def score_file(path: str | Path, *, metric: str | Sequence[str] = "rouge", options: MetricOptions | None = None,
+               metric_settings: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Score a JSONL file of {"id", "prediction", "references"} lines (what `bench score FILE` reads), with
+    "document", "question" and "no_answer_probability" read where present."""
+    from bench.metrics import MetricOptions
+    from bench.metrics.scoring import read_score_rows, score_examples
+
+    specs = metric_specs(metric, metric_settings)
+    f = read_score_rows(Path(path), specs)
+    return _score_result(score_examples(specs, f.inputs, options or MetricOptions(), where=str(path)), len(f.inputs))
 
 
 def rescore(
@@ -255,6 +306,8 @@ def rescore(
     *,
     metric_options: MetricOptions | None = None,
     output_dir: str | Path | None = None,
+    metrics: Sequence[str] = (),
+    metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Recompute a run's metrics from its predictions.jsonl and write them as a new run (with `path` added).
 
@@ -269,6 +322,7 @@ def rescore(
     from bench.results.store import results_dir_of
 
     record, path = rescore_run(Path(run_dir), metric_options or MetricOptions(),
-                               Path(output_dir) if output_dir is not None else None)
+                               Path(output_dir) if output_dir is not None else None,
+                               metrics=metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir)))
     _update_leaderboard(results_dir_of(path))
     return {**record, "path": str(path)}

@@ -92,6 +92,22 @@ Tokenizer = Annotated[TokenizerName, typer.Option(
     "--tokenizer", metavar="default|unicode", help="ROUGE tokenizer: default (rouge_score's, ASCII only) or unicode.")]
 
 
+MetricNames = Annotated[Optional[list[str]], typer.Option(
+    "--metric", metavar="NAME",
+    help="A metric to score with (repeatable): a built-in (`bench list`), package.module:Class, or "
+         "evaluate:NAME_OR_PATH for a metric evaluate.load can load offline.")]
+MetricOpts = Annotated[Optional[list[str]], typer.Option(
+    "--metric-opt", metavar="NAME.KEY=VALUE",
+    help="An option of one metric (repeatable), e.g. bertscore.layer=4.")]
+
+
+def metric_settings(metric_opts: list[str] | None) -> dict[str, dict[str, str]]:
+    """--metric-opt values as {metric: {key: value}}."""
+    from bench.metrics import split_metric_opts
+
+    return split_metric_opts(metric_opts or [])
+
+
 def metric_options(no_stemmer: bool, no_split_sentences: bool, tokenizer: TokenizerName) -> MetricOptions:
     """The MetricOptions that --no-stemmer, --no-split-sentences and --tokenizer ask for."""
     from bench.metrics import MetricOptions

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bench.cli.options import NoSplitSentences, NoStemmer, OutputDirOrNone, Tokenizer, TokenizerName, metric_options
+from bench.cli.options import (MetricNames, MetricOpts, NoSplitSentences, NoStemmer, OutputDirOrNone, Tokenizer,
+                               TokenizerName, metric_options, metric_settings)
 from bench.cli.output import echo, print_runs
 
 
@@ -17,27 +18,42 @@ def rescore(
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,
     output_dir: OutputDirOrNone = None,
+    metric: MetricNames = None,
+    metric_opt: MetricOpts = None,
 ) -> None:
     """Recompute metrics from stored predictions as new runs, without loading the model.
 
-    The new runs go to the results directory of each run unless --output-dir is given. A rescoring that
-    would give the scores of a run already there (the same metric options) writes nothing and says so.
+    The run's own metrics are scored again, with --metric adding others (metrics that read the documents
+    get them from the run's task, which must be unchanged). The new runs go to the results directory of
+    each run unless --output-dir is given. A rescoring that would give the scores of a run already there
+    (the same metrics and options) writes nothing and says so.
     """
     from bench.api import rescore as api_rescore
     from bench.errors import BenchError, relpath
     from bench.execution.rescore import existing_rescore
 
+    from bench.api import metric_specs
+    from bench.execution.rescore import find_run_dir
+    from bench.results.store import read_run, run_metrics
+
     options = metric_options(no_stemmer, no_split_sentences, tokenizer)
+    names, settings = list(metric or []), metric_settings(metric_opt)
     records = []
     for d in run_dirs:
         try:
-            same = existing_rescore(d, options, output_dir)
+            own = run_metrics(read_run(find_run_dir(d), scores=False))
+        except BenchError:
+            own = []  # not a readable run: rescoring it says what is wrong
+        specs = metric_specs(names, settings, also=own)
+        try:
+            same = existing_rescore(d, options, output_dir, metrics=specs)
         except BenchError:
             same = None  # not a readable run: rescoring it says what is wrong
         if same is not None:
             echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
-                 "nothing written (pass other options, e.g. --no-stemmer, for new scores)", err=True)
+                 "nothing written (pass other options, e.g. --no-stemmer or --metric NAME, for new scores)", err=True)
             continue
-        records.append(api_rescore(d, metric_options=options, output_dir=output_dir))
+        records.append(api_rescore(d, metric_options=options, output_dir=output_dir, metrics=names,
+                                   metric_settings=settings))
     if records:
         print_runs(records)

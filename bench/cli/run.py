@@ -7,8 +7,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from bench.cli.options import (Interrupted, NoSplitSentences, NoStemmer, OutputDir, TasksDirs, Tokenizer, TokenizerName,
-                               metric_options, option_name, parse_batch_size, parse_gen)
+from bench.cli.options import (Interrupted, MetricNames, MetricOpts, NoSplitSentences, NoStemmer, OutputDir, TasksDirs,
+                               Tokenizer, TokenizerName,
+                               metric_options, metric_settings, option_name, parse_batch_size, parse_gen)
 from bench.cli.output import ProgressBars, print_runs
 from bench.errors import relpath
 
@@ -45,11 +46,15 @@ def run(
     no_stemmer: NoStemmer = False,
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,
+    metric: MetricNames = None,
+    metric_opt: MetricOpts = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Predict everything again instead of reusing cached predictions.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run models on tasks and write scores to results/.
+
+    Each task is scored with its own metrics (its definition's `metrics:`), and --metric adds others.
 
     Predictions are cached as they are made (results/.cache): rerunning the same
     command after an interruption predicts only what is missing.
@@ -69,6 +74,7 @@ def run(
             tasks_dirs=tasks_dir or [], batch_size=batch,
             metric_options=metric_options(no_stemmer, no_split_sentences, tokenizer),
             model_options=model_options, progress=None if quiet else ProgressBars(), no_cache=no_cache,
+            metrics=metric or [], metric_settings=metric_settings(metric_opt),
         )
     except (Interrupted, KeyboardInterrupt):
         again = "the same command without --no-cache" if no_cache else "the same command again"

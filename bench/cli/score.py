@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bench.cli.options import Format, FormatOption, NoSplitSentences, NoStemmer, Tokenizer, TokenizerName, metric_options
+from bench.cli.options import (Format, FormatOption, MetricNames, MetricOpts, NoSplitSentences, NoStemmer, Tokenizer,
+                               TokenizerName, metric_options, metric_settings)
 from bench.cli.output import cell, console, fmt, warn
 from bench.errors import BenchError, BenchErrors
-
-
-class MetricName(str, Enum):
-    rouge = "rouge"
-    squad = "squad"
 
 
 #: What `read_score_file` says of a line without a reference text, which ROUGE cannot score.
@@ -46,21 +41,23 @@ def qa_hint(errors: BenchErrors) -> BenchErrors:
 
 
 def score(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help='JSONL file, one {"id", "prediction", "references": [...]} per line.')],
-    metric: Annotated[MetricName, typer.Option("--metric", metavar="rouge|squad", help="rouge or squad.")] = MetricName.rouge,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help='JSONL file, one {"id", "prediction", "references": [...]} per line (with "document", "question" or "no_answer_probability" where a metric reads them).')],
+    metric: MetricNames = None,
+    metric_opt: MetricOpts = None,
     no_stemmer: NoStemmer = False,
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,
     output_format: FormatOption = Format.table,
 ) -> None:
-    """Score predictions in a file against their references."""
+    """Score predictions in a file against their references (ROUGE unless --metric says otherwise)."""
     from bench.api import score_file
 
+    names = list(dict.fromkeys(metric or ["rouge"]))
     try:
-        result = score_file(file, metric=metric.value,
-                            options=metric_options(no_stemmer, no_split_sentences, tokenizer))
+        result = score_file(file, metric=names, options=metric_options(no_stemmer, no_split_sentences, tokenizer),
+                            metric_settings=metric_settings(metric_opt))
     except BenchErrors as e:
-        if metric is MetricName.rouge:
+        if "rouge" in names:
             raise qa_hint(e) from None
         raise
     for w in result["warnings"]:
@@ -69,6 +66,8 @@ def score(
         out = {"n": result["n"], "metrics": result["metrics"], "ci": result["ci"], "signatures": result["signatures"]}
         if result["counts"]:
             out["counts"] = result["counts"]
+        if result["reference"]:
+            out["reference"] = {k: result["reference"][k] for k in ("metrics", "ci", "signatures")}
         from bench.io import json_line
 
         typer.echo(json_line(out))
@@ -80,8 +79,17 @@ def score(
     table.add_column("metric")
     table.add_column("score", justify="right")
     table.add_column("95% CI", justify="right")
+    reference = result["reference"] or {"metrics": {}}
+    if reference["metrics"]:
+        table.add_column("references", justify="right")
     table.add_column("signature")
     for name, value in result["metrics"].items():
-        lo, hi = result["ci"][name]
-        table.add_row(cell(name), fmt(value), f"{fmt(lo)}-{fmt(hi)}", cell(result["signatures"][name]))
+        pair = result["ci"][name]
+        interval = f"{fmt(pair[0])}-{fmt(pair[1])}" if pair else "-"
+        extra = [fmt(reference["metrics"][name]) if name in reference["metrics"] else ""] \
+            if reference["metrics"] else []
+        table.add_row(cell(name), fmt(value), interval, *extra, cell(result["signatures"][name]))
     console().print(table)
+    if any(pair is None for pair in result["ci"].values()):
+        typer.echo("A score without a CI is one value over the whole set (not a mean of per-example scores): "
+                   "no CI, and no paired test in `bench compare`.", err=True)

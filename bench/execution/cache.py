@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 from bench.version import __version__
 from bench.errors import BenchError, relpath
 from bench.io import atomic_write, loads, read_jsonl_lenient
+from bench.models.base import Answer, no_answer_score
 from bench.results.store import slug
 
 WRITE_HINT = "check free space and permissions, then run the same command again to resume"
@@ -58,6 +60,15 @@ def model_identity(spec, task, options: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def cache_line(example_id: str, prediction: str) -> dict[str, Any]:
+    """One line of the cache: the id, the prediction, and an extractive answer's no-answer score."""
+    line: dict[str, Any] = {"id": example_id, "prediction": str(prediction)}
+    na = no_answer_score(prediction)
+    if na is not None and math.isfinite(na):
+        line["no_answer_score"] = na
+    return line
+
+
 class PredictionCache:
     """Append-only store of (example id -> prediction) for one cache key."""
 
@@ -84,7 +95,9 @@ class PredictionCache:
                                  hint=READ_HINT, exit_code=3) from None
             for row in rows:
                 if "id" in row and isinstance(row.get("prediction"), str):
-                    done[str(row["id"])] = row["prediction"]
+                    na = row.get("no_answer_score")
+                    done[str(row["id"])] = (Answer(row["prediction"], na) if isinstance(na, (int, float))
+                                            and not isinstance(na, bool) and math.isfinite(na) else row["prediction"])
         return done
 
     def clear(self) -> None:
@@ -111,7 +124,7 @@ class PredictionCache:
                              what="the prediction cache", hint=WRITE_HINT, exit_code=3)
             # Unbuffered: a write that fails (a full disk) leaves nothing behind to fail again on close.
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        data = "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n" for i, p in rows).encode()
+        data = "".join(json.dumps(cache_line(i, p), ensure_ascii=False) + "\n" for i, p in rows).encode()
         size = os.fstat(self._fd).st_size
         if size and os.pread(self._fd, 1, size - 1) != b"\n":
             data = b"\n" + data  # after a line another process (or a full disk) left unfinished: start a new one

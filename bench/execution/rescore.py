@@ -11,14 +11,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from collections.abc import Sequence
 
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
-from bench.metrics import MetricOptions
-from bench.metrics.scoring import Scores, read_score_file, score_predictions
+from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric
+from bench.metrics.scoring import Scores, read_score_rows, score_examples
 from bench.tasks.records import as_references
-from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_run,
-                                 results_dir_of, run_directory, run_metrics, write_run)
+from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
+                                 results_dir_of, run_directory, run_metric_specs, write_run)
 from bench.version import __version__
 
 RUN_DIRS_HINT = "pass run directories, e.g. results/<task>/<model>/<run-id>; `bench compare --all-runs` lists them"
@@ -28,47 +29,121 @@ def rescore_run(
     run_dir: Path,
     options: MetricOptions,
     output_dir: Path | None = None,
+    *,
+    metrics: Sequence[MetricSpec] = (),
 ) -> tuple[dict[str, Any], Path]:
     """Rescore one run; returns (new run record, new run directory).
 
-    The new run goes to `output_dir`, or by default to the results directory
-    the original run is in. When a run there already has the scores this would
-    write (`existing_rescore`), nothing is written and that run is returned.
+    The run's own metrics are scored again, and `metrics` besides them (options
+    given there for one of the run's metrics override the run's). A metric that
+    reads the documents gets them from the run's task definition, which must be
+    the one the run was made with (its hash). The new run goes to `output_dir`,
+    or by default to the results directory the original run is in. When a run
+    there already has the scores this would write (`existing_rescore`), nothing
+    is written and that run is returned.
     """
     run_dir = find_run_dir(run_dir)
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
+    specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
     t0 = time.perf_counter()
-    scores = fresh_scores(record, rows, options)
+    scores = fresh_scores(record, rows, options, specs, run_dir)
     score_s = time.perf_counter() - t0
-    same = existing_rescore(run_dir, options, output_dir, scores=scores)
+    same = existing_rescore(run_dir, options, output_dir, scores=scores, metrics=metrics)
     if same is not None:
         return read_run(same), same
     new = {
         **record,
+        "schema_version": SCHEMA_VERSION,
         "run_id": new_run_id(),
         "metrics": scores.metrics,
         "ci": scores.ci,
         "signatures": scores.signatures,
         "counts": scores.counts,
         "warnings": scores.warnings,
-        "config": {**record.get("config", {}), "metric_options": asdict(options), "rescored_from": record["run_id"]},
+        "config": {**record.get("config", {}), "metric_options": asdict(options),
+                   "metrics": [s.record() for s in specs], "rescored_from": record["run_id"]},
         # nothing was predicted: the original's throughput is not this run's
         "timing": {**record.get("timing", {}), "score_s": score_s, "examples_per_s": None},
     }
-    new_rows = [{**r, "scores": s} for r, s in zip(rows, scores.per_example)]
+    new.pop("reference", None)
+    if scores.reference:
+        new["reference"] = scores.reference
+    new_rows = []
+    for r, s, d in zip(rows, scores.per_example, scores.details):
+        row = {**r, "scores": s}
+        row.pop("details", None)
+        if d:
+            row["details"] = d
+        new_rows.append(row)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     return new, write_run(root, new, new_rows)
 
 
-def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions) -> Scores:
+def rescore_specs(record: dict[str, Any], metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
+    """The run's metrics (with their options) and `metrics` added; each resolved now, before any scoring."""
+    specs = {m["name"]: MetricSpec(m["name"], m["settings"]) for m in run_metric_specs(record)}
+    for extra in metrics:
+        base = specs.get(extra.name)
+        specs[extra.name] = MetricSpec(extra.name, {**(base.settings if base else {}), **extra.settings})
+    for spec in specs.values():
+        cls = resolve_metric(spec.name)
+        task_type = record.get("task_type")
+        if cls.task_types and task_type not in cls.task_types:
+            raise BenchError(f"metric {spec.name!r} does not apply to {task_type} tasks",
+                             hint=f"it scores {', '.join(cls.task_types)} tasks")
+    return list(specs.values())
+
+
+def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions,
+                 specs: Sequence[MetricSpec] | None = None, run_dir: Path | None = None) -> Scores:
     """The scores of a run's predictions (`read_predictions` rows) under `options`."""
-    return score_predictions(run_metrics(record), [r["prediction"] for r in rows], [r["references"] for r in rows],
-                             options)
+    specs = list(specs) if specs is not None else rescore_specs(record)
+    documents = None
+    if any("document" in resolve_metric(s.name).needs for s in specs):
+        documents = task_documents(record, [r["id"] for r in rows], run_dir)
+    na = [r.get("no_answer_score", r.get("no_answer_probability")) for r in rows]
+    questions = [r.get("question") for r in rows]
+    inputs = MetricInputs(
+        ids=[r["id"] for r in rows], predictions=[r["prediction"] for r in rows],
+        references=[r["references"] for r in rows], documents=documents,
+        questions=questions if any(q is not None for q in questions) else None,
+        no_answer_scores=na if any(v is not None for v in na) else None)
+    where = str(relpath(run_dir / "predictions.jsonl")) if run_dir is not None else ""
+    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / ".cache" / "metrics"
+                          if run_dir is not None else None, where=where)
+
+
+def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | None) -> list[str]:
+    """The documents of a run's examples, from the task definition it was made with (`config.task.path`).
+
+    The task must still be there and hash as it did (``task_hash``): documents
+    from an edited task would not be the ones the predictions were made from.
+    """
+    from bench.tasks.definition import load_task
+    from bench.tasks.examples import load_examples
+
+    where = relpath(run_dir) if run_dir is not None else None
+    path = ((record.get("config") or {}).get("task") or {}).get("path")
+    hint = ("the metric reads each example's document from the run's task; restore the task definition and its "
+            "fixture as they were, or run the model again")
+    if not path or not Path(path).is_file():
+        raise BenchError(f"cannot find the task definition of this run ({path or 'none recorded'})", where=where,
+                         hint=hint)
+    task = load_task(Path(path))
+    task, examples = load_examples(task)
+    if task.hash != record.get("task_hash"):
+        raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
+                         f"{task.short_hash}, the run's {str(record.get('task_hash'))[:12]})", where=where, hint=hint)
+    by_id = {ex.id: ex.input for ex in examples}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise BenchError(f"example {missing[0]!r} of this run is not in task {task.name!r}", where=where, hint=hint)
+    return [by_id[i] for i in ids]
 
 
 def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,
-                     scores: Scores | None = None) -> Path | None:
+                     scores: Scores | None = None, metrics: Sequence[MetricSpec] = ()) -> Path | None:
     """The run that rescoring `run_dir` with `options` would duplicate, or None.
 
     Rescoring gives a run's scores again when its metric options are the ones
@@ -89,6 +164,7 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     model_dir = run_directory(root, record).parent
     lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
     wanted = asdict(options)
+    wanted_metrics = [s.record() for s in rescore_specs(record, metrics)]
     mine: list[tuple[Any, ...]] | None = None
     for candidate in sorted(model_dir.glob("*/results.json")) if model_dir.is_dir() else []:
         if candidate.parent.name.startswith("."):
@@ -98,6 +174,7 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
             config = other.get("config") or {}
             if not (other["run_id"] in lineage or config.get("rescored_from") in lineage) \
                     or other["task_hash"] != record["task_hash"] or config.get("metric_options") != wanted \
+                    or run_metric_specs(other) != wanted_metrics \
                     or not all(sig.endswith(f"|bench:{__version__}") for sig in other["signatures"].values()):
                 continue
             rows = prediction_lines(candidate.parent / "predictions.jsonl")
@@ -111,7 +188,8 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
         except (BenchError, KeyError, TypeError, AttributeError):
             continue  # a damaged or foreign run is never the one this rescoring would repeat
         if scores is None:  # scored only once a candidate passes every cheaper check
-            scores = fresh_scores(record, read_predictions(run_dir, record), options)
+            scores = fresh_scores(record, read_predictions(run_dir, record), options,
+                                  rescore_specs(record, metrics), run_dir)
         if all({m: r["scores"].get(m) for m in fresh} == fresh for (_, r), fresh in zip(rows, scores.per_example)):
             return candidate.parent
     return None
@@ -152,7 +230,8 @@ def read_predictions(run_dir: Path, record: dict[str, Any]) -> list[dict[str, An
     if not path.exists():
         raise BenchError("the run directory has no predictions.jsonl", where=relpath(run_dir), hint=INCOMPLETE)
     # every line's fields and types, as a `bench score` file (ROUGE also needs a non-empty reference)
-    ids, _, references = read_score_file(path, "rouge" if "rouge" in run_metrics(record) else "squad")
-    rows = [{**obj, "id": i, "references": refs} for (_, obj), i, refs in zip(read_jsonl(path), ids, references)]
+    f = read_score_rows(path, ["rouge" if "rouge" in [m["name"] for m in run_metric_specs(record)] else "squad"])
+    rows = [{**obj, "id": i, "references": list(refs)} for obj, i, refs in zip(f.rows, f.inputs.ids,
+                                                                               f.inputs.references)]
     check_prediction_count(path, len(rows), record)
     return rows

@@ -9,6 +9,7 @@ score, and write the run directory atomically.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,9 +20,10 @@ from typing import Any
 from bench.execution.cache import PredictionCache, model_identity
 from bench.execution import distributed
 from bench.errors import BenchError
-from bench.metrics import MetricOptions
-from bench.metrics.scoring import Scores, score_predictions
+from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric
+from bench.metrics.scoring import Scores, check_needs, score_examples
 from bench.models import ModelSpec
+from bench.models.base import no_answer_score
 from bench.models.memory import is_out_of_memory
 from bench.results.provenance import iso_time, provenance
 from bench.results.store import SCHEMA_VERSION, new_run_id, write_run
@@ -38,6 +40,9 @@ class RunOptions:
     batch_size: int | str | None = None
     """Examples per batch; "auto" lets the model find the largest that fits."""
     metric_options: MetricOptions = field(default_factory=MetricOptions)
+    metrics: tuple[MetricSpec, ...] = ()
+    """Metrics to score with besides each task's own (``--metric``); options given here for a metric the task
+    lists too override the task's."""
     model_options: Mapping[str, Any] = field(default_factory=dict)
     """Passed to the model's factory: device, dtype, generation overrides, ..."""
     output_dir: Path = Path("results")
@@ -227,7 +232,8 @@ def run_pair(
         done, model_config = gather_predictions(world, done, predicted)
     predictions = [done[ex.id] for ex in examples]
     t2 = time.perf_counter()
-    scores = score_predictions(task.metrics, predictions, [e.references for e in examples], options.metric_options)
+    scores = score_examples(task_metric_specs(task, options), metric_inputs(examples, predictions),
+                            options.metric_options, cache_dir=metric_cache_dir(options))
     score_s = time.perf_counter() - t2
     timing = {
         "total_s": time.perf_counter() - t0,
@@ -251,7 +257,50 @@ def run_pair(
         timing=timing,
         warnings=scores.warnings + predicted.model_warnings,
     )
-    return record, prediction_rows(examples, predictions, scores.per_example)
+    return record, prediction_rows(examples, predictions, scores.per_example, scores.details)
+
+
+def task_metric_specs(task: Task, options: RunOptions) -> list[MetricSpec]:
+    """The metrics a run of `task` is scored with: the task's (with its options) and those asked for."""
+    specs = {name: MetricSpec(name, dict(task.metric_settings.get(name, {}))) for name in task.metrics}
+    for extra in options.metrics:
+        base = specs.get(extra.name)
+        specs[extra.name] = MetricSpec(extra.name, {**(base.settings if base else {}), **extra.settings})
+    return list(specs.values())
+
+
+def metric_inputs(examples: Sequence[Example], predictions: Sequence[str]) -> MetricInputs:
+    """What metrics read of a task's examples and their predictions: the input is the document (the source
+    of a summary, the context of a question)."""
+    scores = [na if (na := no_answer_score(p)) is not None and math.isfinite(na) else None for p in predictions]
+    questions = [ex.question for ex in examples]
+    return MetricInputs(
+        ids=[ex.id for ex in examples], predictions=[str(p) for p in predictions],
+        references=[list(ex.references) for ex in examples], documents=[ex.input for ex in examples],
+        questions=questions if any(q is not None for q in questions) else None,
+        no_answer_scores=scores if any(v is not None for v in scores) else None,
+    )
+
+
+def metric_cache_dir(options: RunOptions) -> Path | None:
+    """Where metrics keep what they cache (model-based metrics: pair scores), beside the prediction cache."""
+    return options.output_dir / ".cache" / "metrics" if options.use_cache else None
+
+
+def check_metrics(tasks: Sequence[Task], options: RunOptions) -> None:
+    """Every metric of every task resolved (a user's and an `evaluate` metric imported), its options
+    accepted and what it needs present, before any model loads: a typo costs nothing."""
+    for task in tasks:
+        for spec in task_metric_specs(task, options):
+            cls = resolve_metric(spec.name)
+            if cls.task_types and task.type not in cls.task_types:
+                raise BenchError(f"metric {spec.name!r} does not apply to {task.type} tasks (task {task.name!r})",
+                                 hint=f"it scores {', '.join(cls.task_types)} tasks")
+            cls(options.metric_options, spec.settings, None).close()
+            if "no_answer_score" not in cls.needs:
+                probe = MetricInputs(ids=["x"], predictions=[""], references=[[]], documents=["x"],
+                                     questions=["x"] if task.type == "qa" else None)
+                check_needs(spec, cls, probe, where=f"task {task.name!r}")
 
 
 def creation_options(options: RunOptions) -> dict[str, Any]:
@@ -354,12 +403,14 @@ def run_record(spec: ModelSpec, task: Task, options: RunOptions, scores: Scores,
         "ci": scores.ci,
         "signatures": scores.signatures,
         "counts": scores.counts,
+        **({"reference": scores.reference} if scores.reference else {}),
         "config": {
             "seed": options.seed,
             "limit": options.limit,
             "sample": options.sample,
             "batch_size": batch_size,
             "metric_options": asdict(options.metric_options),
+            "metrics": [m.record() for m in task_metric_specs(task, options)],
             "model": dict(model_config),
             "task": {"path": str(task.path), **task.data_source(), "generation": dict(task.generation),
                      "summary_sentences": task.summary_sentences, "metrics": list(task.metrics)},
@@ -372,13 +423,20 @@ def run_record(spec: ModelSpec, task: Task, options: RunOptions, scores: Scores,
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[str],
-                    per_example: Sequence[Mapping[str, float]]) -> list[dict[str, Any]]:
-    """The lines of predictions.jsonl: id, prediction, references, scores (and the question, for QA)."""
+                    per_example: Sequence[Mapping[str, float]],
+                    details: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The lines of predictions.jsonl: id, prediction, references, scores (and the question, for QA; an
+    extractive answer's no-answer score; what metrics keep per example, under ``details``)."""
     rows = []
-    for ex, pred, sc in zip(examples, predictions, per_example):
-        row: dict[str, Any] = {"id": ex.id, "prediction": pred, "references": list(ex.references), "scores": sc}
+    for k, (ex, pred, sc) in enumerate(zip(examples, predictions, per_example)):
+        row: dict[str, Any] = {"id": ex.id, "prediction": str(pred), "references": list(ex.references), "scores": sc}
         if ex.question is not None:
             row["question"] = ex.question
+        na = no_answer_score(pred)
+        if na is not None and math.isfinite(na):
+            row["no_answer_score"] = na
+        if k < len(details) and details[k]:
+            row["details"] = dict(details[k])
         rows.append(row)
     return rows
 
@@ -395,6 +453,7 @@ def run(
     pairs = check_pairs(specs, tasks, explicit_tasks)
     for spec in {id(spec): spec for spec, _ in pairs}.values():
         spec.identity(creation_options(options))  # refuses bad settings (e.g. an unknown --gen key) now
+    check_metrics(list({id(t): t for _, t in pairs}.values()), options)
     loaded = {t.name: load_examples(t, limit=options.limit, sample=options.sample, seed=options.seed)
               for t in {id(t): t for _, t in pairs}.values()}
     world = distributed.current()

@@ -1,26 +1,205 @@
-"""Metrics: name -> class. Each module names the reference it reproduces."""
+"""Metrics: built-ins by name, a user's by ``module:Class`` or a ``bench.metrics`` entry point, and any
+metric `evaluate.load` can load as ``evaluate:NAME_OR_PATH``. Each module names the reference it reproduces.
+
+A metric is asked for as a `MetricSpec`: its name and its own options (a
+task's ``metrics:`` entry, or ``--metric NAME`` with ``--metric-opt
+NAME.key=value``). `resolve_metric` finds the class without running anything
+heavy; `get_metric` makes one.
+"""
 
 from __future__ import annotations
 
-from bench.metrics.base import Metric, MetricOptions, MetricResult
-from bench.registry import Registry
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.metrics.base import FIELDS, Metric, MetricInputs, MetricOptions, MetricResult
+from bench.registry import Registry, did_you_mean
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 
+#: The prefix of a metric that `evaluate.load` loads.
+EVALUATE_PREFIX = "evaluate:"
+
+METRIC_HINT = "see `bench list` for the built-in metrics; a metric of your own is --metric package.module:Class"
+
 
 def _register() -> None:
+    from bench.metrics.extractiveness import Extractiveness
     from bench.metrics.rouge_metric import Rouge
     from bench.metrics.squad_metric import Squad
 
     METRICS.register("rouge", Rouge)
     METRICS.register("squad", Squad)
+    METRICS.register("extractiveness", Extractiveness)
 
 
 _register()
 
 
-def get_metric(name: str, options: MetricOptions | None = None) -> Metric:
-    return METRICS.get(name)(options)
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric as a task or a command asks for it: its name and its own options (as given)."""
+
+    name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """As results.json's ``config.metrics`` keeps it."""
+        return {"name": self.name, "settings": dict(self.settings)}
 
 
-__all__ = ["METRICS", "Metric", "MetricOptions", "MetricResult", "get_metric"]
+def is_plugin_name(name: str) -> bool:
+    """Whether `name` names a user's metric class (``module:Class``) rather than a registered one."""
+    return ":" in name and not name.startswith(EVALUATE_PREFIX)
+
+
+def resolve_metric(name: str) -> type[Metric]:
+    """The class of a metric name: a built-in, ``evaluate:NAME_OR_PATH``, ``module:Class`` or an entry point.
+
+    Nothing heavy is imported for a built-in; ``evaluate:`` imports the evaluate
+    package (seconds) and checks the metric can be loaded offline.
+    """
+    if not isinstance(name, str) or not name:
+        raise BenchError(f"a metric name must be a non-empty string, got {name!r}", hint=METRIC_HINT)
+    if name in METRICS:
+        return METRICS.get(name)
+    if name.startswith(EVALUATE_PREFIX):
+        from bench.metrics.evaluate_metric import evaluate_metric_class
+
+        return evaluate_metric_class(name[len(EVALUATE_PREFIX):])
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        from bench.plugins import import_user_module
+
+        try:
+            module = import_user_module(module_name)
+        except ImportError as e:
+            raise BenchError(f"cannot import module {module_name!r} for metric {name!r}: {e}",
+                             hint="is the package installed, or its directory on PYTHONPATH?") from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise BenchError(f"module {module_name!r} has no attribute {attr!r}", hint=METRIC_HINT)
+        return checked_metric_class(name, cls)
+    plugins = entry_point_metrics()
+    if name in plugins:
+        return plugins[name]
+    raise BenchError(f"unknown metric {name!r}.{did_you_mean(name, [*METRICS.names(), *plugins])}",
+                     hint=f"metrics: {', '.join([*METRICS.names(), *plugins])}; {METRIC_HINT}")
+
+
+def checked_metric_class(name: str, cls: Any) -> type[Metric]:
+    """A user's metric class, refused with a clear message when it is not one."""
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise BenchError(f"{name} is not a metric class (a subclass of bench.metrics.Metric)",
+                         hint="see 'Your own metric' in docs/metrics.md")
+    if cls.compute is Metric.compute:
+        raise BenchError(f"{name} does not implement compute()", hint="see 'Your own metric' in docs/metrics.md")
+    unknown = set(cls.needs) - set(FIELDS)
+    if unknown:
+        raise BenchError(f"{name} needs unknown fields {sorted(unknown)}", hint=f"fields: {', '.join(FIELDS)}")
+    return cls
+
+
+def entry_point_metrics() -> dict[str, type[Metric]]:
+    """Metrics other packages register under the ``bench.metrics`` entry point group."""
+    found: dict[str, type[Metric]] = {}
+    for ep in metadata.entry_points(group="bench.metrics"):
+        try:
+            cls = ep.load()
+        except Exception as e:
+            raise BenchError(f"cannot load metric entry point {ep.name!r} ({ep.value}): {e}",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        found[ep.name] = checked_metric_class(ep.value, cls)
+    return found
+
+
+def entry_point_names() -> list[str]:
+    """The names of the ``bench.metrics`` entry points, without loading them."""
+    return [ep.name for ep in metadata.entry_points(group="bench.metrics")]
+
+
+def metric_code(name: str, cls: type[Metric]) -> str | None:
+    """The fingerprint of a user's metric's source (None for bench's own), part of its signatures."""
+    if name in METRICS:
+        return None
+    from bench.plugins import code_fingerprint
+
+    if name.startswith(EVALUATE_PREFIX):
+        return getattr(cls, "code", None)
+    return code_fingerprint(cls, name.partition(":")[0] if ":" in name else None)
+
+
+def get_metric(name: str, options: MetricOptions | None = None, settings: Mapping[str, Any] | None = None,
+               cache_dir: Path | None = None) -> Metric:
+    return resolve_metric(name)(options, settings, cache_dir)
+
+
+def split_metric_opts(opts: Iterable[str]) -> dict[str, dict[str, str]]:
+    """``--metric-opt NAME.key=value`` (repeatable) as ``{NAME: {key: value}}`` (values as given)."""
+    out: dict[str, dict[str, str]] = {}
+    for opt in opts:
+        target, key, value = _split_opt(opt)
+        out.setdefault(target, {})[key] = value
+    return out
+
+
+def parse_metric_specs(names: Iterable[str], settings: Mapping[str, Mapping[str, Any]] | None = None,
+                       also: Iterable[str] = ()) -> list[MetricSpec]:
+    """The metrics asked for (`names`) with their options, as `MetricSpec`s.
+
+    `settings` maps a metric to its options; a key names a metric asked for,
+    or one of `also` (a task's or a run's own metrics, whose options it
+    overrides; such a metric gets a spec too), by its name or its short name
+    (``my_metric`` for ``evaluate:./my_metric.py``); ``judge`` names every
+    ``judge:CRITERION``. Options for a metric asked for nowhere are refused.
+    """
+    names = list(dict.fromkeys(names))
+    candidates = list(dict.fromkeys([*names, *also]))
+    out: dict[str, dict[str, Any]] = {n: {} for n in names}
+    for target, options in (settings or {}).items():
+        if not isinstance(options, Mapping):
+            raise BenchError(f"the options of metric {target!r} must be a mapping, got {type(options).__name__}")
+        for metric in _opt_targets(target, candidates):
+            out.setdefault(metric, {}).update(options)
+    return [MetricSpec(n, v) for n, v in out.items()]
+
+
+def _split_opt(opt: str) -> tuple[str, str, str]:
+    hint = "write --metric-opt NAME.key=value, e.g. --metric-opt bertscore.layer=4"
+    left, eq, value = opt.partition("=")
+    if not eq:
+        raise BenchError(f"--metric-opt {opt!r}: no '='", hint=hint)
+    target, dot, key = left.rpartition(".")
+    if not dot or not target.strip() or not key.strip():
+        raise BenchError(f"--metric-opt {opt!r}: no metric name before the option", hint=hint)
+    return target.strip(), key.strip(), value
+
+
+def short_name(name: str) -> str:
+    """``evaluate:./metrics/my_metric.py`` -> ``my_metric``; ``pkg.mod:Class`` -> ``Class``; else the name."""
+    tail = name.rsplit(":", 1)[-1].rstrip("/").rsplit("/", 1)[-1]
+    return tail[:-3] if tail.endswith(".py") else tail
+
+
+def _opt_targets(target: str, names: Sequence[str]) -> list[str]:
+    if target in names:
+        return [target]
+    matches = [n for n in names if short_name(n) == target]
+    if len(matches) == 1:
+        return matches
+    if ":" not in target:  # `judge.model=...` is for every judge:CRITERION asked for
+        family = [n for n in names if n.startswith(target + ":") and not n.startswith(EVALUATE_PREFIX)]
+        if family:
+            return family
+    asked = ", ".join(names) or "none"
+    raise BenchError(f"options for metric {target!r}, which is not asked for (metrics: {asked})",
+                     hint=f"add --metric {target}, or give the options to one of the metrics asked for")
+
+
+__all__ = ["METRICS", "EVALUATE_PREFIX", "Metric", "MetricInputs", "MetricOptions", "MetricResult", "MetricSpec",
+           "entry_point_metrics", "entry_point_names", "get_metric", "is_plugin_name", "metric_code",
+           "parse_metric_specs", "resolve_metric", "short_name", "split_metric_opts"]

@@ -1,9 +1,10 @@
 """Metric interface, options and signatures.
 
-A metric turns (prediction, references) pairs into per-example scores
-(0..100), aggregates them into corpus values (the mean, 0..100) with a seeded
-bootstrap CI beside each, and describes every option that changes a number
-in a signature string, in the manner of sacrebleu:
+A metric turns examples (`MetricInputs`: predictions, references, and where
+it needs them the source documents, questions or no-answer scores) into
+per-example scores, aggregates them into corpus values (the mean) with a
+seeded bootstrap CI beside each, and describes every option that changes a
+number in a signature string, in the manner of sacrebleu:
 
     rougeLsum|nrefs:4|tok:rouge-ascii|stem:porter|split:nupunkt-0.8.0|agg:mean|bench:0.1.0
 
@@ -13,8 +14,11 @@ Two values with different signatures are not comparable.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import UnionType
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -36,20 +40,66 @@ class MetricOptions:
     bootstrap_resamples: int = DEFAULT_RESAMPLES
 
 
+#: What a metric can ask for, per example (`Metric.needs`).
+FIELDS = ("prediction", "references", "document", "question", "no_answer_score")
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    """What metrics score: one entry per example, in order.
+
+    `documents` is the source text (a summarization task's document, a QA
+    task's context), `no_answer_scores` an extractive QA model's no-answer
+    score per question (`bench.models.base.Answer`); each is None when the
+    examples do not have it.
+    """
+
+    ids: Sequence[str]
+    predictions: Sequence[str]
+    references: Sequence[Sequence[str]]
+    documents: Sequence[str] | None = None
+    questions: Sequence[str] | None = None
+    no_answer_scores: Sequence[float | None] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.predictions)
+        for name in ("ids", "references", "documents", "questions", "no_answer_scores"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{name} has {len(value)} entries for {n} predictions")
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def has(self, field_name: str) -> bool:
+        """Whether every example has `field_name` (one of FIELDS)."""
+        if field_name in ("prediction", "references"):
+            return True
+        if field_name == "no_answer_score":
+            return self.no_answer_scores is not None and all(s is not None for s in self.no_answer_scores)
+        values = {"document": self.documents, "question": self.questions}[field_name]
+        return values is not None and all(isinstance(v, str) for v in values)
+
+
 @dataclass(frozen=True)
 class MetricResult:
     """Scores of one metric over a corpus."""
 
     per_example: dict[str, list[float]]
-    """Score name -> per-example score (0..100), in the order of the predictions."""
+    """Score name -> per-example score, in the order of the predictions (absent for a corpus-only value)."""
     metrics: dict[str, float]
-    """Corpus value (mean of per-example scores, 0..100) per score name."""
-    ci: dict[str, tuple[float, float]]
-    """95% bootstrap interval of each corpus value."""
+    """Corpus value per score name (the mean of the per-example scores unless the metric says otherwise)."""
+    ci: dict[str, tuple[float, float] | None]
+    """95% bootstrap interval of each corpus value; None for a corpus-only value (it has no per-example scores)."""
     signatures: dict[str, str]
     counts: dict[str, int] = field(default_factory=dict)
     """Sizes of subsets a metric reports on (e.g. HasAns_total)."""
     warnings: list[str] = field(default_factory=list)
+    details: dict[str, list[Any]] = field(default_factory=dict)
+    """Metric name -> per-example JSON data kept in predictions.jsonl (``row["details"][name]``)."""
+    reference: MetricResult | None = None
+    """The same statistics computed on the references instead of the predictions (the `reference` row of
+    compare tables), for metrics that describe a text rather than compare two."""
 
 
 def nrefs_field(references: Sequence[Sequence[str]]) -> str:
@@ -66,10 +116,11 @@ def signature(name: str, *fields: tuple[str, str]) -> str:
 
 
 def corpus_stats(
-    per_example: dict[str, np.ndarray], options: MetricOptions
-) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    per_example: Mapping[str, Any], options: MetricOptions
+) -> tuple[dict[str, float], dict[str, tuple[float, float] | None]]:
+    """The mean of each score's per-example values and its seeded bootstrap 95% CI."""
     metrics: dict[str, float] = {}
-    ci: dict[str, tuple[float, float]] = {}
+    ci: dict[str, tuple[float, float] | None] = {}
     for name, values in per_example.items():
         values = np.asarray(values, dtype=np.float64)
         metrics[name] = float(values.mean()) if values.size else float("nan")
@@ -79,18 +130,120 @@ def corpus_stats(
     return metrics, ci
 
 
-class Metric:
-    """Base class: subclasses set `name` and implement `compute`."""
+@dataclass(frozen=True)
+class NoOptions:
+    """A metric with no options of its own."""
 
-    name: str = ""
-    #: Task types this metric applies to.
-    task_types: tuple[str, ...] = ()
+
+class Metric:
+    """Base class: subclasses set `name` and implement `compute`.
+
+    A metric declares what it needs of each example (`needs`, a subset of
+    FIELDS), the task types it is a default for (`task_types`), the range of
+    its scores (`value_range`, or per score in `score_ranges`) and its own
+    options (`Options`, a frozen dataclass whose fields all have defaults:
+    ``--metric-opt NAME.key=value`` and a task's ``metrics:`` entry set them).
+    `self.options` holds the options every metric shares (the bootstrap's,
+    and ROUGE's flags), `self.settings` the metric's own, and `cache_dir` is
+    where it may keep a persistent cache (None: no cache).
+    """
+
+    name: ClassVar[str] = ""
+    #: What the metric reads of each example (FIELDS); scoring refuses inputs without them.
+    needs: ClassVar[frozenset[str]] = frozenset({"prediction", "references"})
+    #: Task types this metric applies to (() = any).
+    task_types: ClassVar[tuple[str, ...]] = ()
     #: The range of every score this metric gives, per example and corpus value alike; a value outside it
     #: in a results.json is a damaged run. Unbounded unless the metric declares it (rouge, squad: 0..100).
-    value_range: tuple[float, float] = (-math.inf, math.inf)
+    value_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
+    #: Ranges of particular scores, where they differ from `value_range`.
+    score_ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    #: The metric's own options.
+    Options: ClassVar[type] = NoOptions
+    #: One line for `bench list`.
+    description: ClassVar[str] = ""
 
-    def __init__(self, options: MetricOptions | None = None) -> None:
+    def __init__(self, options: MetricOptions | None = None, settings: Mapping[str, Any] | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.options = options or MetricOptions()
+        self.settings = make_settings(self.Options, self.name or type(self).__name__, settings or {})
+        self.cache_dir = cache_dir
 
-    def compute(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> MetricResult:
+    @classmethod
+    def range_of(cls, score: str) -> tuple[float, float]:
+        return cls.score_ranges.get(score, cls.value_range)
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the metric holds (models, files)."""
+
+
+def make_settings(options_cls: type, metric: str, settings: Mapping[str, Any]) -> Any:
+    """An instance of a metric's `Options` from ``key -> value`` (strings from the command line converted to
+    each field's type); an unknown key or a value of the wrong type is a BenchError naming the known keys."""
+    from bench.errors import BenchError
+
+    known = {f.name: f for f in fields(options_cls)}
+    hints = get_type_hints(options_cls)
+    values: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key not in known:
+            names = ", ".join(known) or "(none)"
+            raise BenchError(f"metric {metric!r} has no option {key!r}",
+                             hint=f"its options: {names}" if known else f"metric {metric!r} takes no options")
+        values[key] = convert_option(metric, key, value, hints.get(key, Any))
+    return options_cls(**values)
+
+
+def convert_option(metric: str, key: str, value: Any, annotation: Any) -> Any:
+    """`value` as the annotated type of option `key`: '4' -> 4 for an int, 'true' -> True for a bool, ..."""
+    from bench.errors import BenchError
+
+    types = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    if value is None and type(None) in types or annotation is Any:
+        return value
+    if isinstance(value, str) and value.lower() in ("none", "null") and type(None) in types:
+        return None
+    for t in (t for t in types if t is not type(None)):
+        if t is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+                return value.lower() in ("true", "yes", "1", "on")
+        elif t is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+                return int(value)
+        elif t is float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, str):
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+        elif t is str:
+            if isinstance(value, str):
+                return value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)
+        elif get_origin(t) is Literal:
+            if value in get_args(t):
+                return value
+        elif isinstance(t, type) and isinstance(value, t):
+            return value
+    wanted = " or ".join(_type_name(t) for t in types)
+    raise BenchError(f"metric {metric!r}: option {key!r} must be {wanted}, got {value!r}",
+                     hint=f"e.g. --metric-opt {metric}.{key}=VALUE")
+
+
+def _type_name(t: Any) -> str:
+    if t is type(None):
+        return "none"
+    if get_origin(t) is Literal:
+        return " or ".join(repr(a) for a in get_args(t))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
+        t, getattr(t, "__name__", str(t)))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.metrics.base import Metric, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from bench.metrics.sentences import one_sentence_per_line, splitter_id
 
@@ -21,6 +21,8 @@ class Rouge(Metric):
     name = "rouge"
     task_types = ("summarization",)
     value_range = (0.0, 100.0)
+    score_ranges = {t: (0.0, 100.0) for t in ROUGE_TYPES}
+    description = "ROUGE-1/2/L/Lsum F-measure against the references, as rouge_score 0.1.2 computes them"
 
     def prepare(self, prediction: str, references: Sequence[str]) -> tuple[str, list[str]]:
         """Texts as scored: one sentence per line when sentence splitting is on."""
@@ -44,7 +46,8 @@ class Rouge(Metric):
             out[t] = signature(t, *fields, *extra, ("agg", "mean"))
         return out
 
-    def compute(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> MetricResult:
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        predictions, references = inputs.predictions, inputs.references
         n = len(predictions)
         jobs = _jobs(n)
         args = (self.options.stemmer, self.options.tokenizer, self.options.split_sentences)

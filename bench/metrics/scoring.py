@@ -1,22 +1,30 @@
-"""Scoring: a task's metrics over one set of predictions, merged into one `Scores`.
+"""Scoring: a task's metrics over one set of examples, merged into one `Scores`.
 
 Also the reader of `bench score` input files (one ``{"id", "prediction",
-"references"}`` per line), which rescoring uses to check a run's
-predictions.jsonl too.
+"references"}`` per line, with ``"document"``, ``"question"`` and
+``"no_answer_probability"`` where a metric needs them), which rescoring uses
+to check a run's predictions.jsonl too.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name
-from bench.metrics import MetricOptions, MetricResult, get_metric
+from bench.metrics import (Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
+                           metric_code, resolve_metric)
 from bench.tasks.records import as_references
 
 LINE_FORMAT = '{"id": str, "prediction": str, "references": [str, ...]}'
+
+#: What each field a metric may need is called in a `bench score` file.
+FILE_FIELDS = {"prediction": "prediction", "references": "references", "document": "document",
+               "question": "question", "no_answer_score": "no_answer_probability"}
 
 
 @dataclass(frozen=True)
@@ -24,16 +32,141 @@ class Scores:
     """All metrics of a task over one set of predictions."""
 
     metrics: dict[str, float]
-    ci: dict[str, tuple[float, float]]
+    ci: dict[str, tuple[float, float] | None]
     signatures: dict[str, str]
     counts: dict[str, int]
     per_example: list[dict[str, float]]
-    """Per example (in input order): metric name -> score."""
+    """Per example (in input order): score name -> score."""
     warnings: list[str]
+    details: list[dict[str, Any]] = field(default_factory=list)
+    """Per example: metric name -> what the metric keeps beside its scores (empty dicts when none)."""
+    reference: dict[str, Any] | None = None
+    """{"metrics", "ci", "signatures", "counts"} of the statistics computed on the references, or None."""
+
+
+def as_specs(metrics: Sequence[str | MetricSpec]) -> list[MetricSpec]:
+    return [m if isinstance(m, MetricSpec) else MetricSpec(m) for m in metrics]
+
+
+def check_needs(spec: MetricSpec, cls: type[Metric], inputs: MetricInputs, where: str = "") -> None:
+    """Refuse examples that lack what a metric reads (its `needs`), naming the field and how to give it."""
+    for need in sorted(cls.needs):
+        if not inputs.has(need):
+            key = FILE_FIELDS.get(need, need)
+            raise BenchError(
+                f"metric {spec.name!r} needs each example's {need.replace('_', ' ')}, and "
+                f"{'some examples have' if _some(inputs, need) else 'the examples have'} none",
+                where=where or None,
+                hint=f"in a `bench score` file, give each line a {key!r} field" + (
+                    "; in a run, the model must give one (an extractive QA model does)"
+                    if need == "no_answer_score" else ""))
+
+
+def _some(inputs: MetricInputs, need: str) -> bool:
+    values = {"document": inputs.documents, "question": inputs.questions,
+              "no_answer_score": inputs.no_answer_scores}.get(need)
+    return values is not None and any(v is not None for v in values)
+
+
+def score_examples(
+    metrics: Sequence[str | MetricSpec],
+    inputs: MetricInputs,
+    options: MetricOptions | None = None,
+    *,
+    cache_dir: Path | None = None,
+    where: str = "",
+) -> Scores:
+    """Compute each metric over `inputs` and merge the results.
+
+    Every metric is resolved and checked (its options, what it needs) before
+    any of them runs, so a typo in the last one costs nothing. Two metrics
+    that give a score of the same name are refused. A user's metric's
+    signatures name its code (``code:<sha256 prefix>``).
+    """
+    options = options or MetricOptions()
+    specs = as_specs(metrics)
+    made: list[tuple[MetricSpec, Metric, str | None]] = []
+    try:
+        for spec in specs:
+            cls = resolve_metric(spec.name)
+            check_needs(spec, cls, inputs, where)
+            made.append((spec, cls(options, spec.settings, cache_dir), metric_code(spec.name, cls)))
+        results = [(spec, metric.compute(inputs), code) for spec, metric, code in made]
+    finally:
+        for _, metric, _ in made:
+            metric.close()
+    return merge_results(results, len(inputs))
+
+
+def merge_results(results: Sequence[tuple[MetricSpec, MetricResult, str | None]], n: int) -> Scores:
+    metrics: dict[str, float] = {}
+    ci: dict[str, tuple[float, float] | None] = {}
+    signatures: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    per_example: list[dict[str, float]] = [{} for _ in range(n)]
+    details: list[dict[str, Any]] = [{} for _ in range(n)]
+    reference: dict[str, Any] | None = None
+    owner: dict[str, str] = {}
+    for spec, r, code in results:
+        for name in r.metrics:
+            if name in owner:
+                raise BenchError(f"metrics {owner[name]!r} and {spec.name!r} both give a score named {name!r}",
+                                 hint="ask for one of them only")
+            owner[name] = spec.name
+        _check_lengths(spec, r, n)
+        metrics.update(r.metrics)
+        ci.update({k: r.ci.get(k) for k in r.metrics})
+        signatures.update({k: _with_code(v, code) for k, v in r.signatures.items()})
+        counts.update(r.counts)
+        warnings.extend(r.warnings)
+        for name, values in r.per_example.items():
+            for k, v in enumerate(values):
+                per_example[k][name] = v
+        for name, values in r.details.items():
+            for k, v in enumerate(values):
+                if v is not None:
+                    details[k][name] = v
+        if r.reference is not None:
+            reference = reference or {"metrics": {}, "ci": {}, "signatures": {}, "counts": {}}
+            reference["metrics"].update(r.reference.metrics)
+            reference["ci"].update(r.reference.ci)
+            reference["signatures"].update({k: _with_code(v, code) for k, v in r.reference.signatures.items()})
+            reference["counts"].update(r.reference.counts)
+    return Scores(metrics=metrics, ci=ci, signatures=signatures, counts=counts, per_example=per_example,
+                  warnings=warnings, details=details, reference=reference)
+
+
+def _check_lengths(spec: MetricSpec, r: MetricResult, n: int) -> None:
+    """A metric's result must have a signature per score and one value per example: a user's metric that
+    gets this wrong is refused before anything is written."""
+    for name in r.metrics:
+        if name not in r.signatures:
+            raise BenchError(f"metric {spec.name!r} gave no signature for its score {name!r}",
+                             hint="MetricResult.signatures needs one string per score (bench.metrics.base.signature)")
+        value = r.metrics[name]
+        if value is not None and not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise BenchError(f"metric {spec.name!r} gave {json_type(value)} for its score {name!r}, not a number")
+    for name, values in [*r.per_example.items(), *r.details.items()]:
+        if len(values) != n:
+            raise BenchError(f"metric {spec.name!r} gave {len(values)} values of {name!r} for {n} examples")
+        if name in r.per_example and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             and math.isfinite(v) for v in values):
+            bad = next(v for v in values if not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                 and math.isfinite(v)))
+            raise BenchError(f"metric {spec.name!r} gave a per-example value of {name!r} that is not a finite "
+                             f"number: {bad!r}")
+
+
+def _with_code(sig: str, code: str | None) -> str:
+    if not code or "|code:" in sig:
+        return sig
+    head, sep, tail = sig.rpartition("|bench:")
+    return f"{head}|code:{code}{sep}{tail}" if sep else f"{sig}|code:{code}"
 
 
 def score_predictions(
-    metric_names: Sequence[str],
+    metric_names: Sequence[str | MetricSpec],
     predictions: Sequence[str],
     references: Sequence[str | Sequence[str]],
     options: MetricOptions,
@@ -44,45 +177,61 @@ def score_predictions(
     """
     if len(predictions) != len(references):
         raise ValueError("predictions and references differ in length")
-    references = [as_references(r) for r in references]
-    results: list[MetricResult] = [get_metric(m, options).compute(predictions, references) for m in metric_names]
-    metrics: dict[str, float] = {}
-    ci: dict[str, tuple[float, float]] = {}
-    signatures: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    warnings: list[str] = []
-    per_example: list[dict[str, float]] = [{} for _ in predictions]
-    for r in results:
-        metrics.update(r.metrics)
-        ci.update(r.ci)
-        signatures.update(r.signatures)
-        counts.update(r.counts)
-        warnings.extend(r.warnings)
-        for name, values in r.per_example.items():
-            for k, v in enumerate(values):
-                per_example[k][name] = v
-    return Scores(metrics=metrics, ci=ci, signatures=signatures, counts=counts, per_example=per_example,
-                  warnings=warnings)
+    inputs = MetricInputs(ids=[str(k) for k in range(len(predictions))], predictions=list(predictions),
+                          references=[as_references(r) for r in references])
+    return score_examples(metric_names, inputs, options)
+
+
+@dataclass(frozen=True)
+class ScoreFile:
+    """A `bench score` file (or a run's predictions.jsonl) as metrics read it."""
+
+    inputs: MetricInputs
+    lines: list[int]
+    """The line number of each example."""
+    rows: list[dict[str, Any]]
+    """Each line's object, as read."""
 
 
 def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list[list[str]]]:
-    """(ids, predictions, references) from a JSONL file of {"id", "prediction", "references"}.
+    """(ids, predictions, references) from a JSONL file of {"id", "prediction", "references"} (`read_score_rows`)."""
+    f = read_score_rows(path, [metric])
+    return list(f.inputs.ids), list(f.inputs.predictions), [list(r) for r in f.inputs.references]
+
+
+def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)) -> ScoreFile:
+    """The examples of a JSONL file of {"id", "prediction", "references"} and what else `metrics` need.
 
     Every bad line is reported at once (one `BenchErrors`), each with its line
     number: missing fields, wrong types, duplicate ids, an unpaired surrogate
     escape in any field (not Unicode text; it could not be written back) and,
     for ROUGE, no non-empty reference. A string in place of the references list
-    is one reference.
+    is one reference. ``references`` may be left out when no metric asked for
+    reads them (extractiveness reads the ``document``). ``document``,
+    ``question`` (strings) and ``no_answer_probability`` (a number; a run's
+    predictions.jsonl calls it ``no_answer_score``) are read when present; a
+    metric that needs one refuses a file without it, before anything is scored.
     """
+    specs = as_specs(metrics)
+    classes = [resolve_metric(m.name) for m in specs]
+    needs_refs = any("references" in c.needs for c in classes)
+    rouge = any(m.name == "rouge" for m in specs)
+    required = ("id", "prediction", "references") if needs_refs else ("id", "prediction")
+    line_format = LINE_FORMAT if needs_refs else '{"id": str, "prediction": str, "document": str}'
     ids: list[str] = []
     predictions: list[str] = []
     references: list[list[str]] = []
+    documents: list[str | None] = []
+    questions: list[str | None] = []
+    no_answer: list[float | None] = []
+    lines: list[int] = []
+    objs: list[dict[str, Any]] = []
     errors: list[BenchError] = []
     seen: dict[str, int] = {}
     for lineno, obj in read_jsonl(path):
         where = f"{relpath(path)}:{lineno}"
-        missing = [key for key in ("id", "prediction", "references") if key not in obj]
-        errors += [BenchError(f"missing field {key!r}", where=where, hint=f"each line is {LINE_FORMAT}")
+        missing = [key for key in required if key not in obj]
+        errors += [BenchError(f"missing field {key!r}", where=where, hint=f"each line is {line_format}")
                    for key in missing]
         if missing:
             continue
@@ -93,7 +242,7 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             errors.append(BenchError(f"{surrogate_name(found)} at character {found[1]}: not valid Unicode text",
                                      where=f"{where} (field {key!r})", hint=SURROGATE_HINT))
             continue
-        ex_id, pred, refs = obj["id"], obj["prediction"], obj["references"]
+        ex_id, pred, refs = obj["id"], obj["prediction"], obj.get("references", [])
         if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
             errors.append(BenchError(f"'id' must be a string, got {json_type(ex_id)}", where=where,
                                      hint='e.g. "id": "a1"'))
@@ -114,13 +263,57 @@ def read_score_file(path: Path, metric: str) -> tuple[list[str], list[str], list
             errors.append(BenchError("'references' must be a list of strings", where=where,
                                      hint='e.g. "references": ["A reference summary."]'))
             continue
-        if metric == "rouge" and not any(r.strip() for r in refs):
+        if rouge and not any(r.strip() for r in refs):
             errors.append(BenchError("no non-empty reference", where=where,
                                      hint="ROUGE needs a reference text (an empty list is only meaningful for SQuAD)"))
+            continue
+        bad = False
+        for key in ("document", "question"):
+            if key in obj and not isinstance(obj[key], str):
+                errors.append(BenchError(f"{key!r} must be a string, got {json_type(obj[key])}", where=where,
+                                         hint=f'e.g. "{key}": "..."'))
+                bad = True
+        na_key = "no_answer_probability" if "no_answer_probability" in obj else "no_answer_score"
+        na = obj.get(na_key)
+        if na is not None and not (isinstance(na, (int, float)) and not isinstance(na, bool) and math.isfinite(na)):
+            errors.append(BenchError(f"{na_key!r} must be a finite number, got {json_type(na)}", where=where,
+                                     hint=f'e.g. "{na_key}": 0.87 (higher: more likely unanswerable)'))
+            bad = True
+        if bad:
             continue
         ids.append(ex_id)
         predictions.append(pred)
         references.append(refs)
+        documents.append(obj.get("document"))
+        questions.append(obj.get("question"))
+        no_answer.append(None if na is None else float(na))
+        lines.append(lineno)
+        objs.append(obj)
     if errors:
         raise BenchErrors(errors)
-    return ids, predictions, references
+    inputs = MetricInputs(
+        ids=ids, predictions=predictions, references=references,
+        documents=documents if any(d is not None for d in documents) else None,
+        questions=questions if any(q is not None for q in questions) else None,
+        no_answer_scores=no_answer if any(v is not None for v in no_answer) else None,
+    )
+    for spec, cls in zip(specs, classes):
+        _check_file_needs(path, spec, cls, inputs, lines)
+    return ScoreFile(inputs=inputs, lines=lines, rows=objs)
+
+
+def _check_file_needs(path: Path, spec: MetricSpec, cls: type[Metric], inputs: MetricInputs,
+                      lines: Sequence[int]) -> None:
+    """A metric's needs against a file: the first line without the field, and how many more."""
+    values = {"document": inputs.documents, "question": inputs.questions,
+              "no_answer_score": inputs.no_answer_scores}
+    for need in sorted(cls.needs & set(values)):
+        column = values[need]
+        missing = [lines[k] for k in range(len(lines)) if column is None or column[k] is None]
+        if missing:
+            key = FILE_FIELDS[need]
+            more = f" (and {len(missing) - 1} more line{'s' if len(missing) != 2 else ''})" if len(missing) > 1 else ""
+            raise BenchError(f"metric {spec.name!r} needs a {key!r} on every line; this line has none{more}",
+                             where=f"{relpath(path)}:{missing[0]}",
+                             hint=f'add "{key}": ... to each line' + (
+                                 " (a summary's source document)" if need == "document" else ""))

@@ -72,3 +72,35 @@ def score(prediction: str, references: Sequence[str]) -> tuple[float, float]:
         float(max(exact_match(prediction, g) for g in golds)),
         max(f1(prediction, g) for g in golds),
     )
+
+
+def best_threshold(predictions: Sequence[str], raw_scores: Sequence[float], no_answer_scores: Sequence[float],
+                   answerable: Sequence[bool]) -> tuple[float, float]:
+    """(best score x100, its threshold) over no-answer thresholds, as the official v2.0 script's
+    `find_best_thresh` computes them.
+
+    Abstaining on every question whose no-answer score is above a threshold,
+    which threshold scores best? The scan starts from abstaining everywhere
+    (every unanswerable question right, every answerable one wrong, threshold
+    0.0) and walks the questions in increasing no-answer score (ties in input
+    order: Python's stable sort, as the script sorts its na_prob dict); each
+    question it passes is answered: an answerable one adds its raw score
+    (exact match or F1 in 0..1, the prediction as given), an unanswerable one
+    subtracts 1 when the prediction is a non-empty string (even one that
+    normalizes to nothing) and 0 when it is "". A strictly better total moves
+    the threshold to that question's no-answer score, so ties keep the lower
+    threshold.
+    """
+    n = len(predictions)
+    if n == 0:
+        return float("nan"), 0.0
+    current = float(sum(1 for a in answerable if not a))
+    best, best_thresh = current, 0.0
+    for k in sorted(range(n), key=lambda k: no_answer_scores[k]):
+        if answerable[k]:
+            current += raw_scores[k]
+        elif predictions[k]:
+            current -= 1
+        if current > best:
+            best, best_thresh = current, no_answer_scores[k]
+    return 100.0 * best / n, float(best_thresh)

@@ -1,25 +1,34 @@
-"""The `squad` metric: exact_match and f1 x 100, with HasAns/NoAns breakdowns."""
+"""The `squad` metric: exact_match and f1 x 100, with HasAns/NoAns breakdowns, and the official v2.0 script's
+best no-answer thresholds when every example has a no-answer score."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from bench.metrics import squad
-from bench.metrics.base import Metric, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
+
+#: The best-threshold scores, each with its threshold (`<name>_thresh`).
+BEST = ("best_exact_match", "best_f1")
 
 
 class Squad(Metric):
     name = "squad"
     task_types = ("qa",)
     value_range = (0.0, 100.0)
+    score_ranges = {f"{name}_thresh": (-math.inf, math.inf) for name in BEST}
+    description = ("SQuAD exact match and F1 as the official v2.0 script computes them (HasAns/NoAns; best "
+                   "no-answer thresholds when the answers carry no-answer scores)")
 
     def signatures(self, references: Sequence[Sequence[str]], names: Sequence[str]) -> dict[str, str]:
         nrefs = nrefs_field([squad.gold_answers(r) for r in references])
         return {n: signature(n, ("nrefs", nrefs), ("norm", "squad-v2"), ("agg", "mean")) for n in names}
 
-    def compute(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> MetricResult:
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        predictions, references = inputs.predictions, inputs.references
         n = len(predictions)
         em = np.empty(n)
         f1 = np.empty(n)
@@ -36,10 +45,22 @@ class Squad(Metric):
                 subsets[f"{prefix}_exact_match"] = em[mask]
                 subsets[f"{prefix}_f1"] = f1[mask]
         metrics, ci = corpus_stats({**per, **subsets}, self.options)
+        signatures = self.signatures(references, list(metrics))
+        if inputs.has("no_answer_score") and n:
+            assert inputs.no_answer_scores is not None
+            na = [float(v) for v in inputs.no_answer_scores if v is not None]
+            nrefs = nrefs_field([squad.gold_answers(r) for r in references])
+            for name, raw in (("best_exact_match", em / 100.0), ("best_f1", f1 / 100.0)):
+                best, thresh = squad.best_threshold(predictions, raw.tolist(), na, has_ans.tolist())
+                metrics[name], metrics[f"{name}_thresh"] = best, thresh
+                ci[name] = ci[f"{name}_thresh"] = None  # one value chosen over the whole set: no per-example scores
+                for key in (name, f"{name}_thresh"):
+                    signatures[key] = signature(key, ("nrefs", nrefs), ("norm", "squad-v2"),
+                                                ("agg", "best-threshold"))
         return MetricResult(
             per_example={k: v.tolist() for k, v in per.items()},
             metrics=metrics,
             ci=ci,
-            signatures=self.signatures(references, list(metrics)),
+            signatures=signatures,
             counts=counts,
         )

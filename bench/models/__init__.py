@@ -8,21 +8,17 @@ entry point, ``openai:NAME`` (a model behind an OpenAI-compatible server), or
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import inspect
-import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
+from bench.plugins import code_fingerprint, import_user_module
 from bench.registry import Registry
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -111,32 +107,6 @@ def _stable(value: Any) -> Any:
     return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
 
 
-def code_fingerprint(cls: type, module_name: str | None = None) -> str | None:
-    """sha256 of the source files a user's model class comes from: the module it was named by, and the
-    module of the class and of each of its own base classes (bench's are covered by bench's version).
-    None when no source file can be found (a class made at run time)."""
-    modules = {module_name} if module_name else set()
-    modules |= {c.__module__ for c in getattr(cls, "__mro__", (cls,))
-                if c is not object and not c.__module__.startswith(("bench.", "builtins"))}
-    files = {}
-    for name in sorted(m for m in modules if m):
-        module = sys.modules.get(name)
-        path = getattr(module, "__file__", None)
-        if path and path.endswith(".py") and os.path.isfile(path):
-            files[name] = path
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for name, path in sorted(files.items()):
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise BenchError(f"cannot read the source of model module {name!r}: {e.strerror}", where=path,
-                             exit_code=EXIT_ENVIRONMENT) from None
-        digest.update(f"{name}\0{len(data)}\0".encode() + data)
-    return digest.hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class PluginSpec(ModelSpec):
     """A user's model class (``module:Class`` or an entry point)."""
@@ -215,7 +185,7 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
     if ":" in name and not name.startswith(("/", ".")):
         module_name, _, attr = name.partition(":")
         try:
-            module = _import_user_module(module_name)
+            module = import_user_module(module_name)
         except ImportError as e:
             raise BenchError(f"cannot import module {module_name!r} for model {name!r}: {e}",
                              hint="is the package installed, or its directory on PYTHONPATH?") from None
@@ -231,18 +201,6 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
         return hf
     MODELS.get(name)  # raises with a did-you-mean
     raise AssertionError  # pragma: no cover
-
-
-def _import_user_module(module_name: str):
-    """Import a user's module; a module in the working directory is found too (as `python -m` would)."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        cwd = os.getcwd()
-        if e.name != module_name.split(".")[0] or cwd in sys.path or "" in sys.path:
-            raise
-    sys.path.append(cwd)
-    return importlib.import_module(module_name)
 
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "Model", "ModelSpec", "resolve_model", "entry_point_models"]

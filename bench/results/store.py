@@ -32,12 +32,14 @@ from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import (NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes,
                       surrogate_name)
 
-SCHEMA_VERSION = 1
+#: 2: metrics beyond ROUGE and SQuAD (``config.metrics``), corpus-only values with a null CI, the
+#: ``reference`` block. Version 1 records are read as they are.
+SCHEMA_VERSION = 2
 
 #: Field order of results.json; part of the format.
 RESULT_FIELDS = (
     "schema_version", "run_id", "model", "task", "task_type", "task_version", "task_hash",
-    "n_examples", "metrics", "ci", "signatures", "counts", "config", "provenance", "timing", "warnings",
+    "n_examples", "metrics", "ci", "signatures", "counts", "reference", "config", "provenance", "timing", "warnings",
 )
 
 #: Hints of `read_run`'s errors.
@@ -199,35 +201,62 @@ def check_scores(record: Mapping[str, Any], where: str) -> None:
     """Each metric a finite number in its metric's range, inside its 95% CI [lo, hi], with a signature.
 
     A metric is null only in a run of no examples (bench writes a mean of nothing as null), and then
-    so are both bounds of its CI. A value or bound outside the declared range of the run's metrics
-    (`score_range`), a bound pair out of order or a mean outside its own CI is a damaged run.
+    so are both bounds of its CI. A value chosen over the whole set rather than averaged (its
+    signature's ``agg`` is not ``mean``: SQuAD's best thresholds, an `evaluate` metric's corpus value)
+    has a null CI. A value or bound outside the declared range of the score (`score_range`), a bound
+    pair out of order or a mean outside its own CI is a damaged run. The ``reference`` block (the
+    statistics of the references), when there is one, is checked the same way.
     """
     metrics = required(record, "metrics", dict, where)
     ci = required(record, "ci", dict, where)
     signatures = required(record, "signatures", dict, where)
-    lo_range, hi_range = score_range(record)
+    check_score_block(record, metrics, ci, signatures, where, "metric")
+    reference = record.get("reference")
+    if reference is not None:
+        if not isinstance(reference, dict) or not all(isinstance(reference.get(k), dict)
+                                                      for k in ("metrics", "ci", "signatures")):
+            raise BenchError("field 'reference' of the run record is not {metrics, ci, signatures}", where=where,
+                             hint=DAMAGED)
+        check_score_block(record, reference["metrics"], reference["ci"], reference["signatures"], where,
+                          "reference statistic")
+
+
+def averaged(signature: Any) -> bool:
+    """Whether a score is a mean of per-example scores (``agg:mean`` in its signature), which has a CI."""
+    return not isinstance(signature, str) or "|agg:" not in signature or "|agg:mean" in signature
+
+
+def check_score_block(record: Mapping[str, Any], metrics: Mapping[str, Any], ci: Mapping[str, Any],
+                      signatures: Mapping[str, Any], where: str, kind: str) -> None:
     for name, value in metrics.items():
         if value is not None and not is_number(value):
-            raise BenchError(f"metric {name!r} is not a number: {value!r}", where=where, hint=DAMAGED)
-        pair = ci.get(name)
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise BenchError(f"no 95% CI [lo, hi] for metric {name!r}", where=where, hint=DAMAGED)
-        if not all(b is None or is_number(b) for b in pair):
-            raise BenchError(f"the 95% CI of metric {name!r} is not two numbers: {pair!r}", where=where, hint=DAMAGED)
+            raise BenchError(f"{kind} {name!r} is not a number: {value!r}", where=where, hint=DAMAGED)
         if name not in signatures:
-            raise BenchError(f"no signature for metric {name!r}", where=where, hint=DAMAGED)
+            raise BenchError(f"no signature for {kind} {name!r}", where=where, hint=DAMAGED)
         if not isinstance(signatures[name], str):
-            raise BenchError(f"the signature of metric {name!r} is not a string", where=where, hint=DAMAGED)
+            raise BenchError(f"the signature of {kind} {name!r} is not a string", where=where, hint=DAMAGED)
+        pair = ci.get(name)
+        lo_range, hi_range = score_range(record, name)
+        if pair is None and name in ci and not averaged(signatures[name]):
+            f = finite_float(value)
+            if value is not None and (f is None or not lo_range - tolerance(f) <= f <= hi_range + tolerance(f)):
+                raise BenchError(f"{kind} {name!r} is {brief(value)}, outside the metric's range "
+                                 f"{fmt_range(lo_range, hi_range)}", where=where, hint=DAMAGED)
+            continue
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise BenchError(f"no 95% CI [lo, hi] for {kind} {name!r}", where=where, hint=DAMAGED)
+        if not all(b is None or is_number(b) for b in pair):
+            raise BenchError(f"the 95% CI of {kind} {name!r} is not two numbers: {pair!r}", where=where, hint=DAMAGED)
         if value is None:
             if record["n_examples"] > 0:
-                raise BenchError(f"metric {name!r} is null in a run of {record['n_examples']} examples", where=where,
+                raise BenchError(f"{kind} {name!r} is null in a run of {record['n_examples']} examples", where=where,
                                  hint=DAMAGED)
             if pair != [None, None]:
-                raise BenchError(f"metric {name!r} is null but its 95% CI is {pair!r}", where=where, hint=DAMAGED)
+                raise BenchError(f"{kind} {name!r} is null but its 95% CI is {pair!r}", where=where, hint=DAMAGED)
             continue
         checked = []
-        for what, v in ((f"metric {name!r}", value), (f"the 95% CI of metric {name!r}", pair[0]),
-                        (f"the 95% CI of metric {name!r}", pair[1])):
+        for what, v in ((f"{kind} {name!r}", value), (f"the 95% CI of {kind} {name!r}", pair[0]),
+                        (f"the 95% CI of {kind} {name!r}", pair[1])):
             if v is None:
                 raise BenchError(f"{what} has a null bound but the metric is {value!r}", where=where, hint=DAMAGED)
             f = finite_float(v)
@@ -239,7 +268,7 @@ def check_scores(record: Mapping[str, Any], where: str) -> None:
             checked.append(f)
         mean, lo, hi = checked
         if not lo - tolerance(mean) <= mean <= hi + tolerance(mean):
-            raise BenchError(f"metric {name!r} is {value!r}, outside its own 95% CI [{pair[0]!r}, {pair[1]!r}]",
+            raise BenchError(f"{kind} {name!r} is {value!r}, outside its own 95% CI [{pair[0]!r}, {pair[1]!r}]",
                              where=where, hint=DAMAGED)
 
 
@@ -265,11 +294,25 @@ def tolerance(value: float) -> float:
     return 1e-6 * max(100.0, abs(value))
 
 
-def score_range(record: Mapping[str, Any]) -> tuple[float, float]:
-    """The range of the scores of a run: the one declared by its metrics (their union, if they differ)."""
+def score_range(record: Mapping[str, Any], name: str) -> tuple[float, float]:
+    """The range of score `name` of a run, as bench's own metrics declare it.
+
+    A score one of the run's built-in metrics gives a range of its own
+    (`Metric.score_ranges`) has that range; any other has the union of the
+    `value_range`s of the run's metrics. A user's or an `evaluate` metric
+    declares nothing bench can check without running its code, so a run that
+    has one leaves its scores unbounded.
+    """
     from bench.metrics import METRICS
 
-    ranges = [METRICS.get(m).value_range for m in run_metrics(record)]
+    names = run_metrics(record)
+    if any(m not in METRICS for m in names):
+        return -math.inf, math.inf
+    classes = [METRICS.get(m) for m in names]
+    for cls in classes:
+        if name in cls.score_ranges:
+            return cls.score_ranges[name]
+    ranges = [cls.value_range for cls in classes] or [(-math.inf, math.inf)]
     return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
 
 
@@ -283,13 +326,16 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
     task_config = config.get("task") if isinstance(config, dict) else None
     if not isinstance(config, dict) or not isinstance(task_config, (dict, type(None))):
         raise BenchError("field 'config' of the run record is not a mapping", where=where, hint=DAMAGED)
-    names = (task_config or {}).get("metrics")
-    if names:
-        from bench.metrics import METRICS
+    for key, names in (("config.task.metrics", (task_config or {}).get("metrics")),
+                       ("config.metrics", [m.get("name") if isinstance(m, dict) else m
+                                           for m in config.get("metrics") or []])):
+        if names:
+            from bench.metrics import METRICS, entry_point_names
 
-        if not isinstance(names, list) or not all(isinstance(m, str) and m in METRICS for m in names):
-            raise BenchError(f"run record names unknown metrics {names!r} (config.task.metrics)", where=where,
-                             hint=f"metrics: {', '.join(METRICS.names())}; {DAMAGED}")
+            if not isinstance(names, list) or not all(
+                    isinstance(m, str) and (m in METRICS or ":" in m or m in entry_point_names()) for m in names):
+                raise BenchError(f"run record names unknown metrics {names!r} ({key})", where=where,
+                                 hint=f"metrics: {', '.join(METRICS.names())}; {DAMAGED}")
     timing = record.get("timing", {})
     if not isinstance(timing, dict):
         raise BenchError("field 'timing' of the run record is not a mapping", where=where, hint=DAMAGED)
@@ -321,9 +367,22 @@ def measured_speed(record: Mapping[str, Any]) -> float | None:
 
 
 def run_metrics(record: Mapping[str, Any]) -> list[str]:
-    """The metrics a checked run record was scored with: its task's, or the default of its task type."""
-    names = ((record.get("config") or {}).get("task") or {}).get("metrics")
+    """The metrics a checked run record was scored with: ``config.metrics`` (schema 2), else its task's, else
+    the default of its task type."""
+    config = record.get("config") or {}
+    specs = config.get("metrics")
+    if isinstance(specs, list) and specs:
+        return [m["name"] if isinstance(m, dict) else m for m in specs]
+    names = (config.get("task") or {}).get("metrics")
     return list(names) if names else ["rouge"] if record.get("task_type") == "summarization" else ["squad"]
+
+
+def run_metric_specs(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``[{"name", "settings"}]``: the metrics a run was scored with and their own options."""
+    specs = (record.get("config") or {}).get("metrics")
+    if isinstance(specs, list) and specs and all(isinstance(m, dict) for m in specs):
+        return [{"name": m["name"], "settings": dict(m.get("settings") or {})} for m in specs]
+    return [{"name": n, "settings": {}} for n in run_metrics(record)]
 
 
 def required(record: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -355,9 +414,9 @@ def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]
     checks them here first, so they can never disagree with the table.
     """
     where = relpath(path)
-    lo, hi = score_range(record)
     metrics = record.get("metrics") or {}
     for name in dict.fromkeys(n for _, scores in rows for n in scores):
+        lo, hi = score_range(record, name)
         values: list[float] = []
         for lineno, scores in rows:
             v = scores.get(name)

@@ -56,7 +56,7 @@ TASK_SCHEMA_KEYS = {
 }
 
 TASK_TYPES: Registry[TaskType] = Registry("task type")
-TASK_TYPES.register("summarization", TaskType("summarization", ("id", "document", "references"), ("rouge",)))
+TASK_TYPES.register("summarization", TaskType("summarization", ("id", "document", "references"), ("rouge", "extractiveness")))
 TASK_TYPES.register("qa", TaskType("qa", ("id", "context", "question", "answers"), ("squad",)))
 
 
@@ -257,7 +257,7 @@ def load_task(path: Path) -> Task:
     ttype = _check_type(tf, errors)
     fixture_path, source = _check_data(tf, ttype, errors)
     fields = _check_fields(tf, ttype, errors)
-    metrics = _check_metrics(tf, ttype, errors)
+    metrics, metric_settings = _check_metrics(tf, ttype, errors)
     sentences, generation, prompt = _check_settings(tf, errors)
     draft = _check_draft(tf, errors)
     if errors:
@@ -272,6 +272,7 @@ def load_task(path: Path) -> Task:
         fixture=fixture_path,
         fields=fields,
         metrics=metrics,
+        metric_settings=metric_settings,
         path=resolved(path),
         hash=task_hash(text.encode("utf-8"), data_files),
         description=str(tf.spec.get("description", "")).strip(),
@@ -413,28 +414,75 @@ def _check_fields(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError
     return {k: fields.get(k, k) for k in ttype.fields}
 
 
-def _check_metrics(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError]) -> tuple[str, ...]:
-    """'metrics' (a name or a list; the type's defaults when absent): known, and for this type of task."""
-    from bench.metrics import METRICS
+def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
+                   errors: list[BenchError]) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """'metrics' (a name or a list; the type's defaults when absent) and each metric's options.
+
+    An entry is a name (``rouge``) or a one-key mapping of a name to its
+    options (``bertscore: {model: ./encoder, layer: 4}``). A built-in metric
+    must exist, apply to this type of task and accept the options given; a
+    user's (``module:Class``) or an ``evaluate:`` metric is resolved when a
+    run or a rescoring starts, before any model loads.
+    """
+    from bench.metrics import EVALUATE_PREFIX, METRIC_HINT, METRICS, entry_point_names
+    from bench.metrics.base import make_settings
 
     metrics = tf.spec.get("metrics")
     if metrics is None and ttype is not None:
         metrics = list(ttype.default_metrics)
-    if isinstance(metrics, str):
+    if isinstance(metrics, (str, dict)):
         metrics = [metrics]
     if metrics is None:  # no 'metrics' key, and no type to take the defaults from (reported already)
         metrics = []
     if not isinstance(metrics, list):
-        errors.append(BenchError("'metrics' must be a list of metric names", where=tf.at("metrics")))
+        errors.append(BenchError("'metrics' must be a list of metric names", where=tf.at("metrics"),
+                                 hint="e.g. metrics: [rouge, extractiveness]"))
         metrics = []
+    names: list[str] = []
+    settings: dict[str, dict[str, Any]] = {}
+    entry_hint = "an entry is a metric name, or a name with its options: `- bertscore: {model: ./encoder}`"
     for m in metrics:
-        if m not in METRICS:
+        options: Any = {}
+        if isinstance(m, dict):
+            if len(m) != 1:
+                errors.append(BenchError(f"a 'metrics' entry with {len(m)} keys", where=tf.at("metrics"),
+                                         hint=entry_hint))
+                continue
+            (m, options), = m.items()
+            options = {} if options is None else options
+            if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+                errors.append(BenchError(f"the options of metric {m!r} must be a mapping of option names to values",
+                                         where=tf.at("metrics"), hint=entry_hint))
+                continue
+        if not isinstance(m, str) or not m.strip():
+            errors.append(BenchError(f"a metric name must be a string, got {m!r}", where=tf.at("metrics"),
+                                     hint=entry_hint))
+            continue
+        if m in names:
+            errors.append(BenchError(f"metric {m!r} is listed twice", where=tf.at("metrics"),
+                                     hint="list each metric once, with all its options"))
+            continue
+        if m in METRICS:
+            cls = METRICS.get(m)
+            if ttype is not None and cls.task_types and ttype.name not in cls.task_types:
+                errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=tf.at("metrics"),
+                                         hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
+                continue
+            try:
+                make_settings(cls.Options, m, options)
+            except BenchError as e:
+                errors.append(BenchError(e.message, where=tf.at("metrics"), hint=e.hint))
+                continue
+        elif ":" not in m and m not in entry_point_names():
             errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
-                                     where=tf.at("metrics"), hint=f"metrics: {', '.join(METRICS.names())}"))
-        elif ttype is not None and ttype.name not in METRICS.get(m).task_types:
-            errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=tf.at("metrics"),
-                                     hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
-    return tuple(metrics)
+                                     where=tf.at("metrics"),
+                                     hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}; "
+                                          f"a metric evaluate can load: {EVALUATE_PREFIX}NAME_OR_PATH"))
+            continue
+        names.append(m)
+        if options:
+            settings[m] = dict(options)
+    return tuple(names), settings
 
 
 def _check_settings(tf: _TaskFile, errors: list[BenchError]) -> tuple[Any, dict[str, Any], Any]:

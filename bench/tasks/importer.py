@@ -234,7 +234,7 @@ fields:
   id: id
   document: document
   references: references
-metrics: [rouge]
+metrics: [rouge, extractiveness]
 summary_sentences: 1
 generation:
   min_new_tokens: 1
@@ -260,7 +260,7 @@ fields:
   id: id
   document: document
   references: references
-metrics: [rouge]
+metrics: [rouge, extractiveness]
 summary_sentences: 3
 generation: {{}}
 prompt: {summary_prompt}

@@ -146,6 +146,8 @@ class Task:
     draft: bool = False
     """``draft: true``: not filled in yet (`bench fixture import` writes such tasks); plain `bench run` and
     `bench validate` skip it with a note, `bench run --task` refuses it, `bench validate NAME` checks it."""
+    metric_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Metric name -> its options, for the metrics the task lists with options."""
 
     @property
     def short_hash(self) -> str:

@@ -1,0 +1,90 @@
+"""The `extractiveness` metric: how much of a summary is copied from its document (Grusky et al. 2018).
+
+Coverage, density and compression of the "Newsroom" paper, novel and
+repeated n-grams and the summary's length, computed as SummEval's
+DataStatsMetric does (which HELM and lighteval run): see
+`bench.metrics.extractive` for the exact rules. The statistics describe a
+summary against its source document, not against a reference, so they are
+computed for the references too (`MetricResult.reference`): a compare table
+shows them as a `reference` row, and a model that copies more than the gold
+summaries do is seen at a glance.
+
+Rates (coverage, novel_*, repeated_*) are x100 like every rate in bench;
+density, compression and summary_length are as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature
+
+#: Score names, in the order tables show them.
+SCORES = ("coverage", "density", "compression", "novel_1gram", "novel_2gram", "novel_3gram",
+          "repeated_1gram", "repeated_2gram", "repeated_3gram", "summary_length")
+RATES = frozenset({"coverage", "novel_1gram", "novel_2gram", "novel_3gram",
+                   "repeated_1gram", "repeated_2gram", "repeated_3gram"})
+
+
+class Extractiveness(Metric):
+    name = "extractiveness"
+    needs = frozenset({"prediction", "document"})
+    task_types = ("summarization",)
+    value_range = (0.0, math.inf)
+    score_ranges = {name: (0.0, 100.0) for name in RATES}
+    description = ("coverage, density, compression, novel and repeated n-grams, length of a summary against its "
+                   "document (Grusky et al. 2018, as SummEval's DataStatsMetric)")
+
+    def signatures(self, against: str) -> dict[str, str]:
+        from bench.metrics import extractive
+
+        return {name: signature(name, ("tok", extractive.TOKENIZER_ID), ("of", against), ("agg", "mean"))
+                for name in SCORES}
+
+    def table(self, summaries: Sequence[str], documents: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per summary, every score (rates x100)."""
+        from bench.metrics import extractive
+
+        rows = extractive.stats_many(summaries, documents)
+        return {name: np.array([row[name] for row in rows], dtype=np.float64) * (100.0 if name in RATES else 1.0)
+                for name in SCORES}
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        assert inputs.documents is not None  # scoring checks `needs`
+        documents = list(inputs.documents)
+        per = self.table(inputs.predictions, documents)
+        metrics, ci = corpus_stats(per, self.options)
+        return MetricResult(
+            per_example={k: v.tolist() for k, v in per.items()},
+            metrics=metrics,
+            ci=ci,
+            signatures=self.signatures("prediction"),
+            reference=self.reference(inputs.references, documents),
+        )
+
+    def reference(self, references: Sequence[Sequence[str]], documents: Sequence[str]) -> MetricResult | None:
+        """The statistics of the references against the same documents: per example, the mean over its
+        non-empty references (examples without one are left out, and counted)."""
+        flat: list[str] = []
+        owner: list[int] = []
+        for k, refs in enumerate(references):
+            for r in refs:
+                if r.strip():
+                    flat.append(r)
+                    owner.append(k)
+        if not flat:
+            return None
+        per_ref = self.table(flat, [documents[k] for k in owner])
+        examples = sorted(set(owner))
+        index = np.searchsorted(examples, owner)
+        counts = np.bincount(index, minlength=len(examples)).astype(np.float64)
+        per = {name: np.bincount(index, weights=values, minlength=len(examples)) / counts
+               for name, values in per_ref.items()}
+        metrics, ci = corpus_stats(per, self.options)
+        sigs = {name: sig.replace("|of:prediction|", "|of:reference|refs:mean|")
+                for name, sig in self.signatures("prediction").items()}
+        return MetricResult(per_example={k: v.tolist() for k, v in per.items()}, metrics=metrics, ci=ci,
+                            signatures=sigs, counts={"reference_examples": len(examples)})
