@@ -1,0 +1,104 @@
+"""`bench correlate`: how well each metric agrees with human ratings (Kendall, Spearman, Pearson; bootstrap CIs)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bench.cli.options import MetricOpts, NoSplitSentences, NoStemmer, Tokenizer, TokenizerName, metric_options, \
+    metric_settings
+from bench.cli.output import echo, warn
+from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
+
+#: The default of --seed and --resamples (bench.metrics.bootstrap's DEFAULT_SEED and DEFAULT_RESAMPLES, which
+#: the command line does not import to stay light; tests/cli/test_correlate.py checks they agree).
+SEED = 12345
+RESAMPLES = 1000
+WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
+
+
+class CorrelateFormat(str, Enum):
+    table = "table"
+    md = "md"
+    csv = "csv"
+    json = "json"
+
+
+class Annotators(str, Enum):
+    expert = "expert"
+    turker = "turker"
+
+
+def correlate(
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="FILE|RUN_DIR", show_default=False,
+        help='A ratings file (one {"id", "system", "prediction", "references", "document", "ratings"} per line) or '
+             "SummEval's model_annotations.aligned.paired.jsonl; with --ratings, run or results directories.")],
+    ratings: Annotated[Optional[Path], typer.Option(
+        "--ratings", "-r", metavar="FILE",
+        help='Ratings of the runs\' predictions: one {"id", "system", "ratings"} per line (system: the model name).')
+    ] = None,
+    metric: Annotated[Optional[list[str]], typer.Option(
+        "--metric", metavar="NAME",
+        help="A metric to correlate (repeatable): a metric bench computes on the summaries (default: rouge), or, "
+             "with runs, a score they stored (default: every stored score).")] = None,
+    metric_opt: MetricOpts = None,
+    criterion: Annotated[Optional[list[str]], typer.Option(
+        "--criterion", metavar="NAME", help="Only this criterion (repeatable). Default: every criterion rated.")] = None,
+    annotators: Annotated[Optional[Annotators], typer.Option(
+        "--annotators", metavar="expert|turker",
+        help="SummEval's file: the expert (default) or the crowd-worker annotations.")] = None,
+    fmt: Annotated[CorrelateFormat, typer.Option(
+        "--format", "-f", metavar="table|md|csv|json", help="table, md, csv or json.")] = CorrelateFormat.table,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")] = None,
+    html: Annotated[Optional[Path], typer.Option(
+        "--html", metavar="FILE", help="Also write a standalone HTML page of the tables.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed of the bootstrap.")] = SEED,
+    resamples: Annotated[int, typer.Option("--resamples", metavar="N", help="Bootstrap resamples.")] = RESAMPLES,
+    no_stemmer: NoStemmer = False,
+    no_split_sentences: NoSplitSentences = False,
+    tokenizer: Tokenizer = TokenizerName.default,
+) -> None:
+    """Correlate metrics with human ratings: Kendall tau-b, Spearman and Pearson at summary and system level."""
+    from bench.cli.compare import check_destination
+
+    if resamples < 1:
+        raise BenchError(f"--resamples must be 1 or more, got {resamples}")
+    for path, option in ((output, "--output"), (html, "--html")):
+        if path is not None:
+            check_destination(path, option)
+    from bench.correlation import correlate_ratings
+    from bench.correlation.render import render_csv, render_html, render_json, render_markdown, render_table
+    from bench.io import atomic_write
+
+    rated, result = correlate_ratings(
+        paths, ratings=ratings, metrics=metric or [], metric_settings=metric_settings(metric_opt),
+        criteria=criterion or [], annotators=annotators.value if annotators else None,
+        options=metric_options(no_stemmer, no_split_sentences, tokenizer), seed=seed, n_resamples=resamples)
+    if fmt is CorrelateFormat.table:
+        text = render_table(result, source=rated.source, notes=rated.notes, to_terminal=output is None)
+    elif fmt is CorrelateFormat.md:
+        text = render_markdown(result, source=rated.source, notes=rated.notes)
+    elif fmt is CorrelateFormat.csv:
+        text = render_csv(result)
+    else:
+        text = render_json(result, source=rated.source, layout=rated.layout, notes=rated.notes)
+    if fmt in (CorrelateFormat.csv, CorrelateFormat.json):
+        for note in rated.notes:
+            warn(note)
+    if html is not None:
+        atomic_write(html, render_html(result, source=rated.source, notes=rated.notes), what="the --html file",
+                     hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
+        echo(f"wrote {relpath(html)}", err=True)
+    if output is not None:
+        atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
+        echo(f"wrote {relpath(output)}", err=True)
+    elif fmt is not CorrelateFormat.table and sys.stdout.isatty():
+        sys.stdout.write(visible(text, multiline=True))
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,381 @@
+"""Correlation of metric scores with human ratings, and agreement between annotators; numpy only.
+
+The coefficients, computed here on batches of vectors with missing values:
+
+- Kendall's tau-b (Kendall, 1945): (concordant - discordant pairs) /
+  sqrt((pairs - pairs tied in x) * (pairs - pairs tied in y)), as
+  `scipy.stats.kendalltau(x, y, variant="b")`;
+- Spearman's rho: Pearson's r of the ranks, ties given their average rank, as
+  `scipy.stats.spearmanr`;
+- Pearson's r, as `scipy.stats.pearsonr`.
+
+A pair of vectors is compared over the positions where both have a value;
+a coefficient is undefined (nan) when fewer than two such positions remain
+or either vector is constant over them.
+
+Two levels of meta-evaluation, as in SummEval (Fabbri et al., 2021) and
+G-Eval (Liu et al., 2023), over a documents x systems grid of scores:
+
+- *summary level*: per document, the coefficient between the metric and the
+  ratings across the systems' summaries; then the mean over the documents
+  where it is defined (documents whose metric scores or ratings are constant
+  are skipped, as G-Eval does, and counted);
+- *system level*: per system, the mean metric score and the mean rating over
+  the documents (the cells where both are present); the coefficient across
+  systems.
+
+Confidence intervals are percentile bootstrap intervals
+(`bench.metrics.bootstrap.percentile_interval`). Each resample draws the
+documents with replacement, and for the system level the systems too, from
+`numpy.random.default_rng(seed)` the way `bench.metrics.bootstrap.resample_means`
+draws examples: resample i is row i of ``rng.integers(0, D, (R, D))`` (then,
+from the same generator, ``rng.integers(0, S, (R, S))`` for the systems).
+Every metric and criterion is computed on the same resamples, so the
+difference between two metrics' coefficients has a *paired* bootstrap
+interval. Resamples on which a coefficient is undefined (all documents
+skipped, or all drawn systems tied) are left out of its interval.
+
+Krippendorff's alpha (interval metric; Krippendorff, 2011, "Computing
+Krippendorff's Alpha-Reliability") measures how well the annotators agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.metrics.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
+
+#: The coefficients, in the order they are reported.
+COEFFICIENTS = ("kendall", "spearman", "pearson")
+LEVELS = ("summary", "system")
+#: Most cells (vectors x length x length) of the pairwise comparisons held at once.
+PAIRWISE_CELLS = 1_000_000
+
+
+# ------------------------------------------------------------------ coefficients on batches
+
+
+def coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Kendall tau-b, Spearman and Pearson between each row of `x` and the same row of `y`.
+
+    `x` and `y` have shape (B, n); nan marks a missing value. Each row is
+    compared over the positions where both have a value. Returns coefficient
+    name -> array of B values, nan where the coefficient is undefined.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    if x.shape != y.shape:
+        raise ValueError(f"shapes differ: {x.shape} and {y.shape}")
+    b, n = x.shape
+    out = {c: np.full(b, np.nan) for c in COEFFICIENTS}
+    if b == 0 or n < 2:
+        return out
+    chunk = max(1, PAIRWISE_CELLS // (n * n))
+    for start in range(0, b, chunk):
+        stop = min(b, start + chunk)
+        part = _coefficients(x[start:stop], y[start:stop])
+        for c in COEFFICIENTS:
+            out[c][start:stop] = part[c]
+    return out
+
+
+def _coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    present = np.isfinite(x) & np.isfinite(y)
+    x = np.where(present, x, 0.0)
+    y = np.where(present, y, 0.0)
+    n = x.shape[1]
+    pair = present[:, :, None] & present[:, None, :] & ~np.eye(n, dtype=bool)
+    sx = np.sign(x[:, :, None] - x[:, None, :])  # sx[b, i, j] = sign(x_i - x_j)
+    sy = np.sign(y[:, :, None] - y[:, None, :])
+    # Every unordered pair is counted twice (i, j and j, i): the ratios below do not change.
+    n0 = pair.sum(axis=(1, 2)).astype(np.float64)
+    untied_x = n0 - (pair & (sx == 0)).sum(axis=(1, 2))
+    untied_y = n0 - (pair & (sy == 0)).sum(axis=(1, 2))
+    s = (sx * sy * pair).sum(axis=(1, 2))
+    defined = (untied_x > 0) & (untied_y > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kendall = np.where(defined, s / np.sqrt(untied_x * untied_y), np.nan)
+    # Average ranks (1-based) among the present values: below + 1 + (ties other than itself) / 2.
+    rx = ((sx > 0) & pair).sum(axis=2) + 1.0 + ((sx == 0) & pair).sum(axis=2) / 2.0
+    ry = ((sy > 0) & pair).sum(axis=2) + 1.0 + ((sy == 0) & pair).sum(axis=2) / 2.0
+    spearman = np.where(defined, _pearson(rx, ry, present), np.nan)
+    pearson = np.where(defined, _pearson(x, y, present), np.nan)
+    return {"kendall": np.clip(kendall, -1.0, 1.0), "spearman": spearman, "pearson": pearson}
+
+
+def _pearson(x: np.ndarray, y: np.ndarray, present: np.ndarray) -> np.ndarray:
+    k = present.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(present, x - (x * present).sum(axis=1, keepdims=True) / k[:, None], 0.0)
+        yc = np.where(present, y - (y * present).sum(axis=1, keepdims=True) / k[:, None], 0.0)
+        # Scaled by the largest deviation first, as scipy.stats.pearsonr does, against overflow and underflow.
+        xc = xc / np.abs(xc).max(axis=1, keepdims=True)
+        yc = yc / np.abs(yc).max(axis=1, keepdims=True)
+        r = (xc * yc).sum(axis=1) / np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1))
+    return np.clip(r, -1.0, 1.0)
+
+
+def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's tau-b of two vectors (nan: missing value); nan when undefined."""
+    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["kendall"][0])
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rho of two vectors (ties: average ranks); nan when undefined."""
+    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["spearman"][0])
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson's r of two vectors; nan when undefined."""
+    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["pearson"][0])
+
+
+# ------------------------------------------------------------------ agreement
+
+
+def krippendorff_alpha_interval(values: np.ndarray) -> float:
+    """Krippendorff's alpha with the interval metric (squared difference).
+
+    `values` has one row per unit (a rated summary) and one column per
+    annotator, nan where an annotator gave no value; the number of values may
+    differ from unit to unit. Only units with two or more values count
+    ("pairable" values). alpha = 1 - D_o / D_e, with D_o the mean squared
+    difference between values of the same unit (each unit's pairs weighted
+    1 / (m_u - 1)) and D_e the mean squared difference between any two pairable
+    values. nan when fewer than two units are pairable or every value is the same.
+    """
+    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    present = np.isfinite(v)
+    m = present.sum(axis=1)
+    keep = m >= 2
+    if keep.sum() < 1:
+        return math.nan
+    v, present, m = np.where(present, v, 0.0)[keep], present[keep], m[keep].astype(np.float64)
+    s1 = v.sum(axis=1)
+    s2 = (v * v).sum(axis=1)
+    # Sum over ordered pairs i != j of a unit of (v_i - v_j)^2 = 2 (m sum v^2 - (sum v)^2).
+    within = 2.0 * (m * s2 - s1 * s1)
+    n = m.sum()
+    d_o = (within / (m - 1.0)).sum() / n
+    total = 2.0 * (n * s2.sum() - s1.sum() ** 2)
+    d_e = total / (n * (n - 1.0))
+    if d_e <= 0:
+        return math.nan
+    return float(1.0 - d_o / d_e)
+
+
+# ------------------------------------------------------------------ meta-evaluation
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric against one criterion at one level."""
+
+    metric: str
+    criterion: str
+    level: str
+    """"summary" or "system"."""
+    n: int
+    """Documents averaged over (summary level) or systems correlated (system level)."""
+    skipped: int
+    """Summary level: documents skipped (fewer than two rated summaries, or constant scores or ratings)."""
+    values: Mapping[str, float]
+    """Coefficient -> value (nan when undefined)."""
+    ci: Mapping[str, tuple[float, float]]
+    """Coefficient -> 95% percentile bootstrap interval ((nan, nan) when undefined)."""
+    best: tuple[str, ...] = ()
+    """The coefficients on which this metric is the best of its column, separated from every other metric."""
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Whether metric `a` correlates better than metric `b` with a criterion: a paired bootstrap."""
+
+    level: str
+    criterion: str
+    coefficient: str
+    a: str
+    b: str
+    diff: float
+    """coefficient(a) - coefficient(b)."""
+    ci: tuple[float, float]
+    """95% paired bootstrap interval of the difference."""
+    p: float
+    """Two-sided bootstrap p-value: twice the smaller share of resampled differences on either side of 0."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Krippendorff's alpha (interval) of the annotators on one criterion."""
+
+    criterion: str
+    alpha: float
+    units: int
+    """Rated summaries with two or more ratings."""
+    annotators: int
+    """The most ratings any summary has."""
+
+
+@dataclass(frozen=True)
+class Correlations:
+    rows: tuple[Row, ...]
+    paired: tuple[Paired, ...]
+    agreement: tuple[Agreement, ...]
+    documents: int
+    systems: int
+    seed: int
+    resamples: int
+    confidence: float
+
+
+def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray], *,
+              annotations: Mapping[str, np.ndarray] | None = None, seed: int = DEFAULT_SEED,
+              n_resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95) -> Correlations:
+    """Every metric against every criterion, at summary and system level, with bootstrap CIs and paired tests.
+
+    `scores` maps a metric (score name) to a documents x systems array, and
+    `ratings` a criterion to one of the same shape (the mean rating of each
+    summary); nan marks a missing value. `annotations` maps a criterion to a
+    documents x systems x annotators array of the single ratings, for
+    Krippendorff's alpha.
+    """
+    shapes = {np.shape(a) for a in [*scores.values(), *ratings.values()]}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"scores and ratings must be documents x systems arrays of one shape, got {shapes}")
+    n_docs, n_sys = next(iter(shapes))
+    rng = np.random.default_rng(seed)
+    doc_idx = rng.integers(0, n_docs, size=(n_resamples, n_docs))
+    sys_idx = rng.integers(0, n_sys, size=(n_resamples, n_sys))
+
+    points: dict[tuple[str, str, str], dict[str, float]] = {}
+    boots: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+    meta: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for metric, s in scores.items():
+        s = np.asarray(s, dtype=np.float64)
+        for criterion, h in ratings.items():
+            h = np.asarray(h, dtype=np.float64)
+            per_doc = coefficients(s, h)
+            defined = np.isfinite(per_doc["kendall"])
+            key = ("summary", metric, criterion)
+            points[key] = {c: _nanmean(v) for c, v in per_doc.items()}
+            boots[key] = {c: _resampled_means(v, doc_idx) for c, v in per_doc.items()}
+            meta[key] = (int(defined.sum()), int(n_docs - defined.sum()))
+            key = ("system", metric, criterion)
+            both = np.isfinite(s) & np.isfinite(h)
+            sm, hm = _system_means(s, h, both, np.arange(n_docs)[None, :])
+            points[key] = {c: float(v[0]) for c, v in coefficients(sm, hm).items()}
+            sm, hm = _system_means(s, h, both, doc_idx)
+            sm = np.take_along_axis(sm, sys_idx, axis=1)
+            hm = np.take_along_axis(hm, sys_idx, axis=1)
+            boots[key] = coefficients(sm, hm)
+            meta[key] = (int(both.any(axis=0).sum()), 0)
+
+    paired = _paired(scores, ratings, points, boots, confidence)
+    separated = {(p.level, p.criterion, p.coefficient, p.a, p.b): p for p in paired}
+    rows = []
+    for level in LEVELS:
+        for metric in scores:
+            for criterion in ratings:
+                key = (level, metric, criterion)
+                best = tuple(c for c in COEFFICIENTS
+                             if _is_separated_best(level, criterion, c, metric, list(scores), points, separated))
+                rows.append(Row(metric=metric, criterion=criterion, level=level, n=meta[key][0], skipped=meta[key][1],
+                                values=points[key],
+                                ci={c: _interval(boots[key][c], confidence) for c in COEFFICIENTS}, best=best))
+    agreement = tuple(a for c, v in (annotations or {}).items() if (a := _agreement(c, v)) is not None)
+    return Correlations(rows=tuple(rows), paired=tuple(paired), agreement=agreement, documents=n_docs,
+                        systems=n_sys, seed=seed, resamples=n_resamples, confidence=confidence)
+
+
+def _nanmean(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
+
+
+def _resampled_means(per_doc: np.ndarray, doc_idx: np.ndarray) -> np.ndarray:
+    """The mean of the defined per-document values of each resample of documents (nan when none is defined)."""
+    drawn = per_doc[doc_idx]
+    defined = np.isfinite(drawn)
+    k = defined.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k > 0, np.where(defined, drawn, 0.0).sum(axis=1) / k, np.nan)
+
+
+def _system_means(s: np.ndarray, h: np.ndarray, both: np.ndarray,
+                  doc_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per resample (a row of drawn document indices) and system, the mean metric score and the mean rating
+    over the drawn cells where both are present; nan for a system with none."""
+    r, d = doc_idx.shape
+    cells = np.stack([np.where(both, s, 0.0), np.where(both, h, 0.0), both.astype(np.float64)])  # (3, D, S)
+    sums = np.empty((3, r, s.shape[1]))
+    chunk = max(1, CHUNK_CELLS // max(1, d * s.shape[1]))
+    for start in range(0, r, chunk):
+        stop = min(r, start + chunk)
+        sums[:, start:stop] = cells[:, doc_idx[start:stop]].sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(sums[2] > 0, sums[0] / sums[2], np.nan), np.where(sums[2] > 0, sums[1] / sums[2], np.nan))
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return (math.nan, math.nan)
+    return percentile_interval(v, confidence)
+
+
+def _paired(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray],
+            points: Mapping[tuple[str, str, str], Mapping[str, float]],
+            boots: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]], confidence: float) -> list[Paired]:
+    metrics = list(scores)
+    out = []
+    for level in LEVELS:
+        for criterion in ratings:
+            for c in COEFFICIENTS:
+                for i, a in enumerate(metrics):
+                    for b in metrics[i + 1:]:
+                        pa, pb = points[(level, a, criterion)][c], points[(level, b, criterion)][c]
+                        d = boots[(level, a, criterion)][c] - boots[(level, b, criterion)][c]
+                        d = d[np.isfinite(d)]
+                        if not (math.isfinite(pa) and math.isfinite(pb)) or d.size == 0:
+                            continue
+                        p = min(1.0, 2.0 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))))
+                        out.append(Paired(level=level, criterion=criterion, coefficient=c, a=a, b=b, diff=pa - pb,
+                                          ci=percentile_interval(d, confidence), p=p))
+    return out
+
+
+def _is_separated_best(level: str, criterion: str, c: str, metric: str, metrics: Sequence[str],
+                       points: Mapping[tuple[str, str, str], Mapping[str, float]],
+                       separated: Mapping[tuple[str, str, str, str, str], Paired]) -> bool:
+    """Whether `metric` has the highest coefficient of its column and the paired interval of its difference
+    with every other metric (with a value) lies above 0."""
+    mine = points[(level, metric, criterion)][c]
+    others = [m for m in metrics if m != metric and math.isfinite(points[(level, m, criterion)][c])]
+    if not math.isfinite(mine) or not others:
+        return False
+    for other in others:
+        p = separated.get((level, criterion, c, metric, other))
+        if p is not None:
+            lo = p.ci[0]
+        else:
+            p = separated.get((level, criterion, c, other, metric))
+            if p is None:
+                return False
+            lo = -p.ci[1]
+        if not lo > 0:
+            return False
+    return True
+
+
+def _agreement(criterion: str, values: np.ndarray) -> Agreement | None:
+    v = np.asarray(values, dtype=np.float64)
+    units = v.reshape(-1, v.shape[-1])
+    pairable = int((np.isfinite(units).sum(axis=1) >= 2).sum())
+    if pairable == 0:
+        return None
+    return Agreement(criterion=criterion, alpha=krippendorff_alpha_interval(units), units=pairable,
+                     annotators=int(np.isfinite(units).sum(axis=1).max()))
