@@ -31,10 +31,14 @@ def _register() -> None:
     from bench.metrics.extractiveness import Extractiveness
     from bench.metrics.rouge_metric import Rouge
     from bench.metrics.squad_metric import Squad
+    from bench.metrics.bertscore import BertScore
+    from bench.metrics.summac import SummacZS
 
     METRICS.register("rouge", Rouge)
     METRICS.register("squad", Squad)
     METRICS.register("extractiveness", Extractiveness)
+    METRICS.register("bertscore", BertScore)
+    METRICS.register("summac_zs", SummacZS)
 
 
 _register()

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -338,3 +339,124 @@ def bundled_baseline(name: str, model_id: str, layer: int) -> tuple[float, float
         if entry and entry[0] == layer:
             return entry[1]
     return None
+
+
+# ------------------------------------------------------------------ the metric
+
+
+@dataclass(frozen=True)
+class BertScoreOptions:
+    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``)."""
+
+    model: str = "roberta-large"
+    """An encoder: an alias (roberta-large, deberta-xlarge-mnli, deberta-large-mnli, distilbert-base-uncased),
+    a hub id (from the Hugging Face cache) or a directory written by save_pretrained."""
+    layer: int | None = None
+    """The layer whose token embeddings are matched (0: the embeddings); default: the alias's (bert-score's
+    default for the model), else the model's last layer."""
+    idf: bool = False
+    """Weight tokens by their inverse document frequency over the references being scored."""
+    rescale_with_baseline: bool = False
+    """Rescale with a baseline b: (x - b) / (1 - b); bundled for the aliases at their layer, else baseline_path."""
+    baseline_path: str | None = None
+    """A bert-score baseline file (CSV LAYER,P,R,F) for rescale_with_baseline."""
+    batch_size: int | str = "auto"
+    """Texts per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
+    device: str = "auto"
+    """auto, cpu, cuda, cuda:N or mps (as for models)."""
+    dtype: str = "auto"
+    """auto, float32, float16 or bfloat16 (as for models); the bert-score package runs in float32."""
+    max_length: int | None = None
+    """Tokens kept of each text; default the tokenizer's model_max_length (the package's)."""
+    revision: str | None = None
+    """A hub model's branch, tag or commit."""
+
+
+class BertScore(Metric):
+    """BERTScore precision, recall and F1 (x100), equal to the bert-score package's."""
+
+    name = "bertscore"
+    needs = frozenset({"prediction", "references"})
+    task_types = ()
+    value_range = (-math.inf, 100.0)
+    Options = BertScoreOptions
+    description = "BERTScore P/R/F1 of token-embedding matches with the references (any encoder and layer)"
+
+    def __init__(self, options=None, settings=None, cache_dir=None) -> None:
+        super().__init__(options, settings, cache_dir)
+        from bench.metrics.metric_models import ENCODER, locate_metric_model
+
+        s = self.settings
+        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
+            raise BenchError(f"metric 'bertscore': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        if s.layer is not None and s.layer < 0:
+            raise BenchError(f"metric 'bertscore': layer must be 0 or more, not {s.layer}")
+        if s.max_length is not None and s.max_length < 2:
+            raise BenchError(f"metric 'bertscore': max_length must be 2 or more, not {s.max_length}")
+        if s.baseline_path is not None and not s.rescale_with_baseline:
+            raise BenchError("metric 'bertscore': baseline_path is given but rescale_with_baseline is off",
+                             hint="add --metric-opt bertscore.rescale_with_baseline=true")
+        self.source = locate_metric_model(s.model, ENCODER, s.revision)
+        alias = self.source.alias
+        config = self.source.config
+        total = config.get("num_hidden_layers", config.get("n_layers", config.get("num_layers")))
+        self.layer = s.layer if s.layer is not None else (alias.layer if alias and alias.layer is not None else total)
+        if self.layer is None:
+            raise BenchError(f"metric 'bertscore': cannot tell how many layers {s.model!r} has",
+                             hint="pass --metric-opt bertscore.layer=N")
+        self.baseline: tuple[float, float, float] | None = None
+        if s.rescale_with_baseline:
+            if s.baseline_path is not None:
+                self.baseline = read_baseline(s.baseline_path, self.layer)
+            else:
+                self.baseline = bundled_baseline(self.source.name, self.source.model_id, self.layer)
+                if self.baseline is None:
+                    raise BenchError(
+                        f"metric 'bertscore': no bundled rescale baseline for {s.model!r} at layer {self.layer}",
+                        hint="pass --metric-opt bertscore.baseline_path=FILE (a bert-score baseline file, CSV "
+                             "LAYER,P,R,F); bench bundles the aliases' baselines at their default layers")
+        self.model = None
+        self.scorer: BertScorer | None = None
+
+    def signatures(self, references: Sequence[Sequence[str]], dtype: str, max_length: int) -> dict[str, str]:
+        s = self.settings
+        weights = self.source.commit or self.source.fingerprint
+        rescaled = "no"
+        if self.baseline is not None:
+            rescaled = "file:" + Path(s.baseline_path).name if s.baseline_path else "bundled"
+            rescaled += ":" + "/".join(f"{b:.8g}" for b in self.baseline)
+        fields = (("model", f"{self.source.name}@{weights[:12]}"), ("layer", str(self.layer)),
+                  ("idf", "refs" if s.idf else "no"), ("rescaled", rescaled), ("nrefs", nrefs_field(references)),
+                  ("multiref", "max"), ("trunc", str(max_length)), ("dtype", dtype))
+        return {name: signature(name, *fields) for name in SCORE_NAMES}
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        s = self.settings
+        if self.scorer is None:
+            from bench.metrics.metric_models import ENCODER, MetricModel
+
+            self.model = MetricModel(self.source, ENCODER, s.device, s.dtype, s.batch_size, s.revision)
+            self.scorer = BertScorer(self.model, self.layer, s.max_length)
+        from bench.models.hf.runtime import quiet_transformers
+
+        with quiet_transformers():
+            raw = self.scorer.score(inputs.predictions, inputs.references, idf=s.idf, ids=inputs.ids)
+        if self.baseline is not None:
+            raw = rescale(raw, self.baseline)
+        values = raw.astype(np.float64) * 100.0
+        per_example = {name: values[:, k].tolist() for k, name in enumerate(SCORE_NAMES)}
+        metrics, ci = corpus_stats(per_example, self.options)
+        warnings = list(self.model.warnings)
+        if self.scorer.truncated:
+            warnings.append(f"bertscore: {self.scorer.truncated} text(s) longer than {self.scorer.max_length} "
+                            f"tokens were truncated (as the bert-score package does)")
+        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+                            signatures=self.signatures(inputs.references, self.model.dtype_name,
+                                                       self.scorer.max_length),
+                            counts={"bertscore_truncated": self.scorer.truncated}, warnings=warnings)
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
+        self.model = None
+        self.scorer = None

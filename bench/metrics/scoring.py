@@ -150,7 +150,7 @@ def _check_lengths(spec: MetricSpec, r: MetricResult, n: int) -> None:
     for name, values in [*r.per_example.items(), *r.details.items()]:
         if len(values) != n:
             raise BenchError(f"metric {spec.name!r} gave {len(values)} values of {name!r} for {n} examples")
-        if name in r.per_example and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+        if values is r.per_example.get(name) and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                              and math.isfinite(v) for v in values):
             bad = next(v for v in values if not (isinstance(v, (int, float)) and not isinstance(v, bool)
                                                  and math.isfinite(v)))

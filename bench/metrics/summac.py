@@ -1,0 +1,350 @@
+"""Faithfulness of a summary to its document: SummaC-ZS (Laban et al. 2022, "SummaC: Re-Visiting NLI-based
+Models for Inconsistency Detection in Summarization", TACL).
+
+An NLI model reads every (document sentence, summary sentence) pair, the
+document sentence as the premise and the summary sentence as the hypothesis.
+Each summary sentence scores the maximum, over the document's sentences, of
+P(entailment) - P(contradiction) (a softmax over the model's classes); the
+summary's score is the mean over its sentences, x100, so -100..100. Long
+documents are never cut: every sentence is a premise of its own (a single
+pair longer than the model's limit is truncated, counted and warned about).
+
+The entailment and contradiction classes are read from the model's
+``config.id2label`` (entailment/supports, contradiction/refutes, any case);
+a model that names neither is refused, naming the labels it has, unless the
+options name them (``entailment_label``, ``contradiction_label``: a label or
+a class index) or it is an alias whose classes SummaC's own table gives.
+
+Pairs are scored longest first in batches, and every pair's probabilities
+are kept in a persistent cache (SQLite, keyed by the model's identity and
+the two sentences) under the metric's cache directory, so a rerun, or a
+second summarizer on the same documents, pays only for pairs it has not seen.
+Sentences are split by `bench.metrics.sentences` (nupunkt, offline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature
+
+ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
+CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
+
+SCORE_NAME = "summac_zs"
+CACHE_FILE = "summac_zs_pairs.sqlite"
+
+
+def nli_label_indices(id2label: Mapping[Any, str], model: str, entailment_label: str | None = None,
+                      contradiction_label: str | None = None, alias_indices: tuple[int | None, int | None] = (None, None)
+                      ) -> tuple[int, int]:
+    """The class indices of entailment and contradiction in a model's ``id2label``."""
+    labels = {int(k): str(v) for k, v in id2label.items()}
+    shown = ", ".join(f"{k}: {v}" for k, v in sorted(labels.items())) or "none"
+
+    def find(given: str | None, names: frozenset[str], what: str, from_alias: int | None) -> int:
+        if given is not None and str(given).strip() != "":
+            text = str(given).strip()
+            if text.lstrip("-").isdigit() and int(text) in labels:
+                return int(text)
+            matches = [k for k, v in labels.items() if v.lower() == text.lower()]
+            if len(matches) == 1:
+                return matches[0]
+            raise BenchError(f"NLI model {model!r} has no {what} label {text!r} (its labels: {shown})",
+                             hint=f"name one of its labels or class indices with summac_zs.{what}_label")
+        matches = [k for k, v in labels.items() if v.strip().lower() in names]
+        if len(matches) == 1:
+            return matches[0]
+        generic = all(v.upper().startswith("LABEL_") for v in labels.values())
+        if from_alias is not None and generic and from_alias in labels:
+            return from_alias
+        raise BenchError(
+            f"NLI model {model!r} has no {what} label in its config.id2label (its labels: {shown})",
+            hint=f"SummaC needs a model trained for NLI with entailment and contradiction classes; if this model "
+                 f"has them under other names, pass --metric-opt summac_zs.{what}_label=NAME_OR_INDEX",
+            exit_code=EXIT_ENVIRONMENT)
+
+    ent = find(entailment_label, ENTAILMENT_NAMES, "entailment", alias_indices[0])
+    con = find(contradiction_label, CONTRADICTION_NAMES, "contradiction", alias_indices[1])
+    if ent == con:
+        raise BenchError(f"NLI model {model!r}: entailment and contradiction are the same class {ent} "
+                         f"(its labels: {shown})")
+    return ent, con
+
+
+class PairCache:
+    """A persistent store of (P(entailment), P(contradiction)) per (model, premise, hypothesis)."""
+
+    def __init__(self, path: Path | None, model_key: str) -> None:
+        self.model_key = model_key
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=60)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, entail REAL NOT NULL, "
+                                "contradict REAL NOT NULL)")
+                self.db.commit()
+            except (OSError, sqlite3.Error) as e:
+                raise BenchError(f"cannot open the SummaC pair cache: {e}", where=path, exit_code=EXIT_ENVIRONMENT,
+                                 hint="check the results directory is writable, or run without the cache") from None
+
+    def key(self, premise: str, hypothesis: str) -> str:
+        digest = hashlib.sha256()
+        for part in (self.model_key, premise, hypothesis):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def get(self, keys: Sequence[str]) -> dict[str, tuple[float, float]]:
+        if self.db is None or not keys:
+            return {}
+        found: dict[str, tuple[float, float]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            rows = self.db.execute(f"SELECT key, entail, contradict FROM pairs WHERE key IN "
+                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            found.update({k: (e, c) for k, e, c in rows})
+        return found
+
+    def put(self, items: Sequence[tuple[str, float, float]]) -> None:
+        if self.db is None or not items:
+            return
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO pairs (key, entail, contradict) VALUES (?, ?, ?)", items)
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+@dataclass(frozen=True)
+class SummacOutput:
+    scores: np.ndarray
+    """Per example, x100 (-100..100)."""
+    details: list[list[dict[str, Any]]]
+    """Per example, per summary sentence: its text, score (x100) and the index of the document sentence that
+    gave it."""
+    pairs: int
+    """Distinct (document sentence, summary sentence) pairs."""
+    computed: int
+    """Pairs the model ran on (the others came from the cache)."""
+    truncated: int
+    empty_summaries: int
+    empty_documents: int
+
+
+class SummacZSScorer:
+    """Scores summaries against documents with a loaded NLI model."""
+
+    def __init__(self, model: Any, entailment: int, contradiction: int, cache: PairCache,
+                 max_length: int | None = None) -> None:
+        """`model`: a `bench.metrics.metric_models.MetricModel` of kind nli."""
+        self.metric_model = model
+        self.entailment = entailment
+        self.contradiction = contradiction
+        self.cache = cache
+        self.max_length = max_length or model.max_length()
+
+    def pair_probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> tuple[np.ndarray, int]:
+        """(n, 2) float64 P(entailment), P(contradiction) of each pair, computed longest first; and the number
+        of pairs truncated to the model's limit."""
+        import torch
+
+        from bench.models.hf.runtime import quiet_transformers
+
+        n = len(premises)
+        if n == 0:
+            return np.zeros((0, 2)), 0
+        tok = self.metric_model.tokenizer
+        with quiet_transformers():
+            lengths = np.array([len(x) for x in tok(list(premises), list(hypotheses))["input_ids"]], dtype=np.int64)
+        truncated = int((lengths > self.max_length).sum())
+        order = np.argsort(-lengths, kind="stable")
+        device = self.metric_model.device
+
+        def run(batch: Sequence[int]) -> list[np.ndarray]:
+            with quiet_transformers():
+                enc = tok([premises[i] for i in batch], [hypotheses[i] for i in batch], padding=True,
+                          truncation=True, max_length=self.max_length, return_tensors="pt")
+            enc = {k: v.to(device) for k, v in enc.items()}
+            with torch.inference_mode():
+                logits = self.metric_model.model(**enc).logits.float()
+                probs = torch.softmax(logits, dim=-1)[:, [self.entailment, self.contradiction]]
+            return list(probs.double().cpu().numpy())
+
+        rows = self.metric_model.map_batches([int(i) for i in order], run)
+        out = np.empty((n, 2), dtype=np.float64)
+        out[order] = np.asarray(rows)
+        return out, truncated
+
+    def score(self, summaries: Sequence[str], documents: Sequence[str]) -> SummacOutput:
+        from bench.metrics.sentences import split_sentences
+
+        doc_sents = [split_sentences(d) for d in documents]
+        sum_sents = [split_sentences(s) for s in summaries]
+        index: dict[tuple[str, str], int] = {}
+        for d, s in zip(doc_sents, sum_sents):
+            for hypothesis in s:
+                for premise in d:
+                    index.setdefault((premise, hypothesis), len(index))
+        pairs = list(index)
+        keys = [self.cache.key(p, h) for p, h in pairs]
+        known = self.cache.get(keys)
+        probs = np.empty((len(pairs), 2), dtype=np.float64)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        for i, k in enumerate(keys):
+            if k in known:
+                probs[i] = known[k]
+        truncated = 0
+        # Scored in chunks, each saved as it is done: an interrupted run keeps what it paid for.
+        chunk = 4096
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            new, cut = self.pair_probabilities([pairs[i][0] for i in part], [pairs[i][1] for i in part])
+            truncated += cut
+            probs[part] = new
+            self.cache.put([(keys[i], float(e), float(c)) for i, (e, c) in zip(part, new)])
+        pair_scores = probs[:, 0] - probs[:, 1]
+
+        scores = np.zeros(len(summaries), dtype=np.float64)
+        details: list[list[dict[str, Any]]] = []
+        empty_summaries = empty_documents = 0
+        for k, (d, s) in enumerate(zip(doc_sents, sum_sents)):
+            if not s or not d:
+                empty_summaries += not s
+                empty_documents += bool(s) and not d
+                details.append([])
+                continue
+            grid = pair_scores[[[index[(p, h)] for p in d] for h in s]]  # (summary sentences, document sentences)
+            best = grid.argmax(axis=1)
+            per_sentence = grid[np.arange(len(s)), best] * 100.0
+            scores[k] = float(per_sentence.mean())
+            details.append([{"sentence": h, "score": float(v), "document_sentence": int(b)}
+                            for h, v, b in zip(s, per_sentence, best)])
+        return SummacOutput(scores, details, len(pairs), len(todo), truncated, empty_summaries, empty_documents)
+
+
+def cache_path(cache_dir: Path | None) -> Path | None:
+    return None if cache_dir is None else Path(cache_dir) / CACHE_FILE
+
+
+def open_cache(cache_dir: Path | None, model_key: str) -> PairCache:
+    return PairCache(cache_path(cache_dir), model_key)
+
+
+def check_range(values: np.ndarray) -> None:
+    """Scores are differences of probabilities, x100."""
+    if values.size and not (np.all(np.isfinite(values)) and values.min() >= -100 - 1e-9 and values.max() <= 100 + 1e-9):
+        raise BenchError("SummaC-ZS gave a score outside -100..100 (the model's probabilities are not finite)",
+                         hint="run the NLI model in float32 (dtype=float32)", exit_code=EXIT_ENVIRONMENT)
+
+
+# ------------------------------------------------------------------ the metric
+
+
+@dataclass(frozen=True)
+class SummacZSOptions:
+    """The options of the `summac_zs` metric (``--metric-opt summac_zs.KEY=VALUE``)."""
+
+    model: str = "vitc"
+    """An NLI model: an alias (vitc: SummaC's tals/albert-xlarge-vitaminc-mnli; vitc-base: its smaller
+    sibling), a hub id (from the Hugging Face cache) or a directory written by save_pretrained."""
+    entailment_label: str | None = None
+    """The entailment class (a label of config.id2label or an index), when its name is not a usual one."""
+    contradiction_label: str | None = None
+    """The contradiction class (a label or an index), when its name is not a usual one."""
+    batch_size: int | str = "auto"
+    """Sentence pairs per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
+    device: str = "auto"
+    """auto, cpu, cuda, cuda:N or mps (as for models)."""
+    dtype: str = "auto"
+    """auto, float32, float16 or bfloat16 (as for models)."""
+    max_length: int | None = None
+    """Tokens of one pair; default the tokenizer's limit (a longer pair is truncated and counted)."""
+    revision: str | None = None
+    """A hub model's branch, tag or commit."""
+
+
+class SummacZS(Metric):
+    """SummaC-ZS faithfulness of a summary to its document (x100, -100..100)."""
+
+    name = "summac_zs"
+    needs = frozenset({"prediction", "document"})
+    task_types = ("summarization",)
+    value_range = (-100.0, 100.0)
+    Options = SummacZSOptions
+    description = ("SummaC-ZS faithfulness: NLI entailment minus contradiction of each summary sentence by its best "
+                   "document sentence, averaged")
+
+    def __init__(self, options=None, settings=None, cache_dir=None) -> None:
+        super().__init__(options, settings, cache_dir)
+        from bench.metrics.metric_models import NLI, locate_metric_model
+
+        s = self.settings
+        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
+            raise BenchError(f"metric 'summac_zs': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        if s.max_length is not None and s.max_length < 3:
+            raise BenchError(f"metric 'summac_zs': max_length must be 3 or more, not {s.max_length}")
+        self.source = locate_metric_model(s.model, NLI, s.revision)
+        alias = self.source.alias
+        self.labels = nli_label_indices(self.source.config.get("id2label") or {}, self.source.name,
+                                        s.entailment_label, s.contradiction_label,
+                                        (alias.entailment_index, alias.contradiction_index) if alias else (None, None))
+        self.model = None
+        self.scorer: SummacZSScorer | None = None
+
+    def signature_of(self, dtype: str, max_length: int) -> str:
+        from bench.metrics.sentences import splitter_id
+
+        weights = self.source.commit or self.source.fingerprint
+        return signature(SCORE_NAME, ("model", f"{self.source.name}@{weights[:12]}"),
+                         ("labels", f"e{self.labels[0]}-c{self.labels[1]}"), ("split", splitter_id()),
+                         ("trunc", str(max_length)), ("dtype", dtype), ("agg", "mean"))
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        assert inputs.documents is not None  # scoring checks `needs`
+        s = self.settings
+        if self.scorer is None:
+            from bench.metrics.metric_models import NLI, MetricModel
+
+            self.model = MetricModel(self.source, NLI, s.device, s.dtype, s.batch_size, s.revision)
+            model_key = f"{self.model.identity}|{s.max_length or self.model.max_length()}"
+            self.scorer = SummacZSScorer(self.model, *self.labels, open_cache(self.cache_dir, model_key),
+                                         s.max_length)
+        out = self.scorer.score(inputs.predictions, inputs.documents)
+        check_range(out.scores)
+        per_example = {SCORE_NAME: out.scores.tolist()}
+        metrics, ci = corpus_stats(per_example, self.options)
+        warnings = list(self.model.warnings)
+        if out.truncated:
+            warnings.append(f"summac_zs: {out.truncated} sentence pair(s) longer than {self.scorer.max_length} "
+                            f"tokens were truncated")
+        if out.empty_summaries:
+            warnings.append(f"summac_zs: {out.empty_summaries} empty prediction(s) (no sentence) scored 0")
+        if out.empty_documents:
+            warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) scored 0")
+        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+                            signatures={SCORE_NAME: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
+                            counts={"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated},
+                            warnings=warnings, details={SCORE_NAME: out.details})
+
+    def close(self) -> None:
+        if self.scorer is not None:
+            self.scorer.cache.close()
+        if self.model is not None:
+            self.model.close()
+        self.model = None
+        self.scorer = None
