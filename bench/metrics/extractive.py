@@ -186,28 +186,31 @@ def cache_info() -> tuple[int, int]:
 
 
 class _Document:
-    """A document's tokens analysed once: lowercased, the positions of each lowercased token, its N-gram sets."""
+    """A document's tokens prepared for the summaries scored against it.
 
-    __slots__ = ("tokens", "lower", "positions", "_ngrams")
+    `lower`: the tokens lowercased; `positions`: where each lowercased token of the summaries occurs in `lower`
+    (other tokens are never looked up); `vocabulary`: the tokens as written.
+    """
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    __slots__ = ("lower", "positions", "tokens", "vocabulary")
+
+    def __init__(self, tokens: Sequence[str], wanted: set[str] | frozenset[str]) -> None:
         self.tokens: Tokens = tuple(tokens)
-        self.lower: Tokens = tuple([t.lower() for t in self.tokens])
-        positions: dict[str, list[int]] = {}
+        self.lower: Tokens = tuple(map(str.lower, self.tokens))
+        self.vocabulary = frozenset(self.tokens)
+        positions: dict[str, list[int]] = {t: [] for t in wanted}
         for j, t in enumerate(self.lower):
             bucket = positions.get(t)
-            if bucket is None:
-                positions[t] = [j]
-            else:
+            if bucket is not None:
                 bucket.append(j)
         self.positions = positions
-        self._ngrams: dict[int, frozenset[Tokens]] = {}
 
-    def ngrams(self, n: int) -> frozenset[Tokens]:
-        found = self._ngrams.get(n)
-        if found is None:
-            found = self._ngrams[n] = frozenset(_ngrams(self.tokens, n))
-        return found
+    def contains(self, ngram: Tokens, first_lower: str) -> bool:
+        """Whether `ngram` (tokens as written) occurs in the document; `first_lower` is its first token lowercased."""
+        if len(ngram) == 1:
+            return ngram[0] in self.vocabulary
+        tokens, n = self.tokens, len(ngram)
+        return any(tokens[p:p + n] == ngram for p in self.positions[first_lower])
 
 
 def _ngrams(tokens: Tokens, n: int) -> zip[Tokens]:
@@ -225,21 +228,19 @@ def _fragments(summary_lower: Tokens, doc: _Document) -> list[int]:
     i = 0
     while i < n:
         best = 0
-        starts = index.get(summary_lower[i])
-        if starts is not None:
-            most = n - i  # no match can be longer: the first match this long is the one kept
-            resume = 0
-            for p in starts:
-                if p < resume:
-                    continue
-                k = 1
-                while k < most and p + k < m and text[p + k] == summary_lower[i + k]:
-                    k += 1
-                if k > best:
-                    best = k
-                    if k == most:
-                        break
-                resume = p + k
+        most = n - i  # no match can be longer: the first match this long is the one kept
+        resume = 0
+        for p in index[summary_lower[i]]:
+            if p < resume:
+                continue
+            k = 1
+            while k < most and p + k < m and text[p + k] == summary_lower[i + k]:
+                k += 1
+            if k > best:
+                best = k
+                if k == most:
+                    break
+            resume = p + k
         if best:
             found.append(best)
             i += best
@@ -248,16 +249,21 @@ def _fragments(summary_lower: Tokens, doc: _Document) -> list[int]:
     return found
 
 
+def _lowered(tokens: Sequence[str]) -> Tokens:
+    return tuple(map(str.lower, tokens))
+
+
 def fragments(summary_tokens: Sequence[str], document_tokens: Sequence[str]) -> list[int]:
     """The lengths of the summary's extractive fragments in the document, in summary order (tokens compared lowercased)."""
-    return _fragments(tuple([t.lower() for t in summary_tokens]), _Document(document_tokens))
+    lower = _lowered(summary_tokens)
+    return _fragments(lower, _Document(document_tokens, set(lower)))
 
 
-def _stats(summary: Tokens, doc: _Document) -> dict[str, float]:
+def _stats(summary: Tokens, summary_lower: Tokens, doc: _Document) -> dict[str, float]:
     length = len(summary)
     result: dict[str, float] = {}
     if length:
-        lengths = _fragments(tuple([t.lower() for t in summary]), doc)
+        lengths = _fragments(summary_lower, doc)
         result["coverage"] = sum(lengths) / length
         result["density"] = sum(f * f for f in lengths) / length
         result["compression"] = len(doc.tokens) / length
@@ -269,8 +275,7 @@ def _stats(summary: Tokens, doc: _Document) -> dict[str, float]:
         counts = Counter(_ngrams(summary, n))
         distinct = len(counts)
         if distinct:
-            in_document = doc.ngrams(n)
-            novel[n] = sum(1 for g in counts if g not in in_document) / distinct
+            novel[n] = sum(1 for g in counts if not doc.contains(g, g[0].lower())) / distinct
             repeated[n] = sum(1 for c in counts.values() if c > 1) / distinct
         else:  # fewer than n tokens: SummEval leaves the statistic out, its corpus mean counts 0
             novel[n] = repeated[n] = 0.0
@@ -284,21 +289,26 @@ def _stats(summary: Tokens, doc: _Document) -> dict[str, float]:
 
 def stats(summary_tokens: Sequence[str], document_tokens: Sequence[str]) -> dict[str, float]:
     """Every statistic of `STAT_NAMES` for one summary against its document, raw (rates in 0..1, not x100)."""
-    return _stats(tuple(summary_tokens), _Document(document_tokens))
+    summary = tuple(summary_tokens)
+    lower = _lowered(summary)
+    return _stats(summary, lower, _Document(document_tokens, set(lower)))
 
 
 def stats_many(summaries: Sequence[str], documents: Sequence[str]) -> list[dict[str, float]]:
-    """`stats` of each summary against the document beside it, from texts; each distinct document analysed once."""
+    """`stats` of each summary against the document beside it, from texts; each distinct document prepared once."""
     if len(summaries) != len(documents):
         raise ValueError(f"stats_many() needs one document per summary: {len(summaries)} summaries, "
                          f"{len(documents)} documents")
     tokens = tokenize([*summaries, *documents])
-    summary_tokens, document_tokens = tokens[:len(summaries)], tokens[len(summaries):]
-    analysed: dict[str, _Document] = {}
-    out: list[dict[str, float]] = []
-    for text, summary, doc_tokens in zip(documents, summary_tokens, document_tokens):
-        doc = analysed.get(text)
-        if doc is None:
-            doc = analysed[text] = _Document(doc_tokens)
-        out.append(_stats(summary, doc))
-    return out
+    summary_tokens = tokens[:len(summaries)]
+    summary_lower = [_lowered(s) for s in summary_tokens]
+    by_document: dict[str, list[int]] = {}
+    for i, text in enumerate(documents):
+        by_document.setdefault(text, []).append(i)
+    out: list[dict[str, float] | None] = [None] * len(summaries)
+    for indices in by_document.values():  # one document at a time, dropped once its summaries are scored
+        wanted = set().union(*(summary_lower[i] for i in indices))
+        doc = _Document(tokens[len(summaries) + indices[0]], wanted)
+        for i in indices:
+            out[i] = _stats(summary_tokens[i], summary_lower[i], doc)
+    return out  # type: ignore[return-value]  # every slot is filled above
