@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name, where
+from bench.io import SURROGATE_HINT, json_type, lone_surrogate, parse_jsonl, surrogate_name, where
 from bench.registry import did_you_mean
 from bench.tasks.records import as_references
 
@@ -190,18 +190,19 @@ def read_ratings(path: Path, *, annotators: str = "expert", texts: bool = True) 
     ``id``, ``system`` and ``ratings`` are needed. `annotators` chooses
     SummEval's ``expert`` or ``turker`` annotations.
     """
-    rows = read_jsonl(path)
+    rows, syntax = parse_jsonl(path)
     if rows and all(k in rows[0][1] for k in SUMMEVAL_FIELDS) and "ratings" not in rows[0][1]:
-        return _read_summeval(path, rows, annotators)
+        return _read_summeval(path, rows, syntax, annotators)
     hint = f"each line is {LINE_FORMAT if texts else RUNS_LINE_FORMAT}"
     summaries: list[RatedSummary] = []
-    errors: list[BenchError] = []
+    errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
     for lineno, obj in rows:
         at = where(path, lineno)
         found = lone_surrogate(obj)
         if found:
-            errors.append(BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at, hint=SURROGATE_HINT))
+            errors.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at,
+                                              hint=SURROGATE_HINT)))
             continue
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
@@ -226,15 +227,15 @@ def read_ratings(path: Path, *, annotators: str = "expert", texts: bool = True) 
                                            where=at, hint="each system's summary of a document is rated on one line; "
                                            "several annotators' ratings go in a list"))
         if problems:
-            errors += problems
+            errors += [(lineno, e) for e in problems]
             continue
         summaries.append(RatedSummary(doc_id, system, prediction or "", references, document, ratings, at))
-    if errors:
-        raise BenchErrors(errors)
+    _raise(errors)
     return _grid(relpath(path), "ratings", summaries)
 
 
-def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], annotators: str) -> RatedSummaries:
+def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
+                   syntax: Sequence[tuple[int, BenchError]], annotators: str) -> RatedSummaries:
     """SummEval's file: each line a (document, system) summary with expert and turker annotations."""
     if annotators not in SUMMEVAL_ANNOTATORS:
         raise BenchError(f"unknown annotators {annotators!r}", hint="SummEval has 'expert' and 'turker' annotations")
@@ -242,13 +243,14 @@ def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], annot
     hint = ("SummEval's lines hold id, model_id, decoded, references, text and expert_annotations / "
             'turker_annotations: lists of {"coherence", "consistency", "fluency", "relevance"} ratings')
     summaries: list[RatedSummary] = []
-    errors: list[BenchError] = []
+    errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
     for lineno, obj in rows:
         at = where(path, lineno)
         found = lone_surrogate(obj)
         if found:
-            errors.append(BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at, hint=SURROGATE_HINT))
+            errors.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at,
+                                              hint=SURROGATE_HINT)))
             continue
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
@@ -276,13 +278,18 @@ def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], annot
                 problems.append(BenchError(f"duplicate (id, model_id) ({doc_id!r}, {system!r}) "
                                            f"(first on line {first})", where=at, hint=hint))
         if problems:
-            errors += problems
+            errors += [(lineno, e) for e in problems]
             continue
         summaries.append(RatedSummary(doc_id, system, prediction or "", references, document,
                                       {c: tuple(v) for c, v in ratings.items()}, at))
-    if errors:
-        raise BenchErrors(errors)
+    _raise(errors)
     return _grid(relpath(path), "summeval", summaries)
+
+
+def _raise(errors: Sequence[tuple[int, BenchError]]) -> None:
+    """Every problem of a file at once, in line order."""
+    if errors:
+        raise BenchErrors([e for _, e in sorted(errors, key=lambda p: p[0])])
 
 
 def _grid(source: str, layout: str, summaries: Sequence[RatedSummary],
