@@ -47,6 +47,17 @@ def plain_scan(summary: list[str], document: list[str]) -> list[int]:
     return lengths
 
 
+def plain_ngram_shares(summary: list[str], document: list[str], n: int) -> tuple[float, float]:
+    """(novel, repeated) for n-grams by their definition, tokens as written: shares of the distinct summary n-grams."""
+    grams = [tuple(summary[k:k + n]) for k in range(len(summary) - n + 1)]
+    in_document = {tuple(document[k:k + n]) for k in range(len(document) - n + 1)}
+    distinct = set(grams)
+    if not distinct:
+        return 0.0, 0.0
+    return (len(distinct - in_document) / len(distinct),
+            len([g for g in distinct if grams.count(g) > 1]) / len(distinct))
+
+
 # --- the published cases (lighteval tests/unit/metrics/test_cases/extractiveness.json) -------------------------
 
 # spaCy's tokens of the texts, written out, so that these run without spaCy; the slow tests below tokenize for real.
@@ -181,7 +192,7 @@ def test_fragments_equal_the_plain_scan(summary, document):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(summary=tokens, document=tokens)
-def test_statistics_stay_in_their_ranges(summary, document):
+def test_statistics_stay_in_their_ranges_and_ngram_shares_follow_their_definition(summary, document):
     got = stats(summary, document)
     lengths = fragments(summary, document)
     assert sum(lengths) <= len(summary)
@@ -189,6 +200,10 @@ def test_statistics_stay_in_their_ranges(summary, document):
         assert 0.0 <= got[name] <= 1.0, name
     assert got["coverage"] <= got["density"] <= got["coverage"] * max(lengths, default=0) + 1e-12
     assert got["summary_length"] == len(summary)
+    for n in (1, 2, 3):
+        novel, repeated = plain_ngram_shares(summary, document, n)
+        assert got[f"novel_{n}gram"] == pytest.approx(novel, abs=1e-12)
+        assert got[f"repeated_{n}gram"] == pytest.approx(repeated, abs=1e-12)
 
 
 def test_fragments_equal_the_plain_scan_on_a_news_article():
@@ -232,6 +247,18 @@ def test_a_text_is_tokenized_once_across_calls():
     stats_many(["Lukashenko said.", "Russia said."], [article, article])
     assert extractive.cache_info()[0] == 3  # the article once, and the two summaries
     assert tokenize([article])[0] is first
+
+
+@pytest.mark.slow
+def test_stats_many_equals_stats_pair_by_pair_with_documents_repeated():
+    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    other = "Minsk said the exercises were defensive.\n\nMoscow agreed."
+    documents = [article, other, article, "", other, article]
+    summaries = ["Lukashenko expects Russian weapons.", "Moscow agreed.", "", "Anything at all.",
+                 "The exercises were defensive, Minsk said.", "Belarus president expects big shipment of weapons"]
+    expected = [stats(s, d) for s, d in zip(tokenize(summaries), tokenize(documents))]
+    assert stats_many(summaries, documents) == expected
+    assert expected[1]["coverage"] == 1.0 and expected[3]["compression"] == 0.0
 
 
 @pytest.mark.slow
