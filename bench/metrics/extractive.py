@@ -16,7 +16,9 @@ What is the same as SummEval:
   SummEval loads ``en_core_web_sm`` with the tagger, parser and NER disabled; nothing in that pipeline changes the
   tokens, so this module uses ``spacy.blank("en")``, which needs no model download. Checked: ``en_core_web_sm`` 3.8.0
   and ``spacy.blank("en")`` of spaCy 3.8.18 give the same tokens on the seed articles and on text made of
-  whitespace runs, contractions, URLs, e-mail addresses, dashes, Cyrillic and CJK.
+  whitespace runs, contractions, URLs, e-mail addresses, dashes, Cyrillic and CJK; and SummEval's
+  ``evaluate_example`` run with that model gave exactly this module's numbers on 600 varied pairs (spans copied
+  from news articles, changed case, repeats, whitespace runs, Cyrillic and CJK, empty summaries and documents).
 - fragments: the summary is read left to right; at each position the document is scanned from its start, each match
   is extended as far as both texts agree, the scan jumps past the matched run, and the first longest match is kept;
   a match of length L moves the summary position on by L, no match by 1. Tokens are compared lowercased
