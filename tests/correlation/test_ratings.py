@@ -138,35 +138,16 @@ def test_a_damaged_summeval_line_names_its_field(tmp_path):
 # ------------------------------------------------------------------ runs
 
 
-TASK = """name: rated-news
-version: 1
-type: summarization
-fixture: rated_news.jsonl
-fields: {id: id, document: document, references: references}
-metrics: [rouge]
-summary_sentences: 2
-"""
-
-ARTICLES = [
-    ("n1", "The council met on Monday. It approved a new bridge over the river. The bridge will cost 40 million "
-           "dollars. Work starts in spring. Residents asked for it for years. The mayor welcomed the vote."),
-    ("n2", "Snow fell across the north on Sunday. Two villages lost power. Several roads were closed. Crews worked "
-           "through the night. Power should return by Wednesday. Schools stay shut until then."),
-    ("n3", "The museum reopened after two years. A new wing shows old paintings. Entry is free this month. The "
-           "director thanked the donors. Visitors queued from early morning. The cafe also reopened."),
-]
+#: A three-article summarization task (tests/correlation/data/rated-news.yaml).
+DATA = SUMMEVAL.parent
+IDS = ("n1", "n2", "n3")
 
 
 def make_runs(root: Path) -> Path:
-    """Runs of lead-3 and textrank on a three-article task; returns the results directory."""
+    """Runs of lead-3 and textrank on the rated-news task; returns the results directory."""
     from bench.api import run
 
-    tasks = root / "tasks"
-    tasks.mkdir()
-    (tasks / "rated-news.yaml").write_text(TASK, encoding="utf-8")
-    write(tasks / "rated_news.jsonl", [{"id": i, "document": d, "references": [d.split(". ")[1] + "."]}
-                                       for i, d in ARTICLES])
-    run(models=["lead-3", "textrank"], tasks=["rated-news"], tasks_dirs=[tasks], output_dir=root / "results")
+    run(models=["lead-3", "textrank"], tasks=["rated-news"], tasks_dirs=[DATA], output_dir=root / "results")
     return root / "results"
 
 
@@ -181,7 +162,7 @@ def test_runs_with_a_ratings_file_give_the_runs_predictions_and_stored_scores(ru
     from bench.comparison.select import collect_runs
 
     path = write(tmp_path / "r.jsonl", [{"id": i, "system": m, "ratings": {"relevance": k + j}}
-                                        for k, (i, _) in enumerate(ARTICLES) for j, m in enumerate(["lead-3", "textrank"])])
+                                        for k, i in enumerate(IDS) for j, m in enumerate(["lead-3", "textrank"])])
     rated = read_runs_with_ratings([runs], path)
     assert rated.layout == "runs" and set(rated.systems) == {"lead-3", "textrank"}
     assert set(rated.stored) == {"rouge1", "rouge2", "rougeL", "rougeLsum"}
@@ -205,7 +186,7 @@ def test_ratings_of_unknown_systems_or_examples_name_their_lines(runs, tmp_path)
 
 @pytest.mark.slow
 def test_a_model_without_ratings_is_left_out_with_a_note(runs, tmp_path):
-    path = write(tmp_path / "r.jsonl", [{"id": i, "system": "lead-3", "ratings": {"relevance": 1}} for i, _ in ARTICLES])
+    path = write(tmp_path / "r.jsonl", [{"id": i, "system": "lead-3", "ratings": {"relevance": 1}} for i in IDS])
     rated = read_runs_with_ratings([runs], path)
     assert rated.systems == ("lead-3",)
     assert rated.notes == ("run of textrank left out: no ratings",)
