@@ -48,7 +48,8 @@ def correlate(
              "with runs, a score they stored (default: every stored score).")] = None,
     metric_opt: MetricOpts = None,
     criterion: Annotated[Optional[list[str]], typer.Option(
-        "--criterion", metavar="NAME", help="Only this criterion (repeatable). Default: every criterion rated.")] = None,
+        "--criterion", metavar="NAME",
+        help="Only this criterion (repeatable). Default: every criterion rated.")] = None,
     annotators: Annotated[Optional[Annotators], typer.Option(
         "--annotators", metavar="expert|turker",
         help="SummEval's file: the expert (default) or the crowd-worker annotations.")] = None,

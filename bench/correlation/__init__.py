@@ -43,7 +43,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
         path = paths[0]
         if path.is_dir():
             raise BenchError("a run or results directory needs the ratings of its predictions",
-                             where=relpath(path), hint=f"add --ratings FILE (lines of {{\"id\", \"system\", \"ratings\"}})")
+                             where=relpath(path), hint='add --ratings FILE (lines of {"id", "system", "ratings"})')
         rated = read_ratings(path, annotators=annotators or "expert")
         if annotators is not None and rated.layout != "summeval":
             raise BenchError("--annotators chooses between SummEval's expert and turker annotations; "

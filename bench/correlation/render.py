@@ -98,8 +98,8 @@ def _full_n(result: Correlations, level: str) -> int:
 
 
 def _summary(result: Correlations, source: str, notes: Sequence[str]) -> list[str]:
-    lines = [f"{source}: {result.documents} documents x {result.systems} systems, "
-             f"{len(_criteria(result))} criteria, {len(_metrics(result))} metrics"]
+    lines = [(f"{source}: {result.documents} documents x {result.systems} systems, "
+              f"{len(_criteria(result))} criteria, {len(_metrics(result))} metrics")]
     lines += [f"note: {n}" for n in notes]
     if result.systems < 3:
         lines.append(f"note: with {result.systems} system{'s' if result.systems != 1 else ''} a correlation across "
@@ -173,7 +173,7 @@ def md_cell(text: str) -> str:
 
 
 def render_markdown(result: Correlations, *, source: str, notes: Sequence[str] = ()) -> str:
-    out = [f"# Correlation with human ratings\n"]
+    out = ["# Correlation with human ratings\n"]
     out += [md_cell(line) + "\n" for line in _summary(result, source, notes)]
     out.append(f"{md_cell(ci_wording(result))}; **bold**: {BEST_WORDING}.\n")
     criteria = _criteria(result)
@@ -270,7 +270,8 @@ def render_html(result: Correlations, *, source: str, notes: Sequence[str] = (),
                 f"<b>bold</b>: {esc(BEST_WORDING)}.</p>")
     for level in LEVELS:
         rows = _rows(result, level)
-        body.append(f"<h2>{esc(level.capitalize())} level</h2><p class=\"small\">{esc(level_wording(level, result))}</p>")
+        body.append(f"<h2>{esc(level.capitalize())} level</h2>"
+                    f"<p class=\"small\">{esc(level_wording(level, result))}</p>")
         for c in COEFFICIENTS:
             body.append(f"<h3>{esc(NAMES[c])}</h3><div class=\"scroll\"><table><tr><th class=\"l\">metric</th>"
                         + "".join(f"<th>{esc(x)}</th>" for x in criteria) + "</tr>")
