@@ -264,9 +264,14 @@ def test_stats_many_equals_stats_pair_by_pair_with_documents_repeated():
 @pytest.mark.slow
 def test_the_cache_is_bounded(monkeypatch):
     extractive.clear_cache()
-    monkeypatch.setattr(extractive, "CACHE_SIZE", 3)
-    tokenize(["one", "two", "three", "four"])
-    assert extractive.cache_info() == (3, 3)
+    monkeypatch.setattr(extractive, "CACHE_TOKENS", 3)
+    first = tokenize(["one", "two", "three", "four"])
+    assert extractive.cache_info() == (3, 3)  # "one" went first
+    again = tokenize(["one", "four"])
+    assert again[0] == first[0] and again[0] is not first[0]  # tokenized anew
+    assert again[1] is first[3]  # still held
+    tokenize(["a text of more tokens than the cache holds"])
+    assert extractive.cache_info()[1] <= 3
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
