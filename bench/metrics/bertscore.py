@@ -396,7 +396,7 @@ class BertScore(Metric):
         if s.baseline_path is not None and not s.rescale_with_baseline:
             raise BenchError("metric 'bertscore': baseline_path is given but rescale_with_baseline is off",
                              hint="add --metric-opt bertscore.rescale_with_baseline=true")
-        self.source = locate_metric_model(s.model, ENCODER, s.revision)
+        self.source = locate_metric_model(s.model, ENCODER, s.revision, "bertscore.model")
         alias = self.source.alias
         config = self.source.config
         total = config.get("num_hidden_layers", config.get("n_layers", config.get("num_layers")))

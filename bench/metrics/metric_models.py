@@ -96,8 +96,12 @@ class MetricModelSource:
     alias: MetricModelAlias | None = None
 
 
-def locate_metric_model(name: str, kind: str, revision: str | None = None) -> MetricModelSource:
-    """Find a metric model's files; the offline / not-found errors are the model runtime's (exit code 3)."""
+def locate_metric_model(name: str, kind: str, revision: str | None = None,
+                        option: str | None = None) -> MetricModelSource:
+    """Find a metric model's files; the offline / not-found errors are the model runtime's (exit code 3).
+
+    `option` is the metric option that names the model (``bertscore.model``), for the hint.
+    """
     from bench.models.hf.config import local_fingerprint, locate, read_local_config
 
     if not isinstance(name, str) or not name.strip():
@@ -112,8 +116,15 @@ def locate_metric_model(name: str, kind: str, revision: str | None = None) -> Me
     if name.startswith(("/", "./", "../", "~")) or "/" not in model_id:
         known = ", ".join(a.name for a in METRIC_MODEL_ALIASES if a.kind == kind)
         raise BenchError(f"{kind} model not found: {name!r} is neither a directory, a hub id (org/name) nor an alias",
-                         hint=f"aliases: {known}; or a directory written by save_pretrained")
-    located = locate(model_id, revision, alias=alias.name if alias else None)
+                         hint=f"aliases: {known}; or a directory written by save_pretrained"
+                              + (f" (--metric-opt {option}=DIR)" if option else ""))
+    try:
+        located = locate(model_id, revision, alias=alias.name if alias else None)
+    except BenchError as e:
+        if e.exit_code != EXIT_ENVIRONMENT or option is None or not e.hint:
+            raise
+        hint = e.hint.replace("--model /path/to/model", f"--metric-opt {option}=/path/to/model")
+        raise BenchError(e.message, where=e.where, hint=hint, exit_code=e.exit_code) from None
     return MetricModelSource(alias.name if alias else name, model_id, False, located.config, located.commit,
                              located.offline, located.commit or "unknown", alias)
 

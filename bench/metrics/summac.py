@@ -241,8 +241,14 @@ def cache_path(cache_dir: Path | None) -> Path | None:
     return None if cache_dir is None else Path(cache_dir) / CACHE_FILE
 
 
-def open_cache(cache_dir: Path | None, model_key: str) -> PairCache:
-    return PairCache(cache_path(cache_dir), model_key)
+def open_cache(cache_dir: Path | None, key: str) -> PairCache:
+    return PairCache(cache_path(cache_dir), key)
+
+
+def model_key(model: Any, max_length: int | None = None) -> str:
+    """What a pair's probabilities depend on besides its sentences: the weights, device type, dtype and the
+    pair length limit (`model` is a loaded `MetricModel`)."""
+    return f"{model.identity}|{max_length or model.max_length()}"
 
 
 def check_range(values: np.ndarray) -> None:
@@ -298,7 +304,7 @@ class SummacZS(Metric):
             raise BenchError(f"metric 'summac_zs': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
         if s.max_length is not None and s.max_length < 3:
             raise BenchError(f"metric 'summac_zs': max_length must be 3 or more, not {s.max_length}")
-        self.source = locate_metric_model(s.model, NLI, s.revision)
+        self.source = locate_metric_model(s.model, NLI, s.revision, "summac_zs.model")
         alias = self.source.alias
         self.labels = nli_label_indices(self.source.config.get("id2label") or {}, self.source.name,
                                         s.entailment_label, s.contradiction_label,
@@ -321,9 +327,8 @@ class SummacZS(Metric):
             from bench.metrics.metric_models import NLI, MetricModel
 
             self.model = MetricModel(self.source, NLI, s.device, s.dtype, s.batch_size, s.revision)
-            model_key = f"{self.model.identity}|{s.max_length or self.model.max_length()}"
-            self.scorer = SummacZSScorer(self.model, *self.labels, open_cache(self.cache_dir, model_key),
-                                         s.max_length)
+            self.scorer = SummacZSScorer(self.model, *self.labels,
+                                         open_cache(self.cache_dir, model_key(self.model, s.max_length)), s.max_length)
         out = self.scorer.score(inputs.predictions, inputs.documents)
         check_range(out.scores)
         per_example = {SCORE_NAME: out.scores.tolist()}

@@ -173,6 +173,7 @@ def test_wrong_options_are_one_clear_message(encoders, tmp_path):
         BertScore(settings={"model": str(encoders["bert"]), "layers": 3})
 
 
+@pytest.mark.slow
 def test_a_model_neither_cached_nor_downloadable_is_the_offline_error(monkeypatch):
     skip_without_hf()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -181,3 +182,4 @@ def test_a_model_neither_cached_nor_downloadable_is_the_offline_error(monkeypatc
         BertScore()  # the default: roberta-large, layer 17
     assert e.value.exit_code == EXIT_ENVIRONMENT
     assert "FacebookAI/roberta-large" in str(e.value)
+    assert "--metric-opt bertscore.model=/path/to/model" in e.value.hint

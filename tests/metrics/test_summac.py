@@ -1,0 +1,181 @@
+"""SummaC-ZS equals a direct computation of its rule with the same NLI model, caches every pair, and refuses
+models without entailment and contradiction classes.
+
+The reference computation below is the rule written out plainly: one
+(document sentence, summary sentence) pair at a time through the model,
+softmax, P(entailment) - P(contradiction), max over the document's sentences,
+mean over the summary's, x100.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SEED_ARTICLE, skip_without_hf
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.metrics.base import MetricInputs
+from bench.metrics.sentences import split_sentences
+from bench.metrics.summac import CACHE_FILE, SummacZS, nli_label_indices
+
+TOLERANCE = 1e-4  # x100 scale: float32 logits, batched with padding vs one pair at a time
+
+
+def _paragraphs() -> list[str]:
+    body = " ".join(SEED_ARTICLE.read_text(encoding="utf-8").splitlines()[3:])
+    sentences = split_sentences(body)
+    return [" ".join(sentences[i:i + 4]) for i in range(0, 16, 4)]
+
+
+DOCUMENTS = _paragraphs()
+SUMMARIES = [
+    " ".join(split_sentences(DOCUMENTS[0])[:2]),
+    "Nobody said anything. " + split_sentences(DOCUMENTS[1])[0],
+    split_sentences(DOCUMENTS[2])[-1],
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def nli(tmp_path_factory) -> dict[str, Path]:
+    skip_without_hf()
+    from metric_models import build_nli
+
+    root = tmp_path_factory.mktemp("nli")
+    return {
+        "bert": build_nli(root / "bert"),
+        "roberta": build_nli(root / "roberta", labels=("CONTRADICTION", "NEUTRAL", "ENTAILMENT"), style="roberta"),
+        "generic": build_nli(root / "generic", labels=("LABEL_0", "LABEL_1", "LABEL_2")),
+        "sentiment": build_nli(root / "sentiment", labels=("negative", "positive")),
+    }
+
+
+def _direct(path: Path, summaries, documents, entailment: int, contradiction: int) -> list[float]:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    out = []
+    for summary, document in zip(summaries, documents):
+        sentence_scores = []
+        for hypothesis in split_sentences(summary):
+            best = -np.inf
+            for premise in split_sentences(document):
+                with torch.no_grad():
+                    logits = model(**tok(premise, hypothesis, return_tensors="pt", truncation=True)).logits[0]
+                p = torch.softmax(logits, dim=-1)
+                best = max(best, float(p[entailment] - p[contradiction]))
+            sentence_scores.append(best)
+        out.append(100 * float(np.mean(sentence_scores)) if sentence_scores else 0.0)
+    return out
+
+
+def _compute(path: Path, summaries=SUMMARIES, documents=DOCUMENTS, cache_dir: Path | None = None, **settings):
+    metric = SummacZS(settings={"model": str(path), "device": "cpu", **settings}, cache_dir=cache_dir)
+    try:
+        return metric.compute(MetricInputs(ids=[f"d{i}" for i in range(len(summaries))], predictions=list(summaries),
+                                           references=[[] for _ in summaries], documents=list(documents)))
+    finally:
+        metric.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style, labels", [("bert", (0, 2)), ("roberta", (2, 0))])
+def test_equals_the_rule_computed_directly(nli, style, labels):
+    result = _compute(nli[style], batch_size=3)
+    expected = _direct(nli[style], SUMMARIES, DOCUMENTS, *labels)
+    np.testing.assert_allclose(result.per_example["summac_zs"], expected, rtol=0, atol=TOLERANCE)
+    assert result.metrics["summac_zs"] == pytest.approx(np.mean(expected), abs=TOLERANCE)
+    assert f"|labels:e{labels[0]}-c{labels[1]}|" in result.signatures["summac_zs"]
+    # The per-sentence scores behind each summary's, for predictions.jsonl.
+    details = result.details["summac_zs"]
+    for summary, score, rows in zip(SUMMARIES, result.per_example["summac_zs"], details):
+        assert [r["sentence"] for r in rows] == split_sentences(summary)
+        if rows:
+            assert np.mean([r["score"] for r in rows]) == pytest.approx(score, abs=1e-9)
+            assert all(-100 <= r["score"] <= 100 and r["document_sentence"] >= 0 for r in rows)
+    assert details[-1] == [] and result.per_example["summac_zs"][-1] == 0.0
+    assert any("1 empty prediction" in w for w in result.warnings)
+
+
+@pytest.mark.slow
+def test_pairs_are_cached_so_a_rerun_and_a_second_summarizer_pay_only_for_new_pairs(nli, tmp_path):
+    from bench.metrics.metric_models import NLI, load_metric_model
+    from bench.metrics.summac import SummacZSScorer, model_key, open_cache
+
+    model = load_metric_model(str(nli["bert"]), NLI, device="cpu")
+    cache = open_cache(tmp_path, model_key(model))
+    scorer = SummacZSScorer(model, 0, 2, cache)
+    first = scorer.score(SUMMARIES, DOCUMENTS)
+    assert first.computed == first.pairs > 0
+    again = scorer.score(SUMMARIES, DOCUMENTS)
+    assert again.computed == 0
+    np.testing.assert_array_equal(again.scores, first.scores)
+    # The same summaries but the third; "Nobody said anything." against document 1 was seen in SUMMARIES[1].
+    other = [SUMMARIES[0], "Nobody said anything.", "A new sentence about nothing.", SUMMARIES[3]]
+    second = scorer.score(other, DOCUMENTS)
+    n_doc = [len(split_sentences(d)) for d in DOCUMENTS]
+    assert second.computed == n_doc[2]  # only "A new sentence about nothing." against document 2 is new
+    cache.close()
+    model.close()
+    assert (tmp_path / CACHE_FILE).is_file()
+    # A new process (a new metric) reads the same file, and the numbers do not change.
+    result = _compute(nli["bert"], other, DOCUMENTS, cache_dir=tmp_path)
+    np.testing.assert_allclose(result.per_example["summac_zs"], second.scores, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_a_model_without_entailment_and_contradiction_labels_is_refused(nli):
+    with pytest.raises(BenchError, match=r"no entailment label in its config.id2label \(its labels: 0: negative, "
+                                         r"1: positive\)") as e:
+        SummacZS(settings={"model": str(nli["sentiment"])})
+    assert e.value.exit_code == EXIT_ENVIRONMENT
+    with pytest.raises(BenchError, match="LABEL_0"):
+        SummacZS(settings={"model": str(nli["generic"])})
+    # Naming the classes makes the model usable.
+    result = _compute(nli["generic"], SUMMARIES[:1], DOCUMENTS[:1], entailment_label="LABEL_0",
+                      contradiction_label="2")
+    expected = _direct(nli["generic"], SUMMARIES[:1], DOCUMENTS[:1], 0, 2)
+    assert result.per_example["summac_zs"] == pytest.approx(expected, abs=TOLERANCE)
+
+
+def test_label_names_are_read_from_id2label():
+    assert nli_label_indices({"0": "ENTAILMENT", "1": "NEUTRAL", "2": "CONTRADICTION"}, "m") == (0, 2)
+    assert nli_label_indices({0: "contradiction", 1: "entailment", 2: "neutral"}, "m") == (1, 0)
+    assert nli_label_indices({0: "SUPPORTS", 1: "REFUTES", 2: "NOT ENOUGH INFO"}, "m") == (0, 1)
+    # An alias's classes (SummaC's table) are used only when the config names none.
+    assert nli_label_indices({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, "m", alias_indices=(0, 1)) == (0, 1)
+    with pytest.raises(BenchError, match="no contradiction label"):
+        nli_label_indices({0: "entailment", 1: "not_entailment"}, "m")
+    with pytest.raises(BenchError, match="no entailment label 'yes'"):
+        nli_label_indices({0: "entailment", 1: "contradiction"}, "m", entailment_label="yes")
+    with pytest.raises(BenchError, match="the same class"):
+        nli_label_indices({0: "entailment", 1: "contradiction"}, "m", contradiction_label="0")
+
+
+@pytest.mark.slow
+def test_bench_score_command_line_keeps_per_sentence_details(nli, cli, in_tmp):
+    rows = [{"id": f"d{i}", "prediction": s, "references": [], "document": d}
+            for i, (s, d) in enumerate(zip(SUMMARIES[:3], DOCUMENTS[:3]))]
+    (in_tmp / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = cli("score", "preds.jsonl", "--metric", "summac_zs", "--metric-opt",
+                         f"summac_zs.model={nli['bert']}", "--metric-opt", "summac_zs.device=cpu", "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    expected = _direct(nli["bert"], SUMMARIES[:3], DOCUMENTS[:3], 0, 2)
+    assert result["metrics"]["summac_zs"] == pytest.approx(np.mean(expected), abs=TOLERANCE)
+    assert result["signatures"]["summac_zs"].startswith("summac_zs|model:")
+
+
+@pytest.mark.slow
+def test_rows_without_a_document_are_refused_before_any_model_loads(nli, cli, in_tmp):
+    (in_tmp / "preds.jsonl").write_text(json.dumps({"id": "a", "prediction": "x", "references": ["y"]}) + "\n",
+                                        encoding="utf-8")
+    code, out, err = cli("score", "preds.jsonl", "--metric", "summac_zs", "--metric-opt",
+                         f"summac_zs.model={nli['bert']}")
+    assert code == 2 and "document" in err
