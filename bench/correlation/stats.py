@@ -205,7 +205,8 @@ class Paired:
     ci: tuple[float, float]
     """95% paired bootstrap interval of the difference."""
     p: float
-    """Two-sided bootstrap p-value: twice the smaller share of resampled differences on either side of 0."""
+    """Two-sided bootstrap p-value: twice the smaller share of resampled differences on either side of 0 (a
+    difference of exactly 0 counts on both sides), at most 1."""
 
 
 @dataclass(frozen=True)
