@@ -9,6 +9,7 @@ heavy; `get_metric` makes one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -56,9 +57,22 @@ class MetricSpec:
         return {"name": self.name, "settings": dict(self.settings)}
 
 
+#: ``package.module:Class``, as Python spells them.
+_PLUGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+
+
 def is_plugin_name(name: str) -> bool:
     """Whether `name` names a user's metric class (``module:Class``) rather than a registered one."""
     return ":" in name and not name.startswith(EVALUATE_PREFIX)
+
+
+def well_formed(name: str) -> bool:
+    """Whether a name that is not a built-in could name a metric: ``package.module:Class``, or
+    ``evaluate:`` and a name or path of printable characters."""
+    if name.startswith(EVALUATE_PREFIX):
+        rest = name[len(EVALUATE_PREFIX):]
+        return bool(rest.strip()) and rest.isprintable()
+    return bool(_PLUGIN.fullmatch(name))
 
 
 def resolve_metric(name: str) -> type[Metric]:
@@ -71,6 +85,9 @@ def resolve_metric(name: str) -> type[Metric]:
         raise BenchError(f"a metric name must be a non-empty string, got {name!r}", hint=METRIC_HINT)
     if name in METRICS:
         return METRICS.get(name)
+    if ":" in name and not well_formed(name):
+        raise BenchError(f"unknown metric {name!r}: not a metric name, package.module:Class or "
+                         f"{EVALUATE_PREFIX}NAME_OR_PATH", hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}")
     if name.startswith(EVALUATE_PREFIX):
         from bench.metrics.evaluate_metric import evaluate_metric_class
 
@@ -206,4 +223,5 @@ def _opt_targets(target: str, names: Sequence[str]) -> list[str]:
 
 __all__ = ["METRICS", "EVALUATE_PREFIX", "Metric", "MetricInputs", "MetricOptions", "MetricResult", "MetricSpec",
            "entry_point_metrics", "entry_point_names", "get_metric", "is_plugin_name", "metric_code",
-           "parse_metric_specs", "resolve_metric", "short_name", "split_metric_opts"]
+           "parse_metric_specs", "resolve_metric", "short_name", "split_metric_opts",
+           "well_formed"]

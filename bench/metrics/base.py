@@ -71,6 +71,12 @@ class MetricInputs:
     def __len__(self) -> int:
         return len(self.predictions)
 
+    @classmethod
+    def of(cls, predictions: Sequence[str], references: Sequence[Sequence[str]], **fields: Any) -> MetricInputs:
+        """Inputs of `predictions` and their `references` (and any other field), numbered 0, 1, ... as ids."""
+        return cls(ids=[str(k) for k in range(len(predictions))], predictions=list(predictions),
+                   references=[list(r) for r in references], **fields)
+
     def has(self, field_name: str) -> bool:
         """Whether every example has `field_name` (one of FIELDS)."""
         if field_name in ("prediction", "references"):

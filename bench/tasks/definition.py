@@ -424,7 +424,7 @@ def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
     user's (``module:Class``) or an ``evaluate:`` metric is resolved when a
     run or a rescoring starts, before any model loads.
     """
-    from bench.metrics import EVALUATE_PREFIX, METRIC_HINT, METRICS, entry_point_names
+    from bench.metrics import EVALUATE_PREFIX, METRIC_HINT, METRICS, entry_point_names, well_formed
     from bench.metrics.base import make_settings
 
     metrics = tf.spec.get("metrics")
@@ -473,7 +473,7 @@ def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
             except BenchError as e:
                 errors.append(BenchError(e.message, where=tf.at("metrics"), hint=e.hint))
                 continue
-        elif ":" not in m and m not in entry_point_names():
+        elif not well_formed(m) and m not in entry_point_names():
             errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
                                      where=tf.at("metrics"),
                                      hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}; "

@@ -58,16 +58,19 @@ def captured(monkeypatch):
 
     seen: dict[str, MetricOptions] = {}
 
-    def score_file(path, *, metric="rouge", options=None):
+    def score_file(path, *, metric="rouge", options=None, metric_settings=None):
         seen["score"] = options
-        return {"warnings": [], "n": 0, "metrics": {}, "ci": {}, "signatures": {}, "counts": {}}
+        seen["score metrics"] = (list(metric), metric_settings)
+        return {"warnings": [], "n": 0, "metrics": {}, "ci": {}, "signatures": {}, "counts": {}, "reference": None}
 
     def run(**kwargs):
         seen["run"] = kwargs["metric_options"]
+        seen["run metrics"] = (list(kwargs["metrics"]), kwargs["metric_settings"])
         return []
 
-    def rescore(run_dir, *, metric_options=None, output_dir=None):
+    def rescore(run_dir, *, metric_options=None, output_dir=None, metrics=(), metric_settings=None):
         seen["rescore"] = metric_options
+        seen["rescore metrics"] = (list(metrics), metric_settings)
         raise BenchError("stop here")
 
     monkeypatch.setattr(bench.api, "score_file", score_file)
@@ -87,7 +90,25 @@ def test_metric_options_parse_the_same_in_every_command(in_tmp, cli, captured, a
     cli("score", "preds.jsonl", *args)
     cli("run", "--quiet", *args)
     cli("rescore", "some-run", *args)
-    assert captured == {"score": expected, "run": expected, "rescore": expected}
+    assert {k: v for k, v in captured.items() if not k.endswith("metrics")} == {
+        "score": expected, "run": expected, "rescore": expected}
+
+
+def test_metric_and_metric_opt_parse_the_same_in_every_command(in_tmp, cli, captured):
+    args = ("--metric", "rouge", "--metric", "evaluate:./m.py", "--metric-opt", "m.beta=2",
+            "--metric-opt", "rouge.x=a=b")
+    cli("score", "preds.jsonl", *args)
+    cli("run", "--quiet", *args)
+    cli("rescore", "some-run", *args)
+    wanted = (["rouge", "evaluate:./m.py"], {"m": {"beta": "2"}, "rouge": {"x": "a=b"}})
+    assert captured["score metrics"] == captured["run metrics"] == captured["rescore metrics"] == wanted
+
+
+@pytest.mark.parametrize("opt, message", [("bertscore", "no '='"), ("layer=4", "no metric name before the option"),
+                                          (".layer=4", "no metric name before the option")])
+def test_a_malformed_metric_opt_is_one_clear_error(in_tmp, cli, captured, opt, message):
+    code, _, err = cli("score", "preds.jsonl", "--metric-opt", opt)
+    assert code == 2 and f"--metric-opt {opt!r}: {message}" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("command", [("score", "preds.jsonl"), ("run",), ("rescore", "some-run")])

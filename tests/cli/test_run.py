@@ -37,8 +37,12 @@ def test_default_run_scores_every_baseline_on_every_bundled_task(in_tmp, cli):
         assert record["timing"]["total_s"] > 0 and record["timing"]["examples_per_s"] > 0
         preds = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
         assert len(preds) == record["n_examples"]
+        from bench.metrics import METRICS
+
         for name, value in record["metrics"].items():
-            assert 0 <= value <= 100
+            lo_range, hi_range = next((METRICS.get(m).range_of(name) for m in record["config"]["task"]["metrics"]
+                                       if name in METRICS.get(m).score_ranges), (0.0, float("inf")))
+            assert lo_range <= value <= hi_range
             lo, hi = record["ci"][name]
             assert lo <= value <= hi
             assert record["signatures"][name].startswith(name + "|")
@@ -292,7 +296,7 @@ def test_ctrl_c_in_another_command_says_interrupted_only(in_tmp, cli, monkeypatc
     (["run", "--seed", "one"], "error: Invalid value for '--seed'", "bench run"),
     (["run", "--modle", "lead-3"], "error: No such option: --modle", "bench run"),
     (["score"], "error: Missing argument 'FILE'.", "bench score"),
-    (["score", "x.jsonl", "--metric", "bleu"], "error: Invalid value for '--metric'", "bench score"),
+    (["score", "x.jsonl", "--format", "xml"], "error: Invalid value for '--format'", "bench score"),
     (["compare", "--format", "xml"], "error: Invalid value for '--format'", "bench compare"),
     (["fixture", "import", "a.txt"], "error: Missing option '--name'", "bench fixture import"),
     (["frobnicate"], "error: No such command 'frobnicate'.", "bench"),

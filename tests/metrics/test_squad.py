@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metrics import MetricOptions
+from bench.metrics import MetricInputs, MetricOptions
 from bench.metrics.squad import exact_match, f1, normalize_answer, score
 from bench.metrics.squad_metric import Squad
 
@@ -64,7 +64,7 @@ def test_unanswerable_questions():
 def test_corpus_scores_and_breakdowns():
     preds = ["KYIV", "on Wednesday", "", "", "dozens"]
     refs = [["KYIV"], ["Wednesday"], [], ["sixth"], []]
-    r = Squad(MetricOptions()).compute(preds, refs)
+    r = Squad(MetricOptions()).compute(MetricInputs.of(preds, refs))
     assert r.per_example["exact_match"] == [100.0, 0.0, 100.0, 0.0, 0.0]
     # "on wednesday" vs "wednesday": P=1/2, R=1 -> 2/3
     assert r.per_example["f1"][1] == pytest.approx(200 / 3)

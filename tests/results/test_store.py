@@ -78,7 +78,7 @@ def test_write_run_then_read_run_round_trips(tmp_path):
     assert read_run(path / "results.json") == read_run(path)
     # results.json: RESULT_FIELDS order first, other fields after; indented, UTF-8 as is
     text = (path / "results.json").read_text(encoding="utf-8")
-    assert list(json.loads(text)) == [*RESULT_FIELDS, "extra"]
+    assert list(json.loads(text)) == [*(f for f in RESULT_FIELDS if f in record), "extra"]
     assert text.endswith("}\n") and '\n  "run_id"' in text
     # predictions.jsonl: one JSON line per row; NaN written as null, tuples as lists
     lines = (path / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
@@ -149,7 +149,7 @@ def test_write_run_where_directories_cannot_be_made_is_an_environment_error(tmp_
 @pytest.mark.parametrize("name, where_line, message", [
     ("results_truncated.json", True, "not a valid results.json: invalid JSON"),
     ("results_empty.json", False, "not a valid results.json: the file is empty"),
-    ("results_newer_schema.json", False, f"results.json has schema_version 2; this bench reads up to {SCHEMA_VERSION}"),
+    ("results_newer_schema.json", False, f"results.json has schema_version 3; this bench reads up to {SCHEMA_VERSION}"),
     ("results_nan_metric.json", True, "not a valid results.json: it holds NaN, which bench never writes"),
     ("results_no_schema_version.json", False, "not a bench results.json (no schema_version)"),
     ("results_not_a_record.json", False, "not a bench results.json (no schema_version)"),
@@ -289,8 +289,16 @@ def test_the_range_is_the_one_the_metric_declares(tmp_path):
     from bench.results.store import score_range
 
     assert METRICS.get("rouge").value_range == METRICS.get("squad").value_range == (0.0, 100.0)
-    assert score_range(_record()) == (0.0, 100.0)
-    assert score_range(_record(config={"task": {"metrics": ["squad"]}}, task_type="qa")) == (0.0, 100.0)
+    assert score_range(_record(), "rouge1") == (0.0, 100.0)
+    assert score_range(_record(config={"task": {"metrics": ["squad"]}}, task_type="qa"), "f1") == (0.0, 100.0)
+    # a score with a range of its own keeps it beside metrics of other ranges; others get their union
+    both = _record(config={"metrics": [{"name": "rouge"}, {"name": "extractiveness"}]})
+    assert score_range(both, "rouge1") == (0.0, 100.0) and score_range(both, "coverage") == (0.0, 100.0)
+    assert score_range(both, "density") == (0.0, math.inf)
+    qa = _record(config={"metrics": [{"name": "squad"}]}, task_type="qa")
+    assert score_range(qa, "best_f1_thresh") == (-math.inf, math.inf) and score_range(qa, "best_f1") == (0.0, 100.0)
+    # a user's metric declares nothing bench can check without its code
+    assert score_range(_record(config={"metrics": [{"name": "mypkg.metrics:Mine"}]}), "x") == (-math.inf, math.inf)
     # a mean equal to its bounds up to float summation order is sound
     record = _record()
     record["metrics"]["rouge1"] = 100.0 + 1e-12

@@ -143,7 +143,7 @@ def test_load_task_reports_every_key_group_at_once(tmp_path):
 def test_task_types_registry():
     assert set(TASK_TYPES.names()) == {"summarization", "qa"}
     assert TASK_TYPES.get("qa").fields == ("id", "context", "question", "answers")
-    assert TASK_TYPES.get("summarization").default_metrics == ("rouge",)
+    assert TASK_TYPES.get("summarization").default_metrics == ("rouge", "extractiveness")
 
 
 @pytest.mark.parametrize("name, ok", [("x", True), ("x.y", True), ("x-1_b.c", True), ("7", True),
