@@ -9,7 +9,8 @@ with the highest F-measure, the first one on ties).
 What is the same:
 - tokenizer: lowercase, every run of characters outside ``[a-z0-9]`` is a
   separator, tokens longer than 3 characters go through nltk's PorterStemmer
-  when stemming is on;
+  (default mode; bench's own implementation, `bench.metrics.porter`) when
+  stemming is on;
 - ROUGE-N: clipped n-gram overlap, F = 2PR/(P+R), 0 when P+R = 0;
 - ROUGE-L: one LCS over the whole token sequences (newlines ignored);
 - ROUGE-Lsum: summary-level union-LCS over sentences split on "\\n", with the
@@ -32,6 +33,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
+
+from bench.metrics import porter
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -67,11 +70,9 @@ class Tokenizer:
         self.use_stemmer = use_stemmer
         self.unicode = unicode
         self._stem_cache: dict[str, str] = {}
-        self._stemmer = None
-        if use_stemmer:
-            from nltk.stem import porter  # the stemmer rouge_score uses
-
-            self._stemmer = porter.PorterStemmer()
+        # bench's own implementation of the rules of nltk's PorterStemmer(), the stemmer rouge_score uses
+        # (importing nltk would import scipy.stats where scipy is installed: see bench.metrics.porter).
+        self._stemmer = porter.stem if use_stemmer else None
 
     def tokenize(self, text: str) -> list[str]:
         if self.unicode:
@@ -94,7 +95,7 @@ class Tokenizer:
     def _stem(self, word: str) -> str:
         if len(word) <= 3:
             return word
-        stem = self._stemmer.stem(word)
+        stem = self._stemmer(word)
         if self.unicode:
             return stem
         # rouge_score drops any token that is not [a-z0-9]+ after stemming.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics import rouge_engine
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from bench.metrics.sentences import one_sentence_per_line, splitter_id
 
@@ -84,11 +86,18 @@ class Rouge(Metric):
 PARALLEL_MIN_PAIRS = 2000
 
 
-def _jobs(n: int) -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def _jobs(n: int, tokenizer: str = "default") -> int:
+    """How many worker processes score `n` pairs: 1 below PARALLEL_MIN_PAIRS, else up to one per core.
+
+    rouge-score-rs (the engine for the default tokenizer where it is installed) already scores a batch on
+    every core in threads, so it gets one process unless BENCH_SCORE_JOBS asks for more.
+    """
     env = os.environ.get("BENCH_SCORE_JOBS")
-    if env and env.isdigit() and int(env) > 0:
-        cpus = int(env)
+    explicit = bool(env and env.isdigit() and int(env) > 0)
+    if not explicit and rouge_engine.uses_native(tokenizer):
+        return 1
+    cpus = int(env) if explicit else (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // (PARALLEL_MIN_PAIRS // 2)))
 
 
@@ -106,22 +115,34 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
     """F-measures x100 of ROUGE_TYPES for a chunk of pairs, and how many lose most of their text."""
     stemmer, tokenizer, split, predictions, references = args
     metric = Rouge(MetricOptions(stemmer=stemmer, tokenizer=tokenizer, split_sentences=split))
+    if split:
+        prepared = [metric.prepare(p, r) for p, r in zip(predictions, references)]
+        predictions = [p for p, _ in prepared]
+        references = [r for _, r in prepared]
+    lossy = 0
+    if tokenizer == "default":
+        lossy = sum(1 for p, refs in zip(predictions, references)
+                    if _loses_text(p) or any(_loses_text(r) for r in refs))
+    if rouge_engine.uses_native(tokenizer):
+        return rouge_engine.native_fmeasures(predictions, references, stemmer) * 100.0, lossy
     scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stemmer, unicode=tokenizer == "unicode")
     out = np.empty((len(predictions), len(ROUGE_TYPES)))
-    lossy = 0
     for k, (pred, refs) in enumerate(zip(predictions, references)):
-        pred, refs = metric.prepare(pred, refs)
         scores = scorer.score(pred, refs)
         for j, t in enumerate(ROUGE_TYPES):
             out[k, j] = scores[t].fmeasure * 100.0
-        if tokenizer == "default" and any(_loses_text(x) for x in (pred, *refs)):
-            lossy += 1
     return out, lossy
 
 
 def _loses_text(text: str) -> bool:
-    alnum = sum(ch.isalnum() for ch in text)
+    """Whether rouge_score's tokenizer drops most of the letters and digits of `text`."""
+    if text.isascii():  # every letter and digit is kept (A-Z is lowercased)
+        return False
+    alnum = sum(map(str.isalnum, text))
     if alnum == 0:
         return False
-    kept = sum(("a" <= ch <= "z") or ("0" <= ch <= "9") for ch in text.lower())
+    kept = len(_KEPT.findall(text.lower()))
     return kept < _LOSS_WARNING * alnum
+
+
+_KEPT = re.compile(r"[a-z0-9]")

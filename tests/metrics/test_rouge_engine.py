@@ -1,0 +1,120 @@
+"""rouge-score-rs, bench's engine where it is installed, gives the numbers of bench's pure-Python scorer.
+
+bench's pure-Python scorer (bench.metrics.rouge) is held to rouge_score by
+tests/metrics/test_rouge.py; here rouge-score-rs is held to it, bit for bit,
+on generated texts of every kind: Unicode of every script and case-mapping
+corner, empty and punctuation-only texts, blank lines, repeated words, several
+references and long texts.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.metrics import rouge_engine, rouge_metric
+from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from tiny_models import seed_text
+
+pytest.importorskip("rouge_score_rs", reason="rouge-score-rs is not installed (bench uses its own Python scorer)")
+
+WORDS = seed_text().split() + ["running", "runs", "ran", "generously", "skies", "dying", "İstanbul", "KELVIN",
+                               "ﬁne", "Straße", "naïve", "Москва", "北京", "x²", "٣", "S-400", "$1.5", "it's"]
+SEPARATORS = [" ", " ", " ", "\n", "\n\n", " - ", ", ", ". ", "\t", "\r\n", "\u2028", "\xa0", "...", " ! "]
+
+word = st.sampled_from(WORDS) | st.text(min_size=1, max_size=8)
+text = st.one_of(
+    st.builds(lambda ws, seps: "".join(w + s for w, s in zip(ws, seps)),
+              st.lists(word, max_size=40), st.lists(st.sampled_from(SEPARATORS), min_size=40, max_size=40)),
+    st.text(max_size=60),
+    st.sampled_from(["", " ", "\n", "\n\n", "!!! ... ???", "-", "a", "the the the", ".\n.\n"]),
+)
+
+
+def _python(predictions, references, stem):
+    scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stem)
+    return np.array([[scorer.score(p, r)[t].fmeasure for t in ROUGE_TYPES] for p, r in zip(predictions, references)])
+
+
+def _assert_same(predictions, references, stem):
+    ours = _python(predictions, references, stem)
+    native = rouge_engine.native_fmeasures(predictions, references, stem)
+    assert native.shape == ours.shape
+    bad = np.argwhere(native != ours)
+    assert bad.size == 0, [(predictions[i], references[i], ROUGE_TYPES[j], ours[i, j], native[i, j])
+                           for i, j in bad[:5]]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pairs=st.lists(st.tuples(text, st.lists(text, min_size=1, max_size=3)), min_size=1, max_size=8),
+       stem=st.booleans())
+def test_native_engine_equals_the_python_scorer(pairs, stem):
+    _assert_same([p for p, _ in pairs], [r for _, r in pairs], stem)
+
+
+def test_several_references_keep_the_first_best_per_type():
+    rng = random.Random(3)
+    sentences = [s for s in seed_text().split(". ") if s]
+    preds, refs = [], []
+    for _ in range(200):
+        pred = " ".join(rng.sample(sentences, 2))
+        # duplicates among the references make ties: the first best one must win, as in score_multi
+        r = [" ".join(rng.sample(sentences, 2)) for _ in range(rng.randint(2, 4))]
+        refs.append(r + [r[0]] if rng.random() < 0.3 else r)
+        preds.append(pred)
+    for stem in (True, False):
+        _assert_same(preds, refs, stem)
+
+
+def test_long_texts():
+    rng = random.Random(5)
+    words = seed_text().split()
+    long = [" ".join(rng.choice(words) for _ in range(3000)) for _ in range(4)]
+    _assert_same([long[0], long[1]], [[long[2]], [long[3], long[0]]], True)
+
+
+def test_score_chunk_gives_the_same_numbers_with_either_engine(monkeypatch):
+    rng = random.Random(9)
+    sentences = [s for s in seed_text().split(". ") if s] + ["Москва и Минск.", "!!!", ""]
+    preds = [". ".join(rng.sample(sentences, 3)) for _ in range(60)]
+    refs = [[". ".join(rng.sample(sentences, 2))] for _ in range(60)]
+    preds[0] = "Москва и Минск подписали соглашение. Belarus."
+    for split in (True, False):
+        args = (True, "default", split, preds, refs)
+        native, lossy_native = rouge_metric._score_chunk(args)
+        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
+        rouge_engine.native_module.cache_clear()
+        try:
+            assert not rouge_engine.uses_native("default")
+            python, lossy_python = rouge_metric._score_chunk(args)
+        finally:
+            monkeypatch.delenv("BENCH_ROUGE_ENGINE")
+            rouge_engine.native_module.cache_clear()
+        assert np.array_equal(native, python)
+        assert lossy_native == lossy_python > 0
+
+
+def test_the_unicode_tokenizer_is_always_bench_s_own():
+    assert not rouge_engine.uses_native("unicode")
+    assert rouge_engine.name("unicode") == "python"
+    assert rouge_engine.name("default").startswith("rouge-score-rs-")
+
+
+def test_native_engine_scores_in_one_process_unless_told(monkeypatch):
+    monkeypatch.delenv("BENCH_SCORE_JOBS", raising=False)
+    assert rouge_metric._jobs(100_000) == 1
+    assert rouge_metric._jobs(100_000, "unicode") >= 1
+    monkeypatch.setenv("BENCH_SCORE_JOBS", "2")
+    assert rouge_metric._jobs(100_000) == 2
+
+
+@pytest.mark.parametrize("text", ["", "plain ASCII, 123!", "Москва и Минск", "Cristóbal Colón", "北京 is big",
+                                  "İİİ", "ǅ ǅ", "x²³", "----", "naïve café résumé über"])
+def test_loses_text_counts_as_before(text):
+    alnum = sum(ch.isalnum() for ch in text)
+    kept = sum(("a" <= ch <= "z") or ("0" <= ch <= "9") for ch in text.lower())
+    assert rouge_metric._loses_text(text) == (alnum > 0 and kept < 0.5 * alnum)
