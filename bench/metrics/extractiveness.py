@@ -11,6 +11,13 @@ summaries do is seen at a glance.
 
 Rates (coverage, novel_*, repeated_*) are x100 like every rate in bench;
 density, compression and summary_length are as they are.
+
+A summary is read as one paragraph: bench's summaries put one sentence per
+line (for ROUGE-Lsum), and a line break is not a word of the summary, so the
+lines are joined with a space and the ends stripped (HELM and lighteval strip
+the prediction too) before spaCy tokenizes it. Documents are tokenized as they
+are, as SummEval does. An empty summary has every statistic 0 and is counted
+in a warning.
 """
 
 from __future__ import annotations
@@ -41,14 +48,15 @@ class Extractiveness(Metric):
     def signatures(self, against: str) -> dict[str, str]:
         from bench.metrics import extractive
 
-        return {name: signature(name, ("tok", extractive.TOKENIZER_ID), ("of", against), ("agg", "mean"))
+        return {name: signature(name, ("tok", extractive.TOKENIZER_ID), ("text", "lines-joined"), ("of", against),
+                                ("agg", "mean"))
                 for name in SCORES}
 
     def table(self, summaries: Sequence[str], documents: Sequence[str]) -> dict[str, np.ndarray]:
         """Per summary, every score (rates x100)."""
         from bench.metrics import extractive
 
-        rows = extractive.stats_many(summaries, documents)
+        rows = extractive.stats_many([as_paragraph(s) for s in summaries], documents)
         return {name: np.array([row[name] for row in rows], dtype=np.float64) * (100.0 if name in RATES else 1.0)
                 for name in SCORES}
 
@@ -57,11 +65,15 @@ class Extractiveness(Metric):
         documents = list(inputs.documents)
         per = self.table(inputs.predictions, documents)
         metrics, ci = corpus_stats(per, self.options)
+        empty = int((per["summary_length"] == 0).sum())
+        warnings = [f"{empty} summar{'y is' if empty == 1 else 'ies are'} empty: extractiveness statistics 0 "
+                    "(summary_length 0)"] if empty else []
         return MetricResult(
             per_example={k: v.tolist() for k, v in per.items()},
             metrics=metrics,
             ci=ci,
             signatures=self.signatures("prediction"),
+            warnings=warnings,
             reference=self.reference(inputs.references, documents),
         )
 
@@ -88,3 +100,8 @@ class Extractiveness(Metric):
                 for name, sig in self.signatures("prediction").items()}
         return MetricResult(per_example={k: v.tolist() for k, v in per.items()}, metrics=metrics, ci=ci,
                             signatures=sigs, counts={"reference_examples": len(examples)})
+
+
+def as_paragraph(summary: str) -> str:
+    """A summary's lines joined by single spaces, its ends stripped (see the module's docstring)."""
+    return " ".join(line.strip() for line in summary.strip().splitlines() if line.strip())
