@@ -175,9 +175,19 @@ class Metric:
         self.settings = make_settings(self.Options, self.name or type(self).__name__, settings or {})
         self.cache_dir = cache_dir
 
+    #: Which way a score is better: "higher", "lower", or "none" for a statistic that describes a text (or a
+    #: threshold) and ranks nothing. Scores not named here are "higher". `bench compare` marks a best value and
+    #: speaks of better or worse only for scores with a direction.
+    directions: ClassVar[Mapping[str, str]] = {}
+
     @classmethod
     def range_of(cls, score: str) -> tuple[float, float]:
         return cls.score_ranges.get(score, cls.value_range)
+
+    @classmethod
+    def direction_of(cls, score: str) -> str:
+        """"higher", "lower" or "none" (`directions`)."""
+        return cls.directions.get(score, "higher")
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
         raise NotImplementedError

@@ -42,6 +42,8 @@ class Extractiveness(Metric):
     task_types = ("summarization",)
     value_range = (0.0, math.inf)
     score_ranges = {name: (0.0, 100.0) for name in RATES}
+    #: Repeated n-grams are a defect (lower is better); the other statistics describe how a summary was made.
+    directions = {name: "lower" if name.startswith("repeated_") else "none" for name in SCORES}
     description = ("coverage, density, compression, novel and repeated n-grams, length of a summary against its "
                    "document (Grusky et al. 2018, as SummEval's DataStatsMetric)")
 

@@ -20,6 +20,8 @@ class Squad(Metric):
     task_types = ("qa",)
     value_range = (0.0, 100.0)
     score_ranges = {f"{name}_thresh": (-math.inf, math.inf) for name in BEST}
+    #: A threshold is chosen on the data, not a score: nothing to rank.
+    directions = {f"{name}_thresh": "none" for name in BEST}
     description = ("SQuAD exact match and F1 as the official v2.0 script computes them (HasAns/NoAns; best "
                    "no-answer thresholds when the answers carry no-answer scores)")
 
