@@ -1,4 +1,4 @@
-"""`bench list`: the tasks (type, size, metrics) and models (kind, tasks they can do) there are."""
+"""`bench list`: the tasks (type, size, metrics), models (kind, tasks they can do) and metrics there are."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from bench.cli.output import cell, console
 
 
 def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
-    """List tasks (type, size, metrics) and models (kind, tasks they can do).
+    """List tasks (type, size, metrics), models (kind, tasks they can do) and metrics (what they read, options).
 
     A task whose definition is broken gets a row with its problem, the other tasks are listed as usual, and
     the problems are reported at the end (exit 2).
@@ -49,5 +49,34 @@ def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
     out.print(table)
     out.print("Any Hugging Face hub id (org/name) or local model directory also works as --model "
               "(needs the 'hf' extra), as does package.module:ClassName.")
+    out.print(metrics_table())
+    out.print("A metric of your own also works as --metric package.module:ClassName (or a bench.metrics entry "
+              "point), and any metric the evaluate library loads offline as --metric evaluate:NAME_OR_PATH.")
     if problems:
         raise BenchErrors(problems)
+
+
+def metrics_table():
+    """The built-in metrics and those entry points register: what each reads, the task types it is for, its
+    options (`--metric-opt NAME.key=value`) and what it is."""
+    from dataclasses import MISSING, fields
+
+    from rich.table import Table
+
+    from bench.metrics import METRICS, entry_point_metrics
+
+    table = Table(title="metrics")
+    for col in ("metric", "reads", "tasks", "options", "description"):
+        table.add_column(col)
+    classes = {**dict(METRICS.items()), **entry_point_metrics()}
+    for name, cls in classes.items():
+        options = []
+        for f in fields(cls.Options):
+            default = f.default if f.default is not MISSING else (
+                f.default_factory() if f.default_factory is not MISSING else None)  # type: ignore[misc]
+            options.append(f"{f.name}={default}")
+        reads = ", ".join(n for n in ("prediction", "references", "document", "question", "no_answer_score")
+                          if n in cls.needs)
+        table.add_row(cell(name), cell(reads), cell(", ".join(cls.task_types) or "any"),
+                      cell(", ".join(options) or "-", multiline=True), cell(cls.description, multiline=True))
+    return table
