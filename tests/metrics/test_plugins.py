@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from typing import Literal, Optional
 
 import pytest
 
 from bench.errors import BenchError
-from bench.metrics import (METRICS, Metric, MetricInputs, MetricOptions, MetricSpec, parse_metric_specs,
+from bench.metrics import (METRICS, MetricInputs, MetricSpec, parse_metric_specs,
                            resolve_metric, short_name, split_metric_opts, well_formed)
 from bench.metrics.base import make_settings
 from bench.metrics.scoring import score_examples
