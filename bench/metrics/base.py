@@ -91,8 +91,10 @@ class MetricInputs:
 class MetricResult:
     """Scores of one metric over a corpus."""
 
-    per_example: dict[str, list[float]]
-    """Score name -> per-example score, in the order of the predictions (absent for a corpus-only value)."""
+    per_example: dict[str, list[float | None]]
+    """Score name -> per-example score, in the order of the predictions (absent for a corpus-only value). None:
+    the example could not be scored (it is left out of the mean, and `counts[unscored_count(name)]` says how
+    many there are)."""
     metrics: dict[str, float]
     """Corpus value per score name (the mean of the per-example scores unless the metric says otherwise)."""
     ci: dict[str, tuple[float, float] | None]
@@ -124,16 +126,25 @@ def signature(name: str, *fields: tuple[str, str]) -> str:
 def corpus_stats(
     per_example: Mapping[str, Any], options: MetricOptions
 ) -> tuple[dict[str, float], dict[str, tuple[float, float] | None]]:
-    """The mean of each score's per-example values and its seeded bootstrap 95% CI."""
+    """The mean of each score's per-example values and its seeded bootstrap 95% CI.
+
+    A None among the values is an example the metric could not score (a judge's reply that does not parse):
+    it is left out of the mean and the CI, and the metric counts it (`unscored_count`).
+    """
     metrics: dict[str, float] = {}
     ci: dict[str, tuple[float, float] | None] = {}
     for name, values in per_example.items():
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray([v for v in values if v is not None], dtype=np.float64)
         metrics[name] = float(values.mean()) if values.size else float("nan")
         ci[name] = bootstrap_ci(
             values, seed=options.bootstrap_seed, n_resamples=options.bootstrap_resamples
         )
     return metrics, ci
+
+
+def unscored_count(name: str) -> str:
+    """The `counts` key of how many examples have no value of score `name` (None per example)."""
+    return f"{name}_unscored"
 
 
 @dataclass(frozen=True)

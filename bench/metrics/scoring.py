@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name
+from bench.metrics.base import unscored_count
 from bench.metrics import (Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
                            metric_code, resolve_metric)
 from bench.tasks.records import as_references
@@ -122,7 +123,8 @@ def merge_results(results: Sequence[tuple[MetricSpec, MetricResult, str | None]]
         warnings.extend(r.warnings)
         for name, values in r.per_example.items():
             for k, v in enumerate(values):
-                per_example[k][name] = v
+                if v is not None:  # an unscored example has no value of this score
+                    per_example[k][name] = v
         for name, values in r.details.items():
             for k, v in enumerate(values):
                 if v is not None:
@@ -150,12 +152,17 @@ def _check_lengths(spec: MetricSpec, r: MetricResult, n: int) -> None:
     for name, values in [*r.per_example.items(), *r.details.items()]:
         if len(values) != n:
             raise BenchError(f"metric {spec.name!r} gave {len(values)} values of {name!r} for {n} examples")
-        if values is r.per_example.get(name) and not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                             and math.isfinite(v) for v in values):
-            bad = next(v for v in values if not (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                 and math.isfinite(v)))
+    for name, values in r.per_example.items():  # (details may share a score's name: only scores are numbers)
+        bad = [v for v in values if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                           and math.isfinite(v))]
+        if bad:
             raise BenchError(f"metric {spec.name!r} gave a per-example value of {name!r} that is not a finite "
-                             f"number: {bad!r}")
+                             f"number: {bad[0]!r}")
+        missing = sum(v is None for v in values)
+        if missing and r.counts.get(unscored_count(name)) != missing:
+            raise BenchError(f"metric {spec.name!r} left {missing} examples without a {name!r} score but counts "
+                             f"{r.counts.get(unscored_count(name))!r} of them",
+                             hint=f"set counts[{unscored_count(name)!r}] to the number of None values")
 
 
 def _with_code(sig: str, code: str | None) -> str:

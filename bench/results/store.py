@@ -418,11 +418,18 @@ def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]
     for name in dict.fromkeys(n for _, scores in rows for n in scores):
         lo, hi = score_range(record, name)
         values: list[float] = []
+        unscored = (record.get("counts") or {}).get(f"{name}_unscored", 0)
+        absent = sum(name not in scores for _, scores in rows)
+        if absent and absent != unscored:
+            lineno = next(k for k, scores in rows if name not in scores)
+            raise BenchError(f"no {name!r} score (other lines have one"
+                             + (f"; results.json counts {unscored} unscored, {absent} lines have none)" if unscored
+                                else ")"), where=f"{where}:{lineno}", hint=EDITED)
         for lineno, scores in rows:
             v = scores.get(name)
             f = finite_float(v)
             if name not in scores:
-                problem = f"no {name!r} score (other lines have one)"
+                continue  # an unscored example (counted in results.json)
             elif f is None:
                 problem = f"score {name!r} is {brief(v)}, not a finite number"
             elif not lo - tolerance(f) <= f <= hi + tolerance(f):

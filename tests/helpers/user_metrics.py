@@ -103,3 +103,22 @@ class FirstWordsWithNullScores(Model):
             text = "" if " not " in f" {ex.question.lower()} " else " ".join(ex.input.split()[:3])
             out.append(Answer(text, no_answer_score=len(ex.question) - 40.0))
         return out
+
+
+class SometimesUnscored(Metric):
+    """Scores 1 per word of the prediction, but cannot score a prediction with "?" in it (None, counted)."""
+
+    name = "words"
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        values = [None if "?" in p else float(len(p.split())) for p in inputs.predictions]
+        metrics, ci = corpus_stats({"words": values}, self.options)
+        return MetricResult(per_example={"words": values}, metrics=metrics, ci=ci,
+                            signatures={"words": signature("words", ("agg", "mean"))},
+                            counts={"words_unscored": sum(v is None for v in values)})
+
+
+class MiscountsUnscored(SometimesUnscored):
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        r = super().compute(inputs)
+        return MetricResult(per_example=r.per_example, metrics=r.metrics, ci=r.ci, signatures=r.signatures)

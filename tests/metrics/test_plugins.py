@@ -239,3 +239,36 @@ def test_a_metric_that_does_not_apply_is_refused_before_the_model_runs(in_tmp, c
     code, _, err = cli("run", "-q", "-m", "lead-3", "-t", task, "--metric", "squad")
     assert code == 2 and "metric 'squad' does not apply to summarization tasks" in err
     assert not (in_tmp / "results" / "news").exists()
+
+
+def test_an_unscored_example_is_left_out_of_the_mean_and_counted(in_tmp, cli):
+    inputs = MetricInputs.of(["a b", "what?", "c d e f"], [["x"]] * 3)
+    s = score_examples(["user_metrics:SometimesUnscored"], inputs)
+    assert s.metrics["words"] == 3.0 and s.counts == {"words_unscored": 1}
+    assert s.per_example == [{"words": 2.0}, {}, {"words": 4.0}]
+    with pytest.raises(BenchError, match="left 1 examples without a 'words' score but counts None of them"):
+        score_examples(["user_metrics:MiscountsUnscored"], inputs)
+
+
+@pytest.mark.slow
+def test_a_run_with_unscored_examples_reads_back_and_an_edit_is_caught(in_tmp, cli):
+    code, _, err = cli("run", "-q", "-m", "sliding-window", "-t", "seed-qa", "--metric",
+                       "user_metrics:SometimesUnscored")
+    assert code == 0, err
+    (run,) = (in_tmp / "results" / "seed-qa" / "sliding-window").iterdir()
+    from bench.execution.rescore import prediction_lines
+    from bench.results.store import check_example_scores, read_run
+
+    record = read_run(run)
+    lines = [(k, r["scores"]) for k, r in prediction_lines(run / "predictions.jsonl")]
+    check_example_scores(run / "predictions.jsonl", lines, record)
+    unscored = record["counts"]["words_unscored"]
+    # a line without the score that results.json does not count is an edited run
+    edited = [(lines[0][0], {k: v for k, v in lines[0][1].items() if k != "words"}), *lines[1:]]
+    if unscored == 0:
+        with pytest.raises(BenchError, match="no 'words' score"):
+            check_example_scores(run / "predictions.jsonl", edited, record)
+    counted = {**record, "counts": {**record["counts"], "words_unscored": unscored + 1}}
+    mean = sum(s["words"] for _, s in edited if "words" in s) / (len(edited) - unscored - 1)
+    counted["metrics"] = {**record["metrics"], "words": mean}
+    check_example_scores(run / "predictions.jsonl", edited, counted)  # counted: sound
