@@ -4,12 +4,19 @@ transformers 5 has no summarization pipeline; this does what it did, with
 `AutoModelForSeq2SeqLM.generate` / `AutoModelForCausalLM.generate`:
 
 - Generation settings: the model's own generation config (beams, length
-  penalty, min/max length, no-repeat n-gram size), then for seq2seq
-  summarization the config's ``task_specific_params["summarization"]`` (as the
-  old pipeline applied them: t5-small's "summarize: " prefix and beams), then
-  the task's ``generation``, then ``--gen key=value``. Causal LMs decode
-  greedily unless ``--gen do_sample=true`` (many instruction-tuned checkpoints
-  ask for sampling; bench says so in results.json's warnings).
+  penalty, min/max length, no-repeat n-gram size); for seq2seq summarization,
+  the transformers 4.57 summarization pipeline's defaults where the checkpoint
+  sets nothing (4 beams when it sets none; 256 new tokens when it sets no
+  length), then the config's ``task_specific_params["summarization"]`` (as the
+  pipeline applied them: t5-small's "summarize: " prefix and beams; its
+  ``max_length`` there is outranked by the 256 new tokens, as in the
+  pipeline); then the task's ``generation``, then ``--gen key=value`` (a
+  length asked for there replaces the 256). Causal LMs decode greedily unless
+  ``--gen do_sample=true`` (many instruction-tuned checkpoints ask for
+  sampling; bench says so in results.json's warnings).
+- Seq2seq output is decoded without special tokens and without
+  ``clean_up_tokenization_spaces``, as the pipeline decoded it, whatever the
+  tokenizer's own setting.
 - Inputs: a seq2seq model reads the document (with its prefix), or the task's
   prompt when it is instruction-tuned (FLAN-T5). A causal LM reads the task's
   prompt, through the tokenizer's chat template when it has one. Inputs longer
@@ -34,8 +41,12 @@ from bench.tasks.records import Example, Task
 
 #: Settings of extractive QA models: a generative model ignores them in a task's or run's settings.
 EXTRACTIVE_KEYS = frozenset({"max_seq_length", "doc_stride", "max_answer_tokens", "null_threshold", "n_best",
-                             "max_question_tokens"})
+                             "max_question_tokens", "qa_decoding"})
 _LENGTH_KEYS = ("max_length", "max_new_tokens")
+#: The transformers 4.57 summarization (text2text-generation) pipeline's own generation defaults.
+PIPELINE_DEFAULTS = {"num_beams": 4, "max_new_tokens": 256}
+#: transformers 4's global defaults of those settings: a checkpoint holding them set nothing the pipeline saw.
+_V4_GLOBAL_DEFAULTS = {"num_beams": 1, "max_length": 20}
 
 
 class GenerativeModel(HFModel):
@@ -53,10 +64,12 @@ class GenerativeModel(HFModel):
         """The model's generation config with the task's and the run's settings applied (built once per run).
 
         Layers, each over the one before: the model's generation config; for
-        seq2seq summarization its ``task_specific_params["summarization"]``
-        ("model_task_params"); bench's own ("bench": greedy decoding for causal
-        LMs, a default length); the task's ``generation``; ``--gen``. Each
-        layer is recorded in results.json as ``generation_sources``.
+        seq2seq summarization the pipeline's defaults where the checkpoint sets
+        nothing ("pipeline_defaults") and its ``task_specific_params
+        ["summarization"]`` ("model_task_params"); bench's own ("bench": greedy
+        decoding for causal LMs, a default length); the task's ``generation``;
+        ``--gen``. Each layer is recorded in results.json as
+        ``generation_sources``.
         """
         if self._generation_config is not None:
             return self._generation_config
@@ -72,7 +85,8 @@ class GenerativeModel(HFModel):
             self.warnings.append("the model's generation config samples (do_sample=True); bench decodes greedily "
                                  "for reproducible scores (pass --gen do_sample=true to sample, seeded)")
             bench_values.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        layers = [("model_task_params", self.model_defaults(task)), ("bench", bench_values),
+        layers = [("pipeline_defaults", self.pipeline_defaults(task, gen, asked)),
+                  ("model_task_params", self.model_defaults(task)), ("bench", bench_values),
                   ("task", task_values), ("run", run_values)]
         for source, values in layers:
             self._apply(gen, source, values, task)
@@ -116,6 +130,12 @@ class GenerativeModel(HFModel):
     def model_defaults(self, task: Task) -> dict[str, Any]:
         return {}
 
+    def pipeline_defaults(self, task: Task, gen: Any, asked: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    #: Passed to `batch_decode` (None: the tokenizer's own setting).
+    clean_up_tokenization_spaces: bool | None = None
+
     # ------------------------------------------------------------ generation
 
     def generate(self, batch: Sequence[list[int]], task: Task) -> list[str]:
@@ -133,7 +153,9 @@ class GenerativeModel(HFModel):
         seconds = time.perf_counter() - t0
         new = self.new_tokens(out, inputs["input_ids"].shape[1])
         self.note_generated(self.count_tokens(new, gen), seconds)
-        return self.tokenizer.batch_decode(new, skip_special_tokens=True)
+        extra = {} if self.clean_up_tokenization_spaces is None else {
+            "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces}
+        return self.tokenizer.batch_decode(new, skip_special_tokens=True, **extra)
 
     def new_tokens(self, out, input_len: int):
         raise NotImplementedError
@@ -169,6 +191,26 @@ class Seq2SeqModel(GenerativeModel):
     """An encoder-decoder model (BART, T5, PEGASUS) generating from the document, or from a prompt."""
 
     auto_class_name = "AutoModelForSeq2SeqLM"
+    clean_up_tokenization_spaces = False
+
+    def pipeline_defaults(self, task: Task, gen: Any, asked: Mapping[str, Any]) -> dict[str, Any]:
+        """The 4.57 summarization pipeline's defaults for what the checkpoint's generation config leaves unset.
+
+        The pipeline started from 4 beams and 256 new tokens and took the checkpoint's value of a setting only
+        where its own was transformers' global default: 4 beams unless the checkpoint sets num_beams (the
+        pipeline's 4 outranked a checkpoint's own beam count; bench keeps the checkpoint's), and 256 new tokens
+        unless the checkpoint sets max_length (or, here, max_new_tokens). A length the task or the run asks for
+        replaces the 256.
+        """
+        if task.type != "summarization":
+            return {}
+        values: dict[str, Any] = {}
+        if gen.num_beams in (None, _V4_GLOBAL_DEFAULTS["num_beams"]):
+            values["num_beams"] = PIPELINE_DEFAULTS["num_beams"]
+        own_length = gen.max_new_tokens is not None or gen.max_length not in (None, _V4_GLOBAL_DEFAULTS["max_length"])
+        if not own_length and not any(k in asked for k in _LENGTH_KEYS):
+            values["max_new_tokens"] = PIPELINE_DEFAULTS["max_new_tokens"]
+        return values
 
     def model_defaults(self, task: Task) -> dict[str, Any]:
         if task.type != "summarization":

@@ -1,0 +1,235 @@
+"""Tiny seeded QA and summarization models beyond `tiny_models`, for the decoding tests and the parity script.
+
+Everything here uses only what transformers 4.57 and 5 share, so the same
+builders write the models `benchmarks/parity/parity.py` runs through the
+transformers 4 pipelines and through bench.
+
+- `build_bert_qa`, `build_roberta_qa`, `build_albert_qa`: random QA models
+  with two segment types (BERT, ALBERT) or one (RoBERTa). BERT's tokenizer is
+  a generic `tokenizer.json` tokenizer, which under transformers 5 no longer
+  returns segment ids unless asked.
+- `build_bart_plain`: BART saved without generation settings (only its token
+  ids), so the pipeline's own defaults apply.
+- `build_bart_cnn_like`: BART with generation settings shaped like
+  distilbart-cnn's (4 beams, length penalty 2.0, min/max length, no-repeat
+  3-grams), scaled down.
+- `build_segment_pointer_bert`: a BERT whose answer is decided by the segment
+  ids: with them it points from one word to another; fed all-zero ids it
+  points at a third word.
+- `build_weighted_pointer_qa`: a DistilBERT whose start (end) logit of a token
+  is the dot product of its normed embedding with a weighted sum of chosen
+  words' normed embeddings, so a test can work out which spans win, and by
+  how much.
+
+The pointer models zero every layer's residual branch (and the position
+embeddings), so each token's final hidden state is the layer-normed embedding
+of its own word (plus its segment's), and the QA head's weights are such
+vectors. By Cauchy-Schwarz a token scores highest against the vector it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import tiny_models
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def wordpiece_tokenizer(max_positions: int = 128):
+    """A BERT-style WordPiece tokenizer trained on the seed article, as a generic `PreTrainedTokenizerFast`."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(corpus(), trainers.WordPieceTrainer(vocab_size=tiny_models.VOCAB_SIZE,
+                                                                special_tokens=SPECIALS, show_progress=False))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+                                   unk_token="[UNK]", mask_token="[MASK]", model_max_length=max_positions)
+
+
+def corpus() -> list[str]:
+    lines = [line for line in tiny_models.seed_text().splitlines() if line.strip()]
+    lines.append("Who What When Where Which Why How many did does is was the of Answer Question ? : ! ;")
+    return lines
+
+
+def save(model, tokenizer, path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def build_bert_qa(path: Path, max_positions: int = 128, seed: int = 10) -> Path:
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(seed)
+    tok = wordpiece_tokenizer(max_positions)
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=max_positions, type_vocab_size=2,
+                        pad_token_id=tok.pad_token_id)
+    model = BertForQuestionAnswering(config)
+    with torch.no_grad():  # segment embeddings as large as the word embeddings, so that they matter
+        model.bert.embeddings.token_type_embeddings.weight.normal_(0.0, 0.5)
+        model.bert.embeddings.word_embeddings.weight.normal_(0.0, 0.5)
+    return save(model, tok, path)
+
+
+def build_albert_qa(path: Path, max_positions: int = 128, seed: int = 11) -> Path:
+    import torch
+    from transformers import AlbertConfig, AlbertForQuestionAnswering
+
+    torch.manual_seed(seed)
+    tok = wordpiece_tokenizer(max_positions)
+    config = AlbertConfig(vocab_size=len(tok), embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=max_positions,
+                          type_vocab_size=2, pad_token_id=tok.pad_token_id)
+    model = AlbertForQuestionAnswering(config)
+    with torch.no_grad():
+        model.albert.embeddings.token_type_embeddings.weight.normal_(0.0, 0.5)
+        model.albert.embeddings.word_embeddings.weight.normal_(0.0, 0.5)
+    return save(model, tok, path)
+
+
+def build_roberta_qa(path: Path, max_positions: int = 130, seed: int = 12) -> Path:
+    """RoBERTa (one segment type) with a byte-level BPE tokenizer: <s> question </s></s> context </s>."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForQuestionAnswering
+
+    torch.manual_seed(seed)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    raw = Tokenizer(models.BPE(unk_token=None))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(corpus(), trainers.BpeTrainer(
+        vocab_size=tiny_models.VOCAB_SIZE, special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    raw.post_processor = processors.RobertaProcessing(("</s>", raw.token_to_id("</s>")), ("<s>", raw.token_to_id("<s>")),
+                                                      trim_offsets=True, add_prefix_space=False)
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                                  cls_token="<s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+                                  model_max_length=max_positions - 2)
+    config = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=max_positions, type_vocab_size=1,
+                           pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    return save(RobertaForQuestionAnswering(config), tok, path)
+
+
+def build_bart_plain(path: Path, max_positions: int = 512) -> Path:
+    """tiny_models' BART with its generation settings taken away: only the token ids are left. It has 512
+    positions, room for the pipeline's default of 256 new tokens."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+
+    tmp = tiny_models.build_bart(path, max_positions)
+    model, tok = AutoModelForSeq2SeqLM.from_pretrained(tmp), AutoTokenizer.from_pretrained(tmp)
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        forced_eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    for f in path.iterdir():
+        f.unlink()
+    return save(model, tok, path)
+
+
+def build_bart_cnn_like(path: Path) -> Path:
+    """tiny_models' BART with distilbart-cnn's beam count (4) instead of 2."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tmp = tiny_models.build_bart(path)
+    model, tok = AutoModelForSeq2SeqLM.from_pretrained(tmp), AutoTokenizer.from_pretrained(tmp)
+    model.generation_config.num_beams = 4
+    for f in path.iterdir():
+        f.unlink()
+    return save(model, tok, path)
+
+
+# ------------------------------------------------------------ pointer models
+
+
+def _token_id(tok, word: str) -> int:
+    pieces = tok.tokenize(word) if not word.startswith("[") else [word]
+    if len(pieces) != 1:
+        raise ValueError(f"{word!r} is not one token of the tiny vocabulary: {pieces}")
+    return tok.convert_tokens_to_ids(pieces[0])
+
+
+def build_segment_pointer_bert(path: Path, start_word: str, end_word: str, decoy_word: str,
+                               scale: float = 1.0, max_positions: int = 128) -> Path:
+    """BERT whose answer runs from `start_word` to `end_word` when it is given segment ids, and sits on
+    `decoy_word` when every segment id is 0.
+
+    The second segment's embedding is 4 x the decoy's word embedding (the first segment's is zero). The
+    head's start vector is LN(e_start + 4 e_decoy) and its end vector LN(e_end + 4 e_decoy): with segment
+    ids, the context's start and end tokens are exactly those vectors; with zeros, every context token is
+    LN(e_word), closest to them for the decoy (cosine about 0.97, against about 0.24 for the start word).
+    The head's weights are multiplied by `scale`, which sharpens the softmax without moving the maximum.
+    """
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(5)
+    tok = wordpiece_tokenizer(max_positions)
+    ids = [_token_id(tok, w) for w in (start_word, end_word, decoy_word)]
+    config = BertConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=max_positions, type_vocab_size=2,
+                        pad_token_id=tok.pad_token_id)
+    model = BertForQuestionAnswering(config).eval()
+    with torch.no_grad():
+        emb = model.bert.embeddings
+        emb.position_embeddings.weight.zero_()
+        words = emb.word_embeddings.weight
+        emb.token_type_embeddings.weight[0].zero_()
+        emb.token_type_embeddings.weight[1].copy_(4 * words[ids[2]])
+        for layer in model.bert.encoder.layer:
+            for linear in (layer.attention.output.dense, layer.output.dense):
+                linear.weight.zero_()
+                linear.bias.zero_()
+        ln = emb.LayerNorm
+        targets = [words[ids[0]] + 4 * words[ids[2]], words[ids[1]] + 4 * words[ids[2]]]
+        normed = torch.nn.functional.layer_norm(torch.stack(targets), (config.hidden_size,), ln.weight, ln.bias,
+                                                ln.eps)
+        model.qa_outputs.weight.copy_(scale * normed)
+        model.qa_outputs.bias.zero_()
+    return save(model, tok, path)
+
+
+def build_weighted_pointer_qa(path: Path, start: Mapping[str, float], end: Mapping[str, float],
+                              scale: float = 1.0, max_positions: int = 128) -> Path:
+    """DistilBERT whose start (end) logit of a token is `scale` x <LN(e_token), sum of w x LN(e_word)> over
+    the words of `start` (`end`) and their weights. Words are single tokens of the vocabulary (a WordPiece
+    continuation such as "##s" too), or "[CLS]"."""
+    import torch
+    from transformers import DistilBertConfig, DistilBertForQuestionAnswering
+
+    torch.manual_seed(4)
+    tok = wordpiece_tokenizer(max_positions)
+    config = DistilBertConfig(vocab_size=len(tok), dim=64, n_layers=2, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)
+    model = DistilBertForQuestionAnswering(config).eval()
+    with torch.no_grad():
+        model.distilbert.embeddings.position_embeddings.weight.zero_()
+        for layer in model.distilbert.transformer.layer:
+            for linear in (layer.attention.out_lin, layer.ffn.lin2):
+                linear.weight.zero_()
+                linear.bias.zero_()
+        ln = model.distilbert.embeddings.LayerNorm
+        normed = torch.nn.functional.layer_norm(model.distilbert.embeddings.word_embeddings.weight,
+                                                (config.dim,), ln.weight, ln.bias, ln.eps)
+
+        def vector(weights: Mapping[str, float]):
+            piece_ids = {w: (tok.convert_tokens_to_ids(w) if w.startswith("##") else _token_id(tok, w))
+                         for w in weights}
+            return scale * sum(weight * normed[piece_ids[w]] for w, weight in weights.items())
+
+        model.qa_outputs.weight.copy_(torch.stack([vector(start), vector(end)]))
+        model.qa_outputs.bias.zero_()
+    return save(model, tok, path)
