@@ -64,7 +64,7 @@ def print_runs(records: Sequence[dict[str, Any]]) -> None:
     for r in records:
         eps = r["timing"].get("examples_per_s")
         for k, (name, value) in enumerate(r["metrics"].items()):
-            lo, hi = r["ci"][name]
+            lo, hi = r["ci"].get(name) or (None, None)
             first = k == 0
             table.add_row(cell(r["task"] if first else ""), cell(r["model"] if first else ""),
                           str(r["n_examples"]) if first else "", cell(name), fmt(value), f"{fmt(lo)}-{fmt(hi)}",

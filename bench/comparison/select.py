@@ -5,6 +5,17 @@ a column: the same task hash (task definition and examples), the same number
 of examples and the same signature for every metric shown. Runs that differ in
 any of these are put in a section of their own, with a note saying what
 differs; they are never silently put in one column.
+
+A section may also have a *reference* row: statistics that describe a text
+(extractiveness) computed on the task's references instead of a model's
+predictions, taken from the runs' ``reference`` blocks. It is not a model: it
+is never best, never a baseline and never in a paired test.
+
+Each score has a direction (`Metric.direction_of`: "higher", "lower", or
+"none" for a statistic that describes and ranks nothing); only scores with a
+direction get a best value and order the rows. A corpus-only value (its
+signature's ``agg`` is not ``mean``: SQuAD 2.0's best thresholds, an
+`evaluate` metric's corpus value) has no CI and no per-example scores.
 """
 
 from __future__ import annotations
@@ -17,10 +28,12 @@ from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.registry import did_you_mean
-from bench.results.store import DAMAGED, is_number, measured_speed, read_run, slug
+from bench.results.store import DAMAGED, averaged, is_number, measured_speed, read_run, run_metrics, slug
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
+#: The directions a score can have (`bench.metrics.base.Metric.directions`).
+HIGHER, LOWER, NONE = "higher", "lower", "none"
 
 # ------------------------------------------------------------------ runs
 
@@ -38,14 +51,60 @@ class Run:
     n: int
     metrics: Mapping[str, float | None]
     ci: Mapping[str, tuple[float | None, float | None]]
+    """(None, None) for a corpus-only value (and for a mean of no examples)."""
     signatures: Mapping[str, str]
     examples_per_s: float | None
     order: tuple[str, int, str] = field(compare=False)
     """Sort key for 'latest': (run id timestamp, results.json mtime in ns, run id)."""
+    directions: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Score -> "higher", "lower" or "none" (`score_directions`)."""
+    reference: Statistics | None = field(default=None, compare=False)
+    """The run's ``reference`` block: statistics of the task's references."""
+
+    def direction(self, metric: str) -> str:
+        return self.directions.get(metric, HIGHER)
+
+    def corpus_only(self, metric: str) -> bool:
+        """Whether `metric` is one value over the whole set (no CI, no per-example scores)."""
+        return not averaged(self.signatures.get(metric))
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Values with their 95% CIs and signatures: a run's ``reference`` block, or a section's reference row."""
+
+    metrics: Mapping[str, float | None]
+    ci: Mapping[str, tuple[float | None, float | None]]
+    signatures: Mapping[str, str]
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 def _number(value: Any) -> float | None:
     return float(value) if is_number(value) else None
+
+
+def _ci(ci: Any) -> tuple[float | None, float | None]:
+    return (_number(ci[0]), _number(ci[1])) if isinstance(ci, list) and len(ci) == 2 else (None, None)
+
+
+def _statistics(block: Mapping[str, Any]) -> Statistics:
+    return Statistics(metrics={k: _number(v) for k, v in block["metrics"].items()},
+                      ci={k: _ci(block["ci"].get(k)) for k in block["metrics"]},
+                      signatures={k: str(v) for k, v in block["signatures"].items()},
+                      counts={k: v for k, v in (block.get("counts") or {}).items() if isinstance(v, int)})
+
+
+def score_directions(record: Mapping[str, Any]) -> dict[str, str]:
+    """Score -> its direction, as the run's built-in metrics declare it (`Metric.direction_of`); a score of a
+    user's or an `evaluate` metric, which bench cannot ask without running its code, is "higher"."""
+    from bench.metrics import METRICS
+
+    classes = [METRICS.get(m) for m in run_metrics(record) if m in METRICS]
+    out: dict[str, str] = {}
+    for name in record["metrics"]:
+        found = [d for d in (cls.direction_of(name) for cls in classes) if d != HIGHER]
+        out[name] = found[0] if found else HIGHER
+    return out
 
 
 def load_run(results_json: Path) -> Run:
@@ -53,6 +112,7 @@ def load_run(results_json: Path) -> Run:
     record = read_run(results_json)
     metrics = record["metrics"]
     run_id = record["run_id"]
+    reference = record.get("reference")
     try:
         mtime = results_json.stat().st_mtime_ns
     except OSError:
@@ -65,10 +125,12 @@ def load_run(results_json: Path) -> Run:
         task_hash=record["task_hash"],
         n=record["n_examples"],
         metrics={k: _number(v) for k, v in metrics.items()},
-        ci={k: (_number(record["ci"][k][0]), _number(record["ci"][k][1])) for k in metrics},
+        ci={k: _ci(record["ci"].get(k)) for k in metrics},
         signatures={k: str(v) for k, v in record["signatures"].items()},
         examples_per_s=measured_speed(record),
         order=(run_id.split("-", 1)[0], mtime, run_id),
+        directions=score_directions(record),
+        reference=_statistics(reference) if isinstance(reference, dict) and reference.get("metrics") else None,
     )
 
 
@@ -195,19 +257,45 @@ class Section:
     metrics: tuple[str, ...]
     signatures: Mapping[str, str]
     runs: tuple[Run, ...]
-    """Sorted by the first metric, best first."""
+    """Sorted by `ranked_by`, best first (by model name when no column has a direction)."""
     best: Mapping[str, float]
-    """Column (metric or `SPEED`) -> its best value, for columns with two or more values."""
+    """Column (metric or `SPEED`) -> its best value, for columns with a direction and two or more values."""
     index: int = 1
     """1-based position among the sections of this task."""
     of: int = 1
     """How many sections this task has."""
     note: str | None = None
     """Why these runs are kept apart from the task's first section."""
+    directions: Mapping[str, str] = field(default_factory=dict)
+    """Column -> "higher", "lower" or "none"."""
+    reference: Statistics | None = None
+    """The reference row: the shown statistics computed on the task's references (`section_reference`)."""
+    reference_note: str | None = None
+    """What the reference row leaves out, or where the runs' reference blocks disagree."""
 
     @property
     def title(self) -> str:
         return self.task if self.of == 1 else f"{self.task} (table {self.index} of {self.of})"
+
+    def direction(self, metric: str) -> str:
+        return self.directions.get(metric, HIGHER)
+
+    def corpus_only(self, metric: str) -> bool:
+        """Whether column `metric` holds one value over the whole set (no CI, no per-example scores)."""
+        return not averaged(self.signatures.get(metric))
+
+    @property
+    def ranked_by(self) -> str | None:
+        """The column the rows are ordered by: the first with a direction, None when none has one."""
+        return next((m for m in self.metrics if self.direction(m) != NONE), None)
+
+    @property
+    def corpus_only_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if self.corpus_only(m))
+
+    @property
+    def undirected_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if self.direction(m) == NONE)
 
 
 def parse_signature(sig: str) -> tuple[str, dict[str, str]]:
@@ -247,14 +335,102 @@ def difference_note(first: Section, other: Section) -> str:
     return "Kept apart from the first table of this task: " + "; ".join(reasons or ["the metric columns differ"]) + "."
 
 
-def _best(runs: Sequence[Run], metrics: Sequence[str]) -> dict[str, float]:
+def _best(runs: Sequence[Run], metrics: Sequence[str], directions: Mapping[str, str]) -> dict[str, float]:
+    """The best value of each column with a direction (the largest, or the smallest where lower is better)
+    and two or more values; a column that describes (direction "none") has no best."""
     best: dict[str, float] = {}
     for col in (*metrics, SPEED):
+        direction = HIGHER if col == SPEED else directions.get(col, HIGHER)
+        if direction == NONE:
+            continue
         values = [v for v in (r.examples_per_s if col == SPEED else r.metrics.get(col) for r in runs)
                   if v is not None and math.isfinite(v)]
         if len(values) >= 2:
-            best[col] = max(values)
+            best[col] = min(values) if direction == LOWER else max(values)
     return best
+
+
+def _rank_key(metric: str | None, direction: str):
+    def key(r: Run) -> tuple:
+        v = r.metrics.get(metric) if metric is not None else None
+        if v is None or not math.isfinite(v):
+            return (1, 0.0, r.model, r.order)
+        return (0, v if direction == LOWER else -v, r.model, r.order)
+    return key
+
+
+def comparable_statistic(column: str, statistic: str) -> bool:
+    """Whether a reference statistic (signature `statistic`) may stand in a column of signature `column`:
+    the same name and fields, except what says whose text it was computed on (``of``, ``refs``)."""
+    a_name, a = parse_signature(column)
+    b_name, b = parse_signature(statistic)
+    for f in ("of", "refs"):
+        a.pop(f, None)
+        b.pop(f, None)
+    return a_name == b_name and a == b
+
+
+def section_reference(runs: Sequence[Run], metrics: Sequence[str],
+                      signatures: Mapping[str, str]) -> tuple[Statistics | None, str | None]:
+    """The reference row of a section and a note, from the runs' ``reference`` blocks.
+
+    Only the shown columns are kept, and only statistics whose signature
+    matches their column's but for ``of``/``refs`` (`comparable_statistic`).
+    Runs of one section scored the same examples with the same signatures, so
+    their reference blocks agree; where they do not (or a run has none), the
+    row is the one most runs have (the newest run's among equals) and the
+    note names the runs that differ and how.
+    """
+    blocks: list[tuple[Run, tuple]] = []
+    left_out: set[str] = set()
+    for r in runs:
+        ref = r.reference
+        cols = []
+        for m in metrics:
+            if ref is None or m not in ref.metrics or m not in ref.signatures:
+                continue
+            if not comparable_statistic(signatures[m], ref.signatures[m]):
+                left_out.add(m)
+                continue
+            cols.append((m, ref.signatures[m], ref.metrics[m], tuple(ref.ci.get(m, (None, None)))))
+        blocks.append((r, tuple(cols)))
+    having = [(r, key) for r, key in blocks if key]
+    if not having:
+        return None, None
+    counts: dict[tuple, list[Run]] = {}
+    for r, key in having:
+        counts.setdefault(key, []).append(r)
+    chosen = max(counts, key=lambda k: (len(counts[k]), max(r.order for r in counts[k])))
+    source = counts[chosen][0].reference
+    assert source is not None
+    shown = [m for m, *_ in chosen]
+    stats = Statistics(metrics={m: v for m, _, v, _ in chosen}, ci={m: ci for m, _, _, ci in chosen},
+                       signatures={m: sig for m, sig, _, _ in chosen}, counts=dict(source.counts))
+    notes: list[str] = []
+    if left_out:
+        notes.append(f"Left out of the reference row: {', '.join(m for m in metrics if m in left_out)} "
+                     "(computed with other settings than the column).")
+    differ = []
+    for r, key in blocks:
+        if key == chosen:
+            continue
+        if not key:
+            differ.append(f"{r.model} ({r.run_id}) has no reference statistics")
+            continue
+        mine = {m: (sig, v, ci) for m, sig, v, ci in key}
+        theirs = {m: (sig, v, ci) for m, sig, v, ci in chosen}
+        sig_diff = [m for m in mine if m in theirs and mine[m][0] != theirs[m][0]]
+        val_diff = [m for m in mine if m in theirs and mine[m][0] == theirs[m][0] and mine[m] != theirs[m]]
+        missing = [m for m in shown if m not in mine]
+        parts = ([f"other signatures of {', '.join(sig_diff)}"] if sig_diff else []) + \
+                ([f"other values of {', '.join(val_diff)}"] if val_diff else []) + \
+                ([f"no {', '.join(missing)}"] if missing else [])
+        differ.append(f"{r.model} ({r.run_id}) has {'; '.join(parts) or 'other statistics'}")
+    if differ:
+        models = ", ".join(r.model for r in counts[chosen])
+        notes.append(f"The runs of this table disagree on the statistics of the references: the reference row is "
+                     f"that of {models}; {'; '.join(differ)}.")
+    return stats, " ".join(notes) or None
 
 
 def build_sections(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Section]:
@@ -273,12 +449,15 @@ def build_sections(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Sec
         first: Section | None = None
         for i, members in enumerate(ordered, 1):
             cols = shown_metrics(members[0], metrics)
-            head = cols[0]
-            members = sorted(members, key=lambda r: (-(r.metrics.get(head) if r.metrics.get(head) is not None
-                                                       else -math.inf), r.model, r.order))
+            directions = {m: members[0].direction(m) for m in cols}
+            head = next((m for m in cols if directions[m] != NONE), None)
+            members = sorted(members, key=_rank_key(head, directions.get(head or "", HIGHER)))
+            signatures = {m: members[0].signatures[m] for m in cols}
+            reference, reference_note = section_reference(members, cols, signatures)
             s = Section(task=task, task_hash=members[0].task_hash, n=members[0].n, metrics=cols,
-                        signatures={m: members[0].signatures[m] for m in cols}, runs=tuple(members),
-                        best=_best(members, cols), index=i, of=len(ordered))
+                        signatures=signatures, runs=tuple(members), best=_best(members, cols, directions),
+                        index=i, of=len(ordered), directions=directions, reference=reference,
+                        reference_note=reference_note)
             if first is None:
                 first = s
             else:
