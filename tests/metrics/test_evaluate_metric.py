@@ -396,19 +396,29 @@ def test_run_and_rescore_with_a_per_example_module(in_tmp, cli):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(raises=TypeError, strict=True,
-                   reason="bench.comparison.select.load_run reads ci[k][0] of a corpus-only value, whose CI is null")
-def test_run_and_rescore_with_a_corpus_module(in_tmp, cli):
+def test_run_rescore_and_compare_with_a_corpus_module(in_tmp, cli):
     write_metric(in_tmp, "longer", CORPUS)
-    code, _, err = cli("run", "--model", "lead-3", "--task", "seed-summarization", "--metric", "evaluate:./longer.py")
-    assert code == 0, err
+    for model in ("lead-3", "textrank"):
+        code, _, err = cli("run", "--model", model, "--task", "seed-summarization", "--metric",
+                           "evaluate:./longer.py")
+        assert code == 0, err
+        assert "gives only a corpus value for 'longer'" in err
     run_dir = one_run(in_tmp, "lead-3")
     record = json.loads((run_dir / "results.json").read_text())
     assert record["ci"]["longer.longer"] is None and "|agg:corpus|" in record["signatures"]["longer.longer"]
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert "longer.longer" not in rows[0]["scores"]  # no per-example value
     code, _, err = cli("rescore", str(run_dir), "--metric", "evaluate:./longer.py", "--metric-opt", "longer.factor=2")
     assert code == 0, err
+    # bench compare shows the corpus value without a CI, and runs no paired test on it.
     code, out, err = cli("compare", "--baseline", "lead-3", "--format", "json")
     assert code == 0, err
+    textrank = next(r for r in json.loads(out) if r["model"] == "textrank")
+    assert textrank["metrics"]["longer.longer"] in (0.0, 100.0)
+    assert not any(isinstance(b, (int, float)) for b in (textrank["ci"]["longer.longer"] or []))
+    assert "rouge1" in textrank["paired"] and "longer.longer" not in textrank["paired"]
+    code, out, err = cli("compare", "--baseline", "lead-3")
+    assert code == 0 and "longer.longer" in out, err
 
 
 @pytest.mark.slow
