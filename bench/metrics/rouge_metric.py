@@ -96,8 +96,7 @@ def _jobs(n: int, tokenizer: str = "default") -> int:
     explicit = bool(env and env.isdigit() and int(env) > 0)
     if not explicit and rouge_engine.uses_native(tokenizer):
         return 1
-    cpus = int(env) if explicit else (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    cpus = int(env) if explicit else _cpus()
     return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // (PARALLEL_MIN_PAIRS // 2)))
 
 
@@ -114,9 +113,18 @@ def _pool(jobs: int):
 def _score_chunk(args) -> tuple[np.ndarray, int]:
     """F-measures x100 of ROUGE_TYPES for a chunk of pairs, and how many lose most of their text."""
     stemmer, tokenizer, split, predictions, references = args
-    metric = Rouge(MetricOptions(stemmer=stemmer, tokenizer=tokenizer, split_sentences=split))
     if split:
-        prepared = [metric.prepare(p, r) for p, r in zip(predictions, references)]
+        n = len(predictions)
+        jobs = min(_cpus(), n // (PARALLEL_MIN_PAIRS // 2)) if n >= PARALLEL_MIN_PAIRS else 1
+        if jobs > 1 and rouge_engine.uses_native(tokenizer) and _in_main_process():
+            # rouge-score-rs scores on every core; the sentence splitting before it is Python, so it is
+            # shared out to worker processes.
+            size = -(-n // (jobs * 4))
+            chunks = [(stemmer, tokenizer, predictions[k:k + size], references[k:k + size]) for k in range(0, n, size)]
+            with _pool(jobs) as pool:
+                prepared = [pair for part in pool.map(_prepare_chunk, chunks) for pair in part]
+        else:
+            prepared = _prepare_chunk((stemmer, tokenizer, predictions, references))
         predictions = [p for p, _ in prepared]
         references = [r for _, r in prepared]
     lossy = 0
@@ -132,6 +140,23 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
         for j, t in enumerate(ROUGE_TYPES):
             out[k, j] = scores[t].fmeasure * 100.0
     return out, lossy
+
+
+def _prepare_chunk(args) -> list[tuple[str, list[str]]]:
+    """`Rouge.prepare` of each pair (sentence splitting on)."""
+    stemmer, tokenizer, predictions, references = args
+    metric = Rouge(MetricOptions(stemmer=stemmer, tokenizer=tokenizer, split_sentences=True))
+    return [metric.prepare(p, r) for p, r in zip(predictions, references)]
+
+
+def _in_main_process() -> bool:
+    import multiprocessing
+
+    return multiprocessing.parent_process() is None
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _loses_text(text: str) -> bool:

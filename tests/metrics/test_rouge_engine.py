@@ -118,3 +118,16 @@ def test_loses_text_counts_as_before(text):
     alnum = sum(ch.isalnum() for ch in text)
     kept = sum(("a" <= ch <= "z") or ("0" <= ch <= "9") for ch in text.lower())
     assert rouge_metric._loses_text(text) == (alnum > 0 and kept < 0.5 * alnum)
+
+
+def test_sentence_splitting_in_worker_processes_changes_nothing(monkeypatch):
+    rng = random.Random(13)
+    sentences = [s for s in seed_text().split(". ") if s]
+    preds = [". ".join(rng.sample(sentences, 3)) for _ in range(40)]
+    refs = [[". ".join(rng.sample(sentences, 2))] for _ in range(40)]
+    args = (True, "default", True, preds, refs)
+    serial, _ = rouge_metric._score_chunk(args)
+    monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
+    monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
+    parallel, _ = rouge_metric._score_chunk(args)
+    assert np.array_equal(serial, parallel)
