@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,11 @@ class Prediction:
     references: tuple[str, ...]
     scores: Mapping[str, float]
     question: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """What metrics keep per example beside the scores (``details``: e.g. SummaC-ZS's score per summary
+    sentence)."""
+    no_answer_score: float | None = None
+    """An extractive QA model's no-answer score (higher: more likely unanswerable)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class Flip:
     prediction: str
     baseline_scores: Mapping[str, float]
     scores: Mapping[str, float]
+    baseline_details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    baseline_no_answer_score: float | None = None
+    no_answer_score: float | None = None
 
     @property
     def diff(self) -> float:
@@ -64,8 +73,10 @@ def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
     (`read_predictions` refuses such a line first)."""
     scores = {k: f for k, v in obj["scores"].items() if (f := finite_float(v)) is not None}
     q = obj.get("question")
+    details = obj.get("details")
     return Prediction(obj["id"], obj["prediction"], tuple(str(r) for r in as_references(obj["references"])), scores,
-                      q if isinstance(q, str) else None)
+                      q if isinstance(q, str) else None, details=details if isinstance(details, dict) else {},
+                      no_answer_score=finite_float(obj.get("no_answer_score")))
 
 
 def read_predictions(run_dir: Path) -> dict[str, Prediction]:
@@ -127,18 +138,24 @@ def flipped_examples(base: Mapping[str, Prediction], other: Mapping[str, Predict
     ids, a, b = paired_scores(base, other, metric)
     order = sorted((i for i in range(len(ids)) if abs(b[i] - a[i]) > tolerance(a[i])),
                    key=lambda i: (-abs(b[i] - a[i]), ids[i]))
-    return [Flip(ids[i], metric, base[ids[i]].question, base[ids[i]].references, base[ids[i]].prediction,
-                 other[ids[i]].prediction, dict(base[ids[i]].scores), dict(other[ids[i]].scores))
-            for i in order[:k]]
+    out = []
+    for i in order[:k]:
+        a, b = base[ids[i]], other[ids[i]]
+        out.append(Flip(ids[i], metric, a.question, a.references, a.prediction, b.prediction, dict(a.scores),
+                        dict(b.scores), baseline_details=a.details, details=b.details,
+                        baseline_no_answer_score=a.no_answer_score, no_answer_score=b.no_answer_score))
+    return out
 
 
 def flip_metric(section: Section, asked: Sequence[str], preds: Mapping[str, Prediction]) -> str | None:
-    """The metric flips are ranked by: the first asked (or shown) metric with per-example scores."""
+    """The metric flips are ranked by: the first asked metric with per-example scores, else the first shown
+    one with a direction (a score, not a statistic that describes), else the first shown one."""
     have = {m for p in preds.values() for m in p.scores}
-    for m in (*asked, *section.metrics):
-        if m in section.metrics and m in have:
+    usable = [m for m in section.metrics if m in have and not section.corpus_only(m)]
+    for m in asked:
+        if m in usable:
             return m
-    return None
+    return next((m for m in usable if section.direction(m) != "none"), usable[0] if usable else None)
 
 
 def section_flips(sections: Sequence[Section], baseline: str | None, metrics: Sequence[str], k: int,

@@ -49,8 +49,10 @@ def render_leaderboard(results_dir: Path) -> tuple[str, str]:
     md = ("# Leaderboard\n\n"
           "Regenerated after every `bench run` from all runs in this directory: the latest run of each model on "
           "each task. Runs that cannot share a column (another task hash, number of examples or metric "
-          "signature) are in tables of their own. `bench compare --baseline MODEL` adds paired significance "
-          "tests.\n\n" + render_markdown(sections))
+          "signature) are in tables of their own. Every metric is shown; an arrow after a column's name says "
+          "which way it is better (↑ higher, ↓ lower; none: a statistic that describes the outputs, with no best), "
+          "and a `reference` row gives the same statistics for the task's references. "
+          "`bench compare --baseline MODEL` adds paired significance tests.\n\n" + render_markdown(sections))
     return md, render_csv(sections)
 
 

@@ -14,8 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 from bench.comparison.flips import Flip, FlipPairs
-from bench.comparison.render_text import CI_WORDING, fmt, fmt_p, fmt_signed, fmt_speed, paired_notes, paired_wording
-from bench.comparison.select import SPEED, Run, Section
+from bench.comparison.render_text import (REFERENCE, ci_text, fmt, fmt_p, fmt_signed, fmt_speed, header, is_best,
+                                          legend, paired_metric, paired_notes, paired_wording, section_notes)
+from bench.comparison.select import SPEED, Run, Section, Statistics
 from bench.comparison.stats import SectionComparison
 from bench.version import __version__
 
@@ -48,7 +49,13 @@ details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:8px}
 .text{white-space:pre-wrap;word-break:break-word;background:#fafafa;border:1px solid #eee;padding:6px;font-size:13px}
 ol.refs{margin:4px 0;padding-left:22px}ol.refs li{white-space:pre-wrap;word-break:break-word}
+tr.ref td{font-style:italic;background:#f7f7fb}
+ul.sents{margin:4px 0;padding-left:18px;font-size:13px}ul.sents li{white-space:pre-wrap;word-break:break-word}
+.unsupported{color:#a40000}
 """
+
+#: Most summary sentences listed per prediction in the drill-down (the lowest-scoring first).
+SENTENCES_SHOWN = 5
 
 
 def esc(value: object) -> str:
@@ -77,6 +84,18 @@ def axis_max(values: Sequence[float]) -> float:
     return math.ceil(top / step - 1e-9) * step
 
 
+def axis_range(values: Sequence[float | None]) -> tuple[float, float]:
+    """(low, high) of an axis that holds 0 and every value, each end rounded out to a tick."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    lo, hi = min([0.0, *finite]), max([0.0, *finite])
+    if lo >= 0:
+        return 0.0, axis_max(finite)
+    if hi <= 0:
+        return -axis_max([-v for v in finite]), 0.0
+    step = nice_step(hi - lo, 4)
+    return math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+
+
 def model_colours(sections: Sequence[Section]) -> dict[str, str]:
     names = sorted({r.model for s in sections for r in s.runs})
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
@@ -87,27 +106,34 @@ def _short(text: str, limit: int) -> str:
 
 
 def bar_chart(section: Section, metric: str, colours: Mapping[str, str], uid: str = "c") -> str:
-    """Horizontal bars of `metric` per run with 95% CI whiskers, as inline SVG (`uid`: unique in the page)."""
+    """Horizontal bars of `metric` per run with 95% CI whiskers, as inline SVG (`uid`: unique in the page).
+
+    Bars start at 0 (scores below 0, such as SummaC-ZS's, go left of it); a value without a CI (a
+    corpus-only value) has no whisker; the reference row's value, when the section has one, is a dashed
+    line across the bars."""
     runs = section.runs
+    ref = section.reference.metrics.get(metric) if section.reference is not None else None
     label_w, plot_w, right, row_h, top, bottom = 104, 122, 46, 24, 26, 24
-    width, height = label_w + plot_w + right, top + row_h * len(runs) + bottom
-    vmax = axis_max([x for r in runs for x in (r.metrics.get(metric), r.ci[metric][1])])
-    step = nice_step(vmax, 4)
+    height = top + row_h * len(runs) + bottom + (14 if ref is not None else 0)
+    width = label_w + plot_w + right
+    vmin, vmax = axis_range([x for r in runs for x in (r.metrics.get(metric), *r.ci[metric])] + [ref])
+    step = nice_step(vmax - vmin, 4)
 
     def x(v: float) -> float:
-        return label_w + plot_w * max(0.0, min(v, vmax)) / vmax
+        return label_w + plot_w * (max(vmin, min(v, vmax)) - vmin) / (vmax - vmin)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="{esc(metric)} per model with 95% CI">',
-             f'<text x="4" y="16" font-size="13" font-weight="600">{esc(metric)}</text>',
+             f'<text x="4" y="16" font-size="13" font-weight="600">{esc(header(section, metric))}</text>',
              f'<clipPath id="{esc(uid)}"><rect x="0" y="0" width="{label_w - 6}" height="{height}"/></clipPath>']
-    ticks = int(round(vmax / step))
+    ticks = int(round((vmax - vmin) / step))
+    axis_y = top + row_h * len(runs)
     for i in range(ticks + 1):
-        v = i * step
-        parts.append(f'<line x1="{x(v):.1f}" y1="{top - 4}" x2="{x(v):.1f}" y2="{height - bottom + 2}" '
+        v = vmin + i * step
+        parts.append(f'<line x1="{x(v):.1f}" y1="{top - 4}" x2="{x(v):.1f}" y2="{axis_y + 2}" '
                      'stroke="#e5e5e5"/>')
-        parts.append(f'<text x="{x(v):.1f}" y="{height - 8}" font-size="10" text-anchor="middle" '
-                     f'fill="#666">{v:g}</text>')
+        parts.append(f'<text x="{x(v):.1f}" y="{axis_y + 16}" font-size="10" text-anchor="middle" '
+                     f'fill="#666">{round(v, 10):g}</text>')
     for i, r in enumerate(runs):
         y = top + i * row_h
         v = r.metrics.get(metric)
@@ -119,18 +145,24 @@ def bar_chart(section: Section, metric: str, colours: Mapping[str, str], uid: st
             parts.append(f'<text x="{label_w + 4}" y="{y + row_h / 2 + 4:.1f}" font-size="11" fill="#666">'
                          'no value</text>')
             continue
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{x(v) - label_w:.1f}" height="{row_h - 8}" '
+        x0 = min(x(0.0), x(v))
+        parts.append(f'<rect x="{x0:.1f}" y="{y + 4}" width="{abs(x(v) - x(0.0)):.1f}" height="{row_h - 8}" '
                      f'fill="{colours[r.model]}" fill-opacity="0.8"><title>{esc(r.model)}: {fmt(v)} '
-                     f'[{fmt(lo)}, {fmt(hi)}]</title></rect>')
+                     f'[{ci_text(r, metric, ", ")}]</title></rect>')
         if lo is not None and hi is not None:
             cy = y + row_h / 2
             parts.append(f'<g stroke="#222" stroke-width="1.2"><line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" '
                          f'y2="{cy:.1f}"/><line x1="{x(lo):.1f}" y1="{cy - 5:.1f}" x2="{x(lo):.1f}" y2="{cy + 5:.1f}"/>'
                          f'<line x1="{x(hi):.1f}" y1="{cy - 5:.1f}" x2="{x(hi):.1f}" y2="{cy + 5:.1f}"/></g>')
-        end = max(v, hi if hi is not None else v)
-        weight = "700" if metric in section.best and v == section.best[metric] else "400"
+        end = max(v, hi if hi is not None else v, 0.0)
+        weight = "700" if is_best(section, metric, v) else "400"
         parts.append(f'<text x="{x(end) + 4:.1f}" y="{y + row_h / 2 + 4:.1f}" font-size="11" '
                      f'font-weight="{weight}">{fmt(v)}</text>')
+    if ref is not None:
+        parts.append(f'<line class="reference" x1="{x(ref):.1f}" y1="{top - 2}" x2="{x(ref):.1f}" y2="{axis_y}" '
+                     f'stroke="#444" stroke-dasharray="4 3"><title>{REFERENCE}: {fmt(ref)}</title></line>'
+                     f'<text x="{label_w}" y="{height - 4}" font-size="10" fill="#444">dashed: {REFERENCE} '
+                     f'{fmt(ref)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -154,14 +186,14 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
     x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
     if x1 == x0:
         x1 = x0 + 1
-    ymax = axis_max([v for r in pts for v in (r.metrics[metric], r.ci[metric][1])])
-    ystep = nice_step(ymax, 4)
+    ymin, ymax = axis_range([v for r in pts for v in (r.metrics[metric], *r.ci[metric])])
+    ystep = nice_step(ymax - ymin, 4)
 
     def px(v: float) -> float:
         return left + plot_w * (math.log10(v) - x0) / (x1 - x0)
 
     def py(v: float) -> float:
-        return top + plot_h * (1 - max(0.0, min(v, ymax)) / ymax)
+        return top + plot_h * (1 - (max(ymin, min(v, ymax)) - ymin) / (ymax - ymin))
 
     parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>')
     for e in range(x0, x1 + 1):
@@ -169,15 +201,15 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
         parts.append(f'<line x1="{xv:.1f}" y1="{top}" x2="{xv:.1f}" y2="{top + plot_h}" stroke="#eee"/>'
                      f'<text x="{xv:.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle" '
                      f'fill="#666">{10 ** e:g}</text>')
-    for i in range(int(round(ymax / ystep)) + 1):
-        yv = i * ystep
+    for i in range(int(round((ymax - ymin) / ystep)) + 1):
+        yv = ymin + i * ystep
         parts.append(f'<line x1="{left}" y1="{py(yv):.1f}" x2="{left + plot_w}" y2="{py(yv):.1f}" stroke="#eee"/>'
                      f'<text x="{left - 4}" y="{py(yv) + 3:.1f}" font-size="10" text-anchor="end" '
-                     f'fill="#666">{yv:g}</text>')
+                     f'fill="#666">{round(yv, 10):g}</text>')
     parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="11" text-anchor="middle">'
                  'examples per second (log scale; higher is faster)</text>'
                  f'<text x="14" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {top + plot_h / 2})">{esc(metric)} (x100)</text>')
+                 f'transform="rotate(-90 14 {top + plot_h / 2})">{esc(header(section, metric))}</text>')
     placed: list[tuple[float, float]] = []
     for r in sorted(pts, key=lambda r: -r.metrics[metric]):  # type: ignore[operator]
         cx, v = px(r.examples_per_s), r.metrics[metric]  # type: ignore[arg-type]
@@ -196,15 +228,16 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
     return "".join(parts)
 
 
-def _value_cell(section: Section, run: Run, metric: str) -> str:
+def _value_cell(section: Section, run: Run | Statistics, metric: str, *, mark: bool = True) -> str:
+    if metric not in run.metrics:
+        return "<td>-</td>"
     v = run.metrics.get(metric)
-    lo, hi = run.ci[metric]
-    cls = ' class="best"' if metric in section.best and v == section.best[metric] else ""
-    return f'<td><span{cls}>{fmt(v)}</span><span class="ci">[{fmt(lo)}, {fmt(hi)}]</span></td>'
+    cls = ' class="best"' if mark and is_best(section, metric, v) else ""
+    return f'<td><span{cls}>{fmt(v)}</span><span class="ci">[{esc(ci_text(run, metric, ", "))}]</span></td>'
 
 
 def results_table(section: Section, colours: Mapping[str, str]) -> str:
-    head = "".join(f"<th>{esc(m)}</th>" for m in section.metrics)
+    head = "".join(f"<th>{esc(header(section, m))}</th>" for m in section.metrics)
     rows = []
     for r in section.runs:
         speed_cls = ' class="best"' if SPEED in section.best and r.examples_per_s == section.best[SPEED] else ""
@@ -212,6 +245,13 @@ def results_table(section: Section, colours: Mapping[str, str]) -> str:
                     f'{esc(r.model)}</td><td class="l"><code>{esc(r.run_id)}</code></td><td>{r.n}</td>'
                     + "".join(_value_cell(section, r, m) for m in section.metrics)
                     + f'<td><span{speed_cls}>{fmt_speed(r.examples_per_s)}</span></td></tr>')
+    ref = section.reference
+    if ref is not None:
+        n = ref.counts.get("reference_examples")
+        rows.append(f'<tr class="ref"><td class="l">{REFERENCE}</td><td class="l"></td>'
+                    f'<td>{"" if n is None else n}</td>'
+                    + "".join(_value_cell(section, ref, m, mark=False) for m in section.metrics)
+                    + "<td>-</td></tr>")
     return (f'<div class="scroll"><table><thead><tr><th class="l">model</th><th class="l">run</th><th>n</th>{head}'
             f'<th>ex/s</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
@@ -229,7 +269,7 @@ def paired_table(c: SectionComparison) -> str:
         for p in c.results:
             cls = ' class="sig"' if p.significant else ""
             mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
-            out.append(f'<tr><td class="l">{esc(p.model)}</td><td class="l">{esc(p.metric)}</td><td>{p.n}</td>'
+            out.append(f'<tr><td class="l">{esc(p.model)}</td><td class="l">{esc(paired_metric(p))}</td><td>{p.n}</td>'
                        f"<td>{fmt(p.baseline_mean)}</td><td>{fmt(p.mean)}</td><td><span{cls}>{fmt_signed(p.diff)}"
                        f"</span></td><td>[{fmt_signed(p.ci[0])}, {fmt_signed(p.ci[1])}]</td><td>{esc(fmt_p(p.p_value))}</td>"
                        f'<td>{esc(mc)}</td><td class="l"><span{cls}>{"yes" if p.significant else "no"}</span></td></tr>')
@@ -244,8 +284,41 @@ def _text_block(text: str) -> str:
     return f'<div class="text">{esc(text)}</div>' if text else '<div class="text"><em>(empty)</em></div>'
 
 
-def _scores_line(scores: Mapping[str, float]) -> str:
-    return ", ".join(f"{esc(k)} {fmt(v)}" for k, v in scores.items())
+def _scores_line(scores: Mapping[str, float], no_answer_score: float | None = None) -> str:
+    line = ", ".join(f"{esc(k)} {fmt(v)}" for k, v in scores.items())
+    if no_answer_score is not None:
+        line += f"{', ' if line else ''}no-answer score {no_answer_score:.4g}"
+    return line
+
+
+def sentence_scores(details: Mapping[str, object]) -> list[tuple[str, list[tuple[str, float]]]]:
+    """(metric, [(sentence, score), ...]) for each metric that kept a score per summary sentence in a
+    prediction's ``details`` (SummaC-ZS: ``[{"sentence", "score", ...}, ...]``); other details are not shown."""
+    out = []
+    for metric, value in details.items():
+        if not isinstance(value, list):
+            continue
+        pairs = [(d["sentence"], float(d["score"])) for d in value if isinstance(d, dict)
+                 and isinstance(d.get("sentence"), str) and isinstance(d.get("score"), (int, float))
+                 and not isinstance(d.get("score"), bool) and math.isfinite(d["score"])]
+        if pairs and len(pairs) == len(value):
+            out.append((metric, pairs))
+    return out
+
+
+def sentence_list(details: Mapping[str, object]) -> str:
+    """The summary sentences a metric judged least supported, lowest score first (below 0: unsupported)."""
+    out = []
+    for metric, pairs in sentence_scores(details):
+        low = sorted(range(len(pairs)), key=lambda i: (pairs[i][1], i))[:SENTENCES_SHOWN]
+        unsupported = sum(score < 0 for _, score in pairs)
+        items = "".join(
+            f'<li><span class="{"unsupported" if pairs[i][1] < 0 else "small"}">{fmt(pairs[i][1])}'
+            f'{" unsupported" if pairs[i][1] < 0 else ""}</span> {esc(pairs[i][0])}</li>' for i in low)
+        out.append(f'<div class="small">{esc(metric)} per summary sentence, lowest first '
+                   f'({unsupported} of {len(pairs)} below 0: more contradicted than entailed by the document)</div>'
+                   f'<ul class="sents">{items}</ul>')
+    return "".join(out)
 
 
 def drilldown(base: Run, run: Run, flips: Sequence[Flip], *, open_: bool = False) -> str:
@@ -262,10 +335,12 @@ def drilldown(base: Run, run: Run, flips: Sequence[Flip], *, open_: bool = False
             f'<div class="ex"><div class="head">{esc(f.id)}: {esc(metric)} {fmt(f.baseline_scores[metric])} '
             f"&rarr; {fmt(f.scores[metric])} ({fmt_signed(f.diff)})</div>{q}"
             f'<div><strong>references</strong></div><ol class="refs">{refs}</ol><div class="pair">'
-            f'<div><div><strong>{esc(base.model)}</strong> <span class="small">{_scores_line(f.baseline_scores)}'
-            f"</span></div>{_text_block(f.baseline_prediction)}</div>"
-            f'<div><div><strong>{esc(run.model)}</strong> <span class="small">{_scores_line(f.scores)}</span></div>'
-            f"{_text_block(f.prediction)}</div></div></div>")
+            f'<div><div><strong>{esc(base.model)}</strong> <span class="small">'
+            f'{_scores_line(f.baseline_scores, f.baseline_no_answer_score)}'
+            f"</span></div>{_text_block(f.baseline_prediction)}{sentence_list(f.baseline_details)}</div>"
+            f'<div><div><strong>{esc(run.model)}</strong> <span class="small">'
+            f'{_scores_line(f.scores, f.no_answer_score)}</span></div>'
+            f"{_text_block(f.prediction)}{sentence_list(f.details)}</div></div></div>")
     out.append("</details>")
     return "".join(out)
 
@@ -279,20 +354,22 @@ def section_html(k: int, s: Section, colours: Mapping[str, str], comparison: Sec
         out.append(f'<div class="note">{esc(s.task)} has runs in {s.of} tables that cannot share columns; '
                    "see below.</div>")
     out.append(f'<p class="meta">task hash <code>{esc(s.task_hash[:12])}</code>, {s.n} example'
-               f'{"s" if s.n != 1 else ""}; {esc(CI_WORDING)} in brackets; <b>bold</b> = best in column.</p>')
+               f'{"s" if s.n != 1 else ""}; {esc(legend(s, "bold = best in column"))}; CI in brackets.</p>')
     out.append(results_table(s, colours))
+    out.extend(f'<p class="small">{esc(n)}</p>' for n in section_notes(s))
     out.append("<details><summary>metric signatures</summary><ul>"
                + "".join(f"<li><code>{esc(sig)}</code></li>" for sig in (s.signatures[m] for m in s.metrics))
                + "</ul></details>")
     out.append('<div class="charts">'
                + "".join(f'<div class="chart">{bar_chart(s, m, colours, f"clip-{k}-{j}")}</div>'
                          for j, m in enumerate(s.metrics))
-               + f'<div class="chart">{scatter(s, s.metrics[0], colours)}</div></div>')
+               + f'<div class="chart">{scatter(s, s.ranked_by or s.metrics[0], colours)}</div></div>')
     if comparison is not None:
         out.append(paired_table(comparison))
     if pairs:
         ref = pairs[0][0]
-        why = "the baseline" if comparison is not None else f"the best run on {esc(s.metrics[0])}"
+        why = ("the baseline" if comparison is not None else f"the best run on {esc(s.ranked_by)}"
+               if s.ranked_by else "the first run")
         out.append(f"<h3>Examples that differ most, against {esc(ref.model)} ({why})</h3>")
         out.extend(drilldown(base, run, items, open_=i == 0) for i, (base, run, items) in enumerate(pairs))
     out.append("</section>")

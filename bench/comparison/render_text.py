@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.comparison.flips import FlipPairs
-from bench.comparison.select import SPEED, Run, Section
+from bench.comparison.select import SPEED, Run, Section, Statistics, parse_signature
 from bench.comparison.stats import (
     DEFAULT_ALPHA, EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, Paired, SectionComparison, min_permutation_p,
 )
@@ -22,7 +22,59 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-CI_WORDING = "mean x100 over examples, 95% bootstrap CI"
+CI_WORDING = "mean over examples (rates x100), 95% bootstrap CI"
+#: The label of the reference row (the statistics of the task's references, not a model).
+REFERENCE = "reference"
+#: How a column header shows its score's direction.
+ARROWS = {"higher": " ↑", "lower": " ↓", "none": ""}
+DIRECTION_WORDING = "↑ higher is better, ↓ lower is better, no arrow: describes the outputs (no best)"
+
+
+def header(section: Section, metric: str) -> str:
+    """A column's name with its direction's arrow."""
+    return metric + ARROWS.get(section.direction(metric), "")
+
+
+def legend(section: Section, best: str) -> str:
+    """What the numbers of a section's table are: `best` says how the best value is marked."""
+    arrows = "; " + DIRECTION_WORDING if any(section.direction(m) != "higher" for m in section.metrics) else ""
+    return f"{CI_WORDING}; {best}{arrows}"
+
+
+def section_notes(section: Section) -> list[str]:
+    """Notes under a section's table: corpus-only values, statistics without a direction, the reference row."""
+    notes: list[str] = []
+    corpus = section.corpus_only_metrics
+    if corpus:
+        aggs = sorted({parse_signature(section.signatures[m])[1].get("agg", "?") for m in corpus})
+        notes.append(f"{', '.join(corpus)}: one value over the whole set (agg:{', agg:'.join(aggs)}), so no CI "
+                     "and no per-example scores: never in a paired test or among the examples that differ.")
+    thresholds = [m for m in section.undirected_metrics if m in corpus]
+    if thresholds:
+        notes.append(f"{', '.join(thresholds)}: thresholds chosen on this set, not scores; never marked best.")
+    describe = [m for m in section.undirected_metrics if m not in corpus]
+    if describe:
+        notes.append(f"{', '.join(describe)} describe the outputs and have no better direction: no best is marked.")
+    if section.reference is not None:
+        n = section.reference.counts.get("reference_examples")
+        notes.append(f"{REFERENCE}: the same statistics computed on the task's references instead of a model's "
+                     "predictions (the mean over each example's references; n: the examples with a reference); "
+                     "it is not a model: never best, never compared.")
+    if section.reference_note:
+        notes.append(section.reference_note)
+    return notes
+
+
+def ci_text(run: Run | Statistics, metric: str, sep: str = "-") -> str:
+    """A value's 95% CI as "lo<sep>hi", or "-" when it has none (a corpus-only value)."""
+    lo, hi = run.ci.get(metric, (None, None))
+    if lo is None or hi is None:
+        return "-"
+    return f"{fmt(lo)}{sep}{fmt(hi)}"
+
+
+def is_best(section: Section, metric: str, value: float | None) -> bool:
+    return metric in section.best and value is not None and value == section.best[metric]
 
 # ------------------------------------------------------------- numbers
 
@@ -55,16 +107,24 @@ def signature_lines(section: Section) -> list[str]:
 
 def paired_wording(alpha: float) -> str:
     """What the paired table's numbers are, printed under it."""
-    return (f"Difference = model - baseline, mean x100 over the examples both runs share; 95% paired bootstrap CI; "
+    return (f"Difference = model - baseline, mean over the examples both runs share; 95% paired bootstrap CI; "
             f"p: two-sided paired permutation test (exact for n up to {EXACT_PERMUTATION_MAX_N}, else "
             f"{PERMUTATION_RESAMPLES:,} seeded sign flips); McNemar: exact binomial test, exact match only. "
             f"Significant: p below {alpha:g}; "
-            "no correction for multiple comparisons.")
+            "no correction for multiple comparisons. " + DIRECTION_WORDING + ": a difference there is no win.")
+
+
+def paired_metric(p: Paired) -> str:
+    """The metric cell of a paired table: its name and its direction's arrow."""
+    return p.metric + ARROWS.get(p.direction, "")
 
 
 def paired_notes(c: SectionComparison) -> list[str]:
     """Notes under a paired table: metrics without per-example scores, too few examples to reach significance."""
     notes: list[str] = []
+    if c.corpus_only:
+        notes.append(f"No paired test for {', '.join(c.corpus_only)}: one value over the whole set, with no "
+                     "per-example scores.")
     if c.skipped:
         notes.append(f"No paired test for {', '.join(c.skipped)}: predictions.jsonl has no per-example scores "
                      "for them.")
@@ -88,13 +148,25 @@ def md_code(text: str) -> str:
     return "`" + text.replace("`", "'").replace("\r", " ").replace("\n", " ") + "`"
 
 
-def _md_value(run: Run, metric: str, section: Section) -> str:
+def _md_value(run: Run | Statistics, metric: str, section: Section, *, mark: bool = True) -> str:
+    if metric not in run.metrics:
+        return "-"
     v = run.metrics.get(metric)
-    lo, hi = run.ci.get(metric, (None, None))
     text = fmt(v)
-    if metric in section.best and v == section.best[metric]:
+    if mark and is_best(section, metric, v):
         text = f"**{text}**"
-    return f"{text} [{fmt(lo)}, {fmt(hi)}]"
+    ci = ci_text(run, metric, ", ")
+    return f"{text} [{ci}]"
+
+
+def _md_reference_row(s: Section) -> str | None:
+    ref = s.reference
+    if ref is None:
+        return None
+    n = ref.counts.get("reference_examples")
+    cells = [f"*{REFERENCE}*", "", "" if n is None else str(n),
+             *(_md_value(ref, m, s, mark=False) for m in s.metrics), "-"]
+    return "| " + " | ".join(cells) + " |"
 
 
 def render_markdown(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None,
@@ -108,8 +180,8 @@ def render_markdown(sections: Sequence[Section], comparisons: Mapping[int, Secti
         elif s.of > 1:
             out.append(f"> {md_cell(s.task)} has runs in {s.of} tables that cannot share columns; see below.\n")
         out.append(f"Task hash `{s.task_hash[:12]}`, {s.n} example{'s' if s.n != 1 else ''}; "
-                   f"{CI_WORDING} in brackets; **bold** = best in column.\n")
-        out.append("| model | run | n | " + " | ".join(md_cell(m) for m in s.metrics) + " | ex/s |")
+                   f"{md_cell(legend(s, '**bold** = best in column'))}; CI in brackets.\n")
+        out.append("| model | run | n | " + " | ".join(md_cell(header(s, m)) for m in s.metrics) + " | ex/s |")
         out.append("|---|---|--:|" + "--:|" * len(s.metrics) + "--:|")
         for r in s.runs:
             speed = fmt_speed(r.examples_per_s)
@@ -117,7 +189,11 @@ def render_markdown(sections: Sequence[Section], comparisons: Mapping[int, Secti
                 speed = f"**{speed}**"
             cells = [md_cell(r.model), md_cell(r.run_id), str(r.n), *(_md_value(r, m, s) for m in s.metrics), speed]
             out.append("| " + " | ".join(cells) + " |")
+        ref_row = _md_reference_row(s)
+        if ref_row:
+            out.append(ref_row)
         out.append("")
+        out.extend(f"{md_cell(n)}\n" for n in section_notes(s))
         out.append("Signatures:\n")
         out.extend(f"- {md_code(x)}" for x in signature_lines(s))
         out.append("")
@@ -145,7 +221,7 @@ def _md_paired(c: SectionComparison, heading: str) -> list[str]:
             diff = fmt_signed(p.diff)
             mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
             sig = "**yes**" if p.significant else "no"
-            out.append(f"| {md_cell(p.model)} | {md_cell(p.metric)} | {p.n} | {fmt(p.baseline_mean)} | "
+            out.append(f"| {md_cell(p.model)} | {md_cell(paired_metric(p))} | {p.n} | {fmt(p.baseline_mean)} | "
                        f"{fmt(p.mean)} | {f'**{diff}**' if p.significant else diff} | "
                        f"[{fmt_signed(p.ci[0])}, {fmt_signed(p.ci[1])}] | {fmt_p(p.p_value)} | {mc} | {sig} |")
         out.append("")
@@ -179,7 +255,9 @@ def _md_flips(pairs: FlipPairs, heading: str) -> list[str]:
 
 
 CSV_COLUMNS = ("task", "model", "run", "n", "metric", "value", "ci_lo", "ci_hi", "examples_per_s", "task_hash",
-               "signature")
+               "signature", "direction", "kind")
+#: The ``kind`` of a CSV line: a run's value, or the reference row's (the statistics of the references).
+RUN_KIND, REFERENCE_KIND = "run", "reference"
 CSV_PAIRED_COLUMNS = ("baseline_run", "paired_n", "diff", "diff_ci_lo", "diff_ci_hi", "p_value", "mcnemar_p",
                       "significant")
 
@@ -191,7 +269,10 @@ def _csv_num(x: float | int | None) -> str:
 def render_csv(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None) -> str:
     """One line per (run, metric); floats at full precision so they parse back to the same numbers.
 
-    With `comparisons`, the paired columns (`CSV_PAIRED_COLUMNS`) follow; empty for the baseline run.
+    A section's reference row follows its runs, one line per statistic, with ``kind`` "reference" (model
+    "reference", no run, n = the examples with a reference). ``direction`` is "higher", "lower" or "none";
+    a corpus-only value has empty CI bounds. With `comparisons`, the paired columns
+    (`CSV_PAIRED_COLUMNS`) follow; empty for the baseline run and the reference row.
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -202,13 +283,23 @@ def render_csv(sections: Sequence[Section], comparisons: Mapping[int, SectionCom
             for m in s.metrics:
                 lo, hi = r.ci[m]
                 row = [s.task, r.model, r.run_id, str(r.n), m, _csv_num(r.metrics[m]), _csv_num(lo), _csv_num(hi),
-                       _csv_num(r.examples_per_s), s.task_hash, s.signatures[m]]
+                       _csv_num(r.examples_per_s), s.task_hash, s.signatures[m], s.direction(m), RUN_KIND]
                 if comparisons is not None:
                     p = paired.get((r.run_id, m))
                     row += ([p.baseline_run, str(p.n), _csv_num(p.diff), _csv_num(p.ci[0]), _csv_num(p.ci[1]),
                              _csv_num(p.p_value), _csv_num(p.mcnemar_p), "yes" if p.significant else "no"]
                             if p else [""] * len(CSV_PAIRED_COLUMNS))
                 w.writerow(row)
+        ref = s.reference
+        if ref is not None:
+            n = ref.counts.get("reference_examples")
+            for m in s.metrics:
+                if m not in ref.metrics:
+                    continue
+                lo, hi = ref.ci[m]
+                row = [s.task, REFERENCE, "", "" if n is None else str(n), m, _csv_num(ref.metrics[m]), _csv_num(lo),
+                       _csv_num(hi), "", s.task_hash, ref.signatures[m], s.direction(m), REFERENCE_KIND]
+                w.writerow(row + ([""] * len(CSV_PAIRED_COLUMNS) if comparisons is not None else []))
     return buf.getvalue()
 
 
@@ -217,26 +308,47 @@ def json_rows(sections: Sequence[Section]) -> list[dict[str, Any]]:
 
     Besides the numbers, each row carries what keeps tables apart: the task
     hash, the signature of each metric, and its section (the table it is in:
-    ``{"title", "index", "of"}``, index 1-based among the sections of its task).
-    Rows whose task hashes or signatures differ must not be compared.
+    ``{"title", "index", "of", "reference"}``, index 1-based among the sections
+    of its task). Rows whose task hashes or signatures differ must not be
+    compared. ``directions`` says which way each score is better ("higher",
+    "lower", or "none" for a statistic that describes); a corpus-only value has
+    a CI of ``[null, null]``. The section's ``reference`` is its reference row
+    (`reference_json`), or null: it is no run, so it has a place of its own.
     """
-    return [
-        {"task": s.task, "model": r.model, "run": r.run_id, "n": r.n,
-         "metrics": {m: r.metrics[m] for m in s.metrics},
-         "ci": {m: list(r.ci[m]) for m in s.metrics},
-         "examples_per_s": r.examples_per_s,
-         "task_hash": s.task_hash,
-         "signatures": {m: s.signatures[m] for m in s.metrics},
-         "section": {"title": s.title, "index": s.index, "of": s.of}}
-        for s in sections for r in s.runs
-    ]
+    out = []
+    for s in sections:
+        section = {"title": s.title, "index": s.index, "of": s.of, "reference": reference_json(s)}
+        out.extend(
+            {"task": s.task, "model": r.model, "run": r.run_id, "n": r.n,
+             "metrics": {m: r.metrics[m] for m in s.metrics},
+             "ci": {m: list(r.ci[m]) for m in s.metrics},
+             "examples_per_s": r.examples_per_s,
+             "task_hash": s.task_hash,
+             "signatures": {m: s.signatures[m] for m in s.metrics},
+             "directions": {m: s.direction(m) for m in s.metrics},
+             "section": section}
+            for r in s.runs)
+    return out
+
+
+def reference_json(s: Section) -> dict[str, Any] | None:
+    """A section's reference row: ``{"metrics", "ci", "signatures", "counts", "note"}`` (the statistics of the
+    task's references, with their own signatures, ``of:reference``), or None."""
+    ref = s.reference
+    if ref is None:
+        return None
+    shown = [m for m in s.metrics if m in ref.metrics]
+    return {"metrics": {m: ref.metrics[m] for m in shown}, "ci": {m: list(ref.ci[m]) for m in shown},
+            "signatures": {m: ref.signatures[m] for m in shown}, "counts": dict(ref.counts),
+            "note": s.reference_note}
 
 
 def paired_json(p: Paired) -> dict[str, Any]:
     """The "paired" object of one metric in a JSON row."""
     return {"baseline": p.baseline_model, "baseline_run": p.baseline_run, "n": p.n, "diff": p.diff,
             "ci": list(p.ci), "p_value": p.p_value, "p_exact": p.exact, "mcnemar_p": p.mcnemar_p,
-            "mcnemar_counts": list(p.mcnemar) if p.mcnemar else None, "significant": p.significant}
+            "mcnemar_counts": list(p.mcnemar) if p.mcnemar else None, "significant": p.significant,
+            "direction": p.direction}
 
 
 def render_json(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None) -> str:
@@ -271,9 +383,59 @@ def block(s: str, indent: str) -> str:
     return visible(s, multiline=True).replace("\n", "\n" + indent)
 
 
+#: Width of a metric column in the terminal table besides its text (padding and border).
+COLUMN_PAD = 3
+
+
+def metric_family(section: Section, metric: str) -> tuple[str, ...]:
+    """Which metric a column most likely comes from, for laying out the terminal table: the option fields of
+    its signature (ROUGE's nrefs/tok/stem, extractiveness's tok/of, ...). Layout only, never comparability."""
+    _, fields = parse_signature(section.signatures[metric])
+    return tuple(k for k in fields if k not in ("bench", "code", "split", "agg"))
+
+
+def column_groups(section: Section, widths: dict[str, int], room: int) -> list[list[str]]:
+    """The section's metric columns in tables that fit `room` characters: consecutive columns of one metric
+    (`metric_family`) stay together where they fit, a group too wide for one table is split."""
+    groups: list[list[str]] = []
+    for m in section.metrics:
+        if groups and metric_family(section, groups[-1][-1]) == metric_family(section, m):
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    tables: list[list[str]] = [[]]
+    used = 0
+    for group in groups:
+        need = sum(widths[m] for m in group)
+        if tables[-1] and used + need > room:
+            tables.append([])
+            used = 0
+        for m in group:
+            if tables[-1] and used + widths[m] > room:
+                tables.append([])
+                used = 0
+            tables[-1].append(m)
+            used += widths[m]
+    return tables
+
+
+def _cell(section: Section, run: Run | Statistics, metric: str, *, mark: bool) -> str:
+    if metric not in run.metrics:
+        return "-"
+    v = run.metrics.get(metric)
+    star = "*" if mark and is_best(section, metric, v) else " "
+    return f"{fmt(v)}{star}\n{ci_text(run, metric)}"
+
+
 def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionComparison] | None = None,
                  flips: Mapping[int, FlipPairs] | None = None, *, to_terminal: bool) -> str:
-    """The `bench compare` terminal tables (rich); colours and the terminal's width only when `to_terminal`."""
+    """The `bench compare` terminal tables (rich); colours and the terminal's width only when `to_terminal`.
+
+    A section with more metric columns than the width holds is shown as several tables, one after the
+    other, each with the model column: ROUGE (or whichever metric comes first) in the first, the
+    throughput with it, then the other metrics' columns, kept together per metric. The reference row is
+    in the tables that have a column it has a value for.
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -281,34 +443,52 @@ def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionC
     console = (Console(file=buf, width=None if sys.stdout.isatty() else 120, force_terminal=sys.stdout.isatty())
                if to_terminal else Console(file=buf, width=120, no_color=True, force_terminal=False))
     for k, s in enumerate(sections):
-        table = Table()
         show_run = len({r.model for r in s.runs}) < len(s.runs)  # a model with several runs (--all-runs)
-        table.add_column("model", no_wrap=True)
-        if show_run:
-            table.add_column("run")
-        table.add_column("n", justify="right")
-        for m in s.metrics:
-            table.add_column(text(metric_header(visible(m)), multiline=True), justify="right", min_width=11)
-        table.add_column("ex/s", justify="right")
-        for r in s.runs:
-            cells = [text(r.model), *([text(r.run_id)] if show_run else []), text(str(r.n))]
-            for m in s.metrics:
-                v = r.metrics.get(m)
-                lo, hi = r.ci[m]
-                star = "*" if m in s.best and v == s.best[m] else " "
-                cells.append(text(f"{fmt(v)}{star}\n{fmt(lo)}-{fmt(hi)}", multiline=True))
-            star = "*" if SPEED in s.best and r.examples_per_s == s.best[SPEED] else " "
-            cells.append(text(f"{fmt_speed(r.examples_per_s)}{star}"))
-            table.add_row(*cells)
+        rows: list[Run | Statistics] = [*s.runs, *([s.reference] if s.reference is not None else [])]
+        widths = {m: max(11, *(len(line) for line in metric_header(visible(header(s, m))).split("\n")),
+                         *(len(line) for r in rows for line in _cell(s, r, m, mark=True).split("\n")))
+                  + COLUMN_PAD for m in s.metrics}
+        fixed = (max(len(visible(r.model)) for r in s.runs) + COLUMN_PAD + len(str(s.n)) + COLUMN_PAD + 10 + 1
+                 + (max(len(r.run_id) for r in s.runs) + COLUMN_PAD if show_run else 0))
+        room = max(console.width - fixed, min(widths.values()))
         if s.note:
             console.print(text(f"note: {s.note}"))
         elif s.of > 1:
             console.print(text(f"note: {s.task} has runs in {s.of} tables that cannot share columns; see below."))
-        console.print(text(f"{s.title}: {CI_WORDING}; * best in column", "bold"))
-        console.print(table)
+        console.print(text(f"{s.title}: {legend(s, '* best in column')}", "bold"))
+        for t, cols in enumerate(column_groups(s, widths, room)):
+            table = Table()
+            table.add_column("model", no_wrap=True)
+            if show_run:
+                table.add_column("run")
+            table.add_column("n", justify="right")
+            for m in cols:
+                table.add_column(text(metric_header(visible(header(s, m))), multiline=True), justify="right",
+                                 min_width=11)
+            if t == 0:
+                table.add_column("ex/s", justify="right")
+            for r in s.runs:
+                cells = [text(r.model), *([text(r.run_id)] if show_run else []), text(str(r.n))]
+                cells += [text(_cell(s, r, m, mark=True), multiline=True) for m in cols]
+                if t == 0:
+                    star = "*" if SPEED in s.best and r.examples_per_s == s.best[SPEED] else " "
+                    cells.append(text(f"{fmt_speed(r.examples_per_s)}{star}"))
+                table.add_row(*cells)
+            ref = s.reference
+            if ref is not None and any(m in ref.metrics for m in cols):
+                n = ref.counts.get("reference_examples")
+                cells = [text(REFERENCE, "italic"), *([text("")] if show_run else []),
+                         text("" if n is None else str(n))]
+                cells += [text(_cell(s, ref, m, mark=False), "italic", multiline=True) for m in cols]
+                if t == 0:
+                    cells.append(text("-"))
+                table.add_row(*cells, end_section=False)
+            console.print(table)
         console.print(text(f"task hash {s.task_hash[:12]}, {s.n} example{'s' if s.n != 1 else ''}; signatures:"))
         for sig in signature_lines(s):
             console.print(text(f"  {sig}"))
+        for note in section_notes(s):
+            console.print(text(f"note: {note}"))
         console.print()
         if comparisons and k in comparisons:
             _paired_table(console, comparisons[k])
@@ -335,10 +515,10 @@ def _paired_table(console: Console, c: SectionComparison) -> None:
     for col, just in (("model", "left"), ("metric", "left"), ("n", "right"), (base, "right"), ("score", "right"),
                       ("diff", "right"), ("95% CI", "right"), ("p", "right"), ("McNemar p (b/c)", "right"),
                       ("significant", "left")):
-        table.add_column(text(col), justify=just)
+        table.add_column(text(col), justify=just, no_wrap=col in ("metric", "95% CI"))
     for p in c.results:
         mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
-        table.add_row(text(p.model), text(p.metric), str(p.n), fmt(p.baseline_mean), fmt(p.mean),
+        table.add_row(text(p.model), text(paired_metric(p)), str(p.n), fmt(p.baseline_mean), fmt(p.mean),
                       fmt_signed(p.diff), f"{fmt_signed(p.ci[0])} to {fmt_signed(p.ci[1])}", fmt_p(p.p_value),
                       mc, "yes" if p.significant else "no")
     if c.results:

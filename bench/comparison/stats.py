@@ -134,6 +134,9 @@ class Paired:
     """(baseline right & other wrong, baseline wrong & other right) for exact match."""
     mcnemar_p: float | None
     alpha: float
+    direction: str = "higher"
+    """Which way `metric` is better ("higher", "lower" or "none": a statistic that describes, where a
+    difference is no win for either run)."""
 
     @property
     def significant(self) -> bool:
@@ -148,7 +151,7 @@ class Paired:
 def compare_pair(task: str, metric: str, baseline: Run, run: Run, base_preds: Mapping[str, Prediction],
                  preds: Mapping[str, Prediction], *, seed: int = DEFAULT_SEED,
                  n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = PERMUTATION_RESAMPLES,
-                 alpha: float = DEFAULT_ALPHA) -> Paired | None:
+                 alpha: float = DEFAULT_ALPHA, direction: str = "higher") -> Paired | None:
     """Paired statistics of `run` against `baseline` on `metric`; None if no example has both scores."""
     ids, a, b = paired_scores(base_preds, preds, metric)
     if not ids:
@@ -160,7 +163,7 @@ def compare_pair(task: str, metric: str, baseline: Run, run: Run, base_preds: Ma
         task=task, metric=metric, baseline_model=baseline.model, baseline_run=baseline.run_id,
         model=run.model, run=run.run_id, n=len(ids), baseline_mean=float(a.mean()), mean=float(b.mean()),
         diff=float(d.mean()), ci=paired_bootstrap_ci(d, seed=seed, n_resamples=n_resamples), p_value=p, exact=exact,
-        mcnemar=counts, mcnemar_p=mcnemar_exact(*counts) if counts else None, alpha=alpha,
+        mcnemar=counts, mcnemar_p=mcnemar_exact(*counts) if counts else None, alpha=alpha, direction=direction,
     )
 
 
@@ -173,21 +176,30 @@ class SectionComparison:
     results: tuple[Paired, ...]
     skipped: tuple[str, ...]
     """Metrics without per-example scores (no paired test possible)."""
+    corpus_only: tuple[str, ...] = ()
+    """Metrics that are one value over the whole set (no per-example scores, so never tested)."""
 
 
 def compare_section(section: Section, baseline_model: str, *, seed: int = DEFAULT_SEED,
                     n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = PERMUTATION_RESAMPLES,
                     alpha: float = DEFAULT_ALPHA,
                     cache: dict[Path, dict[str, Prediction]] | None = None) -> SectionComparison:
-    """Paired statistics for each (other run, metric) of `section`; `cache` keeps predictions read once."""
+    """Paired statistics for each (other run, metric) of `section`; `cache` keeps predictions read once.
+
+    Corpus-only values (`Section.corpus_only`) are never tested, whatever predictions.jsonl holds; the
+    reference row is no run and is never compared.
+    """
     base = baseline_run(section, baseline_model)
+    corpus_only = section.corpus_only_metrics
     if base is None:
-        return SectionComparison(section, None, (), ())
+        return SectionComparison(section, None, (), (), corpus_only)
     cache = {} if cache is None else cache
     base_preds = run_predictions(base, cache)
     results: list[Paired] = []
     skipped: list[str] = []
     for m in section.metrics:
+        if m in corpus_only:
+            continue
         if not any(m in p.scores for p in base_preds.values()):
             skipped.append(m)
             continue
@@ -195,7 +207,8 @@ def compare_section(section: Section, baseline_model: str, *, seed: int = DEFAUL
             if r is base:
                 continue
             res = compare_pair(section.task, m, base, r, base_preds, run_predictions(r, cache), seed=seed,
-                               n_resamples=n_resamples, n_permutations=n_permutations, alpha=alpha)
+                               n_resamples=n_resamples, n_permutations=n_permutations, alpha=alpha,
+                               direction=section.direction(m))
             if res is not None:
                 results.append(res)
-    return SectionComparison(section, base, tuple(results), tuple(skipped))
+    return SectionComparison(section, base, tuple(results), tuple(skipped), corpus_only)

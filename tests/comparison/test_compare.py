@@ -69,7 +69,8 @@ def test_rows_from_known_numbers_best_first(two_models):
                  "examples_per_s": 10.0, "task_hash": "hash-1",
                  "signatures": {"rouge1": "rouge1|nrefs:1|stem:porter|agg:mean|bench:0.1.0",
                                 "rouge2": "rouge2|nrefs:1|stem:porter|agg:mean|bench:0.1.0"},
-                 "section": {"title": "news", "index": 1, "of": 1}}
+                 "directions": {"rouge1": "higher", "rouge2": "higher"},
+                 "section": {"title": "news", "index": 1, "of": 1, "reference": None}}
     assert a["metrics"] == {"rouge1": 20.0, "rouge2": 10.0}
     assert sections[0].best == {"rouge1": 50.0, "rouge2": 10.0, SPEED: 100.0}
 
@@ -80,14 +81,14 @@ def test_markdown_marks_best_per_column_in_bold(two_models):
     line_a = next(line for line in md.splitlines() if line.startswith("| a |"))
     assert "**50.00** [40.00, 60.00]" in line_b and "| 0.00 [0.00, 0.00]" in line_b and "| 10.0 |" in line_b
     assert "| 20.00 [10.00, 30.00]" in line_a and "**10.00** [0.00, 30.00]" in line_a and "**100.0**" in line_a
-    assert "mean x100 over examples, 95% bootstrap CI" in md
+    assert "mean over examples (rates x100), 95% bootstrap CI" in md
     assert "`rouge1|nrefs:1|stem:porter|agg:mean|bench:0.1.0`" in md
 
 
 def test_plain_table_marks_best_with_a_star(two_models, cli):
     code, out, err = cli("compare", two_models)
     assert code == 0, err
-    assert "mean x100 over examples, 95% bootstrap CI; * best in column" in out
+    assert "mean over examples (rates x100), 95% bootstrap CI; * best in column" in out
     cells = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[3:-1]]
              for line in out.splitlines() if line.startswith("│ a ") or line.startswith("│ b ")}
     assert cells == {"b": ["50.00*", "0.00", "10.0"], "a": ["20.00", "10.00*", "100.0*"]}
@@ -127,7 +128,8 @@ def test_filters_by_task_model_and_metric(tmp_path, cli):
     assert rows == [{"task": "news", "model": "a", "run": "20260101T000000Z-000001", "n": 1,
                      "metrics": {"rouge2": 5.0}, "ci": {"rouge2": [5.0, 5.0]}, "examples_per_s": 10.0,
                      "task_hash": "hash-1", "signatures": {"rouge2": "rouge2|nrefs:1|stem:porter|agg:mean|bench:0.1.0"},
-                     "section": {"title": "news", "index": 1, "of": 1}}]
+                     "directions": {"rouge2": "higher"},
+                     "section": {"title": "news", "index": 1, "of": 1, "reference": None}}]
     rows = json.loads(cli("compare", tmp_path, "-f", "json", "--task", "qa")[1])
     assert [r["model"] for r in rows] == ["q"]
 
@@ -291,7 +293,7 @@ def test_baseline_in_cli_md_and_table(tmp_path, cli):
     _pair(tmp_path, [0.0] * 20, [100.0] * 20)
     code, out, err = cli("compare", tmp_path, "--baseline", "base", "--format", "md")
     assert code == 0, err
-    line = next(x for x in out.splitlines() if x.startswith("| other | rouge1 |"))
+    line = next(x for x in out.splitlines() if x.startswith("| other | rouge1 ↑ |"))
     assert "| 20 | 0.00 | 100.00 | **+100.00** | [+100.00, +100.00] | <0.0001 |" in line and "**yes**" in line
     assert "paired permutation test" in out and "95% paired bootstrap CI" in out
     code, out, err = cli("compare", tmp_path, "--baseline", "base")
@@ -347,7 +349,8 @@ def test_csv_and_json_parse_back_to_the_same_numbers(tmp_path, cli):
 def test_json_rows_have_exactly_the_documented_keys(two_models, cli):
     rows = json.loads(cli("compare", two_models, "--format", "json")[1])
     assert all(list(r) == ["task", "model", "run", "n", "metrics", "ci", "examples_per_s", "task_hash", "signatures",
-                           "section"] for r in rows)
+                           "directions", "section"] for r in rows)
+    assert all(list(r["section"]) == ["title", "index", "of", "reference"] for r in rows)
 
 
 def test_json_and_csv_rows_of_tables_that_must_not_be_compared_can_be_told_apart(tmp_path, cli):
@@ -500,7 +503,7 @@ def test_two_bench_runs_then_compare(in_tmp, cli):
     assert len(json.loads(cli("compare", "--format", "json", "--all-runs")[1])) == 9
     code, out, err = cli("compare", "--baseline", "lead-3", "--format", "md")
     assert code == 0, err
-    assert "Paired comparison with lead-3 (seed-summarization)" in out and "| textrank | rougeLsum |" in out
+    assert "Paired comparison with lead-3 (seed-summarization)" in out and "| textrank | rougeLsum ↑ |" in out
     assert "No run of the baseline model in this table" in out  # seed-qa has no lead-3 run
     code, _, err = cli("compare", "--format", "html", "--output", "report.html")
     assert code == 0, err
