@@ -353,16 +353,21 @@ def offline_reason() -> str:
 
 @contextmanager
 def offline(on: bool) -> Iterator[None]:
-    """Within this block, `evaluate` reads only its cache when `on` (it would otherwise retry the Hub)."""
+    """Within this block, `evaluate` reads only its cache when `on` (it would otherwise retry the Hub), and keeps
+    its log quiet (it logs where it found a cached module: the signature's code names the script)."""
     from evaluate import config
+    from evaluate.utils import logging
 
     saved = config.HF_EVALUATE_OFFLINE
+    verbosity = logging.get_verbosity()
     if on:
         config.HF_EVALUATE_OFFLINE = True
+    logging.set_verbosity_error()
     try:
         yield
     finally:
         config.HF_EVALUATE_OFFLINE = saved
+        logging.set_verbosity(verbosity)
 
 
 def script_fingerprint(script: str) -> str:

@@ -58,6 +58,25 @@ class Longer(evaluate.Metric):
         return {"longer": 100.0 * longer / len(predictions)}
 '''
 
+#: Configurations, as evaluate's glue has: an unknown one raises in _info.
+CONFIGS = '''import datasets
+import evaluate
+
+
+class Configs(evaluate.Metric):
+    def _info(self):
+        if self.config_name not in ("default", "strict"):
+            raise KeyError(f"unknown configuration {self.config_name}")
+        return evaluate.MetricInfo(
+            description="configs", citation="", inputs_description="",
+            features=datasets.Features({"predictions": datasets.Value("string"),
+                                        "references": datasets.Value("string")}))
+
+    def _compute(self, predictions, references):
+        strict = self.config_name == "strict"
+        return {"same": [float(p == r if strict else p.lower() == r.lower()) for p, r in zip(predictions, references)]}
+'''
+
 #: Integer labels: not texts, so bench refuses it.
 LABELS = '''import datasets
 import evaluate
@@ -171,6 +190,7 @@ def test_paths_are_told_from_hub_names(target, local, in_tmp):
 
 
 def test_a_missing_script_is_a_usage_error_before_evaluate_is_imported(in_tmp, cli):
+    imported_before = "evaluate" in sys.modules  # another test may have imported it
     write_rows(in_tmp / "s.jsonl")
     code, out, err = cli("score", "s.jsonl", "--metric", "evaluate:./nope.py")
     assert code == 2 and not out and "Traceback" not in err
@@ -180,6 +200,7 @@ def test_a_missing_script_is_a_usage_error_before_evaluate_is_imported(in_tmp, c
     assert code == 2 and "directory ./folder holds no script folder.py" in err
     code, _, err = cli("score", "s.jsonl", "--metric", "evaluate:")
     assert code == 2 and "'evaluate:'" in err and "Traceback" not in err
+    assert imported_before or "evaluate" not in sys.modules
 
 
 def test_the_paths_of_benchs_evaluate_modules(capsys):
@@ -288,6 +309,22 @@ def test_a_corpus_value_has_no_ci_and_per_example_true_asks_for_one_per_example(
 
 
 @pytest.mark.slow
+def test_config_name_reaches_the_module(in_tmp, cli):
+    write_metric(in_tmp, "configs", CONFIGS)
+    write_rows(in_tmp / "s.jsonl", [{"id": "a", "prediction": "Paris", "references": ["paris"]},
+                                    {"id": "b", "prediction": "Rome", "references": ["Rome"]}])
+    out, _ = score_json(cli, "s.jsonl", "--metric", "evaluate:./configs.py")
+    assert out["metrics"]["configs.same"] == 1.0
+    out, _ = score_json(cli, "s.jsonl", "--metric", "evaluate:./configs.py", "--metric-opt", "configs.config_name=strict")
+    assert out["metrics"]["configs.same"] == 0.5
+    assert "|config_name:strict|refs:first|agg:mean|" in out["signatures"]["configs.same"]
+    code, out, err = cli("score", "s.jsonl", "--metric", "evaluate:./configs.py", "--metric-opt",
+                         "configs.config_name=loose")
+    assert code == 2 and not out and "Traceback" not in err
+    assert "cannot be set up with config_name='loose': KeyError: 'unknown configuration loose'" in err
+
+
+@pytest.mark.slow
 def test_one_reference_modules_refuse_examples_without_one(in_tmp, cli):
     write_metric(in_tmp, "longer", CORPUS)
     write_rows(in_tmp / "s.jsonl", [{"id": "a", "prediction": "x", "references": ["y"]},
@@ -366,6 +403,7 @@ def test_offline_a_metric_in_the_cache_loads_and_one_not_cached_is_refused(tmp_p
     assert f"|code:{sha16(folder / 'cachedmatch.py')}|" in out["signatures"]["cachedmatch.match"]
     if codes[1]["hub"]:
         pytest.skip("the Hugging Face Hub is reachable here: a metric not cached is looked up there")
+    assert "Using the latest cached version" not in proc.stderr  # evaluate's log is kept quiet
     assert codes[1]["code"] == 3 and codes[1]["s"] < 15, codes
     assert "is not available offline" in proc.stderr and "the Hugging Face Hub cannot be reached" in proc.stderr
     assert "Traceback" not in proc.stderr
