@@ -56,7 +56,6 @@ def section_notes(section: Section) -> list[str]:
     if describe:
         notes.append(f"{', '.join(describe)} describe the outputs and have no better direction: no best is marked.")
     if section.reference is not None:
-        n = section.reference.counts.get("reference_examples")
         notes.append(f"{REFERENCE}: the same statistics computed on the task's references instead of a model's "
                      "predictions (the mean over each example's references; n: the examples with a reference); "
                      "it is not a model: never best, never compared.")
