@@ -43,7 +43,7 @@ import inspect
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -75,6 +75,8 @@ class EvaluateMetric(Metric):
     evaluate_version: ClassVar[str] = ""
     #: Where the module's script was imported from (evaluate's copy in its modules cache).
     script: ClassVar[str] = ""
+    #: Whether evaluate may reach the Hub (a Hub name, with the Hub reachable and no offline variable set).
+    online: ClassVar[bool] = False
 
     def __init__(self, options: MetricOptions | None = None, settings: Mapping[str, Any] | None = None,
                  cache_dir: Path | None = None) -> None:
@@ -100,7 +102,7 @@ class EvaluateMetric(Metric):
         if config_name is not None and not isinstance(config_name, str):
             raise BenchError(f"metric {self.name!r}: option 'config_name' must be a string, got {config_name!r}")
         try:
-            with offline(True):
+            with offline(not self.online):
                 module = self.main_class(config_name=config_name, keep_in_memory=True, hash=self.module_hash)
                 module.download_and_prepare()
         except BenchError:
@@ -110,8 +112,9 @@ class EvaluateMetric(Metric):
                              hint="run it once where the Hugging Face Hub can be reached, so its resources are "
                                   "cached", exit_code=EXIT_ENVIRONMENT) from None
         except Exception as e:  # the module's own code: a bad config_name raises whatever it raises
-            raise BenchError(f"metric {self.name!r} cannot be set up{' with config_name=' + repr(config_name) if config_name else ''}: "
-                             f"{type(e).__name__}: {e}", hint=self.hint()) from None
+            config = f" with config_name={config_name!r}" if config_name else ""
+            raise BenchError(f"metric {self.name!r} cannot be set up{config}: {type(e).__name__}: {e}",
+                             hint=self.hint()) from None
         return module
 
     def check_kwargs(self) -> None:
@@ -131,7 +134,8 @@ class EvaluateMetric(Metric):
                                  hint=f"its options: {known} (config_name and per_example are bench's)")
 
     def hint(self) -> str:
-        return f"the module's script: {self.script}" if getattr(self, "script", "") else INSTALL_HINT
+        """Where to look: the module's script (the user's path, or evaluate's cached copy)."""
+        return f"the module's script: {self.target if is_local(self.target) else self.script}"
 
     def close(self) -> None:
         self.module = None
@@ -291,6 +295,7 @@ def evaluate_metric_class(target: str) -> type[EvaluateMetric]:
         "module_hash": importable.hash,
         "script": script,
         "evaluate_version": evaluate.__version__,
+        "online": online,
         "description": f"evaluate module {target}",
         "__module__": __name__,
     })
@@ -458,9 +463,9 @@ def option_text(value: Any) -> str:
 def short(name: str) -> str:
     """The prefix of a module's score names: ``evaluate:./metrics/my_metric.py`` -> ``my_metric`` (as
     `bench.metrics.short_name` names it for --metric-opt)."""
-    tail = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    tail = name.removeprefix(PREFIX)
     tail = tail.replace(os.sep, "/").rstrip("/").rsplit("/", 1)[-1]
-    return tail[:-3] if tail.endswith(".py") else tail
+    return tail.removesuffix(".py")
 
 
-__all__ = ["EvaluateMetric", "evaluate_metric_class", "OWN_OPTIONS"]
+__all__ = ["OWN_OPTIONS", "EvaluateMetric", "evaluate_metric_class"]
