@@ -1,0 +1,616 @@
+"""An LLM as judge: ``judge:CRITERION`` rates each summary on one of SummEval's four criteria, G-Eval style.
+
+The criteria are SummEval's dimensions of summary quality (Fabbri et al.
+2021): consistency, relevance and coherence on a 1-5 scale, fluency on 1-3,
+the scales G-Eval (Liu et al. 2023) rated them on. A rubric prompt per
+criterion (bundled in ``judge_prompts.yaml``, in bench's own words; a task or
+the command line may give another) holds ``{document}`` and ``{summary}``; the
+judge's reply is read by one rule, `parse_score`: the first number in the reply
+that lies on the criterion's scale. A reply without one leaves its example
+unscored (None, counted as ``judge_<criterion>_unscored`` and named in a
+warning), never scored 0 as G-Eval's script does.
+
+The judge is any model bench can run as a generator: ``openai:NAME`` behind an
+OpenAI-compatible server (``base_url``; vLLM, llama.cpp, TGI ...), through
+bench's own client (`bench.models.openai_compat`: retries, errors, the server
+check before anything runs), or a local causal LM (a directory, a hub id in the
+cache, an alias) through bench's Hugging Face runtime, its prompt through the
+tokenizer's chat template when there is one and only the document shortened
+when it is too long. Temperature 0 by default; ``n`` samples per example (each
+with its own seed: ``seed + i``) are averaged over those that parse.
+
+Every reply is kept in a persistent cache under the metric's cache directory
+(``<cache_dir>/judge/<key>.jsonl``): the key holds the judge's identity (the
+served model id, or the local weights, device type and dtype) and its sampling
+settings; each line holds one request's key (a hash of the filled prompt and
+the sample number) and the reply, appended and fsynced as each reply arrives;
+a torn line (a kill) is skipped on reading, as in the prediction cache
+(`bench.execution.cache`). An interrupted scoring resumes without asking again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+
+PREFIX = "judge:"
+#: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
+CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (1, 5), "coherence": (1, 5),
+                                           "fluency": (1, 3)}
+#: The id of `parse_score`'s rule, named in every signature.
+PARSE_RULE = "first-number-in-scale"
+PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+CACHE_SUBDIR = "judge"
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
+_PLACEHOLDER = re.compile(r"\{(document|summary)\}")
+
+
+def parse_score(reply: str, low: float, high: float) -> float | None:
+    """The first number written in `reply` (an integer or a decimal, not part of a word) that lies in
+    [low, high]; None when there is none. "Score: 4/5" -> 4; "7. Then 3" on 1-5 -> 3; "4th" -> None."""
+    for match in _NUMBER.finditer(reply):
+        value = float(match.group(0))
+        if low <= value <= high:
+            return value
+    return None
+
+
+def fill(template: str, document: str, summary: str) -> str:
+    """`template` with {document} and {summary} filled in, in one pass (a summary holding the text
+    "{document}" stays as it is); other braces are left alone."""
+    values = {"document": document, "summary": summary}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def default_prompts() -> dict[str, str]:
+    """The bundled rubric prompt of each criterion."""
+    import yaml
+
+    data = yaml.safe_load(PROMPTS_FILE.read_text(encoding="utf-8"))
+    return {c: str(data[c]) for c in CRITERIA}
+
+
+def prompt_hash(template: str) -> str:
+    return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _digest(*parts: str) -> str:
+    d = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        d.update(len(data).to_bytes(8, "little"))
+        d.update(data)
+    return d.hexdigest()
+
+
+# ------------------------------------------------------------------ options
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """The options of ``judge:CRITERION`` (``--metric-opt judge.KEY=VALUE`` for every criterion asked for,
+    ``--metric-opt judge:fluency.KEY=VALUE`` for one, or a task's ``metrics:`` entry)."""
+
+    model: str | None = None
+    """The judge: openai:NAME (a model behind an OpenAI-compatible server, with base_url), or a causal LM (a
+    directory written by save_pretrained, a hub id in the Hugging Face cache, or a model alias)."""
+    base_url: str | None = None
+    """openai: the server's URL, e.g. http://127.0.0.1:8000 (/v1 is added when the URL has no path)."""
+    api: Literal["chat", "completions"] = "chat"
+    """openai: /chat/completions (the prompt as a user message) or /completions (the prompt as it is)."""
+    api_key_env: str | None = None
+    """openai: the environment variable holding the API key (default OPENAI_API_KEY, when set); never recorded."""
+    n: int = 1
+    """Replies per example, averaged (those that parse). G-Eval sampled 20 at temperature 2."""
+    temperature: float = 0.0
+    """0: greedy decoding. Above 0: sampling, each of the n samples with its own seed (seed + i)."""
+    seed: int = 0
+    max_tokens: int = 32
+    """Longest reply, in tokens."""
+    prompt: str | None = None
+    """The rubric prompt itself, with {document} and {summary}."""
+    prompt_file: str | None = None
+    """A text file holding the rubric prompt (a path relative to the working directory)."""
+    cache_dir: str | None = None
+    """Where replies are cached when the command keeps no cache of its own (bench score); bench run and bench
+    rescore cache them beside their prediction cache."""
+    concurrency: int = 8
+    """openai: requests in flight at once."""
+    timeout: float = 120.0
+    """openai: seconds per request."""
+    max_retries: int = 4
+    """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
+    batch_size: int | str = "auto"
+    """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
+    device: str = "auto"
+    """Local model: auto, cpu, cuda, cuda:N or mps."""
+    dtype: str = "auto"
+    """Local model: auto, float32, float16 or bfloat16."""
+    revision: str | None = None
+    """Local model: a hub model's branch, tag or commit."""
+
+
+_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries")
+_LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
+_DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
+
+
+# ------------------------------------------------------------------ cache
+
+
+class ReplyCache:
+    """Append-only store of (request key -> reply) for one judge; None `directory`: kept in memory only."""
+
+    def __init__(self, directory: Path | None, identity: Mapping[str, Any]) -> None:
+        blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
+        self.key = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        self.identity = dict(identity)
+        self.dir = None if directory is None else Path(directory) / CACHE_SUBDIR
+        self.path = None if self.dir is None else self.dir / f"{self.key}.jsonl"
+        self._fd: int | None = None
+
+    def load(self) -> dict[str, str]:
+        """Replies stored so far; a torn line (from a kill) is skipped, never cut out of the file."""
+        from bench.io import read_jsonl_lenient
+
+        if self.path is None:
+            return {}
+        try:
+            rows = list(read_jsonl_lenient(self.path))
+        except OSError as e:
+            raise BenchError(f"cannot read the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
+                             hint="remove it to ask the judge again", exit_code=EXIT_ENVIRONMENT) from None
+        return {row["key"]: row["reply"] for row in rows
+                if isinstance(row.get("key"), str) and isinstance(row.get("reply"), str)}
+
+    def append(self, key: str, reply: str) -> None:
+        if self.path is None:
+            return
+        try:
+            self._append(key, reply)
+        except OSError as e:
+            raise BenchError(f"cannot write the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
+                             hint="check free space and permissions, then run the same command again to resume",
+                             exit_code=EXIT_ENVIRONMENT) from e
+
+    def _append(self, key: str, reply: str) -> None:
+        assert self.dir is not None and self.path is not None
+        if self._fd is None:
+            from bench.io import atomic_write
+
+            self.dir.mkdir(parents=True, exist_ok=True)
+            meta = self.dir / f"{self.key}.json"
+            if not meta.is_file():
+                atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
+                             what="the judge's reply cache", exit_code=EXIT_ENVIRONMENT)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        data = (json.dumps({"key": key, "reply": reply}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # after a torn line: start a new one
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+# ------------------------------------------------------------------ judges
+
+
+@dataclass(frozen=True)
+class Request:
+    """One reply to ask for: an example's prompt and the sample number."""
+
+    key: str
+    document: str
+    summary: str
+    sample: int
+
+
+class ServerJudge:
+    """A model behind an OpenAI-compatible server, asked through bench's client."""
+
+    def __init__(self, served: str, s: JudgeOptions) -> None:
+        from bench.models.openai_compat import api_root
+
+        if not s.base_url:
+            raise BenchError(f"judge model openai:{served} needs the server's URL",
+                             hint="pass --metric-opt judge.base_url=http://HOST:PORT")
+        self.served = served
+        self.settings = s
+        self.root = api_root(s.base_url)
+        self.label = f"openai:{served}"
+        self.clients: dict[int, Any] = {}
+        self.requests = 0
+        self.client(0)  # reach the server now: a wrong URL or model fails before anything runs
+
+    def identity(self) -> dict[str, Any]:
+        """The served model and what changes a reply (not the URL: the same model served elsewhere answers
+        the same; not the client settings)."""
+        s = self.settings
+        return {"judge": self.label, "api": s.api, "temperature": s.temperature, "max_tokens": s.max_tokens,
+                "seed": s.seed}
+
+    def client(self, sample: int) -> Any:
+        if sample not in self.clients:
+            from bench.models.openai_compat import OpenAICompatModel
+
+            s = self.settings
+            generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
+                          "max_retries": s.max_retries, "temperature": s.temperature, "max_tokens": s.max_tokens,
+                          "seed": s.seed + sample}
+            with _api_key(s.api_key_env):
+                self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
+                                                         seed=s.seed + sample)
+        return self.clients[sample]
+
+    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
+        from bench.tasks.records import Example
+
+        task = _judge_task()
+        for sample in sorted({r.sample for r in requests}):
+            batch = [r for r in requests if r.sample == sample]
+            examples = [Example(id=r.key, input=fill(template, r.document, r.summary), references=())
+                        for r in batch]
+            for i, reply in self.client(sample).predict_as_completed(examples, task):
+                self.requests += 1
+                on_reply(batch[i].key, str(reply))
+
+    def describe(self) -> dict[str, Any]:
+        first = self.clients.get(0)
+        d = first.describe() if first is not None else {"name": self.label, "base_url": self.root}
+        return {k: d.get(k) for k in ("name", "server_model", "system_fingerprint", "base_url", "api")}
+
+    def warnings(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
+
+
+class LocalJudge:
+    """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing)."""
+
+    def __init__(self, name: str, spec: Any, s: JudgeOptions) -> None:
+        self.name = name
+        self.spec = spec
+        self.settings = s
+        self.model: Any = None
+        self._fingerprint: str | None = None
+        self._warnings: list[str] = []
+        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
+            raise BenchError(f"judge: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        self.requests = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """weights|device type|dtype, as the prediction cache keys a Hugging Face model."""
+        if self._fingerprint is None:
+            s = self.settings
+            self._fingerprint = str(self.spec.fingerprint(revision=s.revision, device=s.device, dtype=s.dtype))
+        return self._fingerprint
+
+    @property
+    def label(self) -> str:
+        weights, _, rest = self.fingerprint.partition("|")
+        device, _, dtype = rest.partition("|")
+        short = Path(self.name).name if Path(self.name).expanduser().is_dir() else self.name
+        return f"{short}@{weights[:12]}/{device}/{dtype}"
+
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {"judge": self.spec.name, "kind": self.spec.kind, "fingerprint": self.fingerprint,
+                "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed}
+
+    def generation(self) -> dict[str, Any]:
+        s = self.settings
+        if s.temperature == 0:
+            return {"do_sample": False, "max_new_tokens": s.max_tokens}
+        return {"do_sample": True, "temperature": s.temperature, "max_new_tokens": s.max_tokens}
+
+    def load(self) -> Any:
+        if self.model is None:
+            s = self.settings
+            self.model = self.spec.create(device=s.device, dtype=s.dtype, generation=self.generation(),
+                                          revision=s.revision, batch_size=s.batch_size, seed=s.seed)
+        return self.model
+
+    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
+        import transformers
+
+        from bench.models.hf.generate import fit_prompt
+        from bench.models.hf.runtime import quiet_transformers
+
+        model = self.load()
+        task = _judge_task()
+        budget = model.max_input - self.settings.max_tokens
+        if budget < 16:
+            raise BenchError(f"judge {self.name} takes {model.max_input} tokens, too few for a prompt and "
+                             f"max_tokens={self.settings.max_tokens}", hint="lower judge.max_tokens")
+
+        def render(summary: str) -> Callable[[str], str]:
+            def text(document: str) -> str:
+                prompt = fill(template, document, summary)
+                if model.chat:
+                    return model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                                               add_generation_prompt=True)
+                return prompt
+            return text
+
+        chunk = max(64, int(getattr(model, "batch_size", 1) or 1))
+        with quiet_transformers():
+            for sample in sorted({r.sample for r in requests}):
+                transformers.set_seed(self.settings.seed + sample)
+                batch = [r for r in requests if r.sample == sample]
+                for start in range(0, len(batch), chunk):
+                    part = batch[start:start + chunk]
+                    ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
+                           for r in part]
+                    for r, reply in zip(part, model.run_batches(ids, task)):
+                        self.requests += 1
+                        on_reply(r.key, reply)
+
+    def describe(self) -> dict[str, Any]:
+        if self.model is None:
+            return {"name": self.spec.name, "fingerprint": self.fingerprint}
+        d = self.model.describe()
+        return {k: d.get(k) for k in ("name", "id", "commit", "device", "dtype", "batch_size", "chat_template")}
+
+    def warnings(self) -> list[str]:
+        return self._warnings
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
+            self._warnings = [f"judge {self.spec.name}: {w}" for w in self.model.warnings]
+            self.model = None
+
+
+def _judge_task() -> Any:
+    """The task a judge's model is asked under: the prompt given as it is, its reply kept whole."""
+    from bench.tasks.records import Task
+
+    return Task(name="judge", version=1, type="summarization", fixture=None, fields={}, metrics=(),
+                path=Path("judge"), hash="", prompt="{document}")
+
+
+@contextlib.contextmanager
+def _api_key(env: str | None) -> Iterator[None]:
+    """OPENAI_API_KEY set from `env` while the client is made (it reads the key once, when made)."""
+    if not env:
+        yield
+        return
+    value = os.environ.get(env)
+    if not value:
+        raise BenchError(f"judge: the environment variable {env!r} (api_key_env) is not set",
+                         hint=f"export {env}=YOUR_KEY, or leave api_key_env out to use OPENAI_API_KEY",
+                         exit_code=EXIT_ENVIRONMENT)
+    before = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OPENAI_API_KEY", None)
+        else:
+            os.environ["OPENAI_API_KEY"] = before
+
+
+def make_judge(s: JudgeOptions, metric: str) -> ServerJudge | LocalJudge:
+    """The judge the options name, checked (and a server reached) before anything is scored."""
+    hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
+            "--metric-opt judge.model=/path/to/causal-lm")
+    if not s.model or not s.model.strip():
+        raise BenchError(f"metric {metric!r} needs a judge model", hint=hint)
+    name = s.model.strip()
+    if name.startswith("openai:"):
+        given = [k for k in _LOCAL_ONLY if getattr(s, k) != _DEFAULTS[k]]
+        if given:
+            raise BenchError(f"judge options {', '.join(given)} do not apply to a model behind a server ({name})",
+                             hint="the server decides how the model runs")
+        served = name.partition(":")[2].strip()
+        if not served:
+            raise BenchError(f"judge model {name!r}: name the served model after 'openai:'", hint=hint)
+        return ServerJudge(served, s)
+    given = [k for k in _SERVER_ONLY if getattr(s, k) != _DEFAULTS[k]]
+    if given:
+        raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
+                         hint="a local judge model takes device, dtype, batch_size and revision")
+    from bench.models import resolve_model
+    from bench.models.hf.config import CAUSAL_LM
+
+    try:
+        spec = resolve_model(name, s.revision)
+    except BenchError as e:
+        raise BenchError(f"judge model: {e.message}", where=e.where, hint=e.hint or hint,
+                         exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
+    if spec.kind != CAUSAL_LM:
+        raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
+                         hint=hint)
+    return LocalJudge(name, spec, s)
+
+
+# ------------------------------------------------------------------ the metric
+
+
+class Judge(Metric):
+    """Base of the ``judge:CRITERION`` metrics (one class per criterion, made below)."""
+
+    criterion: str = ""
+    needs = frozenset({"prediction", "document"})
+    task_types = ("summarization",)
+    Options = JudgeOptions
+
+    def __init__(self, options=None, settings=None, cache_dir=None) -> None:
+        super().__init__(options, settings, cache_dir)
+        s = self.settings
+        if s.n < 1:
+            raise BenchError(f"metric {self.name!r}: n must be 1 or more, not {s.n}")
+        if not (math.isfinite(s.temperature) and s.temperature >= 0):
+            raise BenchError(f"metric {self.name!r}: temperature must be 0 or more, not {s.temperature}")
+        if s.max_tokens < 1:
+            raise BenchError(f"metric {self.name!r}: max_tokens must be 1 or more, not {s.max_tokens}")
+        self.template, self.prompt_source = self.read_prompt()
+        self.score_name = f"judge_{self.criterion}"
+        self.judge = make_judge(s, self.name)
+
+    def read_prompt(self) -> tuple[str, str]:
+        """(the rubric prompt, where it came from), checked for its placeholders."""
+        s = self.settings
+        if s.prompt is not None and s.prompt_file is not None:
+            raise BenchError(f"metric {self.name!r}: give prompt or prompt_file, not both")
+        if s.prompt is not None:
+            template, source = s.prompt, "prompt"
+        elif s.prompt_file is not None:
+            path = Path(s.prompt_file).expanduser()
+            try:
+                template = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                reason = getattr(e, "strerror", None) or str(e)
+                raise BenchError(f"cannot read the judge's prompt file: {reason}", where=relpath(path),
+                                 hint="prompt_file is a UTF-8 text file, relative to the working directory") from None
+            source = str(path)
+        else:
+            return default_prompts()[self.criterion], "bundled"
+        if "{summary}" not in template:
+            raise BenchError(f"metric {self.name!r}: the prompt has no {{summary}} placeholder",
+                             where=None if source == "prompt" else relpath(source),
+                             hint="write {summary} where the summary goes (and {document} for the article)")
+        if "{document}" not in template and self.criterion in ("consistency", "relevance"):
+            raise BenchError(f"metric {self.name!r}: the prompt has no {{document}} placeholder; {self.criterion} "
+                             f"is judged against the article", where=None if source == "prompt" else relpath(source),
+                             hint="write {document} where the article goes")
+        return template, source
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return CRITERIA[self.criterion]
+
+    def signature_value(self) -> str:
+        s = self.settings
+        return signature(self.score_name, ("judge", self.judge.label), ("prompt", prompt_hash(self.template)[:12]),
+                         ("parse", PARSE_RULE), ("n", str(s.n)), ("temp", format(s.temperature, "g")),
+                         ("agg", "mean"))
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        s = self.settings
+        low, high = self.scale
+        if "{document}" in self.template and not inputs.has("document"):
+            raise BenchError(f"metric {self.name!r}: its prompt has {{document}}, and the examples have no document",
+                             hint="in a `bench score` file, give each line a 'document' field")
+        documents = list(inputs.documents) if inputs.documents is not None else [""] * len(inputs)
+        cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else self.cache_dir
+        identity = {**self.judge.identity(), "bench_cache": 1}
+        cache = ReplyCache(cache_dir, identity)
+        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
+        # the sample number.
+        prompts = [_digest(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
+                   for k in range(len(inputs))]
+        keys = [[_digest(p, str(i)) for i in range(s.n)] for p in prompts]
+        try:
+            replies = cache.load()
+            todo: dict[str, Request] = {}
+            for k, row in enumerate(keys):
+                for i, key in enumerate(row):
+                    if key not in replies and key not in todo:
+                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
+
+            def keep(key: str, reply: str) -> None:
+                replies[key] = reply
+                cache.append(key, reply)
+
+            if todo:
+                self.judge.answer(list(todo.values()), self.template, keep)
+        finally:
+            cache.close()
+
+        per: list[float | None] = []
+        details: list[dict[str, Any]] = []
+        unparsed = 0
+        for k, row in enumerate(keys):
+            texts = [replies[key] for key in row]
+            parsed = [parse_score(t, low, high) for t in texts]
+            good = [v for v in parsed if v is not None]
+            unparsed += len(parsed) - len(good)
+            value = sum(good) / len(good) if good else None
+            per.append(value)
+            details.append({"score": value, "scores": parsed, "replies": texts})
+        name = self.score_name
+        unscored = sum(v is None for v in per)
+        if per and unscored == len(per):
+            shown = "; ".join(repr(clip(details[k]["replies"][0], 80)) for k in range(min(3, len(per))))
+            raise BenchError(f"metric {self.name!r}: no reply of the judge has a number from {low} to {high}, for any "
+                             f"of the {len(per)} examples (replies: {shown})",
+                             hint="check the judge model and its prompt; its replies are cached, so fixing the "
+                                  "prompt or the model asks again only what changed",
+                             exit_code=EXIT_ENVIRONMENT)
+        metrics, ci = corpus_stats({name: per}, self.options)
+        warnings = list(self.judge.warnings())
+        if unscored:
+            ids = [inputs.ids[k] for k, v in enumerate(per) if v is None]
+            listed = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            warnings.append(f"{name}: {unscored} of {len(per)} example{'s' if len(per) != 1 else ''} unscored: no "
+                            f"reply has a number from {low} to {high} (ids: {listed}); left out of the mean, their "
+                            f"replies are in the details")
+        elif unparsed:
+            warnings.append(f"{name}: {unparsed} of {len(per) * s.n} replies had no number from {low} to {high}; "
+                            f"each example's score is the mean of the replies that had one")
+        if s.n > 1 and s.temperature == 0:
+            warnings.append(f"{name}: {s.n} samples at temperature 0 are {s.n} greedy replies (the same answer, "
+                            f"on most servers); set judge.temperature above 0 to sample")
+        if cache_dir is None:
+            warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
+                            f"to keep them and resume an interrupted scoring)")
+        return MetricResult(
+            per_example={name: per}, metrics=metrics, ci=ci, signatures={name: self.signature_value()},
+            counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
+            warnings=warnings, details={name: details})
+
+    def close(self) -> None:
+        self.judge.close()
+
+
+def _make(criterion: str) -> type[Judge]:
+    low, high = CRITERIA[criterion]
+    return type(f"Judge{criterion.title()}", (Judge,), {
+        "name": PREFIX + criterion,
+        "criterion": criterion,
+        "value_range": (float(low), float(high)),
+        "needs": frozenset({"prediction"}) if criterion == "fluency" else frozenset({"prediction", "document"}),
+        "description": f"an LLM judge's rating of a summary's {criterion}, {low}-{high} (SummEval's criterion, "
+                       f"G-Eval style)",
+        "__module__": __name__,
+    })
+
+
+JUDGES: Mapping[str, type[Judge]] = {c: _make(c) for c in CRITERIA}
+
+
+def judge_metric_class(name: str) -> type[Metric]:
+    """The class of ``judge:CRITERION``."""
+    from bench.registry import did_you_mean
+
+    criterion = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if criterion not in JUDGES:
+        known = ", ".join(PREFIX + c for c in CRITERIA)
+        raise BenchError(f"unknown judge criterion {criterion!r} in metric {name!r}."
+                         f"{did_you_mean(criterion, list(CRITERIA))}", hint=f"judge metrics: {known}")
+    return JUDGES[criterion]

@@ -1,0 +1,383 @@
+"""judge:CRITERION against a small OpenAI-style server started in the test, and a tiny local causal LM.
+
+The server answers each judge prompt by the summary it holds (a table of replies written in the test), so
+every parse and mean below is worked out by hand from that table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bench.errors import BenchError
+from bench.metrics import MetricInputs, MetricSpec, resolve_metric
+from bench.metrics.judge import CRITERIA, PARSE_RULE, default_prompts, fill, parse_score
+from bench.metrics.scoring import score_examples
+from bench.version import __version__
+
+from conftest import REPO
+
+#: Replies by the summary the prompt holds; anything else is answered "3".
+REPLIES = {
+    "alpha summary": "4",
+    "bravo summary": "Score: 7/10. On the 1-5 scale: 3",  # 7 and 10 are off the scale, then 1 is the first on it
+    "charlie summary": "I cannot rate this summary.",
+    "delta summary": "2.5",
+    "echo summary": "Rating: 0, it is the 4th worst",  # 0 off the scale, "4th" is not a number
+}
+ROWS = [{"id": f"r{k}", "prediction": s, "references": ["a reference"], "document": f"Document number {k}."}
+        for k, s in enumerate(REPLIES)]
+
+
+class JudgeServer:
+    """/v1/models and /v1/chat/completions; counts completion requests; can refuse after N of them."""
+
+    def __init__(self, served: str = "judge-x") -> None:
+        self.served = served
+        self.requests: list[dict] = []
+        self.refuse_after: int | None = None
+        self.reply = self.by_summary
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, code: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/v1/models":
+                    return self._send(200, {"object": "list", "data": [{"id": server.served}]})
+                self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    server.requests.append(body)
+                    n = len(server.requests)
+                if server.refuse_after is not None and n > server.refuse_after:
+                    return self._send(400, {"error": {"message": "quota exceeded"}})
+                text = server.reply(body["messages"][0]["content"], body)
+                self._send(200, {"model": body["model"], "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}}]})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def by_summary(prompt: str, body: dict) -> str:
+        return next((reply for summary, reply in REPLIES.items() if summary in prompt), "3")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = JudgeServer()
+    yield s
+    s.close()
+
+
+def _write(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _inputs(rows=ROWS) -> MetricInputs:
+    return MetricInputs(ids=[r["id"] for r in rows], predictions=[r["prediction"] for r in rows],
+                        references=[r["references"] for r in rows], documents=[r["document"] for r in rows])
+
+
+def _settings(server, **more) -> dict:
+    return {"model": "openai:judge-x", "base_url": server.url, **more}
+
+
+# ------------------------------------------------------------------ parsing and prompts
+
+
+@pytest.mark.parametrize("reply, low, high, expected", [
+    ("4", 1, 5, 4.0), (" 5\n", 1, 5, 5.0), ("Score: 4/5", 1, 5, 4.0), ("3.5 out of 5", 1, 5, 3.5),
+    ("Score: 7/10. On the 1-5 scale: 3", 1, 5, 1.0), ("7. Then 3", 1, 5, 3.0), ("Rating: 0, it is the 4th", 1, 5, None),
+    ("no number", 1, 5, None), ("", 1, 5, None), ("4", 1, 3, None), ("Fluency: 2", 1, 3, 2.0), ("-2 or 2", 1, 5, 2.0),
+    ("v4 then 2", 1, 5, 2.0), ("4.", 1, 5, 4.0), ("1.25.3", 1, 5, None),
+])
+def test_the_first_number_on_the_scale_is_the_score(reply, low, high, expected):
+    assert parse_score(reply, low, high) == expected
+
+
+def test_placeholders_are_filled_once_and_other_braces_kept():
+    assert fill("{document}|{summary}|{x}", "D {summary}", "S {document}") == "D {summary}|S {document}|{x}"
+
+
+def test_bundled_prompts_name_their_scale_and_both_texts():
+    prompts = default_prompts()
+    assert set(prompts) == set(CRITERIA)
+    for criterion, (low, high) in CRITERIA.items():
+        text = prompts[criterion]
+        assert "{summary}" in text and f"from {low} to {high}" in text
+        assert ("{document}" in text) == (criterion != "fluency")
+        assert "Evaluation Form" not in text  # bench's own wording
+
+
+# ------------------------------------------------------------------ scoring through the metric
+
+
+def test_hand_checked_parses_means_and_unscored_count(server, tmp_path):
+    scores = score_examples([MetricSpec("judge:consistency", _settings(server))], _inputs(), cache_dir=tmp_path)
+    # parses: 4, 1 (the "1" of "1-5"), none, 2.5, none
+    assert [row.get("judge_consistency") for row in scores.per_example] == [4.0, 1.0, None, 2.5, None]
+    assert scores.metrics["judge_consistency"] == pytest.approx((4 + 1 + 2.5) / 3)
+    assert scores.counts["judge_consistency_unscored"] == 2
+    assert any("2 of 5 examples unscored" in w and "r2, r4" in w for w in scores.warnings)
+    detail = scores.details[1]["judge_consistency"]
+    assert detail == {"score": 1.0, "scores": [1.0], "replies": [REPLIES["bravo summary"]]}
+    assert scores.details[2]["judge_consistency"]["score"] is None
+    # greedy, seeded, short; the prompt is the bundled rubric filled with the row's document and summary
+    body = server.requests[0]
+    assert body["temperature"] == 0.0 and body["seed"] == 0 and body["max_tokens"] == 32
+    prompts = {b["messages"][0]["content"] for b in server.requests}
+    assert fill(default_prompts()["consistency"], ROWS[0]["document"], ROWS[0]["prediction"]) in prompts
+    sha = hashlib.sha256(default_prompts()["consistency"].encode()).hexdigest()[:12]
+    assert scores.signatures["judge_consistency"] == (
+        f"judge_consistency|judge:openai:judge-x|prompt:{sha}|parse:{PARSE_RULE}|n:1|temp:0|agg:mean|bench:{__version__}")
+
+
+def test_fluency_is_on_a_1_to_3_scale_and_reads_no_document(server, tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "document"} for r in ROWS]
+    inputs = MetricInputs(ids=[r["id"] for r in rows], predictions=[r["prediction"] for r in rows],
+                          references=[r["references"] for r in rows])
+    scores = score_examples([MetricSpec("judge:fluency", _settings(server))], inputs, cache_dir=tmp_path)
+    # 4 is off a 1-3 scale; "Score: 7/10. On the 1-5 scale: 3" -> 1; 2.5; none
+    assert [row.get("judge_fluency") for row in scores.per_example] == [None, 1.0, None, 2.5, None]
+    assert resolve_metric("judge:fluency").range_of("judge_fluency") == (1.0, 3.0)
+
+
+def test_n_samples_are_averaged_each_with_its_own_seed(server, tmp_path):
+    server.reply = lambda prompt, body: "no score" if body["seed"] == 3 else str(1 + body["seed"])
+    scores = score_examples([MetricSpec("judge:coherence", _settings(server, n=4, temperature=1.5, seed=0))],
+                            _inputs(ROWS[:2]), cache_dir=tmp_path)
+    # seeds 0, 1, 2 -> 1, 2, 3; seed 3 replies without a number
+    assert [row["judge_coherence"] for row in scores.per_example] == [2.0, 2.0]
+    assert sorted(b["seed"] for b in server.requests) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert {b["temperature"] for b in server.requests} == {1.5}
+    assert scores.counts["judge_coherence_unparsed_replies"] == 2
+    assert scores.details[0]["judge_coherence"]["scores"] == [1.0, 2.0, 3.0, None]
+    assert "|n:4|temp:1.5|" in scores.signatures["judge_coherence"]
+
+
+def test_a_prompt_of_your_own_changes_the_signature(server, tmp_path):
+    prompt = "Is this summary relevant to the article?\n{document}\n---\n{summary}\nScore 1-5:"
+    scores = score_examples([MetricSpec("judge:relevance", _settings(server, prompt=prompt))],
+                            _inputs(ROWS[:1]), cache_dir=tmp_path)
+    assert server.requests[0]["messages"][0]["content"] == fill(prompt, ROWS[0]["document"], ROWS[0]["prediction"])
+    assert f"|prompt:{hashlib.sha256(prompt.encode()).hexdigest()[:12]}|" in scores.signatures["judge_relevance"]
+    (tmp_path / "p.txt").write_text(prompt, encoding="utf-8")
+    again = score_examples([MetricSpec("judge:relevance", _settings(server, prompt_file=str(tmp_path / "p.txt")))],
+                           _inputs(ROWS[:1]), cache_dir=tmp_path)
+    assert again.signatures == scores.signatures and len(server.requests) == 1  # same prompt: from the cache
+
+
+def test_no_reply_on_the_scale_for_any_example_is_an_error_not_a_zero(server, tmp_path):
+    server.reply = lambda prompt, body: "It is fine."
+    with pytest.raises(BenchError, match="no reply of the judge has a number from 1 to 5, for any of the 5") as e:
+        score_examples([MetricSpec("judge:consistency", _settings(server))], _inputs(), cache_dir=tmp_path)
+    assert e.value.exit_code == 3
+
+
+# ------------------------------------------------------------------ cache, interruption
+
+
+def test_bench_score_caches_every_reply_and_a_rerun_asks_nothing(server, cli, in_tmp):
+    _write(in_tmp / "s.jsonl", ROWS)
+    args = ("score", "s.jsonl", "--metric", "judge:consistency", "--metric-opt", "judge.model=openai:judge-x",
+            "--metric-opt", f"judge.base_url={server.url}", "--metric-opt", "judge.cache_dir=jc", "--format", "json")
+    code, out, err = cli(*args)
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["metrics"]["judge_consistency"] == pytest.approx(2.5) and len(server.requests) == 5
+    assert first["counts"]["judge_consistency_unscored"] == 2 and "2 of 5 examples unscored" in err
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert len(server.requests) == 5  # all five from the cache
+    assert json.loads(out)["metrics"] == first["metrics"]
+    # a summary edited on one line asks for that line only
+    _write(in_tmp / "s.jsonl", [*ROWS[:4], {**ROWS[4], "prediction": "alpha summary again"}])
+    code, out, err = cli(*args)
+    assert code == 0 and len(server.requests) == 6
+    assert json.loads(out)["metrics"]["judge_consistency"] == pytest.approx((4 + 1 + 2.5 + 4) / 4)
+
+
+def test_an_interrupted_scoring_resumes_paying_only_for_the_rest(server, cli, in_tmp):
+    _write(in_tmp / "s.jsonl", ROWS)
+    args = ("score", "s.jsonl", "--metric", "judge:relevance", "--metric-opt", "judge.model=openai:judge-x",
+            "--metric-opt", f"judge.base_url={server.url}", "--metric-opt", "judge.cache_dir=jc",
+            "--metric-opt", "judge.concurrency=1", "--format", "json")
+    server.refuse_after = 3
+    code, out, err = cli(*args)
+    assert code == 3 and "quota exceeded" in err and "Traceback" not in err and out == ""
+    assert len(server.requests) == 4  # three answered, the fourth refused, nothing sent after it
+    (cache_file,) = (in_tmp / "jc" / "judge").glob("*.jsonl")
+    # a kill in the middle of a write leaves a torn line: skipped on reading, never cut out
+    with cache_file.open("a", encoding="utf-8") as f:
+        f.write('{"key": "torn", "rep')
+    server.refuse_after = None
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert len(server.requests) == 4 + 2  # the two replies never received
+    assert json.loads(out)["metrics"]["judge_relevance"] == pytest.approx(2.5)
+    assert len([line for line in cache_file.read_text().splitlines() if line.startswith('{"key": "')]) == 5 + 1
+
+
+# ------------------------------------------------------------------ run and rescore
+
+
+@pytest.mark.slow
+def test_bench_run_and_rescore_score_with_the_judge_and_reuse_its_replies(server, cli, in_tmp):
+    server.reply = lambda prompt, body: "Fluency: 2" if "Fluency" in prompt or "fluency" in prompt else "4"
+    common = ("--metric-opt", "judge.model=openai:judge-x", "--metric-opt", f"judge.base_url={server.url}")
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--metric", "judge:fluency", *common)
+    assert code == 0, err
+    (run,) = (in_tmp / "results" / "seed-summarization" / "lead-3").iterdir()
+    record = json.loads((run / "results.json").read_text())
+    assert record["metrics"]["judge_fluency"] == 2.0 and record["counts"]["judge_fluency_unscored"] == 0
+    assert record["signatures"]["judge_fluency"].startswith("judge_fluency|judge:openai:judge-x|prompt:")
+    (row,) = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    assert row["scores"]["judge_fluency"] == 2.0
+    assert row["details"]["judge_fluency"] == {"score": 2.0, "scores": [2.0], "replies": ["Fluency: 2"]}
+    assert len(server.requests) == 1
+    # a second run takes the prediction and the judge's reply from the caches
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--metric", "judge:fluency", *common)
+    assert code == 0, err
+    assert len(server.requests) == 1
+    code, _, err = cli("rescore", run, "--metric", "judge:coherence", *common)
+    assert code == 0, err
+    new = [d for d in (in_tmp / "results" / "seed-summarization" / "lead-3").iterdir()
+           if "judge_coherence" in json.loads((d / "results.json").read_text())["metrics"]]
+    assert len(new) == 1 and len(server.requests) == 2
+    rescored = json.loads((new[0] / "results.json").read_text())
+    assert rescored["metrics"]["judge_coherence"] == 4.0 and rescored["metrics"]["judge_fluency"] == 2.0
+
+
+def test_a_task_file_gives_the_judge_its_prompt(server, cli, in_tmp):
+    text = (REPO / "tasks" / "seed-summarization.yaml").read_text(encoding="utf-8")
+    text = text.replace("../fixtures/seed_summarization.jsonl", str(REPO / "fixtures" / "seed_summarization.jsonl"))
+    text = text.replace("name: seed-summarization", "name: news").replace(
+        "metrics: [rouge, extractiveness]",
+        "metrics:\n  - rouge\n  - judge:consistency:\n      model: openai:judge-x\n"
+        "      prompt: |\n        Article: {document}\n        Summary: {summary}\n        Consistent, 1-5?\n")
+    (in_tmp / "news.yaml").write_text(text, encoding="utf-8")
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", in_tmp / "news.yaml",
+                       "--metric-opt", f"judge.base_url={server.url}")
+    assert code == 0, err
+    (prompt,) = [b["messages"][0]["content"] for b in server.requests]
+    assert prompt.startswith("Article: KYIV: The authoritarian") and prompt.endswith("Consistent, 1-5?\n")
+    (run,) = (in_tmp / "results" / "news" / "lead-3").iterdir()
+    assert json.loads((run / "results.json").read_text())["metrics"]["judge_consistency"] == 3.0
+
+
+# ------------------------------------------------------------------ refusals
+
+
+@pytest.mark.parametrize("name, settings, message", [
+    ("judge:coherance", {}, "unknown judge criterion 'coherance' in metric 'judge:coherance'. Did you mean"),
+    ("judge:consistency", {}, "metric 'judge:consistency' needs a judge model"),
+    ("judge:consistency", {"model": "openai:judge-x"}, "judge model openai:judge-x needs the server's URL"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "device": "cuda"},
+     "judge options device do not apply to a model behind a server"),
+    ("judge:consistency", {"model": "lead-3"}, "judge model 'lead-3' is a baseline model"),
+    ("judge:consistency", {"model": "./no/such/dir", "base_url": "http://x"}, "judge options base_url are for openai"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "prompt": "{document} only"},
+     "the prompt has no {summary} placeholder"),
+    ("judge:relevance", {"model": "openai:judge-x", "base_url": "URL", "prompt": "{summary} only"},
+     "the prompt has no {document} placeholder"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "n": "0"}, "n must be 1 or more"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "temperature": "-1"},
+     "temperature must be 0 or more"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "prompt_file": "/no/such/prompt.txt"},
+     "cannot read the judge's prompt file"),
+])
+def test_bad_options_are_one_clear_error_before_anything_runs(server, name, settings, message):
+    settings = {k: server.url if v == "URL" else v for k, v in settings.items()}
+    with pytest.raises(BenchError) as e:
+        resolve_metric(name)(None, settings, None)
+    assert message in str(e.value)
+    assert server.requests == []
+
+
+def test_an_unreachable_server_or_unserved_model_stops_a_run_before_it_starts(server, cli, in_tmp):
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--metric", "judge:fluency",
+                       "--metric-opt", "judge.model=openai:judge-x", "--metric-opt", "judge.base_url=http://127.0.0.1:9",
+                       "--metric-opt", "judge.max_retries=0")
+    assert code == 3 and "cannot reach the server at http://127.0.0.1:9/v1" in err and "Traceback" not in err
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--metric", "judge:fluency",
+                       "--metric-opt", "judge.model=openai:other", "--metric-opt", f"judge.base_url={server.url}")
+    assert code == 3 and "does not serve 'other'" in err and "it serves: judge-x" in err
+    assert not (in_tmp / "results").exists() and server.requests == []
+
+
+def test_rows_without_a_document_are_refused_before_the_judge_is_asked(server, cli, in_tmp):
+    _write(in_tmp / "s.jsonl", [{k: v for k, v in r.items() if k != "document"} for r in ROWS])
+    code, _, err = cli("score", "s.jsonl", "--metric", "judge:consistency", "--metric-opt",
+                       "judge.model=openai:judge-x", "--metric-opt", f"judge.base_url={server.url}")
+    assert code == 2 and "needs a 'document' on every line" in err and server.requests == []
+
+
+# ------------------------------------------------------------------ a local causal LM
+
+
+@pytest.mark.slow
+def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
+    from tiny_models import build_gpt2
+
+    from bench.metrics.judge import JUDGES
+
+    model_dir = build_gpt2(tmp_path / "tiny-gpt2")
+    rows = [*ROWS, *({"id": f"x{k}", "prediction": f"summary {k}", "references": [], "document": "Text. " * 200}
+                     for k in range(3))]
+    settings = {"model": str(model_dir), "max_tokens": 12, "device": "cpu",
+                "prompt": "Rate 1-5.\n{document}\n{summary}\nScore:"}
+    metric = JUDGES["coherence"](None, settings, tmp_path / "cache")
+    try:
+        result = metric.compute(_inputs(rows))
+    except BenchError as e:  # a random model may never write a number on the scale: the unscored path, all of it
+        assert "no reply of the judge has a number from 1 to 5" in str(e)
+        result = None
+    finally:
+        metric.close()
+    cache_files = list((tmp_path / "cache" / "judge").glob("*.jsonl"))
+    assert len(cache_files) == 1
+    stored = [json.loads(line) for line in cache_files[0].read_text().splitlines()]
+    assert len(stored) == len(rows)  # one reply per example, kept even when none parses
+    if result is not None:
+        for k, detail in enumerate(result.details["judge_coherence"]):
+            (reply,) = detail["replies"]
+            assert detail["scores"] == [parse_score(reply, 1, 5)]
+            assert result.per_example["judge_coherence"][k] == detail["scores"][0]
+        assert result.counts["judge_coherence_unscored"] == sum(v is None for v in result.per_example["judge_coherence"])
+        assert "|judge:tiny-gpt2@" in result.signatures["judge_coherence"]
+    # the second time the model is not even loaded
+    again = JUDGES["coherence"](None, settings, tmp_path / "cache")
+    try:
+        try:
+            again.compute(_inputs(rows))
+        except BenchError:
+            assert result is None
+        assert again.judge.model is None and again.judge.requests == 0
+    finally:
+        again.close()
