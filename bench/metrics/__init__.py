@@ -85,6 +85,10 @@ def resolve_metric(name: str) -> type[Metric]:
         raise BenchError(f"a metric name must be a non-empty string, got {name!r}", hint=METRIC_HINT)
     if name in METRICS:
         return METRICS.get(name)
+    if name.startswith("judge:"):
+        from bench.metrics.judge import judge_metric_class
+
+        return judge_metric_class(name)
     if ":" in name and not well_formed(name):
         raise BenchError(f"unknown metric {name!r}: not a metric name, package.module:Class or "
                          f"{EVALUATE_PREFIX}NAME_OR_PATH", hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}")
