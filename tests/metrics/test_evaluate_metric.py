@@ -464,6 +464,35 @@ def test_run_rescore_and_compare_with_a_corpus_module(in_tmp, cli):
 
 
 @pytest.mark.slow
+def test_a_task_file_names_an_evaluate_metric_with_options(in_tmp, cli):
+    write_metric(in_tmp, "longer", CORPUS)
+    tasks = in_tmp / "tasks"
+    tasks.mkdir()
+    write_rows(tasks / "toy.jsonl", [{"id": f"t{k}", "document": "One. Two words. Three short words here.",
+                                      "references": ["Two words."]} for k in range(3)])
+    (tasks / "toy.yaml").write_text(
+        "name: toy\nversion: 1\ntype: summarization\ndescription: a toy task\nfixture: toy.jsonl\n"
+        "fields: {id: id, document: document, references: references}\nsummary_sentences: 1\n"
+        "metrics:\n  - rouge\n  - evaluate:./longer.py: {factor: 0.5, per_example: true}\n", encoding="utf-8")
+    code, _, err = cli("run", "--model", "lead-3", "--task", "toy", "--tasks-dir", "tasks")
+    assert code == 0, err
+    (results,) = in_tmp.glob("results/toy/lead-3/*/results.json")
+    record = json.loads(results.read_text())
+    assert record["metrics"]["longer.longer"] == 0.0  # "One." is not longer than half of "Two words."
+    assert "|factor:0.5|per_example:true|refs:first|agg:mean|" in record["signatures"]["longer.longer"]
+    assert {"name": "evaluate:./longer.py", "settings": {"factor": 0.5, "per_example": True}} in \
+        record["config"]["metrics"]
+    # --metric-opt overrides the task's option.
+    code, _, err = cli("run", "--model", "lead-3", "--task", "toy", "--tasks-dir", "tasks",
+                       "--metric-opt", "longer.factor=0.1")
+    assert code == 0, err
+    latest = max(in_tmp.glob("results/toy/lead-3/*/results.json"), key=lambda p: p.parent.name)
+    record = json.loads(latest.read_text())
+    assert record["metrics"]["longer.longer"] == 100.0
+    assert "|factor:0.1|per_example:true|" in record["signatures"]["longer.longer"]
+
+
+@pytest.mark.slow
 def test_compare_runs_paired_tests_on_a_per_example_module(in_tmp, cli):
     write_metric(in_tmp, "match", ONLY_PER_EXAMPLE)
     for model in ("lead-3", "textrank"):
