@@ -163,6 +163,12 @@ def _loses_text(text: str) -> bool:
     """Whether rouge_score's tokenizer drops most of the letters and digits of `text`."""
     if text.isascii():  # every letter and digit is kept (A-Z is lowercased)
         return False
+    # ASCII letters and digits are kept, and at most every non-ASCII character is a letter or digit lost:
+    # when the ASCII ones are half of that bound, the exact count below cannot find the text lossy.
+    ascii_part = text.encode("ascii", "ignore")
+    ascii_alnum = len(ascii_part.translate(None, _NOT_ASCII_ALNUM))
+    if ascii_alnum >= _LOSS_WARNING * (ascii_alnum + len(text) - len(ascii_part)):
+        return False
     alnum = sum(map(str.isalnum, text))
     if alnum == 0:
         return False
@@ -171,3 +177,4 @@ def _loses_text(text: str) -> bool:
 
 
 _KEPT = re.compile(r"[a-z0-9]")
+_NOT_ASCII_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
