@@ -68,7 +68,8 @@ def test_two_runs_into_one_results_directory_both_finish_and_the_leaderboard_agr
         _assert_complete(run_dir, record)
 
     # leaderboard.csv: one row per metric of the latest run of each (task, model), with that run's numbers
-    rows = list(csv.DictReader(io.StringIO((root / "leaderboard.csv").read_text(encoding="utf-8"))))
+    rows = [row for row in csv.DictReader(io.StringIO((root / "leaderboard.csv").read_text(encoding="utf-8")))
+            if row["kind"] == "run"]  # "reference" lines: the statistics of the task's references
     by_run = {r["run_id"]: r for _, r in runs}
     shown = {}
     for row in rows:
