@@ -186,7 +186,7 @@ class EvaluateMetric(Metric):
             rows = [self.run_module([p], [r]) for p, r in zip(predictions, references)]
             keys = list(dict.fromkeys(k for row in rows for k in row))
             for key in keys:
-                values = [number(row.get(key)) for row in rows]
+                values = [single(row.get(key)) for row in rows]
                 if all(v is not None for v in values):
                     per[key] = [float(v) for v in values if v is not None]
                 else:
@@ -431,6 +431,12 @@ def number(value: Any) -> float | None:
         return None
     f = float(value)
     return f if math.isfinite(f) else None
+
+
+def single(value: Any) -> float | None:
+    """One example's value: a number, or a list of one number (a module's per-example list, for one example)."""
+    values = number_list(value)
+    return values[0] if values is not None and len(values) == 1 else number(value)
 
 
 def number_list(value: Any) -> list[float] | None:

@@ -172,6 +172,7 @@ def test_numbers_and_lists_of_numbers():
     assert em.number_list([1, 2.5]) == [1.0, 2.5] and em.number_list(np.array([1, 2])) == [1.0, 2.0]
     assert em.number_list([1, None]) is None and em.number_list([1, float("inf")]) is None
     assert em.number_list("12") is None and em.number_list({"a": 1}) is None
+    assert em.single([2]) == 2.0 and em.single(2) == 2.0 and em.single([1, 2]) is None
 
 
 @pytest.mark.parametrize("name, prefix", [("evaluate:./metrics/my_metric.py", "my_metric"),
@@ -574,3 +575,8 @@ def test_benchs_rouge_module_through_bench_score_gives_the_built_in_numbers(in_t
         assert per["ci"][f"rouge.{t}"] == built_in["ci"][t]
         assert corpus["metrics"][f"rouge.{t}"] == built_in["metrics"][t] and corpus["ci"][f"rouge.{t}"] is None
     assert "|use_aggregator:false|refs:all|agg:mean|" in per["signatures"]["rouge.rouge1"]
+    # Once per example: the module's corpus value, or its list of one value, of each example.
+    for extra in ([], ["--metric-opt", "rouge.use_aggregator=false"]):
+        each, _ = score_json(cli, "s.jsonl", "--metric", target, "--metric-opt", "rouge.per_example=true", *extra)
+        assert each["metrics"] == {f"rouge.{t}": v for t, v in built_in["metrics"].items()}
+        assert each["ci"] == {f"rouge.{t}": v for t, v in built_in["ci"].items()}
