@@ -295,7 +295,6 @@ class LocalJudge:
         self.settings = s
         self.model: Any = None
         self._fingerprint: str | None = None
-        self._warnings: list[str] = []
         if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
             raise BenchError(f"judge: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
         self.requests = 0
@@ -375,12 +374,18 @@ class LocalJudge:
         return {k: d.get(k) for k in ("name", "id", "commit", "device", "dtype", "batch_size", "chat_template")}
 
     def warnings(self) -> list[str]:
-        return self._warnings
+        """What the model had to say (settings it overrode, batches that ran out of memory, prompts whose
+        document was shortened to fit)."""
+        if self.model is None:
+            return []
+        notes = list(self.model.warnings)
+        if self.model.truncated:
+            notes.append(f"{self.model.truncated} {self.model.truncation_note}")
+        return [f"judge {self.name}: {w}" for w in notes]
 
     def close(self) -> None:
         if self.model is not None:
             self.model.close()
-            self._warnings = [f"judge {self.spec.name}: {w}" for w in self.model.warnings]
             self.model = None
 
 
@@ -608,7 +613,7 @@ def judge_metric_class(name: str) -> type[Metric]:
     """The class of ``judge:CRITERION``."""
     from bench.registry import did_you_mean
 
-    criterion = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    criterion = name.removeprefix(PREFIX)
     if criterion not in JUDGES:
         known = ", ".join(PREFIX + c for c in CRITERIA)
         raise BenchError(f"unknown judge criterion {criterion!r} in metric {name!r}."
