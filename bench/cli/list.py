@@ -64,11 +64,12 @@ def metrics_table():
     from rich.table import Table
 
     from bench.metrics import METRICS, entry_point_metrics
+    from bench.metrics.judge import JUDGES
 
     table = Table(title="metrics")
     for col in ("metric", "reads", "tasks", "options", "description"):
         table.add_column(col)
-    classes = {**dict(METRICS.items()), **entry_point_metrics()}
+    classes = {**dict(METRICS.items()), **{cls.name: cls for cls in JUDGES.values()}, **entry_point_metrics()}
     for name, cls in classes.items():
         options = []
         for f in fields(cls.Options):
