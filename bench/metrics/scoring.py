@@ -235,8 +235,9 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
     objs: list[dict[str, Any]] = []
     errors: list[BenchError] = []
     seen: dict[str, int] = {}
+    shown = relpath(path)  # once: it resolves the path on disk
     for lineno, obj in read_jsonl(path):
-        where = f"{relpath(path)}:{lineno}"
+        where = f"{shown}:{lineno}"
         missing = [key for key in required if key not in obj]
         errors += [BenchError(f"missing field {key!r}", where=where, hint=f"each line is {line_format}")
                    for key in missing]
