@@ -41,8 +41,14 @@ def test_files_exist_and_agree_after_two_bench_runs(in_tmp, cli):
         assert code == 0, err
         time.sleep(1.1)  # run ids carry the second they were made: keep "latest" unambiguous here
     root = in_tmp / "results"
-    rows = _csv(root)
+    rows = [r for r in _csv(root) if r["kind"] == "run"]
     latest = _latest_run_dirs(root)
+    # the summarization tasks' reference lines: their runs' reference blocks
+    references = [r for r in _csv(root) if r["kind"] == "reference"]
+    assert {r["task"] for r in references} == {"seed-summarization", "seed-headline"}
+    for r in references:
+        record = json.loads(next(root.glob(f"{r['task']}/*/*/results.json")).read_text())
+        assert r["model"] == "reference" and float(r["value"]) == record["reference"]["metrics"][r["metric"]]
     assert {(r["task"], r["model"]): r["run"] for r in rows} == latest
     md = (root / MARKDOWN).read_text()
     assert md.startswith("# Leaderboard")
