@@ -211,7 +211,7 @@ def compare(
     """The rows of `bench compare --format json`: one per (task, model), or per run with `all_runs`.
 
     Each row is {"task", "model", "run", "n", "metrics", "ci", "examples_per_s", "task_hash", "signatures",
-    "section"}; with `baseline`,
+    "directions", "section"} (the section's "reference" holds its reference row, or null); with `baseline`,
     rows compared with it also get "paired": {metric: {"diff", "ci", "p_value", ...}}. `seed` seeds the
     paired bootstrap and permutation test; None takes `bench.metrics.bootstrap.DEFAULT_SEED`, the
     seed of every bench CI.
