@@ -40,6 +40,7 @@ class JudgeServer:
     def __init__(self, served: str = "judge-x") -> None:
         self.served = served
         self.requests: list[dict] = []
+        self.keys: list[str | None] = []
         self.refuse_after: int | None = None
         self.reply = self.by_summary
         self.lock = threading.Lock()
@@ -66,6 +67,7 @@ class JudgeServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests.append(body)
+                    server.keys.append(self.headers.get("Authorization"))
                     n = len(server.requests)
                 if server.refuse_after is not None and n > server.refuse_after:
                     return self._send(400, {"error": {"message": "quota exceeded"}})
@@ -198,6 +200,31 @@ def test_no_reply_on_the_scale_for_any_example_is_an_error_not_a_zero(server, tm
     with pytest.raises(BenchError, match="no reply of the judge has a number from 1 to 5, for any of the 5") as e:
         score_examples([MetricSpec("judge:consistency", _settings(server))], _inputs(), cache_dir=tmp_path)
     assert e.value.exit_code == 3
+
+
+def test_the_api_key_comes_from_the_variable_named_and_is_never_recorded(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "the-default-key")
+    monkeypatch.setenv("JUDGE_KEY", "the-judge-key")
+    scores = score_examples([MetricSpec("judge:consistency", _settings(server, api_key_env="JUDGE_KEY"))],
+                            _inputs(ROWS[:2]), cache_dir=tmp_path)
+    assert server.keys == ["Bearer the-judge-key"] * 2
+    assert "the-judge-key" not in json.dumps(scores.signatures) + json.dumps(scores.details)
+    import os
+
+    assert os.environ["OPENAI_API_KEY"] == "the-default-key"  # put back
+    monkeypatch.delenv("JUDGE_KEY")
+    with pytest.raises(BenchError, match="the environment variable 'JUDGE_KEY' \\(api_key_env\\) is not set"):
+        score_examples([MetricSpec("judge:consistency", _settings(server, api_key_env="JUDGE_KEY"))], _inputs(ROWS[:2]))
+
+
+def test_options_for_one_criterion_override_those_for_every_judge(server, tmp_path):
+    from bench.metrics import parse_metric_specs
+
+    specs = parse_metric_specs(["judge:fluency", "judge:coherence"],
+                               {"judge": _settings(server), "judge:fluency": {"max_tokens": "5"}})
+    scores = score_examples(specs, _inputs(ROWS[1:2]), cache_dir=tmp_path)
+    assert sorted(b["max_tokens"] for b in server.requests) == [5, 32]
+    assert set(scores.metrics) == {"judge_fluency", "judge_coherence"}
 
 
 # ------------------------------------------------------------------ cache, interruption
