@@ -439,13 +439,16 @@ def make_judge(s: JudgeOptions, metric: str) -> ServerJudge | LocalJudge:
     if given:
         raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
                          hint="a local judge model takes device, dtype, batch_size and revision")
-    from bench.models import resolve_model
+    from bench.models import MODELS, resolve_model
     from bench.models.hf.config import CAUSAL_LM
 
+    known = MODELS.get(name) if name in MODELS else None
     try:
-        spec = resolve_model(name, s.revision)
+        spec = known if known is not None and known.kind != CAUSAL_LM else resolve_model(name, s.revision)
     except BenchError as e:
-        raise BenchError(f"judge model: {e.message}", where=e.where, hint=e.hint or hint,
+        raise BenchError(f"judge model: {e.message}", where=e.where,
+                         hint=(e.hint or hint).replace("--model /path/to/model",
+                                                       "--metric-opt judge.model=/path/to/model"),
                          exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
     if spec.kind != CAUSAL_LM:
         raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",

@@ -358,6 +358,20 @@ def test_an_unreachable_server_or_unserved_model_stops_a_run_before_it_starts(se
     assert not (in_tmp / "results").exists() and server.requests == []
 
 
+@pytest.mark.parametrize("model, message, code", [
+    ("./no/such/dir", "judge model: model directory not found: ./no/such/dir", 3),
+    ("nobody/no-such-judge-model", "judge model: model 'nobody/no-such-judge-model' is not in the Hugging Face cache",
+     3),
+    ("distilbart", "judge model 'distilbart' is a seq2seq model; a judge is a causal LM or openai:NAME", 2),
+])
+def test_a_local_judge_that_is_not_there_or_not_a_causal_lm_is_refused(model, message, code, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BenchError) as e:
+        resolve_metric("judge:coherence")(None, {"model": model}, None)
+    assert message in str(e.value) and e.value.exit_code == code
+    assert "--model " not in str(e.value)  # the hint names the judge's option
+
+
 def test_rows_without_a_document_are_refused_before_the_judge_is_asked(server, cli, in_tmp):
     _write(in_tmp / "s.jsonl", [{k: v for k, v in r.items() if k != "document"} for r in ROWS])
     code, _, err = cli("score", "s.jsonl", "--metric", "judge:consistency", "--metric-opt",
