@@ -113,8 +113,18 @@ def _pool(jobs: int):
 def _score_chunk(args) -> tuple[np.ndarray, int]:
     """F-measures x100 of ROUGE_TYPES for a chunk of pairs, and how many lose most of their text."""
     stemmer, tokenizer, split, predictions, references = args
+    n = len(predictions)
+    if not rouge_engine.uses_native(tokenizer) and _in_main_process():
+        # bench's Python scorer: large sets in worker processes, whatever split the caller chose
+        jobs = _jobs(n, tokenizer)
+        if jobs > 1:
+            size = -(-n // (jobs * 4))
+            chunks = [(stemmer, tokenizer, split, predictions[k:k + size], references[k:k + size])
+                      for k in range(0, n, size)]
+            with _pool(jobs) as pool:
+                parts = list(pool.map(_score_chunk, chunks))
+            return np.concatenate([p for p, _ in parts]), sum(k for _, k in parts)
     if split:
-        n = len(predictions)
         jobs = min(_cpus(), n // (PARALLEL_MIN_PAIRS // 2)) if n >= PARALLEL_MIN_PAIRS else 1
         if jobs > 1 and rouge_engine.uses_native(tokenizer) and _in_main_process():
             # rouge-score-rs scores on every core; the sentence splitting before it is Python, so it is

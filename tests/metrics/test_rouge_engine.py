@@ -9,6 +9,7 @@ references and long texts.
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -131,3 +132,26 @@ def test_sentence_splitting_in_worker_processes_changes_nothing(monkeypatch):
     monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
     parallel, _ = rouge_metric._score_chunk(args)
     assert np.array_equal(serial, parallel)
+
+
+def test_python_scorer_uses_worker_processes_for_large_sets_of_any_tokenizer(monkeypatch):
+    rng = random.Random(17)
+    sentences = [s for s in seed_text().split(". ") if s] + ["Москва и Минск подписали соглашение"]
+    preds = [". ".join(rng.sample(sentences, 3)) for _ in range(40)]
+    refs = [[". ".join(rng.sample(sentences, 2))] for _ in range(40)]
+    monkeypatch.delenv("BENCH_SCORE_JOBS", raising=False)
+    for tokenizer in ("unicode", "default"):
+        args = (True, tokenizer, False, preds, refs)
+        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
+        rouge_engine.native_module.cache_clear()
+        try:
+            serial = rouge_metric._score_chunk(args)
+            monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
+            monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
+            assert rouge_metric._jobs(40, tokenizer) == 2
+            parallel = rouge_metric._score_chunk(args)
+            monkeypatch.undo()
+        finally:
+            os.environ.pop("BENCH_ROUGE_ENGINE", None)
+            rouge_engine.native_module.cache_clear()
+        assert np.array_equal(serial[0], parallel[0]) and serial[1] == parallel[1]
