@@ -35,10 +35,11 @@ def header(section: Section, metric: str) -> str:
     return metric + ARROWS.get(section.direction(metric), "")
 
 
-def legend(section: Section, best: str) -> str:
-    """What the numbers of a section's table are: `best` says how the best value is marked."""
-    arrows = "; " + DIRECTION_WORDING if any(section.direction(m) != "higher" for m in section.metrics) else ""
-    return f"{CI_WORDING}; {best}{arrows}"
+def legend(section: Section, best: str, *, arrows: bool = True) -> str:
+    """What the numbers of a section's table are: `best` says how the best value is marked; `arrows` adds
+    what the arrows mean, where some column is not "higher is better"."""
+    shown = arrows and any(section.direction(m) != "higher" for m in section.metrics)
+    return f"{CI_WORDING}; {best}" + (f"; {DIRECTION_WORDING}" if shown else "")
 
 
 def section_notes(section: Section) -> list[str]:
@@ -54,7 +55,9 @@ def section_notes(section: Section) -> list[str]:
         notes.append(f"{', '.join(thresholds)}: thresholds chosen on this set, not scores; never marked best.")
     describe = [m for m in section.undirected_metrics if m not in corpus]
     if describe:
-        notes.append(f"{', '.join(describe)} describe the outputs and have no better direction: no best is marked.")
+        one = len(describe) == 1
+        notes.append(f"{', '.join(describe)} {'describes' if one else 'describe'} the outputs and "
+                     f"{'has' if one else 'have'} no better direction: no best is marked.")
     if section.reference is not None:
         notes.append(f"{REFERENCE}: the same statistics computed on the task's references instead of a model's "
                      "predictions (the mean over each example's references; n: the examples with a reference); "
@@ -454,7 +457,9 @@ def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionC
             console.print(text(f"note: {s.note}"))
         elif s.of > 1:
             console.print(text(f"note: {s.task} has runs in {s.of} tables that cannot share columns; see below."))
-        console.print(text(f"{s.title}: {legend(s, '* best in column')}", "bold"))
+        console.print(text(f"{s.title}: {legend(s, '* best in column', arrows=False)}", "bold"))
+        if any(s.direction(m) != "higher" for m in s.metrics):
+            console.print(text(DIRECTION_WORDING))
         for t, cols in enumerate(column_groups(s, widths, room)):
             table = Table()
             table.add_column("model", no_wrap=True)
