@@ -273,11 +273,6 @@ class ServerJudge:
                 self.requests += 1
                 on_reply(batch[i].key, str(reply))
 
-    def describe(self) -> dict[str, Any]:
-        first = self.clients.get(0)
-        d = first.describe() if first is not None else {"name": self.label, "base_url": self.root}
-        return {k: d.get(k) for k in ("name", "server_model", "system_fingerprint", "base_url", "api")}
-
     def warnings(self) -> list[str]:
         return []
 
@@ -358,7 +353,9 @@ class LocalJudge:
         with quiet_transformers():
             for sample in sorted({r.sample for r in requests}):
                 transformers.set_seed(self.settings.seed + sample)
-                batch = [r for r in requests if r.sample == sample]
+                # longest first, so a batch's prompts are of like length (less padding)
+                batch = sorted((r for r in requests if r.sample == sample),
+                               key=lambda r: len(r.document) + len(r.summary), reverse=True)
                 for start in range(0, len(batch), chunk):
                     part = batch[start:start + chunk]
                     ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
@@ -366,12 +363,6 @@ class LocalJudge:
                     for r, reply in zip(part, model.run_batches(ids, task)):
                         self.requests += 1
                         on_reply(r.key, reply)
-
-    def describe(self) -> dict[str, Any]:
-        if self.model is None:
-            return {"name": self.spec.name, "fingerprint": self.fingerprint}
-        d = self.model.describe()
-        return {k: d.get(k) for k in ("name", "id", "commit", "device", "dtype", "batch_size", "chat_template")}
 
     def warnings(self) -> list[str]:
         """What the model had to say (settings it overrode, batches that ran out of memory, prompts whose

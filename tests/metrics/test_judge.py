@@ -422,3 +422,33 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
         assert again.judge.model is None and again.judge.requests == 0
     finally:
         again.close()
+
+
+@pytest.mark.slow
+def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_path):
+    from tiny_models import build_gpt2
+
+    from bench.metrics.judge import JUDGES
+
+    model_dir = build_gpt2(tmp_path / "tiny-gpt2", chat_template=False)
+    settings = {"model": str(model_dir), "max_tokens": 6, "device": "cpu", "n": 3, "temperature": 1.0,
+                "prompt": "{summary} 1 2 3"}
+    rows = [{"id": "a", "prediction": "alpha", "references": []}, {"id": "b", "prediction": "bravo", "references": []}]
+    inputs = MetricInputs(ids=["a", "b"], predictions=["alpha", "bravo"], references=[[], []])
+
+    def replies(cache: Path) -> list[list[str]]:
+        metric = JUDGES["fluency"](None, settings, cache)
+        try:
+            try:
+                metric.compute(inputs)
+            except BenchError as e:
+                assert "no reply of the judge has a number from 1 to 3" in str(e)
+        finally:
+            metric.close()
+        (path,) = (cache / "judge").glob("*.jsonl")
+        return sorted(json.loads(line)["reply"] for line in path.read_text().splitlines())
+
+    first = replies(tmp_path / "one")
+    assert len(first) == len(rows) * 3
+    assert len(set(first)) > 1  # sampled: the replies differ
+    assert replies(tmp_path / "two") == first  # and the same seeds give the same replies again
