@@ -104,6 +104,9 @@ def speed_scatter(ax: Axes, section: Section) -> None:
     if pts:
         ax.set_xscale("log")
         ax.margins(x=0.3, y=0.3)
+    else:
+        ax.text(0.5, 0.5, "no run in this table\nrecords examples/s", ha="center", va="center", fontsize=8,
+                transform=ax.transAxes)
     ax.set_xlabel("examples/s (log)", fontsize=8)
     ax.set_ylabel(m, fontsize=8)
     ax.set_title("quality vs speed", fontsize=9)

@@ -450,7 +450,9 @@ def render_table(sections: Sequence[Section], comparisons: Mapping[int, SectionC
         widths = {m: max(11, *(len(line) for line in metric_header(visible(header(s, m))).split("\n")),
                          *(len(line) for r in rows for line in _cell(s, r, m, mark=True).split("\n")))
                   + COLUMN_PAD for m in s.metrics}
-        fixed = (max(len(visible(r.model)) for r in s.runs) + COLUMN_PAD + len(str(s.n)) + COLUMN_PAD + 10 + 1
+        # model (or "reference"), n, ex/s and the table's left border, and the run column when shown
+        fixed = (max(len(REFERENCE), *(len(visible(r.model)) for r in s.runs)) + COLUMN_PAD
+                 + len(str(s.n)) + COLUMN_PAD + 10 + 1
                  + (max(len(r.run_id) for r in s.runs) + COLUMN_PAD if show_run else 0))
         room = max(console.width - fixed, min(widths.values()))
         if s.note:
