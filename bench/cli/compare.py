@@ -57,7 +57,7 @@ def compare(
         "--baseline", "-b", metavar="MODEL", help="Compare every other model with this one: paired differences, CIs and p-values.")] = None,
     examples: Annotated[Optional[int], typer.Option(
         "--examples", metavar="N", help="Show the N examples where two models differ most (against --baseline, else against "
-        f"the best model on the first metric). Default: 0, or {HTML_EXAMPLES} in the HTML report.")] = None,
+        f"the best model on the first metric with a direction). Default: 0, or {HTML_EXAMPLES} in the HTML report.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Also write the charts to this PNG file (needs matplotlib).")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed of the paired bootstrap and permutation test.")] = 12345,
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Significance level of the paired tests.")] = 0.05,
