@@ -321,3 +321,49 @@ def test_the_drilldown_shows_the_sentences_summac_judged_unsupported(tmp_path):
     assert "<b>30.0</b>" not in page
     svg = bar_chart(sections[0], "summac_zs", model_colours(sections))
     assert 'fill="#666">-20</text>' in svg  # the axis reaches below 0 (b's CI is [-20, 40])
+
+
+@pytest.mark.slow
+def test_a_real_summac_run_shows_its_lowest_sentences_in_the_report(in_tmp, cli):
+    from conftest import skip_without_hf
+
+    skip_without_hf()
+    from metric_models import build_nli
+
+    nli = build_nli(in_tmp / "nli")
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-m", "textrank", "-t", "seed-summarization", "--metric",
+                       "summac_zs", "--metric-opt", f"summac_zs.model={nli}", "--metric-opt", "summac_zs.device=cpu")
+    assert code == 0, err
+    (s,) = select([in_tmp / "results"], metrics=["rouge1", "summac_zs"])
+    assert s.direction("summac_zs") == "higher" and "summac_zs" in s.best
+    run = next(r for r in s.runs if r.model == "textrank")
+    (pred,) = read_predictions(run.path).values()
+    sentences = pred.details["summac_zs"]
+    assert sentences and all({"sentence", "score"} <= set(d) for d in sentences)
+    code, _, err = cli("compare", "--metric", "rouge1", "--metric", "summac_zs", "--baseline", "lead-3",
+                       "--examples", "1", "--format", "html", "--output", "report.html")
+    assert code == 0, err
+    page = (in_tmp / "report.html").read_text()
+    assert page.count("summac_zs per summary sentence, lowest first") == 2  # both predictions of the example
+    lowest = min(sentences, key=lambda d: d["score"])
+    shown = f"{lowest['score']:.2f}{' unsupported' if lowest['score'] < 0 else ''}</span> "
+    assert shown in page
+    unsupported = sum(d["score"] < 0 for d in sentences)
+    assert f"({unsupported} of {len(sentences)} below 0" in page
+
+
+def test_runs_whose_statistics_were_computed_otherwise_get_tables_and_reference_rows_of_their_own(tmp_path):
+    _extractive_run(tmp_path, "a", {"rouge1": [10, 20], "coverage": [90, 100]}, {"coverage": 80.0})
+    other = _extractive_run(tmp_path, "b", {"rouge1": [30, 40], "coverage": [50, 70]}, {"coverage": 60.0},
+                            run_id="20260101T000000Z-000002")
+    record = json.loads((other / "results.json").read_text())
+    record["signatures"]["coverage"] = record["signatures"]["coverage"].replace("tok:t", "tok:u")
+    record["reference"]["signatures"]["coverage"] = record["reference"]["signatures"]["coverage"].replace("tok:t",
+                                                                                                          "tok:u")
+    (other / "results.json").write_text(json.dumps(record))
+    first, second = select([tmp_path])
+    assert [[r.model for r in s.runs] for s in (first, second)] == [["b"], ["a"]]  # newest first among equals
+    refs = {s.runs[0].model: s.reference.metrics["coverage"] for s in (first, second) if s.reference}
+    assert refs == {"a": 80.0, "b": 60.0}  # each table its own runs' reference statistics
+    assert "tok:t (first table: tok:u) in the signature of coverage" in (second.note or "")
+    assert all(s.reference_note is None for s in (first, second))
