@@ -269,8 +269,8 @@ def paired_table(c: SectionComparison) -> str:
         for p in c.results:
             cls = ' class="sig"' if p.significant else ""
             mc = f"{fmt_p(p.mcnemar_p)} ({p.mcnemar[0]}/{p.mcnemar[1]})" if p.mcnemar else "-"
-            out.append(f'<tr><td class="l">{esc(p.model)}</td><td class="l">{esc(paired_metric(p))}</td><td>{p.n}</td>'
-                       f"<td>{fmt(p.baseline_mean)}</td><td>{fmt(p.mean)}</td><td><span{cls}>{fmt_signed(p.diff)}"
+            out.append(f'<tr><td class="l">{esc(p.model)}</td><td class="l">{esc(paired_metric(p))}</td>'
+                       f"<td>{p.n}</td><td>{fmt(p.baseline_mean)}</td><td>{fmt(p.mean)}</td><td><span{cls}>{fmt_signed(p.diff)}"
                        f"</span></td><td>[{fmt_signed(p.ci[0])}, {fmt_signed(p.ci[1])}]</td><td>{esc(fmt_p(p.p_value))}</td>"
                        f'<td>{esc(mc)}</td><td class="l"><span{cls}>{"yes" if p.significant else "no"}</span></td></tr>')
         out.append("</tbody></table>")

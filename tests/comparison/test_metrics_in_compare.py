@@ -240,8 +240,10 @@ def _squad_run(root: Path, model: str, predictions: list[str], no_answer: list[f
 
 @pytest.fixture
 def squad_runs(tmp_path):
-    _squad_run(tmp_path, "a", ["Paris", "", "1066", "blue", "rose"], [0.1, 0.9, 0.2, 0.3, 0.4], "20260101T000000Z-00000a")
-    _squad_run(tmp_path, "b", ["Lyon", "x", "1066 AD", "", ""], [0.5, 0.2, 0.1, 0.8, 0.9], "20260101T000000Z-00000b")
+    _squad_run(tmp_path, "a", ["Paris", "", "1066", "blue", "rose"], [0.1, 0.9, 0.2, 0.3, 0.4],
+               "20260101T000000Z-00000a")
+    _squad_run(tmp_path, "b", ["Lyon", "x", "1066 AD", "", ""], [0.5, 0.2, 0.1, 0.8, 0.9],
+               "20260101T000000Z-00000b")
     return tmp_path
 
 
