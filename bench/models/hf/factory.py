@@ -20,6 +20,12 @@ from bench.models.hf.config import (ALIASES, EXTRACTIVE_QA, SEQ2SEQ, HFModelInfo
                                     locate, read_local_config)
 
 
+#: Raised whenever the runner's predictions change for the same model and settings, so that cached predictions
+#: of the earlier code are not reused. 2: segment ids given to models that take them; the summarization
+#: pipeline's defaults; decoding without cleaning up tokenization spaces.
+RUNNER_REVISION = 2
+
+
 @dataclass(frozen=True)
 class HFModelSpec(ModelSpec):
     """A model spec that can check its files are there, and fingerprint them, without loading."""
@@ -32,10 +38,11 @@ class HFModelSpec(ModelSpec):
             locate(self.info.model_id, revision, alias=self.info.name)
 
     def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Revision, dtype, generation settings, --trust-remote-code, the seed (sampling), and the fingerprint
-        below (which holds the device type). The batch size is left out: predictions do not depend on it
-        (tests/models/test_hf.py checks it)."""
+        """Revision, dtype, generation settings, --trust-remote-code, the seed (sampling), the fingerprint
+        below (which holds the device type), and the runner's revision. The batch size is left out: predictions
+        do not depend on it (tests/models/test_hf.py checks it)."""
         return {
+            "runner": RUNNER_REVISION,
             "revision": options.get("revision"),
             "dtype": options.get("dtype") or "auto",
             "generation": dict(options.get("generation") or {}),
