@@ -96,14 +96,19 @@ def _statistics(block: Mapping[str, Any]) -> Statistics:
 
 def score_directions(record: Mapping[str, Any]) -> dict[str, str]:
     """Score -> its direction, as the run's built-in metrics declare it (`Metric.direction_of`); a score of a
-    user's or an `evaluate` metric, which bench cannot ask without running its code, is "higher"."""
+    user's or an `evaluate` metric, which bench cannot ask without running its code, has the direction the run
+    recorded for it (``config.metrics[i].directions``), else "higher"."""
     from bench.metrics import METRICS
 
     classes = [METRICS.get(m) for m in run_metrics(record) if m in METRICS]
+    recorded: dict[str, str] = {}
+    for spec in (record.get("config") or {}).get("metrics") or []:
+        if isinstance(spec, dict) and isinstance(spec.get("directions"), dict) and spec.get("name") not in METRICS:
+            recorded.update({k: v for k, v in spec["directions"].items() if v in (HIGHER, LOWER, NONE)})
     out: dict[str, str] = {}
     for name in record["metrics"]:
         found = [d for d in (cls.direction_of(name) for cls in classes) if d != HIGHER]
-        out[name] = found[0] if found else HIGHER
+        out[name] = found[0] if found else recorded.get(name, HIGHER)
     return out
 
 

@@ -62,7 +62,7 @@ def rescore_run(
         "counts": scores.counts,
         "warnings": scores.warnings,
         "config": {**record.get("config", {}), "metric_options": asdict(options),
-                   "metrics": [s.record() for s in specs], "rescored_from": record["run_id"]},
+                   "metrics": scores.metric_records(specs), "rescored_from": record["run_id"]},
         # nothing was predicted: the original's throughput is not this run's
         "timing": {**record.get("timing", {}), "score_s": score_s, "examples_per_s": None},
     }

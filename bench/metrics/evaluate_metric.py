@@ -54,7 +54,7 @@ from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult
 PREFIX = "evaluate:"
 INSTALL_HINT = "pip install evaluate (or pip install 'bench[evaluate]')"
 #: Options bench reads itself; every other key goes to the module's compute().
-OWN_OPTIONS = ("config_name", "per_example")
+OWN_OPTIONS = ("config_name", "per_example", "direction")
 
 #: Environment variables that put the Hugging Face libraries offline.
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_EVALUATE_OFFLINE", "HF_DATASETS_OFFLINE")
@@ -89,6 +89,11 @@ class EvaluateMetric(Metric):
             raise BenchError(f"metric {self.name!r}: option 'per_example' must be true or false, got {per_example!r}",
                              hint=f"--metric-opt {short(self.name)}.per_example=true")
         self.per_example = per_example
+        direction = self.settings.get("direction", "higher")
+        if direction not in ("higher", "lower", "none"):
+            raise BenchError(f"metric {self.name!r}: option 'direction' must be higher, lower or none, got "
+                             f"{direction!r}", hint=f"--metric-opt {short(self.name)}.direction=lower (e.g. for WER)")
+        self.direction = direction
         self.kwargs = {k: v for k, v in self.settings.items() if k not in OWN_OPTIONS}
         self.module = self.instantiate()
         self.check_kwargs()
@@ -131,7 +136,11 @@ class EvaluateMetric(Metric):
             if key not in takes:
                 known = ", ".join([*takes, *OWN_OPTIONS])
                 raise BenchError(f"metric {self.name!r} has no option {key!r}",
-                                 hint=f"its options: {known} (config_name and per_example are bench's)")
+                                 hint=f"its options: {known} (config_name, per_example and direction are bench's)")
+
+    def direction_of(self, score: str) -> str:  # type: ignore[override]  # one module's scores share the option
+        """The `direction` option (higher by default; `lower` for an error rate such as WER)."""
+        return self.direction
 
     def hint(self) -> str:
         """Where to look: the module's script (the user's path, or evaluate's cached copy)."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name
 from bench.metrics.base import unscored_count
-from bench.metrics import (Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
+from bench.metrics import (METRICS, Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
                            metric_code, resolve_metric)
 from bench.tasks.records import as_references
 
@@ -43,6 +43,15 @@ class Scores:
     """Per example: metric name -> what the metric keeps beside its scores (empty dicts when none)."""
     reference: dict[str, Any] | None = None
     """{"metrics", "ci", "signatures", "counts"} of the statistics computed on the references, or None."""
+    directions: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Metric name -> {score: "lower" or "none"} for the scores of a metric that is not bench's own whose
+    direction is not "higher": recorded in results.json (``config.metrics``), since `bench compare` cannot ask
+    a user's or an `evaluate` metric without running its code."""
+
+    def metric_records(self, specs: Sequence[MetricSpec]) -> list[dict[str, Any]]:
+        """``config.metrics``: each metric's name and options, and the directions recorded for it."""
+        return [{**s.record(), **({"directions": self.directions[s.name]} if self.directions.get(s.name) else {})}
+                for s in specs]
 
 
 def as_specs(metrics: Sequence[str | MetricSpec]) -> list[MetricSpec]:
@@ -93,10 +102,12 @@ def score_examples(
             check_needs(spec, cls, inputs, where)
             made.append((spec, cls(options, spec.settings, cache_dir), metric_code(spec.name, cls)))
         results = [(spec, metric.compute(inputs), code) for spec, metric, code in made]
+        directions = {spec.name: {name: d for name in result.metrics if (d := metric.direction_of(name)) != "higher"}
+                      for (spec, metric, _), (_, result, _) in zip(made, results) if spec.name not in METRICS}
     finally:
         for _, metric, _ in made:
             metric.close()
-    return merge_results(results, len(inputs))
+    return replace(merge_results(results, len(inputs)), directions={k: v for k, v in directions.items() if v})
 
 
 def merge_results(results: Sequence[tuple[MetricSpec, MetricResult, str | None]], n: int) -> Scores:

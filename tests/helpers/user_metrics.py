@@ -122,3 +122,9 @@ class MiscountsUnscored(SometimesUnscored):
     def compute(self, inputs: MetricInputs) -> MetricResult:
         r = super().compute(inputs)
         return MetricResult(per_example=r.per_example, metrics=r.metrics, ci=r.ci, signatures=r.signatures)
+
+
+class Verbosity(LengthRatio):
+    """The length ratio, where lower is better (a metric of a user's that says so)."""
+
+    directions = {"length_ratio": "lower"}

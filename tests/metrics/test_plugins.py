@@ -272,3 +272,23 @@ def test_a_run_with_unscored_examples_reads_back_and_an_edit_is_caught(in_tmp, c
     mean = sum(s["words"] for _, s in edited if "words" in s) / (len(edited) - unscored - 1)
     counted["metrics"] = {**record["metrics"], "words": mean}
     check_example_scores(run / "predictions.jsonl", edited, counted)  # counted: sound
+
+
+@pytest.mark.slow
+def test_a_user_metric_s_direction_is_recorded_for_compare(in_tmp, cli):
+    task = _summarization_task(in_tmp)
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-m", "textrank", "-t", task, "--metric", "user_metrics:Verbosity")
+    assert code == 0, err
+    (path,) = (in_tmp / "results" / "news" / "lead-3").glob("*/results.json")
+    record = json.loads(path.read_text())
+    assert record["config"]["metrics"][-1] == {"name": "user_metrics:Verbosity", "settings": {},
+                                               "directions": {"length_ratio": "lower"}}
+    from bench.comparison.select import score_directions
+
+    directions = score_directions(record)
+    assert directions["length_ratio"] == "lower" and directions["rouge1"] == "higher"
+    code, out, err = cli("compare", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    news = [r for r in rows if r["task"] == "news"]
+    assert news and all(r["directions"]["length_ratio"] == "lower" for r in news)
