@@ -154,12 +154,25 @@ def has_nonfinite(value: Any) -> bool:
 
 def where(path: Path, line: int | None = None, fieldname: str | None = None) -> str:
     """``path:line (field 'name')`` for messages, the path relative to the working directory."""
-    w = relpath(path)
+    w = _shown_path(path)
     if line is not None:
         w += f":{line}"
     if fieldname:
         w += f" (field {fieldname!r})"
     return w
+
+
+def _shown_path(path: Path) -> str:
+    """`relpath(path)`, remembered for the last path and working directory: readers name one file on every
+    line, and resolving it on disk each time cost more than parsing the line."""
+    global _last_shown
+    key = (os.fspath(path), os.getcwd())
+    if _last_shown is None or _last_shown[0] != key:
+        _last_shown = (key, relpath(path))
+    return _last_shown[1]
+
+
+_last_shown: tuple[tuple[str, str], str] | None = None
 
 
 def decode_utf8(data: bytes, where: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,14 @@ def test_loads_keeps_json_loads_behaviour():
         io.loads('{"n": NaN}')
     with pytest.raises(json.JSONDecodeError, match="digits"):
         io.loads('{"n": ' + "9" * (io.MAX_INT_DIGITS + 1) + "}")
+
+
+def test_where_names_the_path_relative_to_the_working_directory_as_it_is_now(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "f.jsonl"
+    monkeypatch.chdir(tmp_path)
+    assert io.where(path, 3) == "sub/f.jsonl:3"
+    assert io.where(path, 4, "id") == "sub/f.jsonl:4 (field 'id')"
+    monkeypatch.chdir(tmp_path / "sub")
+    assert io.where(path, 5) == "f.jsonl:5"
+    assert io.where(Path("f.jsonl"), 6) == "f.jsonl:6"
