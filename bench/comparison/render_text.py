@@ -64,6 +64,11 @@ def section_notes(section: Section) -> list[str]:
                      "it is not a model: never best, never compared.")
     if section.reference_note:
         notes.append(section.reference_note)
+    for run in section.runs:
+        for metric, k in run.unscored.items():
+            if metric in section.metrics:
+                notes.append(f"{metric}: {run.model} could not score {k} of {run.n} examples (e.g. a judge's replies "
+                             "that did not parse); its mean is over the others.")
     return notes
 
 

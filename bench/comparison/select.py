@@ -60,6 +60,8 @@ class Run:
     """Score -> "higher", "lower" or "none" (`score_directions`)."""
     reference: Statistics | None = field(default=None, compare=False)
     """The run's ``reference`` block: statistics of the task's references."""
+    unscored: Mapping[str, int] = field(default_factory=dict, compare=False)
+    """Score -> examples the metric could not score (``counts["<score>_unscored"]`` > 0): left out of its mean."""
 
     def direction(self, metric: str) -> str:
         return self.directions.get(metric, HIGHER)
@@ -135,6 +137,8 @@ def load_run(results_json: Path) -> Run:
         examples_per_s=measured_speed(record),
         order=(run_id.split("-", 1)[0], mtime, run_id),
         directions=score_directions(record),
+        unscored={k: v for k in metrics if isinstance(v := (record.get("counts") or {}).get(f"{k}_unscored"), int)
+                  and not isinstance(v, bool) and v > 0},
         reference=_statistics(reference) if isinstance(reference, dict) and reference.get("metrics") else None,
     )
 

@@ -106,12 +106,12 @@ class FirstWordsWithNullScores(Model):
 
 
 class SometimesUnscored(Metric):
-    """Scores 1 per word of the prediction, but cannot score a prediction with "?" in it (None, counted)."""
+    """Scores 1 per word of the prediction, but cannot score an empty one or one with "?" in it (None, counted)."""
 
     name = "words"
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
-        values = [None if "?" in p else float(len(p.split())) for p in inputs.predictions]
+        values = [None if "?" in p or not p.strip() else float(len(p.split())) for p in inputs.predictions]
         metrics, ci = corpus_stats({"words": values}, self.options)
         return MetricResult(per_example={"words": values}, metrics=metrics, ci=ci,
                             signatures={"words": signature("words", ("agg", "mean"))},

@@ -264,7 +264,9 @@ def test_a_run_with_unscored_examples_reads_back_and_an_edit_is_caught(in_tmp, c
     check_example_scores(run / "predictions.jsonl", lines, record)
     unscored = record["counts"]["words_unscored"]
     # a line without the score that results.json does not count is an edited run
-    edited = [(lines[0][0], {k: v for k, v in lines[0][1].items() if k != "words"}), *lines[1:]]
+    first = next(i for i, (_, scores) in enumerate(lines) if "words" in scores)
+    edited = [(k, {n: v for n, v in scores.items() if n != "words" or i != first}) for i, (k, scores) in
+              enumerate(lines)]
     if unscored == 0:
         with pytest.raises(BenchError, match="no 'words' score"):
             check_example_scores(run / "predictions.jsonl", edited, record)
@@ -272,6 +274,11 @@ def test_a_run_with_unscored_examples_reads_back_and_an_edit_is_caught(in_tmp, c
     mean = sum(s["words"] for _, s in edited if "words" in s) / (len(edited) - unscored - 1)
     counted["metrics"] = {**record["metrics"], "words": mean}
     check_example_scores(run / "predictions.jsonl", edited, counted)  # counted: sound
+    # bench compare says how many examples a model could not score
+    assert unscored > 0
+    code, out, err = cli("compare", "-t", "seed-qa", "--metric", "words")
+    assert code == 0, err
+    assert f"words: sliding-window could not score {unscored} of 48 examples" in " ".join(out.split())
 
 
 @pytest.mark.slow
