@@ -115,7 +115,7 @@ def keep_layers(model: Any, layer: int) -> Any:
 def _check_layer(layer: int, total: int) -> None:
     if not 0 <= layer <= total:
         raise BenchError(f"bertscore layer {layer} does not exist: the model has layers 0 to {total}",
-                         hint="0 is the embeddings, and the model's own default is in docs/metrics.md")
+                         hint="layer 0 is the embeddings; the aliases' layers are in docs/metrics.md")
 
 
 @dataclass(frozen=True)
@@ -331,14 +331,10 @@ def rescale(scores: np.ndarray, baseline: tuple[float, float, float]) -> np.ndar
     return ((scores.astype(np.float32) - b) / (np.float32(1) - b)).astype(np.float32)
 
 
-def bundled_baseline(name: str, model_id: str, layer: int) -> tuple[float, float, float] | None:
-    """The bundled baseline of an alias at its layer; None when bench has none for this model and layer."""
-    for key in (name, model_id.rpartition("/")[2] if model_id.startswith(("FacebookAI/", "microsoft/",
-                                                                           "distilbert/")) else None):
-        entry = BUNDLED_BASELINES.get(key) if key else None
-        if entry and entry[0] == layer:
-            return entry[1]
-    return None
+def bundled_baseline(alias: str | None, layer: int) -> tuple[float, float, float] | None:
+    """The bundled baseline of an encoder alias at `layer`; None when bench has none for it."""
+    entry = BUNDLED_BASELINES.get(alias) if alias else None
+    return entry[1] if entry and entry[0] == layer else None
 
 
 # ------------------------------------------------------------------ the metric
@@ -378,7 +374,12 @@ class BertScore(Metric):
     name = "bertscore"
     needs = frozenset({"prediction", "references"})
     task_types = ()
-    value_range = (-math.inf, 100.0)
+    #: Cosines are at most 1, but float32 rounding puts a text matched against itself a hair above
+    #: (100.00001 x100, as in the package), so the upper bound has room for it.
+    score_ranges = {name: (-math.inf, 100.001) for name in SCORE_NAMES}
+    #: Every score of this metric has its range above; this one is what a run's other scores are checked
+    #: against (bench.results.store.score_range takes the union), so it widens nothing.
+    value_range = (0.0, 100.0)
     Options = BertScoreOptions
     description = "BERTScore P/R/F1 of token-embedding matches with the references (any encoder and layer)"
 
@@ -399,17 +400,20 @@ class BertScore(Metric):
         self.source = locate_metric_model(s.model, ENCODER, s.revision, "bertscore.model")
         alias = self.source.alias
         config = self.source.config
-        total = config.get("num_hidden_layers", config.get("n_layers", config.get("num_layers")))
+        total = next((config[k] for k in ("num_hidden_layers", "n_layers", "encoder_layers", "num_layers")
+                      if isinstance(config.get(k), int)), None)
         self.layer = s.layer if s.layer is not None else (alias.layer if alias and alias.layer is not None else total)
         if self.layer is None:
             raise BenchError(f"metric 'bertscore': cannot tell how many layers {s.model!r} has",
                              hint="pass --metric-opt bertscore.layer=N")
+        if total is not None:
+            _check_layer(self.layer, total)
         self.baseline: tuple[float, float, float] | None = None
         if s.rescale_with_baseline:
             if s.baseline_path is not None:
                 self.baseline = read_baseline(s.baseline_path, self.layer)
             else:
-                self.baseline = bundled_baseline(self.source.name, self.source.model_id, self.layer)
+                self.baseline = bundled_baseline(alias.name if alias else None, self.layer)
                 if self.baseline is None:
                     raise BenchError(
                         f"metric 'bertscore': no bundled rescale baseline for {s.model!r} at layer {self.layer}",

@@ -146,6 +146,8 @@ class MetricModel:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device, source.config)
         self.warnings: list[str] = []
+        if isinstance(batch_size, bool) or not (batch_size == "auto" or (isinstance(batch_size, int) and batch_size > 0)):
+            raise BenchError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
         common = dict(revision=None if source.local else revision, local_files_only=source.offline)
         auto = transformers.AutoModelForSequenceClassification if kind == NLI else transformers.AutoModel
         with quiet_transformers():
@@ -154,8 +156,6 @@ class MetricModel:
             self.model = self._load(lambda: auto.from_pretrained(source.model_id, dtype=self.dtype, **common),
                                     "weights", revision)
         self.model.to(self.device).eval()
-        if isinstance(batch_size, bool) or not (batch_size == "auto" or (isinstance(batch_size, int) and batch_size > 0)):
-            raise BenchError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
         self.batch_size_mode = "auto" if batch_size == "auto" else "fixed"
         if isinstance(batch_size, int):
             self.batch_size = batch_size

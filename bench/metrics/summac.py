@@ -2,12 +2,16 @@
 Models for Inconsistency Detection in Summarization", TACL).
 
 An NLI model reads every (document sentence, summary sentence) pair, the
-document sentence as the premise and the summary sentence as the hypothesis.
-Each summary sentence scores the maximum, over the document's sentences, of
-P(entailment) - P(contradiction) (a softmax over the model's classes); the
-summary's score is the mean over its sentences, x100, so -100..100. Long
-documents are never cut: every sentence is a premise of its own (a single
-pair longer than the model's limit is truncated, counted and warned about).
+document sentence as the premise and the summary sentence as the hypothesis,
+and gives P(entailment) and P(contradiction) (a softmax over its classes).
+Each summary sentence scores its maximum P(entailment) over the document's
+sentences minus its maximum P(contradiction) over them, as SummaC's own code
+computes it (`SummaCZS.image2score`, op1 "max", use_ent and use_con: the two
+maxima are taken separately, so they may come from different document
+sentences); the summary's score is the mean over its sentences, x100, so
+-100..100. Long documents are never cut: every sentence is a premise of its
+own (a single pair longer than the model's limit is truncated, counted and
+warned about).
 
 The entailment and contradiction classes are read from the model's
 ``config.id2label`` (entailment/supports, contradiction/refutes, any case);
@@ -135,8 +139,8 @@ class SummacOutput:
     scores: np.ndarray
     """Per example, x100 (-100..100)."""
     details: list[list[dict[str, Any]]]
-    """Per example, per summary sentence: its text, score (x100) and the index of the document sentence that
-    gave it."""
+    """Per example, per summary sentence: its text, its score, its best P(entailment) and P(contradiction)
+    (all x100) and the indices of the document sentences that gave them."""
     pairs: int
     """Distinct (document sentence, summary sentence) pairs."""
     computed: int
@@ -217,7 +221,6 @@ class SummacZSScorer:
             truncated += cut
             probs[part] = new
             self.cache.put([(keys[i], float(e), float(c)) for i, (e, c) in zip(part, new)])
-        pair_scores = probs[:, 0] - probs[:, 1]
 
         scores = np.zeros(len(summaries), dtype=np.float64)
         details: list[list[dict[str, Any]]] = []
@@ -228,12 +231,19 @@ class SummacZSScorer:
                 empty_documents += bool(s) and not d
                 details.append([])
                 continue
-            grid = pair_scores[[[index[(p, h)] for p in d] for h in s]]  # (summary sentences, document sentences)
-            best = grid.argmax(axis=1)
-            per_sentence = grid[np.arange(len(s)), best] * 100.0
+            # (summary sentences, document sentences, [entailment, contradiction])
+            grid = probs[[[index[(p, h)] for p in d] for h in s]] * 100.0
+            entailed_by = grid[:, :, 0].argmax(axis=1)
+            contradicted_by = grid[:, :, 1].argmax(axis=1)
+            rows = np.arange(len(s))
+            entailment = grid[rows, entailed_by, 0]
+            contradiction = grid[rows, contradicted_by, 1]
+            per_sentence = entailment - contradiction
             scores[k] = float(per_sentence.mean())
-            details.append([{"sentence": h, "score": float(v), "document_sentence": int(b)}
-                            for h, v, b in zip(s, per_sentence, best)])
+            details.append([{"sentence": h, "score": float(v), "entailment": float(e), "contradiction": float(c),
+                             "entailed_by": int(eb), "contradicted_by": int(cb)}
+                            for h, v, e, c, eb, cb in zip(s, per_sentence, entailment, contradiction, entailed_by,
+                                                          contradicted_by)])
         return SummacOutput(scores, details, len(pairs), len(todo), truncated, empty_summaries, empty_documents)
 
 
@@ -290,10 +300,13 @@ class SummacZS(Metric):
     name = "summac_zs"
     needs = frozenset({"prediction", "document"})
     task_types = ("summarization",)
-    value_range = (-100.0, 100.0)
+    score_ranges = {SCORE_NAME: (-100.0, 100.0)}
+    #: summac_zs has its range above; this one is what a run's other scores are checked against
+    #: (bench.results.store.score_range takes the union), so it widens nothing.
+    value_range = (0.0, 100.0)
     Options = SummacZSOptions
-    description = ("SummaC-ZS faithfulness: NLI entailment minus contradiction of each summary sentence by its best "
-                   "document sentence, averaged")
+    description = ("SummaC-ZS faithfulness: each summary sentence's best NLI entailment minus its strongest "
+                   "contradiction by a document sentence, averaged")
 
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)

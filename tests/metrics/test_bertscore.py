@@ -107,7 +107,9 @@ def test_rescaled_with_a_baseline_file_equals_the_package(encoders, tmp_path):
 def test_batch_size_does_not_change_the_numbers(encoders):
     one = _ours(encoders["bert"], layer=3, batch_size=1)
     many = _ours(encoders["bert"], layer=3, batch_size=64)
-    np.testing.assert_allclose(one, many, rtol=0, atol=TOLERANCE)
+    # Up to float32 rounding: a batch of one text has no padding, and torch may take another attention kernel
+    # for it, which can move a score by an ulp or two (6e-6 each near 100 on this scale).
+    np.testing.assert_allclose(one, many, rtol=0, atol=5e-5)
 
 
 @pytest.mark.slow
@@ -183,3 +185,12 @@ def test_a_model_neither_cached_nor_downloadable_is_the_offline_error(monkeypatc
     assert e.value.exit_code == EXIT_ENVIRONMENT
     assert "FacebookAI/roberta-large" in str(e.value)
     assert "--metric-opt bertscore.model=/path/to/model" in e.value.hint
+
+
+@pytest.mark.slow
+def test_a_text_against_itself_scores_100_within_the_declared_range(encoders):
+    ours = _ours(encoders["bert"], SENTENCES[:6], [[s] for s in SENTENCES[:6]], layer=3)
+    np.testing.assert_allclose(ours, 100.0, atol=1e-3)  # float32 rounding may put it a hair above 100
+    for k, name in enumerate(("bertscore_precision", "bertscore_recall", "bertscore_f1")):
+        lo, hi = BertScore.range_of(name)
+        assert lo < ours[:, k].min() and ours[:, k].max() <= hi

@@ -1,10 +1,11 @@
 """SummaC-ZS equals a direct computation of its rule with the same NLI model, caches every pair, and refuses
 models without entailment and contradiction classes.
 
-The reference computation below is the rule written out plainly: one
-(document sentence, summary sentence) pair at a time through the model,
-softmax, P(entailment) - P(contradiction), max over the document's sentences,
-mean over the summary's, x100.
+The reference computation below is the rule written out plainly, as SummaC's
+own `SummaCZS` computes it: one (document sentence, summary sentence) pair at
+a time through the model, softmax; per summary sentence the maximum
+P(entailment) over the document's sentences minus the maximum
+P(contradiction) over them; mean over the summary's sentences, x100.
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ def _direct(path: Path, summaries, documents, entailment: int, contradiction: in
     for summary, document in zip(summaries, documents):
         sentence_scores = []
         for hypothesis in split_sentences(summary):
-            best = -np.inf
+            best_entailment, best_contradiction = 0.0, 0.0
             for premise in split_sentences(document):
                 with torch.no_grad():
                     logits = model(**tok(premise, hypothesis, return_tensors="pt", truncation=True)).logits[0]
                 p = torch.softmax(logits, dim=-1)
-                best = max(best, float(p[entailment] - p[contradiction]))
-            sentence_scores.append(best)
+                best_entailment = max(best_entailment, float(p[entailment]))
+                best_contradiction = max(best_contradiction, float(p[contradiction]))
+            sentence_scores.append(best_entailment - best_contradiction)
         out.append(100 * float(np.mean(sentence_scores)) if sentence_scores else 0.0)
     return out
 
@@ -98,7 +100,13 @@ def test_equals_the_rule_computed_directly(nli, style, labels):
         assert [r["sentence"] for r in rows] == split_sentences(summary)
         if rows:
             assert np.mean([r["score"] for r in rows]) == pytest.approx(score, abs=1e-9)
-            assert all(-100 <= r["score"] <= 100 and r["document_sentence"] >= 0 for r in rows)
+            for r in rows:
+                assert r["score"] == pytest.approx(r["entailment"] - r["contradiction"], abs=1e-9)
+                assert 0 <= r["entailment"] <= 100 and 0 <= r["contradiction"] <= 100
+                assert r["entailed_by"] >= 0 and r["contradicted_by"] >= 0
+    # The two maxima are separate: somewhere a sentence's best entailment and strongest contradiction come
+    # from different document sentences (else this test could not tell the rule from max of differences).
+    assert any(r["entailed_by"] != r["contradicted_by"] for rows in details for r in rows)
     assert details[-1] == [] and result.per_example["summac_zs"][-1] == 0.0
     assert any("1 empty prediction" in w for w in result.warnings)
 
@@ -179,3 +187,34 @@ def test_rows_without_a_document_are_refused_before_any_model_loads(nli, cli, in
     code, out, err = cli("score", "preds.jsonl", "--metric", "summac_zs", "--metric-opt",
                          f"summac_zs.model={nli['bert']}")
     assert code == 2 and "document" in err
+
+
+@pytest.mark.slow
+def test_bench_run_and_rescore_keep_details_and_reuse_the_pair_cache(nli, cli, tmp_path):
+    out = tmp_path / "results"
+    code, _, err = cli("run", "--quiet", "-o", str(out), "-t", "seed-summarization", "-m", "lead-3",
+                       "--metric", "summac_zs", "--metric-opt", f"summac_zs.model={nli['bert']}",
+                       "--metric-opt", "summac_zs.device=cpu")
+    assert code == 0, err
+    [run_dir] = [p.parent for p in out.glob("*/*/*/results.json")]
+    record = json.loads((run_dir / "results.json").read_text())
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert record["metrics"]["summac_zs"] == pytest.approx(np.mean([r["scores"]["summac_zs"] for r in rows]))
+    for row in rows:
+        details = row["details"]["summac_zs"]
+        assert [d["sentence"] for d in details] == split_sentences(row["prediction"])
+        assert np.mean([d["score"] for d in details]) == pytest.approx(row["scores"]["summac_zs"])
+    cache = out / ".cache" / "metrics" / CACHE_FILE
+    assert cache.is_file()
+    pairs = record["counts"]["summac_zs_pairs"]
+    assert pairs > 0
+    # A rescore with another batch size (nothing the cache keys on) reads every pair from the cache: its
+    # scores are the run's to the last bit, though batches of another size would round differently.
+    code, _, err = cli("rescore", str(run_dir), "--metric", "summac_zs", "--metric-opt",
+                       f"summac_zs.model={nli['bert']}", "--metric-opt", "summac_zs.device=cpu",
+                       "--metric-opt", "summac_zs.batch_size=2")
+    assert code == 0, err
+    [rescored] = [p.parent for p in out.glob("*/*/*/results.json") if p.parent != run_dir]
+    again = [json.loads(line) for line in (rescored / "predictions.jsonl").read_text().splitlines()]
+    assert [r["scores"]["summac_zs"] for r in again] == [r["scores"]["summac_zs"] for r in rows]
+    assert [r["details"]["summac_zs"] for r in again] == [r["details"]["summac_zs"] for r in rows]
