@@ -39,7 +39,15 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def wordpiece_tokenizer(max_positions: int = 128):
     """A BERT-style WordPiece tokenizer trained on the seed article, as a generic `PreTrainedTokenizerFast`."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -103,8 +111,19 @@ def build_albert_qa(path: Path, max_positions: int = 128, seed: int = 11) -> Pat
 def build_roberta_qa(path: Path, max_positions: int = 130, seed: int = 12) -> Path:
     """RoBERTa (one segment type) with a byte-level BPE tokenizer: <s> question </s></s> context </s>."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForQuestionAnswering
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import (
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+        RobertaForQuestionAnswering,
+    )
 
     torch.manual_seed(seed)
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]

@@ -38,7 +38,7 @@ def _predictions(cli, out: Path, model: Path, task: Path, *gen: str) -> tuple[li
     args = ["run", "--quiet", "--no-cache", "-o", str(out), "--model", str(model), "--task", str(task)]
     for item in gen:
         args += ["--gen", item]
-    code, _, err = cli(*args)
+    _, _, err = cli(*args)
     results = list(out.glob("*/*/*/results.json"))
     assert len(results) == 1, err
     record = json.loads(results[0].read_text())
