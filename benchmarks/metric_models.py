@@ -62,14 +62,22 @@ def _spans(n: int, low: int, high: int, seed: int) -> list[str]:
     return out
 
 
+def _test_models():
+    """tests/helpers/metric_models.py (this script has the same module name, so it is loaded by path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("metric_test_models", REPO / "tests" / "helpers" / "metric_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _build(root: Path, shape: str, nli: bool) -> Path:
     import torch
     from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaModel
 
-    from metric_models import _roberta_tokenizer
-
     torch.manual_seed(0)
-    tok = _roberta_tokenizer(512)
+    tok = _test_models().roberta_tokenizer(512)
     labels = {0: "contradiction", 1: "neutral", 2: "entailment"}
     config = RobertaConfig(vocab_size=len(tok), max_position_embeddings=514, pad_token_id=tok.pad_token_id,
                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, id2label=labels,

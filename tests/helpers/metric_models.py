@@ -24,14 +24,14 @@ from tiny_models import _byte_level_tokenizer, _wordpiece_tokenizer
 DEFAULT_NLI_LABELS = ("entailment", "neutral", "contradiction")
 
 
-def _bert_tokenizer(max_positions: int):
+def bert_tokenizer(max_positions: int):
     from transformers import BertTokenizer
 
     backend = _wordpiece_tokenizer()
     return BertTokenizer(vocab=backend.get_vocab(), do_lower_case=False, model_max_length=max_positions)
 
 
-def _roberta_tokenizer(max_positions: int):
+def roberta_tokenizer(max_positions: int):
     import json
 
     from transformers import RobertaTokenizer
@@ -48,7 +48,7 @@ def build_bert_encoder(path: Path, layers: int = 3, max_positions: int = 64, see
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(seed)
-    tok = _bert_tokenizer(max_positions)
+    tok = bert_tokenizer(max_positions)
     config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)
     return _save(BertModel(config), tok, path)
@@ -59,7 +59,7 @@ def build_roberta_encoder(path: Path, layers: int = 3, max_positions: int = 64, 
     from transformers import RobertaConfig, RobertaModel
 
     torch.manual_seed(seed)
-    tok = _roberta_tokenizer(max_positions)
+    tok = roberta_tokenizer(max_positions)
     # RoBERTa's positions start after the padding index, so it needs two more position embeddings than tokens.
     config = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
                            intermediate_size=64, max_position_embeddings=max_positions + 2,
@@ -78,14 +78,14 @@ def build_nli(path: Path, labels: Sequence[str] = DEFAULT_NLI_LABELS, style: str
     id2label = dict(enumerate(labels))
     label2id = {v: k for k, v in id2label.items()}
     if style == "bert":
-        tok = _bert_tokenizer(max_positions)
+        tok = bert_tokenizer(max_positions)
         config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=max_positions,
                             pad_token_id=tok.pad_token_id, id2label=id2label, label2id=label2id,
                             initializer_range=0.2)
         model = BertForSequenceClassification(config)
     else:
-        tok = _roberta_tokenizer(max_positions)
+        tok = roberta_tokenizer(max_positions)
         config = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                                intermediate_size=64, max_position_embeddings=max_positions + 2,
                                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
