@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.base import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
+                                unscored_count)
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -443,21 +444,34 @@ class BertScore(Metric):
             self.scorer = BertScorer(self.model, self.layer, s.max_length)
         from bench.models.hf.runtime import quiet_transformers
 
+        # An example without references (an unanswerable question) has nothing to be compared with: unscored.
+        scored = [i for i, refs in enumerate(inputs.references) if refs]
         with quiet_transformers():
-            raw = self.scorer.score(inputs.predictions, inputs.references, idf=s.idf, ids=inputs.ids)
+            raw = self.scorer.score([inputs.predictions[i] for i in scored], [inputs.references[i] for i in scored],
+                                    idf=s.idf, ids=[inputs.ids[i] for i in scored])
         if self.baseline is not None:
             raw = rescale(raw, self.baseline)
         values = raw.astype(np.float64) * 100.0
-        per_example = {name: values[:, k].tolist() for k, name in enumerate(SCORE_NAMES)}
+        per_example: dict[str, list[float | None]] = {}
+        for k, name in enumerate(SCORE_NAMES):
+            column: list[float | None] = [None] * len(inputs)
+            for row, i in enumerate(scored):
+                column[i] = float(values[row, k])
+            per_example[name] = column
         metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
+        counts = {"bertscore_truncated": self.scorer.truncated}
+        unscored = len(inputs) - len(scored)
+        if unscored:
+            counts.update({unscored_count(name): unscored for name in SCORE_NAMES})
+            warnings.append(f"bertscore: {unscored} example(s) without references left unscored")
         if self.scorer.truncated:
             warnings.append(f"bertscore: {self.scorer.truncated} text(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated (as the bert-score package does)")
         return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
-                            signatures=self.signatures(inputs.references, self.model.dtype_name,
+                            signatures=self.signatures([r for r in inputs.references if r], self.model.dtype_name,
                                                        self.scorer.max_length),
-                            counts={"bertscore_truncated": self.scorer.truncated}, warnings=warnings)
+                            counts=counts, warnings=warnings)
 
     def close(self) -> None:
         if self.model is not None:

@@ -29,6 +29,7 @@ Sentences are split by `bench.metrics.sentences` (nupunkt, offline).
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature
+from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
@@ -137,7 +138,8 @@ class PairCache:
 @dataclass(frozen=True)
 class SummacOutput:
     scores: np.ndarray
-    """Per example, x100 (-100..100)."""
+    """Per example, x100 (-100..100); NaN for an example that cannot be scored (a summary or a document
+    without a sentence)."""
     details: list[list[dict[str, Any]]]
     """Per example, per summary sentence: its text, its score, its best P(entailment) and P(contradiction)
     (all x100) and the indices of the document sentences that gave them."""
@@ -222,7 +224,7 @@ class SummacZSScorer:
             probs[part] = new
             self.cache.put([(keys[i], float(e), float(c)) for i, (e, c) in zip(part, new)])
 
-        scores = np.zeros(len(summaries), dtype=np.float64)
+        scores = np.full(len(summaries), np.nan, dtype=np.float64)
         details: list[list[dict[str, Any]]] = []
         empty_summaries = empty_documents = 0
         for k, (d, s) in enumerate(zip(doc_sents, sum_sents)):
@@ -343,21 +345,25 @@ class SummacZS(Metric):
             self.scorer = SummacZSScorer(self.model, *self.labels,
                                          open_cache(self.cache_dir, model_key(self.model, s.max_length)), s.max_length)
         out = self.scorer.score(inputs.predictions, inputs.documents)
-        check_range(out.scores)
-        per_example = {SCORE_NAME: out.scores.tolist()}
+        scored = out.scores[~np.isnan(out.scores)]
+        check_range(scored)
+        per_example = {SCORE_NAME: [None if math.isnan(v) else float(v) for v in out.scores]}
         metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         if out.truncated:
             warnings.append(f"summac_zs: {out.truncated} sentence pair(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated")
         if out.empty_summaries:
-            warnings.append(f"summac_zs: {out.empty_summaries} empty prediction(s) (no sentence) scored 0")
+            warnings.append(f"summac_zs: {out.empty_summaries} empty prediction(s) (no sentence) left unscored")
         if out.empty_documents:
-            warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) scored 0")
+            warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) left unscored")
+        counts = {"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated}
+        unscored = len(out.scores) - len(scored)
+        if unscored:
+            counts[unscored_count(SCORE_NAME)] = unscored
         return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
                             signatures={SCORE_NAME: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
-                            counts={"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated},
-                            warnings=warnings, details={SCORE_NAME: out.details})
+                            counts=counts, warnings=warnings, details={SCORE_NAME: out.details})
 
     def close(self) -> None:
         if self.scorer is not None:

@@ -128,9 +128,17 @@ def test_empty_texts_score_zero_raw(encoders, tmp_path):
 
 
 @pytest.mark.slow
-def test_an_example_without_references_is_refused(encoders):
-    with pytest.raises(BenchError, match="'e1' has none"):
-        _ours(encoders["bert"], ["a", "b"], [["a"], []], layer=1)
+def test_an_example_without_references_is_unscored_and_counted(encoders):
+    metric = BertScore(settings={"model": str(encoders["bert"]), "layer": 1, "device": "cpu"})
+    try:
+        result = metric.compute(MetricInputs(ids=["e0", "e1", "e2"], predictions=PREDICTIONS[:3],
+                                             references=[REFERENCES[0], [], REFERENCES[2]]))
+    finally:
+        metric.close()
+    assert result.per_example["bertscore_f1"][1] is None
+    assert result.counts["bertscore_f1_unscored"] == 1 and any("without references" in w for w in result.warnings)
+    both = _ours(encoders["bert"], [PREDICTIONS[0], PREDICTIONS[2]], [REFERENCES[0], REFERENCES[2]], layer=1)
+    assert result.metrics["bertscore_f1"] == pytest.approx(both[:, 2].mean(), abs=TOLERANCE)
 
 
 @pytest.mark.slow
