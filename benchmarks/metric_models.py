@@ -237,7 +237,8 @@ def write_report(path: Path, results: dict) -> None:
         "# Model-based metrics: throughput",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} with `python benchmarks/metric_models.py {results['args']}` on: "
-        f"{results['machine']}; device {results['device']}.",
+        f"{results['machine']}; device {results['device']}"
+        + (f", {results['threads']} torch thread(s)." if results["device"] == "cpu" else "."),
         "Models have real shapes and random weights; each ratio compares timings taken in turns in one process "
         f"(best of {results['repeats']} rounds). Times are "
         + ("wall-clock seconds." if results["device"].startswith("cuda") else
@@ -282,6 +283,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads on a CPU (1: on a shared machine, idle threads spinning for work "
+                             "inflate CPU time)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "METRIC_MODELS.md")
     args = parser.parse_args()
     shapes = args.shape or (["small"] if args.quick else ["small", "base"])
@@ -291,8 +295,12 @@ def main() -> None:
     else:
         sizes = {s: (n_bert, n_nli) if args.device == "cpu" else (4096, 4096) for s in SHAPES}
     batch = 32 if args.device == "cpu" else 128
+    if args.device == "cpu":
+        import torch
+
+        torch.set_num_threads(args.threads)
     results = {"machine": machine(), "device": args.device, "repeats": args.repeats,
-               "args": " ".join(sys.argv[1:]), "bertscore": [], "nli": []}
+               "args": " ".join(sys.argv[1:]), "threads": args.threads, "bertscore": [], "nli": []}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in shapes:
             nb, nn = sizes[shape]
