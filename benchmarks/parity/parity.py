@@ -93,10 +93,10 @@ def build(work: Path) -> None:
 
     models = work / "models"
     builders = {
-        "bart": tiny_models.build_bart, "bart-cnn-like": parity_models.build_bart_cnn_like,
+        "bart": parity_models.build_bart_two_beams, "bart-cnn-like": parity_models.build_bart_cnn_like,
         "bart-plain": parity_models.build_bart_plain, "t5": tiny_models.build_t5,
         "bert": parity_models.build_bert_qa, "albert": parity_models.build_albert_qa,
-        "roberta": parity_models.build_roberta_qa, "distilbert": tiny_models.build_distilbert_qa,
+        "roberta": parity_models.build_roberta_qa, "distilbert": parity_models.build_distilbert_qa,
     }
     for name, builder in builders.items():
         if not (models / name / "config.json").is_file():

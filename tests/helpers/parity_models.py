@@ -8,11 +8,13 @@ transformers 4 pipelines and through bench.
   with two segment types (BERT, ALBERT) or one (RoBERTa). BERT's tokenizer is
   a generic `tokenizer.json` tokenizer, which under transformers 5 no longer
   returns segment ids unless asked.
+- `build_distilbert_qa`: tiny_models' DistilBERT QA model, its tokenizer
+  listing the inputs DistilBERT takes.
 - `build_bart_plain`: BART saved without generation settings (only its token
   ids), so the pipeline's own defaults apply.
 - `build_bart_cnn_like`: BART with generation settings shaped like
   distilbart-cnn's (4 beams, length penalty 2.0, min/max length, no-repeat
-  3-grams), scaled down.
+  3-grams), scaled down; `build_bart_two_beams`: the same with 2 beams.
 - `build_segment_pointer_bert`: a BERT whose answer is decided by the segment
   ids: with them it points from one word to another; fed all-zero ids it
   points at a third word.
@@ -144,31 +146,64 @@ def build_roberta_qa(path: Path, max_positions: int = 130, seed: int = 12) -> Pa
     return save(RobertaForQuestionAnswering(config), tok, path)
 
 
-def build_bart_plain(path: Path, max_positions: int = 512) -> Path:
-    """tiny_models' BART with its generation settings taken away: only the token ids are left. It has 512
-    positions, room for the pipeline's default of 256 new tokens."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+#: Generation settings shaped like sshleifer/distilbart-cnn-12-6's, scaled down (its 4 beams).
+CNN_LIKE = {"num_beams": 4, "length_penalty": 2.0, "max_length": 40, "min_length": 6, "no_repeat_ngram_size": 3,
+            "early_stopping": True}
 
-    tmp = tiny_models.build_bart(path, max_positions)
-    model, tok = AutoModelForSeq2SeqLM.from_pretrained(tmp), AutoTokenizer.from_pretrained(tmp)
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        forced_eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+
+def build_bart_varied(path: Path, generation: Mapping[str, object] | None = None, max_positions: int = 128,
+                      seed: int = 6) -> Path:
+    """BART with tiny_models' tokenizer and weights drawn 10 x wider than usual (init_std 0.2), so that its
+    summaries depend on the document (at the usual 0.02 nearly every document gets the same summary), and the
+    given generation settings besides its token ids (none: the checkpoint sets no generation settings)."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        BartConfig,
+        BartForConditionalGeneration,
+        GenerationConfig,
+    )
+
+    tiny_models.build_bart(path, max_positions)
+    tok = AutoTokenizer.from_pretrained(path)
     for f in path.iterdir():
         f.unlink()
+    torch.manual_seed(seed)
+    ids = {"pad_token_id": tok.pad_token_id, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+           "decoder_start_token_id": tok.eos_token_id, "forced_eos_token_id": tok.eos_token_id}
+    config = BartConfig(vocab_size=len(tok), d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+                        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+                        max_position_embeddings=max_positions, init_std=0.2, **ids)
+    model = BartForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(**ids, **dict(generation or {}))
     return save(model, tok, path)
+
+
+def build_bart_plain(path: Path) -> Path:
+    """BART saved without generation settings (only its token ids), with 512 positions: room for the
+    pipeline's default of 256 new tokens."""
+    return build_bart_varied(path, None, max_positions=512)
 
 
 def build_bart_cnn_like(path: Path) -> Path:
-    """tiny_models' BART with distilbart-cnn's beam count (4) instead of 2."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    """BART with generation settings shaped like distilbart-cnn's (4 beams)."""
+    return build_bart_varied(path, CNN_LIKE)
 
-    tmp = tiny_models.build_bart(path)
-    model, tok = AutoModelForSeq2SeqLM.from_pretrained(tmp), AutoTokenizer.from_pretrained(tmp)
-    model.generation_config.num_beams = 4
-    for f in path.iterdir():
-        f.unlink()
-    return save(model, tok, path)
+
+def build_bart_two_beams(path: Path) -> Path:
+    """BART whose own generation settings ask for 2 beams (the 4.57 pipeline used 4 all the same)."""
+    return build_bart_varied(path, {**CNN_LIKE, "num_beams": 2})
+
+
+def build_distilbert_qa(path: Path) -> Path:
+    """tiny_models' DistilBERT QA model with a tokenizer that, like DistilBERT's own, lists no segment ids among
+    the model's inputs (the transformers 4 pipeline passes every input the tokenizer lists, and DistilBERT takes
+    no token_type_ids)."""
+    from transformers import AutoTokenizer
+
+    tiny_models.build_distilbert_qa(path)
+    AutoTokenizer.from_pretrained(path, model_input_names=["input_ids", "attention_mask"]).save_pretrained(path)
+    return path
 
 
 # ------------------------------------------------------------ pointer models
