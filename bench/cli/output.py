@@ -54,20 +54,28 @@ def fmt(x: float | None) -> str:
 
 
 def print_runs(records: Sequence[dict[str, Any]]) -> None:
-    """The scores table of new runs (stdout), their warnings and where they were written (stderr)."""
+    """The scores table of new runs (stdout), their warnings and where they were written (stderr).
+
+    A run with statistics of its references (extractiveness) gets a `references` column beside them.
+    """
     from rich.table import Table
 
-    table = Table(title="scores (mean x100 over examples, 95% bootstrap CI)")
-    for col, justify in (("task", "left"), ("model", "left"), ("n", "right"), ("metric", "left"),
-                         ("score", "right"), ("95% CI", "right"), ("ex/s", "right")):
+    table = Table(title="scores (mean over examples, rates x100; 95% bootstrap CI)")
+    with_reference = any(r.get("reference") for r in records)
+    columns = [("task", "left"), ("model", "left"), ("n", "right"), ("metric", "left"), ("score", "right"),
+               ("95% CI", "right"), *([("references", "right")] if with_reference else []), ("ex/s", "right")]
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for r in records:
         eps = r["timing"].get("examples_per_s")
+        reference = (r.get("reference") or {}).get("metrics") or {}
         for k, (name, value) in enumerate(r["metrics"].items()):
-            lo, hi = r["ci"].get(name) or (None, None)
+            pair = r["ci"].get(name)
             first = k == 0
+            ref = [fmt(reference[name]) if name in reference else ""] if with_reference else []
             table.add_row(cell(r["task"] if first else ""), cell(r["model"] if first else ""),
-                          str(r["n_examples"]) if first else "", cell(name), fmt(value), f"{fmt(lo)}-{fmt(hi)}",
+                          str(r["n_examples"]) if first else "", cell(name), fmt(value),
+                          f"{fmt(pair[0])}-{fmt(pair[1])}" if pair else "-", *ref,
                           (f"{eps:.1f}" if eps else "-") if first else "", end_section=k == len(r["metrics"]) - 1)
     console().print(table)
     for r in records:
