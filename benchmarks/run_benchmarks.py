@@ -1,23 +1,29 @@
-"""bench's speed against the practical limits, measured side by side in one process.
+"""bench's speed against the practical limits and its peers, measured side by side.
 
-    python benchmarks/run_benchmarks.py            # writes benchmarks/RESULTS.md
-    python benchmarks/run_benchmarks.py --quick    # smaller sizes, for a smoke test
+    python benchmarks/run_benchmarks.py                      # every section; writes benchmarks/RESULTS.md
+    python benchmarks/run_benchmarks.py --only rouge,startup # some sections (the others keep their last numbers)
+    python benchmarks/run_benchmarks.py --quick              # small sizes, a smoke test, not a measurement
 
-1. Generation: `bench run` on a seq2seq model vs a hand-written batched
-   `model.generate` loop over the same inputs, model and batch size (the
-   practical limit), and vs the per-example loop most users write. A model
-   with distilbart-cnn-12-6's real shape (its config, random weights) on a
-   few inputs, and a small BART on more. The output length is forced
-   (min_new_tokens = max_new_tokens) so the compute is real and equal.
-2. ROUGE (all four types, stemming on) on 10,000 (prediction, reference)
-   pairs of news-like length (3 sentences each): bench vs rouge_score.
-3. `bench --help` wall time vs `python -c pass`.
-4. A resumed run (all predictions cached) vs a fresh run: re-scoring only.
+Each section is a function registered in SECTIONS: it measures and returns
+JSON-able data, and its report function turns that data into Markdown. To add
+one (spaCy tokenization, metric models, ...), write the two functions and call
+`register`; RESULTS.json keeps every section's last numbers with the date and
+machine they were taken on, so sections can be rerun one at a time.
 
-Targets: (1) bench >= 0.95x the hand-written batched loop; (2) identical
-numbers to 1e-9 and bench >= 5x faster; (3) under 0.3 s above the bare
-interpreter. The machines are shared and noisy, so each comparison is a ratio
-of timings taken one after the other in the same process.
+Sections:
+- startup: `bench --help` and `bench score` on one pair vs the bare interpreter,
+  in an environment that also has scipy, pandas, spaCy and evaluate installed.
+- rouge: rouge1/2/L/Lsum with stemming on news-length pairs made from real
+  text, bench vs rouge_score, rapidrouge and rouge-score-rs, numbers compared.
+- bootstrap: the seeded bootstrap CIs of four ROUGE types on 20,000 examples.
+- baseline_run: `bench run` of the lead-3 baseline on 10,000 CNN-length
+  documents, whole process, and where its time goes (cProfile).
+- resume: a resumed run (all predictions cached) vs a fresh run.
+- generation: `bench run` on a seq2seq model vs a hand-written batched
+  `model.generate` loop (the practical limit) and the per-example loop.
+
+The machines are shared and noisy, so every comparison is a ratio of timings
+taken one after the other in the same run.
 """
 
 from __future__ import annotations
@@ -27,16 +33,38 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
+
+ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+
+#: name -> (measure(tmp: Path, quick: bool) -> data, report(data) -> Markdown lines, title)
+SECTIONS: dict[str, tuple[Callable[[Path, bool], object], Callable[[object], list[str]], str]] = {}
+
+
+def register(name: str, title: str, measure: Callable[[Path, bool], object],
+             report: Callable[[object], list[str]]) -> None:
+    if name in SECTIONS:
+        raise ValueError(f"section {name!r} registered twice")
+    SECTIONS[name] = (measure, report, title)
+
+
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def machine() -> str:
@@ -49,11 +77,477 @@ def machine() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    import torch
-
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        mem = f", {kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import torch
+    except ImportError:
+        return f"{platform.machine()}, {cpu}, {cores} cores{mem}, no torch; Python {platform.python_version()}"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.machine()}, {cpu}, {cores} cores, {gpu}; Python {platform.python_version()}, "
-            f"torch {torch.__version__}")
+    return (f"{platform.machine()}, {cpu}, {cores} cores{mem}, {gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}, numpy {version('numpy')}")
+
+
+
+# ------------------------------------------------------------ real text
+
+def _sentence_pool() -> list[str]:
+    """Sentences of real English text: the bundled seed article and fixtures, and the Python Language
+    Reference's own text (pydoc_data.topics, shipped with CPython). 8 to 45 words each."""
+    from pydoc_data.topics import topics
+
+    from tiny_models import seed_text
+
+    texts = [seed_text()]
+    for path in sorted((REPO / "fixtures").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts += [v for k, v in row.items() if k in ("document", "context") and isinstance(v, str)]
+    texts += list(topics.values())
+    pool = []
+    for text in texts:
+        for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text)):
+            words = s.split()
+            if 8 <= len(words) <= 45 and s[0].isupper() and not re.search(r"[{}=<>*_|\\]", s):
+                pool.append(s)
+    return sorted(set(pool))
+
+
+def news_pairs(n: int, seed: int = 1) -> list[tuple[str, str]]:
+    """(prediction, reference) pairs of news-summary length, one sentence per line (as bench scores them):
+    3-4 reference sentences; the prediction keeps one or two of them, lightly edited, and adds others."""
+    pool = _sentence_pool()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        ref = rng.sample(pool, rng.randint(3, 4))
+        kept = []
+        for s in rng.sample(ref, rng.randint(1, 2)):
+            words = s.split()
+            kept.append(" ".join(w for w in words if rng.random() > 0.15))
+        pred = kept + rng.sample(pool, rng.randint(1, 2))
+        rng.shuffle(pred)
+        out.append(("\n".join(pred), "\n".join(ref)))
+    return out
+
+
+def cnn_documents(n: int, seed: int = 3) -> list[tuple[str, str]]:
+    """(document, reference) of CNN/DailyMail length: about 30-40 sentences (~750 words) and 3-4 highlights."""
+    pool = _sentence_pool()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        doc = rng.sample(pool, rng.randint(28, 40))
+        highlights = [" ".join(s.split()[:18]) for s in rng.sample(doc[:10], 3)]
+        out.append((" ".join(doc), "\n".join(highlights)))
+    return out
+
+
+def _write_fixture_task(root: Path, name: str, docs: list[tuple[str, str]], metrics: list[str]) -> Path:
+    (root / "fixtures").mkdir(parents=True, exist_ok=True)
+    (root / "tasks").mkdir(parents=True, exist_ok=True)
+    with (root / "fixtures" / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+        for k, (doc, ref) in enumerate(docs):
+            f.write(json.dumps({"id": f"{name}-{k}", "document": doc, "references": [ref]}) + "\n")
+    task = root / "tasks" / f"{name}.yaml"
+    task.write_text(f"name: {name}\nversion: 1\ntype: summarization\nfixture: ../fixtures/{name}.jsonl\n"
+                    f"metrics: [{', '.join(metrics)}]\nsummary_sentences: 3\n", encoding="utf-8")
+    return task
+
+
+def _wall(cmd: list[str], repeats: int = 1, best: bool = False, **kw) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time of a command: the median of `repeats` runs, or the fastest with `best`."""
+    samples = []
+    proc = None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+        samples.append(time.perf_counter() - t)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    return (min(samples) if best else statistics.median(samples)), proc
+
+
+# ------------------------------------------------------------- start-up
+
+HEAVY = ("scipy", "nltk", "torch", "transformers", "datasets", "evaluate", "spacy", "pandas")
+
+
+def measure_startup(tmp: Path, quick: bool) -> dict:
+    repeats = 3 if quick else 7
+    one = tmp / "one_pair.jsonl"
+    one.write_text(json.dumps({"id": "1", "prediction": "Cats were running.", "references": ["A cat runs."]}) + "\n")
+    py = sys.executable
+    bare, _ = _wall([py, "-c", "pass"], repeats)
+    help_, _ = _wall([py, "-m", "bench", "--help"], repeats)
+    score1, _ = _wall([py, "-m", "bench", "score", str(one), "--format", "json"], repeats)
+    nltk_, _ = _wall([py, "-c", "from nltk.stem import porter"], repeats)
+    _, trace = _wall([py, "-X", "importtime", "-m", "bench", "score", str(one), "--format", "json"])
+    imported = sorted({line.rsplit("|", 1)[1].strip().split(".")[0] for line in trace.stderr.splitlines()
+                       if line.startswith("import time:") and line.count("|") == 2})
+    row = {"python_s": bare, "bench_help_s": help_, "bench_score_one_s": score1, "nltk_porter_import_s": nltk_,
+           "heavy_imported": [m for m in HEAVY if m in imported],
+           "installed": {p: version(p) for p in ("scipy", "pandas", "spacy", "evaluate", "nltk", "rouge-score-rs")}}
+    print(f"startup: {row}", flush=True)
+    return row
+
+
+def report_startup(s: dict) -> list[str]:
+    inst = ", ".join(f"{k} {v}" for k, v in s["installed"].items())
+    return [
+        "Target: `bench --help` under 0.3 s above the bare interpreter; `bench score` imports nothing heavy "
+        "whatever else is installed.",
+        "",
+        "| `python -c pass` s | `bench --help` s | `bench score` (1 pair) s | `from nltk.stem import porter` s | heavy packages imported by `bench score` |",
+        "|---|---|---|---|---|",
+        f"| {s['python_s']:.3f} | {s['bench_help_s']:.3f} | {s['bench_score_one_s']:.3f} | "
+        f"{s['nltk_porter_import_s']:.3f} | {', '.join(s['heavy_imported']) or 'none'} |",
+        "",
+        f"Installed in this environment: {inst}. `bench score` used to import nltk for its Porter stemmer, and nltk "
+        "imports scipy.stats when scipy is installed: the `from nltk.stem import porter` column is what every "
+        "`bench score` paid. bench now has its own implementation of nltk's stemmer (`bench.metrics.porter`, "
+        "held to nltk's `PorterStemmer()` word for word by tests/metrics/test_porter.py) and "
+        "tests/test_import_time.py fails if `bench score --metric rouge` imports any of "
+        f"{', '.join(HEAVY)}.",
+    ]
+
+
+register("startup", "Start-up", measure_startup, report_startup)
+
+
+# ---------------------------------------------------------------- ROUGE
+
+def _score_file(path: Path, pairs: list[tuple[str, str]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for k, (p, r) in enumerate(pairs):
+            f.write(json.dumps({"id": str(k), "prediction": p, "references": [r]}) + "\n")
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def measure_rouge(tmp: Path, quick: bool) -> dict:
+    import numpy as np
+
+    from bench.metrics import MetricInputs, MetricOptions, rouge_engine, rouge_metric
+
+    rows = []
+    for n in ([300, 2000] if quick else [3000, 20000]):
+        pairs = news_pairs(n)
+        preds = [p for p, _ in pairs]
+        refs = [r for _, r in pairs]
+        row: dict = {"pairs": n, "s": {}, "max_abs_diff": {}}
+        f = {}
+
+        from rouge_score import rouge_scorer
+
+        scorer = rouge_scorer.RougeScorer(ROUGE_TYPES, use_stemmer=True)
+        row["s"]["rouge_score"], out = _timed(lambda: [scorer.score(r, p) for p, r in zip(preds, refs)])
+        f["rouge_score"] = np.array([[s[t].fmeasure for t in ROUGE_TYPES] for s in out]) * 100.0
+        try:
+            import rapidrouge
+
+            rr = rapidrouge.RougeScorer(ROUGE_TYPES, use_stemmer=True)
+            row["s"]["rapidrouge"], out = _timed(lambda: [rr.score(r, p) for p, r in zip(preds, refs)])
+            f["rapidrouge"] = np.array([[s[t].fmeasure for t in ROUGE_TYPES] for s in out]) * 100.0
+        except ImportError:
+            pass
+        import rouge_score_rs
+
+        rs = rouge_score_rs.RougeScorer(ROUGE_TYPES, use_stemmer=True)
+        no_split = MetricOptions(split_sentences=False)
+        inputs = MetricInputs.of(preds, [[r] for r in refs])
+
+        def python_engine():
+            os.environ["BENCH_ROUGE_ENGINE"] = "python"
+            rouge_engine.native_module.cache_clear()
+            try:
+                res = rouge_metric.Rouge(no_split).compute(inputs)
+            finally:
+                del os.environ["BENCH_ROUGE_ENGINE"]
+                rouge_engine.native_module.cache_clear()
+            return np.array([res.per_example[t] for t in ROUGE_TYPES]).T
+
+        def per_type(result):
+            return np.array([result.per_example[t] for t in ROUGE_TYPES]).T
+
+        def rs_array(out):
+            return np.array([[s[t].fmeasure for t in ROUGE_TYPES] for s in out]) * 100.0
+
+        fast = {
+            "rouge-score-rs score() loop": lambda: rs_array([rs.score(r, p) for p, r in zip(preds, refs)]),
+            "rouge-score-rs score_batch": lambda: rs_array(rs.score_batch(refs, preds)),
+            # bench's ROUGE step alone: the engine and the check for text the tokenizer loses
+            "bench engine": lambda: rouge_metric._score_chunk((True, "default", False, preds, [[r] for r in refs]))[0],
+            # the whole metric, with the mean and seeded bootstrap CI of each type
+            "bench in process (with CIs)": lambda: per_type(rouge_metric.Rouge(no_split).compute(inputs)),
+        }
+        # Interleaved repeats, the fastest of each kept: on a shared machine the minimum is the least disturbed.
+        times: dict[str, list[float]] = {k: [] for k in fast}
+        for _ in range(1 if quick else 3):
+            for name, fn in fast.items():
+                t, f[name] = _timed(fn)
+                times[name].append(t)
+        for name in fast:
+            row["s"][name] = min(times[name])
+        row["s"]["bench, Python engine"], f["bench, Python engine"] = _timed(python_engine)
+
+        path = tmp / f"pairs{n}.jsonl"
+        _score_file(path, pairs)
+        cmd = [sys.executable, "-m", "bench", "score", str(path), "--format", "json"]
+        row["s"]["bench score, whole process"], proc = _wall([*cmd, "--no-split-sentences"], 1 if quick else 3, best=True)
+        means = json.loads(proc.stdout)["metrics"]
+        row["bench_score_means"] = means
+        row["s"]["bench score, whole process, sentence splitting on"], _ = _wall(cmd, 1 if quick else 3, best=True)
+        row["engine"] = rouge_engine.name("default")
+        for name, v in f.items():
+            row["max_abs_diff"][name] = float(np.abs(v - f["rouge_score"]).max())
+        row["max_abs_diff"]["bench score, whole process"] = max(
+            abs(means[t] - float(f["rouge_score"][:, k].mean())) for k, t in enumerate(ROUGE_TYPES))
+        rows.append(row)
+        print(f"rouge: {row}", flush=True)
+    return {"rows": rows, "versions": {p: version(p) for p in ("rouge_score", "rapidrouge", "rouge-score-rs", "nupunkt")}}
+
+
+def report_rouge(data: dict) -> list[str]:
+    v = data["versions"]
+    lines = [
+        "Target: numbers identical to rouge_score to 1e-9; bench in process at least as fast as rouge-score-rs; "
+        "`bench score` on 20,000 pairs, whole process, no slower than rouge-score-rs in process.",
+        "",
+        "rouge1, rouge2, rougeL and rougeLsum with stemming, one reference per pair, texts one sentence per line "
+        "(each fast implementation timed three times, interleaved, the fastest kept; rouge_score and rapidrouge once) "
+        f"(so every tool computes the same rougeLsum). rouge_score {v['rouge_score']}, rapidrouge {v['rapidrouge']}, "
+        f"rouge-score-rs {v['rouge-score-rs']}.",
+        "",
+    ]
+    for row in data["rows"]:
+        base = row["s"]["rouge_score"]
+        rs = min(row["s"]["rouge-score-rs score() loop"], row["s"]["rouge-score-rs score_batch"])
+        lines += [f"### {row['pairs']:,} pairs (bench's engine: {row['engine']})", "",
+                  "| implementation | seconds | vs rouge_score | vs fastest rouge-score-rs | max abs difference from rouge_score (x100) |",
+                  "|---|---|---|---|---|"]
+        for name, s in row["s"].items():
+            diff = row["max_abs_diff"].get(name)
+            lines.append(f"| {name} | {s:.3f} | {base / s:.1f}x | {rs / s:.2f}x | "
+                         f"{'' if diff is None else f'{diff:.1e}'} |")
+        lines.append("")
+    for row in data["rows"]:
+        t = row["s"]
+        rs_best = min(t["rouge-score-rs score() loop"], t["rouge-score-rs score_batch"])
+        lines.append(
+            f"- {row['pairs']:,} pairs: bench's engine {rs_best / t['bench engine']:.2f}x and the whole metric "
+            f"with CIs {rs_best / t['bench in process (with CIs)']:.2f}x the fastest rouge-score-rs; `bench score` "
+            f"(whole process) {t['rouge-score-rs score() loop'] / t['bench score, whole process']:.2f}x rouge-score-rs's "
+            f"`score()` loop and {t['rouge-score-rs score_batch'] / t['bench score, whole process']:.2f}x its "
+            "`score_batch`, both in process.")
+    lines += [
+        "",
+        "Where the targets stand: bench's ROUGE *is* rouge-score-rs's `score_batch` plus a few percent, so in "
+        "process it can match rouge-score-rs but not pass it, and a whole `bench score` process, which also "
+        "starts an interpreter, reads and checks the file and computes four bootstrap CIs, cannot be as fast "
+        "as rouge-score-rs scoring lists already in memory unless bench's own scorer were faster than "
+        "rouge-score-rs. On a quiet machine `score_batch` also gains from the second core; on this shared one "
+        "(see the load average) the threads compete with other work and the ratios move from run to run.",
+        "",
+        "Is rouge-score-rs identical to rouge_score? Checked before bench used it: 12,000 generated cases with "
+        "one to three references (seed-article and Language Reference words, upper case, Unicode case-mapping "
+        "corners such as `İ`, the Kelvin sign, `ſ`, ligatures and `ß`, Cyrillic, CJK, digits in other "
+        "scripts, empty and punctuation-only texts, blank lines, `\\r`, `\\u2028`), 1,000 batch pairs and "
+        "2,500-word texts, stemmed and unstemmed: not one float differed from rouge_score's `score_multi`. "
+        "tests/metrics/test_rouge_engine.py keeps holding it, bit for bit, to bench's pure-Python scorer "
+        "(which tests/metrics/test_rouge.py holds to rouge_score), with hypothesis-generated texts, several "
+        "references with ties, and long texts. So bench uses rouge-score-rs for every input of the default "
+        "tokenizer, and never for bench's unicode tokenizer, which rouge-score-rs does not have (its "
+        "UnicodeTokenizer is a different one: NFKC and UAX #29 words).",
+        "",
+        "How to read the ratios (above 1: faster than that peer):",
+        "",
+        "- rouge_score and rapidrouge are pure Python: a Python step per token and per LCS cell (rapidrouge uses "
+        "a bit-parallel LCS, so it gains on long texts only).",
+        "- rouge-score-rs is Rust: `score()` in a loop is one core and one Python call per pair; `score_batch` "
+        "scores the whole list on every core without the GIL. The 'vs fastest rouge-score-rs' column divides by "
+        "the faster of the two.",
+        "- bench engine: bench's ROUGE step alone, which hands the whole list to rouge-score-rs's `score_batch` "
+        "(every core) and checks each text for letters the ASCII tokenizer would drop. It costs what "
+        "`score_batch` costs, plus that check and turning the result into an array.",
+        "- bench in process (with CIs): the `rouge` metric as bench runs it: the engine plus the mean and the "
+        "seeded bootstrap 95% CI of each of the four types (see the bootstrap section), which the peers do not "
+        "compute at all.",
+        "- bench, Python engine: the same metric with BENCH_ROUGE_ENGINE=python, bench's own pure-Python scorer "
+        "(bit-parallel LCS, per-word stem cache, worker processes on large sets): what platforms without a "
+        "rouge-score-rs wheel and the unicode tokenizer get.",
+        "- bench score, whole process: `bench score FILE --no-split-sentences` from the shell: interpreter "
+        "start-up, imports, reading and checking the JSONL file, scoring, CIs and printing. Its "
+        "difference column compares the printed corpus means.",
+        "- with sentence splitting on (bench's default), predictions are re-split into sentences by nupunkt "
+        "before scoring, which the peers do not do; that Python work is shared out to worker processes.",
+    ]
+    return lines
+
+
+register("rouge", "ROUGE side by side", measure_rouge, report_rouge)
+
+
+# ------------------------------------------------------------ bootstrap
+
+def measure_bootstrap(tmp: Path, quick: bool) -> dict:
+    import numpy as np
+
+    from bench.metrics.bootstrap import bootstrap_ci, bootstrap_cis
+
+    n = 2000 if quick else 20000
+    rng = np.random.default_rng(0)
+    values = {t: rng.uniform(0, 100, n) for t in ROUGE_TYPES}
+
+    def before(x, n_resamples=1000, seed=12345, cells=2_000_000):
+        """The resampler as it was: one gather of the whole chunk per vector."""
+        r = np.random.default_rng(seed)
+        means = np.empty(n_resamples)
+        chunk = max(1, cells // x.size)
+        for start in range(0, n_resamples, chunk):
+            stop = min(n_resamples, start + chunk)
+            means[start:stop] = x[r.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
+        return tuple(float(q) for q in np.quantile(means, [0.025, 0.975]))
+
+    t_before, a = _timed(lambda: {k: before(v) for k, v in values.items()})
+    t_each, b = _timed(lambda: {k: bootstrap_ci(v) for k, v in values.items()})
+    t_many, c = _timed(lambda: bootstrap_cis(values))
+    row = {"examples": n, "vectors": len(values), "before_s": t_before, "each_s": t_each, "shared_s": t_many,
+           "identical": a == b == c}
+    print(f"bootstrap: {row}", flush=True)
+    return row
+
+
+def report_bootstrap(r: dict) -> list[str]:
+    return [
+        "Target: the same intervals, faster.",
+        "",
+        "| examples | vectors | as before s | `bootstrap_ci` each s | `bootstrap_cis` (one draw) s | identical intervals |",
+        "|---|---|---|---|---|---|",
+        f"| {r['examples']:,} | {r['vectors']} | {r['before_s']:.3f} | {r['each_s']:.3f} | {r['shared_s']:.3f} | "
+        f"{'yes' if r['identical'] else 'NO'} |",
+        "",
+        "1,000 resamples of each of the four ROUGE types. Drawing 1,000 x n indices and gathering them is the cost; "
+        "numpy's draw cannot be made cheaper without changing the numbers. `bootstrap_ci` now gathers in blocks "
+        "that stay in the CPU cache; `bootstrap_cis` draws the indices once for all vectors of one length (every "
+        "CI uses the same seed, so they are the same indices) and gives the same intervals. Metrics compute their "
+        "CIs through `bench.metrics.base.corpus_stats`; calling `bootstrap_cis` there gives the last column.",
+    ]
+
+
+register("bootstrap", "Bootstrap CIs", measure_bootstrap, report_bootstrap)
+
+
+# ---------------------------------------------------------- bench run
+
+def measure_baseline_run(tmp: Path, quick: bool) -> dict:
+    import pstats
+
+    n = 500 if quick else 10_000
+    docs = cnn_documents(n)
+    task = _write_fixture_task(tmp / "cnn", "cnn-like", docs, ["rouge"])
+    size_mb = (tmp / "cnn" / "fixtures" / "cnn-like.jsonl").stat().st_size / 1e6
+    out = tmp / "run-results"
+    cmd = [sys.executable, "-m", "bench", "run", "--model", "lead-3", "--task", str(task), "-o", str(out),
+           "--no-cache"]
+    wall, _ = _wall(cmd)
+    record = json.loads(next(out.rglob("results.json")).read_text())
+    prof = tmp / "run.prof"
+    _wall([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "bench", "run", "--model", "lead-3",
+           "--task", str(task), "-o", str(tmp / "run-results-prof"), "--no-cache"])
+    stats = pstats.Stats(str(prof))
+    total = stats.total_tt
+
+    def cumulative(path: str, function: str) -> float:
+        return max([ct for (file, _, fn), (_, _, _, ct, _) in stats.stats.items()
+                    if file.endswith(path) and fn == function] or [0.0])
+
+    run_cmd = cumulative("bench/cli/run.py", "run")
+    stages = [
+        ("interpreter start-up, imports, argument parsing", total - run_cmd),
+        ("reading the task's examples (`load_examples`)", cumulative("bench/tasks/examples.py", "load_examples")),
+        ("- of which importing Hugging Face `datasets`", cumulative("bench/tasks/datasets.py", "_import_datasets")),
+        ("- of which `datasets` reading the JSONL (`load_jsonl_dataset`, import included)",
+         cumulative("bench/tasks/datasets.py", "load_jsonl_dataset")),
+        ("- of which bench's fixture check (`validate_fixture`)", cumulative("bench/tasks/fixtures.py", "validate_fixture")),
+        ("predicting (`predict_all`)", cumulative("bench/execution/runner.py", "predict_all")),
+        ("- sentence splitting (nupunkt; the lead-3 model, and ROUGE below 2,000 pairs)", cumulative("bench/metrics/sentences.py", "split_sentences")),
+        ("- of which the prediction cache (`cache.append`)", cumulative("bench/execution/cache.py", "append")),
+        ("scoring (`score_examples`)", cumulative("bench/metrics/scoring.py", "score_examples")),
+        ("writing the run (`write_run`)", cumulative("bench/results/store.py", "write_run")),
+    ]
+    top = []
+    for (file, line, fn), (cc, nc, tt, ct, callers) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:15]:
+        short = re.sub(r".*site-packages/", "", file.replace(str(REPO) + "/", ""))
+        top.append({"function": f"{short}:{line}({fn})", "cumulative_s": ct, "own_s": tt, "calls": nc})
+    row = {"documents": n, "fixture_mb": size_mb, "wall_s": wall, "timing": record.get("timing", {}),
+           "profile_total_s": total, "profile_stages": stages, "profile_top": top}
+    print(f"baseline_run: {json.dumps(row)[:2000]}", flush=True)
+    return row
+
+
+def report_baseline_run(r: dict) -> list[str]:
+    if "profile_stages" not in r:
+        return ["(measured by an earlier version of this script; run `--only baseline_run` again)"]
+    timing = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in r["timing"].items())
+    lines = [
+        f"`bench run --model lead-3` on {r['documents']:,} CNN-length documents (about 750 words each, "
+        f"{r['fixture_mb']:.0f} MB of JSONL made from the sentences of real text), metrics: rouge; no cache.",
+        "",
+        f"Whole process: {r['wall_s']:.1f} s. The run record's timing: {timing}.",
+        "",
+        f"Where the time goes: cProfile of the same command ({r['profile_total_s']:.1f} s under the profiler, "
+        "which slows Python code more than C code; the shares are what matter):",
+        "",
+        "| stage | seconds under the profiler | share |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {sec:.2f} | {100 * sec / r['profile_total_s']:.0f}% |" for label, sec in r["profile_stages"]]
+    lines += ["", "The functions with the most time of their own:", "", "| function | own s | cumulative s | calls |",
+              "|---|---|---|---|"]
+    lines += [f"| `{t['function']}` | {t['own_s']:.2f} | {t['cumulative_s']:.2f} | {t['calls']} |" for t in r["profile_top"]]
+    share = {label.split(" (")[0].lstrip("- "): 100 * sec / r["profile_total_s"] for label, sec in r["profile_stages"]}
+    lines += [
+        "",
+        "What is worth taking, by the file that would change:",
+        "",
+        f"1. Sentence splitting for lead-3 ({share['sentence splitting']:.0f}% under the profiler), "
+        "`bench/models/baselines.py`: `leading_sentences` splits a prefix of the document and grows it until "
+        "it holds more than k + 1 sentences, but the first prefix is 4,096 characters, nearly a whole "
+        "CNN-length document (about 4,500), so nupunkt splits some 30 sentences to keep 3. Starting at about "
+        "1,000 characters (three news sentences are 400-600) splits a quarter as much, with the same result "
+        "by the function's own rule.",
+        f"2. Reading the examples ({share['reading the task' + chr(39) + 's examples']:.0f}%), "
+        "`bench/tasks/datasets.py` and `bench/tasks/examples.py`: a local JSONL fixture is read twice, by "
+        "Hugging Face `datasets` (its import alone is about 1 s without the profiler, then Arrow conversion and "
+        "per-row formatting) and again by bench's own check (`validate_fixture`), which already has every row "
+        "as a dict. Reading local fixtures with `bench.io` once and keeping `datasets` for Hub datasets saves "
+        "the import and the second parse. The check itself resolved the file's path on disk for every row's "
+        "message; `bench.io.where` now resolves it once per file.",
+        f"3. The prediction cache ({share['of which the prediction cache']:.0f}%), "
+        "`bench/execution/cache.py`: one flush and fsync per batch (313 batches of 32 here). For a model that "
+        "predicts thousands of examples a second, syncing at most every second or so bounds what a crash loses "
+        "to that second, which the resume recomputes.",
+        f"4. Scoring ({share['scoring']:.0f}%): rougeLsum re-splits every prediction into sentences even when "
+        "the model wrote one sentence per line with the same splitter (lead-3 does); `Rouge.prepare` could keep "
+        "a prediction that is already one sentence per line. The splitting runs in worker processes for 2,000 "
+        "pairs or more, and rouge-score-rs scores on both cores.",
+        "5. Start-up (see the start-up section): of bench's own imports, typer 0.29 importing pydantic "
+        "(`typer._adapters`) is about a third in `python -X importtime`, numpy another third.",
+    ]
+    return lines
+
+
+register("baseline_run", "`bench run` of a baseline on 10,000 CNN-length documents", measure_baseline_run,
+         report_baseline_run)
 
 
 # ------------------------------------------------------------- 1. generation
@@ -176,67 +670,9 @@ def bench_generation(tmp: Path, quick: bool) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------ 2. ROUGE
+# ------------------------------------------------------------- resume
 
-def _pairs(n: int) -> list[tuple[str, str]]:
-    docs = _documents(2 * n, 3, seed=1)
-    rng = random.Random(2)
-    out = []
-    for k in range(n):
-        pred = docs[2 * k].split(" ")
-        pred = [w if rng.random() > 0.25 else rng.choice(pred) for w in pred]
-        out.append((" ".join(pred), docs[2 * k + 1] if k % 3 else docs[2 * k]))
-    return out
-
-
-def bench_rouge(n: int) -> dict:
-    from rouge_score import rouge_scorer
-
-    from bench.metrics import MetricOptions
-    from bench.metrics.rouge_metric import Rouge
-
-    types = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
-    pairs = _pairs(n)
-    # Predictions one sentence per line, as bench scores them, so both compute the same rougeLsum.
-    from bench.metrics.sentences import one_sentence_per_line
-
-    preds = [one_sentence_per_line(p) for p, _ in pairs]
-    refs = [one_sentence_per_line(r) for _, r in pairs]
-    t = time.perf_counter()
-    scorer = rouge_scorer.RougeScorer(types, use_stemmer=True)
-    theirs = [scorer.score(r, p) for p, r in zip(preds, refs)]
-    t_ref = time.perf_counter() - t
-    t = time.perf_counter()
-    ours = Rouge(MetricOptions(split_sentences=False)).compute(preds, [[r] for r in refs])
-    t_bench = time.perf_counter() - t
-    max_diff = max(abs(ours.per_example[ty][k] - 100 * theirs[k][ty].fmeasure) for k in range(n) for ty in types)
-    row = {"pairs": n, "rouge_score_s": t_ref, "bench_s": t_bench, "speedup": t_ref / t_bench,
-           "max_abs_diff": max_diff}
-    print(f"rouge: {row}", flush=True)
-    return row
-
-
-# ------------------------------------------------------------- 3. start-up
-
-def bench_startup(repeats: int) -> dict:
-    def wall(cmd: list[str]) -> float:
-        samples = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True)
-            samples.append(time.perf_counter() - t)
-        return statistics.median(samples)
-
-    bare = wall([sys.executable, "-c", "pass"])
-    help_ = wall([sys.executable, "-m", "bench", "--help"])
-    row = {"python_s": bare, "bench_help_s": help_, "overhead_s": help_ - bare}
-    print(f"startup: {row}", flush=True)
-    return row
-
-
-# --------------------------------------------------------------- 4. resume
-
-def bench_resume(tmp: Path) -> dict:
+def measure_resume(tmp: Path, quick: bool) -> dict:
     import bench
 
     out = tmp / "resume"
@@ -253,17 +689,22 @@ def bench_resume(tmp: Path) -> dict:
     return row
 
 
-# ------------------------------------------------------------------ report
+def report_resume(z: dict) -> list[str]:
+    return [
+        "Baselines on the bundled tasks.",
+        "",
+        "| fresh run s | resumed run s (everything cached) | of which scoring s |",
+        "|---|---|---|",
+        f"| {z['fresh_s']:.2f} | {z['resumed_s']:.2f} | {z['score_s']:.2f} |",
+    ]
 
-def write_report(path: Path, results: dict) -> None:
-    g, r, s, z = results["generation"], results["rouge"], results["startup"], results["resume"]
+
+register("resume", "Resumed run vs fresh run", measure_resume, report_resume)
+
+
+def report_generation(g: list) -> list[str]:
     lines = [
-        "# Benchmarks",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d')} with `python benchmarks/run_benchmarks.py` on: {results['machine']}.",
-        "Each ratio compares timings taken one after the other in one process on a shared machine.",
-        "",
-        "## 1. Generation throughput (target: bench >= 0.95x the hand-written batched loop)",
+        "Target: bench >= 0.95x the hand-written batched loop.",
         "",
         "| model | examples | batch | new tokens | bench s | hand-batched s | per-example s | bench vs hand-batched | bench vs per-example |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -276,29 +717,45 @@ def write_report(path: Path, results: dict) -> None:
         "",
         "A ratio above 1 means bench was faster. bench sorts inputs by length into batches, as the hand-written",
         "loop does; the per-example loop pays the per-call overhead of `generate` for every example.",
+    ]
+    return lines
+
+
+register("generation", "Generation throughput", lambda tmp, quick: bench_generation(tmp, quick), report_generation)
+
+
+# ------------------------------------------------------------------ report
+
+def _load(path: Path) -> dict:
+    """Every section's last numbers: {name: {"measured", "machine", "data"}} (older files converted)."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    if "sections" in old:
+        return old["sections"]
+    # the first format: one machine and date for all, a key per section
+    return {k: {"measured": "2026-11-26", "machine": old.get("machine", "?"), "data": old[k]}
+            for k in ("generation", "resume") if k in old}
+
+
+def write_report(path: Path, sections: dict) -> None:
+    lines = [
+        "# Benchmarks",
         "",
-        "## 2. ROUGE on news-like pairs (target: identical to 1e-9, bench >= 5x faster)",
-        "",
-        "| pairs | rouge_score s | bench s | speedup | max abs difference (x100 scale) |",
-        "|---|---|---|---|---|",
-        f"| {r['pairs']} | {r['rouge_score_s']:.1f} | {r['bench_s']:.2f} | {r['speedup']:.1f}x | {r['max_abs_diff']:.1e} |",
-        "",
-        "rouge1, rouge2, rougeL and rougeLsum with stemming; bench includes its seeded bootstrap CIs in its time.",
-        "",
-        "## 3. Start-up (target: `bench --help` under 0.3 s above the bare interpreter)",
-        "",
-        "| `python -c pass` s | `bench --help` s | overhead s |",
-        "|---|---|---|",
-        f"| {s['python_s']:.3f} | {s['bench_help_s']:.3f} | {s['overhead_s']:.3f} |",
-        "",
-        "## 4. Resumed run vs fresh run (baselines on the bundled tasks)",
-        "",
-        "| fresh run s | resumed run s (everything cached) | of which scoring s |",
-        "|---|---|---|",
-        f"| {z['fresh_s']:.2f} | {z['resumed_s']:.2f} | {z['score_s']:.2f} |",
+        "Written by `python benchmarks/run_benchmarks.py`. Each section says when and on which machine it was "
+        "measured; within a section every ratio compares timings taken one after the other in one run on a "
+        "shared machine.",
         "",
     ]
-    if "no GPU" in results["machine"]:
+    for k, name in enumerate([n for n in SECTIONS if n in sections], 1):
+        _, report, title = SECTIONS[name]
+        entry = sections[name]
+        load = entry.get("load")
+        busy = f" The machine's load average was {load:.1f} (shared with other work)." if load is not None else ""
+        lines += [f"## {k}. {title}", "", f"Measured {entry['measured']} on: {entry['machine']}.{busy}", ""]
+        lines += report(entry["data"])
+        lines.append("")
+    if not any("GPU" in e["machine"] and "no GPU" not in e["machine"] for e in sections.values()):
         lines += [
             "## GPU",
             "",
@@ -314,21 +771,44 @@ def write_report(path: Path, results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not a measurement)")
+    parser.add_argument("--only", help=f"comma-separated sections to run (of: {', '.join(SECTIONS)})")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: write RESULTS.md again from RESULTS.json")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(args.output, _load(args.output.with_suffix(".json")))
+        print(f"wrote {args.output}")
+        return
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    store = args.output.with_suffix(".json")
+    sections = _load(store)
+    where = machine()
     with tempfile.TemporaryDirectory() as tmp:
-        results = {
-            "machine": machine(),
-            "startup": bench_startup(3 if args.quick else 10),
-            "rouge": bench_rouge(500 if args.quick else 10_000),
-            "resume": bench_resume(Path(tmp)),
-            "generation": bench_generation(Path(tmp), args.quick),
-        }
-    write_report(args.output, results)
-    (args.output.with_suffix(".json")).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.output}")
+        for name in names:
+            measure = SECTIONS[name][0]
+            work = Path(tmp) / name
+            work.mkdir()
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+            data = measure(work, args.quick)
+            if load is not None:
+                load = max(load, os.getloadavg()[0])
+            sections[name] = {"measured": time.strftime("%Y-%m-%d"), "machine": where, "data": data, "load": load}
+            if not args.quick:  # a smoke test never overwrites measurements
+                store.write_text(json.dumps({"sections": sections}, indent=2) + "\n")
+                write_report(args.output, sections)
+    if args.quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_report(Path(tmp) / "RESULTS.md", sections)
+            print((Path(tmp) / "RESULTS.md").read_text())
+        print("quick run: nothing written")
+    else:
+        print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":
