@@ -56,27 +56,33 @@ def fmt(x: float | None) -> str:
 def print_runs(records: Sequence[dict[str, Any]]) -> None:
     """The scores table of new runs (stdout), their warnings and where they were written (stderr).
 
-    A run with statistics of its references (extractiveness) gets a `references` column beside them.
+    A task whose runs have statistics of its references (extractiveness) gets a `(references)` row after
+    its runs: the same statistics computed on the task's references, to read a model's beside.
     """
     from rich.table import Table
 
     table = Table(title="scores (mean over examples, rates x100; 95% bootstrap CI)")
-    with_reference = any(r.get("reference") for r in records)
-    columns = [("task", "left"), ("model", "left"), ("n", "right"), ("metric", "left"), ("score", "right"),
-               ("95% CI", "right"), *([("references", "right")] if with_reference else []), ("ex/s", "right")]
-    for col, justify in columns:
+    for col, justify in (("task", "left"), ("model", "left"), ("n", "right"), ("metric", "left"),
+                         ("score", "right"), ("95% CI", "right"), ("ex/s", "right")):
         table.add_column(col, justify=justify)
+
+    def add(task: str, model: str, n: Any, metrics: dict[str, Any], ci: dict[str, Any], speed: str) -> None:
+        for k, (name, value) in enumerate(metrics.items()):
+            pair = ci.get(name)
+            first = k == 0
+            table.add_row(cell(task if first else ""), cell(model if first else ""), str(n) if first else "",
+                          cell(name), fmt(value), f"{fmt(pair[0])}-{fmt(pair[1])}" if pair else "-",
+                          speed if first else "", end_section=k == len(metrics) - 1)
+
+    references: dict[str, dict[str, Any]] = {}
     for r in records:
         eps = r["timing"].get("examples_per_s")
-        reference = (r.get("reference") or {}).get("metrics") or {}
-        for k, (name, value) in enumerate(r["metrics"].items()):
-            pair = r["ci"].get(name)
-            first = k == 0
-            ref = [fmt(reference[name]) if name in reference else ""] if with_reference else []
-            table.add_row(cell(r["task"] if first else ""), cell(r["model"] if first else ""),
-                          str(r["n_examples"]) if first else "", cell(name), fmt(value),
-                          f"{fmt(pair[0])}-{fmt(pair[1])}" if pair else "-", *ref,
-                          (f"{eps:.1f}" if eps else "-") if first else "", end_section=k == len(r["metrics"]) - 1)
+        add(r["task"], r["model"], r["n_examples"], r["metrics"], r["ci"], f"{eps:.1f}" if eps else "-")
+        if r.get("reference"):
+            references.setdefault(r["task"], r["reference"])
+    for task, ref in references.items():
+        add(task, "(references)", (ref.get("counts") or {}).get("reference_examples", ""), ref["metrics"],
+            ref["ci"], "")
     console().print(table)
     for r in records:
         for w in r.get("warnings", []):
