@@ -2,7 +2,9 @@
 
 transformers 5 has no ``summarization`` or ``question-answering`` pipeline.
 This script builds tiny seeded models (BART with and without generation
-settings, T5, BERT, RoBERTa, ALBERT and DistilBERT QA models), runs the
+settings, T5, BERT, RoBERTa, ALBERT and DistilBERT QA models, and a
+DistilBERT whose [CLS] token competes with one word, so that some questions
+have no answer), runs the
 transformers 4.57 pipelines on them in a separate virtual environment, runs
 ``bench run`` on the same models and examples in this one, and prints how many
 predictions are identical, per model and setting.
@@ -27,13 +29,14 @@ import platform
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HELPERS = REPO / "tests" / "helpers"
 
 SUMMARIZERS = ("bart", "bart-cnn-like", "bart-plain", "t5")
-READERS = ("bert", "albert", "roberta", "distilbert")
+READERS = ("bert", "albert", "roberta", "distilbert", "pointer-null")
 
 #: (setting name, the pipeline's call arguments, bench's --gen settings)
 QA_SETTINGS = (
@@ -97,6 +100,9 @@ def build(work: Path) -> None:
         "bart-plain": parity_models.build_bart_plain, "t5": tiny_models.build_t5,
         "bert": parity_models.build_bert_qa, "albert": parity_models.build_albert_qa,
         "roberta": parity_models.build_roberta_qa, "distilbert": parity_models.build_distilbert_qa,
+        # [CLS] against 'Belarus': no answer where the window has no 'Belarus' (exercises handle_impossible_answer)
+        "pointer-null": partial(parity_models.build_weighted_pointer_qa, start={"[CLS]": 1.0, "Belarus": 1.02},
+                                end={"[CLS]": 1.0, "Belarus": 1.02}),
     }
     for name, builder in builders.items():
         if not (models / name / "config.json").is_file():

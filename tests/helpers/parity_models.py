@@ -262,7 +262,7 @@ def build_weighted_pointer_qa(path: Path, start: Mapping[str, float], end: Mappi
     the words of `start` (`end`) and their weights. Words are single tokens of the vocabulary (a WordPiece
     continuation such as "##s" too), or "[CLS]"."""
     import torch
-    from transformers import DistilBertConfig, DistilBertForQuestionAnswering
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForQuestionAnswering
 
     torch.manual_seed(4)
     tok = wordpiece_tokenizer(max_positions)
@@ -286,4 +286,8 @@ def build_weighted_pointer_qa(path: Path, start: Mapping[str, float], end: Mappi
 
         model.qa_outputs.weight.copy_(torch.stack([vector(start), vector(end)]))
         model.qa_outputs.bias.zero_()
-    return save(model, tok, path)
+    save(model, tok, path)
+    # DistilBERT takes no segment ids: its tokenizer does not list them (the transformers 4 pipeline passes what
+    # the tokenizer lists)
+    AutoTokenizer.from_pretrained(path, model_input_names=["input_ids", "attention_mask"]).save_pretrained(path)
+    return path
