@@ -262,7 +262,11 @@ def build_weighted_pointer_qa(path: Path, start: Mapping[str, float], end: Mappi
     the words of `start` (`end`) and their weights. Words are single tokens of the vocabulary (a WordPiece
     continuation such as "##s" too), or "[CLS]"."""
     import torch
-    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForQuestionAnswering
+    from transformers import (
+        AutoTokenizer,
+        DistilBertConfig,
+        DistilBertForQuestionAnswering,
+    )
 
     torch.manual_seed(4)
     tok = wordpiece_tokenizer(max_positions)
