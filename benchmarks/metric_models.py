@@ -274,6 +274,9 @@ def write_report(path: Path, results: dict) -> None:
                      f"| {r['hand_s']:.2f} | {r['vs_hand']:.2f}x |")
     lines += ["", "bench's time is `SummacZSScorer.pair_probabilities` (no cache): both sort pairs by length and "
               "pad per batch.", ""]
+    if not results["device"].startswith("cuda"):
+        lines += ["Not measured on a GPU here (none was available): `python benchmarks/metric_models.py --device cuda "
+                  "--shape base --shape large` measures it with roberta-large's shape on one.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -287,7 +290,12 @@ def main() -> None:
                         help="torch threads on a CPU (1: on a shared machine, idle threads spinning for work "
                              "inflate CPU time)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "METRIC_MODELS.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the .md again from the .json beside it, measuring nothing")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(args.out, json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8")))
+        return
     shapes = args.shape or (["small"] if args.quick else ["small", "base"])
     n_bert, n_nli = (64, 64) if args.quick else (512, 512)
     if args.device == "cpu" and not args.quick:
