@@ -323,9 +323,9 @@ def report_rouge(data: dict) -> list[str]:
         "`bench score` on 20,000 pairs, whole process, no slower than rouge-score-rs in process.",
         "",
         "rouge1, rouge2, rougeL and rougeLsum with stemming, one reference per pair, texts one sentence per line "
-        "(each fast implementation timed three times, interleaved, the fastest kept; rouge_score and rapidrouge once) "
         f"(so every tool computes the same rougeLsum). rouge_score {v['rouge_score']}, rapidrouge {v['rapidrouge']}, "
-        f"rouge-score-rs {v['rouge-score-rs']}.",
+        f"rouge-score-rs {v['rouge-score-rs']}. Each fast implementation was timed three times, interleaved, and "
+        "the fastest kept; rouge_score and rapidrouge once.",
         "",
     ]
     for row in data["rows"]:
@@ -358,7 +358,7 @@ def report_rouge(data: dict) -> list[str]:
         "(see the load average) the threads compete with other work and the ratios move from run to run.",
         "",
         "Is rouge-score-rs identical to rouge_score? Checked before bench used it: 12,000 generated cases with "
-        "one to three references (seed-article and Language Reference words, upper case, Unicode case-mapping "
+        "one to three references (words of the seed text, upper case, Unicode case-mapping "
         "corners such as `İ`, the Kelvin sign, `ſ`, ligatures and `ß`, Cyrillic, CJK, digits in other "
         "scripts, empty and punctuation-only texts, blank lines, `\\r`, `\\u2028`), 1,000 batch pairs and "
         "2,500-word texts, stemmed and unstemmed: not one float differed from rouge_score's `score_multi`. "
