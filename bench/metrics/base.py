@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 import numpy as np
 
 from bench.version import __version__
-from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
+from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_cis
 
 
 @dataclass(frozen=True)
@@ -131,14 +131,12 @@ def corpus_stats(
     A None among the values is an example the metric could not score (a judge's reply that does not parse):
     it is left out of the mean and the CI, and the metric counts it (`unscored_count`).
     """
-    metrics: dict[str, float] = {}
-    ci: dict[str, tuple[float, float] | None] = {}
-    for name, values in per_example.items():
-        values = np.asarray([v for v in values if v is not None], dtype=np.float64)
-        metrics[name] = float(values.mean()) if values.size else float("nan")
-        ci[name] = bootstrap_ci(
-            values, seed=options.bootstrap_seed, n_resamples=options.bootstrap_resamples
-        )
+    arrays = {name: np.asarray([v for v in values if v is not None], dtype=np.float64)
+              for name, values in per_example.items()}
+    metrics = {name: float(v.mean()) if v.size else float("nan") for name, v in arrays.items()}
+    # one draw of resampled indices for every vector of the same length: the same intervals, drawn faster
+    ci: dict[str, tuple[float, float] | None] = dict(
+        bootstrap_cis(arrays, seed=options.bootstrap_seed, n_resamples=options.bootstrap_resamples))
     return metrics, ci
 
 

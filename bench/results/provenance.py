@@ -17,8 +17,8 @@ from typing import Any
 from bench.version import __version__
 
 #: Packages whose versions can change a run's numbers (those not installed are left out).
-PACKAGES = ("numpy", "datasets", "rouge_score", "nltk", "nupunkt", "PyYAML", "typer",
-            "torch", "transformers", "tokenizers", "accelerate", "sentencepiece")
+PACKAGES = ("numpy", "datasets", "rouge-score-rs", "rouge_score", "nltk", "nupunkt", "spacy", "evaluate", "PyYAML",
+            "typer", "torch", "transformers", "tokenizers", "accelerate", "sentencepiece")
 
 #: The checkout bench runs from, when it runs from one: bench/results/provenance.py -> the repository root.
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
