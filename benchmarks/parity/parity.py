@@ -14,8 +14,10 @@ predictions are identical, per model and setting.
     .venv/bin/python benchmarks/parity/parity.py --tf4-python /tmp/tf4/bin/python
 
 The models are written by transformers 4.57 (as hub checkpoints were) and read
-by both. Summaries are compared after bench's edge trimming (the pipeline's
-text stripped of surrounding white space). Not part of the test suite: it
+by both. Summaries are compared after bench's trimming, which every bench
+summary goes through (`bench.models.prompting.parse_summary`: each line
+stripped, blank lines dropped; a random model writes control characters that
+Python counts as line breaks). Not part of the test suite: it
 needs transformers 4.57, which CI does not install. Its last output is in
 ``benchmarks/parity/RESULTS.md``.
 """
@@ -206,12 +208,14 @@ def bench_predictions(work: Path) -> list[tuple[str, str, str, str, dict[str, st
 
 
 def compare(work: Path) -> str:
+    from bench.models.prompting import parse_summary
+
     runs = bench_predictions(work)
     ref = json.loads((work / "pipeline.json").read_text(encoding="utf-8"))
     rows: list[tuple[str, str, str, int, int, list[str]]] = []
     for kind, model, setting, theirs_setting, ours in runs:
         if kind == "summary":
-            theirs = {k: v.strip() for k, v in ref["summaries"][model].items()}
+            theirs = {k: parse_summary(v) for k, v in ref["summaries"][model].items()}
         else:
             theirs = ref["answers"][model][theirs_setting]
         differ = [k for k in theirs if ours[k] != theirs[k]]
