@@ -17,6 +17,15 @@ def test_leading_sentences_equal_the_first_sentences_of_the_whole_text():
             assert leading_sentences(text, k) == split_sentences(text)[:k]
 
 
+def test_leading_sentences_of_a_real_article_from_every_starting_point():
+    from conftest import SEED_ARTICLE
+
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    for start in range(0, len(text) - 200, 37):  # each cut of the article: the prefix grows past every length
+        for k in (1, 3, 5):
+            assert leading_sentences(text[start:], k) == split_sentences(text[start:])[:k]
+
+
 def test_textrank_caps_very_long_documents_and_says_so():
     doc = " ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(TEXTRANK_MAX_SENTENCES + 50))
     model = TextRank()
