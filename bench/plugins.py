@@ -1,4 +1,5 @@
-"""User code named on the command line (``package.module:Class``): importing it, and fingerprinting its source.
+"""User code named on the command line (``package.module:Class``) or registered as an entry point: importing it,
+and fingerprinting its source.
 
 Shared by models and metrics: a user's class is identified by its source
 files, so a changed class never reuses predictions or scores made by the old one.
@@ -10,7 +11,9 @@ import hashlib
 import importlib
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 
@@ -51,3 +54,30 @@ def code_fingerprint(cls: type, module_name: str | None = None) -> str | None:
                              exit_code=EXIT_ENVIRONMENT) from None
         digest.update(f"{name}\0{len(data)}\0".encode() + data)
     return digest.hexdigest()[:16]
+
+
+def import_named(name: str, kind: str, missing_hint: str | None = None) -> Any:
+    """The object ``package.module:Attribute`` names, for a `kind` ("model", "metric") asked for by `name`."""
+    module_name, _, attr = name.partition(":")
+    try:
+        module = import_user_module(module_name)
+    except ImportError as e:
+        raise BenchError(f"cannot import module {module_name!r} for {kind} {name!r}: {e}",
+                         hint="is the package installed, or its directory on PYTHONPATH?") from None
+    obj = getattr(module, attr, None)
+    if obj is None:
+        raise BenchError(f"module {module_name!r} has no attribute {attr!r}", hint=missing_hint)
+    return obj
+
+
+def entry_points(group: str, kind: str) -> list[tuple[str, str, Any]]:
+    """(name, value, loaded object) of each entry point of `group`; one that fails to load is an error."""
+    found = []
+    for ep in metadata.entry_points(group=group):
+        try:
+            obj = ep.load()
+        except Exception as e:
+            raise BenchError(f"cannot load {kind} entry point {ep.name!r} ({ep.value}): {e}",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        found.append((ep.name, ep.value, obj))
+    return found

@@ -26,7 +26,7 @@ Krippendorff's alpha.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,13 +197,7 @@ def read_ratings(path: Path, *, annotators: str = "expert", texts: bool = True) 
     summaries: list[RatedSummary] = []
     errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
-    for lineno, obj in rows:
-        at = where(path, lineno)
-        found = lone_surrogate(obj)
-        if found:
-            errors.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at,
-                                              hint=SURROGATE_HINT)))
-            continue
+    for lineno, obj, at in text_lines(path, rows, errors):
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
         system = _identifier(obj, "system", at, hint, problems)
@@ -245,13 +239,7 @@ def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
     summaries: list[RatedSummary] = []
     errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
-    for lineno, obj in rows:
-        at = where(path, lineno)
-        found = lone_surrogate(obj)
-        if found:
-            errors.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at,
-                                              hint=SURROGATE_HINT)))
-            continue
+    for lineno, obj, at in text_lines(path, rows, errors):
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
         system = _identifier(obj, "model_id", at, hint, problems)
@@ -284,6 +272,20 @@ def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
                                       {c: tuple(v) for c, v in ratings.items()}, at))
     _raise(errors)
     return _grid(relpath(path), "summeval", summaries)
+
+
+def text_lines(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
+               errors: list[tuple[int, BenchError]]) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """(line number, object, where) of each line that is text; a line holding an unpaired surrogate escape is
+    one problem in `errors` instead."""
+    for lineno, obj in rows:
+        at = where(path, lineno)
+        found = lone_surrogate(obj)
+        if found:
+            errors.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text", where=at,
+                                              hint=SURROGATE_HINT)))
+            continue
+        yield lineno, obj, at
 
 
 def _raise(errors: Sequence[tuple[int, BenchError]]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
-from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric
+from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, read_score_rows, score_examples
 from bench.tasks.records import as_references
 from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
@@ -82,17 +82,14 @@ def rescore_run(
 
 def rescore_specs(record: dict[str, Any], metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
     """The run's metrics (with their options) and `metrics` added; each resolved now, before any scoring."""
-    specs = {m["name"]: MetricSpec(m["name"], m["settings"]) for m in run_metric_specs(record)}
-    for extra in metrics:
-        base = specs.get(extra.name)
-        specs[extra.name] = MetricSpec(extra.name, {**(base.settings if base else {}), **extra.settings})
-    for spec in specs.values():
+    specs = with_extras([MetricSpec(m["name"], m["settings"]) for m in run_metric_specs(record)], metrics)
+    for spec in specs:
         cls = resolve_metric(spec.name)
         task_type = record.get("task_type")
         if cls.task_types and task_type not in cls.task_types:
             raise BenchError(f"metric {spec.name!r} does not apply to {task_type} tasks",
                              hint=f"it scores {', '.join(cls.task_types)} tasks")
-    return list(specs.values())
+    return specs
 
 
 def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions,

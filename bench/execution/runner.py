@@ -20,7 +20,7 @@ from typing import Any
 from bench.execution.cache import PredictionCache, model_identity
 from bench.execution import distributed
 from bench.errors import BenchError
-from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric
+from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, check_needs, score_examples
 from bench.models import ModelSpec
 from bench.models.base import no_answer_score
@@ -262,11 +262,8 @@ def run_pair(
 
 def task_metric_specs(task: Task, options: RunOptions) -> list[MetricSpec]:
     """The metrics a run of `task` is scored with: the task's (with its options) and those asked for."""
-    specs = {name: MetricSpec(name, dict(task.metric_settings.get(name, {}))) for name in task.metrics}
-    for extra in options.metrics:
-        base = specs.get(extra.name)
-        specs[extra.name] = MetricSpec(extra.name, {**(base.settings if base else {}), **extra.settings})
-    return list(specs.values())
+    return with_extras([MetricSpec(name, dict(task.metric_settings.get(name, {}))) for name in task.metrics],
+                       options.metrics)
 
 
 def metric_inputs(examples: Sequence[Example], predictions: Sequence[str]) -> MetricInputs:

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.errors import BenchError
 from bench.metrics.base import FIELDS, Metric, MetricInputs, MetricOptions, MetricResult
 from bench.registry import Registry, did_you_mean
 
@@ -61,6 +61,16 @@ class MetricSpec:
 _PLUGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 
 
+def with_extras(base: Iterable[MetricSpec], extras: Iterable[MetricSpec]) -> list[MetricSpec]:
+    """A task's (or a run's) metrics with those asked for added; options given for one of its own metrics
+    override its options key by key."""
+    specs = {spec.name: spec for spec in base}
+    for extra in extras:
+        own = specs.get(extra.name)
+        specs[extra.name] = MetricSpec(extra.name, {**(own.settings if own else {}), **extra.settings})
+    return list(specs.values())
+
+
 def is_plugin_name(name: str) -> bool:
     """Whether `name` names a user's metric class (``module:Class``) rather than a registered one."""
     return ":" in name and not name.startswith(EVALUATE_PREFIX)
@@ -97,18 +107,9 @@ def resolve_metric(name: str) -> type[Metric]:
 
         return evaluate_metric_class(name[len(EVALUATE_PREFIX):])
     if ":" in name:
-        module_name, _, attr = name.partition(":")
-        from bench.plugins import import_user_module
+        from bench.plugins import import_named
 
-        try:
-            module = import_user_module(module_name)
-        except ImportError as e:
-            raise BenchError(f"cannot import module {module_name!r} for metric {name!r}: {e}",
-                             hint="is the package installed, or its directory on PYTHONPATH?") from None
-        cls = getattr(module, attr, None)
-        if cls is None:
-            raise BenchError(f"module {module_name!r} has no attribute {attr!r}", hint=METRIC_HINT)
-        return checked_metric_class(name, cls)
+        return checked_metric_class(name, import_named(name, "metric", METRIC_HINT))
     plugins = entry_point_metrics()
     if name in plugins:
         return plugins[name]
@@ -131,15 +132,9 @@ def checked_metric_class(name: str, cls: Any) -> type[Metric]:
 
 def entry_point_metrics() -> dict[str, type[Metric]]:
     """Metrics other packages register under the ``bench.metrics`` entry point group."""
-    found: dict[str, type[Metric]] = {}
-    for ep in metadata.entry_points(group="bench.metrics"):
-        try:
-            cls = ep.load()
-        except Exception as e:
-            raise BenchError(f"cannot load metric entry point {ep.name!r} ({ep.value}): {e}",
-                             exit_code=EXIT_ENVIRONMENT) from None
-        found[ep.name] = checked_metric_class(ep.value, cls)
-    return found
+    from bench.plugins import entry_points
+
+    return {name: checked_metric_class(value, cls) for name, value, cls in entry_points("bench.metrics", "metric")}
 
 
 def entry_point_names() -> list[str]:
@@ -228,4 +223,4 @@ def _opt_targets(target: str, names: Sequence[str]) -> list[str]:
 __all__ = ["METRICS", "EVALUATE_PREFIX", "Metric", "MetricInputs", "MetricOptions", "MetricResult", "MetricSpec",
            "entry_point_metrics", "entry_point_names", "get_metric", "is_plugin_name", "metric_code",
            "parse_metric_specs", "resolve_metric", "short_name", "split_metric_opts",
-           "well_formed"]
+           "well_formed", "with_extras"]

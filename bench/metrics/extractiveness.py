@@ -28,12 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature
+from bench.metrics.extractive import RATES, STAT_NAMES
 
-#: Score names, in the order tables show them.
-SCORES = ("coverage", "density", "compression", "novel_1gram", "novel_2gram", "novel_3gram",
-          "repeated_1gram", "repeated_2gram", "repeated_3gram", "summary_length")
-RATES = frozenset({"coverage", "novel_1gram", "novel_2gram", "novel_3gram",
-                   "repeated_1gram", "repeated_2gram", "repeated_3gram"})
+#: Score names, in the order tables show them, and those that are shares (x100): the core module's
+#: (`bench.metrics.extractive` imports spaCy only when it tokenizes).
+SCORES = STAT_NAMES
 
 
 class Extractiveness(Metric):

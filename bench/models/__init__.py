@@ -12,13 +12,12 @@ import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
-from bench.plugins import code_fingerprint, import_user_module
+from bench.plugins import code_fingerprint, entry_points, import_named
 from bench.registry import Registry
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -156,14 +155,7 @@ def _plugin_spec(name: str, cls: type) -> ModelSpec:
 
 
 def entry_point_models() -> dict[str, ModelSpec]:
-    specs = {}
-    for ep in metadata.entry_points(group="bench.models"):
-        try:
-            cls = ep.load()
-        except Exception as e:
-            raise BenchError(f"cannot load model entry point {ep.name!r} ({ep.value}): {e}", exit_code=3) from None
-        specs[ep.name] = _plugin_spec(ep.value, cls)
-    return specs
+    return {name: _plugin_spec(value, cls) for name, value, cls in entry_points("bench.models", "model")}
 
 
 def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
@@ -183,16 +175,7 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
 
         return openai_spec(name)
     if ":" in name and not name.startswith(("/", ".")):
-        module_name, _, attr = name.partition(":")
-        try:
-            module = import_user_module(module_name)
-        except ImportError as e:
-            raise BenchError(f"cannot import module {module_name!r} for model {name!r}: {e}",
-                             hint="is the package installed, or its directory on PYTHONPATH?") from None
-        cls = getattr(module, attr, None)
-        if cls is None:
-            raise BenchError(f"module {module_name!r} has no attribute {attr!r}")
-        return _plugin_spec(name, cls)
+        return _plugin_spec(name, import_named(name, "model"))
     plugins = entry_point_models()
     if name in plugins:
         return plugins[name]
