@@ -77,14 +77,20 @@ class MetricInputs:
         return cls(ids=[str(k) for k in range(len(predictions))], predictions=list(predictions),
                    references=[list(r) for r in references], **fields)
 
+    #: The optional fields (FIELDS an example may lack), as attributes.
+    OPTIONAL: ClassVar[Mapping[str, str]] = {"document": "documents", "question": "questions",
+                                             "no_answer_score": "no_answer_scores"}
+
+    def column(self, field_name: str) -> Sequence[Any] | None:
+        """The per-example values of an optional field (None when no example has it)."""
+        return getattr(self, self.OPTIONAL[field_name])
+
     def has(self, field_name: str) -> bool:
         """Whether every example has `field_name` (one of FIELDS)."""
-        if field_name in ("prediction", "references"):
+        if field_name not in self.OPTIONAL:
             return True
-        if field_name == "no_answer_score":
-            return self.no_answer_scores is not None and all(s is not None for s in self.no_answer_scores)
-        values = {"document": self.documents, "question": self.questions}[field_name]
-        return values is not None and all(isinstance(v, str) for v in values)
+        values = self.column(field_name)
+        return values is not None and all(v is not None for v in values)
 
 
 @dataclass(frozen=True)

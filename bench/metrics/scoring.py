@@ -73,8 +73,7 @@ def check_needs(spec: MetricSpec, cls: type[Metric], inputs: MetricInputs, where
 
 
 def _some(inputs: MetricInputs, need: str) -> bool:
-    values = {"document": inputs.documents, "question": inputs.questions,
-              "no_answer_score": inputs.no_answer_scores}.get(need)
+    values = inputs.column(need) if need in MetricInputs.OPTIONAL else None
     return values is not None and any(v is not None for v in values)
 
 
@@ -324,10 +323,8 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
 def _check_file_needs(path: Path, spec: MetricSpec, cls: type[Metric], inputs: MetricInputs,
                       lines: Sequence[int]) -> None:
     """A metric's needs against a file: the first line without the field, and how many more."""
-    values = {"document": inputs.documents, "question": inputs.questions,
-              "no_answer_score": inputs.no_answer_scores}
-    for need in sorted(cls.needs & set(values)):
-        column = values[need]
+    for need in sorted(cls.needs & set(MetricInputs.OPTIONAL)):
+        column = inputs.column(need)
         missing = [lines[k] for k in range(len(lines)) if column is None or column[k] is None]
         if missing:
             key = FILE_FIELDS[need]
