@@ -257,6 +257,34 @@ def lone_surrogate(value: Any) -> tuple[str, int] | None:
     return None
 
 
+#: A JSON escape of half a surrogate pair (``\\ud800``-``\\udfff``, either case): the only way a parsed value can
+#: hold an unpaired surrogate (a raw one is not valid UTF-8, and is reported as such). It also matches an
+#: escaped backslash before such letters, and both halves of a valid pair: a line it matches is walked
+#: (`lone_surrogate`), one it does not cannot hold one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_TEXT = re.compile(_SURROGATE_ESCAPE.pattern.decode("ascii"))
+
+
+def surrogate_escape_lines(data: bytes | str) -> frozenset[int]:
+    """The numbers of the lines of `data` (from 1) that may hold an unpaired surrogate once parsed.
+
+    One search over the whole data: a file with no surrogate escape (the usual
+    case) gives an empty set, and its parsed values need no `lone_surrogate`
+    walk; a line in the set still does (the escape may be half of a valid pair).
+    """
+    pattern = _SURROGATE_ESCAPE if isinstance(data, bytes) else _SURROGATE_ESCAPE_TEXT
+    newline, lower, upper = (b"\n", b"\\ud", b"\\uD") if isinstance(data, bytes) else ("\n", "\\ud", "\\uD")
+    if lower not in data and upper not in data:  # two plain searches, faster than the pattern's
+        return frozenset()
+    found: set[int] = set()
+    line, counted = 1, 0
+    for m in pattern.finditer(data):
+        line += data.count(newline, counted, m.start())
+        counted = m.start()
+        found.add(line)
+    return frozenset(found)
+
+
 #: How to fix an unpaired surrogate escape in a file a user wrote.
 SURROGATE_HINT = "write the character itself, or both halves of its surrogate pair (e.g. \\ud83d\\ude00)"
 
@@ -291,7 +319,20 @@ def parse_jsonl(path: Path, *, data: bytes | None = None,
         lines: list[str] | list[bytes] = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
         lines = data.split(b"\n")
+    scan = _DECODER.scan_once
     for lineno, raw in enumerate(lines, start=1):
+        if raw[:1] == "{":
+            # The usual line, one object: what `loads` does, without its layers (same scanner, same checks);
+            # anything else (an error, text after the object, deep nesting) goes the long way below.
+            try:
+                obj, end = scan(raw, 0)
+            except Exception:  # a JSONDecodeError, NonFiniteNumber, StopIteration, RecursionError: reported below
+                pass
+            else:
+                if ((end == len(raw) or not raw[end:].strip(_JSON_SPACE))
+                        and not (_openers(raw) > MAX_JSON_DEPTH and _depth(obj) > MAX_JSON_DEPTH)):
+                    rows.append((lineno, obj))
+                    continue
         if not raw.strip(_ASCII_SPACE if isinstance(raw, str) else None):
             continue
         try:
@@ -326,11 +367,16 @@ def parse_jsonl(path: Path, *, data: bytes | None = None,
 
 #: What `bytes.strip()` strips: ASCII whitespace only (a line of U+00A0 is not blank).
 _ASCII_SPACE = " \t\n\r\x0b\x0c"
+#: JSON's whitespace (what `json` skips around a value).
+_JSON_SPACE = " \t\n\r"
 
 
-def read_jsonl(path: Path, *, hint: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-empty line; raises `BenchErrors` listing every bad line."""
-    rows, errors = parse_jsonl(path, hint=hint)
+def read_jsonl(path: Path, *, data: bytes | None = None,
+               hint: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-empty line; raises `BenchErrors` listing every bad line.
+
+    `data`, when given, is the file's bytes, already read (`read_bytes`)."""
+    rows, errors = parse_jsonl(path, data=data, hint=hint)
     if errors:
         raise BenchErrors([e for _, e in errors])
     return rows

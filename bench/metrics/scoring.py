@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import SURROGATE_HINT, json_type, lone_surrogate, read_jsonl, surrogate_name
+from bench.io import (SURROGATE_HINT, json_type, lone_surrogate, read_bytes, read_jsonl, surrogate_escape_lines,
+                      surrogate_name)
 from bench.metrics.base import unscored_count
 from bench.metrics import (METRICS, Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
                            metric_code, resolve_metric)
@@ -246,15 +247,38 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
     errors: list[BenchError] = []
     seen: dict[str, int] = {}
     shown = relpath(path)  # once: it resolves the path on disk
-    for lineno, obj in read_jsonl(path):
+    data = read_bytes(path)
+    rows = read_jsonl(path, data=data)
+    suspects = surrogate_escape_lines(data)  # lines that may hold an unpaired surrogate (usually none)
+    id_, prediction_, references_ = ids.append, predictions.append, references.append
+    document_, question_, no_answer_ = documents.append, questions.append, no_answer.append
+    line_, obj_ = lines.append, objs.append
+    for lineno, obj in rows:
+        # The usual line: exactly {"id": str, "prediction": str, "references": [str, ...]}, a new id, no
+        # surrogate escape, a non-empty reference for ROUGE. It passes every check below, so it is taken as is;
+        # any other line goes through them all.
+        refs = obj.get("references")
+        if (len(obj) == 3 and type(refs) is list and type(ex_id := obj.get("id")) is str
+                and type(pred := obj.get("prediction")) is str and ex_id not in seen and lineno not in suspects
+                and all(type(r) is str for r in refs) and (not rouge or any(r.strip() for r in refs))):
+            seen[ex_id] = lineno
+            id_(ex_id)
+            prediction_(pred)
+            references_(refs)
+            document_(None)
+            question_(None)
+            no_answer_(None)
+            line_(lineno)
+            obj_(obj)
+            continue
         where = f"{shown}:{lineno}"
         missing = [key for key in required if key not in obj]
         errors += [BenchError(f"missing field {key!r}", where=where, hint=f"each line is {line_format}")
                    for key in missing]
         if missing:
             continue
-        surrogate = next(((key, found) for key, value in obj.items()
-                          if (found := lone_surrogate(key) or lone_surrogate(value))), None)
+        surrogate = lineno in suspects and next(((key, found) for key, value in obj.items()
+                                                 if (found := lone_surrogate(key) or lone_surrogate(value))), None)
         if surrogate:
             key, found = surrogate
             errors.append(BenchError(f"{surrogate_name(found)} at character {found[1]}: not valid Unicode text",
