@@ -61,12 +61,6 @@ def _import_datasets():
     return datasets
 
 
-def load_jsonl_dataset(path: Path):
-    """A JSONL fixture read by `datasets` (its "json" builder), as one split."""
-    datasets = _import_datasets()
-    return datasets.load_dataset("json", data_files=str(path), split="train")
-
-
 # ---------------------------------------------------------------- datasets
 
 

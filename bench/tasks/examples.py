@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
-from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split, load_jsonl_dataset
+from bench.errors import BenchError, BenchErrors, BenchWarning
+from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split
 from bench.tasks.fixtures import parse_squad_json, validate_fixture
 from bench.tasks.records import Example, Task, as_references
 
@@ -108,18 +108,19 @@ def warn_if_all_used(task: Task, n: int, limit: int | None, sample: int | None) 
 
 
 def _fixture_examples(task: Task) -> list[Example]:
-    """Every example of a fixture task: validated in full, then (JSONL) loaded with `datasets.load_dataset("json")`."""
+    """Every example of a fixture task, from the rows `validate_fixture` read and checked (no second reading).
+
+    A JSONL fixture was once read a second time, by `datasets.load_dataset("json")`,
+    for the same examples (about a second of importing `datasets` alone). Its
+    Arrow columns gave the same Example for every row bench accepts (the mapped
+    fields are present on each checked row, so Arrow's None for a missing key
+    never reached one), with one exception, now gone: an integer id beyond 64
+    bits became a float there ('1.2345678901234568e+29', two such ids the same
+    one; or an error, "Value is too big!", beside string ids), where it is now
+    its digits, as the duplicate-id check and `bench score` read it.
+    """
     assert task.fixture is not None
-    rows = validate_fixture(task)
-    if task.fixture.suffix == ".json":
-        return [example_from_row(task, row) for row in rows]
-    dataset = load_jsonl_dataset(task.fixture)
-    if len(dataset) != len(rows):
-        raise BenchError(
-            f"datasets read {len(dataset)} rows but the file has {len(rows)} non-empty lines",
-            where=relpath(task.fixture),
-        )
-    return [example_from_row(task, row) for row in dataset]
+    return [example_from_row(task, row) for row in validate_fixture(task)]
 
 
 def _load_dataset_examples(task: Task, limit: int | None, sample: int | None,
