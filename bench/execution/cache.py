@@ -1,7 +1,9 @@
 """Prediction cache: what a model has predicted once is never predicted again.
 
 Predictions are appended to a JSONL file as each batch finishes (each answer,
-for a model behind a server), flushed and fsynced, under a key of everything
+for a model behind a server), written through at once (another process sees
+the lines) and fsynced at most about once a second (`FSYNC_INTERVAL_S`) and on
+`close`, under a key of everything
 that determines them: the model's one identity (name, kind, hub id or resolved
 path) and what its spec says determines its predictions (`ModelSpec.identity`:
 the seed, revision, dtype, generation settings and a fingerprint of the
@@ -9,7 +11,10 @@ weights for a Hugging Face model; the code, settings and declared version of a
 user's model class; ...), the task's content hash and bench's version.
 Each line holds one example id and its prediction. Rerunning the same command
 reads the file, skips the examples already done and predicts the rest; a run
-killed at any moment (even with SIGKILL) loses at most the batch in flight.
+killed at any moment (even with SIGKILL) loses at most the batch in flight (what
+was written is in the operating system's hands), and a crash of the machine
+itself (power, kernel) at most the last second or so of predictions, which the
+next run predicts again.
 A half-written line (from a kill) is skipped when reading and never cut out of
 the file, because another process may be appending to it at the same moment;
 the next write starts on a new line.
@@ -24,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,13 @@ from bench.results.store import slug
 
 WRITE_HINT = "check free space and permissions, then run the same command again to resume"
 READ_HINT = "remove it, or run with --no-cache to predict everything again"
+
+#: Least time between two fsyncs of a cache file. Each batch is written at once (unbuffered, so another process
+#: reads it and a killed process loses nothing written), but made durable on disk at most this often and on
+#: `PredictionCache.close`: a fast model finishes hundreds of batches a second, and an fsync each cost more than
+#: predicting them. What a crash of the machine (not of the process) can lose is the predictions of at most about
+#: this long, which resuming predicts again (a line cut short is skipped).
+FSYNC_INTERVAL_S = 1.0
 
 
 def cache_key(identity: Mapping[str, Any]) -> str:
@@ -80,6 +93,8 @@ class PredictionCache:
         self.path = self.dir / (f"{self.key}.jsonl" if shard is None else f"{self.key}.rank{shard}.jsonl")
         self.identity = dict(identity)
         self._fd: int | None = None
+        self._synced_at = 0.0  # time.monotonic() of the last fsync (or of opening the file)
+        self._unsynced = False  # written since the last fsync
 
     def files(self) -> list[Path]:
         return sorted([*self.dir.glob(f"{self.key}.jsonl"), *self.dir.glob(f"{self.key}.rank*.jsonl")])
@@ -124,6 +139,7 @@ class PredictionCache:
                              what="the prediction cache", hint=WRITE_HINT, exit_code=3)
             # Unbuffered: a write that fails (a full disk) leaves nothing behind to fail again on close.
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._synced_at = time.monotonic()
         data = "".join(json.dumps(cache_line(i, p), ensure_ascii=False) + "\n" for i, p in rows).encode()
         size = os.fstat(self._fd).st_size
         if size and os.pread(self._fd, 1, size - 1) != b"\n":
@@ -131,7 +147,15 @@ class PredictionCache:
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]
+        self._unsynced = True
+        if time.monotonic() - self._synced_at >= FSYNC_INTERVAL_S:
+            self._sync()
+
+    def _sync(self) -> None:
+        assert self._fd is not None
         os.fsync(self._fd)
+        self._synced_at = time.monotonic()
+        self._unsynced = False
 
     def save_model_config(self, config: Mapping[str, Any], batch_size: Any) -> None:
         """What the model reported about itself and its batch size, for runs that load nothing."""
@@ -157,7 +181,17 @@ class PredictionCache:
         return dict(data["model"]), data.get("batch_size")
 
     def close(self) -> None:
-        if self._fd is not None:
+        """fsync what is not yet on disk, and close the file (a later `append` opens it again)."""
+        if self._fd is None:
+            return
+        try:
+            if self._unsynced:
+                self._sync()
+        except OSError as e:
+            raise BenchError(f"cannot write the prediction cache: {e.strerror or e}", where=relpath(self.path),
+                             hint=WRITE_HINT, exit_code=3) from e
+        finally:
             fd, self._fd = self._fd, None
+            self._unsynced = False
             os.close(fd)
 
