@@ -1,36 +1,60 @@
-"""Which code computes ROUGE: rouge-score-rs where it is installed, bench's own Python otherwise.
+"""Which code computes ROUGE: bench's C extension, else rouge-score-rs, else bench's own Python.
 
-rouge-score-rs (PyPI `rouge-score-rs`, a Rust implementation of rouge_score
-0.1.2) returns rouge_score's numbers bit for bit for rouge_score's tokenizer,
-with and without stemming, on one or several references, and scores a batch
-on every core without the GIL. bench uses it for the default tokenizer when it
-imports; tests/metrics/test_rouge_engine.py holds it to bench's pure-Python
-scorer (`bench.metrics.rouge`, itself held to rouge_score) on generated texts
-of every kind (Unicode, empty, punctuation only, long).
+All three give the same numbers, bit for bit, for rouge_score's tokenizer, with
+and without stemming, on one or several references:
 
-bench's pure-Python scorer stays: for the unicode tokenizer (bench's own,
-which rouge-score-rs does not have) and for platforms without a wheel.
-``BENCH_ROUGE_ENGINE=python`` forces it (for tests and comparisons); the
-numbers are the same either way.
+- ``c``: `bench.metrics._native`, compiled from bench/metrics/_native.c when
+  bench is installed (hatch_build.py). Each text is tokenized once, each
+  distinct word stemmed once, tokens become integer ids and the LCS is
+  bit-parallel; it scores without the GIL, so a large batch is split into one
+  chunk per core, scored in threads. tests/metrics/test_native.py holds it to
+  bench's Python scorer (itself held to rouge_score) and its stemmer to
+  `bench.metrics.porter`.
+- ``rouge-score-rs`` (PyPI `rouge-score-rs`, a Rust implementation of
+  rouge_score 0.1.2, every core): where the C extension did not build.
+  tests/metrics/test_rouge_engine.py holds it to bench's Python scorer.
+- ``python``: `bench.metrics.rouge`, for bench's unicode tokenizer (neither
+  compiled engine has it) and where nothing compiled is available.
+
+``BENCH_ROUGE_ENGINE=c|rouge-score-rs|python`` picks one (for tests and
+comparisons); asking for one that is not available is an error, not a fallback.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from bench.errors import EXIT_ENVIRONMENT, BenchError
+
 #: The ROUGE types bench reports, in the order of the columns `fmeasures` returns.
 TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
+ENGINES = ("c", "rouge-score-rs", "python")
+ENV = "BENCH_ROUGE_ENGINE"
 
-@lru_cache(maxsize=1)
-def native_module():
-    """The rouge_score_rs package, or None where it is not installed or BENCH_ROUGE_ENGINE=python."""
-    if os.environ.get("BENCH_ROUGE_ENGINE", "").strip().lower() == "python":
-        return None
+#: Below this many pairs the C engine scores in the calling thread (a thread costs more than it saves).
+THREAD_MIN_PAIRS = 512
+
+
+class EngineUnavailable(BenchError):
+    """BENCH_ROUGE_ENGINE names an engine that cannot be used here."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message, where=ENV, hint=hint, exit_code=EXIT_ENVIRONMENT)
+
+
+def _c_module():
+    from bench.metrics import native
+
+    return native.module()
+
+
+def _rs_module():
     try:
         import rouge_score_rs
     except ImportError:
@@ -38,30 +62,106 @@ def native_module():
     return rouge_score_rs
 
 
+@lru_cache(maxsize=1)
+def selected() -> tuple[str, object | None]:
+    """(engine name, its module) for the default tokenizer: BENCH_ROUGE_ENGINE's, or the first available."""
+    want = os.environ.get(ENV, "").strip().lower()
+    if want and want not in ENGINES:
+        raise EngineUnavailable(f"{want!r} is not a ROUGE engine", hint=f"use one of {', '.join(ENGINES)}, or unset it")
+    for name, load in (("c", _c_module), ("rouge-score-rs", _rs_module)):
+        if want in ("", name):
+            mod = load()
+            if mod is not None:
+                return name, mod
+            if want == name:
+                how = ("reinstall bench with a C compiler and the Python headers (pip install -e .)" if name == "c"
+                       else "pip install rouge-score-rs")
+                raise EngineUnavailable(f"the {name} ROUGE engine is not available here", hint=f"{how}, or unset {ENV}")
+    return "python", None
+
+
+def native_module():
+    """The compiled engine's module (C or rouge-score-rs), or None when bench's Python scores."""
+    return selected()[1]
+
+
 def uses_native(tokenizer: str) -> bool:
-    """Whether texts with this tokenizer ('default' or 'unicode') are scored by rouge-score-rs."""
-    return tokenizer == "default" and native_module() is not None
+    """Whether texts with this tokenizer ('default' or 'unicode') are scored by a compiled engine."""
+    return tokenizer == "default" and selected()[0] != "python"
 
 
 def name(tokenizer: str) -> str:
-    """The engine that scores texts with this tokenizer, with its version."""
-    mod = native_module() if tokenizer == "default" else None
-    return f"rouge-score-rs-{mod.__version__}" if mod is not None else "python"
+    """The engine that scores texts with this tokenizer, with its version where it has one."""
+    if tokenizer != "default":
+        return "python"
+    engine, mod = selected()
+    if engine == "rouge-score-rs":
+        return f"rouge-score-rs-{mod.__version__}"
+    return engine
+
+
+def cache_clear() -> None:
+    """Forget the engine chosen (after BENCH_ROUGE_ENGINE changes)."""
+    selected.cache_clear()
 
 
 @lru_cache(maxsize=4)
-def _native_scorer(use_stemmer: bool):
-    return native_module().RougeScorer(list(TYPES), use_stemmer=use_stemmer)
+def _rs_scorer(use_stemmer: bool):
+    return _rs_module().RougeScorer(list(TYPES), use_stemmer=use_stemmer)
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _c_fmeasures(mod, predictions: list[str], references: list[list[str]], use_stemmer: bool) -> np.ndarray:
+    n = len(predictions)
+    threads = min(_cpus(), n // (THREAD_MIN_PAIRS // 2)) if n >= THREAD_MIN_PAIRS else 1
+    if threads <= 1:
+        return np.frombuffer(mod.rouge(predictions, references, use_stemmer), dtype=np.float64).reshape(n, len(TYPES))
+    size = -(-n // threads)
+    parts: list[bytes | BaseException | None] = [None] * threads
+
+    def work(k: int) -> None:
+        try:
+            parts[k] = mod.rouge(predictions[k * size:(k + 1) * size], references[k * size:(k + 1) * size],
+                                 use_stemmer)
+        except BaseException as e:  # re-raised in the calling thread
+            parts[k] = e
+
+    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, threads)]
+    for w in workers:
+        w.start()
+    work(0)
+    for w in workers:
+        w.join()
+    for p in parts:
+        if isinstance(p, BaseException):
+            raise p
+    return np.frombuffer(b"".join(parts), dtype=np.float64).reshape(n, len(TYPES))
 
 
 def native_fmeasures(predictions: Sequence[str], references: Sequence[Sequence[str]],
                      use_stemmer: bool) -> np.ndarray:
-    """F-measures (0..1) of TYPES per example, an (n, 4) array, computed by rouge-score-rs.
+    """F-measures (0..1) of TYPES per example, an (n, 4) array, computed by the compiled engine.
 
-    Every (reference, prediction) pair goes to one `score_batch` call (all
-    cores); with several references each type keeps the reference with the
-    highest F-measure, the first one on ties, as rouge_score's `score_multi`.
+    With several references each type keeps the reference with the highest
+    F-measure, the first one on ties, as rouge_score's `score_multi`.
     """
+    engine, mod = selected()
+    preds = list(predictions)
+    refs = [list(r) for r in references]
+    if any(not r for r in refs):
+        raise ValueError("ROUGE needs at least one reference")
+    if engine == "c":
+        return _c_fmeasures(mod, preds, refs, use_stemmer)
+    if engine != "rouge-score-rs":
+        raise EngineUnavailable("no compiled ROUGE engine is available", hint=f"unset {ENV}")
+    return _rs_fmeasures(preds, refs, use_stemmer)
+
+
+def _rs_fmeasures(predictions: list[str], references: list[list[str]], use_stemmer: bool) -> np.ndarray:
+    """rouge-score-rs: every (reference, prediction) pair goes to one `score_batch` call (all cores)."""
     n = len(predictions)
     targets: list[str] = []
     preds: list[str] = []
@@ -69,11 +169,9 @@ def native_fmeasures(predictions: Sequence[str], references: Sequence[Sequence[s
     for pred, refs in zip(predictions, references):
         if len(refs) != 1:
             single = False
-            if not refs:
-                raise ValueError("ROUGE needs at least one reference")
         targets.extend(refs)
         preds.extend([pred] * len(refs))
-    scores = _native_scorer(use_stemmer).score_batch(targets, preds)
+    scores = _rs_scorer(use_stemmer).score_batch(targets, preds)
     flat = np.array([[s[t][2] for t in TYPES] for s in scores], dtype=np.float64).reshape(len(scores), len(TYPES))
     if single:
         return flat

@@ -1,14 +1,15 @@
-"""rouge-score-rs, bench's engine where it is installed, gives the numbers of bench's pure-Python scorer.
+"""The compiled ROUGE engines, bench's C extension and rouge-score-rs, give the numbers of bench's Python scorer.
 
 bench's pure-Python scorer (bench.metrics.rouge) is held to rouge_score by
-tests/metrics/test_rouge.py; here rouge-score-rs is held to it, bit for bit,
-on generated texts of every kind: Unicode of every script and case-mapping
+tests/metrics/test_rouge.py; here each compiled engine is held to it, bit for
+bit, on generated texts of every kind: Unicode of every script and case-mapping
 corner, empty and punctuation-only texts, blank lines, repeated words, several
 references and long texts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
@@ -19,9 +20,44 @@ from hypothesis import strategies as st
 
 from bench.metrics import rouge_engine, rouge_metric
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from bench.metrics import native
 from tiny_models import seed_text
 
-pytest.importorskip("rouge_score_rs", reason="rouge-score-rs is not installed (bench uses its own Python scorer)")
+
+def _available(engine: str) -> bool:
+    if engine == "python":
+        return True
+    if engine == "c":
+        # built by every install with a C compiler: missing here is a failure unless the build was turned off
+        if native.module() is None and os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
+            pytest.fail("bench's C extension is not built: pip install -e . (or set BENCH_NO_NATIVE=1)")
+        return native.module() is not None
+    try:
+        import rouge_score_rs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ENGINES = [pytest.param(e, id=e) for e in ("c", "rouge-score-rs")]
+
+
+@contextlib.contextmanager
+def engine_env(engine: str):
+    """BENCH_ROUGE_ENGINE=engine for the block (skipped where it is not available)."""
+    if not _available(engine):
+        pytest.skip(f"the {engine} engine is not available here")
+    old = os.environ.get("BENCH_ROUGE_ENGINE")
+    os.environ["BENCH_ROUGE_ENGINE"] = engine
+    rouge_engine.cache_clear()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("BENCH_ROUGE_ENGINE", None)
+        else:
+            os.environ["BENCH_ROUGE_ENGINE"] = old
+        rouge_engine.cache_clear()
 
 WORDS = seed_text().split() + ["running", "runs", "ran", "generously", "skies", "dying", "İstanbul", "KELVIN",
                                "ﬁne", "Straße", "naïve", "Москва", "北京", "x²", "٣", "S-400", "$1.5", "it's"]
@@ -50,14 +86,31 @@ def _assert_same(predictions, references, stem):
                            for i, j in bad[:5]]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pairs=st.lists(st.tuples(text, st.lists(text, min_size=1, max_size=3)), min_size=1, max_size=8),
-       stem=st.booleans())
-def test_native_engine_equals_the_python_scorer(pairs, stem):
-    _assert_same([p for p, _ in pairs], [r for _, r in pairs], stem)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_native_engine_equals_the_python_scorer(engine):
+    with engine_env(engine):
+        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(pairs=st.lists(st.tuples(text, st.lists(text, min_size=1, max_size=3)), min_size=1, max_size=8),
+               stem=st.booleans())
+        def check(pairs, stem):
+            _assert_same([p for p, _ in pairs], [r for _, r in pairs], stem)
+
+        check()
 
 
-def test_several_references_keep_the_first_best_per_type():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_batches_split_into_threads_give_the_same_numbers(engine, monkeypatch):
+    rng = random.Random(21)
+    sentences = [s for s in seed_text().split(". ") if s] + ["Москва и Минск.", "!!!", "", "İstanbul KELVIN"]
+    preds = ["\n".join(rng.sample(sentences, 3)) for _ in range(700)]
+    refs = [["\n".join(rng.sample(sentences, 2)) for _ in range(rng.randint(1, 3))] for _ in range(700)]
+    with engine_env(engine):
+        monkeypatch.setattr(rouge_engine, "_cpus", lambda: 3)
+        _assert_same(preds, refs, True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_several_references_keep_the_first_best_per_type(engine):
     rng = random.Random(3)
     sentences = [s for s in seed_text().split(". ") if s]
     preds, refs = [], []
@@ -67,18 +120,24 @@ def test_several_references_keep_the_first_best_per_type():
         r = [" ".join(rng.sample(sentences, 2)) for _ in range(rng.randint(2, 4))]
         refs.append(r + [r[0]] if rng.random() < 0.3 else r)
         preds.append(pred)
-    for stem in (True, False):
-        _assert_same(preds, refs, stem)
+    with engine_env(engine):
+        for stem in (True, False):
+            _assert_same(preds, refs, stem)
 
 
-def test_long_texts():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_long_texts(engine):
     rng = random.Random(5)
     words = seed_text().split()
     long = [" ".join(rng.choice(words) for _ in range(3000)) for _ in range(4)]
-    _assert_same([long[0], long[1]], [[long[2]], [long[3], long[0]]], True)
+    # one 3,000-word line, and the same words as 50-word lines (ROUGE-Lsum over many sentences)
+    lines = ["\n".join(" ".join(t.split()[k:k + 50]) for k in range(0, 3000, 50)) for t in long]
+    with engine_env(engine):
+        _assert_same([long[0], long[1], lines[0]], [[long[2]], [long[3], long[0]], [lines[1], lines[2]]], True)
 
 
-def test_score_chunk_gives_the_same_numbers_with_either_engine(monkeypatch):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_score_chunk_gives_the_same_numbers_with_either_engine(engine, monkeypatch):
     rng = random.Random(9)
     sentences = [s for s in seed_text().split(". ") if s] + ["Москва и Минск.", "!!!", ""]
     preds = [". ".join(rng.sample(sentences, 3)) for _ in range(60)]
@@ -86,31 +145,57 @@ def test_score_chunk_gives_the_same_numbers_with_either_engine(monkeypatch):
     preds[0] = "Москва и Минск подписали соглашение. Belarus."
     for split in (True, False):
         args = (True, "default", split, preds, refs)
-        native, lossy_native = rouge_metric._score_chunk(args)
-        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
-        rouge_engine.native_module.cache_clear()
-        try:
+        with engine_env(engine):
+            assert rouge_engine.uses_native("default")
+            compiled, lossy_compiled = rouge_metric._score_chunk(args)
+        with engine_env("python"):
             assert not rouge_engine.uses_native("default")
             python, lossy_python = rouge_metric._score_chunk(args)
-        finally:
-            monkeypatch.delenv("BENCH_ROUGE_ENGINE")
-            rouge_engine.native_module.cache_clear()
-        assert np.array_equal(native, python)
-        assert lossy_native == lossy_python > 0
+        assert np.array_equal(compiled, python)
+        assert lossy_compiled == lossy_python > 0
 
 
 def test_the_unicode_tokenizer_is_always_bench_s_own():
     assert not rouge_engine.uses_native("unicode")
     assert rouge_engine.name("unicode") == "python"
-    assert rouge_engine.name("default").startswith("rouge-score-rs-")
 
 
-def test_native_engine_scores_in_one_process_unless_told(monkeypatch):
+def test_the_c_engine_comes_first_then_rouge_score_rs(monkeypatch):
+    monkeypatch.delenv("BENCH_ROUGE_ENGINE", raising=False)
+    rouge_engine.cache_clear()
+    try:
+        expected = "c" if _available("c") else ("rouge-score-rs-" if _available("rouge-score-rs") else "python")
+        assert rouge_engine.name("default").startswith(expected)
+    finally:
+        rouge_engine.cache_clear()
+
+
+def test_an_unknown_or_unavailable_engine_is_an_error_not_a_fallback(monkeypatch):
+    from bench.errors import EXIT_ENVIRONMENT, BenchError
+
+    monkeypatch.setenv("BENCH_ROUGE_ENGINE", "fortran")
+    rouge_engine.cache_clear()
+    try:
+        with pytest.raises(BenchError, match="not a ROUGE engine") as e:
+            rouge_engine.uses_native("default")
+        assert e.value.exit_code == EXIT_ENVIRONMENT and "c, rouge-score-rs, python" in e.value.hint
+        monkeypatch.setattr(rouge_engine, "_c_module", lambda: None)
+        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "c")
+        rouge_engine.cache_clear()
+        with pytest.raises(BenchError, match="the c ROUGE engine is not available"):
+            rouge_engine.uses_native("default")
+    finally:
+        rouge_engine.cache_clear()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_native_engine_scores_in_one_process_unless_told(engine, monkeypatch):
     monkeypatch.delenv("BENCH_SCORE_JOBS", raising=False)
-    assert rouge_metric._jobs(100_000) == 1
-    assert rouge_metric._jobs(100_000, "unicode") >= 1
-    monkeypatch.setenv("BENCH_SCORE_JOBS", "2")
-    assert rouge_metric._jobs(100_000) == 2
+    with engine_env(engine):
+        assert rouge_metric._jobs(100_000) == 1
+        assert rouge_metric._jobs(100_000, "unicode") >= 1
+        monkeypatch.setenv("BENCH_SCORE_JOBS", "2")
+        assert rouge_metric._jobs(100_000) == 2
 
 
 @pytest.mark.parametrize("text", ["", "plain ASCII, 123!", "Москва и Минск", "Cristóbal Colón", "北京 is big",
@@ -142,16 +227,11 @@ def test_python_scorer_uses_worker_processes_for_large_sets_of_any_tokenizer(mon
     monkeypatch.delenv("BENCH_SCORE_JOBS", raising=False)
     for tokenizer in ("unicode", "default"):
         args = (True, tokenizer, False, preds, refs)
-        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
-        rouge_engine.native_module.cache_clear()
-        try:
+        with engine_env("python"):
             serial = rouge_metric._score_chunk(args)
             monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
             monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
             assert rouge_metric._jobs(40, tokenizer) == 2
             parallel = rouge_metric._score_chunk(args)
             monkeypatch.undo()
-        finally:
-            os.environ.pop("BENCH_ROUGE_ENGINE", None)
-            rouge_engine.native_module.cache_clear()
         assert np.array_equal(serial[0], parallel[0]) and serial[1] == parallel[1]

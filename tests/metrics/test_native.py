@@ -1,0 +1,150 @@
+"""bench's C extension (bench.metrics._native) gives the numbers of bench's Python code, bit for bit.
+
+- its Porter stemmer is `bench.metrics.porter.stem` (itself held to nltk's
+  PorterStemmer by test_porter.py) on every word of real text and on generated
+  words built from the suffixes the rules test;
+- its ROUGE precision, recall and F-measure are bench's Python scorer's (held
+  to rouge_score by test_rouge.py); test_rouge_engine.py holds the F-measures
+  through the engine as bench calls it;
+- its bootstrap means are numpy's ``x[r][idx].mean(axis=1)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.metrics import bootstrap, native, porter
+from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from tiny_models import seed_text
+
+if native.module() is None:
+    if os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
+        pytest.fail("bench's C extension is not built: pip install -e . (or set BENCH_NO_NATIVE=1)",
+                    pytrace=False)
+    pytest.skip("BENCH_NO_NATIVE is set: the C extension is not built", allow_module_level=True)
+
+C = native.module()
+
+SUFFIXES = ["ational", "tional", "enci", "anci", "izer", "bli", "alli", "entli", "eli", "ousli", "ization",
+            "ation", "ator", "alism", "iveness", "fulness", "ousness", "aliti", "iviti", "biliti", "fulli", "logi",
+            "icate", "ative", "alize", "iciti", "ical", "ful", "ness", "al", "ance", "ence", "er", "ic", "able",
+            "ible", "ant", "ement", "ment", "ent", "ion", "sion", "tion", "ou", "ism", "ate", "iti", "ous", "ive",
+            "ize", "sses", "ies", "ss", "s", "ied", "eed", "ed", "ing", "y", "e", "ll", "ly", "bl", "at", "iz"]
+IRREGULAR = ["sky", "skies", "dying", "lying", "tying", "news", "innings", "inning", "outings", "outing",
+             "cannings", "canning", "howe", "proceed", "exceed", "succeed"]
+
+
+def test_stemmer_equals_bench_porter_on_real_and_generated_words():
+    words = set(re.sub(r"[^a-z0-9]+", " ", seed_text().lower()).split()) | set(IRREGULAR)
+    rng = random.Random(0)
+    letters = "aeiouybcdlmnstrgzwx0"
+    for _ in range(40_000):
+        stem = "".join(rng.choice(letters) for _ in range(rng.randint(0, 7)))
+        words.add(stem + rng.choice(SUFFIXES) + (rng.choice(SUFFIXES) if rng.random() < 0.3 else ""))
+        words.add("".join(rng.choice(letters) for _ in range(rng.randint(1, 12))))
+    words.discard("")
+    bad = [(w, C.stem(w), porter.stem(w)) for w in sorted(words) if C.stem(w) != porter.stem(w)]
+    assert not bad, bad[:10]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="abcdeilmnorstuyz", min_size=1, max_size=14))
+def test_stemmer_equals_bench_porter_on_any_word(word):
+    assert C.stem(word) == porter.stem(word)
+
+
+def test_stem_takes_ascii_only():
+    with pytest.raises(ValueError, match="ASCII"):
+        C.stem("naïve")
+
+
+text = st.one_of(
+    st.lists(st.sampled_from(seed_text().split() + ["\n", "İstanbul", "KELVIN", "ﬁne", "Straße", "Москва",
+                                                    "x²", "...", "\r\n", "\u2028", "runs", "running"]),
+             max_size=50).map(" ".join),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pairs=st.lists(st.tuples(text, st.lists(text, min_size=1, max_size=3)), min_size=1, max_size=6),
+       stem=st.booleans())
+def test_rouge_precision_recall_and_f_equal_the_python_scorer(pairs, stem):
+    preds = [p for p, _ in pairs]
+    refs = [r for _, r in pairs]
+    scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stem)
+    expected = np.array([[tuple(scorer.score(p, r)[t]) for t in ROUGE_TYPES] for p, r in pairs])
+    got = np.frombuffer(C.rouge(preds, refs, stem, full=True)).reshape(len(pairs), 4, 3)
+    assert np.array_equal(got, expected)
+    f_only = np.frombuffer(C.rouge(preds, refs, stem)).reshape(len(pairs), 4)
+    assert np.array_equal(f_only, expected[:, :, 2])
+
+
+def test_rouge_refuses_bad_input_with_python_errors():
+    with pytest.raises(ValueError, match="at least one reference"):
+        C.rouge(["a"], [[]], True)
+    with pytest.raises(ValueError, match="differ in length"):
+        C.rouge(["a", "b"], [["a"]], True)
+    with pytest.raises(TypeError, match="expected str"):
+        C.rouge(["a"], [[3]], True)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 1000, 8191, 8193, 20_011])
+@pytest.mark.parametrize("k", [1, 4, 17])  # 17 rows: more than the extension sums at once
+def test_gather_means_equal_numpy_means(n, k):
+    rng = np.random.default_rng(n * 31 + k)
+    x = rng.normal(size=(k, n)) * 10.0 ** rng.integers(-3, 4, size=(k, 1))
+    idx = rng.integers(0, n, size=(23, n))
+    expected = np.stack([x[r][idx].mean(axis=1) for r in range(k)])
+    for dtype in (np.int64, np.int32):
+        out = np.full((k, 30), np.nan)
+        C.gather_means(x, idx.astype(dtype), out, 4)
+        assert np.array_equal(out[:, 4:27], expected)
+        assert np.isnan(out[:, :4]).all() and np.isnan(out[:, 27:]).all()
+
+
+def test_gather_means_checks_shapes_and_types():
+    x = np.zeros((2, 5))
+    with pytest.raises(ValueError, match="shapes"):
+        C.gather_means(x, np.zeros((3, 4), dtype=np.int64), np.zeros((2, 3)), 0)
+    with pytest.raises(ValueError, match="shapes"):
+        C.gather_means(x, np.zeros((3, 5), dtype=np.int64), np.zeros((2, 3)), 1)
+    with pytest.raises(ValueError, match="float64"):
+        C.gather_means(x, np.zeros((3, 5), dtype=np.float64), np.zeros((2, 3)), 0)
+
+
+@pytest.mark.parametrize("n", [2, 17, 1000, 20_000, 2**31 - 1])
+def test_int32_draws_are_the_int64_draws(n):
+    # bootstrap draws int32 indices: numpy draws any range below 2**32 with one 32-bit generator
+    a = np.random.default_rng(12345).integers(0, n, size=(3, 1001))
+    b = np.random.default_rng(12345).integers(0, n, size=(3, 1001), dtype=np.int32)
+    assert np.array_equal(a, b)
+
+
+def test_bootstrap_with_and_without_the_extension_is_the_same(monkeypatch):
+    rng = np.random.default_rng(5)
+    rows = rng.random((4, 3001)) * 100
+    fast = bootstrap.resample_means_many(rows)
+    monkeypatch.setattr(native, "module", lambda: None)
+    slow = bootstrap.resample_means_many(rows)
+    assert np.array_equal(fast, slow)
+
+
+def test_a_module_built_from_another_source_is_not_used(tmp_path):
+    source = tmp_path / "_native.c"
+    source.write_text("/* changed */\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert not native.built_from(C, source)
+    assert "pip install -e ." in str(caught[0].message)
+    source.write_bytes((native.Path(native.__file__).with_name("_native.c")).read_bytes())
+    assert native.built_from(C, source)
+    assert native.built_from(C, tmp_path / "missing.c")  # installed without its source
