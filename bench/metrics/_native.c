@@ -1416,10 +1416,239 @@ out:
     return ret;
 }
 
+/* ------------------------------------------------------- bootstrap draws */
+
+/* numpy's Generator(PCG64).integers(0, n, dtype=int32), reproduced: PCG64 (XSL-RR 128/64; numpy/random/src/
+ * pcg64/pcg64.h), its next_uint32 (the high half of a 64-bit output kept for the next call), and Lemire's
+ * bounded integers with rejection (numpy/random/src/distributions/distributions.c,
+ * buffered_bounded_lemire_uint32). bench checks the first resample against numpy's own draw before using it
+ * (bench/metrics/bootstrap.py), and tests/metrics/test_native.py checks whole streams. */
+typedef struct {
+    uint64_t hi, lo;    /* 128-bit state */
+    uint64_t inc_hi, inc_lo;
+    int has_uint32;
+    uint32_t uinteger;
+} Pcg64;
+
+static const uint64_t PCG_MULT_HI = 2549297995355413924ULL, PCG_MULT_LO = 4865540595714422341ULL;
+
+static inline void mul_64x64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
+{
+#if defined(__SIZEOF_INT128__)
+    __uint128_t p = (__uint128_t)a * b;
+    *hi = (uint64_t)(p >> 64);
+    *lo = (uint64_t)p;
+#else
+    uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+    *lo = (mid << 32) | (uint32_t)p00;
+    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+#endif
+}
+
+static inline uint64_t pcg64_next64(Pcg64 *g)
+{
+    /* state = state * MULT + inc (mod 2^128) */
+    uint64_t hi, lo;
+    mul_64x64(g->lo, PCG_MULT_LO, &hi, &lo);
+    hi += g->hi * PCG_MULT_LO + g->lo * PCG_MULT_HI;
+    uint64_t nlo = lo + g->inc_lo;
+    hi += g->inc_hi + (nlo < lo);
+    g->hi = hi;
+    g->lo = nlo;
+    uint64_t x = hi ^ nlo;
+    unsigned rot = (unsigned)(hi >> 58);
+    return (x >> rot) | (x << ((64 - rot) & 63));
+}
+
+static inline uint32_t pcg64_next32(Pcg64 *g)
+{
+    if (g->has_uint32) {
+        g->has_uint32 = 0;
+        return g->uinteger;
+    }
+    uint64_t next = pcg64_next64(g);
+    g->has_uint32 = 1;
+    g->uinteger = (uint32_t)(next >> 32);
+    return (uint32_t)(next & 0xffffffffULL);
+}
+
+/* An integer in [0, rng], rng < 0xFFFFFFFF (Lemire 2019, as numpy draws it). */
+static inline uint32_t bounded_lemire(Pcg64 *g, uint32_t rng)
+{
+    const uint32_t rng_excl = rng + 1;
+    uint64_t m = (uint64_t)pcg64_next32(g) * rng_excl;
+    uint32_t leftover = (uint32_t)(m & 0xFFFFFFFFULL);
+    if (leftover < rng_excl) {
+        const uint32_t threshold = (UINT32_MAX - rng) % rng_excl;
+        while (leftover < threshold) {
+            m = (uint64_t)pcg64_next32(g) * rng_excl;
+            leftover = (uint32_t)(m & 0xFFFFFFFFULL);
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+static void draw_indices(Pcg64 *g, Py_ssize_t n, int32_t *out)
+{
+    if (n == 1) { /* numpy draws nothing for a range of one value */
+        out[0] = 0;
+        return;
+    }
+    uint32_t rng = (uint32_t)(n - 1);
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = (int32_t)bounded_lemire(g, rng);
+}
+
+static int parse_u128(PyObject *v, uint64_t *hi, uint64_t *lo)
+{
+    PyObject *mask = PyLong_FromUnsignedLongLong(0xFFFFFFFFFFFFFFFFULL);
+    PyObject *sixty4 = PyLong_FromLong(64);
+    PyObject *low = mask ? PyNumber_And(v, mask) : NULL;
+    PyObject *high = sixty4 ? PyNumber_Rshift(v, sixty4) : NULL;
+    int rc = -1;
+    if (low && high) {
+        *lo = PyLong_AsUnsignedLongLong(low);
+        *hi = PyLong_AsUnsignedLongLong(high);
+        rc = PyErr_Occurred() ? -1 : 0;
+    }
+    Py_XDECREF(mask);
+    Py_XDECREF(sixty4);
+    Py_XDECREF(low);
+    Py_XDECREF(high);
+    return rc;
+}
+
+PyDoc_STRVAR(integers_doc,
+"integers(state, inc, has_uint32, uinteger, n, count) -> bytes\n\n"
+"count int32 values of numpy's Generator(PCG64).integers(0, n, dtype=int32) from the given\n"
+"PCG64 state (bit_generator.state), 1 <= n < 2**31.");
+
+static PyObject *py_integers(PyObject *self, PyObject *args)
+{
+    PyObject *state, *inc;
+    int has_uint32;
+    unsigned long uinteger;
+    Py_ssize_t n, count;
+    if (!PyArg_ParseTuple(args, "OOpknn", &state, &inc, &has_uint32, &uinteger, &n, &count))
+        return NULL;
+    if (n < 1 || n > 0x7FFFFFFF || count < 0) {
+        PyErr_SetString(PyExc_ValueError, "integers: 1 <= n < 2**31 and count >= 0");
+        return NULL;
+    }
+    Pcg64 g;
+    if (parse_u128(state, &g.hi, &g.lo) || parse_u128(inc, &g.inc_hi, &g.inc_lo))
+        return NULL;
+    g.has_uint32 = has_uint32;
+    g.uinteger = (uint32_t)uinteger;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(int32_t) * count);
+    if (!out)
+        return NULL;
+    int32_t *o = (int32_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < count; i++)
+        o[i] = n == 1 ? 0 : (int32_t)bounded_lemire(&g, (uint32_t)(n - 1));
+    return out;
+}
+
+PyDoc_STRVAR(bootstrap_means_doc,
+"bootstrap_means(x, state, inc, has_uint32, uinteger, out, first_indices) -> None\n\n"
+"The means of out.shape[1] bootstrap resamples of each row of x (k, n) float64, into out (k, b):\n"
+"resample s uses the s-th row of numpy's Generator(PCG64).integers(0, n, size=(b, n)) from the\n"
+"given PCG64 state (bit_generator.state), and each mean is summed as numpy sums a contiguous row.\n"
+"first_indices (n int32, writable) receives the first resample's indices, for checking against numpy.\n"
+"The GIL is released.");
+
+static PyObject *py_bootstrap_means(PyObject *self, PyObject *args)
+{
+    PyObject *xo, *state, *inc, *oo, *fo;
+    int has_uint32;
+    unsigned long uinteger;
+    if (!PyArg_ParseTuple(args, "OOOpkOO", &xo, &state, &inc, &has_uint32, &uinteger, &oo, &fo))
+        return NULL;
+    Pcg64 g;
+    if (parse_u128(state, &g.hi, &g.lo) || parse_u128(inc, &g.inc_hi, &g.inc_lo))
+        return NULL;
+    g.has_uint32 = has_uint32;
+    g.uinteger = (uint32_t)uinteger;
+    Py_buffer xb, ob, fb;
+    if (PyObject_GetBuffer(xo, &xb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
+        return NULL;
+    if (PyObject_GetBuffer(oo, &ob, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
+        PyBuffer_Release(&xb);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(fo, &fb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
+        PyBuffer_Release(&xb);
+        PyBuffer_Release(&ob);
+        return NULL;
+    }
+    PyObject *ret = NULL;
+    double *xt = NULL;
+    int32_t *idx = NULL;
+    const char *ffmt = fb.format ? fb.format : "B";
+    if (*ffmt == '<' || *ffmt == '=' || *ffmt == '@')
+        ffmt++;
+    if (xb.ndim != 2 || ob.ndim != 2 || xb.itemsize != 8 || ob.itemsize != 8 || !xb.format
+        || strcmp(xb.format, "d") || !ob.format || strcmp(ob.format, "d") || fb.ndim != 1 || fb.itemsize != 4
+        || strcmp(ffmt, "i")) {
+        PyErr_SetString(PyExc_ValueError, "bootstrap_means: x (k, n) and out (k, b) must be float64, "
+                                          "first_indices (n,) int32");
+        goto out;
+    }
+    Py_ssize_t k = xb.shape[0], n = xb.shape[1], b = ob.shape[1];
+    if (ob.shape[0] != k || fb.shape[0] != n || n < 1 || n > 0x7FFFFFFF || b < 1) {
+        PyErr_SetString(PyExc_ValueError, "bootstrap_means: shapes do not agree");
+        goto out;
+    }
+    const double *x = (const double *)xb.buf;
+    double *o = (double *)ob.buf;
+    int fused = k <= KMAX;
+    xt = fused ? malloc(sizeof(double) * (size_t)(k * n)) : NULL;
+    idx = malloc(sizeof(int32_t) * (size_t)n);
+    if ((fused && !xt) || !idx) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (fused) {
+        for (Py_ssize_t r = 0; r < k; r++)
+            for (Py_ssize_t i = 0; i < n; i++)
+                xt[i * k + r] = x[r * n + i];
+    }
+    double sums[KMAX];
+    for (Py_ssize_t s = 0; s < b; s++) {
+        draw_indices(&g, n, idx);
+        if (s == 0)
+            memcpy(fb.buf, idx, sizeof(int32_t) * (size_t)n);
+        if (fused) {
+            pairwise_rows(xt, k, idx, NULL, n, sums);
+            for (Py_ssize_t r = 0; r < k; r++)
+                o[r * b + s] = (0.0 + sums[r]) / (double)n;
+        }
+        else {
+            for (Py_ssize_t r = 0; r < k; r++)
+                o[r * b + s] = (0.0 + pairwise_gather32(x + r * n, idx, n)) / (double)n;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+out:
+    free(xt);
+    free(idx);
+    PyBuffer_Release(&xb);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&fb);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"rouge", (PyCFunction)(void (*)(void))py_rouge, METH_VARARGS | METH_KEYWORDS, rouge_doc},
     {"stem", py_stem, METH_O, stem_doc},
     {"gather_means", py_gather_means, METH_VARARGS, gather_means_doc},
+    {"bootstrap_means", py_bootstrap_means, METH_VARARGS, bootstrap_means_doc},
+    {"integers", py_integers, METH_VARARGS, integers_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -52,9 +52,11 @@ def resample_means_many(rows: Sequence[Sequence[float]] | np.ndarray, *, n_resam
         raise ValueError("cannot resample an empty vector")
     means = np.empty((x.shape[0], n_resamples))
     c = native.module()
-    if c is not None:
-        # the same means, summed as numpy sums them, with each index read once for all rows
+    if c is not None and x.shape[1] < 2**31:
         x = np.ascontiguousarray(x)
+        if _native_draw(c, x, seed, means):
+            return means
+        # numpy draws otherwise than the extension reproduces: numpy's indices, the extension's sums
         for start, _, idx in _index_chunks(x.shape[1], n_resamples, seed):
             c.gather_means(x, idx, means, start)
         return means
@@ -66,6 +68,21 @@ def resample_means_many(rows: Sequence[Sequence[float]] | np.ndarray, *, n_resam
             for r in range(x.shape[0]):
                 means[r, start + b:start + b + len(sub)] = x[r][sub].mean(axis=1)
     return means
+
+
+def _native_draw(c, x: np.ndarray, seed: int, means: np.ndarray) -> bool:
+    """The means by the C extension, which draws numpy's indices itself (nothing drawn is stored).
+
+    It reproduces `Generator(PCG64(seed)).integers(0, n, ...)`; its first
+    resample is checked against numpy's own draw, and False (means not to be
+    used) says that this numpy draws otherwise.
+    """
+    n = x.shape[1]
+    state = np.random.PCG64(seed).state  # default_rng(seed) is Generator(PCG64(seed))
+    first = np.empty(n, dtype=np.int32)
+    c.bootstrap_means(x, state["state"]["state"], state["state"]["inc"], state["has_uint32"], state["uinteger"],
+                      means, first)
+    return bool(np.array_equal(first, np.random.default_rng(seed).integers(0, n, size=n, dtype=np.int32)))
 
 
 #: Indices (resamples x examples) gathered at once by `resample_means_many`: 2 MB, a size CPU caches hold.

@@ -139,8 +139,10 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
         references = [r for _, r in prepared]
     lossy = 0
     if tokenizer == "default":
+        # str.isascii is O(1); only the few pairs with other characters are counted one by one
         lossy = sum(1 for p, refs in zip(predictions, references)
-                    if _loses_text(p) or any(_loses_text(r) for r in refs))
+                    if not (p.isascii() and all(map(str.isascii, refs)))
+                    and (_loses_text(p) or any(_loses_text(r) for r in refs)))
     if rouge_engine.uses_native(tokenizer):
         return rouge_engine.native_fmeasures(predictions, references, stemmer) * 100.0, lossy
     scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stemmer, unicode=tokenizer == "unicode")

@@ -148,3 +148,49 @@ def test_a_module_built_from_another_source_is_not_used(tmp_path):
     source.write_bytes((native.Path(native.__file__).with_name("_native.c")).read_bytes())
     assert native.built_from(C, source)
     assert native.built_from(C, tmp_path / "missing.c")  # installed without its source
+
+
+def _state(g: np.random.Generator) -> tuple:
+    s = g.bit_generator.state
+    return s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"]
+
+
+# 2**31 - 1, 3 * 2**29 and 2**30 + 1 reject often (Lemire's threshold is large): the loop is exercised
+@pytest.mark.parametrize("n", [1, 2, 3, 20_000, 1_000_003, 2**30 + 1, 3 * 2**29, 2**31 - 1])
+@pytest.mark.parametrize("used", [0, 1, 2])  # how many 32-bit values the generator gave before
+def test_integers_are_numpy_s_draws(n, used):
+    for seed in (12345, 7):
+        g = np.random.default_rng(seed)
+        g.integers(0, 5, size=used, dtype=np.int32)
+        got = np.frombuffer(C.integers(*_state(g), n, 5000), dtype=np.int32)
+        assert np.array_equal(got, g.integers(0, n, size=5000, dtype=np.int32))
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 129, 3001, 20_000])
+@pytest.mark.parametrize("k", [1, 4, 17])
+def test_bootstrap_means_are_numpy_s(n, k):
+    x = np.random.default_rng(n + k).normal(size=(k, n))
+    b = 41
+    out = np.empty((k, b))
+    first = np.empty(n, dtype=np.int32)
+    C.bootstrap_means(x, *_state(np.random.default_rng(12345)), out, first)
+    idx = np.random.default_rng(12345).integers(0, n, size=(b, n))
+    assert np.array_equal(first, idx[0])
+    assert np.array_equal(out, np.stack([x[r][idx].mean(axis=1) for r in range(k)]))
+
+
+def test_bootstrap_uses_numpy_s_draw_when_the_extension_s_differs(monkeypatch):
+    rows = np.random.default_rng(2).random((3, 500))
+    expected = np.stack([rows[r][np.random.default_rng(12345).integers(0, 500, size=(1000, 500))].mean(axis=1)
+                         for r in range(3)])
+    assert np.array_equal(bootstrap.resample_means_many(rows), expected)
+
+    class Drifted:  # an extension whose draws no longer match numpy's (a future numpy)
+        gather_means = staticmethod(C.gather_means)
+
+        @staticmethod
+        def bootstrap_means(x, state, inc, has, uint, out, first):
+            C.bootstrap_means(x, state, inc ^ 2, has, uint, out, first)
+
+    monkeypatch.setattr(native, "module", lambda: Drifted)
+    assert np.array_equal(bootstrap.resample_means_many(rows), expected)
