@@ -170,3 +170,34 @@ def test_every_bad_usual_looking_line_is_still_refused(tmp_path):
         ("7", "missing field 'references'"),
     ]
     assert all(isinstance(e, BenchError) for e in info.value.errors)
+
+
+@pytest.mark.parametrize("line, field, name, index", [
+    ('{"id": "c", "document": "ab\\ud800", "references": ["r"]}', "document", "\\ud800", 2),
+    ('{"id": "c", "document": "d", "references": ["r", "\\uDFFFz"]}', "references", "\\udfff", 0),
+    ('{"id": "c", "document": "d", "references": ["r"], "t\\uDbff": 1}', "t\udbff", "\\udbff", 1),
+])
+def test_a_fixture_with_an_escaped_lone_surrogate_on_line_n_is_refused_there(tmp_path, line, field, name, index):
+    from bench.tasks.definition import load_task
+    from bench.tasks.fixtures import check_fixture, fixture_rows
+
+    good = [json.dumps({"id": k, "document": "d", "references": ["r"]}) for k in ("a", "b", "d")]
+    (tmp_path / "f.jsonl").write_text("\n".join([good[0], good[1], line, good[2]]) + "\n", encoding="utf-8")
+    (tmp_path / "f.yaml").write_text("name: f\nversion: 1\ntype: summarization\nfixture: f.jsonl\n", encoding="utf-8")
+    rows, _ = fixture_rows(tmp_path / "f.jsonl")
+    assert [r.may_hold_surrogate for r in rows] == [False, False, True, False]
+    good_rows, (error,) = check_fixture(load_task(tmp_path / "f.yaml"))
+    assert [r["id"] for r in good_rows] == ["a", "b", "d"]
+    assert error.message == f"unpaired surrogate {name} at character {index}: not valid Unicode text"
+    assert error.where.endswith(f"f.jsonl:3 (field {field!r})")
+
+
+def test_a_fixture_with_a_valid_surrogate_pair_is_read(tmp_path):
+    from bench.tasks.definition import load_task
+    from bench.tasks.examples import load_examples
+
+    (tmp_path / "f.jsonl").write_text('{"id": "a", "document": "\\ud83d\\ude00 x", "references": ["\\uD83D\\uDE00"]}\n',
+                                      encoding="utf-8")
+    (tmp_path / "f.yaml").write_text("name: f\nversion: 1\ntype: summarization\nfixture: f.jsonl\n", encoding="utf-8")
+    _, (example,) = load_examples(load_task(tmp_path / "f.yaml"))
+    assert example.input == "\U0001F600 x" and example.references == ("\U0001F600",)

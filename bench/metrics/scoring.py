@@ -239,9 +239,10 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
     ids: list[str] = []
     predictions: list[str] = []
     references: list[list[str]] = []
-    documents: list[str | None] = []
-    questions: list[str | None] = []
-    no_answer: list[float | None] = []
+    # The optional fields of the lines that have them, by example index (most files have none).
+    documents: dict[int, str] = {}
+    questions: dict[int, str] = {}
+    no_answer: dict[int, float] = {}
     lines: list[int] = []
     objs: list[dict[str, Any]] = []
     errors: list[BenchError] = []
@@ -251,23 +252,21 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
     rows = read_jsonl(path, data=data)
     suspects = surrogate_escape_lines(data)  # lines that may hold an unpaired surrogate (usually none)
     id_, prediction_, references_ = ids.append, predictions.append, references.append
-    document_, question_, no_answer_ = documents.append, questions.append, no_answer.append
     line_, obj_ = lines.append, objs.append
     for lineno, obj in rows:
         # The usual line: exactly {"id": str, "prediction": str, "references": [str, ...]}, a new id, no
-        # surrogate escape, a non-empty reference for ROUGE. It passes every check below, so it is taken as is;
-        # any other line goes through them all.
+        # surrogate escape, a non-empty reference for ROUGE (`r and not r.isspace()` is `r.strip()`, without a
+        # copy). It passes every check below, so it is taken as is; any other line goes through them all.
         refs = obj.get("references")
         if (len(obj) == 3 and type(refs) is list and type(ex_id := obj.get("id")) is str
                 and type(pred := obj.get("prediction")) is str and ex_id not in seen and lineno not in suspects
-                and all(type(r) is str for r in refs) and (not rouge or any(r.strip() for r in refs))):
+                and (len(refs) == 1 and type(r := refs[0]) is str and (not rouge or r and not r.isspace())
+                     or len(refs) != 1 and all(type(r) is str for r in refs)
+                     and (not rouge or any(r.strip() for r in refs)))):
             seen[ex_id] = lineno
             id_(ex_id)
             prediction_(pred)
             references_(refs)
-            document_(None)
-            question_(None)
-            no_answer_(None)
             line_(lineno)
             obj_(obj)
             continue
@@ -323,21 +322,24 @@ def read_score_rows(path: Path, metrics: Sequence[str | MetricSpec] = ("rouge",)
             bad = True
         if bad:
             continue
+        k = len(ids)
+        for column, value in ((documents, obj.get("document")), (questions, obj.get("question")),
+                              (no_answer, None if na is None else float(na))):
+            if value is not None:
+                column[k] = value
         ids.append(ex_id)
         predictions.append(pred)
         references.append(refs)
-        documents.append(obj.get("document"))
-        questions.append(obj.get("question"))
-        no_answer.append(None if na is None else float(na))
         lines.append(lineno)
         objs.append(obj)
     if errors:
         raise BenchErrors(errors)
+    n = len(ids)
     inputs = MetricInputs(
         ids=ids, predictions=predictions, references=references,
-        documents=documents if any(d is not None for d in documents) else None,
-        questions=questions if any(q is not None for q in questions) else None,
-        no_answer_scores=no_answer if any(v is not None for v in no_answer) else None,
+        documents=[documents.get(k) for k in range(n)] if documents else None,
+        questions=[questions.get(k) for k in range(n)] if questions else None,
+        no_answer_scores=[no_answer.get(k) for k in range(n)] if no_answer else None,
     )
     for spec, cls in zip(specs, classes):
         _check_file_needs(path, spec, cls, inputs, lines)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import (BOM, NONFINITE_HINT, SURROGATE_HINT, NonFiniteNumber, decode_utf8, has_nonfinite, json_type,
-                      lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_name)
+                      lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines, surrogate_name)
 from bench.io import where as file_where
 from bench.registry import did_you_mean
 from bench.tasks.locations import key_where
@@ -106,6 +106,9 @@ class Row:
     """Where the row's problems sort among the file's (line number, question or row index)."""
     obj: dict
     """The example as read: field name -> value."""
+    may_hold_surrogate: bool = field(default=True, compare=False)
+    """False when the text it was read from has no surrogate escape (``\\ud800``), so no field can hold an
+    unpaired one and none is walked to look (`bench.io.surrogate_escape_lines`)."""
 
 
 def fixture_rows(path: Path) -> tuple[list[Row], list[tuple[int, BenchError]]]:
@@ -114,8 +117,10 @@ def fixture_rows(path: Path) -> tuple[list[Row], list[tuple[int, BenchError]]]:
         parsed, errs = parse_squad_json(path)
         rows = [Row(f"{relpath(path)}:{ptr}", ptr, k, obj) for k, (ptr, obj) in enumerate(parsed)]
         return rows, [(-1, e) for e in errs]
-    lines, line_errors = parse_jsonl(path)
-    return [Row(file_where(path, n), f"line {n}", n, obj) for n, obj in lines], line_errors
+    data = read_bytes(path)
+    lines, line_errors = parse_jsonl(path, data=data)
+    suspects = surrogate_escape_lines(data)
+    return [Row(file_where(path, n), f"line {n}", n, obj, n in suspects) for n, obj in lines], line_errors
 
 
 def check_fixture(task: Task) -> tuple[list[dict], list[BenchError]]:
@@ -196,7 +201,9 @@ def check_rows(task: Task, rows: Sequence[Row], source: str, *,
 
 def _surrogate_errors(row: Row) -> list[BenchError]:
     """An unpaired surrogate escape (``"\\ud800"``) in any field: not Unicode text, and Arrow cannot store it."""
-    out = []
+    out: list[BenchError] = []
+    if not row.may_hold_surrogate:
+        return out
     for key, value in row.obj.items():
         found = lone_surrogate(key) or lone_surrogate(value)
         if found:
