@@ -640,7 +640,27 @@ typedef struct {
     const void *data;
     Py_ssize_t len;
     int kind;       /* PyUnicode kind; 0: ASCII, A-Z still to lowercase */
+    /* the text as given, when it is not ASCII (data is then its str.lower()) */
+    const void *orig;
+    Py_ssize_t orig_len;
+    int orig_kind;
 } Chars;
+
+/* Whether rouge_score's tokenizer drops most of the letters and digits of the text: of its characters that
+ * str.isalnum() accepts, fewer than half are [a-z0-9] after str.lower() (rouge_metric._loses_text). */
+static int loses_text(const Chars *c)
+{
+    if (c->kind == 0)
+        return 0; /* ASCII: every letter and digit is kept */
+    Py_ssize_t alnum = 0, kept = 0;
+    for (Py_ssize_t i = 0; i < c->orig_len; i++)
+        alnum += Py_UNICODE_ISALNUM(PyUnicode_READ(c->orig_kind, c->orig, i)) != 0;
+    for (Py_ssize_t i = 0; i < c->len; i++) {
+        Py_UCS4 ch = PyUnicode_READ(c->kind, c->data, i);
+        kept += (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+    }
+    return alnum > 0 && (double)kept < 0.5 * (double)alnum;
+}
 
 static int end_word(Scorer *sc, Text *t, int n)
 {
@@ -1034,9 +1054,15 @@ static int chars_of(PyObject *text, PyObject **keep, Chars *out)
         out->data = PyUnicode_DATA(text);
         out->len = PyUnicode_GET_LENGTH(text);
         out->kind = 0;
+        out->orig = NULL;
+        out->orig_len = 0;
+        out->orig_kind = 0;
         *keep = NULL;
         return 0;
     }
+    out->orig = PyUnicode_DATA(text);
+    out->orig_len = PyUnicode_GET_LENGTH(text);
+    out->orig_kind = PyUnicode_KIND(text);
     /* rouge_score lowercases with str.lower(); only [a-z0-9] of the result is kept. */
     PyObject *low = PyObject_CallMethod(text, "lower", NULL);
     if (!low)
@@ -1052,8 +1078,9 @@ static int chars_of(PyObject *text, PyObject **keep, Chars *out)
  * for processors with a POPCNT instruction and picks that build at load time (the LCS reads popcounts). */
 SCORE_ALL_ATTRIBUTES
 static int score_all(const Chars *chars, const Py_ssize_t *ref_start, Py_ssize_t n, Py_ssize_t ntexts, int stem,
-                     int full, double *out)
+                     int full, double *out, Py_ssize_t *lossy)
 {
+    *lossy = 0;
     size_t width = full ? NTYPES * 3 : NTYPES;
     int failed = 0;
     Scorer sc;
@@ -1068,6 +1095,10 @@ static int score_all(const Chars *chars, const Py_ssize_t *ref_start, Py_ssize_t
             break;
         }
         Py_ssize_t last = (i + 1 < n ? ref_start[i + 1] - 1 : ntexts);
+        int loses = loses_text(&chars[ref_start[i] - 1]);
+        for (Py_ssize_t r = ref_start[i]; r < last && !loses; r++)
+            loses = loses_text(&chars[r]);
+        *lossy += loses;
         for (Py_ssize_t r = ref_start[i]; r < last; r++) {
             if (tokenize(&sc, &chars[r], &ref) || score_pair(&sc, &ref, &pred, cur)) {
                 failed = 1;
@@ -1100,12 +1131,13 @@ static int score_all(const Chars *chars, const Py_ssize_t *ref_start, Py_ssize_t
 }
 
 PyDoc_STRVAR(rouge_doc,
-"rouge(predictions, references, stem, full=False) -> bytes\n\n"
+"rouge(predictions, references, stem, full=False) -> (bytes, int)\n\n"
 "ROUGE of each prediction against its references (a list of lists of str): per\n"
 "example and type (rouge1, rouge2, rougeL, rougeLsum) the score of the reference\n"
-"with the highest F-measure, the first on ties. Returns float64 values, C order:\n"
+"with the highest F-measure, the first on ties, as float64 values in C order:\n"
 "(n, 4) F-measures, or (n, 4, 3) precision, recall, F-measure with full=True.\n"
-"The GIL is released while scoring.");
+"And how many examples have a text that loses most of its letters and digits to\n"
+"the tokenizer. The GIL is released while scoring.");
 
 static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -1192,9 +1224,16 @@ static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
         goto done;
     double *out = (double *)PyBytes_AS_STRING(result);
     int failed;
+    Py_ssize_t lossy = 0;
     Py_BEGIN_ALLOW_THREADS
-    failed = score_all(chars, ref_start, n, ntexts, stem, full, out);
+    failed = score_all(chars, ref_start, n, ntexts, stem, full, out, &lossy);
     Py_END_ALLOW_THREADS
+    if (!failed) {
+        PyObject *pair = Py_BuildValue("(Nn)", result, lossy);
+        result = pair; /* NULL on failure; result's reference went to the tuple */
+        if (!result)
+            goto done;
+    }
     if (failed) {
         Py_CLEAR(result);
         PyErr_NoMemory();

@@ -114,13 +114,14 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _c_fmeasures(mod, predictions: list[str], references: list[list[str]], use_stemmer: bool) -> np.ndarray:
+def _c_scores(mod, predictions: list[str], references: list[list[str]], use_stemmer: bool) -> tuple[np.ndarray, int]:
     n = len(predictions)
     threads = min(_cpus(), n // (THREAD_MIN_PAIRS // 2)) if n >= THREAD_MIN_PAIRS else 1
     if threads <= 1:
-        return np.frombuffer(mod.rouge(predictions, references, use_stemmer), dtype=np.float64).reshape(n, len(TYPES))
+        data, lossy = mod.rouge(predictions, references, use_stemmer)
+        return np.frombuffer(data, dtype=np.float64).reshape(n, len(TYPES)), lossy
     size = -(-n // threads)
-    parts: list[bytes | BaseException | None] = [None] * threads
+    parts: list[tuple[bytes, int] | BaseException | None] = [None] * threads
 
     def work(k: int) -> None:
         try:
@@ -138,7 +139,8 @@ def _c_fmeasures(mod, predictions: list[str], references: list[list[str]], use_s
     for p in parts:
         if isinstance(p, BaseException):
             raise p
-    return np.frombuffer(b"".join(parts), dtype=np.float64).reshape(n, len(TYPES))
+    data = b"".join(p[0] for p in parts)
+    return np.frombuffer(data, dtype=np.float64).reshape(n, len(TYPES)), sum(p[1] for p in parts)
 
 
 def native_fmeasures(predictions: Sequence[str], references: Sequence[Sequence[str]],
@@ -148,16 +150,23 @@ def native_fmeasures(predictions: Sequence[str], references: Sequence[Sequence[s
     With several references each type keeps the reference with the highest
     F-measure, the first one on ties, as rouge_score's `score_multi`.
     """
+    return native_scores(predictions, references, use_stemmer)[0]
+
+
+def native_scores(predictions: Sequence[str], references: Sequence[Sequence[str]],
+                  use_stemmer: bool) -> tuple[np.ndarray, int | None]:
+    """`native_fmeasures`, and how many examples have a text that loses most of its letters and digits to
+    the tokenizer where the engine counts them (the C engine); None where it does not."""
     engine, mod = selected()
     preds = list(predictions)
     refs = [list(r) for r in references]
     if any(not r for r in refs):
         raise ValueError("ROUGE needs at least one reference")
     if engine == "c":
-        return _c_fmeasures(mod, preds, refs, use_stemmer)
+        return _c_scores(mod, preds, refs, use_stemmer)
     if engine != "rouge-score-rs":
         raise EngineUnavailable("no compiled ROUGE engine is available", hint=f"unset {ENV}")
-    return _rs_fmeasures(preds, refs, use_stemmer)
+    return _rs_fmeasures(preds, refs, use_stemmer), None
 
 
 def _rs_fmeasures(predictions: list[str], references: list[list[str]], use_stemmer: bool) -> np.ndarray:

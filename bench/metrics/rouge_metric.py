@@ -137,14 +137,12 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
             prepared = _prepare_chunk((stemmer, tokenizer, predictions, references))
         predictions = [p for p, _ in prepared]
         references = [r for _, r in prepared]
-    lossy = 0
-    if tokenizer == "default":
-        # str.isascii is O(1); only the few pairs with other characters are counted one by one
-        lossy = sum(1 for p, refs in zip(predictions, references)
-                    if not (p.isascii() and all(map(str.isascii, refs)))
-                    and (_loses_text(p) or any(_loses_text(r) for r in refs)))
     if rouge_engine.uses_native(tokenizer):
-        return rouge_engine.native_fmeasures(predictions, references, stemmer) * 100.0, lossy
+        per, lossy = rouge_engine.native_scores(predictions, references, stemmer)
+        if lossy is None:
+            lossy = _count_lossy(predictions, references)
+        return per * 100.0, lossy
+    lossy = _count_lossy(predictions, references) if tokenizer == "default" else 0
     scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stemmer, unicode=tokenizer == "unicode")
     out = np.empty((len(predictions), len(ROUGE_TYPES)))
     for k, (pred, refs) in enumerate(zip(predictions, references)):
@@ -169,6 +167,14 @@ def _in_main_process() -> bool:
 
 def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _count_lossy(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> int:
+    """How many pairs have a text that `_loses_text` (the C engine counts them as it scores)."""
+    # str.isascii is O(1); only the pairs with other characters are looked at one by one
+    return sum(1 for p, refs in zip(predictions, references)
+               if not (p.isascii() and all(map(str.isascii, refs)))
+               and (_loses_text(p) or any(_loses_text(r) for r in refs)))
 
 
 def _loses_text(text: str) -> bool:

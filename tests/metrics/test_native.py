@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import bootstrap, native, porter
+from bench.metrics import bootstrap, native, porter, rouge_metric
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from tiny_models import seed_text
 
@@ -82,10 +82,11 @@ def test_rouge_precision_recall_and_f_equal_the_python_scorer(pairs, stem):
     refs = [r for _, r in pairs]
     scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stem)
     expected = np.array([[tuple(scorer.score(p, r)[t]) for t in ROUGE_TYPES] for p, r in pairs])
-    got = np.frombuffer(C.rouge(preds, refs, stem, full=True)).reshape(len(pairs), 4, 3)
-    assert np.array_equal(got, expected)
-    f_only = np.frombuffer(C.rouge(preds, refs, stem)).reshape(len(pairs), 4)
-    assert np.array_equal(f_only, expected[:, :, 2])
+    data, lossy = C.rouge(preds, refs, stem, full=True)
+    assert np.array_equal(np.frombuffer(data).reshape(len(pairs), 4, 3), expected)
+    f_only, lossy_again = C.rouge(preds, refs, stem)
+    assert np.array_equal(np.frombuffer(f_only).reshape(len(pairs), 4), expected[:, :, 2])
+    assert lossy == lossy_again == rouge_metric._count_lossy(preds, refs)
 
 
 def test_rouge_refuses_bad_input_with_python_errors():
@@ -194,3 +195,10 @@ def test_bootstrap_uses_numpy_s_draw_when_the_extension_s_differs(monkeypatch):
 
     monkeypatch.setattr(native, "module", lambda: Drifted)
     assert np.array_equal(bootstrap.resample_means_many(rows), expected)
+
+
+@pytest.mark.parametrize("text", ["", "plain ASCII, 123!", "Москва и Минск", "Cristóbal Colón", "北京 is big",
+                                  "İİİ", "ǅ ǅ", "x²³", "----", "naïve café résumé über", "Ⅻ Ⅻ ab", "Ｆｕｌｌ"])
+def test_text_loss_is_counted_as_rouge_metric_counts_it(text):
+    for pair in (([text], [["plain"]]), (["plain"], [["plain", text]])):
+        assert C.rouge(*pair, True)[1] == rouge_metric._count_lossy(*pair) == int(rouge_metric._loses_text(text))
