@@ -372,15 +372,21 @@ typedef struct {
     size_t arena_len, arena_cap;
 } Table;
 
-static uint64_t hash_bytes(const char *s, int n)
+#define FNV_START 1469598103934665603ULL
+#define FNV_STEP(h, c) (((h) ^ (unsigned char)(c)) * 1099511628211ULL)
+
+static inline uint64_t hash_finish(uint64_t h)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (int i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
     h ^= h >> 29;
     return h ? h : 1;
+}
+
+static uint64_t hash_bytes(const char *s, int n)
+{
+    uint64_t h = FNV_START;
+    for (int i = 0; i < n; i++)
+        h = FNV_STEP(h, s[i]);
+    return hash_finish(h);
 }
 
 static int table_init(Table *t, size_t cap)
@@ -587,9 +593,8 @@ static int ensure_ids(Scorer *sc)
 }
 
 /* The id of word w[0:n] (lowercase [a-z0-9]), -1 when the tokenizer drops it, -2 on memory failure. */
-static int32_t word_id(Scorer *sc, char *w, int n)
+static int32_t word_id(Scorer *sc, char *w, int n, uint64_t h)
 {
-    uint64_t h = hash_bytes(w, n);
     int found;
     size_t slot = table_find(&sc->raw, w, n, h, &found);
     if (found)
@@ -662,11 +667,11 @@ static int loses_text(const Chars *c)
     return alnum > 0 && (double)kept < 0.5 * (double)alnum;
 }
 
-static int end_word(Scorer *sc, Text *t, int n)
+static int end_word(Scorer *sc, Text *t, int n, uint64_t h)
 {
     if (!n)
         return 0;
-    int32_t id = word_id(sc, sc->word, n);
+    int32_t id = word_id(sc, sc->word, n, hash_finish(h));
     if (id == -2)
         return -1;
     if (id >= 0)
@@ -681,6 +686,26 @@ static int end_sentence(Text *t)
     return 0;
 }
 
+/* Byte -> the character the tokenizer keeps (A-Z lowercased, a-z, 0-9), or 0 for a separator. */
+static unsigned char KEEP[256];
+
+static void init_keep(void)
+{
+    for (int c = 0; c < 256; c++)
+        KEEP[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? (unsigned char)c
+                  : (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : 0;
+}
+
+static int grow_word(Scorer *sc)
+{
+    char *w = realloc(sc->word, sc->word_cap * 2);
+    if (!w)
+        return -1;
+    sc->word = w;
+    sc->word_cap *= 2;
+    return 0;
+}
+
 static int tokenize(Scorer *sc, const Chars *c, Text *t)
 {
     t->tok.len = 0;
@@ -688,34 +713,49 @@ static int tokenize(Scorer *sc, const Chars *c, Text *t)
     if (vec_push(&t->sent, 0))
         return -1;
     int n = 0;
-    for (Py_ssize_t i = 0; i < c->len; i++) {
-        Py_UCS4 ch;
-        if (c->kind == 0) {
-            ch = ((const unsigned char *)c->data)[i];
-            if (ch >= 'A' && ch <= 'Z')
-                ch += 32;
-        }
-        else {
-            ch = PyUnicode_READ(c->kind, c->data, i);
-        }
-        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            if ((size_t)n + 1 >= sc->word_cap) {
-                char *w = realloc(sc->word, sc->word_cap * 2);
-                if (!w)
+    uint64_t h = FNV_START;
+    if (c->kind == 0) {
+        const unsigned char *d = (const unsigned char *)c->data;
+        for (Py_ssize_t i = 0; i < c->len; i++) {
+            unsigned char k = KEEP[d[i]];
+            if (k) {
+                if ((size_t)n + 1 >= sc->word_cap && grow_word(sc))
                     return -1;
-                sc->word = w;
-                sc->word_cap *= 2;
+                sc->word[n++] = (char)k;
+                h = FNV_STEP(h, k);
+                continue;
             }
-            sc->word[n++] = (char)ch;
-            continue;
+            if (n) {
+                if (end_word(sc, t, n, h))
+                    return -1;
+                n = 0;
+                h = FNV_START;
+            }
+            if (d[i] == '\n' && end_sentence(t))
+                return -1;
         }
-        if (end_word(sc, t, n))
-            return -1;
-        n = 0;
-        if (ch == '\n' && end_sentence(t))
-            return -1;
     }
-    if (end_word(sc, t, n) || end_sentence(t))
+    else {
+        for (Py_ssize_t i = 0; i < c->len; i++) {
+            Py_UCS4 ch = PyUnicode_READ(c->kind, c->data, i);
+            if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+                if ((size_t)n + 1 >= sc->word_cap && grow_word(sc))
+                    return -1;
+                sc->word[n++] = (char)ch;
+                h = FNV_STEP(h, ch);
+                continue;
+            }
+            if (n) {
+                if (end_word(sc, t, n, h))
+                    return -1;
+                n = 0;
+                h = FNV_START;
+            }
+            if (ch == '\n' && end_sentence(t))
+                return -1;
+        }
+    }
+    if (end_word(sc, t, n, h) || end_sentence(t))
         return -1;
     return 0;
 }
@@ -1724,6 +1764,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
+    init_keep();
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;
