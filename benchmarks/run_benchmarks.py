@@ -265,15 +265,19 @@ def measure_rouge(tmp: Path, quick: bool) -> dict:
         no_split = MetricOptions(split_sentences=False)
         inputs = MetricInputs.of(preds, [[r] for r in refs])
 
-        def python_engine():
-            os.environ["BENCH_ROUGE_ENGINE"] = "python"
+        def with_engine(engine, fn, threads=None):
+            """fn() with BENCH_ROUGE_ENGINE=engine (and the C engine's thread count capped)."""
+            os.environ["BENCH_ROUGE_ENGINE"] = engine
             rouge_engine.cache_clear()
+            saved = rouge_engine._cpus
+            if threads:
+                rouge_engine._cpus = lambda: threads
             try:
-                res = rouge_metric.Rouge(no_split).compute(inputs)
+                return fn()
             finally:
+                rouge_engine._cpus = saved
                 del os.environ["BENCH_ROUGE_ENGINE"]
                 rouge_engine.cache_clear()
-            return np.array([res.per_example[t] for t in ROUGE_TYPES]).T
 
         def per_type(result):
             return np.array([result.per_example[t] for t in ROUGE_TYPES]).T
@@ -281,11 +285,16 @@ def measure_rouge(tmp: Path, quick: bool) -> dict:
         def rs_array(out):
             return np.array([[s[t].fmeasure for t in ROUGE_TYPES] for s in out]) * 100.0
 
+        # bench's ROUGE step alone: the engine, and the count of texts the tokenizer loses
+        def engine_step():
+            return rouge_metric._score_chunk((True, "default", False, preds, [[r] for r in refs]))[0]
+
         fast = {
             "rouge-score-rs score() loop": lambda: rs_array([rs.score(r, p) for p, r in zip(preds, refs)]),
             "rouge-score-rs score_batch": lambda: rs_array(rs.score_batch(refs, preds)),
-            # bench's ROUGE step alone: the engine and the check for text the tokenizer loses
-            "bench engine": lambda: rouge_metric._score_chunk((True, "default", False, preds, [[r] for r in refs]))[0],
+            "bench engine (C)": lambda: with_engine("c", engine_step),
+            "bench engine (C), one thread": lambda: with_engine("c", engine_step, threads=1),
+            "bench engine (rouge-score-rs, where C did not build)": lambda: with_engine("rouge-score-rs", engine_step),
             # the whole metric, with the mean and seeded bootstrap CI of each type
             "bench in process (with CIs)": lambda: per_type(rouge_metric.Rouge(no_split).compute(inputs)),
         }
@@ -297,7 +306,8 @@ def measure_rouge(tmp: Path, quick: bool) -> dict:
                 times[name].append(t)
         for name in fast:
             row["s"][name] = min(times[name])
-        row["s"]["bench, Python engine"], f["bench, Python engine"] = _timed(python_engine)
+        row["s"]["bench, Python engine"], f["bench, Python engine"] = _timed(
+            lambda: with_engine("python", lambda: per_type(rouge_metric.Rouge(no_split).compute(inputs))))
 
         path = tmp / f"pairs{n}.jsonl"
         _score_file(path, pairs)
@@ -343,30 +353,14 @@ def report_rouge(data: dict) -> list[str]:
         t = row["s"]
         rs_best = min(t["rouge-score-rs score() loop"], t["rouge-score-rs score_batch"])
         lines.append(
-            f"- {row['pairs']:,} pairs: bench's engine {rs_best / t['bench engine']:.2f}x and the whole metric "
-            f"with CIs {rs_best / t['bench in process (with CIs)']:.2f}x the fastest rouge-score-rs; `bench score` "
-            f"(whole process) {t['rouge-score-rs score() loop'] / t['bench score, whole process']:.2f}x rouge-score-rs's "
-            f"`score()` loop and {t['rouge-score-rs score_batch'] / t['bench score, whole process']:.2f}x its "
-            "`score_batch`, both in process.")
+            f"- {row['pairs']:,} pairs: bench's C engine {rs_best / t['bench engine (C)']:.2f}x the fastest "
+            f"rouge-score-rs ({t['rouge-score-rs score() loop'] / t['bench engine (C), one thread']:.2f}x its "
+            f"one-core `score()` loop on one thread); the whole metric with CIs "
+            f"{rs_best / t['bench in process (with CIs)']:.2f}x; `bench score` (whole process) "
+            f"{t['rouge-score-rs score() loop'] / t['bench score, whole process']:.2f}x rouge-score-rs's `score()` "
+            f"loop and {t['rouge-score-rs score_batch'] / t['bench score, whole process']:.2f}x its `score_batch`, "
+            "both in process.")
     lines += [
-        "",
-        "Where the targets stand: bench's ROUGE *is* rouge-score-rs's `score_batch` plus a few percent, so in "
-        "process it can match rouge-score-rs but not pass it, and a whole `bench score` process, which also "
-        "starts an interpreter, reads and checks the file and computes four bootstrap CIs, cannot be as fast "
-        "as rouge-score-rs scoring lists already in memory unless bench's own scorer were faster than "
-        "rouge-score-rs. On a quiet machine `score_batch` also gains from the second core; on this shared one "
-        "(see the load average) the threads compete with other work and the ratios move from run to run.",
-        "",
-        "Is rouge-score-rs identical to rouge_score? Checked before bench used it: 12,000 generated cases with "
-        "one to three references (words of the seed text, upper case, Unicode case-mapping "
-        "corners such as `İ`, the Kelvin sign, `ſ`, ligatures and `ß`, Cyrillic, CJK, digits in other "
-        "scripts, empty and punctuation-only texts, blank lines, `\\r`, `\\u2028`), 1,000 batch pairs and "
-        "2,500-word texts, stemmed and unstemmed: not one float differed from rouge_score's `score_multi`. "
-        "tests/metrics/test_rouge_engine.py keeps holding it, bit for bit, to bench's pure-Python scorer "
-        "(which tests/metrics/test_rouge.py holds to rouge_score), with hypothesis-generated texts, several "
-        "references with ties, and long texts. So bench uses rouge-score-rs for every input of the default "
-        "tokenizer, and never for bench's unicode tokenizer, which rouge-score-rs does not have (its "
-        "UnicodeTokenizer is a different one: NFKC and UAX #29 words).",
         "",
         "How to read the ratios (above 1: faster than that peer):",
         "",
@@ -375,20 +369,36 @@ def report_rouge(data: dict) -> list[str]:
         "- rouge-score-rs is Rust: `score()` in a loop is one core and one Python call per pair; `score_batch` "
         "scores the whole list on every core without the GIL. The 'vs fastest rouge-score-rs' column divides by "
         "the faster of the two.",
-        "- bench engine: bench's ROUGE step alone, which hands the whole list to rouge-score-rs's `score_batch` "
-        "(every core) and checks each text for letters the ASCII tokenizer would drop. It costs what "
-        "`score_batch` costs, plus that check and turning the result into an array.",
+        "- bench engine (C): bench's ROUGE step alone, `bench.metrics._native` (bench/metrics/_native.c), which "
+        "bench compiles when it is installed. Each text is tokenized once for the four types, each distinct word "
+        "is stemmed once per call (rouge-score-rs stems every token it meets), tokens become integer ids, "
+        "ROUGE-1/2 count ids in arrays and a small hash table, and the LCS of ROUGE-L and ROUGE-Lsum is "
+        "bit-parallel (64 DP cells per machine word; Lsum's backtrack reads the DP values from the bit columns). "
+        "It releases the GIL and bench splits a large batch into one chunk per core, scored in threads; the "
+        "'one thread' row is the same code on one core, the fair comparison with rouge-score-rs's `score()` loop. "
+        "It also counts the texts the ASCII tokenizer loses most of (the warning bench prints), which the peers "
+        "do not do.",
+        "- bench engine (rouge-score-rs): where the C extension did not build, bench hands the whole list to "
+        "rouge-score-rs's `score_batch` and counts lossy texts in Python.",
         "- bench in process (with CIs): the `rouge` metric as bench runs it: the engine plus the mean and the "
         "seeded bootstrap 95% CI of each of the four types (see the bootstrap section), which the peers do not "
         "compute at all.",
         "- bench, Python engine: the same metric with BENCH_ROUGE_ENGINE=python, bench's own pure-Python scorer "
-        "(bit-parallel LCS, per-word stem cache, worker processes on large sets): what platforms without a "
-        "rouge-score-rs wheel and the unicode tokenizer get.",
+        "(bit-parallel LCS, per-word stem cache, worker processes on large sets): what bench's unicode tokenizer "
+        "and an installation with neither compiled engine get.",
         "- bench score, whole process: `bench score FILE --no-split-sentences` from the shell: interpreter "
-        "start-up, imports, reading and checking the JSONL file, scoring, CIs and printing. Its "
-        "difference column compares the printed corpus means.",
+        "start-up, imports, reading and checking the JSONL file, scoring, CIs and printing (bench's bytecode "
+        "compiled beforehand, as a wheel install does). Its difference column compares the printed corpus means.",
         "- with sentence splitting on (bench's default), predictions are re-split into sentences by nupunkt "
         "before scoring, which the peers do not do; that Python work is shared out to worker processes.",
+        "",
+        "Are the numbers identical? Every row's difference column compares all 4 x pairs F-measures with "
+        "rouge_score's. Beyond these pairs, tests/metrics/test_native.py holds the C engine's precision, recall "
+        "and F-measure bit for bit to bench's Python scorer (held to rouge_score by tests/metrics/test_rouge.py) "
+        "on hypothesis-generated texts (Unicode case-mapping corners, empty and punctuation-only texts, blank "
+        "lines, several references with ties), and its Porter stemmer to bench's (held to nltk's) on 80,000 "
+        "generated words; tests/metrics/test_rouge_engine.py holds both compiled engines, through bench's own "
+        "calls, threads included, to the Python scorer.",
     ]
     return lines
 
@@ -786,6 +796,9 @@ def main() -> None:
         parser.error(f"unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # bench's bytecode compiled once, as installing a wheel does: an editable install (or PYTHONDONTWRITEBYTECODE)
+    # would otherwise compile every module again in each `bench` process timed below
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "bench")], check=True, capture_output=True)
     store = args.output.with_suffix(".json")
     sections = _load(store)
     where = machine()
