@@ -18,12 +18,21 @@ lines are joined with a space and the ends stripped (HELM and lighteval strip
 the prediction too) before spaCy tokenizes it. Documents are tokenized as they
 are, as SummEval does. An empty summary has every statistic 0 and is counted
 in a warning.
+
+With a cache directory (`bench run` and `bench rescore` give one), the
+documents' tokens are kept on disk (`bench.metrics.extractive.TokenCache`,
+``<cache dir>/extractive_tokens/<tokenizer id>/``): a document is tokenized
+once for every model, run and rescoring of its task. Summaries and references
+are tokenized in memory only: a model's summaries are new text (a file each
+would mostly be written and never read), and both are short (about a tenth
+of a news article's tokens together).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,32 +62,44 @@ class Extractiveness(Metric):
                                 ("agg", "mean"))
                 for name in SCORES}
 
-    def table(self, summaries: Sequence[str], documents: Sequence[str]) -> dict[str, np.ndarray]:
-        """Per summary, every score (rates x100)."""
+    def token_cache(self) -> Any:
+        """The documents' token cache (`extractive.TokenCache`) in this metric's cache directory, or None."""
         from bench.metrics import extractive
 
-        rows = extractive.stats_many([as_paragraph(s) for s in summaries], documents)
+        return None if self.cache_dir is None else extractive.TokenCache(self.cache_dir)
+
+    def table(self, summaries: Sequence[str], documents: Sequence[str], cache: Any = None) -> dict[str, np.ndarray]:
+        """Per summary, every score (rates x100); `cache`: an `extractive.TokenCache` for the documents."""
+        from bench.metrics import extractive
+
+        rows = extractive.stats_many([as_paragraph(s) for s in summaries], documents, cache)
         return {name: np.array([row[name] for row in rows], dtype=np.float64) * (100.0 if name in RATES else 1.0)
                 for name in SCORES}
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
         assert inputs.documents is not None  # scoring checks `needs`
         documents = list(inputs.documents)
-        per = self.table(inputs.predictions, documents)
+        cache = self.token_cache()
+        per = self.table(inputs.predictions, documents, cache)
         metrics, ci = corpus_stats(per, self.options)
         empty = int((per["summary_length"] == 0).sum())
         warnings = [f"{empty} summar{'y is' if empty == 1 else 'ies are'} empty: extractiveness statistics 0 "
                     "(summary_length 0)"] if empty else []
+        reference = self.reference(inputs.references, documents, cache)
+        if cache is not None and cache.write_errors:
+            warnings.append(f"extractiveness: {cache.write_errors} document(s)' tokens could not be written to the "
+                            f"token cache ({cache.error}); they will be tokenized again next time")
         return MetricResult(
             per_example={k: v.tolist() for k, v in per.items()},
             metrics=metrics,
             ci=ci,
             signatures=self.signatures("prediction"),
             warnings=warnings,
-            reference=self.reference(inputs.references, documents),
+            reference=reference,
         )
 
-    def reference(self, references: Sequence[Sequence[str]], documents: Sequence[str]) -> MetricResult | None:
+    def reference(self, references: Sequence[Sequence[str]], documents: Sequence[str],
+                  cache: Any = None) -> MetricResult | None:
         """The statistics of the references against the same documents: per example, the mean over its
         non-empty references (examples without one are left out, and counted)."""
         flat: list[str] = []
@@ -90,7 +111,7 @@ class Extractiveness(Metric):
                     owner.append(k)
         if not flat:
             return None
-        per_ref = self.table(flat, [documents[k] for k in owner])
+        per_ref = self.table(flat, [documents[k] for k in owner], cache)
         examples = sorted(set(owner))
         index = np.searchsorted(examples, owner)
         counts = np.bincount(index, minlength=len(examples)).astype(np.float64)

@@ -1,0 +1,259 @@
+"""The documents' token cache on disk (`extractive.TokenCache`): the same tokens and numbers cold and warm, read by
+another process without spaCy, damaged files and another tokenizer's files never read, and reused by `bench run`
+and `bench rescore`.
+
+Tests that tokenize with spaCy (seconds to import) are marked slow; the file format's tests run without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.metrics import extractive
+from bench.metrics.extractive import TOKEN_CACHE_DIR, TokenCache, stats_many, tokenize
+
+from conftest import REPO, SEED_ARTICLE
+
+#: Token tuples as spaCy would give them, and the odd ones: none, one, whitespace tokens, a NUL, lone surrogates.
+SAMPLES = [
+    ("The", " ", "army", "is", "ready", ".", "\n\n", "The", "army"),
+    (),
+    ("one",),
+    ("Лукашенко", "said", "“", "yes", "”", "東京", "\u00e9t\u00e9"),
+    ("a\0b", "c", "a\0b"),
+    ("\ud800", "x", "\udfff"),
+]
+
+
+def _key(n: int) -> bytes:
+    return bytes([n]) * 16
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.tok"))
+
+
+def test_tokens_come_back_as_written(tmp_path):
+    cache = TokenCache(tmp_path)
+    for n, tokens in enumerate(SAMPLES):
+        cache.write(_key(n), tokens)
+    assert cache.written == len(SAMPLES) and cache.write_errors == 0
+    again = TokenCache(tmp_path)
+    assert [again.read(_key(n)) for n in range(len(SAMPLES))] == SAMPLES
+    assert again.loaded == len(SAMPLES) and again.damaged == 0
+    assert again.read(_key(99)) is None and again.loaded == len(SAMPLES)  # not there: a miss, not damage
+    files = _files(tmp_path)
+    assert len(files) == len(SAMPLES)
+    assert all(p.relative_to(tmp_path).parts[:2] == (TOKEN_CACHE_DIR, extractive.tokenizer_id()) for p in files)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".tok"]  # no temporary file left
+
+
+def test_many_distinct_tokens_take_wider_indices(tmp_path):
+    tokens = tuple(f"w{k}" for k in range(70_000)) + ("w5",)
+    TokenCache(tmp_path).write(_key(1), tokens)
+    assert TokenCache(tmp_path).read(_key(1)) == tokens
+
+
+def test_tokens_read_are_interned(tmp_path):
+    TokenCache(tmp_path).write(_key(1), ("army", "ready", "army"))
+    got = TokenCache(tmp_path).read(_key(1))
+    assert got[0] is got[2] is sys.intern("army")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "flipped", "garbage", "other text", "directory"])
+def test_a_damaged_file_is_read_as_missing_and_replaced(tmp_path, damage):
+    cache = TokenCache(tmp_path)
+    tokens = SAMPLES[0]
+    cache.write(_key(1), tokens)
+    path = cache.path(_key(1))
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[:-3])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "flipped":
+        path.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(len(data)))
+    elif damage == "other text":  # a sound file, but of another text
+        cache.write(_key(2), ("something", "else"))
+        path.write_bytes(cache.path(_key(2)).read_bytes())
+    else:
+        path.unlink()
+        path.mkdir()
+    reader = TokenCache(tmp_path)
+    assert reader.read(_key(1)) is None
+    assert reader.damaged == 1 and reader.loaded == 0
+    if damage != "directory":
+        reader.write(_key(1), tokens)  # what tokenize does with a text it had to tokenize again
+        assert TokenCache(tmp_path).read(_key(1)) == tokens
+    else:  # cannot be replaced: counted, never raised
+        reader.write(_key(1), tokens)
+        assert reader.write_errors == 1 and reader.error
+
+
+def test_another_tokenizer_never_reads_these_tokens(tmp_path):
+    mine = TokenCache(tmp_path)
+    mine.write(_key(1), SAMPLES[0])
+    other = TokenCache(tmp_path, tokenizer="spacy-0.0.1-blank-en")
+    assert other.root != mine.root
+    assert other.read(_key(1)) is None and other.damaged == 0
+    # a file moved into the other tokenizer's folder is not taken for its own: the checksum covers the tokenizer
+    other.path(_key(1)).parent.mkdir(parents=True)
+    other.path(_key(1)).write_bytes(mine.path(_key(1)).read_bytes())
+    assert other.read(_key(1)) is None and other.damaged == 1
+    assert TokenCache(tmp_path).read(_key(1)) == SAMPLES[0]
+
+
+def test_a_cache_that_cannot_be_written_is_counted_not_raised(tmp_path):
+    (tmp_path / "blocked").write_text("a file where the cache's folder would be")
+    cache = TokenCache(tmp_path / "blocked")
+    cache.write(_key(1), SAMPLES[0])
+    assert cache.written == 0 and cache.write_errors == 1 and "blocked" in cache.error
+    assert cache.read(_key(1)) is None
+
+
+# ------------------------------------------------------------------ with spaCy
+
+
+def _sentences(article: str) -> list[str]:
+    body = article.splitlines()[3]  # line 1 headline, 2 date, 3 URL
+    return [s.strip() + "." for s in body.split(".  ") if s.strip()]
+
+
+def _texts() -> tuple[list[str], list[str]]:
+    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    sentences = _sentences(article)
+    documents = [article, "\n\n".join(sentences[:3]), "Minsk said  the exercises were defensive.\n\nMoscow agreed.",
+                 "", "Лукашенко said: 東京 and a\0b.", article]
+    summaries = ["Lukashenko expects Russian weapons.", "Belarus expects weapons.", "Moscow agreed.", "Anything.",
+                 "Лукашенко said a\0b.", "The exercises were defensive, Minsk said."]
+    return summaries, documents
+
+
+@pytest.mark.slow
+def test_cold_and_warm_give_the_same_tokens_and_statistics(tmp_path):
+    summaries, documents = _texts()
+    distinct = len(set(documents))
+    extractive.clear_cache()
+    expected_tokens = tokenize(documents)
+    expected = stats_many(summaries, documents)
+    extractive.clear_cache()
+    cold = TokenCache(tmp_path)
+    assert stats_many(summaries, documents, cold) == expected
+    assert (cold.tokenized, cold.loaded, cold.written) == (distinct, 0, distinct)
+    assert len(_files(tmp_path)) == distinct  # documents only: the summaries are not on disk
+    extractive.clear_cache()  # as a new process: nothing in memory
+    warm = TokenCache(tmp_path)
+    assert stats_many(summaries, documents, warm) == expected
+    assert (warm.tokenized, warm.loaded, warm.written, warm.damaged) == (0, distinct, 0, 0)
+    extractive.clear_cache()
+    assert tokenize(documents, TokenCache(tmp_path)) == expected_tokens
+    hot = TokenCache(tmp_path)  # the in-memory cache first
+    assert tokenize(documents, hot) == expected_tokens and (hot.from_memory, hot.loaded, hot.tokenized) == (distinct, 0, 0)
+
+
+@pytest.mark.slow
+def test_texts_tokenized_before_the_disk_cache_was_given_are_written_to_it(tmp_path):
+    _, documents = _texts()
+    extractive.clear_cache()
+    tokens = tokenize(documents)  # in memory only
+    cache = TokenCache(tmp_path)
+    assert tokenize(documents, cache) == tokens
+    assert (cache.from_memory, cache.tokenized, cache.written) == (len(set(documents)), 0, len(set(documents)))
+    extractive.clear_cache()
+    assert tokenize(documents, TokenCache(tmp_path)) == tokens
+
+
+@pytest.mark.slow
+def test_a_damaged_file_is_tokenized_again_with_the_same_numbers(tmp_path):
+    summaries, documents = _texts()
+    extractive.clear_cache()
+    expected = stats_many(summaries, documents, TokenCache(tmp_path))
+    article = TokenCache(tmp_path).path(extractive._key(documents[0]))  # the file of one text
+    article.write_bytes(article.read_bytes()[:100])
+    extractive.clear_cache()
+    again = TokenCache(tmp_path)
+    assert stats_many(summaries, documents, again) == expected
+    assert (again.damaged, again.tokenized, again.written) == (1, 1, 1)
+    extractive.clear_cache()
+    healed = TokenCache(tmp_path)
+    assert stats_many(summaries, documents, healed) == expected and (healed.damaged, healed.tokenized) == (0, 0)
+
+
+@pytest.mark.slow
+def test_another_process_reads_the_tokens_without_spacy(tmp_path):
+    _, documents = _texts()
+    (tmp_path / "docs.json").write_text(json.dumps(documents))
+    code = ("import json, sys\n"
+            "from bench.metrics import extractive\n"
+            f"docs = json.load(open({str(tmp_path / 'docs.json')!r}))\n"
+            f"cache = extractive.TokenCache({str(tmp_path / 'cache')!r})\n"
+            "tokens = extractive.tokenize(docs, cache)\n"
+            "print(json.dumps({'stats': cache.stats(), 'spacy': 'spacy' in sys.modules, 'tokens': tokens}))\n")
+
+    def run() -> dict:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    first, second = run(), run()
+    distinct = len(set(documents))
+    assert first["spacy"] and first["stats"]["tokenized"] == distinct
+    assert not second["spacy"]  # spaCy never even imported: every document came from disk
+    assert second["stats"]["loaded"] == distinct and second["stats"]["tokenized"] == 0
+    assert second["tokens"] == first["tokens"]
+
+
+@pytest.mark.slow
+def test_a_second_run_and_a_rescore_reuse_the_documents_tokens(in_tmp, cli, monkeypatch):
+    sentences = _sentences(SEED_ARTICLE.read_text(encoding="utf-8"))
+    assert len(sentences) >= 8
+    rows = [{"id": f"d{k}", "document": "  ".join(sentences[k:k + 6]), "references": [sentences[k + 1]]}
+            for k in range(3)]
+    (in_tmp / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (in_tmp / "news.yaml").write_text("name: news\nversion: 1\ntype: summarization\nfixture: news.jsonl\n"
+                                      "metrics: [extractiveness]\n", encoding="utf-8")
+    spacy_tokenizer = extractive._tokenizer()
+    seen: list[str] = []
+
+    class Counting:  # spaCy's own tokenizer, with each text it is given written down
+        def pipe(self, texts, **kwargs):
+            texts = list(texts)
+            seen.extend(texts)
+            return spacy_tokenizer.pipe(texts, **kwargs)
+
+    monkeypatch.setattr(extractive, "_tokenizer", lambda: Counting())
+    documents = {r["document"] for r in rows}
+    extractive.clear_cache()
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "news.yaml")
+    assert code == 0, err
+    assert documents <= set(seen)
+    cached = _files(in_tmp / "results" / ".cache" / "metrics")
+    assert len(cached) == len(documents)
+
+    seen.clear()
+    extractive.clear_cache()  # as a new process: another day, another baseline
+    code, _, err = cli("run", "-q", "-m", "textrank", "-t", "news.yaml")
+    assert code == 0, err
+    assert seen and not documents & set(seen)  # its summaries and the references, not the documents
+
+    (run,) = (in_tmp / "results" / "news" / "lead-3").iterdir()
+    seen.clear()
+    extractive.clear_cache()
+    code, _, err = cli("rescore", run, "--no-stemmer")  # a new option, so a new run
+    assert code == 0, err
+    assert not documents & set(seen)
+    original = json.loads((run / "results.json").read_text())
+    (rescored,) = [p for p in (in_tmp / "results" / "news" / "lead-3").iterdir() if p != run]
+    again = json.loads((rescored / "results.json").read_text())
+    assert again["metrics"] == original["metrics"]  # the numbers do not depend on where the tokens came from
+    assert again["reference"]["metrics"] == original["reference"]["metrics"]
+    assert _files(in_tmp / "results" / ".cache" / "metrics") == cached
