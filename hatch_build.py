@@ -77,7 +77,11 @@ class NativeBuildHook(BuildHookInterface):
             for old in dest.parent.glob("_native.*"):
                 if old.suffix in (".so", ".pyd") and old.name != built.name:
                     old.unlink()
-            dest.write_bytes(built.read_bytes())
+            # a new file renamed over the old one: a process that has the old module loaded keeps its copy
+            # (rewriting the loaded file in place would crash it)
+            staged = dest.with_name(dest.name + ".tmp")
+            staged.write_bytes(built.read_bytes())
+            os.replace(staged, dest)
         else:
             build_data["force_include"][str(built)] = target
         build_data["pure_python"] = False
