@@ -164,16 +164,39 @@ def _check_lengths(spec: MetricSpec, r: MetricResult, n: int) -> None:
         if len(values) != n:
             raise BenchError(f"metric {spec.name!r} gave {len(values)} values of {name!r} for {n} examples")
     for name, values in r.per_example.items():  # (details may share a score's name: only scores are numbers)
-        bad = [v for v in values if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                           and math.isfinite(v))]
-        if bad:
-            raise BenchError(f"metric {spec.name!r} gave a per-example value of {name!r} that is not a finite "
-                             f"number: {bad[0]!r}")
-        missing = sum(v is None for v in values)
+        if not _all_finite_numbers(values):
+            bad = [v for v in values if v is not None and not _finite_number(v)]
+            if bad:
+                raise BenchError(f"metric {spec.name!r} gave a per-example value of {name!r} that is not a finite "
+                                 f"number: {bad[0]!r}")
+        missing = values.count(None) if isinstance(values, list) else sum(v is None for v in values)
         if missing and r.counts.get(unscored_count(name)) != missing:
             raise BenchError(f"metric {spec.name!r} left {missing} examples without a {name!r} score but counts "
                              f"{r.counts.get(unscored_count(name))!r} of them",
                              hint=f"set counts[{unscored_count(name)!r}] to the number of None values")
+
+
+def _finite_number(v: Any) -> bool:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _all_finite_numbers(values: Sequence[Any]) -> bool:
+    """True when every value is a finite float or int (not a bool), None allowed: the usual case, checked at
+    C speed; False sends the caller to the value-by-value check that names the culprit."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds <= {float, int}:
+        return False
+    try:
+        present = [v for v in values if v is not None] if None in values else values
+        return all(map(math.isfinite, present))
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _with_code(sig: str, code: str | None) -> str:

@@ -79,3 +79,23 @@ def test_read_score_file_lists_every_bad_line(tmp_path):
         ("5", "'references' must be a list of strings"),
         ("6", "'id' must be a string, got a boolean"),
     ]
+
+
+@pytest.mark.parametrize("bad, shown", [(float("nan"), "nan"), (float("inf"), "inf"), (True, "True"), ("0.5", "'0.5'"),
+                                        (10**400, "10000000000")])
+def test_a_per_example_value_that_is_not_a_finite_number_is_refused(bad, shown):
+    from bench.errors import BenchError
+    from bench.metrics import MetricSpec
+    from bench.metrics.base import MetricResult
+    from bench.metrics.scoring import merge_results
+
+    values = [0.5] * 50 + [bad] + [None, 1]
+    result = MetricResult(per_example={"s": values}, metrics={"s": 0.5}, ci={"s": None}, signatures={"s": "s|x"},
+                          counts={"s_unscored": 1})
+    with pytest.raises(BenchError, match="not a finite number") as e:
+        merge_results([(MetricSpec("mine"), result, None)], len(values))
+    assert shown in str(e.value)
+    fine = MetricResult(per_example={"s": [0.5] * 50 + [None, 1]}, metrics={"s": 0.5}, ci={"s": None},
+                        signatures={"s": "s|x"}, counts={"s_unscored": 1})
+    merged = merge_results([(MetricSpec("mine"), fine, None)], 52)
+    assert merged.per_example[50] == {} and merged.per_example[51] == {"s": 1}
