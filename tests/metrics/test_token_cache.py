@@ -156,7 +156,8 @@ def test_cold_and_warm_give_the_same_tokens_and_statistics(tmp_path):
     extractive.clear_cache()
     assert tokenize(documents, TokenCache(tmp_path)) == expected_tokens
     hot = TokenCache(tmp_path)  # the in-memory cache first
-    assert tokenize(documents, hot) == expected_tokens and (hot.from_memory, hot.loaded, hot.tokenized) == (distinct, 0, 0)
+    assert tokenize(documents, hot) == expected_tokens
+    assert (hot.from_memory, hot.loaded, hot.tokenized) == (distinct, 0, 0)
 
 
 @pytest.mark.slow
@@ -257,3 +258,30 @@ def test_a_second_run_and_a_rescore_reuse_the_documents_tokens(in_tmp, cli, monk
     assert again["metrics"] == original["metrics"]  # the numbers do not depend on where the tokens came from
     assert again["reference"]["metrics"] == original["reference"]["metrics"]
     assert _files(in_tmp / "results" / ".cache" / "metrics") == cached
+
+
+@pytest.mark.slow
+def test_processes_writing_the_same_documents_at_once_leave_sound_files(tmp_path):
+    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    sentences = _sentences(article)
+    documents = [article, *("  ".join(sentences[k:k + 5]) for k in range(len(sentences)))]
+    (tmp_path / "docs.json").write_text(json.dumps(documents))
+    code = ("import json\n"
+            "from bench.metrics import extractive\n"
+            f"docs = json.load(open({str(tmp_path / 'docs.json')!r}))\n"
+            "for _ in range(3):\n"
+            "    extractive.clear_cache()\n"
+            f"    extractive.tokenize(docs, extractive.TokenCache({str(tmp_path / 'cache')!r}))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+        p.stderr.close()
+    extractive.clear_cache()
+    expected = tokenize(documents)
+    extractive.clear_cache()
+    reader = TokenCache(tmp_path / "cache")
+    assert tokenize(documents, reader) == expected
+    assert (reader.loaded, reader.damaged, reader.tokenized) == (len(set(documents)), 0, 0)
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.suffix != ".tok"] == []
