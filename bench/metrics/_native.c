@@ -640,16 +640,31 @@ static int32_t word_id(Scorer *sc, char *w, int n, uint64_t h)
     return id;
 }
 
+/* Byte -> the character the tokenizer keeps (A-Z lowercased, a-z, 0-9), or 0 for a separator. */
+static unsigned char KEEP[256];
+
+static void init_keep(void)
+{
+    for (int c = 0; c < 256; c++)
+        KEEP[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? (unsigned char)c
+                  : (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : 0;
+}
+
 /* What a text's characters are, read without the GIL. */
 typedef struct {
     const void *data;
     Py_ssize_t len;
-    int kind;       /* PyUnicode kind; 0: ASCII, A-Z still to lowercase */
-    /* the text as given, when it is not ASCII (data is then its str.lower()) */
-    const void *orig;
-    Py_ssize_t orig_len;
-    int orig_kind;
+    int kind;       /* PyUnicode kind; 0: ASCII */
 } Chars;
+
+/* rouge_score lowercases with str.lower() and keeps [a-z0-9] of the result. Of the characters outside ASCII,
+ * str.lower() gives an ASCII letter or digit for two only: U+0130 (capital I with dot above) -> "i" + U+0307
+ * (a combining dot, so the word ends there) and U+212A (Kelvin sign) -> "k"; every other one lowercases to
+ * characters outside ASCII, which separate words (str.lower()'s one contextual rule, the final sigma, chooses
+ * between two Greek letters). tests/metrics/test_native.py checks this against str.lower() over every code
+ * point. So the tokenizer reads the text as given and needs no lowercased copy. */
+#define DOTTED_CAPITAL_I 0x130
+#define KELVIN_SIGN 0x212A
 
 /* Whether rouge_score's tokenizer drops most of the letters and digits of the text: of its characters that
  * str.isalnum() accepts, fewer than half are [a-z0-9] after str.lower() (rouge_metric._loses_text). */
@@ -658,11 +673,10 @@ static int loses_text(const Chars *c)
     if (c->kind == 0)
         return 0; /* ASCII: every letter and digit is kept */
     Py_ssize_t alnum = 0, kept = 0;
-    for (Py_ssize_t i = 0; i < c->orig_len; i++)
-        alnum += Py_UNICODE_ISALNUM(PyUnicode_READ(c->orig_kind, c->orig, i)) != 0;
     for (Py_ssize_t i = 0; i < c->len; i++) {
         Py_UCS4 ch = PyUnicode_READ(c->kind, c->data, i);
-        kept += (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        alnum += Py_UNICODE_ISALNUM(ch) != 0;
+        kept += (ch < 128 && KEEP[ch]) || ch == DOTTED_CAPITAL_I || ch == KELVIN_SIGN;
     }
     return alnum > 0 && (double)kept < 0.5 * (double)alnum;
 }
@@ -684,16 +698,6 @@ static int end_sentence(Text *t)
     if (t->tok.len > (size_t)t->sent.data[t->sent.len - 1])
         return vec_push(&t->sent, (int32_t)t->tok.len);
     return 0;
-}
-
-/* Byte -> the character the tokenizer keeps (A-Z lowercased, a-z, 0-9), or 0 for a separator. */
-static unsigned char KEEP[256];
-
-static void init_keep(void)
-{
-    for (int c = 0; c < 256; c++)
-        KEEP[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? (unsigned char)c
-                  : (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : 0;
 }
 
 static int grow_word(Scorer *sc)
@@ -738,12 +742,15 @@ static int tokenize(Scorer *sc, const Chars *c, Text *t)
     else {
         for (Py_ssize_t i = 0; i < c->len; i++) {
             Py_UCS4 ch = PyUnicode_READ(c->kind, c->data, i);
-            if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+            unsigned char k = ch < 128 ? KEEP[ch] : ch == KELVIN_SIGN ? 'k' : ch == DOTTED_CAPITAL_I ? 'i' : 0;
+            if (k) {
                 if ((size_t)n + 1 >= sc->word_cap && grow_word(sc))
                     return -1;
-                sc->word[n++] = (char)ch;
-                h = FNV_STEP(h, ch);
-                continue;
+                sc->word[n++] = (char)k;
+                h = FNV_STEP(h, k);
+                if (ch != DOTTED_CAPITAL_I)
+                    continue;
+                /* "i" + U+0307: the combining dot ends the word */
             }
             if (n) {
                 if (end_word(sc, t, n, h))
@@ -1084,33 +1091,15 @@ HOT int score_pair(Scorer *sc, const Text *ref, const Text *pred, Score out[NTYP
 
 /* ------------------------------------------------------------- Python API */
 
-static int chars_of(PyObject *text, PyObject **keep, Chars *out)
+static int chars_of(PyObject *text, Chars *out)
 {
     if (!PyUnicode_Check(text)) {
         PyErr_Format(PyExc_TypeError, "expected str, got %.100s", Py_TYPE(text)->tp_name);
         return -1;
     }
-    if (PyUnicode_IS_ASCII(text)) {
-        out->data = PyUnicode_DATA(text);
-        out->len = PyUnicode_GET_LENGTH(text);
-        out->kind = 0;
-        out->orig = NULL;
-        out->orig_len = 0;
-        out->orig_kind = 0;
-        *keep = NULL;
-        return 0;
-    }
-    out->orig = PyUnicode_DATA(text);
-    out->orig_len = PyUnicode_GET_LENGTH(text);
-    out->orig_kind = PyUnicode_KIND(text);
-    /* rouge_score lowercases with str.lower(); only [a-z0-9] of the result is kept. */
-    PyObject *low = PyObject_CallMethod(text, "lower", NULL);
-    if (!low)
-        return -1;
-    out->data = PyUnicode_DATA(low);
-    out->len = PyUnicode_GET_LENGTH(low);
-    out->kind = PyUnicode_KIND(low);
-    *keep = low;
+    out->data = PyUnicode_DATA(text);
+    out->len = PyUnicode_GET_LENGTH(text);
+    out->kind = PyUnicode_IS_ASCII(text) ? 0 : PyUnicode_KIND(text);
     return 0;
 }
 
@@ -1241,18 +1230,24 @@ static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
             }
             cap = c;
         }
-        if (chars_of(PySequence_Fast_GET_ITEM(pseq, i), &keep[ntexts], &chars[ntexts])) {
+        /* each text is held until the scores are done: the GIL is released meanwhile, and the caller's lists
+         * (or a sequence's own copies) could let go of them */
+        keep[ntexts] = PySequence_Fast_GET_ITEM(pseq, i);
+        Py_INCREF(keep[ntexts]);
+        ntexts++;
+        if (chars_of(keep[ntexts - 1], &chars[ntexts - 1])) {
             Py_DECREF(rs);
             goto done;
         }
-        ntexts++;
         ref_start[i] = ntexts;
         for (Py_ssize_t r = 0; r < k; r++) {
-            if (chars_of(PySequence_Fast_GET_ITEM(rs, r), &keep[ntexts], &chars[ntexts])) {
+            keep[ntexts] = PySequence_Fast_GET_ITEM(rs, r);
+            Py_INCREF(keep[ntexts]);
+            ntexts++;
+            if (chars_of(keep[ntexts - 1], &chars[ntexts - 1])) {
                 Py_DECREF(rs);
                 goto done;
             }
-            ntexts++;
         }
         Py_DECREF(rs);
     }

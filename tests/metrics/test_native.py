@@ -202,3 +202,36 @@ def test_bootstrap_uses_numpy_s_draw_when_the_extension_s_differs(monkeypatch):
 def test_text_loss_is_counted_as_rouge_metric_counts_it(text):
     for pair in (([text], [["plain"]]), (["plain"], [["plain", text]])):
         assert C.rouge(*pair, True)[1] == rouge_metric._count_lossy(*pair) == int(rouge_metric._loses_text(text))
+
+
+def test_only_two_characters_outside_ascii_lowercase_to_ascii_letters_or_digits():
+    # the C tokenizer reads texts without lowercasing them first: it maps these two itself
+    # (U+0130 -> "i" + a combining dot, U+212A KELVIN SIGN -> "k") and takes every other one for a separator
+    found = [c for c in range(0x80, 0x110000) if re.search(r"[a-z0-9]", chr(c).lower())]
+    assert found == [0x130, 0x212A]
+    assert chr(0x130).lower() == "i\u0307" and chr(0x212A).lower() == "k"
+
+
+@pytest.mark.parametrize("text", ["İstanbul İİ xİy", "\u212aelvin 5\u212a", "ΣΑΣ ΟΔΟΣ σας", "straße STRASSE", "Ǆemal ǅ",
+                                  "ﬁne ﬂow", "Ⅻ ①"])
+def test_case_mapping_corners_tokenize_as_str_lower(text):
+    for stem in (True, False):
+        scorer = RougeScorer(ROUGE_TYPES, use_stemmer=stem)
+        pairs = [(text, [text + " i k"]), ("i k stanbul", [text]), (text.upper(), [text.lower()])]
+        expected = np.array([[tuple(scorer.score(p, r)[t]) for t in ROUGE_TYPES] for p, r in pairs])
+        data, _ = C.rouge([p for p, _ in pairs], [r for _, r in pairs], stem, full=True)
+        assert np.array_equal(np.frombuffer(data).reshape(3, 4, 3), expected)
+
+
+def test_texts_are_held_while_scoring_without_the_gil():
+    class Fresh:  # a sequence that makes new strings each time it is read: nothing else holds them
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            if i >= 2:
+                raise IndexError
+            return "".join(["The cat ", "sat on the mat.\nIt ran."][: i + 1])
+
+    data, _ = C.rouge(["the cat sat", "a cat ran"], [Fresh(), Fresh()], True)
+    assert np.frombuffer(data).shape == (8,)
