@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
+def freeze_heap() -> None:
+    """Move every object made so far out of the cyclic garbage collector's sight (`gc.freeze`).
+
+    For a command about to work through a large data set: the modules it has
+    imported live until the process ends, and without this every full
+    collection that its data sets off walks them all again (scoring 20,000 pairs
+    spent 0.08 s of 0.67 s that way). Commands only: a library call must not pin
+    its caller's objects.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def console() -> Console:
     """A console for tables on stdout; 120 columns when stdout is not a terminal."""
     from rich.console import Console

@@ -9,7 +9,7 @@ import typer
 
 from bench.cli.options import (MetricNames, MetricOpts, NoSplitSentences, NoStemmer, OutputDirOrNone, Tokenizer,
                                TokenizerName, metric_options, metric_settings)
-from bench.cli.output import echo, print_runs
+from bench.cli.output import echo, freeze_heap, print_runs
 
 
 def rescore(
@@ -34,7 +34,10 @@ def rescore(
 
     from bench.api import metric_specs
     from bench.execution.rescore import find_run_dir
+    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
     from bench.results.store import read_run, run_metrics
+
+    freeze_heap()
 
     options = metric_options(no_stemmer, no_split_sentences, tokenizer)
     names, settings = list(metric or []), metric_settings(metric_opt)

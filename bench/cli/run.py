@@ -10,7 +10,7 @@ import typer
 from bench.cli.options import (Interrupted, MetricNames, MetricOpts, NoSplitSentences, NoStemmer, OutputDir, TasksDirs,
                                Tokenizer, TokenizerName,
                                metric_options, metric_settings, option_name, parse_batch_size, parse_gen)
-from bench.cli.output import ProgressBars, print_runs
+from bench.cli.output import ProgressBars, freeze_heap, print_runs
 from bench.errors import relpath
 
 
@@ -60,6 +60,9 @@ def run(
     command after an interruption predicts only what is missing.
     """
     from bench.api import check_run_arguments, run as api_run
+    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
+
+    freeze_heap()
 
     batch = parse_batch_size(batch_size)
     model_options: dict[str, Any] = {"device": device, "dtype": dtype, "generation": parse_gen(gen or []),

@@ -9,7 +9,7 @@ import typer
 
 from bench.cli.options import (Format, FormatOption, MetricNames, MetricOpts, NoSplitSentences, NoStemmer, Tokenizer,
                                TokenizerName, metric_options, metric_settings)
-from bench.cli.output import cell, console, fmt, warn
+from bench.cli.output import cell, console, fmt, freeze_heap, warn
 from bench.errors import BenchError, BenchErrors
 
 
@@ -51,7 +51,9 @@ def score(
 ) -> None:
     """Score predictions in a file against their references (ROUGE unless --metric says otherwise)."""
     from bench.api import score_file
+    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
 
+    freeze_heap()
     names = list(dict.fromkeys(metric or ["rouge"]))
     try:
         result = score_file(file, metric=names, options=metric_options(no_stemmer, no_split_sentences, tokenizer),

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
-from bench.io import (SURROGATE_HINT, json_type, lone_surrogate, read_bytes, read_jsonl, surrogate_escape_lines,
-                      surrogate_name)
+from bench.io import (SURROGATE_HINT, collector_paused, json_type, lone_surrogate, read_bytes, read_jsonl,
+                      surrogate_escape_lines, surrogate_name)
 from bench.metrics.base import unscored_count
 from bench.metrics import (METRICS, Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
                            metric_code, resolve_metric)
@@ -111,6 +111,11 @@ def score_examples(
 
 
 def merge_results(results: Sequence[tuple[MetricSpec, MetricResult, str | None]], n: int) -> Scores:
+    with collector_paused():  # n dicts per example, none of them in a cycle
+        return _merge_results(results, n)
+
+
+def _merge_results(results: Sequence[tuple[MetricSpec, MetricResult, str | None]], n: int) -> Scores:
     metrics: dict[str, float] = {}
     ci: dict[str, tuple[float, float] | None] = {}
     signatures: dict[str, str] = {}
