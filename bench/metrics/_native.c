@@ -672,12 +672,21 @@ static int loses_text(const Chars *c)
 {
     if (c->kind == 0)
         return 0; /* ASCII: every letter and digit is kept */
-    Py_ssize_t alnum = 0, kept = 0;
+    /* First a bound: every kept character is alphanumeric, and at most every other character outside ASCII
+     * is one; when the kept ones are half of that bound, the text cannot lose most of them. */
+    Py_ssize_t kept = 0, other = 0;
     for (Py_ssize_t i = 0; i < c->len; i++) {
         Py_UCS4 ch = PyUnicode_READ(c->kind, c->data, i);
-        alnum += Py_UNICODE_ISALNUM(ch) != 0;
-        kept += (ch < 128 && KEEP[ch]) || ch == DOTTED_CAPITAL_I || ch == KELVIN_SIGN;
+        if ((ch < 128 && KEEP[ch]) || ch == DOTTED_CAPITAL_I || ch == KELVIN_SIGN)
+            kept++;
+        else if (ch >= 128)
+            other++;
     }
+    if ((double)kept >= 0.5 * (double)(kept + other))
+        return 0;
+    Py_ssize_t alnum = 0;
+    for (Py_ssize_t i = 0; i < c->len; i++)
+        alnum += Py_UNICODE_ISALNUM(PyUnicode_READ(c->kind, c->data, i)) != 0;
     return alnum > 0 && (double)kept < 0.5 * (double)alnum;
 }
 
