@@ -1,4 +1,4 @@
-"""Wheel build hook: compiles bench's C extension, `bench.metrics._native` (ROUGE and the bootstrap gather).
+"""Wheel build hook: compiles bench's C extension, `bench._native` (ROUGE, the bootstrap, reading JSON lines).
 
 The extension is optional: without a C compiler (or with BENCH_NO_NATIVE=1) the
 build says so and goes on, and bench scores ROUGE with rouge-score-rs or its own
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = "bench/metrics/_native.c"
-MODULE = "bench.metrics._native"
+SOURCE = "bench/_native.c"
+MODULE = "bench._native"
 
 
 def compile_args() -> list[str]:
@@ -70,7 +70,7 @@ class NativeBuildHook(BuildHookInterface):
                 "Python headers, then reinstall, to build it."
             )
             return
-        target = f"bench/metrics/{built.name}"
+        target = f"bench/{built.name}"
         if version == "editable":
             # an editable install imports bench from the source tree: the module goes next to its source
             dest = root / target

@@ -369,7 +369,7 @@ def report_rouge(data: dict) -> list[str]:
         "- rouge-score-rs is Rust: `score()` in a loop is one core and one Python call per pair; `score_batch` "
         "scores the whole list on every core without the GIL. The 'vs fastest rouge-score-rs' column divides by "
         "the faster of the two.",
-        "- bench engine (C): bench's ROUGE step alone, `bench.metrics._native` (bench/metrics/_native.c), which "
+        "- bench engine (C): bench's ROUGE step alone, `bench._native` (bench/_native.c), which "
         "bench compiles when it is installed. Each text is tokenized once for the four types, each distinct word "
         "is stemmed once per call (rouge-score-rs stems every token it meets), tokens become integer ids, "
         "ROUGE-1/2 count ids in arrays and a small hash table, and the LCS of ROUGE-L and ROUGE-Lsum is "

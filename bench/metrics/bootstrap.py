@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bench.metrics import native
+from bench import native
 
 DEFAULT_SEED = 12345
 DEFAULT_RESAMPLES = 1000

@@ -3,7 +3,7 @@
 All three give the same numbers, bit for bit, for rouge_score's tokenizer, with
 and without stemming, on one or several references:
 
-- ``c``: `bench.metrics._native`, compiled from bench/metrics/_native.c when
+- ``c``: `bench._native`, compiled from bench/_native.c when
   bench is installed (hatch_build.py). Each text is tokenized once, each
   distinct word stemmed once, tokens become integer ids and the LCS is
   bit-parallel; it scores without the GIL, so a large batch is split into one
@@ -49,7 +49,7 @@ class EngineUnavailable(BenchError):
 
 
 def _c_module():
-    from bench.metrics import native
+    from bench import native
 
     return native.module()
 

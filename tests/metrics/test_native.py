@@ -1,4 +1,4 @@
-"""bench's C extension (bench.metrics._native) gives the numbers of bench's Python code, bit for bit.
+"""bench's C extension (bench._native) gives the numbers of bench's Python code, bit for bit.
 
 - its Porter stemmer is `bench.metrics.porter.stem` (itself held to nltk's
   PorterStemmer by test_porter.py) on every word of real text and on generated
@@ -21,13 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import bootstrap, native, porter, rouge_metric
+from bench.metrics import bootstrap, porter, rouge_metric
+from bench import native
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from tiny_models import seed_text
 
 if native.module() is None:
     if os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
-        pytest.fail("bench's C extension is not built: pip install -e . (or set BENCH_NO_NATIVE=1)",
+        pytest.fail("bench's C extension is not built, or was built from an older source: pip install -e . (or set BENCH_NO_NATIVE=1)",
                     pytrace=False)
     pytest.skip("BENCH_NO_NATIVE is set: the C extension is not built", allow_module_level=True)
 

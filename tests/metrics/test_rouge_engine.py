@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bench.metrics import rouge_engine, rouge_metric
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
-from bench.metrics import native
+from bench import native
 from tiny_models import seed_text
 
 
@@ -30,7 +30,7 @@ def _available(engine: str) -> bool:
     if engine == "c":
         # built by every install with a C compiler: missing here is a failure unless the build was turned off
         if native.module() is None and os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
-            pytest.fail("bench's C extension is not built: pip install -e . (or set BENCH_NO_NATIVE=1)")
+            pytest.fail("bench's C extension is not built, or was built from an older source: pip install -e . (or set BENCH_NO_NATIVE=1)")
         return native.module() is not None
     try:
         import rouge_score_rs  # noqa: F401

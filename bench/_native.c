@@ -1,5 +1,5 @@
 /*
- * bench.metrics._native: bench's ROUGE scorer and bootstrap gather in C.
+ * bench._native: bench's ROUGE scorer and bootstrap gather in C.
  *
  * The numbers are those of bench's pure-Python scorer (bench/metrics/rouge.py,
  * itself held to rouge_score 0.1.2) bit for bit, and those of numpy's
@@ -1747,18 +1747,300 @@ out:
     return ret;
 }
 
+/* ------------------------------------------------------------ JSON lines */
+
+/* The usual line of a score file, {"id": "...", "prediction": "...", "references": ["..."]}, parsed into the
+ * dict json.loads gives. Only objects whose values are strings or lists of strings are taken, at the start
+ * of a line and with nothing but JSON whitespace after them; anything else (numbers, nesting, an error of
+ * any kind, invalid UTF-8, a control character in a string, an unknown escape) gives None, and bench reads
+ * that line with Python's json, whose messages and results stay the reference. */
+
+static inline const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+static int hex4(const char *p, const char *end, Py_UCS4 *out)
+{
+    if (end - p < 4)
+        return -1;
+    Py_UCS4 v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (Py_UCS4)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (Py_UCS4)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (Py_UCS4)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, Py_UCS4 cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) { /* lone surrogates too: read back with "surrogatepass" */
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A JSON string at p (its opening quote): the str, *next after its closing quote; NULL to give up (no
+ * Python error set). */
+static PyObject *json_string(const char *p, const char *end, const char **next)
+{
+    const char *q = p + 1;
+    int escaped = 0;
+    while (q < end && *q != '"') {
+        unsigned char c = (unsigned char)*q;
+        if (c < 0x20)
+            return NULL; /* json refuses a raw control character */
+        if (c == '\\') {
+            escaped = 1;
+            q += 2;
+            continue;
+        }
+        /* an encoded surrogate (ED A0..BF ..) is not UTF-8: the file's own decoding reports it */
+        if (c == 0xED && q + 1 < end && (unsigned char)q[1] >= 0xA0)
+            return NULL;
+        q++;
+    }
+    if (q >= end)
+        return NULL;
+    *next = q + 1;
+    if (!escaped) {
+        PyObject *s = PyUnicode_DecodeUTF8(p + 1, q - (p + 1), NULL);
+        if (!s)
+            PyErr_Clear();
+        return s;
+    }
+    /* escapes never make a string longer: \uXXXX (6 bytes) is at most 3 bytes of UTF-8, a pair (12) 4 */
+    char *buf = PyMem_Malloc((size_t)(q - p) + 4);
+    if (!buf)
+        return NULL;
+    size_t n = 0;
+    const char *r = p + 1;
+    while (r < q) {
+        if (*r != '\\') {
+            buf[n++] = *r++;
+            continue;
+        }
+        char e = r[1];
+        Py_UCS4 cp;
+        r += 2;
+        switch (e) {
+        case '"': buf[n++] = '"'; break;
+        case '\\': buf[n++] = '\\'; break;
+        case '/': buf[n++] = '/'; break;
+        case 'b': buf[n++] = '\b'; break;
+        case 'f': buf[n++] = '\f'; break;
+        case 'n': buf[n++] = '\n'; break;
+        case 'r': buf[n++] = '\r'; break;
+        case 't': buf[n++] = '\t'; break;
+        case 'u':
+            if (hex4(r, q, &cp)) {
+                PyMem_Free(buf);
+                return NULL;
+            }
+            r += 4;
+            /* a high surrogate followed by an escaped low one is one character, as json reads it */
+            if (cp >= 0xD800 && cp <= 0xDBFF && q - r >= 6 && r[0] == '\\' && r[1] == 'u') {
+                Py_UCS4 low;
+                if (!hex4(r + 2, q, &low) && low >= 0xDC00 && low <= 0xDFFF) {
+                    cp = 0x10000 + (((cp - 0xD800) << 10) | (low - 0xDC00));
+                    r += 6;
+                }
+            }
+            n += put_utf8(buf + n, cp);
+            break;
+        default:
+            PyMem_Free(buf);
+            return NULL;
+        }
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)n, "surrogatepass");
+    PyMem_Free(buf);
+    if (!s)
+        PyErr_Clear();
+    return s;
+}
+
+/* One line [p, end) that starts with '{': the dict, or NULL to give up (Py_None is not returned here). */
+static PyObject *json_line(const char *p, const char *end, PyObject *keys)
+{
+    PyObject *obj = PyDict_New();
+    if (!obj)
+        return NULL;
+    p = skip_space(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+        goto close;
+    }
+    for (;;) {
+        if (p >= end || *p != '"')
+            goto fail;
+        const char *after;
+        PyObject *key = json_string(p, end, &after);
+        if (!key)
+            goto fail;
+        /* one str object per distinct key, as json's scanner memoizes them */
+        PyObject *known = PyDict_SetDefault(keys, key, key);
+        Py_XINCREF(known);
+        Py_DECREF(key);
+        if (!known)
+            goto fail;
+        key = known;
+        p = skip_space(after, end);
+        if (p >= end || *p != ':') {
+            Py_DECREF(key);
+            goto fail;
+        }
+        p = skip_space(p + 1, end);
+        PyObject *value = NULL;
+        if (p < end && *p == '"') {
+            value = json_string(p, end, &after);
+            p = after;
+        }
+        else if (p < end && *p == '[') {
+            value = PyList_New(0);
+            p = skip_space(p + 1, end);
+            if (value && p < end && *p == ']') {
+                p++;
+            }
+            else {
+                while (value) {
+                    if (p >= end || *p != '"') {
+                        Py_CLEAR(value);
+                        break;
+                    }
+                    PyObject *item = json_string(p, end, &after);
+                    if (!item || PyList_Append(value, item)) {
+                        Py_XDECREF(item);
+                        Py_CLEAR(value);
+                        break;
+                    }
+                    Py_DECREF(item);
+                    p = skip_space(after, end);
+                    if (p < end && *p == ',') {
+                        p = skip_space(p + 1, end);
+                        continue;
+                    }
+                    if (p < end && *p == ']') {
+                        p++;
+                        break;
+                    }
+                    Py_CLEAR(value);
+                }
+            }
+        }
+        if (!value || PyDict_SetItem(obj, key, value)) {
+            Py_XDECREF(value);
+            Py_DECREF(key);
+            goto fail;
+        }
+        Py_DECREF(value);
+        Py_DECREF(key);
+        p = skip_space(p, end);
+        if (p < end && *p == ',') {
+            p = skip_space(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+        goto fail;
+    }
+close:
+    if (skip_space(p, end) != end)
+        goto fail; /* more than one value on the line */
+    return obj;
+fail:
+    Py_DECREF(obj);
+    PyErr_Clear();
+    return NULL;
+}
+
+PyDoc_STRVAR(jsonl_objects_doc,
+"jsonl_objects(data) -> list\n\n"
+"For each \"\\n\"-separated line of data (bytes), the dict json.loads would give when the line is an\n"
+"object of strings and lists of strings starting at the line's first byte, and None for any other line\n"
+"(to be read by json, which also reports its errors).");
+
+static PyObject *py_jsonl_objects(PyObject *self, PyObject *arg)
+{
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    PyObject *keys = PyDict_New();
+    if (!out || !keys)
+        goto error;
+    const char *p = (const char *)b.buf, *end = p + b.len;
+    for (;;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        PyObject *obj = (p < stop && *p == '{') ? json_line(p, stop, keys) : NULL;
+        if (PyErr_Occurred())
+            goto error;
+        if (!obj) {
+            obj = Py_None;
+            Py_INCREF(obj);
+        }
+        if (PyList_Append(out, obj)) {
+            Py_DECREF(obj);
+            goto error;
+        }
+        Py_DECREF(obj);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    Py_DECREF(keys);
+    PyBuffer_Release(&b);
+    return out;
+error:
+    Py_XDECREF(out);
+    Py_XDECREF(keys);
+    PyBuffer_Release(&b);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"rouge", (PyCFunction)(void (*)(void))py_rouge, METH_VARARGS | METH_KEYWORDS, rouge_doc},
     {"stem", py_stem, METH_O, stem_doc},
     {"gather_means", py_gather_means, METH_VARARGS, gather_means_doc},
     {"bootstrap_means", py_bootstrap_means, METH_VARARGS, bootstrap_means_doc},
     {"integers", py_integers, METH_VARARGS, integers_doc},
+    {"jsonl_objects", py_jsonl_objects, METH_O, jsonl_objects_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native",
-    "bench's ROUGE scorer and bootstrap gather in C (see bench/metrics/rouge_engine.py).", -1, methods,
+    "bench's C extension: ROUGE, the bootstrap's means, JSON lines (see bench/native.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 

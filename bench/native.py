@@ -1,10 +1,10 @@
-"""bench's C extension, `bench.metrics._native`, where it was built; None elsewhere.
+"""bench's C extension, `bench._native`, where it was built; None elsewhere.
 
 It is compiled when bench is installed (hatch_build.py) and is optional: every
 function in it has a Python equivalent in bench that gives the same numbers bit
 for bit (ROUGE: `bench.metrics.rouge`; the bootstrap's means: numpy), which
 tests/metrics/test_native.py checks. An editable install whose
-bench/metrics/_native.c changed since it was compiled is not used (its numbers
+bench/_native.c changed since it was compiled is not used (its numbers
 could differ); `pip install -e .` rebuilds it.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 def module():
     """The validated extension module, or None."""
     try:
-        mod = importlib.import_module("bench.metrics._native")
+        mod = importlib.import_module("bench._native")
     except ImportError:
         return None
     return mod if built_from(mod, Path(__file__).with_name("_native.c")) else None
