@@ -1807,13 +1807,27 @@ static size_t put_utf8(char *o, Py_UCS4 cp)
     return 4;
 }
 
+/* The bytes a string's scan stops at: the closing quote, a backslash, a control character (refused), and
+ * 0xED (which may start an encoded surrogate). */
+static unsigned char STRING_SPECIAL[256];
+
+static void init_string_special(void)
+{
+    for (int c = 0; c < 256; c++)
+        STRING_SPECIAL[c] = c < 0x20 || c == '"' || c == '\\' || c == 0xED;
+}
+
 /* A JSON string at p (its opening quote): the str, *next after its closing quote; NULL to give up (no
  * Python error set). */
 static PyObject *json_string(const char *p, const char *end, const char **next)
 {
     const char *q = p + 1;
     int escaped = 0;
-    while (q < end && *q != '"') {
+    for (;;) {
+        while (q < end && !STRING_SPECIAL[(unsigned char)*q])
+            q++;
+        if (q >= end || *q == '"')
+            break;
         unsigned char c = (unsigned char)*q;
         if (c < 0x20)
             return NULL; /* json refuses a raw control character */
@@ -2051,6 +2065,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__native(void)
 {
     init_keep();
+    init_string_special();
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;
