@@ -351,6 +351,8 @@ def report_rouge(data: dict) -> list[str]:
         lines.append("")
     for row in data["rows"]:
         t = row["s"]
+        if "bench engine (C)" not in t:  # measured before bench had its C engine
+            continue
         rs_best = min(t["rouge-score-rs score() loop"], t["rouge-score-rs score_batch"])
         lines.append(
             f"- {row['pairs']:,} pairs: bench's C engine {rs_best / t['bench engine (C)']:.2f}x the fastest "
@@ -427,11 +429,22 @@ def measure_bootstrap(tmp: Path, quick: bool) -> dict:
             means[start:stop] = x[r.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
         return tuple(float(q) for q in np.quantile(means, [0.025, 0.975]))
 
+    from bench import native
+
+    def without_extension(fn):
+        saved = native.module
+        native.module = lambda: None
+        try:
+            return fn()
+        finally:
+            native.module = saved
+
     t_before, a = _timed(lambda: {k: before(v) for k, v in values.items()})
-    t_each, b = _timed(lambda: {k: bootstrap_ci(v) for k, v in values.items()})
-    t_many, c = _timed(lambda: bootstrap_cis(values))
+    t_each, b = _timed(lambda: without_extension(lambda: {k: bootstrap_ci(v) for k, v in values.items()}))
+    t_many, c = _timed(lambda: without_extension(lambda: bootstrap_cis(values)))
+    t_c, d = min((_timed(lambda: bootstrap_cis(values)) for _ in range(3)), key=lambda r: r[0])
     row = {"examples": n, "vectors": len(values), "before_s": t_before, "each_s": t_each, "shared_s": t_many,
-           "identical": a == b == c}
+           "c_s": t_c, "identical": a == b == c == d, "c_available": native.module() is not None}
     print(f"bootstrap: {row}", flush=True)
     return row
 
@@ -440,16 +453,19 @@ def report_bootstrap(r: dict) -> list[str]:
     return [
         "Target: the same intervals, faster.",
         "",
-        "| examples | vectors | as before s | `bootstrap_ci` each s | `bootstrap_cis` (one draw) s | identical intervals |",
-        "|---|---|---|---|---|---|",
+        "| examples | vectors | numpy, one gather per vector s | numpy, `bootstrap_ci` each s | numpy, `bootstrap_cis` (one draw) s | C extension s | identical intervals |",
+        "|---|---|---|---|---|---|---|",
         f"| {r['examples']:,} | {r['vectors']} | {r['before_s']:.3f} | {r['each_s']:.3f} | {r['shared_s']:.3f} | "
-        f"{'yes' if r['identical'] else 'NO'} |",
+        f"{r.get('c_s', float('nan')):.3f} | {'yes' if r['identical'] else 'NO'} |",
         "",
-        "1,000 resamples of each of the four ROUGE types. Drawing 1,000 x n indices and gathering them is the cost; "
-        "numpy's draw cannot be made cheaper without changing the numbers. `bootstrap_ci` now gathers in blocks "
-        "that stay in the CPU cache; `bootstrap_cis` draws the indices once for all vectors of one length (every "
-        "CI uses the same seed, so they are the same indices) and gives the same intervals. Metrics compute their "
-        "CIs through `bench.metrics.base.corpus_stats`; calling `bootstrap_cis` there gives the last column.",
+        "1,000 resamples of each of the four ROUGE types. The first three columns are numpy: the resampler as it "
+        "was (one gather of the whole chunk per vector), `bootstrap_ci` per vector (blocks of indices that stay "
+        "in the CPU cache), and `bootstrap_cis`, which draws the indices once for all vectors of one length "
+        "(every CI uses the same seed, so they are the same indices). The last is what bench runs where its C "
+        "extension is built: it reproduces numpy's draw (PCG64 and its bounded integers, checked against "
+        "numpy's own first resample before it is used) and sums each resample as it is drawn, for all vectors "
+        "at once and in numpy's pairwise order, so nothing is stored and every mean is numpy's bit for bit "
+        "(the last column compares the intervals of all four ways).",
     ]
 
 
@@ -484,10 +500,8 @@ def measure_baseline_run(tmp: Path, quick: bool) -> dict:
     stages = [
         ("interpreter start-up, imports, argument parsing", total - run_cmd),
         ("reading the task's examples (`load_examples`)", cumulative("bench/tasks/examples.py", "load_examples")),
-        ("- of which importing Hugging Face `datasets`", cumulative("bench/tasks/datasets.py", "_import_datasets")),
-        ("- of which `datasets` reading the JSONL (`load_jsonl_dataset`, import included)",
-         cumulative("bench/tasks/datasets.py", "load_jsonl_dataset")),
-        ("- of which bench's fixture check (`validate_fixture`)", cumulative("bench/tasks/fixtures.py", "validate_fixture")),
+        ("- of which reading and checking the fixture (`validate_fixture`)",
+         cumulative("bench/tasks/fixtures.py", "validate_fixture")),
         ("predicting (`predict_all`)", cumulative("bench/execution/runner.py", "predict_all")),
         ("- sentence splitting (nupunkt; the lead-3 model, and ROUGE below 2,000 pairs)", cumulative("bench/metrics/sentences.py", "split_sentences")),
         ("- of which the prediction cache (`cache.append`)", cumulative("bench/execution/cache.py", "append")),
@@ -527,31 +541,30 @@ def report_baseline_run(r: dict) -> list[str]:
     share = {label.split(" (")[0].lstrip("- "): 100 * sec / r["profile_total_s"] for label, sec in r["profile_stages"]}
     lines += [
         "",
-        "What is worth taking, by the file that would change:",
+        "What was worth taking, by the file that changed (the shares are this profile's; the 'before' numbers "
+        "are the same measurement before each change):",
         "",
-        f"1. Sentence splitting for lead-3 ({share['sentence splitting']:.0f}% under the profiler), "
-        "`bench/models/baselines.py`: `leading_sentences` splits a prefix of the document and grows it until "
-        "it holds more than k + 1 sentences, but the first prefix is 4,096 characters, nearly a whole "
-        "CNN-length document (about 4,500), so nupunkt splits some 30 sentences to keep 3. Starting at about "
-        "1,000 characters (three news sentences are 400-600) splits a quarter as much, with the same result "
-        "by the function's own rule.",
-        f"2. Reading the examples ({share['reading the task' + chr(39) + 's examples']:.0f}%), "
-        "`bench/tasks/datasets.py` and `bench/tasks/examples.py`: a local JSONL fixture is read twice, by "
-        "Hugging Face `datasets` (its import alone is about 1 s without the profiler, then Arrow conversion and "
-        "per-row formatting) and again by bench's own check (`validate_fixture`), which already has every row "
-        "as a dict. Reading local fixtures with `bench.io` once and keeping `datasets` for Hub datasets saves "
-        "the import and the second parse. The check itself resolved the file's path on disk for every row's "
-        "message; `bench.io.where` now resolves it once per file.",
-        f"3. The prediction cache ({share['of which the prediction cache']:.0f}%), "
-        "`bench/execution/cache.py`: one flush and fsync per batch (313 batches of 32 here). For a model that "
-        "predicts thousands of examples a second, syncing at most every second or so bounds what a crash loses "
-        "to that second, which the resume recomputes.",
-        f"4. Scoring ({share['scoring']:.0f}%): rougeLsum re-splits every prediction into sentences even when "
-        "the model wrote one sentence per line with the same splitter (lead-3 does); `Rouge.prepare` could keep "
-        "a prediction that is already one sentence per line. The splitting runs in worker processes for 2,000 "
-        "pairs or more, and rouge-score-rs scores on both cores.",
-        "5. Start-up (see the start-up section): of bench's own imports, typer 0.29 importing pydantic "
-        "(`typer._adapters`) is about a third in `python -X importtime`, numpy another third.",
+        f"1. Sentence splitting for lead-3 (now {share['sentence splitting']:.0f}% under the profiler; 57% "
+        "before), `bench/models/baselines.py`: `leading_sentences` splits a prefix of the document and grows "
+        "it until it holds more than k + 1 sentences; its first prefix was 4,096 characters, nearly a whole "
+        "CNN-length document, so nupunkt split some 30 sentences to keep 3. It now starts at 1,024 characters "
+        "(three news sentences are 400-600): a quarter of the splitting (3.4x on the seed article's cuts), the "
+        "same sentences by the function's own rule (tests/models/test_baselines.py).",
+        f"2. Reading the examples (now {share['reading the task' + chr(39) + 's examples']:.0f}%; 16% before, "
+        "7% of it importing Hugging Face `datasets`), `bench/tasks/examples.py`: a local JSONL fixture was "
+        "read twice, by `datasets` (import, Arrow conversion, per-row formatting) and by bench's own check, "
+        "which already had every row. The examples are now made from the rows the check read, `datasets` is "
+        "imported only for tasks that name a `dataset:`, and the lines go through bench's C reader of JSON "
+        "lines where it is built (the same dicts as json).",
+        f"3. The prediction cache (now {share['of which the prediction cache']:.0f}%; 5% before), "
+        "`bench/execution/cache.py`: one fsync per batch (313 batches of 32 here); now at most one a second "
+        "and one on close (a machine crash loses at most that second, which the resume predicts again).",
+        f"4. Scoring (now {share['scoring']:.0f}%): ROUGE runs on bench's C engine. Left alone: rougeLsum "
+        "re-splits every prediction into sentences even when the model wrote one sentence per line with the "
+        "same splitter (lead-3 does). Keeping such a prediction as it is would give the same numbers only if "
+        "splitting a split sentence again never splits it further, which nupunkt does not promise.",
+        "5. Start-up (see the start-up section): typer 0.29 imports pydantic at every start (a third of "
+        "bench's import time); bench now asks for typer below 0.29.",
     ]
     return lines
 
