@@ -1,11 +1,12 @@
 """bench's C extension, `bench._native`, where it was built; None elsewhere.
 
 It is compiled when bench is installed (hatch_build.py) and is optional: every
-function in it has a Python equivalent in bench that gives the same numbers bit
-for bit (ROUGE: `bench.metrics.rouge`; the bootstrap's means: numpy), which
-tests/metrics/test_native.py checks. An editable install whose
-bench/_native.c changed since it was compiled is not used (its numbers
-could differ); `pip install -e .` rebuilds it.
+function in it has a Python equivalent in bench that gives the same results bit
+for bit (ROUGE: `bench.metrics.rouge`, checked by tests/metrics/test_native.py;
+the bootstrap's means: numpy, same file; the usual JSON line: json, checked by
+tests/test_io_native.py). An editable install whose bench/_native.c changed
+since it was compiled is not used (its results could differ); `pip install -e .`
+rebuilds it.
 """
 
 from __future__ import annotations
