@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -24,3 +25,18 @@ def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
         assert f"bench/_bundled/fixtures/{fixture.name}" in names
     assert "bench/cli/app.py" in names and "bench/metrics/rouge.py" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)
+    # the C extension, compiled for this interpreter (one copy: not the editable build lying in the tree)
+    native = [n for n in names if n.startswith("bench/_native") and n.endswith((".so", ".pyd"))]
+    assert len(native) == 1 and "bench/_native.c" in names
+    assert not wheel.name.endswith("-none-any.whl")
+
+
+@pytest.mark.slow
+def test_a_wheel_without_the_c_extension_is_pure_python(tmp_path):
+    env = {**os.environ, "BENCH_NO_NATIVE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("bench-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    assert not [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith((".so", ".pyd"))]
