@@ -308,7 +308,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     results = {"machine": machine(), "device": args.device, "repeats": args.repeats,
-               "args": " ".join(sys.argv[1:]), "threads": args.threads, "bertscore": [], "nli": []}
+               "args": " ".join(a.replace(str(REPO) + "/", "") for a in sys.argv[1:]), "threads": args.threads, "bertscore": [], "nli": []}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in shapes:
             nb, nn = sizes[shape]
