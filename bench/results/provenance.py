@@ -66,11 +66,20 @@ def iso_time(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+def rouge_engine_name() -> str:
+    """The engine that scores ROUGE with the default tokenizer (`c`, `rouge-score-rs-X.Y.Z` or `python`): the
+    numbers are the same with each, and this says which one ran."""
+    from bench.metrics import rouge_engine
+
+    return rouge_engine.name("default")
+
+
 def provenance(device: str = "cpu") -> dict[str, Any]:
     """The provenance block of a run record (the caller adds ``started_at`` and ``finished_at``)."""
     return {
         "bench_version": __version__,
         "packages": package_versions(),
+        "rouge_engine": rouge_engine_name(),
         **git_info(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -72,3 +72,19 @@ def test_provenance_holds_versions_machine_device_and_command():
     for key in ("python", "platform", "machine", "command"):
         assert key in p
     assert p["command"] is None  # called from Python (pytest), not as `bench`
+
+
+def test_provenance_names_the_rouge_engine(monkeypatch):
+    from bench import native
+    from bench.metrics import rouge_engine
+
+    monkeypatch.delenv("BENCH_ROUGE_ENGINE", raising=False)
+    rouge_engine.cache_clear()
+    try:
+        expected = "c" if native.module() is not None else rouge_engine.name("default")
+        assert provenance()["rouge_engine"] == expected
+        monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
+        rouge_engine.cache_clear()
+        assert provenance()["rouge_engine"] == "python"
+    finally:
+        rouge_engine.cache_clear()
