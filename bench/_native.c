@@ -58,79 +58,38 @@ typedef struct {
 
 static int is_vowel_char(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
-/* kinds[i] = 1 for a consonant, 0 for a vowel: y is a vowel after a consonant,
- * a consonant otherwise (also at the start of the word). */
-static void kinds_of(const char *s, int n, char *kinds)
+/* What the rules ask of a stem s[0:n], read in one pass. A letter is a consonant (1) unless it is a, e, i, o,
+ * u, or a y that follows a consonant (0, a vowel; a y at the start is a consonant). */
+typedef struct {
+    int m;                  /* the measure: vowel-consonant boundaries */
+    int vowel;              /* whether any letter is a vowel */
+    int last, last1, last2; /* the kinds of the last three letters (-1 where there is none) */
+} Shape;
+
+static Shape shape_of(const char *s, int n)
 {
-    char prev = 0; /* "vowel" before the first letter */
+    Shape sh = {0, 0, -1, -1, -1};
+    int prev = 0; /* as if a vowel came before the first letter */
     for (int i = 0; i < n; i++) {
-        char k;
-        if (is_vowel_char(s[i]))
-            k = 0;
-        else if (s[i] == 'y')
-            k = prev ? 0 : 1;
-        else
-            k = 1;
-        kinds[i] = k;
+        int k = is_vowel_char(s[i]) ? 0 : s[i] == 'y' ? !prev : 1;
+        if (i > 0 && prev == 0 && k == 1)
+            sh.m++;
+        if (!k)
+            sh.vowel = 1;
+        sh.last2 = sh.last1;
+        sh.last1 = sh.last;
+        sh.last = k;
         prev = k;
     }
+    return sh;
 }
 
-/* The measure m: the number of vowel-consonant boundaries of s[0:n]. */
-static int measure(const char *s, int n)
-{
-    char kinds[256];
-    if (n > 256) {
-        char *k = malloc((size_t)n);
-        if (!k)
-            return 0;
-        kinds_of(s, n, k);
-        int m = 0;
-        for (int i = 1; i < n; i++)
-            m += (k[i - 1] == 0 && k[i] == 1);
-        free(k);
-        return m;
-    }
-    kinds_of(s, n, kinds);
-    int m = 0;
-    for (int i = 1; i < n; i++)
-        m += (kinds[i - 1] == 0 && kinds[i] == 1);
-    return m;
-}
+static int measure(const char *s, int n) { return shape_of(s, n).m; }
+
+static int has_vowel(const char *s, int n) { return shape_of(s, n).vowel; }
 
 /* The kind (1: consonant) of the last letter of s[0:n], n >= 1. */
-static int last_kind(const char *s, int n)
-{
-    char prev = 0, k = 0;
-    for (int i = 0; i < n; i++) {
-        if (is_vowel_char(s[i]))
-            k = 0;
-        else if (s[i] == 'y')
-            k = prev ? 0 : 1;
-        else
-            k = 1;
-        prev = k;
-    }
-    return k;
-}
-
-static int has_vowel(const char *s, int n)
-{
-    char prev = 0;
-    for (int i = 0; i < n; i++) {
-        char k;
-        if (is_vowel_char(s[i]))
-            k = 0;
-        else if (s[i] == 'y')
-            k = prev ? 0 : 1;
-        else
-            k = 1;
-        if (!k)
-            return 1;
-        prev = k;
-    }
-    return 0;
-}
+static int last_kind(const char *s, int n) { return shape_of(s, n).last; }
 
 static int double_consonant(const char *s, int n)
 {
@@ -140,32 +99,12 @@ static int double_consonant(const char *s, int n)
 /* *o: ends consonant-vowel-consonant, the last not w, x or y; or is a two-letter vowel-consonant. */
 static int cvc(const char *s, int n)
 {
+    Shape sh = shape_of(s, n);
     if (n >= 3) {
-        char prev = 0, k = 0, k1 = 0, k2 = 0;
-        for (int i = 0; i < n; i++) {
-            if (is_vowel_char(s[i]))
-                k = 0;
-            else if (s[i] == 'y')
-                k = prev ? 0 : 1;
-            else
-                k = 1;
-            if (i == n - 3)
-                k2 = k;
-            else if (i == n - 2)
-                k1 = k;
-            prev = k;
-        }
         char last = s[n - 1];
-        if (k2 == 1 && k1 == 0 && k == 1 && last != 'w' && last != 'x' && last != 'y')
-            return 1;
-        return 0;
+        return sh.last2 == 1 && sh.last1 == 0 && sh.last == 1 && last != 'w' && last != 'x' && last != 'y';
     }
-    if (n == 2) {
-        char kinds[2];
-        kinds_of(s, 2, kinds);
-        return kinds[0] == 0 && kinds[1] == 1;
-    }
-    return 0;
+    return n == 2 && sh.last1 == 0 && sh.last == 1;
 }
 
 static int ends(const Word *w, const char *suffix, int len)
@@ -1322,77 +1261,11 @@ static PyObject *py_stem(PyObject *self, PyObject *arg)
 
 /* -------------------------------------------------------------- bootstrap */
 
-/* numpy's pairwise summation of float64 (numpy/_core/src/umath/loops_utils.h.src, PW_BLOCKSIZE 128):
- * below 8 values a plain loop; up to 128, eight accumulators then the rest; above, split at n/2 rounded
- * down to a multiple of 8. Reproduced so that the means are numpy's bit for bit. */
-static double pairwise_gather(const double *x, const int64_t *idx, Py_ssize_t n)
-{
-    if (n < 8) {
-        double res = 0.;
-        for (Py_ssize_t i = 0; i < n; i++)
-            res += x[idx[i]];
-        return res;
-    }
-    if (n <= 128) {
-        double r[8];
-        for (int k = 0; k < 8; k++)
-            r[k] = x[idx[k]];
-        Py_ssize_t i;
-        for (i = 8; i < n - (n % 8); i += 8) {
-            r[0] += x[idx[i + 0]];
-            r[1] += x[idx[i + 1]];
-            r[2] += x[idx[i + 2]];
-            r[3] += x[idx[i + 3]];
-            r[4] += x[idx[i + 4]];
-            r[5] += x[idx[i + 5]];
-            r[6] += x[idx[i + 6]];
-            r[7] += x[idx[i + 7]];
-        }
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += x[idx[i]];
-        return res;
-    }
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise_gather(x, idx, n2) + pairwise_gather(x, idx + n2, n - n2);
-}
-
-static double pairwise_gather32(const double *x, const int32_t *idx, Py_ssize_t n)
-{
-    if (n < 8) {
-        double res = 0.;
-        for (Py_ssize_t i = 0; i < n; i++)
-            res += x[idx[i]];
-        return res;
-    }
-    if (n <= 128) {
-        double r[8];
-        for (int k = 0; k < 8; k++)
-            r[k] = x[idx[k]];
-        Py_ssize_t i;
-        for (i = 8; i < n - (n % 8); i += 8) {
-            r[0] += x[idx[i + 0]];
-            r[1] += x[idx[i + 1]];
-            r[2] += x[idx[i + 2]];
-            r[3] += x[idx[i + 3]];
-            r[4] += x[idx[i + 4]];
-            r[5] += x[idx[i + 5]];
-            r[6] += x[idx[i + 6]];
-            r[7] += x[idx[i + 7]];
-        }
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += x[idx[i]];
-        return res;
-    }
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise_gather32(x, idx, n2) + pairwise_gather32(x, idx + n2, n - n2);
-}
-
-/* The same sums for k rows at once (k <= KMAX), x transposed: xt[i * k + r] = x[r][i]. Each index is read
- * once for all rows, and the k values of one example lie side by side. */
+/* The sums of k rows (k <= KMAX) over the indices idx, each as numpy sums a contiguous float64 row
+ * (numpy/_core/src/umath/loops_utils.h.src, pairwise summation, PW_BLOCKSIZE 128): below 8 values a plain
+ * loop; up to 128, eight accumulators then the rest; above, split at n/2 rounded down to a multiple of 8.
+ * Reproduced so that the means are numpy's bit for bit. The rows are side by side, xt[i * k + r] = x[r][i]:
+ * each index is read once for all of them. */
 #define KMAX 16
 
 static void pairwise_rows(const double *xt, Py_ssize_t k, const int32_t *idx32, const int64_t *idx64,
@@ -1444,6 +1317,32 @@ static void pairwise_rows(const double *xt, Py_ssize_t k, const int32_t *idx32, 
         res[r] = res[r] + right[r];
 }
 
+/* x (k, n) laid out for pairwise_rows, in groups of at most KMAX rows: group g (rows g .. g + KMAX - 1)
+ * starts at xt + g * n. */
+static void rows_side_by_side(const double *x, Py_ssize_t k, Py_ssize_t n, double *xt)
+{
+    for (Py_ssize_t g = 0; g < k; g += KMAX) {
+        Py_ssize_t kg = k - g < KMAX ? k - g : KMAX;
+        for (Py_ssize_t r = 0; r < kg; r++)
+            for (Py_ssize_t i = 0; i < n; i++)
+                xt[g * n + i * kg + r] = x[(g + r) * n + i];
+    }
+}
+
+/* out[r * m + col] = the mean of row r over the n indices idx (xt from rows_side_by_side), as numpy's mean:
+ * add.reduce starts from its identity, 0.0, and the sum is divided by the count. */
+static void resample_means(const double *xt, Py_ssize_t k, Py_ssize_t n, const int32_t *idx32,
+                           const int64_t *idx64, double *out, Py_ssize_t m, Py_ssize_t col)
+{
+    double sums[KMAX];
+    for (Py_ssize_t g = 0; g < k; g += KMAX) {
+        Py_ssize_t kg = k - g < KMAX ? k - g : KMAX;
+        pairwise_rows(xt + g * n, kg, idx32, idx64, n, sums);
+        for (Py_ssize_t r = 0; r < kg; r++)
+            out[(g + r) * m + col] = (0.0 + sums[r]) / (double)n;
+    }
+}
+
 PyDoc_STRVAR(gather_means_doc,
 "gather_means(x, idx, out, col_start) -> None\n\n"
 "For x (k, n) float64, idx (b, n) int32 or int64 indices into a row and out (k, m) float64,\n"
@@ -1487,28 +1386,16 @@ static PyObject *py_gather_means(PyObject *self, PyObject *args)
     }
     const double *x = (const double *)xb.buf;
     double *o = (double *)ob.buf;
-    double *xt = k <= KMAX ? malloc(sizeof(double) * (size_t)(k * n)) : NULL;
+    double *xt = malloc(sizeof(double) * (size_t)(k * n));
+    if (!xt) {
+        PyErr_NoMemory();
+        goto out;
+    }
     Py_BEGIN_ALLOW_THREADS
-    if (xt) {
-        for (Py_ssize_t r = 0; r < k; r++)
-            for (Py_ssize_t i = 0; i < n; i++)
-                xt[i * k + r] = x[r * n + i];
-        double sums[KMAX];
-        for (Py_ssize_t s = 0; s < b; s++) {
-            pairwise_rows(xt, k, isize == 4 ? (const int32_t *)ib.buf + s * n : NULL,
-                          isize == 8 ? (const int64_t *)ib.buf + s * n : NULL, n, sums);
-            for (Py_ssize_t r = 0; r < k; r++)
-                o[r * m + col_start + s] = (0.0 + sums[r]) / (double)n;
-        }
-    }
-    for (Py_ssize_t s = 0; s < b && !xt; s++) {
-        for (Py_ssize_t r = 0; r < k; r++) {
-            double sum = isize == 4 ? pairwise_gather32(x + r * n, (const int32_t *)ib.buf + s * n, n)
-                                    : pairwise_gather(x + r * n, (const int64_t *)ib.buf + s * n, n);
-            /* numpy's add.reduce starts from its identity, 0.0, then the mean divides by the count */
-            o[r * m + col_start + s] = (0.0 + sum) / (double)n;
-        }
-    }
+    rows_side_by_side(x, k, n, xt);
+    for (Py_ssize_t s = 0; s < b; s++)
+        resample_means(xt, k, n, isize == 4 ? (const int32_t *)ib.buf + s * n : NULL,
+                       isize == 8 ? (const int64_t *)ib.buf + s * n : NULL, o, m, col_start + s);
     Py_END_ALLOW_THREADS
     free(xt);
     ret = Py_None;
@@ -1707,33 +1594,19 @@ static PyObject *py_bootstrap_means(PyObject *self, PyObject *args)
     }
     const double *x = (const double *)xb.buf;
     double *o = (double *)ob.buf;
-    int fused = k <= KMAX;
-    xt = fused ? malloc(sizeof(double) * (size_t)(k * n)) : NULL;
+    xt = malloc(sizeof(double) * (size_t)(k * n));
     idx = malloc(sizeof(int32_t) * (size_t)n);
-    if ((fused && !xt) || !idx) {
+    if (!xt || !idx) {
         PyErr_NoMemory();
         goto out;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (fused) {
-        for (Py_ssize_t r = 0; r < k; r++)
-            for (Py_ssize_t i = 0; i < n; i++)
-                xt[i * k + r] = x[r * n + i];
-    }
-    double sums[KMAX];
+    rows_side_by_side(x, k, n, xt);
     for (Py_ssize_t s = 0; s < b; s++) {
         draw_indices(&g, n, idx);
         if (s == 0)
             memcpy(fb.buf, idx, sizeof(int32_t) * (size_t)n);
-        if (fused) {
-            pairwise_rows(xt, k, idx, NULL, n, sums);
-            for (Py_ssize_t r = 0; r < k; r++)
-                o[r * b + s] = (0.0 + sums[r]) / (double)n;
-        }
-        else {
-            for (Py_ssize_t r = 0; r < k; r++)
-                o[r * b + s] = (0.0 + pairwise_gather32(x + r * n, idx, n)) / (double)n;
-        }
+        resample_means(xt, k, n, idx, NULL, o, b, s);
     }
     Py_END_ALLOW_THREADS
     ret = Py_None;
