@@ -275,13 +275,13 @@ def measure_rouge(tmp: Path, quick: bool) -> dict:
             """fn() with BENCH_ROUGE_ENGINE=engine (and the C engine's thread count capped)."""
             os.environ["BENCH_ROUGE_ENGINE"] = engine
             rouge_engine.cache_clear()
-            saved = rouge_engine._cpus
+            saved = rouge_engine.cpus
             if threads:
-                rouge_engine._cpus = lambda: threads
+                rouge_engine.cpus = lambda: threads
             try:
                 return fn()
             finally:
-                rouge_engine._cpus = saved
+                rouge_engine.cpus = saved
                 del os.environ["BENCH_ROUGE_ENGINE"]
                 rouge_engine.cache_clear()
 

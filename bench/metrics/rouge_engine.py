@@ -110,13 +110,15 @@ def _rs_scorer(use_stemmer: bool):
     return _rs_module().RougeScorer(list(TYPES), use_stemmer=use_stemmer)
 
 
-def _cpus() -> int:
+def cpus() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _c_scores(mod, predictions: list[str], references: list[list[str]], use_stemmer: bool) -> tuple[np.ndarray, int]:
+def _c_scores(mod, predictions: Sequence[str], references: Sequence[Sequence[str]],
+              use_stemmer: bool) -> tuple[np.ndarray, int]:
     n = len(predictions)
-    threads = min(_cpus(), n // (THREAD_MIN_PAIRS // 2)) if n >= THREAD_MIN_PAIRS else 1
+    threads = min(cpus(), n // (THREAD_MIN_PAIRS // 2)) if n >= THREAD_MIN_PAIRS else 1
     if threads <= 1:
         data, lossy = mod.rouge(predictions, references, use_stemmer)
         return np.frombuffer(data, dtype=np.float64).reshape(n, len(TYPES)), lossy
@@ -158,18 +160,14 @@ def native_scores(predictions: Sequence[str], references: Sequence[Sequence[str]
     """`native_fmeasures`, and how many examples have a text that loses most of its letters and digits to
     the tokenizer where the engine counts them (the C engine); None where it does not."""
     engine, mod = selected()
-    preds = list(predictions)
-    refs = [list(r) for r in references]
-    if any(not r for r in refs):
-        raise ValueError("ROUGE needs at least one reference")
-    if engine == "c":
-        return _c_scores(mod, preds, refs, use_stemmer)
+    if engine == "c":  # it reads the sequences as they are, and refuses an example without a reference itself
+        return _c_scores(mod, predictions, references, use_stemmer)
     if engine != "rouge-score-rs":
         raise EngineUnavailable("no compiled ROUGE engine is available", hint=f"unset {ENV}")
-    return _rs_fmeasures(preds, refs, use_stemmer), None
+    return _rs_fmeasures(predictions, references, use_stemmer), None
 
 
-def _rs_fmeasures(predictions: list[str], references: list[list[str]], use_stemmer: bool) -> np.ndarray:
+def _rs_fmeasures(predictions: Sequence[str], references: Sequence[Sequence[str]], use_stemmer: bool) -> np.ndarray:
     """rouge-score-rs: every (reference, prediction) pair goes to one `score_batch` call (all cores)."""
     n = len(predictions)
     targets: list[str] = []
@@ -178,6 +176,8 @@ def _rs_fmeasures(predictions: list[str], references: list[list[str]], use_stemm
     for pred, refs in zip(predictions, references):
         if len(refs) != 1:
             single = False
+            if not refs:
+                raise ValueError("ROUGE needs at least one reference")
         targets.extend(refs)
         preds.extend([pred] * len(refs))
     scores = _rs_scorer(use_stemmer).score_batch(targets, preds)

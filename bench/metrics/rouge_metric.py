@@ -96,7 +96,7 @@ def _jobs(n: int, tokenizer: str = "default") -> int:
     explicit = bool(env and env.isdigit() and int(env) > 0)
     if not explicit and rouge_engine.uses_native(tokenizer):
         return 1
-    cpus = int(env) if explicit else _cpus()
+    cpus = int(env) if explicit else rouge_engine.cpus()
     return 1 if n < PARALLEL_MIN_PAIRS else max(1, min(cpus, n // (PARALLEL_MIN_PAIRS // 2)))
 
 
@@ -125,7 +125,7 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
                 parts = list(pool.map(_score_chunk, chunks))
             return np.concatenate([p for p, _ in parts]), sum(k for _, k in parts)
     if split:
-        jobs = min(_cpus(), n // (PARALLEL_MIN_PAIRS // 2)) if n >= PARALLEL_MIN_PAIRS else 1
+        jobs = min(rouge_engine.cpus(), n // (PARALLEL_MIN_PAIRS // 2)) if n >= PARALLEL_MIN_PAIRS else 1
         if jobs > 1 and rouge_engine.uses_native(tokenizer) and _in_main_process():
             # rouge-score-rs scores on every core; the sentence splitting before it is Python, so it is
             # shared out to worker processes.
@@ -165,8 +165,6 @@ def _in_main_process() -> bool:
     return multiprocessing.parent_process() is None
 
 
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _count_lossy(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> int:

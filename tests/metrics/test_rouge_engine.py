@@ -105,7 +105,7 @@ def test_batches_split_into_threads_give_the_same_numbers(engine, monkeypatch):
     preds = ["\n".join(rng.sample(sentences, 3)) for _ in range(700)]
     refs = [["\n".join(rng.sample(sentences, 2)) for _ in range(rng.randint(1, 3))] for _ in range(700)]
     with engine_env(engine):
-        monkeypatch.setattr(rouge_engine, "_cpus", lambda: 3)
+        monkeypatch.setattr(rouge_engine, "cpus", lambda: 3)
         _assert_same(preds, refs, True)
 
 
@@ -214,7 +214,7 @@ def test_sentence_splitting_in_worker_processes_changes_nothing(monkeypatch):
     args = (True, "default", True, preds, refs)
     serial, _ = rouge_metric._score_chunk(args)
     monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
-    monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
+    monkeypatch.setattr(rouge_engine, "cpus", lambda: 2)
     parallel, _ = rouge_metric._score_chunk(args)
     assert np.array_equal(serial, parallel)
 
@@ -230,7 +230,7 @@ def test_python_scorer_uses_worker_processes_for_large_sets_of_any_tokenizer(mon
         with engine_env("python"):
             serial = rouge_metric._score_chunk(args)
             monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
-            monkeypatch.setattr(rouge_metric, "_cpus", lambda: 2)
+            monkeypatch.setattr(rouge_engine, "cpus", lambda: 2)
             assert rouge_metric._jobs(40, tokenizer) == 2
             parallel = rouge_metric._score_chunk(args)
             monkeypatch.undo()
