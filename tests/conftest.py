@@ -50,3 +50,23 @@ def cli(capsys):
         return code, out, err
 
     return invoke
+
+
+@pytest.fixture
+def spacy_texts(monkeypatch) -> list[str]:
+    """Every text spaCy's tokenizer is given from now on (the extractiveness metric's tokenizer, spaCy's own,
+    with each text written down), the in-memory token cache emptied first."""
+    from bench.metrics import extractive
+
+    spacy_tokenizer = extractive._tokenizer()
+    seen: list[str] = []
+
+    class Counting:
+        def pipe(self, texts, **kwargs):
+            texts = list(texts)
+            seen.extend(texts)
+            return spacy_tokenizer.pipe(texts, **kwargs)
+
+    monkeypatch.setattr(extractive, "_tokenizer", lambda: Counting())
+    extractive.clear_cache()
+    return seen

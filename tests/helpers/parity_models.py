@@ -262,32 +262,17 @@ def build_weighted_pointer_qa(path: Path, start: Mapping[str, float], end: Mappi
     the words of `start` (`end`) and their weights. Words are single tokens of the vocabulary (a WordPiece
     continuation such as "##s" too), or "[CLS]"."""
     import torch
-    from transformers import (
-        AutoTokenizer,
-        DistilBertConfig,
-        DistilBertForQuestionAnswering,
-    )
+    from transformers import AutoTokenizer
 
-    torch.manual_seed(4)
     tok = wordpiece_tokenizer(max_positions)
-    config = DistilBertConfig(vocab_size=len(tok), dim=64, n_layers=2, n_heads=2, hidden_dim=64,
-                              max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)
-    model = DistilBertForQuestionAnswering(config).eval()
+    model, normed = tiny_models.token_matching_distilbert_qa(tok, max_positions)
+
+    def vector(weights: Mapping[str, float]):
+        piece_ids = {w: (tok.convert_tokens_to_ids(w) if w.startswith("##") else _token_id(tok, w))
+                     for w in weights}
+        return scale * sum(weight * normed[piece_ids[w]] for w, weight in weights.items())
+
     with torch.no_grad():
-        model.distilbert.embeddings.position_embeddings.weight.zero_()
-        for layer in model.distilbert.transformer.layer:
-            for linear in (layer.attention.out_lin, layer.ffn.lin2):
-                linear.weight.zero_()
-                linear.bias.zero_()
-        ln = model.distilbert.embeddings.LayerNorm
-        normed = torch.nn.functional.layer_norm(model.distilbert.embeddings.word_embeddings.weight,
-                                                (config.dim,), ln.weight, ln.bias, ln.eps)
-
-        def vector(weights: Mapping[str, float]):
-            piece_ids = {w: (tok.convert_tokens_to_ids(w) if w.startswith("##") else _token_id(tok, w))
-                         for w in weights}
-            return scale * sum(weight * normed[piece_ids[w]] for w, weight in weights.items())
-
         model.qa_outputs.weight.copy_(torch.stack([vector(start), vector(end)]))
         model.qa_outputs.bias.zero_()
     save(model, tok, path)

@@ -173,22 +173,14 @@ def build_distilbert_qa(path: Path, max_positions: int = 128):
     return _save(DistilBertForQuestionAnswering(config), tok, path)
 
 
-def build_pointer_qa(path: Path, start_word: str, end_word: str, max_positions: int = 128) -> Path:
-    """DistilBERT whose best span runs from the token `start_word` to the token `end_word`.
-
-    Either word may be "[CLS]": the null answer. Both must be single tokens of the vocabulary.
-    """
+def token_matching_distilbert_qa(tok, max_positions: int = 128):
+    """(model, normed): DistilBERT for QA over `tok` (seed 4, width 64, 2 layers) whose attention and
+    feed-forward outputs and position embeddings are zero, so that a token's last hidden state is LN(its
+    embedding); `normed` holds LN(e) of every vocabulary entry. The caller sets `qa_outputs` from them."""
     import torch
     from transformers import DistilBertConfig, DistilBertForQuestionAnswering
 
     torch.manual_seed(4)
-    tok = _qa_tokenizer(max_positions)
-    ids = []
-    for word in (start_word, end_word):
-        pieces = tok.tokenize(word) if not word.startswith("[") else [word]
-        if len(pieces) != 1:
-            raise ValueError(f"{word!r} is not one token of the tiny vocabulary: {pieces}")
-        ids.append(tok.convert_tokens_to_ids(pieces[0]))
     config = DistilBertConfig(vocab_size=len(tok), dim=64, n_layers=2, n_heads=2, hidden_dim=64,
                               max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)
     model = DistilBertForQuestionAnswering(config).eval()
@@ -201,6 +193,25 @@ def build_pointer_qa(path: Path, start_word: str, end_word: str, max_positions: 
         ln = model.distilbert.embeddings.LayerNorm
         normed = torch.nn.functional.layer_norm(model.distilbert.embeddings.word_embeddings.weight,
                                                 (config.dim,), ln.weight, ln.bias, ln.eps)
+    return model, normed
+
+
+def build_pointer_qa(path: Path, start_word: str, end_word: str, max_positions: int = 128) -> Path:
+    """DistilBERT whose best span runs from the token `start_word` to the token `end_word`.
+
+    Either word may be "[CLS]": the null answer. Both must be single tokens of the vocabulary.
+    """
+    import torch
+
+    tok = _qa_tokenizer(max_positions)
+    ids = []
+    for word in (start_word, end_word):
+        pieces = tok.tokenize(word) if not word.startswith("[") else [word]
+        if len(pieces) != 1:
+            raise ValueError(f"{word!r} is not one token of the tiny vocabulary: {pieces}")
+        ids.append(tok.convert_tokens_to_ids(pieces[0]))
+    model, normed = token_matching_distilbert_qa(tok, max_positions)
+    with torch.no_grad():
         model.qa_outputs.weight.copy_(torch.stack([normed[ids[0]], normed[ids[1]]]))
         model.qa_outputs.bias.zero_()
     return _save(model, tok, path)

@@ -75,18 +75,8 @@ def test_bench_score_reads_documents_and_needs_no_references(in_tmp, cli):
     assert code == 2 and "s.jsonl:2: metric 'extractiveness' needs a 'document' on every line" in err
 
 
-def test_a_run_reports_the_statistics_beside_rouge_and_tokenizes_each_document_once(in_tmp, cli, monkeypatch):
-    spacy_tokenizer = extractive._tokenizer()
-    seen: list[str] = []
-
-    class Counting:  # spaCy's own tokenizer, with each text it is given written down
-        def pipe(self, texts, **kwargs):
-            texts = list(texts)
-            seen.extend(texts)
-            return spacy_tokenizer.pipe(texts, **kwargs)
-
-    monkeypatch.setattr(extractive, "_tokenizer", lambda: Counting())
-    extractive.clear_cache()
+def test_a_run_reports_the_statistics_beside_rouge_and_tokenizes_each_document_once(in_tmp, cli, spacy_texts):
+    seen = spacy_texts
     code, _, err = cli("run", "-q", "-m", "lead-3", "-m", "textrank", "-t", "seed-summarization")
     assert code == 0, err
     records = [json.loads(p.read_text()) for p in sorted((in_tmp / "results").glob("seed-summarization/*/*/"

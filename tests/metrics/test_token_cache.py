@@ -214,7 +214,7 @@ def test_another_process_reads_the_tokens_without_spacy(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_second_run_and_a_rescore_reuse_the_documents_tokens(in_tmp, cli, monkeypatch):
+def test_a_second_run_and_a_rescore_reuse_the_documents_tokens(in_tmp, cli, spacy_texts):
     sentences = _sentences(SEED_ARTICLE.read_text(encoding="utf-8"))
     assert len(sentences) >= 8
     rows = [{"id": f"d{k}", "document": "  ".join(sentences[k:k + 6]), "references": [sentences[k + 1]]}
@@ -222,16 +222,7 @@ def test_a_second_run_and_a_rescore_reuse_the_documents_tokens(in_tmp, cli, monk
     (in_tmp / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     (in_tmp / "news.yaml").write_text("name: news\nversion: 1\ntype: summarization\nfixture: news.jsonl\n"
                                       "metrics: [extractiveness]\n", encoding="utf-8")
-    spacy_tokenizer = extractive._tokenizer()
-    seen: list[str] = []
-
-    class Counting:  # spaCy's own tokenizer, with each text it is given written down
-        def pipe(self, texts, **kwargs):
-            texts = list(texts)
-            seen.extend(texts)
-            return spacy_tokenizer.pipe(texts, **kwargs)
-
-    monkeypatch.setattr(extractive, "_tokenizer", lambda: Counting())
+    seen = spacy_texts
     documents = {r["document"] for r in rows}
     extractive.clear_cache()
     code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "news.yaml")
