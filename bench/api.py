@@ -109,7 +109,7 @@ def run(
         model_options=model_options or {}, output_dir=Path(output_dir), fresh=no_cache,
     )
     done = run_pairs(specs, task_list, options, explicit_tasks=bool(tasks) and bool(models), progress=progress)
-    from bench.execution import distributed
+    from bench.runtime import distributed
 
     if not distributed.current().is_main:
         return []  # under torchrun / accelerate launch, the main process writes the results
@@ -213,7 +213,7 @@ def compare(
     Each row is {"task", "model", "run", "n", "metrics", "ci", "examples_per_s", "task_hash", "signatures",
     "directions", "section"} (the section's "reference" holds its reference row, or null); with `baseline`,
     rows compared with it also get "paired": {metric: {"diff", "ci", "p_value", ...}}. `seed` seeds the
-    paired bootstrap and permutation test; None takes `bench.metrics.bootstrap.DEFAULT_SEED`, the
+    paired bootstrap and permutation test; None takes `bench.stats.bootstrap.DEFAULT_SEED`, the
     seed of every bench CI.
     """
     import json
@@ -221,7 +221,7 @@ def compare(
     from bench.comparison.render_text import render_json
     from bench.comparison.select import check_baseline, select
     from bench.comparison.stats import compare_section
-    from bench.metrics.bootstrap import DEFAULT_SEED
+    from bench.stats.bootstrap import DEFAULT_SEED
 
     if seed is None:
         seed = DEFAULT_SEED

@@ -213,7 +213,7 @@ def report_startup(s: dict) -> list[str]:
         "",
         f"Installed in this environment: {inst}. `bench score` used to import nltk for its Porter stemmer, and nltk "
         "imports scipy.stats when scipy is installed: the `from nltk.stem import porter` column is what every "
-        "`bench score` paid. bench now has its own implementation of nltk's stemmer (`bench.metrics.porter`, "
+        "`bench score` paid. bench now has its own implementation of nltk's stemmer (`bench.text.porter`, "
         "held to nltk's `PorterStemmer()` word for word by tests/metrics/test_porter.py) and "
         "tests/test_import_time.py fails if `bench score --metric rouge` imports any of "
         f"{', '.join(HEAVY)}. typer 0.29 imports pydantic at every start (0.1-0.15 s here): bench asks for "
@@ -432,7 +432,7 @@ register("rouge", "ROUGE side by side", measure_rouge, report_rouge)
 def measure_bootstrap(tmp: Path, quick: bool) -> dict:
     import numpy as np
 
-    from bench.metrics.bootstrap import bootstrap_ci, bootstrap_cis
+    from bench.stats.bootstrap import bootstrap_ci, bootstrap_cis
 
     n = 2000 if quick else 20000
     rng = np.random.default_rng(0)
@@ -571,7 +571,7 @@ def measure_baseline_run(tmp: Path, quick: bool) -> dict:
         ("- of which reading and checking the fixture (`validate_fixture`)",
          cumulative("bench/tasks/fixtures.py", "validate_fixture")),
         ("predicting (`predict_all`)", cumulative("bench/execution/runner.py", "predict_all")),
-        ("- sentence splitting (nupunkt; the lead-3 model, and ROUGE below 2,000 pairs)", cumulative("bench/metrics/sentences.py", "split_sentences")),
+        ("- sentence splitting (nupunkt; the lead-3 model, and ROUGE below 2,000 pairs)", cumulative("bench/text/sentences.py", "split_sentences")),
         ("- of which the prediction cache (`cache.append`)", cumulative("bench/execution/cache.py", "append")),
         ("scoring (`score_examples`)", cumulative("bench/metrics/scoring.py", "score_examples")),
         ("writing the run (`write_run`)", cumulative("bench/results/store.py", "write_run")),
@@ -645,7 +645,7 @@ register("baseline_run", "`bench run` of a baseline on 10,000 CNN-length documen
 # ------------------------------------------------------------- 1. generation
 
 def _documents(n: int, sentences: int, seed: int = 0) -> list[str]:
-    from bench.metrics.sentences import split_sentences
+    from bench.text.sentences import split_sentences
     from tiny_models import seed_text
 
     body = "\n".join(seed_text().split("\n")[3:])

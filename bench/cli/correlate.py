@@ -14,7 +14,7 @@ from bench.cli.options import MetricOpts, NoSplitSentences, NoStemmer, Tokenizer
 from bench.cli.output import echo, warn
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
 
-#: The default of --seed and --resamples (bench.metrics.bootstrap's DEFAULT_SEED and DEFAULT_RESAMPLES, which
+#: The default of --seed and --resamples (bench.stats.bootstrap's DEFAULT_SEED and DEFAULT_RESAMPLES, which
 #: the command line does not import to stay light; tests/cli/test_correlate.py checks they agree).
 SEED = 12345
 RESAMPLES = 1000

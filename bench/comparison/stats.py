@@ -6,7 +6,7 @@ All seeded and deterministic:
   percentile *paired bootstrap* interval (Koehn, 2004, "Statistical
   significance tests for machine translation evaluation"): examples are
   resampled with replacement and the same resample is used for both systems.
-  The resamples are drawn by `bench.metrics.bootstrap`, the one resampler,
+  The resamples are drawn by `bench.stats.bootstrap`, the one resampler,
   with its `DEFAULT_RESAMPLES` and `DEFAULT_SEED`;
 - a two-sided *paired permutation test* (approximate randomization: Noreen,
   1989; recommended for NLP metrics by Dror et al., 2018, "The hitchhiker's
@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.comparison.flips import Prediction, paired_scores, run_predictions
 from bench.comparison.select import Run, Section, baseline_run
-from bench.metrics.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
+from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
 #: Runs with at most this many shared examples get the exact permutation test.
 EXACT_PERMUTATION_MAX_N = 16
@@ -47,7 +47,7 @@ def paired_bootstrap_ci(diffs: Sequence[float] | np.ndarray, *, confidence: floa
 
     Resampling the per-example differences resamples the examples of both
     systems together, which is what makes the bootstrap paired; the interval is
-    `bench.metrics.bootstrap.bootstrap_ci` of the differences.
+    `bench.stats.bootstrap.bootstrap_ci` of the differences.
     """
     return bootstrap_ci(diffs, confidence=confidence, n_resamples=n_resamples, seed=seed)
 

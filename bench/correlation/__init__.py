@@ -20,7 +20,7 @@ from bench.correlation.scores import DEFAULT_METRICS, choose_scores
 from bench.correlation.stats import Correlations, correlate
 from bench.errors import BenchError, relpath
 from bench.metrics import MetricOptions
-from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
 
 def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, metrics: Sequence[str] = (),

@@ -25,9 +25,9 @@ G-Eval (Liu et al., 2023), over a documents x systems grid of scores:
   systems.
 
 Confidence intervals are percentile bootstrap intervals
-(`bench.metrics.bootstrap.percentile_interval`). Each resample draws the
+(`bench.stats.bootstrap.percentile_interval`). Each resample draws the
 documents with replacement, and for the system level the systems too, from
-`numpy.random.default_rng(seed)` the way `bench.metrics.bootstrap.resample_means`
+`numpy.random.default_rng(seed)` the way `bench.stats.bootstrap.resample_means`
 draws examples: resample i is row i of ``rng.integers(0, D, (R, D))`` (then,
 from the same generator, ``rng.integers(0, S, (R, S))`` for the systems).
 Every metric and criterion is computed on the same resamples, so the
@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.metrics.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
+from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
 
 #: The coefficients, in the order they are reported.
 COEFFICIENTS = ("kendall", "spearman", "pearson")

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.execution.cache import PredictionCache, model_identity
-from bench.execution import distributed
+from bench.runtime import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, check_needs, score_examples
 from bench.models import ModelSpec
 from bench.models.base import no_answer_score
-from bench.models.memory import is_out_of_memory
+from bench.runtime.memory import is_out_of_memory
 from bench.results.provenance import iso_time, provenance
 from bench.results.store import SCHEMA_VERSION, new_run_id, write_run
 from bench.tasks.examples import load_examples

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 import numpy as np
 
 from bench.version import __version__
-from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_cis
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_cis
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ class MetricModel:
     def map_batches(self, items: Sequence[T], run: Callable[[Sequence[T]], list[R]]) -> list[R]:
         """`run` over batches of the current size; a batch that runs out of memory is retried at half the size."""
         from bench.models.hf.runtime import free_memory, map_batches
-        from bench.models.memory import is_out_of_memory
+        from bench.runtime.memory import is_out_of_memory
 
         def shrink(new_size: int) -> None:
             free_memory(self.device)

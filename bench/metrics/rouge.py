@@ -9,7 +9,7 @@ with the highest F-measure, the first one on ties).
 What is the same:
 - tokenizer: lowercase, every run of characters outside ``[a-z0-9]`` is a
   separator, tokens longer than 3 characters go through nltk's PorterStemmer
-  (default mode; bench's own implementation, `bench.metrics.porter`) when
+  (default mode; bench's own implementation, `bench.text.porter`) when
   stemming is on;
 - ROUGE-N: clipped n-gram overlap, F = 2PR/(P+R), 0 when P+R = 0;
 - ROUGE-L: one LCS over the whole token sequences (newlines ignored);
@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from bench.metrics import porter
+from bench.text import porter
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -71,7 +71,7 @@ class Tokenizer:
         self.unicode = unicode
         self._stem_cache: dict[str, str] = {}
         # bench's own implementation of the rules of nltk's PorterStemmer(), the stemmer rouge_score uses
-        # (importing nltk would import scipy.stats where scipy is installed: see bench.metrics.porter).
+        # (importing nltk would import scipy.stats where scipy is installed: see bench.text.porter).
         self._stemmer = porter.stem if use_stemmer else None
 
     def tokenize(self, text: str) -> list[str]:

@@ -9,7 +9,7 @@ and without stemming, on one or several references:
   bit-parallel; it scores without the GIL, so a large batch is split into one
   chunk per core, scored in threads. tests/metrics/test_native.py holds it to
   bench's Python scorer (itself held to rouge_score) and its stemmer to
-  `bench.metrics.porter`.
+  `bench.text.porter`.
 - ``rouge-score-rs`` (PyPI `rouge-score-rs`, a Rust implementation of
   rouge_score 0.1.2, every core): where the C extension did not build.
   tests/metrics/test_rouge_engine.py holds it to bench's Python scorer.

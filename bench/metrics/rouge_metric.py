@@ -12,7 +12,7 @@ import numpy as np
 from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
 from bench.metrics import rouge_engine
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
-from bench.metrics.sentences import one_sentence_per_line, splitter_id
+from bench.text.sentences import one_sentence_per_line, splitter_id
 
 #: Warn when a text keeps less than this share of its letters and digits
 #: after ROUGE tokenization (non-ASCII scripts vanish in rouge_score's tokenizer).

@@ -23,7 +23,7 @@ Pairs are scored longest first in batches, and every pair's probabilities
 are kept in a persistent cache (SQLite, keyed by the model's identity and
 the two sentences) under the metric's cache directory, so a rerun, or a
 second summarizer on the same documents, pays only for pairs it has not seen.
-Sentences are split by `bench.metrics.sentences` (nupunkt, offline).
+Sentences are split by `bench.text.sentences` (nupunkt, offline).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class SummacZSScorer:
         return out, truncated
 
     def score(self, summaries: Sequence[str], documents: Sequence[str]) -> SummacOutput:
-        from bench.metrics.sentences import split_sentences
+        from bench.text.sentences import split_sentences
 
         doc_sents = [split_sentences(d) for d in documents]
         sum_sents = [split_sentences(s) for s in summaries]
@@ -328,7 +328,7 @@ class SummacZS(Metric):
         self.scorer: SummacZSScorer | None = None
 
     def signature_of(self, dtype: str, max_length: int) -> str:
-        from bench.metrics.sentences import splitter_id
+        from bench.text.sentences import splitter_id
 
         weights = self.source.commit or self.source.fingerprint
         return signature(SCORE_NAME, ("model", f"{self.source.name}@{weights[:12]}"),

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from bench.metrics.sentences import split_sentences
+from bench.text.sentences import split_sentences
 from bench.models.base import Model
 from bench.tasks.records import Example, Task
 

@@ -205,7 +205,7 @@ def test_extractiveness_on_summevals_source_texts(in_tmp, cli):
 
 def test_defaults_are_bench_metrics_bootstrap_defaults():
     from bench.cli.correlate import RESAMPLES, SEED
-    from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+    from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
     assert (SEED, RESAMPLES) == (DEFAULT_SEED, DEFAULT_RESAMPLES)
 

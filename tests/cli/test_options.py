@@ -166,7 +166,7 @@ def test_compare_seed_default_is_the_one_bootstrap_seed():
 
     from bench import api
     from bench.cli.compare import compare
-    from bench.metrics.bootstrap import DEFAULT_SEED
+    from bench.stats.bootstrap import DEFAULT_SEED
 
     assert inspect.signature(compare).parameters["seed"].default == DEFAULT_SEED
     assert inspect.signature(api.compare).parameters["seed"].default is None  # None: DEFAULT_SEED

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 from rouge_score import rouge_scorer
 
-from bench.metrics.sentences import one_sentence_per_line
+from bench.text.sentences import one_sentence_per_line
 
 
 def _runs(root: Path) -> list[Path]:

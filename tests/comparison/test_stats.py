@@ -19,7 +19,7 @@ from bench.comparison.stats import (
     EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, compare_pair, mcnemar_exact, min_permutation_p,
     paired_bootstrap_ci, permutation_test,
 )
-from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
 # ------------------------------------------------------ paired bootstrap
 

@@ -14,7 +14,7 @@ import scipy.stats
 from bench.correlation.stats import (
     COEFFICIENTS, coefficients, correlate, kendall_tau_b, krippendorff_alpha_interval, pearson, spearman,
 )
-from bench.metrics.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
 
 TOL = 1e-12
 

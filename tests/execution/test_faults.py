@@ -10,7 +10,7 @@ import json
 import pytest
 from fault_models import CPU_ALLOCATOR_MESSAGE
 
-from bench.models.memory import is_out_of_memory
+from bench.runtime.memory import is_out_of_memory
 
 
 def _record(root, model: str) -> dict:

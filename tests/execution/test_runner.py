@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bench.execution.cache import PredictionCache, model_identity
-from bench.execution.distributed import World
+from bench.runtime.distributed import World
 from bench.execution.runner import (
     RunOptions, open_cache, predict_missing, prediction_rows, run_pair,
 )

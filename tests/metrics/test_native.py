@@ -1,6 +1,6 @@
 """bench's C extension (bench._native) gives the numbers of bench's Python code, bit for bit.
 
-- its Porter stemmer is `bench.metrics.porter.stem` (itself held to nltk's
+- its Porter stemmer is `bench.text.porter.stem` (itself held to nltk's
   PorterStemmer by test_porter.py) on every word of real text and on generated
   words built from the suffixes the rules test;
 - its ROUGE precision, recall and F-measure are bench's Python scorer's (held
@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import bootstrap, porter, rouge_metric
+from bench.metrics import rouge_metric
+from bench.stats import bootstrap
+from bench.text import porter
 from bench import native
 from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
 from tiny_models import seed_text

@@ -20,7 +20,7 @@ from conftest import SEED_ARTICLE, skip_without_hf
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.base import MetricInputs
-from bench.metrics.sentences import split_sentences
+from bench.text.sentences import split_sentences
 from bench.metrics.summac import CACHE_FILE, SummacZS, nli_label_indices
 
 TOLERANCE = 1e-4  # x100 scale: float32 logits, batched with padding vs one pair at a time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.metrics.sentences import split_sentences
+from bench.text.sentences import split_sentences
 from bench.models.baselines import TEXTRANK_MAX_SENTENCES, TextRank, leading_sentences
 
 

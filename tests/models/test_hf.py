@@ -468,7 +468,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_order():
     import torch
 
     from bench.models.hf.runtime import map_batches
-    from bench.models.memory import is_out_of_memory
+    from bench.runtime.memory import is_out_of_memory
 
     sizes, shrunk = [], []
 

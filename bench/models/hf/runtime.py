@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.base import Model
 from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
-from bench.models.memory import is_out_of_memory
+from bench.runtime.memory import is_out_of_memory
 from bench.tasks.records import Example, Task
 
 T = TypeVar("T")
@@ -113,7 +113,7 @@ def _process_gpu() -> int:
     """This process's GPU: under torchrun / accelerate launch, one per local rank; else the current one."""
     import torch
 
-    from bench.execution import distributed
+    from bench.runtime import distributed
 
     world = distributed.current()
     if world.distributed:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nltk.stem.porter import PorterStemmer
 
-from bench.metrics.porter import stem
+from bench.text.porter import stem
 from tiny_models import seed_text
 
 # Every suffix the rules name, and endings that sit on their boundaries.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.metrics import bootstrap
-from bench.metrics.bootstrap import bootstrap_ci, bootstrap_cis, resample_means, resample_means_many
+from bench.stats import bootstrap
+from bench.stats.bootstrap import bootstrap_ci, bootstrap_cis, resample_means, resample_means_many
 
 
 def one_draw_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The one out-of-memory detector (bench/models/memory.py), shared by batch halving and the runner's message."""
+"""The one out-of-memory detector (bench/runtime/memory.py), shared by batch halving and the runner's message."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 from fault_models import CPU_ALLOCATOR_MESSAGE
 
-from bench.models.memory import is_out_of_memory, is_torch_out_of_memory
+from bench.runtime.memory import is_out_of_memory, is_torch_out_of_memory
 
 
 def torch_like_error(name: str, module: str) -> BaseException:
@@ -43,7 +43,7 @@ def test_a_subclass_of_torch_out_of_memory_counts_too():
 
 
 def test_the_detector_never_imports_torch():
-    proc = subprocess.run([sys.executable, "-c", "import sys; from bench.models.memory import is_out_of_memory; "
+    proc = subprocess.run([sys.executable, "-c", "import sys; from bench.runtime.memory import is_out_of_memory; "
                            "is_out_of_memory(RuntimeError('CUDA out of memory')); print('torch' in sys.modules)"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from bench.metrics.bootstrap import (
+from bench.stats.bootstrap import (
     CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, percentile_interval, resample_means,
 )
 
@@ -55,5 +55,5 @@ def test_resample_defaults_are_defined_in_one_module():
     """`DEFAULT_RESAMPLES` and `DEFAULT_SEED` exist once: every other module imports them."""
     defined = sorted(str(p.relative_to(REPO)) for p in (REPO / "bench").rglob("*.py")
                      if re.search(r"^\s*DEFAULT_(RESAMPLES|SEED)\s*[:=]", p.read_text(encoding="utf-8"), re.M))
-    assert defined == ["bench/metrics/bootstrap.py"]
+    assert defined == ["bench/stats/bootstrap.py"]
     assert DEFAULT_RESAMPLES == 1000 and DEFAULT_SEED == 12345  # the values stored runs were computed with
