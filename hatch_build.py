@@ -2,7 +2,7 @@
 
 The extension is optional: without a C compiler (or with BENCH_NO_NATIVE=1) the
 build says so and goes on, and bench scores ROUGE with rouge-score-rs or its own
-Python, which give the same numbers more slowly (`bench.metrics.rouge_engine`).
+Python, which give the same numbers more slowly (`bench.metrics.rouge.engines`).
 An editable install (`pip install -e .`) compiles the module next to its source,
 in bench/metrics/; a wheel carries it at the same place.
 """

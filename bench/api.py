@@ -118,7 +118,7 @@ def run(
 
 
 def _run_metric_names(run_dir: str | Path) -> list[str]:
-    from bench.execution.rescore import find_run_dir
+    from bench.execution.rescoring import find_run_dir
     from bench.results.store import read_run, run_metrics
 
     return run_metrics(read_run(find_run_dir(Path(run_dir)), scores=False))
@@ -220,7 +220,7 @@ def compare(
 
     from bench.comparison.render_text import render_json
     from bench.comparison.select import check_baseline, select
-    from bench.comparison.stats import compare_section
+    from bench.comparison.paired import compare_section
     from bench.stats.bootstrap import DEFAULT_SEED
 
     if seed is None:
@@ -314,10 +314,10 @@ def rescore(
     No model is loaded. The new run keeps the original's model, task and
     timing (with no throughput of its own), records `config.rescored_from`,
     and has its own run id. When a run in that results directory already has
-    the scores these options give (`bench.execution.rescore.existing_rescore`),
+    the scores these options give (`bench.execution.rescoring.existing_rescore`),
     nothing is written and that run's record is returned.
     """
-    from bench.execution.rescore import rescore_run
+    from bench.execution.rescoring import rescore_run
     from bench.metrics import MetricOptions
     from bench.results.store import results_dir_of
 

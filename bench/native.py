@@ -2,7 +2,7 @@
 
 It is compiled when bench is installed (hatch_build.py) and is optional: every
 function in it has a Python equivalent in bench that gives the same results bit
-for bit (ROUGE: `bench.metrics.rouge`, checked by tests/metrics/test_native.py;
+for bit (ROUGE: `bench.metrics.rouge.lib_rouge`, checked by tests/metrics/test_native.py;
 the bootstrap's means: numpy, same file; the usual JSON line: json, checked by
 tests/test_io_native.py). An editable install whose bench/_native.c changed
 since it was compiled is not used (its results could differ); `pip install -e .`

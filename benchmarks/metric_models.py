@@ -158,8 +158,8 @@ def _hand_bertscore(path: Path, layer: int, cands: list[str], refs: list[str], b
 def bench_bertscore(tmp: Path, shape: str, n: int, batch: int, repeats: int, device: str) -> dict:
     import numpy as np
 
-    from bench.metrics.base import MetricInputs
-    from bench.metrics.bertscore import BertScore
+    from bench.metrics.metric import MetricInputs
+    from bench.metrics.model_based.bertscore import BertScore
 
     path = _build(tmp, shape, nli=False)
     layer = SHAPES[shape]["num_hidden_layers"] - 1
@@ -196,8 +196,8 @@ def bench_nli(tmp: Path, shape: str, n: int, batch: int, repeats: int, device: s
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from bench.metrics.metric_models import NLI, load_metric_model
-    from bench.metrics.summac import SummacZSScorer, open_cache
+    from bench.metrics.model_based.loading import NLI, load_metric_model
+    from bench.metrics.model_based.summac import SummacZSScorer, open_cache
 
     path = _build(tmp, shape, nli=True)
     premises, hypotheses = _spans(n, 15, 45, seed=3), _spans(n, 8, 25, seed=4)

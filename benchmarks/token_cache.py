@@ -31,13 +31,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from run_benchmarks import cnn_documents
 
-from bench.metrics import extractive
+from bench.metrics.extractiveness import fragments as extractive
 
 #: Run in a new process: read every document's tokens from the cache, report the times and whether spaCy was imported.
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from bench.metrics import extractive
+from bench.metrics.extractiveness import fragments as extractive
 docs = json.load(open({docs!r}, encoding="utf-8"))
 cache = extractive.TokenCache({cache!r})
 wall, cpu = time.perf_counter(), time.process_time()

@@ -56,7 +56,7 @@ def cli(capsys):
 def spacy_texts(monkeypatch) -> list[str]:
     """Every text spaCy's tokenizer is given from now on (the extractiveness metric's tokenizer, spaCy's own,
     with each text written down), the in-memory token cache emptied first."""
-    from bench.metrics import extractive
+    from bench.metrics.extractiveness import fragments as extractive
 
     spacy_tokenizer = extractive._tokenizer()
     seen: list[str] = []

@@ -23,7 +23,7 @@ def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
         assert f"bench/_bundled/tasks/{task.name}" in names
     for fixture in (REPO / "fixtures").glob("*.jsonl"):
         assert f"bench/_bundled/fixtures/{fixture.name}" in names
-    assert "bench/cli/app.py" in names and "bench/metrics/rouge.py" in names
+    assert "bench/cli/app.py" in names and "bench/metrics/rouge/lib_rouge.py" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)
     # the C extension, compiled for this interpreter (one copy: not the editable build lying in the tree)
     native = [n for n in names if n.startswith("bench/_native") and n.endswith((".so", ".pyd"))]

@@ -67,7 +67,7 @@ def compare(
     from bench.comparison.flips import section_flips
     from bench.comparison.render_text import render_csv, render_json, render_markdown, render_table
     from bench.comparison.select import check_baseline, select
-    from bench.comparison.stats import compare_section
+    from bench.comparison.paired import compare_section
     from bench.io import atomic_write
 
     if examples is not None and examples < 0:

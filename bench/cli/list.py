@@ -64,7 +64,7 @@ def metrics_table():
     from rich.table import Table
 
     from bench.metrics import METRICS, entry_point_metrics
-    from bench.metrics.judge import JUDGES
+    from bench.metrics.model_based.judge import JUDGES
 
     table = Table(title="metrics")
     for col in ("metric", "reads", "tasks", "options", "description"):

@@ -30,10 +30,10 @@ def rescore(
     """
     from bench.api import rescore as api_rescore
     from bench.errors import BenchError, relpath
-    from bench.execution.rescore import existing_rescore
+    from bench.execution.rescoring import existing_rescore
 
     from bench.api import metric_specs
-    from bench.execution.rescore import find_run_dir
+    from bench.execution.rescoring import find_run_dir
     from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
     from bench.results.store import read_run, run_metrics
 

@@ -20,7 +20,7 @@ def validate(
     tasks_dir: TasksDirs = None,
 ) -> None:
     """Check task definitions and fixtures; report every problem with file:line (exit 2)."""
-    from bench.tasks.validate import raise_problems, validate_targets
+    from bench.tasks.task_checks import raise_problems, validate_targets
 
     lines, errors = validate_targets(targets or [], tasks_dir or [])
     for line in lines:

@@ -17,7 +17,7 @@ from bench.comparison.flips import Flip, FlipPairs
 from bench.comparison.render_text import (REFERENCE, ci_text, fmt, fmt_p, fmt_signed, fmt_speed, header, is_best,
                                           legend, paired_metric, paired_notes, paired_wording, section_notes)
 from bench.comparison.select import SPEED, Run, Section, Statistics
-from bench.comparison.stats import SectionComparison
+from bench.comparison.paired import SectionComparison
 from bench.version import __version__
 
 #: Colour-blind-safe palette (Okabe & Ito, 2008), one colour per model.

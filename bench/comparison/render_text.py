@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.comparison.flips import FlipPairs
 from bench.comparison.select import SPEED, Run, Section, Statistics, parse_signature
-from bench.comparison.stats import (
+from bench.comparison.paired import (
     DEFAULT_ALPHA, EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, Paired, SectionComparison, min_permutation_p,
 )
 from bench.errors import visible

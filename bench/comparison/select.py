@@ -32,7 +32,7 @@ from bench.results.store import DAMAGED, averaged, is_number, measured_speed, re
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
-#: The directions a score can have (`bench.metrics.base.Metric.directions`).
+#: The directions a score can have (`bench.metrics.metric.Metric.directions`).
 HIGHER, LOWER, NONE = "higher", "lower", "none"
 
 # ------------------------------------------------------------------ runs

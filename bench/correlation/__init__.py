@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.correlation.ratings import RatedSummaries, read_ratings, read_runs_with_ratings
 from bench.correlation.scores import DEFAULT_METRICS, choose_scores
-from bench.correlation.stats import Correlations, correlate
+from bench.correlation.levels import Correlations, correlate
 from bench.errors import BenchError, relpath
 from bench.metrics import MetricOptions
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED

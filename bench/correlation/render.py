@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bench.correlation.stats import COEFFICIENTS, LEVELS, Correlations, Paired, Row
+from bench.correlation.levels import COEFFICIENTS, LEVELS, Correlations, Paired, Row
 from bench.errors import visible
 from bench.io import json_text
 

@@ -37,7 +37,7 @@ from typing import Any
 from bench.version import __version__
 from bench.errors import BenchError, relpath
 from bench.io import atomic_write, loads, read_jsonl_lenient
-from bench.models.base import Answer, no_answer_score
+from bench.models.model import Answer, no_answer_score
 from bench.results.store import slug
 
 WRITE_HINT = "check free space and permissions, then run the same command again to resume"

@@ -23,7 +23,7 @@ from bench.errors import BenchError
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, check_needs, score_examples
 from bench.models import ModelSpec
-from bench.models.base import no_answer_score
+from bench.models.model import no_answer_score
 from bench.runtime.memory import is_out_of_memory
 from bench.results.provenance import iso_time, provenance
 from bench.results.store import SCHEMA_VERSION, new_run_id, write_run

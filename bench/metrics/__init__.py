@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.metrics.base import FIELDS, Metric, MetricInputs, MetricOptions, MetricResult
+from bench.metrics.metric import FIELDS, Metric, MetricInputs, MetricOptions, MetricResult
 from bench.registry import Registry, did_you_mean
 
 METRICS: Registry[type[Metric]] = Registry("metric")
@@ -29,11 +29,11 @@ METRIC_HINT = "see `bench list` for the built-in metrics; a metric of your own i
 
 
 def _register() -> None:
-    from bench.metrics.extractiveness import Extractiveness
-    from bench.metrics.rouge_metric import Rouge
-    from bench.metrics.squad_metric import Squad
-    from bench.metrics.bertscore import BertScore
-    from bench.metrics.summac import SummacZS
+    from bench.metrics.extractiveness.extractiveness_metric import Extractiveness
+    from bench.metrics.rouge.rouge_metric import Rouge
+    from bench.metrics.squad.squad_metric import Squad
+    from bench.metrics.model_based.bertscore import BertScore
+    from bench.metrics.model_based.summac import SummacZS
 
     METRICS.register("rouge", Rouge)
     METRICS.register("squad", Squad)
@@ -96,14 +96,14 @@ def resolve_metric(name: str) -> type[Metric]:
     if name in METRICS:
         return METRICS.get(name)
     if name.startswith("judge:"):
-        from bench.metrics.judge import judge_metric_class
+        from bench.metrics.model_based.judge import judge_metric_class
 
         return judge_metric_class(name)
     if ":" in name and not well_formed(name):
         raise BenchError(f"unknown metric {name!r}: not a metric name, package.module:Class or "
                          f"{EVALUATE_PREFIX}NAME_OR_PATH", hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}")
     if name.startswith(EVALUATE_PREFIX):
-        from bench.metrics.evaluate_metric import evaluate_metric_class
+        from bench.metrics.hf_evaluate.evaluate_metric import evaluate_metric_class
 
         return evaluate_metric_class(name[len(EVALUATE_PREFIX):])
     if ":" in name:

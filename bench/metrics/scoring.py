@@ -17,7 +17,7 @@ from typing import Any
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import (SURROGATE_HINT, collector_paused, json_type, lone_surrogate, read_bytes, read_jsonl,
                       surrogate_escape_lines, surrogate_name)
-from bench.metrics.base import unscored_count
+from bench.metrics.metric import unscored_count
 from bench.metrics import (METRICS, Metric, MetricInputs, MetricOptions, MetricResult, MetricSpec,
                            metric_code, resolve_metric)
 from bench.tasks.records import as_references
@@ -161,7 +161,7 @@ def _check_lengths(spec: MetricSpec, r: MetricResult, n: int) -> None:
     for name in r.metrics:
         if name not in r.signatures:
             raise BenchError(f"metric {spec.name!r} gave no signature for its score {name!r}",
-                             hint="MetricResult.signatures needs one string per score (bench.metrics.base.signature)")
+                             hint="MetricResult.signatures needs one string per score (bench.metrics.metric.signature)")
         value = r.metrics[name]
         if value is not None and not isinstance(value, (int, float)) or isinstance(value, bool):
             raise BenchError(f"metric {spec.name!r} gave {json_type(value)} for its score {name!r}, not a number")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.models.base import Model, ModelSpec
+from bench.models.model import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
 from bench.plugins import code_fingerprint, entry_points, import_named
 from bench.registry import Registry

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bench.text.sentences import split_sentences
-from bench.models.base import Model
+from bench.models.model import Model
 from bench.tasks.records import Example, Task
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’-][^\W_]+)*")

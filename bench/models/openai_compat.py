@@ -47,7 +47,7 @@ from functools import partial
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.models.base import Model, ModelSpec
+from bench.models.model import Model, ModelSpec
 from bench.models.prompting import DEFAULT_MAX_NEW_TOKENS, parse_output, render
 from bench.registry import did_you_mean
 from bench.tasks.records import Example, Task

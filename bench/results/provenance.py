@@ -69,7 +69,7 @@ def iso_time(ts: float) -> str:
 def rouge_engine_name() -> str:
     """The engine that scores ROUGE with the default tokenizer (`c`, `rouge-score-rs-X.Y.Z` or `python`): the
     numbers are the same with each, and this says which one ran."""
-    from bench.metrics import rouge_engine
+    from bench.metrics.rouge import engines as rouge_engine
 
     return rouge_engine.name("default")
 

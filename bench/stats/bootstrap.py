@@ -7,7 +7,7 @@ bootstrap interval from a fixed seed: the same inputs give the same interval.
 
 Every bootstrap in bench draws here: the per-run CI of each metric
 (`bootstrap_ci`) and the paired CI of a difference between two runs
-(`bench.comparison.stats.paired_bootstrap_ci`, the same interval over the
+(`bench.comparison.paired.paired_bootstrap_ci`, the same interval over the
 per-example differences). Both use `DEFAULT_RESAMPLES` and `DEFAULT_SEED`, the
 values every results.json CI was computed with, so stored runs stay
 reproducible.

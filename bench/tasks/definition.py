@@ -425,7 +425,7 @@ def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
     run or a rescoring starts, before any model loads.
     """
     from bench.metrics import EVALUATE_PREFIX, METRIC_HINT, METRICS, entry_point_names, well_formed
-    from bench.metrics.base import make_settings
+    from bench.metrics.metric import make_settings
 
     metrics = tf.spec.get("metrics")
     if metrics is None and ttype is not None:

@@ -248,6 +248,6 @@ def test_correlate_imports_no_heavy_package(in_tmp):
 
 @pytest.mark.slow
 def test_the_statistics_need_no_scipy(in_tmp):
-    proc = subprocess.run([sys.executable, "-c", "import sys, bench.correlation.stats, bench.correlation.render; "
+    proc = subprocess.run([sys.executable, "-c", "import sys, bench.correlation.levels, bench.correlation.render; "
                            "print('scipy' in sys.modules)"], capture_output=True, text=True, timeout=60, cwd=in_tmp)
     assert proc.stdout.strip() == "False", proc.stderr[-2000:]

@@ -281,13 +281,13 @@ def test_ctrl_c_names_the_real_prediction_cache(in_tmp, cli, output_dir, extra, 
 
 
 def test_ctrl_c_in_another_command_says_interrupted_only(in_tmp, cli, monkeypatch):
-    import bench.tasks.validate
+    import bench.tasks.task_checks
     from bench.cli.options import Interrupted
 
     def interrupted(*args, **kwargs):
         raise Interrupted()  # what bench's SIGINT handler raises
 
-    monkeypatch.setattr(bench.tasks.validate, "validate_targets", interrupted)
+    monkeypatch.setattr(bench.tasks.task_checks, "validate_targets", interrupted)
     code, _, err = cli("validate")
     assert (code, err) == (130, "interrupted\n")
 

@@ -20,9 +20,9 @@ from bench.comparison.leaderboard import MARKDOWN, update_leaderboard
 from bench.comparison.render_html import bar_chart, model_colours, render_html
 from bench.comparison.render_text import json_rows, render_csv, render_markdown, render_table
 from bench.comparison.select import select
-from bench.comparison.stats import compare_section
+from bench.comparison.paired import compare_section
 from bench.metrics import METRICS, MetricInputs
-from bench.metrics.extractiveness import SCORES
+from bench.metrics.extractiveness.extractiveness_metric import SCORES
 from bench.results.store import write_run
 
 EXTRACTIVE_CONFIG = {"metrics": [{"name": "rouge", "settings": {}}, {"name": "extractiveness", "settings": {}}]}

@@ -10,7 +10,7 @@ from test_compare import make_run
 
 from bench.comparison.flips import flipped_examples, read_predictions
 from bench.comparison.select import select
-from bench.comparison.stats import compare_section
+from bench.comparison.paired import compare_section
 from bench.comparison.render_html import axis_max, bar_chart, model_colours, nice_step, render_html
 
 EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>"\' & done'

@@ -6,7 +6,7 @@ from test_compare import make_run
 
 from bench.comparison.render_text import metric_header, render_table
 from bench.comparison.select import select
-from bench.comparison.stats import compare_section
+from bench.comparison.paired import compare_section
 
 
 def test_long_metric_names_break_after_the_first_underscore():

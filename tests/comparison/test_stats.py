@@ -15,7 +15,7 @@ from test_compare import make_run
 from bench.comparison.flips import read_predictions
 from bench.comparison.render_text import paired_wording
 from bench.comparison.select import select
-from bench.comparison.stats import (
+from bench.comparison.paired import (
     EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, compare_pair, mcnemar_exact, min_permutation_p,
     paired_bootstrap_ci, permutation_test,
 )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bench.correlation.stats import (
+from bench.correlation.levels import (
     COEFFICIENTS, coefficients, correlate, kendall_tau_b, krippendorff_alpha_interval, pearson, spearman,
 )
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 
 from bench.errors import BenchError, BenchErrors
-from bench.execution.rescore import find_run_dir, read_predictions, rescore_run
+from bench.execution.rescoring import find_run_dir, read_predictions, rescore_run
 from bench.metrics import MetricOptions
 from bench.metrics.scoring import score_predictions
 from bench.results.store import read_run
@@ -150,7 +150,7 @@ def _runs(results) -> list[str]:
 
 
 def test_rescoring_with_the_runs_own_options_writes_nothing_and_names_the_run(results, cli):
-    from bench.execution.rescore import existing_rescore
+    from bench.execution.rescoring import existing_rescore
 
     before = _runs(results)
     assert existing_rescore(results / LEAD, MetricOptions()) == results / LEAD

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.metrics import Metric, MetricInputs, MetricResult
-from bench.metrics.base import corpus_stats, signature
-from bench.models.base import Answer, Model
+from bench.metrics.metric import corpus_stats, signature
+from bench.models.model import Answer, Model
 
 
 class LengthRatio(Metric):

@@ -18,8 +18,8 @@ import pytest
 from conftest import SEED_ARTICLE, skip_without_hf
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.base import MetricInputs
-from bench.metrics.bertscore import BertScore, read_baseline
+from bench.metrics.metric import MetricInputs
+from bench.metrics.model_based.bertscore import BertScore, read_baseline
 
 TOLERANCE = 1e-5  # x100 scale
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 
 from bench.errors import BenchError
-from bench.metrics import evaluate_metric as em
+from bench.metrics.hf_evaluate import evaluate_metric as em
 
 #: Per example: 1 when the prediction is one of the references (times `scale`); the corpus value is a count.
 PER_EXAMPLE = '''"""Exact match per example (a test metric)."""

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import extractive
-from bench.metrics.extractive import RATES, STAT_NAMES, fragments, stats, stats_many, tokenize
+from bench.metrics.extractiveness import fragments as extractive
+from bench.metrics.extractiveness.fragments import RATES, STAT_NAMES, fragments, stats, stats_many, tokenize
 
 from conftest import REPO, SEED_ARTICLE
 
@@ -281,7 +281,7 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_importing_the_module_does_not_import_spacy():
-    done = _run("import sys, bench.metrics.extractive as e\n"
+    done = _run("import sys, bench.metrics.extractiveness.fragments as e\n"
                 "e.stats(['a'], ['a']); e.fragments(['a'], ['a'])\n"
                 "print('spacy' in sys.modules)")
     assert done.returncode == 0, done.stderr
@@ -292,7 +292,7 @@ def test_a_missing_spacy_is_one_clear_error():
     done = _run("import sys\n"
                 "sys.modules['spacy'] = None  # as if spaCy were not installed\n"
                 "from bench.errors import BenchError\n"
-                "from bench.metrics import extractive\n"
+                "from bench.metrics.extractiveness import fragments as extractive\n"
                 "try:\n"
                 "    extractive.stats_many(['a'], ['a'])\n"
                 "except BenchError as e:\n"

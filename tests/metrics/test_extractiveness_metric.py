@@ -10,8 +10,8 @@ import json
 import pytest
 
 from bench.metrics import MetricInputs
-from bench.metrics import extractive
-from bench.metrics.extractiveness import RATES, SCORES, as_paragraph
+from bench.metrics.extractiveness import fragments as extractive
+from bench.metrics.extractiveness.extractiveness_metric import RATES, SCORES, as_paragraph
 from bench.metrics.scoring import score_examples
 
 from conftest import REPO

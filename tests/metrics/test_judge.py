@@ -16,7 +16,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.metrics import MetricInputs, MetricSpec, resolve_metric
-from bench.metrics.judge import CRITERIA, PARSE_RULE, default_prompts, fill, parse_score
+from bench.metrics.model_based.judge import CRITERIA, PARSE_RULE, default_prompts, fill, parse_score
 from bench.metrics.scoring import score_examples
 from bench.version import __version__
 
@@ -386,7 +386,7 @@ def test_rows_without_a_document_are_refused_before_the_judge_is_asked(server, c
 def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
     from tiny_models import build_gpt2
 
-    from bench.metrics.judge import JUDGES
+    from bench.metrics.model_based.judge import JUDGES
 
     model_dir = build_gpt2(tmp_path / "tiny-gpt2")
     rows = [*ROWS, *({"id": f"x{k}", "prediction": f"summary {k}", "references": [], "document": "Text. " * 200}
@@ -428,7 +428,7 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
 def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_path):
     from tiny_models import build_gpt2
 
-    from bench.metrics.judge import JUDGES
+    from bench.metrics.model_based.judge import JUDGES
 
     model_dir = build_gpt2(tmp_path / "tiny-gpt2", chat_template=False)
     settings = {"model": str(model_dir), "max_tokens": 6, "device": "cpu", "n": 3, "temperature": 1.0,

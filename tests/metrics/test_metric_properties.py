@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
 from bench.metrics import MetricInputs, MetricOptions
-from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
-from bench.metrics.rouge_metric import Rouge
-from bench.metrics.squad import exact_match, f1, normalize_answer, score
+from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
+from bench.metrics.rouge.rouge_metric import Rouge
+from bench.metrics.squad.lib_squad import exact_match, f1, normalize_answer, score
 
 WORDS = ["the", "a", "army", "armies", "jets", "Jet", "running", "run", "2020", "200,000", "S-400", "Москва",
          "café", "said", "Lukashenko", "!", ",", ".", "\n", "an", "of", "Belarus'"]

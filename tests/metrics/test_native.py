@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import rouge_metric
+from bench.metrics.rouge import rouge_metric
 from bench.stats import bootstrap
 from bench.text import porter
 from bench import native
-from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from tiny_models import seed_text
 
 if native.module() is None:

@@ -11,7 +11,7 @@ import pytest
 from bench.errors import BenchError
 from bench.metrics import (METRICS, MetricInputs, MetricSpec, parse_metric_specs,
                            resolve_metric, short_name, split_metric_opts, well_formed)
-from bench.metrics.base import make_settings
+from bench.metrics.metric import make_settings
 from bench.metrics.scoring import score_examples
 
 from conftest import REPO
@@ -256,7 +256,7 @@ def test_a_run_with_unscored_examples_reads_back_and_an_edit_is_caught(in_tmp, c
                        "user_metrics:SometimesUnscored")
     assert code == 0, err
     (run,) = (in_tmp / "results" / "seed-qa" / "sliding-window").iterdir()
-    from bench.execution.rescore import prediction_lines
+    from bench.execution.rescoring import prediction_lines
     from bench.results.store import check_example_scores, read_run
 
     record = read_run(run)

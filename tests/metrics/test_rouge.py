@@ -7,7 +7,7 @@ import random
 import pytest
 from rouge_score import rouge_scorer
 
-from bench.metrics.rouge import ROUGE_TYPES, RougeScorer, lcs_indices, lcs_length
+from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer, lcs_indices, lcs_length
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -118,7 +118,7 @@ def test_unicode_tokenizer_keeps_non_latin_words():
 
 def test_parallel_scoring_gives_identical_numbers(monkeypatch):
     from bench.metrics import MetricInputs, MetricOptions
-    from bench.metrics import rouge_metric
+    from bench.metrics.rouge import rouge_metric
 
     rng = random.Random(11)
     preds = [" ".join(rng.choice(TEXTS) for _ in range(3)) for _ in range(300)]

@@ -1,6 +1,6 @@
 """The compiled ROUGE engines, bench's C extension and rouge-score-rs, give the numbers of bench's Python scorer.
 
-bench's pure-Python scorer (bench.metrics.rouge) is held to rouge_score by
+bench's pure-Python scorer (bench.metrics.rouge.lib_rouge) is held to rouge_score by
 tests/metrics/test_rouge.py; here each compiled engine is held to it, bit for
 bit, on generated texts of every kind: Unicode of every script and case-mapping
 corner, empty and punctuation-only texts, blank lines, repeated words, several
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.metrics import rouge_engine, rouge_metric
-from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from bench.metrics.rouge import engines as rouge_engine, rouge_metric
+from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from bench import native
 from tiny_models import seed_text
 

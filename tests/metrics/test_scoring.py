@@ -86,7 +86,7 @@ def test_read_score_file_lists_every_bad_line(tmp_path):
 def test_a_per_example_value_that_is_not_a_finite_number_is_refused(bad, shown):
     from bench.errors import BenchError
     from bench.metrics import MetricSpec
-    from bench.metrics.base import MetricResult
+    from bench.metrics.metric import MetricResult
     from bench.metrics.scoring import merge_results
 
     values = [0.5] * 50 + [bad] + [None, 1]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bench.metrics import MetricInputs, MetricOptions
-from bench.metrics.squad import exact_match, f1, normalize_answer, score
-from bench.metrics.squad_metric import Squad
+from bench.metrics.squad.lib_squad import exact_match, f1, normalize_answer, score
+from bench.metrics.squad.squad_metric import Squad
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bench.metrics import MetricInputs
 from bench.metrics.scoring import score_examples
-from bench.metrics.squad import best_threshold, score
+from bench.metrics.squad.lib_squad import best_threshold, score
 
 from conftest import REPO
 

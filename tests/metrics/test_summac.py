@@ -19,9 +19,9 @@ import pytest
 from conftest import SEED_ARTICLE, skip_without_hf
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.base import MetricInputs
+from bench.metrics.metric import MetricInputs
 from bench.text.sentences import split_sentences
-from bench.metrics.summac import CACHE_FILE, SummacZS, nli_label_indices
+from bench.metrics.model_based.summac import CACHE_FILE, SummacZS, nli_label_indices
 
 TOLERANCE = 1e-4  # x100 scale: float32 logits, batched with padding vs one pair at a time
 
@@ -115,8 +115,8 @@ def test_equals_the_rule_computed_directly(nli, style, labels):
 
 @pytest.mark.slow
 def test_pairs_are_cached_so_a_rerun_and_a_second_summarizer_pay_only_for_new_pairs(nli, tmp_path):
-    from bench.metrics.metric_models import NLI, load_metric_model
-    from bench.metrics.summac import SummacZSScorer, model_key, open_cache
+    from bench.metrics.model_based.loading import NLI, load_metric_model
+    from bench.metrics.model_based.summac import SummacZSScorer, model_key, open_cache
 
     model = load_metric_model(str(nli["bert"]), NLI, device="cpu")
     cache = open_cache(tmp_path, model_key(model))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.metrics import extractive
-from bench.metrics.extractive import TOKEN_CACHE_DIR, TokenCache, stats_many, tokenize
+from bench.metrics.extractiveness import fragments as extractive
+from bench.metrics.extractiveness.fragments import TOKEN_CACHE_DIR, TokenCache, stats_many, tokenize
 
 from conftest import REPO, SEED_ARTICLE
 
@@ -193,7 +193,7 @@ def test_another_process_reads_the_tokens_without_spacy(tmp_path):
     _, documents = _texts()
     (tmp_path / "docs.json").write_text(json.dumps(documents))
     code = ("import json, sys\n"
-            "from bench.metrics import extractive\n"
+            "from bench.metrics.extractiveness import fragments as extractive\n"
             f"docs = json.load(open({str(tmp_path / 'docs.json')!r}))\n"
             f"cache = extractive.TokenCache({str(tmp_path / 'cache')!r})\n"
             "tokens = extractive.tokenize(docs, cache)\n"
@@ -258,7 +258,7 @@ def test_processes_writing_the_same_documents_at_once_leave_sound_files(tmp_path
     documents = [article, *("  ".join(sentences[k:k + 5]) for k in range(len(sentences)))]
     (tmp_path / "docs.json").write_text(json.dumps(documents))
     code = ("import json\n"
-            "from bench.metrics import extractive\n"
+            "from bench.metrics.extractiveness import fragments as extractive\n"
             f"docs = json.load(open({str(tmp_path / 'docs.json')!r}))\n"
             "for _ in range(3):\n"
             "    extractive.clear_cache()\n"

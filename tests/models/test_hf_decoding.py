@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import skip_without_hf
 
-from bench.models.base import Answer
+from bench.models.model import Answer
 
 SENTENCE = "The man named was Alexander Lukashenko of Belarus."
 

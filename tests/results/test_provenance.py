@@ -76,7 +76,7 @@ def test_provenance_holds_versions_machine_device_and_command():
 
 def test_provenance_names_the_rouge_engine(monkeypatch):
     from bench import native
-    from bench.metrics import rouge_engine
+    from bench.metrics.rouge import engines as rouge_engine
 
     monkeypatch.delenv("BENCH_ROUGE_ENGINE", raising=False)
     rouge_engine.cache_clear()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.base import Model, ModelSpec
+from bench.models.model import Model, ModelSpec
 from bench.models.hf.config import (ALIASES, EXTRACTIVE_QA, SEQ2SEQ, HFModelInfo, info_for, local_fingerprint,
                                     locate, read_local_config)
 

@@ -58,7 +58,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.base import Answer
+from bench.models.model import Answer
 from bench.models.hf.runtime import AUTO_START_ENCODE, HFModel
 from bench.tasks.records import Example, Task
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.models.base import Model
+from bench.models.model import Model
 from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
 from bench.runtime.memory import is_out_of_memory
 from bench.tasks.records import Example, Task

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).

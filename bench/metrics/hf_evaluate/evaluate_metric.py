@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.errors import EXIT_ENVIRONMENT, EXIT_USAGE, BenchError
-from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, signature
+from bench.metrics.metric import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, signature
 
 PREFIX = "evaluate:"
 INSTALL_HINT = "pip install evaluate (or pip install 'bench[evaluate]')"

@@ -50,7 +50,7 @@ class MetricInputs:
 
     `documents` is the source text (a summarization task's document, a QA
     task's context), `no_answer_scores` an extractive QA model's no-answer
-    score per question (`bench.models.base.Answer`); each is None when the
+    score per question (`bench.models.model.Answer`); each is None when the
     examples do not have it.
     """
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.metrics import squad
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.squad import lib_squad as squad
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
 
 #: The best-threshold scores, each with its threshold (`<name>_thresh`).
 BEST = ("best_exact_match", "best_f1")

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bench.metrics.base import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
-from bench.metrics import rouge_engine
-from bench.metrics.rouge import ROUGE_TYPES, RougeScorer
+from bench.metrics.metric import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.rouge import engines as rouge_engine
+from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from bench.text.sentences import one_sentence_per_line, splitter_id
 
 #: Warn when a text keeps less than this share of its letters and digits

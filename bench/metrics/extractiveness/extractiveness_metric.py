@@ -3,7 +3,7 @@
 Coverage, density and compression of the "Newsroom" paper, novel and
 repeated n-grams and the summary's length, computed as SummEval's
 DataStatsMetric does (which HELM and lighteval run): see
-`bench.metrics.extractive` for the exact rules. The statistics describe a
+`bench.metrics.extractiveness.fragments` for the exact rules. The statistics describe a
 summary against its source document, not against a reference, so they are
 computed for the references too (`MetricResult.reference`): a compare table
 shows them as a `reference` row, and a model that copies more than the gold
@@ -20,7 +20,7 @@ are, as SummEval does. An empty summary has every statistic 0 and is counted
 in a warning.
 
 With a cache directory (`bench run` and `bench rescore` give one), the
-documents' tokens are kept on disk (`bench.metrics.extractive.TokenCache`,
+documents' tokens are kept on disk (`bench.metrics.extractiveness.fragments.TokenCache`,
 ``<cache dir>/extractive_tokens/<tokenizer id>/``): a document is tokenized
 once for every model, run and rescoring of its task. Summaries and references
 are tokenized in memory only: a model's summaries are new text (a file each
@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature
-from bench.metrics.extractive import RATES, STAT_NAMES
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature
+from bench.metrics.extractiveness.fragments import RATES, STAT_NAMES
 
 #: Score names, in the order tables show them, and those that are shares (x100): the core module's
-#: (`bench.metrics.extractive` imports spaCy only when it tokenizes).
+#: (`bench.metrics.extractiveness.fragments` imports spaCy only when it tokenizes).
 SCORES = STAT_NAMES
 
 
@@ -56,7 +56,7 @@ class Extractiveness(Metric):
                    "document (Grusky et al. 2018, as SummEval's DataStatsMetric)")
 
     def signatures(self, against: str) -> dict[str, str]:
-        from bench.metrics import extractive
+        from bench.metrics.extractiveness import fragments as extractive
 
         return {name: signature(name, ("tok", extractive.TOKENIZER_ID), ("text", "lines-joined"), ("of", against),
                                 ("agg", "mean"))
@@ -64,13 +64,13 @@ class Extractiveness(Metric):
 
     def token_cache(self) -> Any:
         """The documents' token cache (`extractive.TokenCache`) in this metric's cache directory, or None."""
-        from bench.metrics import extractive
+        from bench.metrics.extractiveness import fragments as extractive
 
         return None if self.cache_dir is None else extractive.TokenCache(self.cache_dir)
 
     def table(self, summaries: Sequence[str], documents: Sequence[str], cache: Any = None) -> dict[str, np.ndarray]:
         """Per summary, every score (rates x100); `cache`: an `extractive.TokenCache` for the documents."""
-        from bench.metrics import extractive
+        from bench.metrics.extractiveness import fragments as extractive
 
         rows = extractive.stats_many([as_paragraph(s) for s in summaries], documents, cache)
         return {name: np.array([row[name] for row in rows], dtype=np.float64) * (100.0 if name in RATES else 1.0)

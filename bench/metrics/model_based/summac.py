@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.base import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
@@ -157,7 +157,7 @@ class SummacZSScorer:
 
     def __init__(self, model: Any, entailment: int, contradiction: int, cache: PairCache,
                  max_length: int | None = None) -> None:
-        """`model`: a `bench.metrics.metric_models.MetricModel` of kind nli."""
+        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli."""
         self.metric_model = model
         self.entailment = entailment
         self.contradiction = contradiction
@@ -312,7 +312,7 @@ class SummacZS(Metric):
 
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)
-        from bench.metrics.metric_models import NLI, locate_metric_model
+        from bench.metrics.model_based.loading import NLI, locate_metric_model
 
         s = self.settings
         if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
@@ -339,7 +339,7 @@ class SummacZS(Metric):
         assert inputs.documents is not None  # scoring checks `needs`
         s = self.settings
         if self.scorer is None:
-            from bench.metrics.metric_models import NLI, MetricModel
+            from bench.metrics.model_based.loading import NLI, MetricModel
 
             self.model = MetricModel(self.source, NLI, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = SummacZSScorer(self.model, *self.labels,

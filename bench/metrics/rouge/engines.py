@@ -13,7 +13,7 @@ and without stemming, on one or several references:
 - ``rouge-score-rs`` (PyPI `rouge-score-rs`, a Rust implementation of
   rouge_score 0.1.2, every core): where the C extension did not build.
   tests/metrics/test_rouge_engine.py holds it to bench's Python scorer.
-- ``python``: `bench.metrics.rouge`, for bench's unicode tokenizer (neither
+- ``python``: `bench.metrics.rouge.lib_rouge`, for bench's unicode tokenizer (neither
   compiled engine has it) and where nothing compiled is available.
 
 ``BENCH_ROUGE_ENGINE=c|rouge-score-rs|python`` picks one (for tests and

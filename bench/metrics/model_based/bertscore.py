@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.base import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
+from bench.metrics.metric import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
                                 unscored_count)
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
@@ -135,7 +135,7 @@ class BertScorer:
     """Embeds texts with a loaded encoder and scores predictions against references."""
 
     def __init__(self, model: Any, layer: int, max_length: int | None = None) -> None:
-        """`model`: a `bench.metrics.metric_models.MetricModel` of kind encoder."""
+        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind encoder."""
         self.metric_model = model
         self.layer = layer
         self.encoder = keep_layers(model.model, layer)
@@ -386,7 +386,7 @@ class BertScore(Metric):
 
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)
-        from bench.metrics.metric_models import ENCODER, locate_metric_model
+        from bench.metrics.model_based.loading import ENCODER, locate_metric_model
 
         s = self.settings
         if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
@@ -438,7 +438,7 @@ class BertScore(Metric):
     def compute(self, inputs: MetricInputs) -> MetricResult:
         s = self.settings
         if self.scorer is None:
-            from bench.metrics.metric_models import ENCODER, MetricModel
+            from bench.metrics.model_based.loading import ENCODER, MetricModel
 
             self.model = MetricModel(self.source, ENCODER, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = BertScorer(self.model, self.layer, s.max_length)
