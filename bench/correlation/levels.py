@@ -1,17 +1,7 @@
 """Correlation of metric scores with human ratings, and agreement between annotators; numpy only.
 
-The coefficients, computed here on batches of vectors with missing values:
-
-- Kendall's tau-b (Kendall, 1945): (concordant - discordant pairs) /
-  sqrt((pairs - pairs tied in x) * (pairs - pairs tied in y)), as
-  `scipy.stats.kendalltau(x, y, variant="b")`;
-- Spearman's rho: Pearson's r of the ranks, ties given their average rank, as
-  `scipy.stats.spearmanr`;
-- Pearson's r, as `scipy.stats.pearsonr`.
-
-A pair of vectors is compared over the positions where both have a value;
-a coefficient is undefined (nan) when fewer than two such positions remain
-or either vector is constant over them.
+The coefficients (Kendall's tau-b, Spearman, Pearson) are `bench.stats.coefficients`'s, on batches of
+vectors with missing values.
 
 Two levels of meta-evaluation, as in SummEval (Fabbri et al., 2021) and
 G-Eval (Liu et al., 2023), over a documents x systems grid of scores:
@@ -35,8 +25,7 @@ difference between two metrics' coefficients has a *paired* bootstrap
 interval. Resamples on which a coefficient is undefined (all documents
 skipped, or all drawn systems tied) are left out of its interval.
 
-Krippendorff's alpha (interval metric; Krippendorff, 2011, "Computing
-Krippendorff's Alpha-Reliability") measures how well the annotators agree.
+Krippendorff's alpha (`bench.stats.agreement`) measures how well the annotators agree.
 """
 
 from __future__ import annotations
@@ -47,125 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.stats.agreement import krippendorff_alpha_interval
 from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
+from bench.stats.coefficients import COEFFICIENTS, coefficients
 
-#: The coefficients, in the order they are reported.
-COEFFICIENTS = ("kendall", "spearman", "pearson")
 LEVELS = ("summary", "system")
-#: Most cells (vectors x length x length) of the pairwise comparisons held at once.
-PAIRWISE_CELLS = 1_000_000
-
-
-# ------------------------------------------------------------------ coefficients on batches
-
-
-def coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Kendall tau-b, Spearman and Pearson between each row of `x` and the same row of `y`.
-
-    `x` and `y` have shape (B, n); nan marks a missing value. Each row is
-    compared over the positions where both have a value. Returns coefficient
-    name -> array of B values, nan where the coefficient is undefined.
-    """
-    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    if x.shape != y.shape:
-        raise ValueError(f"shapes differ: {x.shape} and {y.shape}")
-    b, n = x.shape
-    out = {c: np.full(b, np.nan) for c in COEFFICIENTS}
-    if b == 0 or n < 2:
-        return out
-    chunk = max(1, PAIRWISE_CELLS // (n * n))
-    for start in range(0, b, chunk):
-        stop = min(b, start + chunk)
-        part = _coefficients(x[start:stop], y[start:stop])
-        for c in COEFFICIENTS:
-            out[c][start:stop] = part[c]
-    return out
-
-
-def _coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    present = np.isfinite(x) & np.isfinite(y)
-    x = np.where(present, x, 0.0)
-    y = np.where(present, y, 0.0)
-    n = x.shape[1]
-    pair = present[:, :, None] & present[:, None, :] & ~np.eye(n, dtype=bool)
-    sx = np.sign(x[:, :, None] - x[:, None, :])  # sx[b, i, j] = sign(x_i - x_j)
-    sy = np.sign(y[:, :, None] - y[:, None, :])
-    # Every unordered pair is counted twice (i, j and j, i): the ratios below do not change.
-    n0 = pair.sum(axis=(1, 2)).astype(np.float64)
-    untied_x = n0 - (pair & (sx == 0)).sum(axis=(1, 2))
-    untied_y = n0 - (pair & (sy == 0)).sum(axis=(1, 2))
-    s = (sx * sy * pair).sum(axis=(1, 2))
-    defined = (untied_x > 0) & (untied_y > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kendall = np.where(defined, s / np.sqrt(untied_x * untied_y), np.nan)
-    # Average ranks (1-based) among the present values: below + 1 + (ties other than itself) / 2.
-    rx = ((sx > 0) & pair).sum(axis=2) + 1.0 + ((sx == 0) & pair).sum(axis=2) / 2.0
-    ry = ((sy > 0) & pair).sum(axis=2) + 1.0 + ((sy == 0) & pair).sum(axis=2) / 2.0
-    spearman = np.where(defined, _pearson(rx, ry, present), np.nan)
-    pearson = np.where(defined, _pearson(x, y, present), np.nan)
-    return {"kendall": np.clip(kendall, -1.0, 1.0), "spearman": spearman, "pearson": pearson}
-
-
-def _pearson(x: np.ndarray, y: np.ndarray, present: np.ndarray) -> np.ndarray:
-    k = present.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xc = np.where(present, x - (x * present).sum(axis=1, keepdims=True) / k[:, None], 0.0)
-        yc = np.where(present, y - (y * present).sum(axis=1, keepdims=True) / k[:, None], 0.0)
-        # Scaled by the largest deviation first, as scipy.stats.pearsonr does, against overflow and underflow.
-        xc = xc / np.abs(xc).max(axis=1, keepdims=True)
-        yc = yc / np.abs(yc).max(axis=1, keepdims=True)
-        r = (xc * yc).sum(axis=1) / np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1))
-    return np.clip(r, -1.0, 1.0)
-
-
-def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float:
-    """Kendall's tau-b of two vectors (nan: missing value); nan when undefined."""
-    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["kendall"][0])
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rho of two vectors (ties: average ranks); nan when undefined."""
-    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["spearman"][0])
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson's r of two vectors; nan when undefined."""
-    return float(coefficients(np.asarray([x], dtype=np.float64), np.asarray([y], dtype=np.float64))["pearson"][0])
-
-
-# ------------------------------------------------------------------ agreement
-
-
-def krippendorff_alpha_interval(values: np.ndarray) -> float:
-    """Krippendorff's alpha with the interval metric (squared difference).
-
-    `values` has one row per unit (a rated summary) and one column per
-    annotator, nan where an annotator gave no value; the number of values may
-    differ from unit to unit. Only units with two or more values count
-    ("pairable" values). alpha = 1 - D_o / D_e, with D_o the mean squared
-    difference between values of the same unit (each unit's pairs weighted
-    1 / (m_u - 1)) and D_e the mean squared difference between any two pairable
-    values. nan when fewer than two units are pairable or every value is the same.
-    """
-    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    present = np.isfinite(v)
-    m = present.sum(axis=1)
-    keep = m >= 2
-    if keep.sum() < 1:
-        return math.nan
-    v, present, m = np.where(present, v, 0.0)[keep], present[keep], m[keep].astype(np.float64)
-    s1 = v.sum(axis=1)
-    s2 = (v * v).sum(axis=1)
-    # Sum over ordered pairs i != j of a unit of (v_i - v_j)^2 = 2 (m sum v^2 - (sum v)^2).
-    within = 2.0 * (m * s2 - s1 * s1)
-    n = m.sum()
-    d_o = (within / (m - 1.0)).sum() / n
-    total = 2.0 * (n * s2.sum() - s1.sum() ** 2)
-    d_e = total / (n * (n - 1.0))
-    if d_e <= 0:
-        return math.nan
-    return float(1.0 - d_o / d_e)
 
 
 # ------------------------------------------------------------------ meta-evaluation

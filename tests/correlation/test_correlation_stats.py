@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bench.correlation.levels import (
-    COEFFICIENTS, coefficients, correlate, kendall_tau_b, krippendorff_alpha_interval, pearson, spearman,
-)
+from bench.correlation.levels import correlate
+from bench.stats.agreement import krippendorff_alpha_interval
+from bench.stats.coefficients import COEFFICIENTS, coefficients, kendall_tau_b, pearson, spearman
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
 
 TOL = 1e-12
