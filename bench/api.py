@@ -114,14 +114,14 @@ def run(
     if not distributed.current().is_main:
         return []  # under torchrun / accelerate launch, the main process writes the results
     _update_leaderboard(options.output_dir)
-    return [{**record, "path": str(path)} for record, path in done]
+    return [{**record.to_dict(), "path": str(path)} for record, path in done]
 
 
 def _run_metric_names(run_dir: str | Path) -> list[str]:
     from bench.execution.rescoring import find_run_dir
-    from bench.results.store import read_run, run_metrics
+    from bench.results.store import read_record
 
-    return run_metrics(read_run(find_run_dir(Path(run_dir)), scores=False))
+    return read_record(find_run_dir(Path(run_dir)), scores=False).metric_names
 
 
 def _update_leaderboard(results_dir: Path) -> None:
@@ -218,7 +218,7 @@ def compare(
     """
     import json
 
-    from bench.comparison.render_text import render_json
+    from bench.comparison.render_data import render_json
     from bench.comparison.select import check_baseline, select
     from bench.comparison.paired import compare_section
     from bench.stats.bootstrap import DEFAULT_SEED

@@ -65,7 +65,9 @@ def compare(
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
     from bench.api import check_compare_arguments
     from bench.comparison.flips import section_flips
-    from bench.comparison.render_text import render_csv, render_json, render_markdown, render_table
+    from bench.comparison.render_data import render_csv, render_json
+    from bench.comparison.render_markdown import render_markdown
+    from bench.comparison.render_text import render_table
     from bench.comparison.select import check_baseline, select
     from bench.comparison.paired import compare_section
     from bench.io import atomic_write

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.comparison.select import Run, Section, baseline_run
+from bench.comparison.select import Section, baseline_run
+from bench.results.record import RunRecord
 from bench.errors import BenchError, BenchErrors
 from bench.io import lone_surrogate, parse_jsonl, read_bytes, surrogate_name, where
 from bench.tasks.records import as_references
@@ -56,7 +57,7 @@ class Flip:
 
 
 #: (reference run, other run, their flips) for each other run of a section.
-FlipPairs = list[tuple[Run, Run, list[Flip]]]
+FlipPairs = list[tuple[RunRecord, RunRecord, list[Flip]]]
 
 
 def is_prediction_row(obj: Mapping[str, Any]) -> bool:
@@ -112,7 +113,7 @@ def read_predictions(run_dir: Path) -> dict[str, Prediction]:
     return out
 
 
-def run_predictions(run: Run, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:
+def run_predictions(run: RunRecord, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:
     """The predictions of `run`, read once per run directory and kept in `cache`."""
     if run.path not in cache:
         cache[run.path] = read_predictions(run.path)

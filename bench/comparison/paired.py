@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.comparison.flips import Prediction, paired_scores, run_predictions
-from bench.comparison.select import Run, Section, baseline_run
+from bench.comparison.select import Section, baseline_run
+from bench.results.record import RunRecord
 from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
 #: Runs with at most this many shared examples get the exact permutation test.
@@ -148,7 +149,7 @@ class Paired:
         return self.p_value < self.alpha
 
 
-def compare_pair(task: str, metric: str, baseline: Run, run: Run, base_preds: Mapping[str, Prediction],
+def compare_pair(task: str, metric: str, baseline: RunRecord, run: RunRecord, base_preds: Mapping[str, Prediction],
                  preds: Mapping[str, Prediction], *, seed: int = DEFAULT_SEED,
                  n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = PERMUTATION_RESAMPLES,
                  alpha: float = DEFAULT_ALPHA, direction: str = "higher") -> Paired | None:
@@ -172,7 +173,7 @@ class SectionComparison:
     """Every other run of a section against the baseline run."""
 
     section: Section
-    baseline: Run | None
+    baseline: RunRecord | None
     results: tuple[Paired, ...]
     skipped: tuple[str, ...]
     """Metrics without per-example scores (no paired test possible)."""

@@ -8,7 +8,7 @@ No model is loaded. The new run keeps the original's model, task and timing
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
@@ -18,7 +18,8 @@ from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, read_score_rows, score_examples
 from bench.tasks.records import as_references
-from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
+from bench.results.record import SCHEMA_VERSION, MetricResults, RunConfig, RunRecord, Timing, frozen, thawed
+from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_record,
                                  results_dir_of, run_directory, run_metric_specs, write_run)
 from bench.version import __version__
 
@@ -32,7 +33,7 @@ def rescore_run(
     *,
     metrics: Sequence[MetricSpec] = (),
 ) -> tuple[dict[str, Any], Path]:
-    """Rescore one run; returns (new run record, new run directory).
+    """Rescore one run; returns (the new run's record as results.json's object, its run directory).
 
     The run's own metrics are scored again, and `metrics` besides them (options
     given there for one of the run's metrics override the run's). A metric that
@@ -43,7 +44,7 @@ def rescore_run(
     is written and that run is returned.
     """
     run_dir = find_run_dir(run_dir)
-    record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
+    record = read_record(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
     t0 = time.perf_counter()
@@ -51,24 +52,22 @@ def rescore_run(
     score_s = time.perf_counter() - t0
     same = existing_rescore(run_dir, options, output_dir, scores=scores, metrics=metrics)
     if same is not None:
-        return read_run(same), same
-    new = {
-        **record,
-        "schema_version": SCHEMA_VERSION,
-        "run_id": new_run_id(),
-        "metrics": scores.metrics,
-        "ci": scores.ci,
-        "signatures": scores.signatures,
-        "counts": scores.counts,
-        "warnings": scores.warnings,
-        "config": {**record.get("config", {}), "metric_options": asdict(options),
-                   "metrics": scores.metric_records(specs), "rescored_from": record["run_id"]},
+        return read_record(same).to_dict(), same
+    new = replace(
+        record,
+        schema_version=SCHEMA_VERSION,
+        run_id=new_run_id(),
+        scores=MetricResults.from_dict(scores.metrics, scores.ci, scores.signatures, scores.counts),
+        reference=MetricResults.from_dict(**scores.reference) if scores.reference else None,
+        warnings=tuple(scores.warnings),
+        config=RunConfig(frozen({**record.config.fields, "metric_options": asdict(options),
+                                 "metrics": scores.metric_records(specs), "rescored_from": record.run_id})),
         # nothing was predicted: the original's throughput is not this run's
-        "timing": {**record.get("timing", {}), "score_s": score_s, "examples_per_s": None},
-    }
-    new.pop("reference", None)
-    if scores.reference:
-        new["reference"] = scores.reference
+        timing=Timing(frozen({**record.timing.fields, "score_s": score_s, "examples_per_s": None})),
+        absent=record.absent - {"schema_version", "metrics", "ci", "signatures", "counts", "warnings", "config",
+                                "timing"},
+        path=None, mtime_ns=0,
+    )
     new_rows = []
     for r, s, d in zip(rows, scores.per_example, scores.details):
         row = {**r, "scores": s}
@@ -77,22 +76,22 @@ def rescore_run(
             row["details"] = d
         new_rows.append(row)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
-    return new, write_run(root, new, new_rows)
+    return new.to_dict(), write_run(root, new, new_rows)
 
 
-def rescore_specs(record: dict[str, Any], metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
+def rescore_specs(record: RunRecord, metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
     """The run's metrics (with their options) and `metrics` added; each resolved now, before any scoring."""
     specs = with_extras([MetricSpec(m["name"], m["settings"]) for m in run_metric_specs(record)], metrics)
     for spec in specs:
         cls = resolve_metric(spec.name)
-        task_type = record.get("task_type")
+        task_type = record.task_type
         if cls.task_types and task_type not in cls.task_types:
             raise BenchError(f"metric {spec.name!r} does not apply to {task_type} tasks",
                              hint=f"it scores {', '.join(cls.task_types)} tasks")
     return specs
 
 
-def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions,
+def fresh_scores(record: RunRecord, rows: list[dict[str, Any]], options: MetricOptions,
                  specs: Sequence[MetricSpec] | None = None, run_dir: Path | None = None) -> Scores:
     """The scores of a run's predictions (`read_predictions` rows) under `options`."""
     specs = list(specs) if specs is not None else rescore_specs(record)
@@ -111,7 +110,7 @@ def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: Me
                           if run_dir is not None else None, where=where)
 
 
-def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | None) -> list[str]:
+def task_documents(record: RunRecord, ids: Sequence[str], run_dir: Path | None) -> list[str]:
     """The documents of a run's examples, from the task definition it was made with (`config.task.path`).
 
     The task must still be there and hash as it did (``task_hash``): documents
@@ -121,7 +120,7 @@ def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | N
     from bench.tasks.examples import load_examples
 
     where = relpath(run_dir) if run_dir is not None else None
-    path = ((record.get("config") or {}).get("task") or {}).get("path")
+    path = record.config.task.get("path")
     hint = ("the metric reads each example's document from the run's task; restore the task definition and its "
             "fixture as they were, or run the model again")
     if not path or not Path(path).is_file():
@@ -129,9 +128,9 @@ def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | N
                          hint=hint)
     task = load_task(Path(path))
     task, examples = load_examples(task)
-    if task.hash != record.get("task_hash"):
+    if task.hash != record.task_hash:
         raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
-                         f"{task.short_hash}, the run's {str(record.get('task_hash'))[:12]})", where=where, hint=hint)
+                         f"{task.short_hash}, the run's {record.task_hash[:12]})", where=where, hint=hint)
     by_id = {ex.id: ex.input for ex in examples}
     missing = [i for i in ids if i not in by_id]
     if missing:
@@ -156,10 +155,10 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     rescoring.
     """
     run_dir = find_run_dir(run_dir)
-    record = read_run(run_dir, scores=False)
+    record = read_record(run_dir, scores=False)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     model_dir = run_directory(root, record).parent
-    lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
+    lineage = {record.run_id, record.config.rescored_from} - {None}
     wanted = asdict(options)
     wanted_metrics = [s.record() for s in rescore_specs(record, metrics)]
     mine: list[tuple[Any, ...]] | None = None
@@ -167,12 +166,11 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
         if candidate.parent.name.startswith("."):
             continue  # a run still being written
         try:
-            other = read_run(candidate)
-            config = other.get("config") or {}
-            if not (other["run_id"] in lineage or config.get("rescored_from") in lineage) \
-                    or other["task_hash"] != record["task_hash"] or config.get("metric_options") != wanted \
+            other = read_record(candidate)
+            if not (other.run_id in lineage or other.config.rescored_from in lineage) \
+                    or other.task_hash != record.task_hash or thawed(other.config.metric_options) != wanted \
                     or run_metric_specs(other) != wanted_metrics \
-                    or not all(sig.endswith(f"|bench:{__version__}") for sig in other["signatures"].values()):
+                    or not all(sig.endswith(f"|bench:{__version__}") for sig in other.signatures.values()):
                 continue
             rows = prediction_lines(candidate.parent / "predictions.jsonl")
             check_prediction_count(candidate.parent / "predictions.jsonl", len(rows), other)
@@ -217,7 +215,7 @@ def find_run_dir(path: Path) -> Path:
     return path
 
 
-def read_predictions(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+def read_predictions(run_dir: Path, record: RunRecord | dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of a run's predictions.jsonl, checked line by line and counted against its record.
 
     Each row's id and references are as `bench score` reads them: the id a

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_compare import make_run
 
 from bench.comparison.flips import read_predictions
-from bench.comparison.render_text import paired_wording
+from bench.comparison.wording import paired_wording
 from bench.comparison.select import select
 from bench.comparison.paired import (
     EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, compare_pair, mcnemar_exact, min_permutation_p,
