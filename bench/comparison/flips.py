@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.comparison.select import Section, baseline_run
-from bench.results.record import RunRecord
+from bench.comparison.select import Progress, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
-from bench.io import lone_surrogate, parse_jsonl, read_bytes, surrogate_name, where
+from bench.io import collector_paused, lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines, surrogate_name, where
+from bench.results.record import RunRecord
+from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_record,
+                                 score_matrix, tolerance)
 from bench.tasks.records import as_references
-from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_run,
-                                 tolerance)
 
 
 @dataclass(frozen=True)
@@ -80,44 +81,151 @@ def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
                       no_answer_score=finite_float(obj.get("no_answer_score")))
 
 
-def read_predictions(run_dir: Path) -> dict[str, Prediction]:
+def read_predictions(run_dir: Path, record: RunRecord | None = None) -> dict[str, Prediction]:
     """Example id -> `Prediction`, from `run_dir`/predictions.jsonl (problems name file:line).
 
     The lines are read by `bench.io.parse_jsonl`; every problem is reported,
-    the number of examples must match the run's results.json, and so must the
-    per-example scores (`bench.results.store.check_example_scores`).
+    the number of examples must match the run's results.json (`record`, read
+    from `run_dir` when not given), and so must the per-example scores
+    (`bench.results.store.check_example_scores`).
     """
-    path = run_dir / "predictions.jsonl"
-    data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
-    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
-    out: dict[str, Prediction] = {}
-    for lineno, obj in rows:
-        if not is_prediction_row(obj):
-            problems.append((lineno, BenchError(
-                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
-                where=where(path, lineno), hint=DAMAGED)))
-        elif obj["id"] in out:
-            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
-                                                hint=DAMAGED)))
-        elif found := lone_surrogate(obj):  # bench never writes one: it is not text, and could not be shown
-            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
-                                                where=where(path, lineno), hint=DAMAGED)))
-        else:
-            out[obj["id"]] = prediction_from_row(obj)
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    record = read_run(run_dir)
+    path, rows = _checked_rows(run_dir)
+    out = {obj["id"]: prediction_from_row(obj) for _, obj in rows}
+    record = read_record(run_dir) if record is None else record
     check_prediction_count(path, len(out), record)
     check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
     return out
 
 
+def _checked_rows(run_dir: Path) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
+    """(path, (line, object) of every line) of a run's predictions.jsonl, each line a prediction row with an id of
+    its own and only Unicode text; every problem at once, in line order."""
+    path = run_dir / "predictions.jsonl"
+    data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
+    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
+    suspects = surrogate_escape_lines(data)  # the only lines that can hold an unpaired surrogate
+    seen: set[str] = set()
+    good = []
+    for lineno, obj in rows:
+        if not is_prediction_row(obj):
+            problems.append((lineno, BenchError(
+                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
+                where=where(path, lineno), hint=DAMAGED)))
+        elif obj["id"] in seen:
+            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
+                                                hint=DAMAGED)))
+        elif lineno in suspects and (found := lone_surrogate(obj)):  # bench never writes one: it is no text
+            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
+                                                where=where(path, lineno), hint=DAMAGED)))
+        else:
+            seen.add(obj["id"])
+            good.append((lineno, obj))
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
+    return path, good
+
+
 def run_predictions(run: RunRecord, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:
     """The predictions of `run`, read once per run directory and kept in `cache`."""
     if run.path not in cache:
-        cache[run.path] = read_predictions(run.path)
+        cache[run.path] = read_predictions(run.path, run)
     return cache[run.path]
+
+
+# ------------------------------------------------------------------ scores only
+
+
+@dataclass(frozen=True)
+class ExampleScores:
+    """The per-example scores of one run, without its texts: what paired statistics and choosing the examples
+    that differ most read (`read_example_scores`)."""
+
+    run: RunRecord
+    ids: tuple[str, ...]
+    """Example ids, in the file's order."""
+    lines: tuple[int, ...]
+    """The line of predictions.jsonl each example is on (to read its texts again, `predictions_at`)."""
+    names: tuple[str, ...]
+    """Score names, in the order they first appear."""
+    values: np.ndarray
+    """examples x names, float64; NaN where an example has no score of that name (unscored)."""
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Example id -> its row."""
+        return {i: k for k, i in enumerate(self.ids)}
+
+    @cached_property
+    def scored(self) -> frozenset[str]:
+        """The score names some example has a value for."""
+        return frozenset(n for k, n in enumerate(self.names) if not np.all(np.isnan(self.values[:, k])))
+
+    def column(self, metric: str) -> np.ndarray:
+        """The scores of `metric` (NaN where an example has none, or the run has no such score)."""
+        if metric not in self.names:
+            return np.full(len(self.ids), np.nan)
+        return self.values[:, self.names.index(metric)]
+
+
+def read_example_scores(run: RunRecord) -> ExampleScores:
+    """The ids and scores of a run's predictions.jsonl, checked as `read_predictions` checks them; the texts
+    are not kept."""
+    with collector_paused():  # parsed JSON holds no reference cycles: nothing for the collector to find
+        path, rows = _checked_rows(run.path)
+        check_prediction_count(path, len(rows), run)
+        names, values = score_matrix(path, [obj["scores"] for _, obj in rows], run, [k for k, _ in rows])
+        return ExampleScores(run, tuple(obj["id"] for _, obj in rows), tuple(k for k, _ in rows), names, values)
+
+
+def run_scores(run: RunRecord, cache: dict[Path, ExampleScores]) -> ExampleScores:
+    """The scores of `run`, read once per run directory and kept in `cache`."""
+    if run.path not in cache:
+        cache[run.path] = read_example_scores(run)
+    return cache[run.path]
+
+
+def predictions_at(scores: ExampleScores, ids: Iterable[str]) -> dict[str, Prediction]:
+    """The `Prediction`s of some examples of a run whose scores were read (`read_example_scores`): only their
+    lines of predictions.jsonl are parsed again. A file changed since is an error."""
+    wanted = {i: scores.lines[scores.index[i]] for i in ids}
+    if not wanted:
+        return {}
+    path = scores.run.path / "predictions.jsonl"
+    lines = read_bytes(path, what="predictions").split(b"\n")
+    out: dict[str, Prediction] = {}
+    for i, lineno in wanted.items():
+        try:
+            obj = loads(lines[lineno - 1])
+        except (IndexError, ValueError):
+            obj = None
+        if not isinstance(obj, dict) or not is_prediction_row(obj) or obj["id"] != i:
+            raise BenchError("predictions.jsonl changed while bench compare read it", where=where(path, lineno),
+                             hint="run the command again once nothing writes to the results directory")
+        out[i] = prediction_from_row(obj)
+    return out
+
+
+def paired_columns(base: ExampleScores, other: ExampleScores, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(baseline scores, other scores) of `metric` over the examples both have a score for, in the baseline's
+    order: what `paired_scores` gives, from the matrices."""
+    a, b = base.column(metric), aligned(base, other)(other.column(metric))
+    keep = ~(np.isnan(a) | np.isnan(b))
+    return a[keep], b[keep]
+
+
+def aligned(base: ExampleScores, other: ExampleScores):
+    """A function taking a column of `other` to `base`'s rows (NaN where `other` lacks the example)."""
+    if other.ids == base.ids:
+        return lambda column: column
+    rows = np.array([other.index.get(i, -1) for i in base.ids], dtype=np.int64)
+    missing = rows < 0
+
+    def take(column: np.ndarray) -> np.ndarray:
+        out = column[rows]
+        out[missing] = np.nan
+        return out
+    return take
 
 
 def paired_scores(base: Mapping[str, Prediction], other: Mapping[str, Prediction],
@@ -139,19 +247,14 @@ def flipped_examples(base: Mapping[str, Prediction], other: Mapping[str, Predict
     ids, a, b = paired_scores(base, other, metric)
     order = sorted((i for i in range(len(ids)) if abs(b[i] - a[i]) > tolerance(a[i])),
                    key=lambda i: (-abs(b[i] - a[i]), ids[i]))
-    out = []
-    for i in order[:k]:
-        a, b = base[ids[i]], other[ids[i]]
-        out.append(Flip(ids[i], metric, a.question, a.references, a.prediction, b.prediction, dict(a.scores),
-                        dict(b.scores), baseline_details=a.details, details=b.details,
-                        baseline_no_answer_score=a.no_answer_score, no_answer_score=b.no_answer_score))
-    return out
+    return [_flip(base[ids[i]], other[ids[i]], metric) for i in order[:k]]
 
 
-def flip_metric(section: Section, asked: Sequence[str], preds: Mapping[str, Prediction]) -> str | None:
+def flip_metric(section: Section, asked: Sequence[str],
+                preds: Mapping[str, Prediction] | ExampleScores) -> str | None:
     """The metric flips are ranked by: the first asked metric with per-example scores, else the first shown
     one with a direction (a score, not a statistic that describes), else the first shown one."""
-    have = {m for p in preds.values() for m in p.scores}
+    have = preds.scored if isinstance(preds, ExampleScores) else {m for p in preds.values() for m in p.scores}
     usable = [m for m in section.metrics if m in have and not section.corpus_only(m)]
     for m in asked:
         if m in usable:
@@ -159,23 +262,55 @@ def flip_metric(section: Section, asked: Sequence[str], preds: Mapping[str, Pred
     return next((m for m in usable if section.direction(m) != "none"), usable[0] if usable else None)
 
 
+def differing(base: ExampleScores, other: ExampleScores, metric: str, k: int) -> list[str]:
+    """The ids of the `k` shared examples whose `metric` scores differ most, as `flipped_examples` orders them
+    (largest |difference|, then id; differences within `bench.results.store.tolerance` are none)."""
+    a, b = base.column(metric), aligned(base, other)(other.column(metric))
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(b - a)
+        keep = np.flatnonzero(diff > 1e-6 * np.maximum(100.0, np.abs(a)))  # NaN (not shared) is never kept
+    order = sorted(keep.tolist(), key=lambda i: (-diff[i], base.ids[i]))
+    return [base.ids[i] for i in order[:k]]
+
+
 def section_flips(sections: Sequence[Section], baseline: str | None, metrics: Sequence[str], k: int,
-                  cache: dict[Path, dict[str, Prediction]] | None = None) -> dict[int, FlipPairs]:
+                  cache: dict[Path, ExampleScores] | None = None,
+                  progress: Progress | None = None) -> dict[int, FlipPairs]:
     """Section index -> the `k` flips of each run against the baseline run, else against the best run.
 
     Sections without a reference run, with a single run, or without
-    per-example scores for any shown metric are left out.
+    per-example scores for any shown metric are left out. The runs' scores
+    are read once (`cache`); the texts only of the examples shown.
     """
     cache = {} if cache is None else cache
     out: dict[int, FlipPairs] = {}
-    for i, s in enumerate(sections):
+    todo = [(i, s) for i, s in enumerate(sections) if len(s.runs) >= 2]
+    total, done = sum(len(s.runs) for _, s in todo), 0
+    for i, s in todo:
         ref = baseline_run(s, baseline) if baseline is not None else s.runs[0]
-        if ref is None or len(s.runs) < 2:
+        if ref is None:
             continue
-        for r in (ref, *s.runs):
-            run_predictions(r, cache)
+        for r in s.runs:
+            run_scores(r, cache)
+            done += 1
+            if progress is not None:
+                progress("reading predictions", done, total)
         m = flip_metric(s, metrics, cache[ref.path])
         if m is None:
             continue
-        out[i] = [(ref, r, flipped_examples(cache[ref.path], cache[r.path], m, k)) for r in s.runs if r is not ref]
+        chosen = {r.path: differing(cache[ref.path], cache[r.path], m, k) for r in s.runs if r is not ref}
+        base_preds = predictions_at(cache[ref.path], dict.fromkeys(i for ids in chosen.values() for i in ids))
+        pairs: FlipPairs = []
+        for r in s.runs:
+            if r is ref:
+                continue
+            preds = predictions_at(cache[r.path], chosen[r.path])
+            pairs.append((ref, r, [_flip(base_preds[x], preds[x], m) for x in chosen[r.path]]))
+        out[i] = pairs
     return out
+
+
+def _flip(a: Prediction, b: Prediction, metric: str) -> Flip:
+    return Flip(a.id, metric, a.question, a.references, a.prediction, b.prediction, dict(a.scores), dict(b.scores),
+                baseline_details=a.details, details=b.details, baseline_no_answer_score=a.no_answer_score,
+                no_answer_score=b.no_answer_score)

@@ -25,6 +25,8 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -403,10 +405,17 @@ def score_matrix(path: Path, scores: Sequence[Mapping[str, Any]], record: RunRec
     record = record.to_dict() if isinstance(record, RunRecord) else record
     where = relpath(path)
     metrics = record.get("metrics") or {}
-    names = tuple(dict.fromkeys(n for s in scores for n in s))
-    matrix = np.full((len(scores), len(names)), np.nan)
+    names = tuple(dict.fromkeys(chain.from_iterable(scores)))
+    whole = _whole_matrix(scores, names)
+    matrix = np.full((len(scores), len(names)), np.nan) if whole is None else whole
     for col, name in enumerate(names):
         lo, hi = score_range(record, name)
+        if whole is not None:  # every line has every score, each a float
+            at, values = range(len(scores)), whole[:, col]
+            if np.all(np.isfinite(values)) and np.all((values >= lo - _tolerances(values))
+                                                      & (values <= hi + _tolerances(values))):
+                _check_mean(where, name, values, metrics)
+                continue
         unscored = (record.get("counts") or {}).get(f"{name}_unscored", 0)
         column = [s.get(name, _ABSENT) for s in scores]
         absent = column.count(_ABSENT)
@@ -432,13 +441,30 @@ def score_matrix(path: Path, scores: Sequence[Mapping[str, Any]], record: RunRec
                 raise BenchError(problem, where=f"{where}:{linenos[k]}", hint=EDITED)
             values = np.array([float(v) for v in present], dtype=np.float64)  # ints in range
         matrix[at, col] = values
-        expected = finite_float(metrics.get(name))
-        if len(present) and expected is not None:
-            mean = math.fsum(values.tolist()) / len(values)
-            if abs(mean - expected) > tolerance(expected):
-                raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
-                                 f"{expected!r}", where=where, hint=EDITED)
+        _check_mean(where, name, values, metrics)
     return names, matrix
+
+
+def _whole_matrix(scores: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> np.ndarray | None:
+    """The lines x names matrix when every line has every score and each is a float (the usual file), else None."""
+    if not names or not all(len(s) == len(names) for s in scores):
+        return None
+    rows = list(map(itemgetter(*names), scores))
+    if len(names) == 1:
+        rows = [(v,) for v in rows]
+    if set(map(type, chain.from_iterable(rows))) != {float}:
+        return None
+    return np.array(rows, dtype=np.float64).reshape(len(scores), len(names))
+
+
+def _check_mean(where: str, name: str, values: np.ndarray, metrics: Mapping[str, Any]) -> None:
+    """The mean of a score's per-example values must be the run's metric of that name (to `tolerance`)."""
+    expected = finite_float(metrics.get(name))
+    if len(values) and expected is not None:
+        mean = math.fsum(values.tolist()) / len(values)
+        if abs(mean - expected) > tolerance(expected):
+            raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
+                             f"{expected!r}", where=where, hint=EDITED)
 
 
 #: What `score_matrix` puts in place of a score a line does not have.

@@ -85,6 +85,21 @@ def _native_draw(c, x: np.ndarray, seed: int, means: np.ndarray) -> bool:
     return bool(np.array_equal(first, np.random.default_rng(seed).integers(0, n, size=n, dtype=np.int32)))
 
 
+def resample_counts(n: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED):
+    """How often each of n examples is drawn in each resample: (start, stop, counts) for each chunk of resamples.
+
+    counts (float64, (stop - start) x n) row i counts the examples of resample start + i, the very draw of
+    `resample_means` (row i of ``rng.integers(0, n, (n_resamples, n))``), so that counts @ values / n is each
+    resample's mean of values (up to the order of summation): the matrix form of the bootstrap, for many
+    vectors of one length at once (`bench.stats.significance`).
+    """
+    for start, stop, idx in _index_chunks(n, n_resamples, seed):
+        rows = stop - start
+        flat = idx.astype(np.int64)
+        flat += np.arange(rows, dtype=np.int64)[:, None] * n
+        yield start, stop, np.bincount(flat.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
+
+
 #: Indices (resamples x examples) gathered at once by `resample_means_many`: 2 MB, a size CPU caches hold.
 _BLOCK_CELLS = 262_144
 
