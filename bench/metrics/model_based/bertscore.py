@@ -442,7 +442,7 @@ class BertScore(Metric):
 
             self.model = MetricModel(self.source, ENCODER, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = BertScorer(self.model, self.layer, s.max_length)
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         # An example without references (an unanswerable question) has nothing to be compared with: unscored.
         scored = [i for i, refs in enumerate(inputs.references) if refs]

@@ -331,7 +331,7 @@ class LocalJudge:
         import transformers
 
         from bench.models.hf.generate import fit_prompt
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         model = self.load()
         task = _judge_task()

@@ -169,7 +169,7 @@ class SummacZSScorer:
         of pairs truncated to the model's limit."""
         import torch
 
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         n = len(premises)
         if n == 0:
