@@ -40,8 +40,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.metric import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
-                                unscored_count)
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -458,17 +457,15 @@ class BertScore(Metric):
             for row, i in enumerate(scored):
                 column[i] = float(values[row, k])
             per_example[name] = column
-        metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         counts = {"bertscore_truncated": self.scorer.truncated}
         unscored = len(inputs) - len(scored)
-        if unscored:
-            counts.update({unscored_count(name): unscored for name in SCORE_NAMES})
+        if unscored:  # (counted by the scoring step)
             warnings.append(f"bertscore: {unscored} example(s) without references left unscored")
         if self.scorer.truncated:
             warnings.append(f"bertscore: {self.scorer.truncated} text(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated (as the bert-score package does)")
-        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+        return MetricResult(per_example=per_example,
                             signatures=self.signatures([r for r in inputs.references if r], self.model.dtype_name,
                                                        self.scorer.max_length),
                             counts=counts, warnings=warnings)

@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.aggregation import unscored_count
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -561,7 +562,6 @@ class Judge(Metric):
                              hint="check the judge model and its prompt; its replies are cached, so fixing the "
                                   "prompt or the model asks again only what changed",
                              exit_code=EXIT_ENVIRONMENT)
-        metrics, ci = corpus_stats({name: per}, self.options)
         warnings = list(self.judge.warnings())
         if unscored:
             ids = [inputs.ids[k] for k, v in enumerate(per) if v is None]
@@ -579,7 +579,7 @@ class Judge(Metric):
             warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
                             f"to keep them and resume an interrupted scoring)")
         return MetricResult(
-            per_example={name: per}, metrics=metrics, ci=ci, signatures={name: self.signature_value()},
+            per_example={name: per}, signatures={name: self.signature_value()},
             counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
             warnings=warnings, details={name: details})
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
@@ -348,7 +348,6 @@ class SummacZS(Metric):
         scored = out.scores[~np.isnan(out.scores)]
         check_range(scored)
         per_example = {SCORE_NAME: [None if math.isnan(v) else float(v) for v in out.scores]}
-        metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         if out.truncated:
             warnings.append(f"summac_zs: {out.truncated} sentence pair(s) longer than {self.scorer.max_length} "
@@ -358,10 +357,7 @@ class SummacZS(Metric):
         if out.empty_documents:
             warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) left unscored")
         counts = {"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated}
-        unscored = len(out.scores) - len(scored)
-        if unscored:
-            counts[unscored_count(SCORE_NAME)] = unscored
-        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+        return MetricResult(per_example=per_example,
                             signatures={SCORE_NAME: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
                             counts=counts, warnings=warnings, details={SCORE_NAME: out.details})
 
