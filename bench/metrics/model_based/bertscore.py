@@ -41,6 +41,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
+from bench.metrics.options import with_model_options
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -340,9 +341,12 @@ def bundled_baseline(alias: str | None, layer: int) -> tuple[float, float, float
 # ------------------------------------------------------------------ the metric
 
 
+@with_model_options
 @dataclass(frozen=True)
 class BertScoreOptions:
-    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``)."""
+    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``): its own, then the model
+    options (`ModelOptions`: batch_size, device, dtype, max_length, revision; the bert-score package runs in
+    float32 and keeps the tokenizer's model_max_length tokens of each text)."""
 
     model: str = "roberta-large"
     """An encoder: an alias (roberta-large, deberta-xlarge-mnli, deberta-large-mnli, distilbert-base-uncased),
@@ -356,16 +360,6 @@ class BertScoreOptions:
     """Rescale with a baseline b: (x - b) / (1 - b); bundled for the aliases at their layer, else baseline_path."""
     baseline_path: str | None = None
     """A bert-score baseline file (CSV LAYER,P,R,F) for rescale_with_baseline."""
-    batch_size: int | str = "auto"
-    """Texts per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
-    device: str = "auto"
-    """auto, cpu, cuda, cuda:N or mps (as for models)."""
-    dtype: str = "auto"
-    """auto, float32, float16 or bfloat16 (as for models); the bert-score package runs in float32."""
-    max_length: int | None = None
-    """Tokens kept of each text; default the tokenizer's model_max_length (the package's)."""
-    revision: str | None = None
-    """A hub model's branch, tag or commit."""
 
 
 class BertScore(Metric):
