@@ -108,7 +108,7 @@ def create_model(
                          hint=f"{info.name} is a Hugging Face model; drop --base-url")
     if unknown:
         raise BenchError(f"unknown option(s) for a Hugging Face model: {', '.join(sorted(unknown))}")
-    from bench.models.hf.runtime import LoadOptions
+    from bench.models.hf.hf_model import LoadOptions
     from bench.runtime.devices import require_hf
 
     require_hf()

@@ -59,7 +59,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.models.model import Answer
-from bench.models.hf.runtime import HFModel
+from bench.models.hf.hf_model import HFModel
 from bench.runtime.batching import AUTO_START_ENCODE
 from bench.tasks.records import Example, Task
 
