@@ -130,9 +130,11 @@ class JudgeOptions:
     concurrency: int = 8
     """openai: requests in flight at once."""
     timeout: float = 120.0
-    """openai: seconds per request."""
+    """openai: seconds per request, from connecting to the reply's last byte."""
     max_retries: int = 4
     """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
+    max_reply_bytes: int = 65536
+    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes."""
     batch_size: int | str = "auto"
     """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
     device: str = "auto"
@@ -143,7 +145,7 @@ class JudgeOptions:
     """Local model: a hub model's branch, tag or commit."""
 
 
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries")
+_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
 _LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
 _DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
 
@@ -255,11 +257,12 @@ class ServerJudge:
 
             s = self.settings
             generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
-                          "max_retries": s.max_retries, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                          "seed": s.seed + sample}
+                          "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
+                          "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
             with _api_key(s.api_key_env):
                 self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample)
+                                                         seed=s.seed + sample,
+                                                         option=lambda key: f"--metric-opt judge.{key}")
         return self.clients[sample]
 
     def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
