@@ -83,7 +83,7 @@ def fetch_json(method: str, url: str, payload: Mapping[str, Any] | None, headers
     if expired.is_set():  # the watchdog fired as the last bytes came: what was read may be cut short
         raise RequestFailed(f"no complete reply within {timeout:g} s (timeout)", True)
     if len(raw) > limit:
-        raise RequestFailed(f"the reply is larger than {limit} bytes ; it was not read "
+        raise RequestFailed(f"the reply is larger than {limit} bytes; it was not read "
                             f"further", False, limit=True)
     try:
         return json.loads(raw)
