@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bench.cli.options import option_name
-from bench.cli.output import echo
+from bench.cli.output import LateProgress, echo
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
 
 
@@ -83,16 +83,23 @@ def compare(
         if path is not None:
             check_destination(path, option)
     dirs = results_dirs or [Path("results")]
-    sections = select(dirs, tasks=task or [], models=model or [], metrics=metric or [], all_runs=all_runs)
-    if not sections:
-        raise BenchError("no run matches the selection", hint="see `bench compare` without --task/--model/--metric")
-    if baseline is not None:
-        check_baseline(sections, baseline)
-    cache: dict = {}
-    comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache)
-                    for k, s in enumerate(sections)} if baseline is not None else None)
-    n_examples = examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0)
-    flips = section_flips(sections, baseline, metric or [], n_examples, cache) if n_examples else None
+    progress = LateProgress()
+    try:
+        sections = select(dirs, tasks=task or [], models=model or [], metrics=metric or [], all_runs=all_runs,
+                          progress=progress)
+        if not sections:
+            raise BenchError("no run matches the selection",
+                             hint="see `bench compare` without --task/--model/--metric")
+        if baseline is not None:
+            check_baseline(sections, baseline)
+        cache: dict = {}
+        comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache, progress=progress)
+                        for k, s in enumerate(sections)} if baseline is not None else None)
+        n_examples = examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0)
+        flips = (section_flips(sections, baseline, metric or [], n_examples, cache, progress=progress)
+                 if n_examples else None)
+    finally:
+        progress.close()
 
     if fmt is CompareFormat.table:
         text = render_table(sections, comparisons, flips, to_terminal=output is None)

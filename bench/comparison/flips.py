@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -185,6 +189,66 @@ def run_scores(run: RunRecord, cache: dict[Path, ExampleScores]) -> ExampleScore
     return cache[run.path]
 
 
+#: Runs whose scores are read in worker processes, one per core, when at least this many are to be read.
+PARALLEL_RUNS = 4
+
+
+def read_scores(runs: Sequence[RunRecord], cache: dict[Path, ExampleScores], progress: Progress | None = None,
+                what: str = "reading predictions") -> None:
+    """`run_scores` of each of `runs`: those not in `cache` are read into it, shared out over the CPU cores
+    when there are `PARALLEL_RUNS` or more (parsing JSON is most of the time). A problem is reported as
+    reading the runs one by one would report it: that of the first run, in order, that has one."""
+    todo = list({r.path: r for r in runs if r.path not in cache}.values())
+    jobs = min(len(todo), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    done = len(runs) - len(todo)
+    if jobs < 2 or len(todo) < PARALLEL_RUNS or multiprocessing.parent_process() is not None:
+        for r in todo:
+            run_scores(r, cache)
+            done += 1
+            if progress is not None:
+                progress(what, done, len(runs))
+        return
+    # fork is cheap (nothing to re-import) and the workers start no threads; spawn where torch is loaded
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules else "spawn"
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(_scores_job, str(r.path), r.to_dict(), r.mtime_ns) for r in todo]
+        for r, future in zip(todo, futures):
+            result = future.result()
+            if result[0] == "error":
+                for f in futures:
+                    f.cancel()
+                raise _error(result[1])
+            _, ids, lines, names, values = result
+            cache[r.path] = ExampleScores(r, ids, lines, names, values)
+            done += 1
+            if progress is not None:
+                progress(what, done, len(runs))
+
+
+def _scores_job(path: str, record: dict[str, Any], mtime_ns: int) -> tuple:
+    """`read_example_scores` in a worker process: ("ok", ids, lines, names, values), or ("error", the problem)."""
+    run = RunRecord.from_dict(record, path=Path(path), mtime_ns=mtime_ns)
+    try:
+        scores = read_example_scores(run)
+    except BenchError as e:
+        return ("error", _portable(e))
+    return ("ok", scores.ids, scores.lines, scores.names, scores.values)
+
+
+def _portable(e: BenchError) -> tuple:
+    """A `BenchError` as plain data, to cross a process boundary (`_error` makes it again)."""
+    if isinstance(e, BenchErrors):
+        return ("many", [_portable(x) for x in e.errors], e.exit_code)
+    return ("one", e.message, e.where, e.hint, e.exit_code)
+
+
+def _error(data: tuple) -> BenchError:
+    if data[0] == "many":
+        return BenchErrors([_error(x) for x in data[1]], exit_code=data[2])
+    _, message, at, hint, exit_code = data
+    return BenchError(message, where=at, hint=hint, exit_code=exit_code)
+
+
 def predictions_at(scores: ExampleScores, ids: Iterable[str]) -> dict[str, Prediction]:
     """The `Prediction`s of some examples of a run whose scores were read (`read_example_scores`): only their
     lines of predictions.jsonl are parsed again. A file changed since is an error."""
@@ -290,11 +354,9 @@ def section_flips(sections: Sequence[Section], baseline: str | None, metrics: Se
         ref = baseline_run(s, baseline) if baseline is not None else s.runs[0]
         if ref is None:
             continue
-        for r in s.runs:
-            run_scores(r, cache)
-            done += 1
-            if progress is not None:
-                progress("reading predictions", done, total)
+        told = None if progress is None else lambda what, k, n, d=done: progress(what, d + k, total)
+        read_scores(s.runs, cache, told)
+        done += len(s.runs)
         m = flip_metric(s, metrics, cache[ref.path])
         if m is None:
             continue

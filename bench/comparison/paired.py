@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.comparison.flips import ExampleScores, Prediction, paired_columns, paired_scores, run_scores
+from bench.comparison.flips import ExampleScores, Prediction, paired_columns, paired_scores, read_scores
 from bench.comparison.select import Progress, Section, baseline_run
 from bench.results.record import RunRecord
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -130,10 +130,7 @@ def compare_section(section: Section, baseline_model: str, *, seed: int = DEFAUL
     if base is None:
         return SectionComparison(section, None, (), (), corpus_only)
     cache = {} if cache is None else cache
-    for k, r in enumerate(section.runs, 1):
-        run_scores(r, cache)
-        if progress is not None:
-            progress(f"reading predictions ({section.title})", k, len(section.runs))
+    read_scores(section.runs, cache, progress, f"reading predictions ({section.title})")
     base_scores = cache[base.path]
     pairs: list[tuple[str, RunRecord, np.ndarray, np.ndarray]] = []
     skipped: list[str] = []
@@ -153,11 +150,15 @@ def compare_section(section: Section, baseline_model: str, *, seed: int = DEFAUL
         by_n.setdefault(a.size, []).append(j)
     tested: dict[int, tuple[tuple[float, float], float, bool]] = {}
     for n, columns in by_n.items():
+        if progress is not None:
+            progress(f"paired statistics ({section.title})", 0, len(pairs))
         diffs = np.column_stack([pairs[j][3] - pairs[j][2] for j in columns])
         cis = paired_bootstrap_cis(diffs, seed=seed, n_resamples=n_resamples)
         ps, exact = permutation_tests(diffs, seed=seed, n_permutations=n_permutations)
         for col, j in enumerate(columns):
             tested[j] = ((float(cis[col, 0]), float(cis[col, 1])), float(ps[col]), exact)
+        if progress is not None:
+            progress(f"paired statistics ({section.title})", len(tested), len(pairs))
     results = [_paired(section.task, m, base, r, a, b, *tested[j], alpha, section.direction(m))
                for j, (m, r, a, b) in enumerate(pairs)]
     return SectionComparison(section, base, tuple(results), tuple(skipped), corpus_only)

@@ -378,9 +378,9 @@ def build_sections(runs: Sequence[RunRecord], metrics: Sequence[str] = ()) -> li
 
 
 def select(paths: Sequence[Path], *, tasks: Sequence[str] = (), models: Sequence[str] = (),
-           metrics: Sequence[str] = (), all_runs: bool = False) -> list[Section]:
-    """Collect, filter and group runs: what `bench compare` shows."""
-    runs = filter_runs(collect_runs(paths), tasks=tasks, models=models, metrics=metrics)
+           metrics: Sequence[str] = (), all_runs: bool = False, progress: Progress | None = None) -> list[Section]:
+    """Collect, filter and group runs: what `bench compare` shows (`progress` is told of each run read)."""
+    runs = filter_runs(collect_runs(paths, progress), tasks=tasks, models=models, metrics=metrics)
     if not all_runs:
         runs = latest_runs(runs, metrics)
     return build_sections(runs, metrics)
