@@ -21,7 +21,7 @@ WRITE_HINT = "nothing was written; choose a directory you can write to, or check
 
 @dataclass(frozen=True)
 class Report:
-    """A comparison as text, the notes to show beside it, and the files written."""
+    """A comparison (or a meta-evaluation) as text, the notes to show beside it, and the files written."""
 
     text: str
     notes: list[str] = field(default_factory=list)

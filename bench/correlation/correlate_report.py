@@ -4,10 +4,10 @@ criterion, rendered in a format, and written (with an HTML page) where asked."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.comparison.compare_report import WRITE_HINT, Report
 from bench.correlation import correlate_ratings
 from bench.correlation.render import render_csv, render_html, render_json, render_markdown, render_table
 from bench.errors import EXIT_ENVIRONMENT, BenchError
@@ -15,17 +15,6 @@ from bench.io import atomic_write
 from bench.metrics.options import MetricOptions
 
 FORMATS = ("table", "md", "csv", "json")
-#: Hint when --output or --html cannot be written (read-only file system, no permission, disk full).
-WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
-
-
-@dataclass(frozen=True)
-class Report:
-    """A meta-evaluation as text, the notes to show beside it, and the files written."""
-
-    text: str
-    notes: list[str] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
 
 
 def correlate_report(paths: Sequence[Path], *, ratings: Path | None = None, metrics: Sequence[str] = (),

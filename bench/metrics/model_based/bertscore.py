@@ -43,7 +43,7 @@ import numpy as np
 from bench.errors import BenchError
 from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
-from bench.metrics.options import with_model_options
+from bench.metrics.options import check_model_options, with_model_options
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -386,12 +386,9 @@ class BertScore(Metric):
         from bench.metrics.model_based.loading import ENCODER, locate_metric_model
 
         s = self.settings
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"metric 'bertscore': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        check_model_options(s, "bertscore", min_length=2)
         if s.layer is not None and s.layer < 0:
             raise BenchError(f"metric 'bertscore': layer must be 0 or more, not {s.layer}")
-        if s.max_length is not None and s.max_length < 2:
-            raise BenchError(f"metric 'bertscore': max_length must be 2 or more, not {s.max_length}")
         if s.baseline_path is not None and not s.rescale_with_baseline:
             raise BenchError("metric 'bertscore': baseline_path is given but rescale_with_baseline is off",
                              hint="add --metric-opt bertscore.rescale_with_baseline=true")
