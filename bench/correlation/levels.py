@@ -109,10 +109,10 @@ class Correlations:
     confidence: float
 
 
-#: Most values the system-level bootstrap may rank per (metric, criterion): resamples x systems. Beyond it, a
-#: correlation takes minutes per pair (every resample's system means are ranked, n log n each), and is refused
-#: with a way out (fewer resamples).
-SYSTEM_RESAMPLED_MAX = 100_000_000
+#: Most system means the system-level bootstrap may rank: resamples x systems x (metric, criterion) pairs, each
+#: resample's means ranked (n log n). About a few minutes of one core (benchmarks/COMPARE.md); beyond it a
+#: correlation is refused with a way out (fewer resamples).
+SYSTEM_RESAMPLED_MAX = 200_000_000
 
 
 def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray], *,
@@ -131,7 +131,7 @@ def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise ValueError(f"scores and ratings must be documents x systems arrays of one shape, got {shapes}")
     n_docs, n_sys = next(iter(shapes))
-    check_size(n_docs, n_sys, n_resamples)
+    check_size(n_docs, n_sys, n_resamples, pairs=len(scores) * len(ratings))
     pairs = [(metric, np.asarray(s, dtype=np.float64), criterion, np.asarray(h, dtype=np.float64))
              for metric, s in scores.items() for criterion, h in ratings.items()]
 
@@ -186,21 +186,23 @@ def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray
 GRID_MAX = 10_000_000
 
 
-def check_size(documents: int, systems: int, n_resamples: int, summaries: int | None = None) -> None:
+def check_size(documents: int, systems: int, n_resamples: int, summaries: int | None = None, pairs: int = 1) -> None:
     """Refuse a grid of more than `GRID_MAX` cells (a file whose systems each summarise other documents), and a
-    correlation whose system-level bootstrap would rank more than `SYSTEM_RESAMPLED_MAX` values."""
+    correlation whose system-level bootstrap would rank more than `SYSTEM_RESAMPLED_MAX` means for `pairs`
+    (metric, criterion) pairs."""
     if documents * systems > GRID_MAX:
         rated = f" for {summaries:,} rated summaries" if summaries is not None else ""
         raise BenchError(f"{documents:,} documents x {systems:,} systems: a grid of {documents * systems:,} "
                          f"cells{rated}, more than bench correlate holds ({GRID_MAX:,})",
                          hint="correlation compares systems on the same documents: keep the documents that several "
                               "systems summarised, or correlate a part of the file at a time")
-    ranked = n_resamples * systems
+    ranked = n_resamples * systems * pairs
     if ranked > SYSTEM_RESAMPLED_MAX:
-        most = max(1, SYSTEM_RESAMPLED_MAX // max(1, systems))
+        most = max(1, SYSTEM_RESAMPLED_MAX // max(1, systems * pairs))
+        per = f" x {pairs:,} metric and criterion pairs" if pairs > 1 else ""
         raise BenchError(f"{documents:,} documents x {systems:,} systems: the system-level bootstrap would rank "
-                         f"{ranked:,} system means per metric and criterion ({n_resamples:,} resamples of "
-                         f"{systems:,} systems), which takes hours",
+                         f"{ranked:,} system means ({n_resamples:,} resamples x {systems:,} systems{per}), more "
+                         f"than the {SYSTEM_RESAMPLED_MAX:,} bench correlate ranks in a few minutes",
                          hint=f"ask for {most:,} resamples or fewer (--resamples; the intervals are then coarser), "
                               "or correlate fewer systems at a time")
 
