@@ -37,6 +37,7 @@ import numpy as np
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import SURROGATE_HINT, json_type, lone_surrogate, parse_jsonl, surrogate_name, where
 from bench.registry import did_you_mean
+from bench.results.record import RunRecord
 from bench.tasks.records import as_references
 
 #: The line of a ratings file, for hints.
@@ -345,7 +346,7 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
 
     The runs are read through `bench.comparison.select.collect_runs` and
     `bench.comparison.flips.read_predictions` (which check results.json with
-    `bench.results.store.read_run` and the per-example scores against it). A
+    `bench.results.store.read_record` and the per-example scores against it). A
     rating whose system has no run, or whose id is no example of that run,
     is an error naming its line.
     """
@@ -357,11 +358,11 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
     if len(tasks) > 1:
         raise BenchError(f"the runs are of {len(tasks)} tasks ({', '.join(tasks)}); ratings go with one task",
                          hint="pass the runs of one task, e.g. results/<task>")
-    latest: dict[str, Any] = {}
+    latest: dict[str, RunRecord] = {}
     for r in runs:
         if r.model not in latest or r.order > latest[r.model].order:
             latest[r.model] = r
-    predictions = {model: read_predictions(run.path) for model, run in latest.items()}
+    predictions = {model: read_predictions(run.path, run) for model, run in latest.items()}
     rated = read_ratings(ratings_path, texts=False)
     if rated.layout == "summeval":
         raise BenchError("SummEval's file holds its own summaries; give it alone, without run directories",
