@@ -157,6 +157,24 @@ class MetricConfig:
     cannot ask without running its code)."""
 
 
+def _typed(key: str, kinds: type | tuple[type, ...], doc: str) -> property:
+    """A property of a block: ``fields[key]`` when it is of `kinds` (a bool is no number), else None."""
+    def get(self: Any) -> Any:
+        value = self.fields.get(key)
+        ok = isinstance(value, kinds) and (bool in (kinds if isinstance(kinds, tuple) else (kinds,))
+                                           or not isinstance(value, bool))
+        return value if ok else None
+    return property(get, doc=doc)
+
+
+def _block(key: str, doc: str) -> property:
+    """A property of a block: the mapping ``fields[key]`` (empty when absent or not a mapping)."""
+    def get(self: Any) -> Mapping[str, Any]:
+        value = self.fields.get(key)
+        return value if isinstance(value, Mapping) else MappingProxyType({})
+    return property(get, doc=doc)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """``config``: how the run was made (seed, example selection, batch size, metrics and their options, the
@@ -165,55 +183,17 @@ class RunConfig:
     fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """The block as written (read-only), for what the properties do not type."""
 
-    @property
-    def seed(self) -> int | None:
-        """The seed of `--sample` and of the model's sampling."""
-        return self.fields.get("seed")
-
-    @property
-    def limit(self) -> int | None:
-        """`--limit`: the first N examples (None: all)."""
-        return self.fields.get("limit")
-
-    @property
-    def sample(self) -> int | None:
-        """`--sample`: a seeded random N examples (None: all)."""
-        return self.fields.get("sample")
-
-    @property
-    def batch_size(self) -> int | str | None:
-        """The batch size the model ran with ("auto" resolved where the model reports it)."""
-        return self.fields.get("batch_size")
-
-    @property
-    def metric_options(self) -> Mapping[str, Any]:
-        """The options shared by the metrics (stemmer, sentence splitting, tokenizer, bootstrap seed and resamples)."""
-        value = self.fields.get("metric_options")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def model(self) -> Mapping[str, Any]:
-        """What the model reported about itself (kind, name, revision, dtype, device, generation settings...)."""
-        value = self.fields.get("model")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def task(self) -> Mapping[str, Any]:
-        """The task's definition file, data source, generation settings and metrics."""
-        value = self.fields.get("task")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def cache(self) -> Mapping[str, Any]:
-        """The prediction cache: its key and how many predictions were reused or made."""
-        value = self.fields.get("cache")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def rescored_from(self) -> str | None:
-        """The run id this run was rescored from (`bench rescore`), else None."""
-        value = self.fields.get("rescored_from")
-        return value if isinstance(value, str) else None
+    seed = _typed("seed", int, "The seed of `--sample` and of the model's sampling.")
+    limit = _typed("limit", int, "`--limit`: the first N examples (None: all).")
+    sample = _typed("sample", int, "`--sample`: a seeded random N examples (None: all).")
+    batch_size = _typed("batch_size", (int, str), "The batch size the model ran with (or \"auto\").")
+    rescored_from = _typed("rescored_from", str, "The run id this run was rescored from (`bench rescore`), else None.")
+    metric_options = _block("metric_options", "The options every metric shares (stemmer, sentence splitting, "
+                                              "tokenizer, bootstrap seed and resamples).")
+    model = _block("model", "What the model reported about itself (kind, name, revision, dtype, device, "
+                            "generation settings, ...).")
+    task = _block("task", "The task's definition file, data source, generation settings and metrics.")
+    cache = _block("cache", "The prediction cache: its key, and how many predictions were reused or made.")
 
     @property
     def metrics(self) -> tuple[MetricConfig, ...]:
@@ -259,56 +239,16 @@ class Provenance:
     fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """The block as written (read-only); keys a version of bench did not record are absent."""
 
-    def _str(self, key: str) -> str | None:
-        value = self.fields.get(key)
-        return value if isinstance(value, str) else None
-
-    @property
-    def bench_version(self) -> str | None:
-        return self._str("bench_version")
-
-    @property
-    def packages(self) -> Mapping[str, str]:
-        """Package -> version, for the packages that can change a run's numbers."""
-        value = self.fields.get("packages")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def git_commit(self) -> str | None:
-        """The commit of bench's own source, when it ran from a git checkout."""
-        return self._str("git_commit")
-
-    @property
-    def git_dirty(self) -> bool | None:
-        value = self.fields.get("git_dirty")
-        return value if isinstance(value, bool) else None
-
-    @property
-    def python(self) -> str | None:
-        return self._str("python")
-
-    @property
-    def platform(self) -> str | None:
-        return self._str("platform")
-
-    @property
-    def device(self) -> str | None:
-        """Where the model ran: "cpu", "cuda:0", ..."""
-        return self._str("device")
-
-    @property
-    def command(self) -> str | None:
-        """The `bench ...` command that made the run (None when called from Python)."""
-        return self._str("command")
-
-    @property
-    def started_at(self) -> str | None:
-        """UTC ISO 8601 to the second."""
-        return self._str("started_at")
-
-    @property
-    def finished_at(self) -> str | None:
-        return self._str("finished_at")
+    bench_version = _typed("bench_version", str, "bench's version.")
+    packages = _block("packages", "Package -> version, for the installed packages that can change a run's numbers.")
+    git_commit = _typed("git_commit", str, "The commit of bench's own source, when it ran from a git checkout.")
+    git_dirty = _typed("git_dirty", bool, "Whether that checkout had changes.")
+    python = _typed("python", str, "Python's version.")
+    platform = _typed("platform", str, "The operating system, as `platform.platform()` says.")
+    device = _typed("device", str, "Where the model ran: \"cpu\", \"cuda:0\", ...")
+    command = _typed("command", str, "The `bench ...` command that made the run (None when called from Python).")
+    started_at = _typed("started_at", str, "When the run started: UTC, ISO 8601 to the second.")
+    finished_at = _typed("finished_at", str, "When the run finished: UTC, ISO 8601 to the second.")
 
 
 @dataclass(frozen=True)
