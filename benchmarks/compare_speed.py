@@ -223,9 +223,9 @@ def section_many(tmp: Path, size: dict, before: Path) -> dict:
     if not data.is_dir():
         make_results(data, models=models, examples=n, metrics=14, tasks=tasks)
     out = {"tasks": tasks, "models": models, "examples": n}
+    one = f"big{min(3, tasks - 1)}"
     for label, argv in (("table", ["compare", str(data), "--format", "md"]),
-                        ("one_task_baseline", ["compare", str(data), "-t", f"big{min(3, tasks - 1)}", "--baseline", "m00", "--format",
-                                               "md"]),
+                        ("one_task_baseline", ["compare", str(data), "-t", one, "--baseline", "m00", "--format", "md"]),
                         ("all_baseline", ["compare", str(data), "--baseline", "m00", "--format", "md"])):
         out[label] = {"now": _brief(measure(argv)), "before": _brief(measure(argv, tree=before))}
     return out
@@ -402,7 +402,8 @@ def report(results: dict) -> str:
                   "of every table.", ""]
     d = head("html", "The HTML report of the same runs")
     if d:
-        lines += ["| | before | now | CPU ratio | size before | size now | same page |", "|---|---|---|---|---|---|---|"]
+        lines += ["| | before | now | CPU ratio | size before | size now | same page |",
+                  "|---|---|---|---|---|---|---|"]
         for label, title in (("no_baseline", "without a baseline"), ("baseline", "with `--baseline m00`")):
             x = d[label]
             lines.append(f"| {title} | {_t(x['before'])}, {_m(x['before'])} | {_t(x['now'])}, {_m(x['now'])} | "
@@ -456,3 +457,7 @@ def report(results: dict) -> str:
                 lines.append(f"| ... with {f['resamples']} resamples | | {_t(f)} | {_m(f)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

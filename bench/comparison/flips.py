@@ -16,7 +16,8 @@ import numpy as np
 
 from bench.comparison.select import Progress, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
-from bench.io import collector_paused, lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines, surrogate_name, where
+from bench.io import (collector_paused, lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines,
+                      surrogate_name, where)
 from bench.results.record import RunRecord
 from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_record,
                                  score_matrix, tolerance)

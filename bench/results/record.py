@@ -447,7 +447,8 @@ def score_directions(record: RunRecord | Mapping[str, Any]) -> dict[str, str]:
     classes = [METRICS.get(m) for m in metric_names(config, task_type) if m in METRICS]
     recorded: dict[str, str] = {}
     for spec in config.get("metrics") or []:
-        if isinstance(spec, Mapping) and isinstance(spec.get("directions"), Mapping) and spec.get("name") not in METRICS:
+        if (isinstance(spec, Mapping) and isinstance(spec.get("directions"), Mapping)
+                and spec.get("name") not in METRICS):
             recorded.update({k: v for k, v in spec["directions"].items() if v in (HIGHER, LOWER, NONE)})
     out: dict[str, str] = {}
     for name in scores:

@@ -57,7 +57,8 @@ def test_typed_fields():
     assert (summarization.model, summarization.task, summarization.task_type) == ("lead-3", "seed-summarization",
                                                                                  "summarization")
     assert summarization.n_examples == raw["n_examples"] and summarization.schema_version == 2
-    assert dict(summarization.metrics) == raw["metrics"] and summarization.interval("rouge1") == tuple(raw["ci"]["rouge1"])
+    assert dict(summarization.metrics) == raw["metrics"]
+    assert summarization.interval("rouge1") == tuple(raw["ci"]["rouge1"])
     assert summarization.reference is not None and dict(summarization.reference.metrics) == raw["reference"]["metrics"]
     assert summarization.config.seed == 0 and summarization.config.limit is None
     assert summarization.config.metrics[0] == MetricConfig("rouge", {})
