@@ -288,13 +288,17 @@ class RunRecord(Mapping[str, Any]):
     run_id: str
     """UTC time and 6 random hex digits (``20260101T000000Z-abcdef``): sorts by age."""
     model: str
+    """The model's name (a built-in, a Hugging Face id or path, ``module:Class``, ...)."""
     task: str
+    """The task's name."""
     task_type: str | None
     """"summarization", "qa", ... (None in a record that does not say)."""
     task_version: int | None
+    """The task definition's ``version``."""
     task_hash: str
     """Hash of the task definition and its examples: runs with different hashes are never compared."""
     n_examples: int
+    """How many examples were predicted and scored."""
     scores: MetricResults
     """The run's metrics, 95% CIs, signatures and counts."""
     reference: MetricResults | None = None
