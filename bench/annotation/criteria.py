@@ -92,11 +92,13 @@ def read_criteria_file(path: Path) -> list[Criterion]:
     seen: dict[str, str] = {}
     for node, entry in zip(root.value, data):
         at = f"{where}:{node.start_mark.line + 1}"
+        lines = {k.value: f"{where}:{k.start_mark.line + 1}" for k, _ in node.value} \
+            if isinstance(node, yaml.MappingNode) else {}
         if not isinstance(entry, dict):
             errors.append(BenchError("a criterion must be a mapping of name, question, scale and definition",
                                      where=at, hint=CRITERIA_HINT))
             continue
-        criterion, problems = check_criterion(entry, at)
+        criterion, problems = check_criterion(entry, at, lines)
         errors += problems
         if criterion is not None:
             if criterion.name in seen:
@@ -110,18 +112,22 @@ def read_criteria_file(path: Path) -> list[Criterion]:
     return out
 
 
-def check_criterion(entry: dict[Any, Any], at: str) -> tuple[Criterion | None, list[BenchError]]:
-    """A criterion from a mapping of the criteria file, or the problems with it."""
+def check_criterion(entry: dict[Any, Any], at: str,
+                    lines: dict[str, str] | None = None) -> tuple[Criterion | None, list[BenchError]]:
+    """A criterion from a mapping of the criteria file, or the problems with it (`lines`: key -> file:line)."""
+    lines = lines or {}
     errors = []
     unknown = sorted(str(k) for k in entry if k not in ("name", "question", "scale", "definition"))
     if unknown:
-        errors.append(BenchError(f"unknown key {unknown[0]!r}.{did_you_mean(unknown[0], ['name', 'question', 'scale', 'definition'])}",
-                                 where=at, hint="a criterion has name, question, scale and definition"))
+        errors.append(BenchError(f"unknown key {unknown[0]!r}."
+                                 f"{did_you_mean(unknown[0], ['name', 'question', 'scale', 'definition'])}",
+                                 where=lines.get(unknown[0], at), hint="a criterion has name, question, scale and "
+                                 "definition"))
     name = entry.get("name")
     if not isinstance(name, str) or not NAME.fullmatch(name) or name in RESERVED:
         shown = "nothing" if name is None else repr(name)
         errors.append(BenchError(f"a criterion's name must be lower-case letters, digits and _ (starting with a "
-                                 f"letter, at most 40), got {shown}", where=at,
+                                 f"letter, at most 40), got {shown}", where=lines.get("name", at),
                                  hint="the name is the form field's name, e.g. name: informativeness"
                                       + ("; csrf, item and preference are the form's own fields"
                                          if name in RESERVED else "")))
@@ -135,7 +141,7 @@ def check_criterion(entry: dict[Any, Any], at: str) -> tuple[Criterion | None, l
     scale = entry.get("scale")
     if isinstance(scale, bool) or not isinstance(scale, int) or not 2 <= scale <= MAX_SCALE:
         errors.append(BenchError(f"scale must be a whole number from 2 to {MAX_SCALE} (ratings 1..scale), got "
-                                 f"{scale!r}", where=at, hint="e.g. scale: 5 for ratings 1 to 5"))
+                                 f"{scale!r}", where=lines.get("scale", at), hint="e.g. scale: 5 for ratings 1 to 5"))
     if errors:
         return None, errors
     return Criterion(name, texts["question"], scale, texts["definition"]), []

@@ -7,8 +7,9 @@
   pairwise studies two systems' summaries of it (every pair of systems, or each
   system against a baseline).
 - Each item goes to `overlap` annotators (agreement needs items rated by two or
-  more), in turns over a seeded shuffle of the items so that every annotator
-  gets as many items as the others and meets each of the others about as often.
+  more), over a seeded shuffle of the items, so that every annotator gets as
+  many items as the others and shares items with each of the others about as
+  often.
 - Each annotator's items come in an order of their own (seeded), so that the
   order of the systems, or of the documents, cannot shape the ratings; `repeat`
   items come a second time, later, to measure how consistent each annotator is
@@ -75,14 +76,26 @@ def make_items(n_documents: int, n_systems: int, pairs: Sequence[tuple[int, int]
 
 
 def assign(n_items: int, n_annotators: int, overlap: int, seed: int) -> list[list[int]]:
-    """Each annotator's items: item k of a seeded shuffle goes to annotators (k * overlap + j) mod A, j < overlap."""
+    """Each annotator's items: over a seeded shuffle of the items, each goes to the `overlap` annotators with the
+    fewest items so far, among those the ones that have shared fewest items with the others chosen (ties drawn):
+    loads differ by one item at most, and every two annotators share items about equally often."""
     if not 1 <= overlap <= n_annotators:
         raise ValueError("overlap must lie between 1 and the number of annotators")
-    order = np.random.default_rng([seed, _ASSIGN]).permutation(n_items)
+    rng = np.random.default_rng([seed, _ASSIGN])
+    order = rng.permutation(n_items)
+    load = np.zeros(n_annotators, dtype=np.int64)
+    shared = np.zeros((n_annotators, n_annotators), dtype=np.int64)
     out: list[list[int]] = [[] for _ in range(n_annotators)]
-    for k, item in enumerate(order):
-        for j in range(overlap):
-            out[(k * overlap + j) % n_annotators].append(int(item))
+    for item in order:
+        tie = rng.random(n_annotators)
+        chosen: list[int] = []
+        for _ in range(overlap):
+            chosen.append(min((a for a in range(n_annotators) if a not in chosen),
+                              key=lambda a: (load[a], int(shared[a, chosen].sum()), tie[a])))
+        for a in chosen:
+            out[a].append(int(item))
+            load[a] += 1
+            shared[a, chosen] += 1
     return [sorted(items) for items in out]
 
 
