@@ -108,6 +108,8 @@ def read_criteria_file(path: Path) -> list[Criterion]:
                 seen[criterion.name] = at
                 out.append(criterion)
     if errors:
+        errors.sort(key=lambda e: int(e.where.rsplit(":", 1)[1]) if e.where and e.where.rsplit(":", 1)[-1].isdigit()
+                    else 0)
         raise errors[0] if len(errors) == 1 else BenchErrors(errors)
     return out
 
@@ -124,13 +126,15 @@ def check_criterion(entry: dict[Any, Any], at: str,
                                  where=lines.get(unknown[0], at), hint="a criterion has name, question, scale and "
                                  "definition"))
     name = entry.get("name")
-    if not isinstance(name, str) or not NAME.fullmatch(name) or name in RESERVED:
+    if isinstance(name, str) and name in RESERVED:
+        errors.append(BenchError(f"{name!r} is a field of the rating form itself; give the criterion another name",
+                                 where=lines.get("name", at), hint="csrf, item and preference are the form's own "
+                                 "fields"))
+    elif not isinstance(name, str) or not NAME.fullmatch(name):
         shown = "nothing" if name is None else repr(name)
         errors.append(BenchError(f"a criterion's name must be lower-case letters, digits and _ (starting with a "
                                  f"letter, at most 40), got {shown}", where=lines.get("name", at),
-                                 hint="the name is the form field's name, e.g. name: informativeness"
-                                      + ("; csrf, item and preference are the form's own fields"
-                                         if name in RESERVED else "")))
+                                 hint="the name is the form field's name, e.g. name: informativeness"))
     texts = {}
     for key in ("question", "definition"):
         value = entry.get(key)

@@ -131,9 +131,10 @@ class StudyContent:
 
 
 def study_path(study: str | Path) -> Path:
-    """The file of STUDY: a path as given, or a bare name's file under results/.annotations/."""
+    """The file of STUDY: a path as given (with a / or the .sqlite suffix, or a file that exists), or a bare name's
+    file under results/.annotations/."""
     text = str(study)
-    if "/" in text or "\\" in text or text.endswith(SUFFIX) or text in (".", ".."):
+    if "/" in text or "\\" in text or text.endswith(SUFFIX) or text in (".", "..") or Path(text).exists():
         return Path(text)
     if not STUDY_NAME.fullmatch(text):
         raise BenchError(f"{text!r} is not a study name", hint="a name is letters, digits, '.', '_' and '-' "

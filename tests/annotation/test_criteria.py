@@ -34,7 +34,7 @@ def test_a_criteria_file(tmp_path):
 
 @pytest.mark.parametrize("text, expected", [
     ("- name: Bad Name\n  question: q?\n  scale: 5\n  definition: d\n", ["criteria.yaml:1", "lower-case letters"]),
-    ("- name: csrf\n  question: q?\n  scale: 5\n  definition: d\n", ["csrf, item and preference are the form's own"]),
+    ("- name: csrf\n  question: q?\n  scale: 5\n  definition: d\n", ["'csrf' is a field of the rating form itself", "csrf, item and preference are the form's own"]),
     ("- name: a\n  question: q?\n  scale: 1\n  definition: d\n", ["criteria.yaml:3: scale must be a whole number from 2 to 10 (ratings 1..scale), got 1"]),
     ("- name: a\n  question: q?\n  scale: five\n  definition: d\n", ["got 'five'"]),
     ("- name: a\n  scale: 5\n  definition: d\n", ["missing question"]),
