@@ -196,7 +196,7 @@ def render_status(data: dict[str, Any]) -> None:
                       f"{100 * p['done'] / p['total']:.0f}" if p["total"] else "-")
     out.print(table)
     table = Table(title="agreement: Krippendorff's alpha (interval); each annotator against the others' mean "
-                        "(Pearson r) and against themselves on repeated items (share identical)")
+                        "(Pearson r) and against themselves on repeated items (same answers / repeats)")
     table.add_column("criterion")
     table.add_column("alpha", justify="right")
     table.add_column("items (2+ answers)", justify="right")
@@ -206,9 +206,7 @@ def render_status(data: dict[str, Any]) -> None:
         c = agreement["criterion"]
         per = {x["annotator"]: x for x in data["annotators"] if x["criterion"] == c}
         table.add_row(cell(c), _num(agreement["alpha"], 3), str(agreement["units"]),
-                      *[f"r {_num(per[a['annotator']]['others']['r'])}"
-                        + (f", self {_num(per[a['annotator']]['self']['same'])}" if per[a["annotator"]]["self"]["n"]
-                           else "") for a in data["progress"]])
+                      *[_agreement_cell(per[a["annotator"]]) for a in data["progress"]])
     out.print(table)
     if data["mode"] == "pairwise":
         _render_pairwise(data, out)
@@ -224,6 +222,13 @@ def render_status(data: dict[str, Any]) -> None:
         out.print(table)
     for note in data["notes"]:
         echo(f"note: {note}")
+
+
+def _agreement_cell(a: dict[str, Any]) -> str:
+    text = f"r {_num(a['others']['r'])}"
+    if a["self"]["n"]:
+        text += f", self {round(a['self']['same'] * a['self']['n'])}/{a['self']['n']}"
+    return text
 
 
 def _render_pairwise(data: dict[str, Any], out: Any) -> None:
