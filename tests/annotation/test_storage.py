@@ -68,6 +68,7 @@ def test_answering_again_replaces_the_answer(tmp_path):
     path = synthetic_study(tmp_path / "s.sqlite")
     page = open_study(path).annotators[0].pages[0]
     conn = connect(path)
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: a commit is on disk when it returns
     save_answers(conn, page.id, {"coherence": "2", "fluency": "1"})
     save_answers(conn, page.id, {"coherence": "5", "fluency": "3"})
     assert all_answers(conn) == [(page.id, "coherence", "5"), (page.id, "fluency", "3")]
