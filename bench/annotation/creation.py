@@ -65,7 +65,7 @@ def new_study(study: str | Path, results_dirs: Sequence[Path], *, task: str, cri
     """Make a study of the latest runs of each model on `task` under `results_dirs`; returns it as written."""
     from bench.comparison.flips import read_predictions
     from bench.comparison.select import collect_runs
-    from bench.tasks.definition import resolve_tasks
+    from bench.tasks.discovery import resolve_tasks
     from bench.tasks.examples import load_examples, select_indices
 
     path = study_path(study)
