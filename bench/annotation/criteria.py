@@ -79,7 +79,7 @@ def read_criteria_file(path: Path) -> list[Criterion]:
     except (OSError, UnicodeDecodeError) as e:
         raise BenchError(f"cannot read the criteria file: {e}", where=where, hint="save it as UTF-8 text") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, yaml.SafeLoader)  # the nodes, for line numbers
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)

@@ -95,7 +95,7 @@ class Pages:
     def annotator(self, token: str) -> Annotator | None:
         found = None
         for a in self.study.annotators:  # every token compared, in constant time
-            if hmac.compare_digest(a.token.encode(), token.encode("utf-8", "surrogatepass")):
+            if hmac.compare_digest(a.token.encode(), _bytes(token)):
                 found = a
         return found
 
@@ -150,11 +150,12 @@ class Pages:
 
     def check_answers(self, annotator: Annotator, fields: dict[str, str], session: str | None) -> tuple[Page, dict[str, str]]:
         """The page and answers of a posted form, or `Refused`."""
-        if session is None or not hmac.compare_digest(fields.get("csrf", ""), self.csrf(annotator, session)):
+        if session is None or not hmac.compare_digest(_bytes(fields.get("csrf", "")),
+                                                      self.csrf(annotator, session).encode()):
             raise Refused(403, "This form was not sent from your own rating page (its security token does not match "
                                "your browser's session). Open your link again and answer there.")
-        key = fields.get("item", "")
-        page = next((p for p in annotator.pages if hmac.compare_digest(p.key, key)), None)
+        key = _bytes(fields.get("item", ""))
+        page = next((p for p in annotator.pages if hmac.compare_digest(p.key.encode(), key)), None)
         if page is None:
             raise Refused(400, "This item is not one of yours: nothing was saved.")
         answers: dict[str, str] = {}
@@ -188,6 +189,11 @@ class Pages:
             save_answers(conn, page.id, answers)
         finally:
             conn.close()
+
+
+def _bytes(text: str) -> bytes:
+    """Text from a request as bytes, for `hmac.compare_digest` (which takes only ASCII str)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _static_base(annotator: Annotator | None) -> str | None:

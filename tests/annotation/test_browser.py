@@ -41,7 +41,7 @@ def position_of(driver) -> int:
 
 
 def wait_for_page_change(driver, old_url: str) -> None:
-    WebDriverWait(driver, WAIT_S).until(lambda d: d.current_url != old_url and d.execute_script(
+    WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(lambda d: d.current_url != old_url and d.execute_script(
         "return document.readyState") == "complete")
 
 

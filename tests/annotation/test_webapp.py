@@ -157,7 +157,7 @@ def test_without_a_valid_token_every_page_is_404(study):
     paths = ["/", "/a", "/a/", "/a/x", "/a/x/1", "/a/x/answer", "/a/x/done", f"/a/{tok[:-1]}/1", f"/a/{tok}x/1",
              f"/a/{tok.upper()}/1", f"/x/{tok}/1", f"//a/{tok}/1", "/static/annotate.css",
              "/a/x/static/annotate.css", "/favicon.ico", "/robots.txt", f"/a/{tok}/0", f"/a/{tok}/21",
-             f"/a/{tok}/01", f"/a/{tok}/1/x", f"/a/{tok}/static/other.css", f"/a/{tok}/static/../annotate.css",
+             f"/a/{tok}/01", f"/a/{tok}/1/x", "/a/%C3%A9/1", "/a/%ED%A0%80/1", f"/a/{tok}/static/other.css", f"/a/{tok}/static/../annotate.css",
              # status and export are commands, not pages
              "/status", "/export", f"/a/{tok}/status", f"/a/{tok}/export", f"/a/{tok}/results"]
     for path in paths:
@@ -188,7 +188,7 @@ def test_an_annotator_sees_and_changes_only_their_own_answers(tmp_path):
     b.post(bform.action, data={**bform.hidden, "coherence": "1", "fluency": "1"})
     before = answers_of(path)
     # ana posting ben's items (the same item, and one only ben has), through her own link and session
-    for key in (ben_page.key, only_ben.key, "made-up-key"):
+    for key in (ben_page.key, only_ben.key, "made-up-key", "cl\u00e9"):
         r = a.post(form.action, data={"csrf": form.hidden["csrf"], "item": key, "coherence": "3", "fluency": "2"})
         assert r.status_code == 400 and "not one of yours" in r.text
     assert answers_of(path) == before
@@ -211,6 +211,7 @@ def test_forms_carry_a_per_session_token_against_cross_site_posts(study):
     assert c.post(form.action, data={**good, "csrf": ""}).status_code == 403
     assert c.post(form.action, data={k: v for k, v in good.items() if k != "csrf"}).status_code == 403
     assert c.post(form.action, data={**good, "csrf": "0" * 64}).status_code == 403
+    assert c.post(form.action, data={**good, "csrf": "\u00e9" * 64}).status_code == 403  # not ASCII: no 500
     # another session's token does not fit this session
     other = client(study)
     other_form = open_page(other, tok, 1)
