@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -89,25 +90,33 @@ class Server:
         if host is not None:
             args += ["--host", host]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS), os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=env, start_new_session=True)
+        self.proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     start_new_session=True)
         self.links: dict[str, str] = {}
         self.output = ""
+        expected = len(open_study(cwd / study).annotators)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(self.links) < len(open_study(cwd / study).annotators):
-            line = self.proc.stdout.readline()
-            if not line:
+        fd = self.proc.stdout.fileno()
+        pending = b""
+        while time.monotonic() < deadline and len(self.links) < expected:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
                 break
-            self.output += line
-            m = re.match(r"\s+(\S+)\s+(http://\S+)$", line)
-            if m:
-                self.links[m.group(1)] = m.group(2)
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                text = line.decode("utf-8", "replace")
+                self.output += text + "\n"
+                m = re.match(r"\s+(\S+)\s+(http://\S+)$", text)
+                if m:
+                    self.links[m.group(1)] = m.group(2)
         self.wait_until_answering(deadline)
 
     def wait_until_answering(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"the server stopped: {self.output}{self.proc.stderr.read()}")
+                raise AssertionError(f"the server stopped: {self.output}{self.proc.stderr.read().decode()}")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2)
             except urllib.error.HTTPError:
@@ -133,7 +142,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.kill()
             raise
-        return err
+        return err.decode("utf-8", "replace")
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
