@@ -55,21 +55,15 @@ def assert_not_built(build_data: dict, stderr: str, *why: str) -> None:
         assert text in stderr
 
 
-def test_a_missing_compiler_leaves_a_pure_python_build(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    monkeypatch.delenv("BENCH_NO_NATIVE", raising=False)
-    hook, build_data = run_hook(tmp_path)
-    hook.finalize("standard", build_data, "")
-    assert_not_built(build_data, capsys.readouterr().err, "no-such-cc", "without target_clones")
-
-
-def test_a_compiler_that_errors_leaves_a_pure_python_build(tmp_path, monkeypatch, capsys):
-    cc = compiler(tmp_path, "import sys\nsys.exit('cc: internal compiler error')\n")
+@pytest.mark.parametrize("kind, why", [("missing", "no-such-cc"), ("erring", "non-zero exit status 1")])
+def test_a_missing_or_failing_compiler_leaves_a_pure_python_build(kind, why, tmp_path, monkeypatch, capsys):
+    cc = (tmp_path / "no-such-cc" if kind == "missing"
+          else compiler(tmp_path, "import sys\nsys.exit('cc: internal compiler error')\n"))
     monkeypatch.setenv("CC", str(cc))
     monkeypatch.delenv("BENCH_NO_NATIVE", raising=False)
     hook, build_data = run_hook(tmp_path)
     hook.finalize("standard", build_data, "")
-    assert_not_built(build_data, capsys.readouterr().err, "non-zero exit status 1", "without target_clones")
+    assert_not_built(build_data, capsys.readouterr().err, why, "without target_clones")
 
 
 def test_bench_no_native_builds_nothing(tmp_path, monkeypatch, capsys):
