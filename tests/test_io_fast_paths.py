@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bench import io
 from bench.errors import BenchError, BenchErrors
-from bench.metrics.scoring import read_score_rows
+from bench.metrics.score_file import read_score_rows
 
 
 def _line_by_line(text: str) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
@@ -181,7 +181,7 @@ def test_every_bad_usual_looking_line_is_still_refused(tmp_path):
     ('{"id": "c", "document": "d", "references": ["r"], "t\\uDbff": 1}', "t\udbff", "\\udbff", 1),
 ])
 def test_a_fixture_with_an_escaped_lone_surrogate_on_line_n_is_refused_there(tmp_path, line, field, name, index):
-    from bench.tasks.definition import load_task
+    from bench.api import load_task
     from bench.tasks.fixtures import check_fixture, fixture_rows
 
     good = [json.dumps({"id": k, "document": "d", "references": ["r"]}) for k in ("a", "b", "d")]
@@ -196,7 +196,7 @@ def test_a_fixture_with_an_escaped_lone_surrogate_on_line_n_is_refused_there(tmp
 
 
 def test_a_fixture_with_a_valid_surrogate_pair_is_read(tmp_path):
-    from bench.tasks.definition import load_task
+    from bench.api import load_task
     from bench.tasks.examples import load_examples
 
     (tmp_path / "f.jsonl").write_text('{"id": "a", "document": "\\ud83d\\ude00 x", "references": ["\\uD83D\\uDE00"]}\n',

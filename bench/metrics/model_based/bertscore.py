@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.metric import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
-                                unscored_count)
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
+from bench.metrics.options import with_model_options
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -341,9 +341,12 @@ def bundled_baseline(alias: str | None, layer: int) -> tuple[float, float, float
 # ------------------------------------------------------------------ the metric
 
 
+@with_model_options
 @dataclass(frozen=True)
 class BertScoreOptions:
-    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``)."""
+    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``): its own, then the model
+    options (`ModelOptions`: batch_size, device, dtype, max_length, revision; the bert-score package runs in
+    float32 and keeps the tokenizer's model_max_length tokens of each text)."""
 
     model: str = "roberta-large"
     """An encoder: an alias (roberta-large, deberta-xlarge-mnli, deberta-large-mnli, distilbert-base-uncased),
@@ -357,16 +360,6 @@ class BertScoreOptions:
     """Rescale with a baseline b: (x - b) / (1 - b); bundled for the aliases at their layer, else baseline_path."""
     baseline_path: str | None = None
     """A bert-score baseline file (CSV LAYER,P,R,F) for rescale_with_baseline."""
-    batch_size: int | str = "auto"
-    """Texts per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
-    device: str = "auto"
-    """auto, cpu, cuda, cuda:N or mps (as for models)."""
-    dtype: str = "auto"
-    """auto, float32, float16 or bfloat16 (as for models); the bert-score package runs in float32."""
-    max_length: int | None = None
-    """Tokens kept of each text; default the tokenizer's model_max_length (the package's)."""
-    revision: str | None = None
-    """A hub model's branch, tag or commit."""
 
 
 class BertScore(Metric):
@@ -442,7 +435,7 @@ class BertScore(Metric):
 
             self.model = MetricModel(self.source, ENCODER, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = BertScorer(self.model, self.layer, s.max_length)
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         # An example without references (an unanswerable question) has nothing to be compared with: unscored.
         scored = [i for i, refs in enumerate(inputs.references) if refs]
@@ -458,17 +451,15 @@ class BertScore(Metric):
             for row, i in enumerate(scored):
                 column[i] = float(values[row, k])
             per_example[name] = column
-        metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         counts = {"bertscore_truncated": self.scorer.truncated}
         unscored = len(inputs) - len(scored)
-        if unscored:
-            counts.update({unscored_count(name): unscored for name in SCORE_NAMES})
+        if unscored:  # (counted by the scoring step)
             warnings.append(f"bertscore: {unscored} example(s) without references left unscored")
         if self.scorer.truncated:
             warnings.append(f"bertscore: {self.scorer.truncated} text(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated (as the bert-score package does)")
-        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+        return MetricResult(per_example=per_example,
                             signatures=self.signatures([r for r in inputs.references if r], self.model.dtype_name,
                                                        self.scorer.max_length),
                             counts=counts, warnings=warnings)
