@@ -3,9 +3,9 @@
     python benchmarks/native_scope.py --out native_scope.json            # 20,000 pairs
     python benchmarks/native_scope.py --out /tmp/x.json --quick         # small sizes, a smoke test
 
-"Before" is the last commit that had bench/_native.c (or --before REV): its `bench/` is taken out of git
-into a temporary folder and its C extension compiled there with its own build hook, so both sides are built
-from source on this machine. "After" is this working tree (its editable install). Every measurement runs
+"Before" is the newest commit of HEAD's history that has bench/_native.c (or --before REV): its `bench/` is
+taken out of git into a temporary folder and its C extension compiled there with its own build hook, so both
+sides are built from source on this machine. "After" is this working tree (its editable install). Every measurement runs
 in fresh processes, the two sides one after the other in each round; the best of the rounds is kept:
 
 - the bootstrap's intervals (`bootstrap_cis`, 1,000 resamples) of k vectors of n values: before, bench's C
@@ -95,13 +95,15 @@ print(json.dumps({"first_s": first, "s": min(times), "metrics": result["metrics"
 
 
 def before_commit(rev: str | None) -> str:
-    """The commit measured as "before": `rev`, or the parent of the commit that deleted bench/_native.c."""
+    """The commit measured as "before": `rev`, or the newest commit of HEAD's history that has bench/_native.c
+    (where the change was merged, the other side's tip: everything but the change itself)."""
     if rev is None:
-        deleted = subprocess.run(["git", "log", "--diff-filter=D", "--format=%H", "-1", "--", "bench/_native.c"],
-                                 cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        if not deleted:
-            raise SystemExit("no commit deleted bench/_native.c: give --before REV")
-        rev = f"{deleted}^"
+        history = subprocess.run(["git", "rev-list", "--max-count=2000", "HEAD"], cwd=REPO, capture_output=True,
+                                 text=True, check=True).stdout.split()
+        rev = next((c for c in history if subprocess.run(["git", "cat-file", "-e", f"{c}:bench/_native.c"],
+                                                         cwd=REPO, capture_output=True).returncode == 0), None)
+        if rev is None:
+            raise SystemExit("no recent commit has bench/_native.c: give --before REV")
     return subprocess.run(["git", "rev-parse", "--verify", rev], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout.strip()
 
@@ -146,7 +148,7 @@ def side_by_side(trees: dict[str, Path], args: list[str], cwd: Path, rounds: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="where the measurements go (JSON)")
-    parser.add_argument("--before", help="the commit measured as before (default: the last with bench/_native.c)")
+    parser.add_argument("--before", help="the commit measured as before (default: the newest with bench/_native.c)")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, not a measurement)")
     args = parser.parse_args()
     commit = before_commit(args.before)

@@ -501,7 +501,7 @@ def report_native_scope(r: dict) -> list[str]:
 
     pairs = f"{r['pairs']:,}"
     lines = [
-        f"Before: commit {r['before_commit'][:12]}, the last with bench's C extension doing three jobs (ROUGE, "
+        f"Before: commit {r['before_commit'][:12]}, the newest with bench's C extension doing three jobs (ROUGE, "
         "reading JSON lines, the bootstrap), its `bench/` taken out of git and compiled on this machine. After: "
         "the C engine does ROUGE only; JSON lines are read with `json`, the bootstrap's means taken by numpy "
         "(`benchmarks/native_scope.py`). Each number is the best of several rounds of fresh processes, before "
