@@ -186,16 +186,23 @@ def decode_utf8(data: bytes, where: str) -> str:
                          hint="re-encode the file as UTF-8") from None
 
 
-def read_bytes(path: Path, what: str = "file", hint: str | None = None) -> bytes:
+def read_bytes(path: Path, what: str = "file", hint: str | None = None, limit: int | None = None) -> bytes:
     """The bytes of a regular file; anything else (unreadable, a directory, a FIFO, a device such as
-    /dev/zero, a symbolic link loop) is one `BenchError` naming it, raised before anything is read."""
+    /dev/zero, a symbolic link loop) is one `BenchError` naming it, raised before anything is read. With
+    `limit`, a file of more bytes is refused too (and no more than that is ever read)."""
     problem = not_a_regular_file(path)
     if problem:
         raise BenchError(f"cannot read {what}: {problem}", where=relpath(path), hint=hint)
     try:
-        return path.read_bytes()
+        if limit is None:
+            return path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise BenchError(f"cannot read {what}: {e.strerror}", where=relpath(path), hint=hint) from None
+    if len(data) > limit:
+        raise BenchError(f"cannot read {what}: it is larger than {limit} bytes", where=relpath(path), hint=hint)
+    return data
 
 
 #: What `not_a_regular_file` says of a path where nothing is, and of a directory.
