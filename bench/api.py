@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["run", "score", "score_file", "compare", "rescore", "load_task", "list_tasks",  # noqa: F822
            "read_score_file", "validate", "import_articles", "describe_catalog", "existing_rescore",
            "check_run_arguments", "check_compare_arguments", "parse_metric_opts", "parse_value", "prepare_scoring",
-           "MetricOptions", "json_line", "annotate_new", "annotate_serve", "annotate_status", "annotate_export"]
+           "MetricOptions", "json_line", "compare_report", "correlate_report", "annotate_new", "annotate_serve",
+           "annotate_status", "annotate_export"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -352,6 +353,36 @@ def compare(
         check_baseline(sections, baseline)
         comparisons = {k: compare_section(s, baseline, seed=seed, alpha=alpha) for k, s in enumerate(sections)}
     return json.loads(render_json(sections, comparisons))
+
+
+def compare_report(results_dirs: Sequence[str | Path] = ("results",), *, fmt: str = "table",
+                   output: str | Path | None = None, plot: str | Path | None = None, **selection: Any) -> Any:
+    """`bench compare`'s report: the text in `fmt` (table, md, csv, json or html), written to `output` and with
+    the charts in `plot` when given; a `bench.comparison.compare_report.Report` (text, notes, written).
+    `selection`: tasks, models, metrics, all_runs, baseline, examples, seed, alpha, to_terminal."""
+    from bench.comparison.compare_report import compare_report as report
+    from bench.stats.bootstrap import DEFAULT_SEED
+
+    selection.setdefault("seed", DEFAULT_SEED)
+    selection.setdefault("alpha", 0.05)
+    check_compare_arguments(alpha=selection["alpha"])
+    return report([Path(d) for d in results_dirs], fmt=fmt, output=Path(output) if output else None,
+                  plot=Path(plot) if plot else None, **selection)
+
+
+def correlate_report(paths: Sequence[str | Path], *, fmt: str = "table", output: str | Path | None = None,
+                     html: str | Path | None = None, **arguments: Any) -> Any:
+    """`bench correlate`'s report: the text in `fmt` (table, md, csv or json), written to `output` and as an
+    HTML page to `html` when given; a `bench.correlation.correlate_report.Report` (text, notes, written).
+    `arguments`: ratings, metrics, metric_settings, criteria, annotators, options, seed, n_resamples,
+    to_terminal."""
+    from bench.correlation.correlate_report import correlate_report as report
+    from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    arguments.setdefault("seed", DEFAULT_SEED)
+    arguments.setdefault("n_resamples", DEFAULT_RESAMPLES)
+    return report([Path(p) for p in paths], fmt=fmt, output=Path(output) if output else None,
+                  html=Path(html) if html else None, **arguments)
 
 
 def metric_specs(metrics: str | Sequence[str], settings: Mapping[str, Mapping[str, Any]] | None,

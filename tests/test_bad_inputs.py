@@ -318,9 +318,14 @@ def workdir(in_tmp):
     return in_tmp
 
 
+#: `@LONG@` in an argument: 100,000 characters (a name no file system takes).
+LONG = "x" * 100_000
+
+
 @pytest.mark.parametrize("case_id", list(CASES["options"]))
 def test_bad_option(workdir, cli, case_id):
-    _check(cli, workdir, "options", case_id, "options", [str(a) for a in CASES["options"][case_id]["args"]])
+    argv = [str(a).replace("@LONG@", LONG) for a in CASES["options"][case_id]["args"]]
+    _check(cli, workdir, "options", case_id, "options", argv)
 
 
 # ------------------------------------------------------------------ names that read like paths

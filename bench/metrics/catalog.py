@@ -172,7 +172,11 @@ def split_metric_opts(opts: Iterable[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for opt in opts:
         target, key, value = _split_opt(opt)
-        out.setdefault(target, {})[key] = value
+        given = out.setdefault(target, {})
+        if key in given and given[key] != value:
+            raise BenchError(f"--metric-opt {target}.{key} is given twice, as {given[key]!r} and {value!r}",
+                             hint="give each option once")
+        given[key] = value
     return out
 
 
@@ -205,6 +209,9 @@ def _split_opt(opt: str) -> tuple[str, str, str]:
     target, dot, key = left.rpartition(".")
     if not dot or not target.strip() or not key.strip():
         raise BenchError(f"--metric-opt {opt!r}: no metric name before the option", hint=hint)
+    if not value.strip():
+        raise BenchError(f"--metric-opt {opt!r}: no value after '='",
+                         hint=f"leave the option out for its default, or give a value: {left.strip()}=VALUE")
     return target.strip(), key.strip(), value
 
 

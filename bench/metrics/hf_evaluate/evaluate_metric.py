@@ -213,6 +213,12 @@ class EvaluateMetric(Metric):
                     per[key] = values
                 else:
                     skipped.append(key)
+        if n and not per and not corpus:
+            returned = rows[0] if self.per_example else out
+            raise BenchError(f"metric {self.name!r} gave no score: its module returned {_shown(returned)} "
+                             f"({'for the first example' if self.per_example else 'for the corpus'}), which has no "
+                             f"finite number, nor one number per example",
+                             hint="a metric asked for must give at least one score; check its script and options")
         if skipped:
             warnings.append(f"metric {self.name!r}: {', '.join(map(repr, skipped))} skipped: not a finite number, "
                             f"nor one per example")
@@ -479,3 +485,9 @@ def short(name: str) -> str:
 
 
 __all__ = ["OWN_OPTIONS", "EvaluateMetric", "evaluate_metric_class"]
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    """A module's returned value for a message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

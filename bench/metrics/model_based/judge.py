@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
+from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 from bench.metrics.aggregation import unscored_count
 
@@ -52,6 +53,8 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+#: A rubric is a page or two of text; a prompt file is read up to this size.
+MAX_PROMPT_BYTES = 1 << 20
 CACHE_SUBDIR = "judge"
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
@@ -484,12 +487,12 @@ class Judge(Metric):
             template, source = s.prompt, "prompt"
         elif s.prompt_file is not None:
             path = Path(s.prompt_file).expanduser()
+            hint = "prompt_file is a UTF-8 text file, relative to the working directory"
+            data = read_bytes(path, "the judge's prompt file", hint, limit=MAX_PROMPT_BYTES)
             try:
-                template = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                reason = getattr(e, "strerror", None) or str(e)
-                raise BenchError(f"cannot read the judge's prompt file: {reason}", where=relpath(path),
-                                 hint="prompt_file is a UTF-8 text file, relative to the working directory") from None
+                template = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise BenchError(f"cannot read the judge's prompt file: {e}", where=relpath(path), hint=hint) from None
             source = str(path)
         else:
             return default_prompts()[self.criterion], "bundled"

@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.errors import EXIT_ENVIRONMENT, BenchError, clip
+from bench.io import IS_A_DIRECTORY, not_a_regular_file
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 ENCODER, NLI = "encoder", "nli"
+
+#: The longest model name taken: a path or a hub id is far shorter (PATH_MAX is 4096 on Linux).
+MAX_NAME = 4096
 
 #: Batch size on CPU when ``batch_size`` is "auto" (sorted by length, bigger batches only add padding there).
 CPU_METRIC_BATCH_SIZE = 32
@@ -106,8 +110,11 @@ def locate_metric_model(name: str, kind: str, revision: str | None = None,
 
     if not isinstance(name, str) or not name.strip():
         raise BenchError(f"no {kind} model given", hint="pass a hub id org/name, an alias or a directory")
+    if len(name) > MAX_NAME:
+        raise BenchError(f"{kind} model name of {len(name)} characters ({clip(name, 60)!r}): too long for an alias, "
+                         f"a hub id or a directory", hint="pass a hub id org/name, an alias or a directory")
     path = Path(name).expanduser()
-    if path.is_dir():
+    if not_a_regular_file(path) == IS_A_DIRECTORY:
         config = read_local_config(path)
         return MetricModelSource(str(path.resolve()), str(path.resolve()), True, config, None, True,
                                  local_fingerprint(path))

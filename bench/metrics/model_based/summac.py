@@ -40,7 +40,7 @@ import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
-from bench.metrics.options import with_model_options
+from bench.metrics.options import check_model_options, with_model_options
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
@@ -309,10 +309,7 @@ class SummacZS(Metric):
         from bench.metrics.model_based.loading import NLI, locate_metric_model
 
         s = self.settings
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"metric 'summac_zs': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
-        if s.max_length is not None and s.max_length < 3:
-            raise BenchError(f"metric 'summac_zs': max_length must be 3 or more, not {s.max_length}")
+        check_model_options(s, "summac_zs", min_length=3)
         self.source = locate_metric_model(s.model, NLI, s.revision, "summac_zs.model")
         alias = self.source.alias
         self.labels = nli_label_indices(self.source.config.get("id2label") or {}, self.source.name,
