@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import native
 from bench.errors import BenchError, BenchErrors, relpath
 
 BOM = b"\xef\xbb\xbf"
@@ -346,27 +345,14 @@ def _parse_jsonl(path: Path, data: bytes | None,
         data = data[len(BOM):]
     if not data or data.isspace():  # `not data.strip()`, without copying the data
         raise BenchError("file is empty", where=relpath(path), hint=hint or "write one JSON object per line")
-    c = native.module()
-    # bench's C extension reads the usual line (an object of strings and lists of strings) into the very dict
-    # json gives, and leaves None for every other line, which the Python below reads (tests/test_io_native.py)
-    parsed = c.jsonl_objects(data) if c is not None else None
     lines: list[str] | list[bytes]
-    if parsed is not None:
-        lines = data.split(b"\n")  # only the lines it left are decoded, one by one
-    else:
-        try:
-            # Valid UTF-8 throughout (the usual case): decoded at once, each line then the same text as decoded
-            # alone.
-            lines = data.decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            lines = data.split(b"\n")
+    try:
+        # Valid UTF-8 throughout (the usual case): decoded at once, each line then the same text as decoded alone.
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
     scan = _DECODER.scan_once
     for lineno, raw in enumerate(lines, start=1):
-        if parsed is not None:
-            obj = parsed[lineno - 1]
-            if obj is not None:
-                rows.append((lineno, obj))
-                continue
         if raw[:1] == "{":
             # The usual line, one object: what `loads` does, without its layers (same scanner, same checks);
             # anything else (an error, text after the object, deep nesting) goes the long way below.

@@ -17,8 +17,8 @@ baseline), all columns tested at once with the same draws, as matrix products th
   ``2 * numpy.random.default_rng(seed).integers(0, 2, (R, n)) - 1``, with the (b + 1) / (R + 1) estimate of
   Phipson & Smyth (2010), which is never 0. The sign vectors depend only on n and the seed: drawn once, in
   chunks, for all the columns;
-- McNemar's (1947) test in its exact binomial form, on the counts of examples only one system gets right;
-- the sign test: the same exact binomial test on the counts of positive and negative differences.
+- McNemar's (1947) test in its exact binomial form, on the counts of examples only one system gets right: the
+  sign test (`bench.stats.preferences.sign_test`, the exact binomial test of wins against losses) on them.
 
 Memory is bounded whatever n: the draws are made and used `CHUNK_CELLS` cells at a time, and a matrix of
 more than `COLUMN_CELLS` differences is tested a block of columns at a time. The intervals equal
@@ -33,7 +33,12 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, resample_counts
+from bench.stats.bootstrap import (CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, check_confidence,
+                                   check_resamples, resample_counts)
+from bench.stats.preferences import sign_test
+
+__all__ = ["EXACT_PERMUTATION_MAX_N", "PERMUTATION_RESAMPLES", "mcnemar_exact", "min_permutation_p", "paired_bootstrap_ci",
+           "paired_bootstrap_cis", "permutation_test", "permutation_tests", "sign_test", "sign_vectors"]
 
 #: Vectors with at most this many differences get the exact permutation test.
 EXACT_PERMUTATION_MAX_N = 16
@@ -80,6 +85,7 @@ def paired_bootstrap_cis(diffs: Sequence[float] | np.ndarray, *, confidence: flo
     example was drawn (`bench.stats.bootstrap.resample_counts`). As `bootstrap_ci`: (nan, nan) for n = 0, the
     value itself for n = 1.
     """
+    n_resamples, confidence = check_resamples(n_resamples), check_confidence(confidence)
     d = _matrix(diffs)
     n, k = d.shape
     out = np.empty((k, 2))
@@ -173,30 +179,6 @@ def min_permutation_p(n: int) -> float:
 
 
 def mcnemar_exact(b: int, c: int) -> float:
-    """Exact two-sided McNemar test (McNemar, 1947) on the discordant counts b and c.
-
-    p = min(1, 2 * P[X <= min(b, c)]) with X ~ Binomial(b + c, 1/2); p = 1 when b + c = 0. Computed in log
-    space, so it is exact to rounding for any size.
-    """
-    if b < 0 or c < 0:
-        raise ValueError("counts must be non-negative")
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = np.arange(min(b, c) + 1)
-    logs = (math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in k])
-            - n * math.log(2.0))
-    top = logs.max()
-    tail = math.exp(top) * float(np.exp(logs - top).sum())
-    return min(1.0, 2.0 * tail)
-
-
-def sign_test(diffs: Sequence[float] | np.ndarray) -> tuple[float, int, int]:
-    """The exact two-sided sign test of median difference 0; returns (p, positive, negative).
-
-    Differences of exactly 0 are left out; p is `mcnemar_exact` of the positive and negative counts (the two
-    tests are one binomial test).
-    """
-    d = np.asarray(diffs, dtype=np.float64).reshape(-1)
-    positive, negative = int(np.count_nonzero(d > 0)), int(np.count_nonzero(d < 0))
-    return mcnemar_exact(positive, negative), positive, negative
+    """Exact two-sided McNemar test (McNemar, 1947) on the discordant counts b and c: the sign test on them,
+    p = min(1, 2 * P[X <= min(b, c)]) with X ~ Binomial(b + c, 1/2); p = 1 when b + c = 0."""
+    return sign_test(b, c)
