@@ -27,7 +27,7 @@ __all__ = ["run", "score", "score_file", "compare", "rescore", "load_task", "lis
            "read_score_file", "validate", "import_articles", "describe_catalog", "existing_rescore",
            "check_run_arguments", "check_compare_arguments", "parse_metric_opts", "parse_value", "prepare_scoring",
            "MetricOptions", "json_line", "compare_report", "correlate_report", "annotate_new", "annotate_serve",
-           "annotate_status", "annotate_export"]
+           "annotate_status", "annotate_export", "read_record"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -58,6 +58,10 @@ def __getattr__(name: str) -> Any:
         from bench.io import json_line
 
         return json_line
+    if name == "read_record":
+        from bench.results.store import read_record
+
+        return read_record
     raise AttributeError(f"module 'bench.api' has no attribute {name!r}")
 
 
@@ -351,7 +355,9 @@ def compare(
     comparisons = None
     if baseline is not None:
         check_baseline(sections, baseline)
-        comparisons = {k: compare_section(s, baseline, seed=seed, alpha=alpha) for k, s in enumerate(sections)}
+        cache: dict = {}  # each run's scores read once
+        comparisons = {k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache)
+                       for k, s in enumerate(sections)}
     return json.loads(render_json(sections, comparisons))
 
 
