@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -199,6 +197,9 @@ def read_scores(runs: Sequence[RunRecord], cache: dict[Path, ExampleScores], pro
     """`run_scores` of each of `runs`: those not in `cache` are read into it, shared out over the CPU cores
     when there are `PARALLEL_RUNS` or more (parsing JSON is most of the time). A problem is reported as
     reading the runs one by one would report it: that of the first run, in order, that has one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     todo = list({r.path: r for r in runs if r.path not in cache}.values())
     jobs = min(len(todo), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     done = len(runs) - len(todo)
