@@ -258,12 +258,15 @@ def predictions_at(scores: ExampleScores, ids: Iterable[str]) -> dict[str, Predi
     if not wanted:
         return {}
     path = scores.run.path / "predictions.jsonl"
-    lines = read_bytes(path, what="predictions").split(b"\n")
+    data = read_bytes(path, what="predictions")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)  # where each line ends (b"\n")
     out: dict[str, Prediction] = {}
     for i, lineno in wanted.items():
+        start = int(ends[lineno - 2]) + 1 if lineno > 1 else 0
+        stop = int(ends[lineno - 1]) if lineno - 1 < len(ends) else len(data)
         try:
-            obj = loads(lines[lineno - 1])
-        except (IndexError, ValueError):
+            obj = loads(data[start:stop]) if lineno - 2 < len(ends) else None
+        except ValueError:
             obj = None
         if not isinstance(obj, dict) or not is_prediction_row(obj) or obj["id"] != i:
             raise BenchError("predictions.jsonl changed while bench compare read it", where=where(path, lineno),
@@ -335,6 +338,9 @@ def differing(base: ExampleScores, other: ExampleScores, metric: str, k: int) ->
     with np.errstate(invalid="ignore"):
         diff = np.abs(b - a)
         keep = np.flatnonzero(diff > 1e-6 * np.maximum(100.0, np.abs(a)))  # NaN (not shared) is never kept
+    if len(keep) > k > 0:  # the k largest differences and every tie of the smallest of them, then ordered
+        kth = np.partition(diff[keep], len(keep) - k)[len(keep) - k]
+        keep = keep[diff[keep] >= kth]
     order = sorted(keep.tolist(), key=lambda i: (-diff[i], base.ids[i]))
     return [base.ids[i] for i in order[:k]]
 

@@ -104,3 +104,22 @@ def test_progress_shows_only_after_a_while_and_only_on_a_terminal():
     hostile = Terminal()
     LateProgress(0.0, stream=hostile, clock=lambda: 1.0)("reading \x1b]0;x\x07 predictions", 1, 2)
     assert "\x1b]" not in hostile.getvalue()  # text from data is shown inert
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 100])
+def test_the_examples_shown_are_those_of_comparing_every_prediction(tmp_path, k):
+    """Ranked from the score matrices, with many ties, the texts read back for the examples shown only."""
+    from bench.comparison.flips import flipped_examples, read_predictions, section_flips
+
+    rng = np.random.default_rng(k)
+    n = 60
+    for m, model in enumerate(("base", "a", "b")):
+        make_run(tmp_path, model=model, scores={"f1": (rng.integers(0, 5, n) * 25.0).tolist()},
+                 predictions=[f"{model} says {i}" for i in range(n)], run_id=f"20260101T000000Z-00000{m}")
+    (s,) = select([tmp_path])
+    flips = section_flips([s], "base", ["f1"], k)[0]
+    base = next(r for r in s.runs if r.model == "base")
+    for ref, run, items in flips:
+        assert ref is base
+        expected = flipped_examples(read_predictions(base.path), read_predictions(run.path), "f1", k)
+        assert items == expected and len(items) == min(k, len(expected))
