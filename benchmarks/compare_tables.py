@@ -28,7 +28,10 @@ def report(results: dict, profiled: list[str]) -> str:
              "Written by `python benchmarks/compare_speed.py` (see its docstring for what is measured and how). Each "
              "section says when and where it ran, and the load average of the machine (shared with other work: "
              "wall times stretch with the load, CPU times much less, so the ratios are of CPU seconds). \"before\" "
-             "is bench at the commit named, \"now\" this checkout, in fresh processes one after the other.", ""]
+             "is bench at the commit named, \"now\" this checkout, in fresh processes one after the other. "
+             "numpy's BLAS runs the matrix products on both cores; while another job holds one of them, its threads "
+             "wait on each other, and the statistics of the largest comparison took up to 10 s instead of 2 s in "
+             "runs outside these tables (OPENBLAS_NUM_THREADS=1 held them at 2.4 s).", ""]
 
     def head(name: str, title: str) -> dict | None:
         if name not in results:
