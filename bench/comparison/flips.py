@@ -10,11 +10,9 @@ from typing import Any
 import numpy as np
 
 from bench.comparison.select import Run, Section, baseline_run
-from bench.errors import BenchError, BenchErrors
-from bench.io import lone_surrogate, parse_jsonl, read_bytes, surrogate_name, where
+from bench.results.reading import read_prediction_rows
+from bench.results.store import finite_float, tolerance
 from bench.tasks.records import as_references
-from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_run,
-                                 tolerance)
 
 
 @dataclass(frozen=True)
@@ -59,17 +57,8 @@ class Flip:
 FlipPairs = list[tuple[Run, Run, list[Flip]]]
 
 
-def is_prediction_row(obj: Mapping[str, Any]) -> bool:
-    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores.
-
-    A string in place of the references list is one reference (`bench.tasks.records.as_references`).
-    """
-    return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
-            and isinstance(obj.get("references"), (list, str)) and isinstance(obj.get("scores"), dict))
-
-
 def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
-    """A `Prediction` from a checked line (`is_prediction_row`); scores that are not finite numbers are left out
+    """A `Prediction` from a checked line (`bench.results.reading.is_prediction_row`); scores that are not finite numbers are left out
     (`read_predictions` refuses such a line first)."""
     scores = {k: f for k, v in obj["scores"].items() if (f := finite_float(v)) is not None}
     q = obj.get("question")
@@ -80,36 +69,11 @@ def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
 
 
 def read_predictions(run_dir: Path) -> dict[str, Prediction]:
-    """Example id -> `Prediction`, from `run_dir`/predictions.jsonl (problems name file:line).
-
-    The lines are read by `bench.io.parse_jsonl`; every problem is reported,
-    the number of examples must match the run's results.json, and so must the
-    per-example scores (`bench.results.store.check_example_scores`).
-    """
-    path = run_dir / "predictions.jsonl"
-    data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
-    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
-    out: dict[str, Prediction] = {}
-    for lineno, obj in rows:
-        if not is_prediction_row(obj):
-            problems.append((lineno, BenchError(
-                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
-                where=where(path, lineno), hint=DAMAGED)))
-        elif obj["id"] in out:
-            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
-                                                hint=DAMAGED)))
-        elif found := lone_surrogate(obj):  # bench never writes one: it is not text, and could not be shown
-            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
-                                                where=where(path, lineno), hint=DAMAGED)))
-        else:
-            out[obj["id"]] = prediction_from_row(obj)
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    record = read_run(run_dir)
-    check_prediction_count(path, len(out), record)
-    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
-    return out
+    """Example id -> `Prediction`, from `run_dir`/predictions.jsonl, read and checked by
+    `bench.results.reading.read_prediction_rows` (problems name file:line; the number of examples and the
+    per-example scores must agree with the run's results.json)."""
+    rows = read_prediction_rows(run_dir, hint="paired statistics need each run's predictions.jsonl")
+    return {obj["id"]: prediction_from_row(obj) for obj in rows}
 
 
 def run_predictions(run: Run, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:

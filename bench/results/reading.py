@@ -1,0 +1,143 @@
+"""Finding run directories and reading their predictions, checked: what every reader of results shares.
+
+`find_run_files` finds every results.json below the paths a user gives
+(`bench compare`, `bench export`, `bench.results.runs_df`); `read_prediction_rows`
+reads a run's predictions.jsonl with bench's JSONL reader and refuses one that
+is damaged or disagrees with its results.json (the paired statistics, the
+examples that differ most and `bench.results.examples_df` read them through it);
+`run_order` is what "latest" means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.errors import EXIT_ENVIRONMENT, BenchError, BenchErrors, relpath
+from bench.io import lone_surrogate, parse_jsonl, read_bytes, surrogate_escape_lines, surrogate_name, where
+from bench.results.store import DAMAGED, check_example_scores, check_prediction_count, read_run
+
+
+def find_run_files(paths: Sequence[Path]) -> list[Path]:
+    """Every results.json under `paths` (results roots, task or model folders, or run folders), in path order.
+
+    Folders whose name starts with '.' (runs still being written, `.tmp-*`) are skipped; symbolic links
+    to folders are followed (`results_files_below`).
+    """
+    found: dict[Path, Path] = {}
+    for root in paths:
+        if not root.exists():
+            raise BenchError("no such results directory", where=relpath(root),
+                             hint="run `bench run` first, or pass the directory it wrote to (`bench run -o DIR`)")
+        if root.is_file():
+            candidates = [root]
+        elif not root.is_dir():
+            raise BenchError("not a results directory, a run directory or a results.json", where=relpath(root),
+                             hint="pass the directory `bench run` wrote to (results by default)")
+        elif (root / "results.json").is_file():
+            candidates = [root / "results.json"]
+        else:
+            candidates = list(results_files_below(root))
+        for p in candidates:
+            found.setdefault(p.resolve(), p)
+    return [found[k] for k in sorted(found)]
+
+
+def results_files_below(root: Path) -> Iterable[Path]:
+    """Every results.json below the folder `root`, following symbolic links to folders.
+
+    Each folder is visited once (by device and inode), so a link back to a
+    folder above it ends the walk there instead of looping; folders whose
+    name starts with '.' are skipped. A folder that cannot be read is a
+    `BenchError` naming it (exit 3), not a silent gap in the tables.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = folder.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(folder.iterdir())
+        except OSError as e:
+            raise BenchError(f"cannot read results folder: {e.strerror or e}", where=relpath(folder),
+                             hint="check its permissions, or pass only the folders to compare",
+                             exit_code=EXIT_ENVIRONMENT) from None
+        for entry in entries:
+            if entry.name == "results.json":
+                if not entry.is_file():  # a FIFO would hang the reader, a directory is no record
+                    kind = ("a directory" if entry.is_dir() else "a broken symbolic link" if not entry.exists()
+                            else "not a regular file")
+                    raise BenchError(f"results.json is {kind}", where=relpath(entry), hint=DAMAGED)
+                yield entry
+        stack.extend(e for e in reversed(entries)
+                     if not e.name.startswith(".") and e.name != "results.json" and e.is_dir())  # in name order
+
+
+def no_runs_error(paths: Sequence[Path]) -> BenchError:
+    """The error of a selection of results folders that holds no run."""
+    return BenchError(f"no runs (results.json files) under {', '.join(relpath(p) for p in paths)}",
+                      hint="run `bench run` first, or pass the directory it wrote to (`bench run -o DIR`)")
+
+
+def run_order(results_json: Path, run_id: str) -> tuple[str, int, str]:
+    """The sort key of 'latest' among runs: (the run id's timestamp, results.json's mtime in ns, the run id)."""
+    try:
+        mtime = results_json.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return (run_id.split("-", 1)[0], mtime, run_id)
+
+
+def is_prediction_row(obj: Mapping[str, Any]) -> bool:
+    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores.
+
+    A string in place of the references list is one reference (`bench.tasks.records.as_references`).
+    """
+    return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
+            and isinstance(obj.get("references"), (list, str)) and isinstance(obj.get("scores"), dict))
+
+
+def read_prediction_rows(run_dir: Path, record: Mapping[str, Any] | None = None, *,
+                         hint: str = DAMAGED) -> list[dict[str, Any]]:
+    """The lines of `run_dir`/predictions.jsonl, in file order, each checked (problems name file:line).
+
+    The lines are read by `bench.io.parse_jsonl`; every problem is reported
+    (a line that is not ``{"id", "prediction", "references", "scores"}``, a
+    duplicate id, an escaped unpaired surrogate), the number of examples must
+    match the run's results.json, and so must the per-example scores
+    (`bench.results.store.check_example_scores`). `record` is the run's checked
+    results.json (read here when not given, after the lines); `hint` is the hint
+    of a missing file.
+    """
+    path = run_dir / "predictions.jsonl"
+    data = read_bytes(path, what="predictions", hint=hint)
+    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
+    maybe_surrogate = surrogate_escape_lines(data)
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for lineno, obj in rows:
+        if not is_prediction_row(obj):
+            problems.append((lineno, BenchError(
+                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
+                where=where(path, lineno), hint=DAMAGED)))
+        elif obj["id"] in seen:
+            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
+                                                hint=DAMAGED)))
+        elif lineno in maybe_surrogate and (found := lone_surrogate(obj)):  # not text: it could not be shown
+            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
+                                                where=where(path, lineno), hint=DAMAGED)))
+        else:
+            seen.add(obj["id"])
+            out.append(obj)
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
+    if record is None:
+        record = read_run(run_dir)
+    check_prediction_count(path, len(out), record)
+    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
+    return out
