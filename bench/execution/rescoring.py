@@ -112,31 +112,14 @@ def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: Me
 
 
 def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | None) -> list[str]:
-    """The documents of a run's examples, from the task definition it was made with (`config.task.path`).
+    """The documents of a run's examples, from the task definition it was made with (`config.task.path`), which
+    must still hash as it did (`bench.tasks.examples.documents_of`)."""
+    from bench.tasks.examples import documents_of
 
-    The task must still be there and hash as it did (``task_hash``): documents
-    from an edited task would not be the ones the predictions were made from.
-    """
-    from bench.tasks.definition import load_task
-    from bench.tasks.examples import load_examples
-
-    where = relpath(run_dir) if run_dir is not None else None
-    path = ((record.get("config") or {}).get("task") or {}).get("path")
-    hint = ("the metric reads each example's document from the run's task; restore the task definition and its "
-            "fixture as they were, or run the model again")
-    if not path or not Path(path).is_file():
-        raise BenchError(f"cannot find the task definition of this run ({path or 'none recorded'})", where=where,
-                         hint=hint)
-    task = load_task(Path(path))
-    task, examples = load_examples(task)
-    if task.hash != record.get("task_hash"):
-        raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
-                         f"{task.short_hash}, the run's {str(record.get('task_hash'))[:12]})", where=where, hint=hint)
-    by_id = {ex.id: ex.input for ex in examples}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise BenchError(f"example {missing[0]!r} of this run is not in task {task.name!r}", where=where, hint=hint)
-    return [by_id[i] for i in ids]
+    return documents_of(((record.get("config") or {}).get("task") or {}).get("path"), record.get("task_hash"), ids,
+                        where=relpath(run_dir) if run_dir is not None else None,
+                        hint="the metric reads each example's document from the run's task; restore the task "
+                             "definition and its fixture as they were, or run the model again")
 
 
 def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,
