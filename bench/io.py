@@ -360,16 +360,18 @@ def _parse_jsonl(path: Path, data: bytes | None,
             if obj is not None:
                 rows.append((lineno, obj))
                 continue
-        if raw[:1] == "{":
+        if raw[:1] in ("{", b"{"):
             # The usual line, one object: what `loads` does, without its layers (same scanner, same checks);
-            # anything else (an error, text after the object, deep nesting) goes the long way below.
+            # anything else (an error, text after the object, deep nesting) goes the long way below. A line the
+            # C reader left (numbers, nested objects) comes as bytes: decoded here, once.
             try:
-                obj, end = scan(raw, 0)
-            except Exception:  # a JSONDecodeError, NonFiniteNumber, StopIteration, RecursionError: reported below
-                pass
+                line = raw if isinstance(raw, str) else raw.decode("utf-8")
+                obj, end = scan(line, 0)
+            except Exception:  # a JSONDecodeError, NonFiniteNumber, StopIteration, RecursionError, a bad byte:
+                pass           # reported below
             else:
-                if ((end == len(raw) or not raw[end:].strip(_JSON_SPACE))
-                        and not (raw.count("[") + raw.count("{") > MAX_JSON_DEPTH and _depth(obj) > MAX_JSON_DEPTH)):
+                if ((end == len(line) or not line[end:].strip(_JSON_SPACE))
+                        and not (line.count("[") + line.count("{") > MAX_JSON_DEPTH and _depth(obj) > MAX_JSON_DEPTH)):
                     rows.append((lineno, obj))
                     continue
         if not raw.strip(_ASCII_SPACE if isinstance(raw, str) else None):
