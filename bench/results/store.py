@@ -417,33 +417,61 @@ def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]
     metrics = record.get("metrics") or {}
     for name in dict.fromkeys(n for _, scores in rows for n in scores):
         lo, hi = score_range(record, name)
-        values: list[float] = []
         unscored = (record.get("counts") or {}).get(f"{name}_unscored", 0)
-        absent = sum(name not in scores for _, scores in rows)
+        given = [scores[name] for _, scores in rows if name in scores]
+        absent = len(rows) - len(given)
         if absent and absent != unscored:
             lineno = next(k for k, scores in rows if name not in scores)
             raise BenchError(f"no {name!r} score (other lines have one"
                              + (f"; results.json counts {unscored} unscored, {absent} lines have none)" if unscored
                                 else ")"), where=f"{where}:{lineno}", hint=EDITED)
-        for lineno, scores in rows:
-            v = scores.get(name)
-            f = finite_float(v)
-            if name not in scores:
-                continue  # an unscored example (counted in results.json)
-            elif f is None:
-                problem = f"score {name!r} is {brief(v)}, not a finite number"
-            elif not lo - tolerance(f) <= f <= hi + tolerance(f):
-                problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
-            else:
-                values.append(f)
-                continue
-            raise BenchError(problem, where=f"{where}:{lineno}", hint=EDITED)
+        values = sound_scores(given, lo, hi)
+        if values is None:  # some score is not a finite number in range: find the first, for its message
+            _first_unsound_score(where, rows, name, lo, hi)
+            values = [float(v) for v in given]
         expected = finite_float(metrics.get(name))
         if values and expected is not None:
             mean = math.fsum(values) / len(values)
             if abs(mean - expected) > tolerance(expected):
                 raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
                                  f"{expected!r}", where=where, hint=EDITED)
+
+
+def sound_scores(values: list[Any], lo: float, hi: float) -> list[float] | None:
+    """`values` as floats when every one is a finite number within [lo, hi] (to `tolerance`), else None.
+
+    One pass over numpy arrays rather than a check per value: a run of 1,000,000 examples and 14 scores
+    is checked in a fraction of a second.
+    """
+    import numpy as np
+
+    if not set(map(type, values)) <= {float, int}:  # a bool, a string, null, a list: not a score
+        return None
+    try:
+        a = np.array(values, dtype=np.float64)
+    except OverflowError:  # an int too large for a float
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        tol = 1e-6 * np.maximum(100.0, np.abs(a))
+        ok = np.isfinite(a) & (lo - tol <= a) & (a <= hi + tol)
+    return a.tolist() if bool(ok.all()) else None
+
+
+def _first_unsound_score(where: str, rows: Sequence[tuple[int, Mapping[str, Any]]], name: str, lo: float,
+                         hi: float) -> None:
+    """Raise the message of the first line whose score `name` is not a finite number within [lo, hi]."""
+    for lineno, scores in rows:
+        if name not in scores:
+            continue  # an unscored example (counted in results.json)
+        v = scores[name]
+        f = finite_float(v)
+        if f is None:
+            problem = f"score {name!r} is {brief(v)}, not a finite number"
+        elif not lo - tolerance(f) <= f <= hi + tolerance(f):
+            problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
+        else:
+            continue
+        raise BenchError(problem, where=f"{where}:{lineno}", hint=EDITED)
 
 
 #: Hint when a run's predictions.jsonl and results.json disagree on its scores.
