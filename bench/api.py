@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # module (e.g. `bench compare` for its argument checks) pays only for what it runs.
 
 __all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",  # noqa: F822
-           "check_run_arguments", "check_compare_arguments"]
+           "check_run_arguments", "check_compare_arguments", "runs_df", "examples_df", "export"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -326,3 +326,31 @@ def rescore(
                                metrics=metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir)))
     _update_leaderboard(results_dir_of(path))
     return {**record, "path": str(path)}
+
+
+def runs_df(paths: Sequence[str | Path] | str | Path = ("results",), *, latest: bool = False,
+            strict: bool = False) -> Any:
+    """One row per run under `paths` as a pandas DataFrame (`bench.results.frames.runs_df`; columns in
+    docs/results.md). `latest` keeps the latest run of each model on each task, as `bench compare` does; a damaged
+    run is left out with a warning, or raises with `strict`."""
+    from bench.results.frames import runs_df as frame
+
+    return frame(paths, latest=latest, strict=strict)
+
+
+def examples_df(paths: Sequence[str | Path] | str | Path = ("results",), *, latest: bool = False, texts: bool = True,
+                documents: bool = False, strict: bool = False) -> Any:
+    """One row per example of each run under `paths` as a pandas DataFrame
+    (`bench.results.per_example.examples_df`)."""
+    from bench.results.per_example import examples_df as frame
+
+    return frame(paths, latest=latest, texts=texts, documents=documents, strict=strict)
+
+
+def export(results_dirs: Sequence[str | Path], output: str | Path, *, fmt: str = "parquet", latest: bool = False,
+           texts: bool = True) -> list[Path]:
+    """Write ``runs.<fmt>``, ``examples.<fmt>`` and a README.md card to the folder `output`
+    (`bench.results.export.export`); returns the three paths."""
+    from bench.results.export import export as write
+
+    return write(results_dirs, output, fmt=fmt, latest=latest, texts=texts)
