@@ -354,3 +354,11 @@ def export(results_dirs: Sequence[str | Path], output: str | Path, *, fmt: str =
     from bench.results.export import export as write
 
     return write(results_dirs, output, fmt=fmt, latest=latest, texts=texts)
+
+
+def render_latex(sections: Sequence[Any], *, ci: str = "bracket") -> str:
+    """`bench compare --format latex`: one booktabs table per section of `bench.comparison.select.select`, the CI
+    in brackets, as a plus-or-minus subscript or left out (`ci`: bracket, pm or none)."""
+    from bench.comparison.render_latex import render_latex as render
+
+    return render(sections, ci=ci)

@@ -23,6 +23,13 @@ class CompareFormat(str, Enum):
     csv = "csv"
     json = "json"
     html = "html"
+    latex = "latex"
+
+
+class LatexCI(str, Enum):
+    bracket = "bracket"
+    pm = "pm"
+    none = "none"
 
 
 #: Drill-down examples per pair in the HTML report when --examples is not given.
@@ -50,7 +57,10 @@ def compare(
     task: Annotated[Optional[list[str]], typer.Option("--task", "-t", metavar="TASK", help="Only this task (repeatable).")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", metavar="MODEL", help="Only this model (repeatable).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", metavar="METRIC", help="Only this metric (repeatable).")] = None,
-    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", metavar="table|md|csv|json|html", help="table, md, csv, json or html.")] = CompareFormat.table,
+    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", metavar="table|md|csv|json|html|latex", help="table, md, csv, json, html or latex (booktabs).")] = CompareFormat.table,
+    latex_ci: Annotated[Optional[LatexCI], typer.Option(
+        "--latex-ci", metavar="bracket|pm|none", help="How --format latex shows the 95% CI: in brackets (default), as "
+        "a ± subscript of half its width, or not at all.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")] = None,
     all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run, not only the latest of each model on each task.")] = False,
     baseline: Annotated[Optional[str], typer.Option(
@@ -72,8 +82,13 @@ def compare(
 
     if examples is not None and examples < 0:
         raise BenchError(f"--examples must be 0 or more, got {examples}")
-    if examples and fmt in (CompareFormat.csv, CompareFormat.json):
+    if examples and fmt in (CompareFormat.csv, CompareFormat.json, CompareFormat.latex):
         raise BenchError(f"--examples shows example texts; it applies to table, md and html, not {fmt.value}")
+    if latex_ci is not None and fmt is not CompareFormat.latex:
+        raise BenchError(f"--latex-ci applies to --format latex, not {fmt.value}", hint="add --format latex")
+    if baseline is not None and fmt is CompareFormat.latex:
+        raise BenchError("--format latex writes the results tables; the paired tests of --baseline are in table, md, "
+                         "csv, json and html", hint="leave out --baseline, or choose another --format")
     check_compare_arguments(alpha=alpha, name=option_name)
     if plot is not None and plot.suffix.lower() != ".png":
         raise BenchError(f"--plot writes a PNG file; got {str(plot)!r}", hint="e.g. --plot charts.png")
@@ -100,11 +115,15 @@ def compare(
         text = render_csv(sections, comparisons)
     elif fmt is CompareFormat.json:
         text = render_json(sections, comparisons)
+    elif fmt is CompareFormat.latex:
+        from bench.api import render_latex
+
+        text = render_latex(sections, ci=(latex_ci or LatexCI.bracket).value)
     else:
         from bench.comparison.render_html import render_html
 
         text = render_html(sections, comparisons, flips, sources=[relpath(d) for d in dirs])
-    if fmt in (CompareFormat.csv, CompareFormat.json):
+    if fmt in (CompareFormat.csv, CompareFormat.json, CompareFormat.latex):
         for s in sections:
             if s.note:
                 echo(f"note: {s.title}: {s.note}", err=True)
