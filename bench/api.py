@@ -362,3 +362,27 @@ def render_latex(sections: Sequence[Any], *, ci: str = "bracket") -> str:
     from bench.comparison.render_latex import render_latex as render
 
     return render(sections, ci=ci)
+
+
+def check_log_options(trackers: Sequence[str], options: Sequence[str] | Mapping[str, Mapping[str, str]] = ()
+                      ) -> dict[str, dict[str, str]]:
+    """`--log` trackers and `--log-opt TRACKER.KEY=VALUE` options checked before a run starts: tracker -> options
+    (`bench.results.tracking.parse_log_options`; a tracker whose client is missing is refused here)."""
+    from bench.results.tracking import parse_log_options
+
+    return parse_log_options(trackers, options)
+
+
+def log_runs(run_dirs: Sequence[str | Path], tracker: str = "mlflow", options: Mapping[str, str] | None = None) -> Any:
+    """Log run directories to an experiment tracker (`bench.results.tracking.log_runs`); returns a `LogReport`:
+    what was logged, what had been logged before, and what could not be (never raised: the runs are on disk)."""
+    from bench.results.tracking import log_runs as log
+
+    return log(run_dirs, tracker, options)
+
+
+def log_report_lines(report: Any) -> tuple[list[str], str | None]:
+    """(the lines saying what a `log_runs` report logged, the one warning for what it could not log, or None)."""
+    from bench.results.tracking import describe, failure_warning
+
+    return describe(report), failure_warning(report)
