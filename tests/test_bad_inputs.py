@@ -226,14 +226,15 @@ def test_bad_score_file(in_tmp, cli, case_id, command):
 
 # ------------------------------------------------------------------ results directories
 
-RUN_COMMANDS = ["compare", "compare-baseline", "compare-examples", "rescore"]
+RUN_COMMANDS = ["compare", "compare-baseline", "compare-examples", "rescore", "export"]
 
 
 def _run_argv(command: str) -> list[str]:
     return {"compare": ["compare", "results"],
             "compare-baseline": ["compare", "results", "--baseline", "textrank"],
             "compare-examples": ["compare", "results", "--examples", "2", "--format", "md"],
-            "rescore": ["rescore", LEAD_RUN, "-o", "rescored"]}[command]
+            "rescore": ["rescore", LEAD_RUN, "-o", "rescored"],
+            "export": ["export", "results", "-o", "exported"]}[command]
 
 
 @pytest.mark.parametrize("command", RUN_COMMANDS)
@@ -241,7 +242,10 @@ def test_good_results_pass_every_command(in_tmp, cli, command):
     shutil.copytree(GOOD / "results", in_tmp / "results")
     code, out, err = cli(*_run_argv(command))
     assert code == 0, err
-    assert "lead-3" in out
+    if command == "export":
+        assert "lead-3" in (in_tmp / "exported" / "README.md").read_text(encoding="utf-8")
+    else:
+        assert "lead-3" in out
 
 
 @pytest.mark.parametrize("case_id, command", _params("runs", RUN_COMMANDS))
