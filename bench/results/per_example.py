@@ -1,8 +1,9 @@
 """`examples_df`: one row per example of each run, from the runs' predictions.jsonl.
 
-Each run's lines are read with bench's JSONL reader and checked against its
-results.json (`bench.results.reading.read_prediction_rows`); the columns are
-built a whole column at a time (numpy and Arrow arrays), not row by row.
+Each run's lines are read by pyarrow's JSON reader when the file has the usual
+shape and passes bench's checks (`bench.results.reading.read_prediction_table`),
+else with bench's JSONL reader, which names what is wrong
+(`bench.results.reading.read_prediction_rows`); both give the same frame.
 Columns, in order (docs/results.md): ``run_id``, ``task``, ``model``,
 ``example_id``; with ``texts=True`` ``prediction``, ``references`` (a list of
 strings) and ``question``; with ``documents=True`` ``document``;
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, relpath
-from bench.results.frames import (EXAMPLE_IDENTITY, EXAMPLE_TAIL, SCORE_PREFIX, STRING, TEXT_COLUMNS, LoadedRun,
-                                  first_seen, load_runs, skip, typed)
-from bench.results.reading import read_prediction_rows
+from bench.results.frames import (EXAMPLE_COLUMNS, EXAMPLE_IDENTITY, EXAMPLE_TAIL, SCORE_PREFIX, STRING, TEXT_COLUMNS,
+                                  LoadedRun, first_seen, load_runs, skip, typed)
+from bench.results.reading import read_prediction_rows, read_prediction_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,44 +51,72 @@ def examples_df(paths: Iterable[str | Path] = ("results",), *, latest: bool = Fa
 def frame_of_examples(runs: Sequence[LoadedRun], *, texts: bool = True, documents: bool = False,
                       strict: bool = False) -> pd.DataFrame:
     """The `examples_df` frame of runs already read (their predictions are read here)."""
-    import numpy as np
     import pandas as pd
 
-    kept: list[tuple[LoadedRun, list[dict[str, Any]], list[str] | None]] = []
+    parts = []
     for run in runs:
         try:
-            rows = read_prediction_rows(run.path, run.record)
-            docs = run_documents(run, [row["id"] for row in rows]) if documents else None
+            parts.append(run_frame(run, texts=texts, documents=documents))
         except BenchError as e:
             if strict:
                 raise
             skip(e)
-            continue
-        kept.append((run, rows, docs))
+    fixed = [name for name, _ in (*EXAMPLE_IDENTITY, *(TEXT_COLUMNS if texts else ()),
+                                  *((("document", STRING),) if documents else ()), *EXAMPLE_TAIL)]
+    if not parts:
+        return pd.DataFrame({name: typed([], kind) for name, kind in EXAMPLE_COLUMNS if name in fixed})
+    df = pd.concat(parts, ignore_index=True, sort=False) if len(parts) > 1 else parts[0]
+    rest = [c for c in df.columns if c not in fixed]
+    scores = [c for c in rest if not c.startswith("detail_")]
+    return df[fixed + scores + [c for c in rest if c.startswith("detail_")]]
 
-    sizes = [len(rows) for _, rows, _ in kept]
-    total = sum(sizes)
-    columns: dict[str, Any] = {}
-    for name, field in (("run_id", "run_id"), ("task", "task"), ("model", "model")):
-        columns[name] = repeated([run.record[field] for run, _, _ in kept], sizes)
-    all_rows = list(chain.from_iterable(rows for _, rows, _ in kept))
-    columns["example_id"] = typed([row["id"] for row in all_rows], STRING)
-    if texts:
-        columns["prediction"] = typed([row["prediction"] for row in all_rows], STRING)
-        columns["references"] = references_array([row["references"] for row in all_rows])
-        columns["question"] = typed([row.get("question") for row in all_rows], STRING)
+
+def run_frame(run: LoadedRun, *, texts: bool, documents: bool) -> pd.DataFrame:
+    """One run's rows: read by pyarrow when its predictions.jsonl has the usual shape
+    (`bench.results.reading.read_prediction_table`), else line by line with bench's reader."""
+    import numpy as np
+    import pandas as pd
+
+    table = read_prediction_table(run.path, run.record)
+    if table is not None:
+        n = table.num_rows
+        ids = table["id"].to_numpy(zero_copy_only=False)
+        columns = {"example_id": pd.array(ids, dtype="string")}
+        if texts:
+            columns["prediction"] = pd.array(table["prediction"].to_numpy(zero_copy_only=False), dtype="string")
+            columns["references"] = pd.arrays.ArrowExtensionArray(table["references"].combine_chunks())
+            columns["question"] = (pd.array(table["question"].to_numpy(zero_copy_only=False), dtype="string")
+                                   if "question" in table.column_names else typed([None] * n, STRING))
+        columns["no_answer_score"] = (table["no_answer_score"].to_numpy(zero_copy_only=False).astype(np.float64)
+                                      if "no_answer_score" in table.column_names else np.full(n, math.nan))
+        scores = table["scores"].combine_chunks()
+        score_columns = {f.name: scores.field(i).to_numpy(zero_copy_only=False).astype(np.float64)
+                         for i, f in enumerate(scores.type)}
+        details = table["details"].to_pylist() if "details" in table.column_names else None
+        ids = list(ids)
+    else:
+        rows = read_prediction_rows(run.path, run.record)
+        n = len(rows)
+        ids = [row["id"] for row in rows]
+        columns = {"example_id": typed(ids, STRING)}
+        if texts:
+            columns["prediction"] = typed([row["prediction"] for row in rows], STRING)
+            columns["references"] = references_array([row["references"] for row in rows])
+            columns["question"] = typed([row.get("question") for row in rows], STRING)
+        columns["no_answer_score"] = floats([row.get("no_answer_score") for row in rows])
+        given = [row["scores"] for row in rows]
+        score_columns = {name: np.fromiter((s.get(name, math.nan) for s in given), dtype=np.float64, count=n)
+                         for name in first_seen(chain.from_iterable(given))}
+        details = [row.get("details") for row in rows]
     if documents:
-        columns["document"] = typed(list(chain.from_iterable(docs or [] for _, _, docs in kept)), STRING)
-    columns["no_answer_score"] = floats([row.get("no_answer_score") for row in all_rows])
-
-    fixed = {name for name, _ in (*EXAMPLE_IDENTITY, *TEXT_COLUMNS, ("document", STRING), *EXAMPLE_TAIL)}
-    scores = [row["scores"] for row in all_rows]
-    for name in first_seen(chain.from_iterable(scores)):
-        columns[SCORE_PREFIX + name if name in fixed else name] = np.fromiter(
-            (s.get(name, math.nan) for s in scores), dtype=np.float64, count=total)
-    for name, values in detail_columns(all_rows, texts).items():
-        columns[name] = values
-    return pd.DataFrame(columns, index=pd.RangeIndex(total))
+        columns["document"] = typed(run_documents(run, ids), STRING)
+    fixed = {name for name, _ in EXAMPLE_COLUMNS}
+    for name, values in score_columns.items():
+        columns[SCORE_PREFIX + name if name in fixed else name] = values
+    if details is not None:
+        columns.update(detail_columns(details, texts))
+    head = {name: typed([run.record[name]] * n, STRING) for name in ("run_id", "task", "model")}
+    return pd.DataFrame({**head, **columns}, index=pd.RangeIndex(n))
 
 
 def run_documents(run: LoadedRun, ids: Sequence[str]) -> list[str]:
@@ -99,14 +128,6 @@ def run_documents(run: LoadedRun, ids: Sequence[str]) -> list[str]:
                         where=relpath(run.path),
                         hint="documents=True reads each example's document from the run's task; restore the task "
                              "definition and its fixture as they were, or leave documents out")
-
-
-def repeated(values: Sequence[str], sizes: Sequence[int]) -> Any:
-    """A string array holding each of `values` `sizes` times."""
-    import numpy as np
-    import pandas as pd
-
-    return pd.array(np.repeat(np.array(values, dtype=object), sizes), dtype="string")
 
 
 def floats(values: Sequence[Any]) -> Any:
@@ -126,12 +147,12 @@ def references_array(values: Sequence[Any]) -> Any:
     return pd.arrays.ArrowExtensionArray(pa.array(lists, type=pa.list_(pa.string())))
 
 
-def detail_columns(rows: Sequence[Mapping[str, Any]], texts: bool) -> dict[str, Any]:
-    """``detail_<metric>`` (a scalar detail) and ``detail_<metric>_<key>`` (a scalar in a detail object), typed:
-    numbers as floats, booleans as booleans, text as strings (left out without `texts`); lists are left out."""
+def detail_columns(rows: Sequence[Mapping[str, Any] | None], texts: bool) -> dict[str, Any]:
+    """From each example's ``details`` (or None): ``detail_<metric>`` (a scalar detail) and
+    ``detail_<metric>_<key>`` (a scalar in a detail object), typed: numbers as floats, booleans as booleans, text
+    as strings (left out without `texts`); lists are left out."""
     found: dict[str, dict[int, Any]] = {}
-    for i, row in enumerate(rows):
-        details = row.get("details")
+    for i, details in enumerate(rows):
         if not isinstance(details, dict):
             continue
         for metric, value in details.items():

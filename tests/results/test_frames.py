@@ -187,3 +187,38 @@ def test_importing_bench_results_imports_no_pandas():
     code = "import sys, bench.results, bench.results.frames, bench.results.per_example; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_arrow_reader_and_bench_s_reader_give_the_same_frame(results, monkeypatch):
+    from bench.results import per_example
+
+    fast = examples_df([results], documents=True)
+    monkeypatch.setattr(per_example, "read_prediction_table", lambda run_dir, record: None)
+    slow = examples_df([results], documents=True)
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_what_the_arrow_reader_leaves_is_read_or_refused_by_bench_s_reader(tmp_path):
+    from bench.results.frames import read_record
+    from bench.results.reading import read_prediction_table
+
+    run = make_run(tmp_path, model="a", scores={"rouge1": [10.0, 30.0]})
+    assert read_prediction_table(run, read_record(run)) is not None
+    lines = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+
+    def write(rows, text=None):
+        (run / "predictions.jsonl").write_text(text or "".join(json.dumps(x) + "\n" for x in rows), encoding="utf-8")
+
+    write([{**lines[0], "no_answer_score": 0.5}, lines[1]], None)
+    text = (run / "predictions.jsonl").read_text().replace("0.5", "NaN")
+    write(None, text)  # pyarrow reads NaN; bench refuses it
+    assert read_prediction_table(run, read_record(run)) is None
+    with pytest.raises(BenchError, match="NaN is not a valid number"):
+        examples_df([tmp_path], strict=True)
+
+    write([{**lines[0], "prediction": "ratio: NaN, Infinity"}, lines[1]])  # words, not numbers: read all the same
+    assert list(examples_df([tmp_path])["prediction"]) == ["ratio: NaN, Infinity", "a output 1"]
+    write([lines[0], {**lines[1], "id": lines[0]["id"]}])
+    assert read_prediction_table(run, read_record(run)) is None
+    with pytest.raises(BenchError, match="duplicate example id"):
+        examples_df([tmp_path], strict=True)
