@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from bench.errors import BenchError, relpath
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
-from bench.metrics.scoring import Scores, read_score_rows, score_examples
+from bench.metrics.scoring import Scores, score_examples
+from bench.metrics.score_file import read_score_rows
 from bench.tasks.records import as_references
 from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
                                  results_dir_of, run_directory, run_metric_specs, write_run)
@@ -116,10 +117,13 @@ def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | N
     must still hash as it did (`bench.tasks.examples.documents_of`)."""
     from bench.tasks.examples import documents_of
 
+    from bench.metrics.catalog import task_metric_problem
+
     return documents_of(((record.get("config") or {}).get("task") or {}).get("path"), record.get("task_hash"), ids,
                         where=relpath(run_dir) if run_dir is not None else None,
                         hint="the metric reads each example's document from the run's task; restore the task "
-                             "definition and its fixture as they were, or run the model again")
+                             "definition and its fixture as they were, or run the model again",
+                        metric_check=task_metric_problem)
 
 
 def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,

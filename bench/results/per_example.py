@@ -121,13 +121,15 @@ def run_frame(run: LoadedRun, *, texts: bool, documents: bool) -> pd.DataFrame:
 
 def run_documents(run: LoadedRun, ids: Sequence[str]) -> list[str]:
     """The documents of a run's examples, from its task (`bench.tasks.examples.documents_of`)."""
+    from bench.metrics.catalog import task_metric_problem
     from bench.tasks.examples import documents_of
 
     task = ((run.record.get("config") or {}).get("task") or {})
     return documents_of(task.get("path") if isinstance(task, dict) else None, run.record.get("task_hash"), ids,
                         where=relpath(run.path),
                         hint="documents=True reads each example's document from the run's task; restore the task "
-                             "definition and its fixture as they were, or leave documents out")
+                             "definition and its fixture as they were, or leave documents out",
+                        metric_check=task_metric_problem)
 
 
 def floats(values: Sequence[Any]) -> Any:

@@ -12,12 +12,15 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, BenchErrors, BenchWarning
 from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split
 from bench.tasks.fixtures import parse_squad_json, validate_fixture
 from bench.tasks.records import Example, Task, as_references
+
+if TYPE_CHECKING:
+    from bench.tasks.definition import MetricCheck
 
 
 def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
@@ -99,19 +102,20 @@ def load_examples(task: Task, *, limit: int | None = None, sample: int | None = 
 
 
 def documents_of(task_path: str | None, task_hash: str | None, ids: Sequence[str], *, where: str | None,
-                 hint: str) -> list[str]:
+                 hint: str, metric_check: MetricCheck | None = None) -> list[str]:
     """The documents (each example's input) of the examples `ids` of a run, from the task definition at
     `task_path` (a run's ``config.task.path``), which must still be there and hash as `task_hash` did.
 
     Documents from an edited task would not be the ones the predictions were made from. `where` and `hint`
-    go into the messages (the run that asks, and what the caller needs them for).
+    go into the messages (the run that asks, and what the caller needs them for); `metric_check` checks the
+    metrics the task names (`bench.tasks.definition.load_task`).
     """
     from bench.tasks.definition import load_task
 
     if not task_path or not Path(task_path).is_file():
         raise BenchError(f"cannot find the task definition of this run ({task_path or 'none recorded'})",
                          where=where, hint=hint)
-    task, examples = load_examples(load_task(Path(task_path)))
+    task, examples = load_examples(load_task(Path(task_path), metric_check))
     if task.hash != task_hash:
         raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
                          f"{task.short_hash}, the run's {str(task_hash)[:12]})", where=where, hint=hint)

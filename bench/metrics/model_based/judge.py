@@ -42,7 +42,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.io import read_bytes
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.aggregation import unscored_count
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -51,6 +53,8 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+#: A rubric is a page or two of text; a prompt file is read up to this size.
+MAX_PROMPT_BYTES = 1 << 20
 CACHE_SUBDIR = "judge"
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
@@ -129,9 +133,11 @@ class JudgeOptions:
     concurrency: int = 8
     """openai: requests in flight at once."""
     timeout: float = 120.0
-    """openai: seconds per request."""
+    """openai: seconds per request, from connecting to the reply's last byte."""
     max_retries: int = 4
     """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
+    max_reply_bytes: int = 65536
+    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes."""
     batch_size: int | str = "auto"
     """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
     device: str = "auto"
@@ -142,7 +148,7 @@ class JudgeOptions:
     """Local model: a hub model's branch, tag or commit."""
 
 
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries")
+_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
 _LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
 _DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
 
@@ -254,11 +260,12 @@ class ServerJudge:
 
             s = self.settings
             generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
-                          "max_retries": s.max_retries, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                          "seed": s.seed + sample}
+                          "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
+                          "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
             with _api_key(s.api_key_env):
                 self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample)
+                                                         seed=s.seed + sample,
+                                                         option=lambda key: f"--metric-opt judge.{key}")
         return self.clients[sample]
 
     def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
@@ -331,7 +338,7 @@ class LocalJudge:
         import transformers
 
         from bench.models.hf.generate import fit_prompt
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         model = self.load()
         task = _judge_task()
@@ -480,12 +487,12 @@ class Judge(Metric):
             template, source = s.prompt, "prompt"
         elif s.prompt_file is not None:
             path = Path(s.prompt_file).expanduser()
+            hint = "prompt_file is a UTF-8 text file, relative to the working directory"
+            data = read_bytes(path, "the judge's prompt file", hint, limit=MAX_PROMPT_BYTES)
             try:
-                template = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                reason = getattr(e, "strerror", None) or str(e)
-                raise BenchError(f"cannot read the judge's prompt file: {reason}", where=relpath(path),
-                                 hint="prompt_file is a UTF-8 text file, relative to the working directory") from None
+                template = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise BenchError(f"cannot read the judge's prompt file: {e}", where=relpath(path), hint=hint) from None
             source = str(path)
         else:
             return default_prompts()[self.criterion], "bundled"
@@ -561,7 +568,6 @@ class Judge(Metric):
                              hint="check the judge model and its prompt; its replies are cached, so fixing the "
                                   "prompt or the model asks again only what changed",
                              exit_code=EXIT_ENVIRONMENT)
-        metrics, ci = corpus_stats({name: per}, self.options)
         warnings = list(self.judge.warnings())
         if unscored:
             ids = [inputs.ids[k] for k, v in enumerate(per) if v is None]
@@ -579,7 +585,7 @@ class Judge(Metric):
             warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
                             f"to keep them and resume an interrupted scoring)")
         return MetricResult(
-            per_example={name: per}, metrics=metrics, ci=ci, signatures={name: self.signature_value()},
+            per_example={name: per}, signatures={name: self.signature_value()},
             counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
             warnings=warnings, details={name: details})
 
