@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
 import sys
@@ -156,6 +157,7 @@ def main() -> None:
             del df
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    data["load"] = os.getloadavg()[2]
     args.output.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     args.output.write_text(report(data), encoding="utf-8")
     print(f"wrote {args.output}")
@@ -166,7 +168,9 @@ def report(d: dict) -> str:
     bench = big["examples_df"]["wall_s"]
     lines = [
         "# Reading results into pandas", "",
-        "Written by `python benchmarks/frames.py`" + f". Measured {d['measured']} on: {d['machine']}.", "",
+        "Written by `python benchmarks/frames.py`" + f". Measured {d['measured']} on: {d['machine']}."
+        + (f" The machine's load average was {d['load']:.1f} (shared with other work: wall times stretch more "
+           "than CPU times)." if d.get("load") is not None else ""), "",
         "Runs written by bench's own writer: a summarization run's record, 14 scores per example, predictions of "
         "three news sentences and a reference of three highlights (about 1 KB a line, as in a CNN/DailyMail run). "
         "Each time is the best of the rounds, in one process; the files are in the page cache.", "",
