@@ -147,6 +147,8 @@ def read_prediction_rows(run_dir: Path, record: Mapping[str, Any] | None = None,
 #: What makes `read_prediction_table` leave a file to bench's own reader: a NaN or Infinity where a JSON value
 #: begins, which pyarrow's JSON reader takes and bench refuses (a text that reads so is left to it too).
 _NONFINITE_TOKEN = re.compile(rb"[:,\[]\s*-?(?:NaN|Infinity)")
+#: A line of nothing but whitespace before another line (bench's reader skips it; the rows are then counted by it).
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r\f\v]*\n")
 
 
 def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | None:
@@ -167,7 +169,7 @@ def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | Non
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    from bench.io import BOM
+    from bench.io import BOM, MAX_JSON_DEPTH
     from bench.results.store import finite_float, score_range, tolerance
 
     path = run_dir / "predictions.jsonl"
@@ -178,9 +180,14 @@ def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | Non
     if not data.strip() or data.startswith(BOM) or _NONFINITE_TOKEN.search(data) or surrogate_escape_lines(data):
         return None
     try:
+        data.decode("utf-8")  # pyarrow's JSON reader takes bytes that are not UTF-8 into its strings
         table = pj.read_json(io.BytesIO(data))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (UnicodeDecodeError, pa.ArrowException):
         return None
+    if _BLANK_LINE.search(data) or table.num_rows != data.count(b"\n") + bool(data[data.rfind(b"\n") + 1:].strip()):
+        return None  # two objects on a line (pyarrow reads two rows; bench refuses the line), or a blank line
+    if max(map(_nesting, table.schema.types)) > MAX_JSON_DEPTH:
+        return None  # bench refuses lines nested so deep (bench.io.MAX_JSON_DEPTH)
     types = {f.name: f.type for f in table.schema}
     if not (pa.types.is_string(types.get("id", pa.null())) and pa.types.is_string(types.get("prediction", pa.null()))
             and types.get("references") == pa.list_(pa.string()) and pa.types.is_struct(types.get("scores", pa.null()))
@@ -210,3 +217,19 @@ def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | Non
         if len(a) and expected is not None and abs(math.fsum(a.tolist()) / len(a) - expected) > tolerance(expected):
             return None
     return table
+
+
+def _nesting(t: Any) -> int:
+    """How many lists and objects deep an Arrow type is (a line's object counts as 1)."""
+    import pyarrow as pa
+
+    depth, stack = 1, [(t, 2)]
+    while stack:
+        t, d = stack.pop()
+        if pa.types.is_struct(t):
+            stack.extend((t.field(i).type, d + 1) for i in range(t.num_fields))
+            depth = max(depth, d)
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            stack.append((t.value_type, d + 1))
+            depth = max(depth, d)
+    return depth

@@ -222,3 +222,12 @@ def test_what_the_arrow_reader_leaves_is_read_or_refused_by_bench_s_reader(tmp_p
     assert read_prediction_table(run, read_record(run)) is None
     with pytest.raises(BenchError, match="duplicate example id"):
         examples_df([tmp_path], strict=True)
+    write(None, json.dumps(lines[0]) + " " + json.dumps(lines[1]) + "\n\n")  # two objects on a line: pyarrow reads
+    assert read_prediction_table(run, read_record(run)) is None            # two rows, bench refuses the line
+    with pytest.raises(BenchError, match="predictions.jsonl:1: invalid JSON"):
+        examples_df([tmp_path], strict=True)
+    write(None, (json.dumps(lines[0]) + "\n" + json.dumps(lines[1]) + "\n").replace("a output", "caf\u00e9 output"))
+    (run / "predictions.jsonl").write_bytes((run / "predictions.jsonl").read_text().encode("latin-1"))
+    assert read_prediction_table(run, read_record(run)) is None  # not UTF-8, which pyarrow does not check
+    with pytest.raises(BenchError, match="not valid UTF-8"):
+        examples_df([tmp_path], strict=True)
