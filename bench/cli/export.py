@@ -33,8 +33,9 @@ def export(
 ) -> None:
     """Write runs and their examples as files for pandas, polars, DuckDB or the Hugging Face Hub.
 
-    The folder gets runs.<ext> (one row per run), examples.<ext> (one row per example of each run) and a
-    README.md that says what the columns are; `datasets.load_dataset(DIR, "examples")` reads it.
+    The folder gets runs.parquet (one row per run), examples.parquet (one row per example of each run), or the
+    same as .csv or .jsonl, and a README.md that says what the columns are; `datasets.load_dataset(DIR,
+    "examples")` reads it.
     """
     from bench.api import export as api_export
 

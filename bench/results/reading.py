@@ -186,7 +186,7 @@ def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | Non
         return None
     if _BLANK_LINE.search(data) or table.num_rows != data.count(b"\n") + bool(data[data.rfind(b"\n") + 1:].strip()):
         return None  # two objects on a line (pyarrow reads two rows; bench refuses the line), or a blank line
-    if max(map(_nesting, table.schema.types)) > MAX_JSON_DEPTH:
+    if max(map(_nesting, table.schema.types), default=1) > MAX_JSON_DEPTH:
         return None  # bench refuses lines nested so deep (bench.io.MAX_JSON_DEPTH)
     types = {f.name: f.type for f in table.schema}
     if not (pa.types.is_string(types.get("id", pa.null())) and pa.types.is_string(types.get("prediction", pa.null()))
