@@ -501,8 +501,8 @@ def examples_df(paths: Sequence[str | Path] | str | Path = ("results",), *, late
 def export(results_dirs: Sequence[str | Path], output: str | Path, *, fmt: str = "parquet", latest: bool = False,
            texts: bool = True) -> list[Path]:
     """Write ``runs.<fmt>``, ``examples.<fmt>`` and a README.md card to the folder `output`
-    (`bench.results.export.export`); returns the three paths."""
-    from bench.results.export import export as write
+    (`bench.results.dataset_export.export`); returns the three paths."""
+    from bench.results.dataset_export import export as write
 
     return write(results_dirs, output, fmt=fmt, latest=latest, texts=texts)
 

@@ -11,7 +11,7 @@ import shlex
 import pytest
 from conftest import REPO
 
-from bench.results.export import EXAMPLE_COLUMN_DOCS, RUN_COLUMN_DOCS
+from bench.results.dataset_export import EXAMPLE_COLUMN_DOCS, RUN_COLUMN_DOCS
 
 DOC = REPO / "docs" / "results.md"
 

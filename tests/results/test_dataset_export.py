@@ -12,7 +12,7 @@ from test_frames import results  # noqa: F401  (the module's real runs)
 
 from bench.errors import BenchError
 from bench.results import examples_df, runs_df
-from bench.results.export import CARD_MARK, EXAMPLE_COLUMN_DOCS, RUN_COLUMN_DOCS, export
+from bench.results.dataset_export import CARD_MARK, EXAMPLE_COLUMN_DOCS, RUN_COLUMN_DOCS, export
 from bench.results.frames import RUN_COLUMNS
 
 
