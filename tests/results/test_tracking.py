@@ -199,6 +199,20 @@ def test_a_server_stopped_mid_run_is_one_warning_and_the_run_is_written(server, 
     assert time.monotonic() - t0 < 90  # bounded retries, not MLflow's minutes of backoff
 
 
+@pytest.mark.slow
+def test_without_a_tracking_uri_runs_go_to_mlflow_s_own_default_store(cli, in_tmp, monkeypatch):
+    """MLflow 3's default: a SQLite store mlflow.db in the working directory (its ./mlruns file store is refused)."""
+    from mlflow import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-headline", "--log", "mlflow")
+    assert code == 0, err
+    assert "logged 1 run(s) to MLflow at sqlite:///" in err and (in_tmp / "mlflow.db").is_file()
+    client = MlflowClient(f"sqlite:///{in_tmp / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("seed-headline").experiment_id])
+    assert run.data.tags["bench.model"] == "lead-3" and run.info.status == "FINISHED"
+
+
 def test_log_options_are_checked_before_a_run(cli, in_tmp):
     for args, message in (
             (["--log", "wandb"], "unknown tracker 'wandb' for --log"),
