@@ -31,6 +31,8 @@ SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
             ">": r"\textgreater{}", "|": r"\textbar{}"}
 _SPECIAL = re.compile("[" + re.escape("".join(SPECIALS)) + "]")
+#: In typewriter type (\texttt) '<', '>' and '|' are glyphs of the font: only what LaTeX reads as markup is escaped.
+_SPECIAL_TT = re.compile("[" + re.escape("".join(c for c in SPECIALS if c not in "<>|")) + "]")
 #: How a column header shows its score's direction.
 ARROWS = {"higher": r" $\uparrow$", "lower": r" $\downarrow$", "none": ""}
 CI_WORDS = {"bracket": "with the 95\\% bootstrap CI in brackets",
@@ -38,10 +40,11 @@ CI_WORDS = {"bracket": "with the 95\\% bootstrap CI in brackets",
             "none": "(95\\% bootstrap CIs left out)"}
 
 
-def escape(text: str) -> str:
+def escape(text: str, *, typewriter: bool = False) -> str:
     """`text` as LaTeX text: control characters written out (`bench.errors.visible`), then each of LaTeX's special
-    characters (`SPECIALS`) as the text it stands for."""
-    return _SPECIAL.sub(lambda m: SPECIALS[m.group()], visible(text))
+    characters (`SPECIALS`) as the text it stands for; `typewriter` for text set in \texttt, whose font has
+    '<', '>' and '|' of its own."""
+    return (_SPECIAL_TT if typewriter else _SPECIAL).sub(lambda m: SPECIALS[m.group()], visible(text))
 
 
 def label(section: Section) -> str:
@@ -61,7 +64,8 @@ def short_signatures(section: Section) -> str:
         groups, common = {tuple(fields[section.metrics[0]]): list(section.metrics)}, []
 
     def options(kvs: Sequence[tuple[str, str]]) -> str:
-        return r"\texttt{" + escape("|".join(f"{k}:{v}" for k, v in kvs)) + "}" if kvs else "no other options"
+        return r"\texttt{" + escape("|".join(f"{k}:{v}" for k, v in kvs), typewriter=True) + "}" if kvs \
+            else "no other options"
 
     parts = [f"{', '.join(escape(m) for m in names)}: {options(own)}" for own, names in groups.items()]
     if common:

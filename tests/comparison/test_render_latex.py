@@ -49,6 +49,7 @@ def balanced(text: str) -> bool:
 
 
 def test_escape_writes_every_special_character_as_text():
+    assert escape("a|b<c>_", typewriter=True) == r"a|b<c>\_"  # the typewriter font has these glyphs
     assert escape("a_b") == r"a\_b"
     assert escape(r"\input{x}") == r"\textbackslash{}input\{x\}"
     assert escape("50% & $5 #1 ~ ^ <> |") == (r"50\% \& \$5 \#1 \textasciitilde{} \textasciicircum{} "
@@ -76,7 +77,7 @@ def test_table_shape_bold_only_for_bench_s_best_and_a_caption(sections):
     assert tex.count(r"\textbf{") == 2
     caption = re.search(r"\\caption\{(.*)\}\n\\label", tex).group(1)
     assert caption.startswith("news, $n = 3$ examples. Mean over examples")
-    assert r"rouge1, rouge\_2: \texttt{nrefs:1\textbar{}stem:porter\textbar{}agg:mean\textbar{}bench:0.1.0}" in caption
+    assert r"rouge1, rouge\_2: \texttt{nrefs:1|stem:porter|agg:mean|bench:0.1.0}" in caption
     assert r"\label{tab:bench-news}" in tex
 
 
@@ -105,8 +106,8 @@ def test_reference_row_in_italics_never_bold_and_short_signatures(tmp_path):
     assert reference[3].startswith(r"\textit{89.11 [") and "textbf" not in reference[3]
     assert r"repeated\_1gram $\downarrow$" in rows[0] and "coverage" in rows[0]  # no arrow: describes
     short = short_signatures(sections[0])
-    assert short.startswith(r"rouge1: \texttt{nrefs:4\textbar{}tok:rouge-ascii\textbar{}stem:porter}; rougeLsum: ")
-    assert short.endswith(r"all: \texttt{agg:mean\textbar{}bench:0.1.0}")
+    assert short.startswith(r"rouge1: \texttt{nrefs:4|tok:rouge-ascii|stem:porter}; rougeLsum: ")
+    assert short.endswith(r"all: \texttt{agg:mean|bench:0.1.0}")
 
 
 def test_compare_command_writes_latex_and_refuses_what_does_not_apply(sections, tmp_path, cli, monkeypatch):
@@ -140,3 +141,4 @@ def test_a_real_latex_compiles_the_tables(sections, tmp_path):
     assert proc.returncode == 0, log[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
     assert "Missing character" not in log and "Undefined control sequence" not in log
+    assert "Font Warning" not in log, re.findall(r"LaTeX Font Warning: .*", log)  # every glyph from its own font
