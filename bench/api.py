@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
         return read_score_file
     if name == "MetricOptions":
-        from bench.metrics.options import MetricOptions
+        from bench.metrics.metric_options import MetricOptions
 
         return MetricOptions
     if name == "json_line":
@@ -231,7 +231,7 @@ def existing_rescore(run_dir: str | Path, *, metric_options: MetricOptions | Non
     """The run that already has the scores `rescore` with these arguments would write, or None (also for a
     directory that is not a readable run: `rescore` says what is wrong with it)."""
     from bench.execution.rescoring import existing_rescore as find
-    from bench.metrics.options import MetricOptions
+    from bench.metrics.metric_options import MetricOptions
 
     try:
         specs = metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir))
@@ -588,7 +588,7 @@ def annotate_serve(study: str | Path, *, host: str = "127.0.0.1", port: int = 87
 
 def annotate_status(study: str | Path, *, seed: int | None = None, n_resamples: int | None = None) -> dict[str, Any]:
     """A study's progress per annotator, agreement per criterion and each system's results with intervals."""
-    from bench.annotation.export import status
+    from bench.annotation.study_export import status
     from bench.annotation.storage import study_path
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
@@ -602,7 +602,7 @@ def annotate_export(study: str | Path, output: str | Path | None = None, *, fmt:
     """A study's answers as `bench correlate`'s ratings layout (or, pairwise, one line per judgment), or with
     `fmt="json"` the statistics of `annotate_status` with those lines. Writes `output` (whole or not at all)
     when given; returns (text, number of lines)."""
-    from bench.annotation.export import export_text
+    from bench.annotation.study_export import export_text
     from bench.annotation.storage import study_path
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 

@@ -22,7 +22,7 @@ Sections:
   documents, whole process, and where its time goes (cProfile).
 - resume: a resumed run (all predictions cached) vs a fresh run.
 - metric_models: BERTScore vs a hand-written batched loop and the bert-score package, NLI pairs vs a
-  hand-written loop (benchmarks/metric_models.py, which also writes METRIC_MODELS.md).
+  hand-written loop (benchmarks/metric_model_speed.py, which also writes METRIC_MODELS.md).
 - token_cache: the extractiveness metric's spaCy tokens per 1,000 CNN-length documents, cold, from the disk
   cache and from memory (benchmarks/token_cache.py).
 - generation: `bench run` on a seq2seq model vs a hand-written batched
@@ -543,11 +543,11 @@ register("native_scope", "Native code only for ROUGE: before and after", measure
 # ------------------------------------------------- model-based metrics
 
 def measure_metric_models(tmp: Path, quick: bool) -> dict:
-    """benchmarks/metric_models.py in a process of its own (it sets torch's threads): BERTScore against a
+    """benchmarks/metric_model_speed.py in a process of its own (it sets torch's threads): BERTScore against a
     hand-written batched loop and the bert-score package, NLI pairs against a hand-written loop. A full run
     also writes benchmarks/METRIC_MODELS.md and .json; a quick one writes to a temporary folder."""
     out = (tmp / "METRIC_MODELS.md") if quick else (REPO / "benchmarks" / "METRIC_MODELS.md")
-    cmd = [sys.executable, str(REPO / "benchmarks" / "metric_models.py"), "--out", str(out)]
+    cmd = [sys.executable, str(REPO / "benchmarks" / "metric_model_speed.py"), "--out", str(out)]
     cmd += ["--quick", "--repeats", "1"] if quick else ["--repeats", "2"]
     _wall(cmd)
     return {"markdown": out.read_text(encoding="utf-8")}

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.metrics.metric import FIELDS, Metric
-from bench.metrics.options import MetricOptions, make_settings
+from bench.metrics.metric_options import MetricOptions, make_settings
 from bench.registry import Registry, did_you_mean
 from bench.tasks.records import TaskType
 

@@ -44,7 +44,7 @@ SUMMARIES = [
 @pytest.fixture(scope="module")
 def nli(tmp_path_factory) -> dict[str, Path]:
     skip_without_hf()
-    from metric_models import build_nli
+    from tiny_metric_models import build_nli
 
     root = tmp_path_factory.mktemp("nli")
     return {

@@ -40,7 +40,7 @@ import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
-from bench.metrics.options import check_model_options, with_model_options
+from bench.metrics.metric_options import check_model_options, with_model_options
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})

@@ -1,8 +1,8 @@
 """Reading results into pandas: `bench.results.runs_df` over 1,000 runs and `examples_df` over 1,000,000 example
 rows, beside the ways a user reads the same files without bench.
 
-    python benchmarks/frames.py                  # 1,000 runs of 20 examples; 100 runs of 10,000 examples
-    python benchmarks/frames.py --quick          # 100 runs; 10 runs of 10,000 examples
+    python benchmarks/dataframes.py                  # 1,000 runs of 20 examples; 100 runs of 10,000 examples
+    python benchmarks/dataframes.py --quick          # 100 runs; 10 runs of 10,000 examples
 
 The runs are written by bench's own writer (`bench.results.store.write_run`) with the record of a summarization
 run scored with ROUGE and the extractiveness statistics (14 scores per example), predictions of three news
@@ -168,7 +168,7 @@ def report(d: dict) -> str:
     bench = big["examples_df"]["wall_s"]
     lines = [
         "# Reading results into pandas", "",
-        "Written by `python benchmarks/frames.py`" + f". Measured {d['measured']} on: {d['machine']}."
+        "Written by `python benchmarks/dataframes.py`" + f". Measured {d['measured']} on: {d['machine']}."
         + (f" The machine's load average was {d['load']:.1f} (shared with other work: wall times stretch more "
            "than CPU times)." if d.get("load") is not None else ""), "",
         "Runs written by bench's own writer: a summarization run's record, 14 scores per example, predictions of "
