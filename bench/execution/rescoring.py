@@ -7,13 +7,17 @@ No model is loaded. The new run keeps the original's model, task and timing
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
+from bench.cache.keys import content_key
+from bench.cache.tables import turn
 from bench.errors import BenchError, relpath
+from bench.execution.cache import CACHE_DIR
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, read_score_rows, score_examples
@@ -46,6 +50,18 @@ def rescore_run(
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
+    root = output_dir if output_dir is not None else results_dir_of(run_dir)
+    # One process at a time rescores a run the same way into one results directory: a second one waits, then
+    # finds the first one's run (`existing_rescore`) instead of writing another.
+    what = json.dumps([str(Path(root).absolute()), record["run_id"], asdict(options), [s.record() for s in specs]],
+                      sort_keys=True, default=str)
+    with turn(Path(root) / CACHE_DIR, f"rescore {content_key(what)}"):
+        return _rescore(run_dir, record, specs, rows, options, output_dir, root, metrics)
+
+
+def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], rows: list[dict[str, Any]],
+             options: MetricOptions, output_dir: Path | None, root: Path,
+             metrics: Sequence[MetricSpec]) -> tuple[dict[str, Any], Path]:
     t0 = time.perf_counter()
     scores = fresh_scores(record, rows, options, specs, run_dir)
     score_s = time.perf_counter() - t0
@@ -76,7 +92,6 @@ def rescore_run(
         if d:
             row["details"] = d
         new_rows.append(row)
-    root = output_dir if output_dir is not None else results_dir_of(run_dir)
     return new, write_run(root, new, new_rows)
 
 
@@ -107,7 +122,7 @@ def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: Me
         questions=questions if any(q is not None for q in questions) else None,
         no_answer_scores=na if any(v is not None for v in na) else None)
     where = str(relpath(run_dir / "predictions.jsonl")) if run_dir is not None else ""
-    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / ".cache" / "metrics"
+    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / CACHE_DIR / "metrics"
                           if run_dir is not None else None, where=where)
 
 

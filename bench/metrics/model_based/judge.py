@@ -19,20 +19,17 @@ tokenizer's chat template when there is one and only the document shortened
 when it is too long. Temperature 0 by default; ``n`` samples per example (each
 with its own seed: ``seed + i``) are averaged over those that parse.
 
-Every reply is kept in a persistent cache under the metric's cache directory
-(``<cache_dir>/judge/<key>.jsonl``): the key holds the judge's identity (the
-served model id, or the local weights, device type and dtype) and its sampling
-settings; each line holds one request's key (a hash of the filled prompt and
-the sample number) and the reply, appended and fsynced as each reply arrives;
-a torn line (a kill) is skipped on reading, as in the prediction cache
-(`bench.execution.cache`). An interrupted scoring resumes without asking again.
+Every real reply is kept in the cache store of the metric's cache directory
+(`bench.cache.tables.Replies`), under the judge's identity (the served model
+id, or the local weights, device type and dtype) and its sampling settings,
+each by a hash of the filled prompt and the sample number, as it arrives: an
+interrupted scoring resumes without asking again. An empty reply is never kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import os
 import re
@@ -41,6 +38,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.cache.keys import content_key
+from bench.cache.tables import Replies
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
 
@@ -51,7 +50,6 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
-CACHE_SUBDIR = "judge"
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
 _PLACEHOLDER = re.compile(r"\{(document|summary)\}")
@@ -84,15 +82,6 @@ def default_prompts() -> dict[str, str]:
 
 def prompt_hash(template: str) -> str:
     return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _digest(*parts: str) -> str:
-    d = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass")
-        d.update(len(data).to_bytes(8, "little"))
-        d.update(data)
-    return d.hexdigest()
 
 
 # ------------------------------------------------------------------ options
@@ -145,70 +134,6 @@ class JudgeOptions:
 _SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries")
 _LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
 _DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
-
-
-# ------------------------------------------------------------------ cache
-
-
-class ReplyCache:
-    """Append-only store of (request key -> reply) for one judge; None `directory`: kept in memory only."""
-
-    def __init__(self, directory: Path | None, identity: Mapping[str, Any]) -> None:
-        blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
-        self.key = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
-        self.identity = dict(identity)
-        self.dir = None if directory is None else Path(directory) / CACHE_SUBDIR
-        self.path = None if self.dir is None else self.dir / f"{self.key}.jsonl"
-        self._fd: int | None = None
-
-    def load(self) -> dict[str, str]:
-        """Replies stored so far; a torn line (from a kill) is skipped, never cut out of the file."""
-        from bench.io import read_jsonl_lenient
-
-        if self.path is None:
-            return {}
-        try:
-            rows = list(read_jsonl_lenient(self.path))
-        except OSError as e:
-            raise BenchError(f"cannot read the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="remove it to ask the judge again", exit_code=EXIT_ENVIRONMENT) from None
-        return {row["key"]: row["reply"] for row in rows
-                if isinstance(row.get("key"), str) and isinstance(row.get("reply"), str)}
-
-    def append(self, key: str, reply: str) -> None:
-        if self.path is None:
-            return
-        try:
-            self._append(key, reply)
-        except OSError as e:
-            raise BenchError(f"cannot write the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="check free space and permissions, then run the same command again to resume",
-                             exit_code=EXIT_ENVIRONMENT) from e
-
-    def _append(self, key: str, reply: str) -> None:
-        assert self.dir is not None and self.path is not None
-        if self._fd is None:
-            from bench.io import atomic_write
-
-            self.dir.mkdir(parents=True, exist_ok=True)
-            meta = self.dir / f"{self.key}.json"
-            if not meta.is_file():
-                atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
-                             what="the judge's reply cache", exit_code=EXIT_ENVIRONMENT)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        data = (json.dumps({"key": key, "reply": reply}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            data = b"\n" + data  # after a torn line: start a new one
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 # ------------------------------------------------------------------ judges
@@ -517,15 +442,14 @@ class Judge(Metric):
                              hint="in a `bench score` file, give each line a 'document' field")
         documents = list(inputs.documents) if inputs.documents is not None else [""] * len(inputs)
         cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else self.cache_dir
-        identity = {**self.judge.identity(), "bench_cache": 1}
-        cache = ReplyCache(cache_dir, identity)
+        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
         # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
         # the sample number.
-        prompts = [_digest(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
+        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
                    for k in range(len(inputs))]
-        keys = [[_digest(p, str(i)) for i in range(s.n)] for p in prompts]
+        keys = [[content_key(p, str(i)) for i in range(s.n)] for p in prompts]
         try:
-            replies = cache.load()
+            replies = cache.get([key for row in keys for key in row])
             todo: dict[str, Request] = {}
             for k, row in enumerate(keys):
                 for i, key in enumerate(row):

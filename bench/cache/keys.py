@@ -1,0 +1,27 @@
+"""Content keys: what a cached value is filed under is a digest of everything it depends on.
+
+Imports nothing from bench.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def identity_key(identity: Mapping[str, Any]) -> str:
+    """32 hex digits of the SHA-256 of `identity` as sorted JSON: the group of a prediction cache or a judge."""
+    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def content_key(*parts: str) -> str:
+    """The SHA-256 (hex) of `parts`, each prefixed by its length, so that no two lists of parts share a key."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
