@@ -195,7 +195,7 @@ class Store:
             why = f"another process holds its lock (waited {LOCK_WAIT_S:g} s)"
         else:
             why = (getattr(e, "strerror", None) or str(e) or type(e).__name__).strip()
-        if reading or isinstance(e, _Newer) or kind == "locked":
+        if reading or isinstance(e, _Newer):
             self.no_reads = self.no_reads or why
         self.no_writes = self.no_writes or why
         self._close_db() if self.no_reads else None

@@ -47,7 +47,7 @@ def problem(path: Path, *, directory: bool = False) -> str | None:
     nothing is there."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     if directory:
         return None if stat.S_ISDIR(st.st_mode) else f"{kind_of(st.st_mode)} in place of the cache directory"

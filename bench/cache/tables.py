@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sqlite3
 import struct
 import time
@@ -208,10 +209,15 @@ class Predictions(Table):
     def _legacy(self) -> tuple[list[Path], list[Path]]:
         """(the old cache's files of this key, the old description and model record beside them)."""
         d = self.legacy_dir
-        if d is None or safe_files.problem(d, directory=True) or not d.is_dir():
+        try:
+            if d is None or safe_files.problem(d, directory=True) or not d.is_dir():
+                return [], []
+            names = os.listdir(d)  # what is there, links included (dangling ones too): never followed
+        except OSError:  # cannot be looked at: nothing to carry over
             return [], []
-        files = sorted([*d.glob(f"{self.key}.jsonl"), *d.glob(f"{self.key}.rank*.jsonl")])
-        return files, [p for p in (d / f"{self.key}.json", d / f"{self.key}.model.json") if p.is_symlink() or p.exists()]
+        files = sorted(d / n for n in names if n == f"{self.key}.jsonl"
+                       or (n.startswith(f"{self.key}.rank") and n.endswith(".jsonl")))
+        return files, [d / n for n in (f"{self.key}.json", f"{self.key}.model.json") if n in names]
 
     def load(self) -> dict[str, tuple[str, float | None]]:
         """Every prediction stored (by any process), the old cache's included."""
@@ -376,7 +382,7 @@ class Pairs(Table):
 
         side = [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
         entries = self.migrate([path], read, lambda k, v: (bytes.fromhex(k), struct.pack("<dd", *v)),
-                               "SummaC pairs", [p for p in side if p.exists()])
+                               "SummaC pairs", side)
         if dropped[0]:
             _warn(f"{dropped[0]} pair(s) of the old SummaC pair cache were not probabilities: dropped, computed again")
         return entries

@@ -145,15 +145,22 @@ class TokenCache(Table):
             return
         self._migrated = True
         root = self.directory / TOKEN_CACHE_DIR
-        if safe_files.problem(root, directory=True) or not root.is_dir():
+        try:
+            if safe_files.problem(root, directory=True) or not root.is_dir():
+                return
+            tokenizers = sorted(os.listdir(root))
+        except OSError:  # cannot be looked at: nothing to carry over
             return
-        for tokenizer in sorted(os.listdir(root)):
+        for tokenizer in tokenizers:
             folder = root / tokenizer
             if safe_files.problem(folder, directory=True) or not folder.is_dir():
                 continue
             table = TokenCache(self.directory, tokenizer)
             table._migrated = True
-            files = list(legacy.token_files(folder))
+            try:
+                files = list(legacy.token_files(folder))
+            except OSError:
+                continue
             try:
                 for start in range(0, len(files), _MIGRATE_BATCH):
                     part = dict(files[start:start + _MIGRATE_BATCH])
