@@ -51,11 +51,12 @@ def rescore_run(
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
-    # One process at a time rescores a run the same way into one results directory: a second one waits, then
-    # finds the first one's run (`existing_rescore`) instead of writing another.
+    # One process at a time rescores a run the same way into one results directory: a second one waits (in the
+    # cache store of the run's own results directory, where its metrics cache), then finds the first one's run
+    # (`existing_rescore`) instead of writing another.
     what = json.dumps([str(Path(root).absolute()), record["run_id"], asdict(options), [s.record() for s in specs]],
                       sort_keys=True, default=str)
-    with turn(Path(root) / CACHE_DIR, f"rescore {content_key(what)}"):
+    with turn(results_dir_of(run_dir) / CACHE_DIR, f"rescore {content_key(what)}"):
         return _rescore(run_dir, record, specs, rows, options, output_dir, root, metrics)
 
 

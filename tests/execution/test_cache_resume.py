@@ -204,14 +204,3 @@ def test_debug_shows_the_model_traceback(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 3
     assert "Traceback" in err and "RuntimeError: cannot handle seed-000-q01" in err
-
-
-def test_unwritable_results_give_one_clear_error(tmp_path, cli, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / ".cache").write_text("a file where the cache directory should be")
-    code, _, err = cli("run", "-q", "-m", "sliding-window", "--limit", "3", "-o", out)
-    assert code == 3
-    assert "cannot write the prediction cache" in err and "Traceback" not in err
-    assert not list(out.glob("seed-qa/*/*/results.json"))
