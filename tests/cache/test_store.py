@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import cache_kinds
 from cache_kinds import KINDS, add_row, edit, rows
 
 from bench.cache import database, safe_files

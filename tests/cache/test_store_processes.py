@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import cache_kinds
 from cache_kinds import KINDS, rows
 
 from conftest import HELPERS, REPO

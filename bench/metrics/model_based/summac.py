@@ -33,13 +33,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.cache.tables import Pairs
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+
+if TYPE_CHECKING:
+    from bench.cache.tables import Pairs
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
@@ -208,6 +210,8 @@ class SummacZSScorer:
 
 
 def open_cache(cache_dir: Path | None, key: str) -> Pairs:
+    from bench.cache.tables import Pairs
+
     return Pairs(cache_dir, key)
 
 
