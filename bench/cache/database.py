@@ -80,13 +80,27 @@ _MALFORMED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _LOCKED = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
 
 
+def _framed(*parts: bytes) -> bytes:
+    return b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+
+
 def checksum(ns: str, grp: str, key: bytes, value: bytes, writer: str) -> bytes:
-    digest = hashlib.blake2b(digest_size=16, person=b"bench-cache")
-    for part in (ns.encode(), grp.encode("utf-8", "surrogatepass"), key, value,
-                 writer.encode("utf-8", "surrogatepass")):
-        digest.update(len(part).to_bytes(8, "little"))
-        digest.update(part)
-    return digest.digest()
+    """BLAKE2b-128 of the five, each prefixed by its length."""
+    return _Checksums(ns, grp, writer)(key, value)
+
+
+class _Checksums:
+    """`checksum` for many entries of one namespace, group and writer (their part hashed once)."""
+
+    def __init__(self, ns: str, grp: str, writer: str) -> None:
+        self.base = hashlib.blake2b(_framed(ns.encode(), grp.encode("utf-8", "surrogatepass"),
+                                            writer.encode("utf-8", "surrogatepass")), digest_size=16,
+                                    person=b"bench-cache")
+
+    def __call__(self, key: bytes, value: bytes) -> bytes:
+        digest = self.base.copy()
+        digest.update(_framed(key, value))
+        return digest.digest()
 
 
 def _kind(e: BaseException) -> str:
@@ -131,11 +145,11 @@ class Store:
         bad = [(p, why) for p in self._files() if (why := safe_files.problem(p))]
         if bad:
             self._move_aside("; ".join(f"{why} ({safe_files.shown(p)})" for p, why in bad))
-        before = self._inode()
         db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S, isolation_level=None, check_same_thread=False)
         try:
-            if self._inode() != before and before is not None or safe_files.problem(self.path):
-                raise Damaged("the database file was replaced while it was opened")
+            why = safe_files.problem(self.path)  # put there while it was opened
+            if why is not None:
+                raise Damaged(why)
             db.execute("PRAGMA trusted_schema = OFF")
             db.execute("PRAGMA cell_size_check = ON")
             db.execute("PRAGMA journal_mode = WAL").fetchall()
@@ -148,13 +162,6 @@ class Store:
 
     def _files(self) -> list[Path]:
         return [self.path, *(self.path.with_name(DB_NAME + s) for s in SIDE_SUFFIXES)]
-
-    def _inode(self) -> tuple[int, int] | None:
-        try:
-            st = os.lstat(self.path)
-        except FileNotFoundError:
-            return None
-        return st.st_dev, st.st_ino
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
         found = set(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
@@ -283,10 +290,12 @@ class Store:
         found: dict[bytes, list[tuple[int, bytes]]] = {}
         bad: list[int] = []
         bad_keys: set = set()
+        sums: dict[str, _Checksums] = {}
         for rowid, key, value, writer, check in rows:
             if not (isinstance(key, bytes) and isinstance(value, bytes) and isinstance(writer, str)
                     and isinstance(check, bytes) and len(value) <= max_bytes
-                    and checksum(ns, grp, key, value, writer) == check):
+                    and (sums.get(writer) or sums.setdefault(writer, _Checksums(ns, grp, writer)))(key, value)
+                    == check):
                 bad.append(rowid)
                 bad_keys.add(key)
                 continue
@@ -350,8 +359,8 @@ class Store:
             replace: bool = False) -> int:
         """Store entries (a key already stored keeps its value, unless `replace`); how many were written. A value
         larger than `max_bytes` is not stored."""
-        rows = [(ns, grp, k, v, self.writer, checksum(ns, grp, k, v, self.writer))
-                for k, v in items if len(v) <= max_bytes]
+        sums = _Checksums(ns, grp, self.writer)
+        rows = [(ns, grp, k, v, self.writer, sums(k, v)) for k, v in items if len(v) <= max_bytes]
         if not rows:
             return 0
 

@@ -178,14 +178,21 @@ def turn(directory: str | Path, what: str) -> Iterator[bool]:
 
 
 def _prediction_value(prediction: str, no_answer: float | None) -> bytes:
-    return encode_text(json.dumps([prediction, no_answer], ensure_ascii=False))
+    """b"P" and the prediction as UTF-8; or b"A", an extractive answer's no-answer score (float64, little-endian)
+    and the answer."""
+    if no_answer is None:
+        return b"P" + encode_text(prediction)
+    return b"A" + struct.pack("<d", no_answer) + encode_text(prediction)
 
 
 def _prediction(value: bytes) -> tuple[str, float | None]:
-    prediction, no_answer = json.loads(decode_text(value))
-    if not isinstance(prediction, str) or not (no_answer is None or legacy.finite(no_answer) is not None):
-        raise ValueError("not a prediction")
-    return prediction, no_answer
+    if value[:1] == b"P":
+        return decode_text(value[1:]), None
+    if value[:1] == b"A" and len(value) >= 9:
+        (no_answer,) = struct.unpack("<d", value[1:9])
+        if math.isfinite(no_answer):
+            return decode_text(value[9:]), no_answer
+    raise ValueError("not a prediction")
 
 
 class Predictions(Table):

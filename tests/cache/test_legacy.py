@@ -165,12 +165,14 @@ def test_a_run_finds_what_the_old_cache_holds_and_predicts_nothing(in_tmp, cli):
     cache = in_tmp / "out" / ".cache"
     db = sqlite3.connect(cache / "cache.sqlite")
     ((key,),) = db.execute("SELECT DISTINCT grp FROM entries WHERE ns = 'predictions'").fetchall()
-    entries = db.execute("SELECT key, value FROM entries WHERE ns = 'predictions'").fetchall()
     ((identity,),) = db.execute("SELECT value FROM entries WHERE ns = 'prediction_keys'").fetchall()
     db.close()
-    rows = [(k.decode(), *json.loads(v)) for k, v in entries]
     identity = json.loads(identity)
     assert identity_key(identity) == key
+    stored = Predictions(cache, identity)
+    rows = [(i, p, na) for i, (p, na) in stored.load().items()]
+    stored.close()
+    assert len(rows) == 5
     for p in cache.glob("cache.sqlite*"):
         p.unlink()
     old_prediction_cache(cache / "seed-qa" / "sliding-window", identity, rows, model={"name": "sliding-window"})
