@@ -18,11 +18,12 @@ What can go wrong with the database, and what the store does:
   warning says so;
 - a symbolic link, a directory, a FIFO or anything but a regular file in place
   of the database or its -wal / -shm files: the same (never followed);
-- locked by another process: each statement waits up to `LOCK_WAIT_S`; then the
-  store is not used for the rest of the process (one warning): what is
-  computed is used, not cached;
+- locked by another process: a statement waits up to `LOCK_WAIT_S`; then the
+  store is not written (or, when reading waited, not used) for the rest of the
+  process (one warning): what is computed is used, not cached;
 - not writable (a read-only file or folder, a full disk): what is cached is
-  still read when it can be; new entries are not written (one warning);
+  still read when it can be; new entries are not written, for the rest of the
+  process (one warning);
 - written by a newer bench (a newer schema): not used, not touched.
 
 Nothing here raises for any of these: a cache costs time, never a result.
@@ -134,6 +135,7 @@ class Store:
         self.refs = 0
         self.lock = threading.RLock()
         self.owner = Owner(self.directory / "claims")
+        self.no_reads, self.no_writes = _GIVEN_UP.get(str(self.path), (None, None))
         self._synced = time.monotonic()
         self._unsynced = False
 
@@ -205,6 +207,7 @@ class Store:
         if reading or isinstance(e, _Newer):
             self.no_reads = self.no_reads or why
         self.no_writes = self.no_writes or why
+        _GIVEN_UP[str(self.path)] = (self.no_reads, self.no_writes)  # for the rest of the process
         self._close_db() if self.no_reads else None
         what = "not used" if self.no_reads else "read, but not written"
         self._say(f"the cache store {safe_files.shown(self.path)} is {what}: {why}; this run goes on without "
@@ -494,6 +497,8 @@ _OPEN: dict[tuple[int, str], Store] = {}
 _OPEN_LOCK = threading.Lock()
 #: Warnings said, per database path: each is said once per process.
 _SAID: dict[str, set[str]] = {}
+#: Stores given up (no_reads, no_writes), per database path: not waited for again in this process.
+_GIVEN_UP: dict[str, tuple[str | None, str | None]] = {}
 
 
 def open_store(directory: str | Path) -> Store:

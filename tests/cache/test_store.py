@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import cache_kinds
 from cache_kinds import KINDS, add_row, edit, rows
 
 from bench.cache import database, safe_files
@@ -248,3 +249,26 @@ def test_claims_share_keys_between_owners_and_free_those_of_a_gone_owner(tmp_pat
     finally:
         store.close()
     assert list((tmp_path / "claims").iterdir()) == []  # every owner's file is gone with it
+
+
+def test_a_store_given_up_is_not_waited_for_again_in_the_process(filled, kind, monkeypatch):
+    import time
+
+    monkeypatch.setattr(database, "LOCK_WAIT_S", 0.6)
+    monkeypatch.setattr(database, "_GIVEN_UP", {})
+    directory, _ = filled
+    holder = cache_kinds.lock(directory, kind, "")
+    try:
+        with pytest.warns(UserWarning, match="is not used: another process holds its lock"):
+            table = kind.open(directory)
+            assert kind.read(table, ALL) == {}
+            table.close()
+        start = time.monotonic()  # the next (model, task) pair of the run: no second wait, no second warning
+        table = kind.open(directory)
+        assert kind.read(table, ALL) == {}
+        kind.write(table, ALL)
+        table.close()
+        assert time.monotonic() - start < 0.3
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
