@@ -117,7 +117,7 @@ def test_a_database_damaged_in_the_middle_hands_back_no_wrong_value(filled, kind
     assert len(got) == 6 or said
 
 
-@pytest.mark.parametrize("what", ["directory", "fifo", "dangling link", "hard link"])
+@pytest.mark.parametrize("what", ["directory", "fifo", "dangling link", "link to /dev/zero", "hard link"])
 @pytest.mark.parametrize("name", [DB_NAME, DB_NAME + "-wal"])
 def test_anything_but_a_regular_file_of_its_own_is_moved_aside_never_followed(tmp_path, kind, what, name):
     directory = tmp_path / "cache"
@@ -130,6 +130,8 @@ def test_anything_but_a_regular_file_of_its_own_is_moved_aside_never_followed(tm
         os.mkfifo(path)
     elif what == "dangling link":
         path.symlink_to(elsewhere)
+    elif what == "link to /dev/zero":
+        path.symlink_to("/dev/zero")
     else:
         elsewhere.write_bytes(b"")
         os.link(elsewhere, path)
