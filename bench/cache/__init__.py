@@ -3,8 +3,7 @@ directory, each cache a namespace in it.
 
 - `bench.cache.database`: the store (`open_store`): checksummed entries, damage moved aside and rebuilt, a locked
   or unwritable store given up with one warning, claims shared between processes;
-- `bench.cache.tables`: the caches: `Predictions`, `Replies` (the judge's), `Pairs` (SummaC's), and `turn` (one
-  process at a time on a piece of work);
+- `bench.cache.tables`: the caches: `Predictions`, `Replies` (the judge's), `Pairs` (SummaC's);
 - `bench.cache.token_table`: `TokenCache` (the extractiveness metric's spaCy tokens);
 - `bench.cache.keys`: content keys; `bench.cache.legacy`: the formats before the store, read once;
   `bench.cache.safe_files`: regular files only, bounded reads; `bench.cache.claims`: which processes are alive.

@@ -26,7 +26,7 @@ from bench.cache.database import MAX_VALUE_BYTES, Store, open_store
 from bench.cache.keys import content_key, identity_key
 from bench.errors import BenchWarning
 
-#: How often a process waiting for another's entries (`Table.divide`) or claim (`Table.turn`) looks again.
+#: How often a process waiting for another's entries (`Table.divide`) looks again.
 POLL_S = 0.2
 
 
@@ -148,30 +148,6 @@ class Table:
                 _warn(f"{len(entries)} {what} read from the old cache format ({shown}) into the cache store "
                       f"{safe_files.shown(self.store.path)}; the old files are removed")  # type: ignore[union-attr]
         return entries
-
-
-@contextlib.contextmanager
-def turn(directory: str | Path, what: str) -> Iterator[bool]:
-    """Wait while another live process holds the claim on `what` in the store of `directory`, then hold it; yields
-    whether this process had to wait. A store that cannot be used waits for nothing."""
-    table = Table(directory, "")
-    table.ns = "turns"
-    key = encode_text(what)
-    waited = False
-    try:
-        store = table.store
-        assert store is not None
-        while True:
-            mine, theirs = store.claim(table.ns, table.group, [key])
-            if mine or not theirs:
-                break
-            waited = True
-            time.sleep(POLL_S)
-        yield waited
-    finally:
-        if table.store is not None:
-            table.store.release(table.ns, table.group, [key])
-        table.close()
 
 
 # ------------------------------------------------------------------ predictions

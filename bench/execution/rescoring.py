@@ -7,15 +7,15 @@ No model is loaded. The new run keeps the original's model, task and timing
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from bench.cache.keys import content_key
-from bench.cache.tables import turn
 from bench.errors import BenchError, relpath
 from bench.execution.cache import CACHE_DIR
 from bench.io import read_jsonl
@@ -51,13 +51,25 @@ def rescore_run(
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
-    # One process at a time rescores a run the same way into one results directory: a second one waits (in the
-    # cache store of the run's own results directory, where its metrics cache), then finds the first one's run
-    # (`existing_rescore`) instead of writing another.
-    what = json.dumps([str(Path(root).absolute()), record["run_id"], asdict(options), [s.record() for s in specs]],
-                      sort_keys=True, default=str)
-    with turn(results_dir_of(run_dir) / CACHE_DIR, f"rescore {content_key(what)}"):
+    with one_at_a_time(run_dir):  # a second rescore of the run waits, then finds this one's run
         return _rescore(run_dir, record, specs, rows, options, output_dir, root, metrics)
+
+
+@contextlib.contextmanager
+def one_at_a_time(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive `fcntl.flock` on the run's results.json (opened to read: nothing is written) while
+    it is rescored, so that two processes rescoring a run the same way do not both write a run: the second one
+    waits, then finds the first one's (`existing_rescore`). The lock goes with the process however it ends."""
+    try:
+        fd = os.open(run_dir / "results.json", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:  # read a moment ago: gone now, and the rescoring will say so
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], rows: list[dict[str, Any]],
