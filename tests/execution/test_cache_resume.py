@@ -49,6 +49,8 @@ def _cached(out_dir: Path) -> list[str]:
     db = sqlite3.connect(out_dir / ".cache" / "cache.sqlite", timeout=10)
     try:
         return [decode_text(k) for (k,) in db.execute("SELECT key FROM entries WHERE ns = 'predictions'")]
+    except sqlite3.OperationalError:  # made a moment ago: its tables are not there yet
+        return []
     finally:
         db.close()
 

@@ -233,6 +233,8 @@ def _cached_lines(out: Path) -> list[dict]:
     db = sqlite3.connect(out / ".cache" / "cache.sqlite", timeout=10)
     try:
         found = db.execute("SELECT key, value FROM entries WHERE ns = 'predictions'").fetchall()
+    except sqlite3.OperationalError:  # made a moment ago: its tables are not there yet
+        found = []
     finally:
         db.close()
     return [{"id": k.decode(), "prediction": v[1:].decode()} for k, v in found]  # b"P" + the prediction
