@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 # The stages are imported inside each function, so that a command importing this
 # module (e.g. `bench compare` for its argument checks) pays only for what it runs.
 
-__all__ = ["run", "score", "score_file", "compare", "load_task", "list_tasks", "read_score_file",  # noqa: F822
-           "check_run_arguments", "check_compare_arguments"]
+__all__ = ["run", "score", "score_file", "compare", "rescore", "load_task", "list_tasks",  # noqa: F822
+           "read_score_file", "validate", "import_articles", "describe_catalog", "existing_rescore",
+           "check_run_arguments", "check_compare_arguments", "parse_metric_opts", "parse_value", "prepare_scoring",
+           "MetricOptions", "json_line", "compare_report", "correlate_report"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -42,23 +44,119 @@ def python_name(parameter: str, value: str = "") -> str:
 
 
 def __getattr__(name: str) -> Any:
-    """`load_task` and `read_score_file`, re-exported here, imported when first asked for."""
-    if name == "load_task":
-        from bench.tasks.definition import load_task
-
-        return load_task
+    """Names re-exported here, imported when first asked for."""
     if name == "read_score_file":
-        from bench.metrics.scoring import read_score_file
+        from bench.metrics.score_file import read_score_file
 
         return read_score_file
+    if name == "MetricOptions":
+        from bench.metrics.options import MetricOptions
+
+        return MetricOptions
+    if name == "json_line":
+        from bench.io import json_line
+
+        return json_line
     raise AttributeError(f"module 'bench.api' has no attribute {name!r}")
+
+
+def load_task(path: str | Path) -> Task:
+    """Read and check one task definition, the metrics it names included; every problem is reported at once."""
+    from bench.metrics.catalog import task_metric_problem
+    from bench.tasks.definition import load_task as load
+
+    return load(Path(path), task_metric_problem)
 
 
 def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
     """Every task definition found: the bundled ones, then those in `tasks_dirs`."""
-    from bench.tasks.definition import resolve_tasks
+    from bench.metrics.catalog import task_metric_problem
+    from bench.tasks.discovery import resolve_tasks
 
-    return resolve_tasks([], [Path(d) for d in tasks_dirs])
+    return resolve_tasks([], [Path(d) for d in tasks_dirs], task_metric_problem)
+
+
+def validate(targets: Sequence[str] = (), tasks_dirs: Sequence[str | Path] = ()) -> tuple[list[str], BenchError | None]:
+    """Check task definitions and their data (every task when `targets` is empty): a summary line per task that
+    passes, and one `BenchErrors` of every problem found (exit code 2 when any is bad input), or None."""
+    from bench.metrics.catalog import task_metric_problem
+    from bench.tasks.task_checks import raise_problems, validate_targets
+
+    lines, errors = validate_targets(list(targets), [Path(d) for d in tasks_dirs], task_metric_problem)
+    try:
+        raise_problems(errors)
+    except BenchError as e:
+        return lines, e
+    return lines, None
+
+
+def import_articles(files: Sequence[str | Path], name: str, fixtures_dir: str | Path = "fixtures",
+                    tasks_dir: str | Path = "tasks", *, force: bool = False) -> tuple[list[Any], list[Any]]:
+    """Fixtures and task definitions from plain article files (`bench fixture import`): (articles, tasks)."""
+    from bench.tasks.importer import import_articles as run_import
+
+    return run_import([Path(f) for f in files], name, Path(fixtures_dir), Path(tasks_dir), force=force)
+
+
+def describe_catalog(tasks_dirs: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """What `bench list` shows: {"tasks": [{"name", "path", "task" (or None), "examples" (or None), "problems"}],
+    "models": [ModelSpec], "metrics": [{"name", "reads", "task_types", "options", "description"}]}."""
+    from dataclasses import MISSING, fields
+
+    from bench.metrics import METRICS, entry_point_metrics
+    from bench.metrics.metric import FIELDS
+    from bench.metrics.model_based.judge import JUDGES
+    from bench.models import MODELS, entry_point_models
+    from bench.tasks.discovery import discover_tasks
+    from bench.tasks.examples import count_examples
+
+    tasks = []
+    for name, path in discover_tasks([Path(d) for d in tasks_dirs]).items():
+        try:
+            task = load_task(path)
+        except BenchError as e:
+            tasks.append({"name": name, "path": path, "task": None, "examples": None,
+                          "problems": list(getattr(e, "errors", None) or [e])})
+            continue
+        tasks.append({"name": name, "path": path, "task": task,
+                      "examples": count_examples(task) if task.fixture else None, "problems": []})
+    metrics = []
+    classes = {**dict(METRICS.items()), **{cls.name: cls for cls in JUDGES.values()}, **entry_point_metrics()}
+    for name, cls in classes.items():
+        options = {f.name: f.default if f.default is not MISSING else (
+            f.default_factory() if f.default_factory is not MISSING else None)  # type: ignore[misc]
+            for f in fields(cls.Options)}
+        metrics.append({"name": name, "reads": [n for n in FIELDS if n in cls.needs],
+                        "task_types": list(cls.task_types), "options": options, "description": cls.description})
+    return {"tasks": tasks, "models": list(dict(MODELS.items()).values()) + list(entry_point_models().values()),
+            "metrics": metrics}
+
+
+def parse_metric_opts(opts: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``NAME.key=value`` strings (``--metric-opt``) as ``{NAME: {key: value}}``, values as given."""
+    from bench.metrics.catalog import split_metric_opts
+
+    return split_metric_opts(opts)
+
+
+def parse_value(text: str) -> Any:
+    """A setting's value as written on the command line: JSON when it parses as JSON (4, true, 0.7, [1, 2]),
+    else the text as it is. A NaN or infinite number raises ValueError."""
+    import json
+
+    from bench.io import NonFiniteNumber, loads
+
+    try:
+        return loads(text)
+    except NonFiniteNumber as e:
+        raise ValueError(f"{e} is not a finite number") from None
+    except json.JSONDecodeError:  # not JSON (or nested too deeply): the text as it is
+        return text
+
+
+def prepare_scoring() -> None:
+    """Import what scoring uses, so that a command can freeze the heap its imports made before data comes."""
+    import bench.metrics.scoring  # noqa: F401
 
 
 def run(
@@ -94,12 +192,13 @@ def run(
     from bench.execution.runner import RunOptions, run as run_pairs
     from bench.metrics import MetricOptions
     from bench.models import DEFAULT_MODELS, resolve_model
-    from bench.tasks.definition import resolve_tasks
+    from bench.metrics.catalog import task_metric_problem
+    from bench.tasks.discovery import resolve_tasks
 
     check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch_size, output_dir=output_dir)
     revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
     specs = [resolve_model(m, revision) for m in (models or DEFAULT_MODELS)]
-    task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs])
+    task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs], task_metric_problem)
     if not tasks:  # tasks over a dataset (Hub downloads) run only when named
         task_list = [t for t in task_list if t.runs_by_default]
     options = RunOptions(
@@ -122,6 +221,25 @@ def _run_metric_names(run_dir: str | Path) -> list[str]:
     from bench.results.store import read_run, run_metrics
 
     return run_metrics(read_run(find_run_dir(Path(run_dir)), scores=False))
+
+
+def existing_rescore(run_dir: str | Path, *, metric_options: MetricOptions | None = None,
+                     output_dir: str | Path | None = None, metrics: Sequence[str] = (),
+                     metric_settings: Mapping[str, Mapping[str, Any]] | None = None) -> Path | None:
+    """The run that already has the scores `rescore` with these arguments would write, or None (also for a
+    directory that is not a readable run: `rescore` says what is wrong with it)."""
+    from bench.execution.rescoring import existing_rescore as find
+    from bench.metrics.options import MetricOptions
+
+    try:
+        specs = metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir))
+    except BenchError:
+        specs = metric_specs(metrics, metric_settings)
+    try:
+        return find(Path(run_dir), metric_options or MetricOptions(), Path(output_dir) if output_dir else None,
+                    metrics=specs)
+    except BenchError:
+        return None
 
 
 def _update_leaderboard(results_dir: Path) -> None:
@@ -236,6 +354,36 @@ def compare(
     return json.loads(render_json(sections, comparisons))
 
 
+def compare_report(results_dirs: Sequence[str | Path] = ("results",), *, fmt: str = "table",
+                   output: str | Path | None = None, plot: str | Path | None = None, **selection: Any) -> Any:
+    """`bench compare`'s report: the text in `fmt` (table, md, csv, json or html), written to `output` and with
+    the charts in `plot` when given; a `bench.comparison.compare_report.Report` (text, notes, written).
+    `selection`: tasks, models, metrics, all_runs, baseline, examples, seed, alpha, to_terminal."""
+    from bench.comparison.compare_report import compare_report as report
+    from bench.stats.bootstrap import DEFAULT_SEED
+
+    selection.setdefault("seed", DEFAULT_SEED)
+    selection.setdefault("alpha", 0.05)
+    check_compare_arguments(alpha=selection["alpha"])
+    return report([Path(d) for d in results_dirs], fmt=fmt, output=Path(output) if output else None,
+                  plot=Path(plot) if plot else None, **selection)
+
+
+def correlate_report(paths: Sequence[str | Path], *, fmt: str = "table", output: str | Path | None = None,
+                     html: str | Path | None = None, **arguments: Any) -> Any:
+    """`bench correlate`'s report: the text in `fmt` (table, md, csv or json), written to `output` and as an
+    HTML page to `html` when given; a `bench.correlation.correlate_report.Report` (text, notes, written).
+    `arguments`: ratings, metrics, metric_settings, criteria, annotators, options, seed, n_resamples,
+    to_terminal."""
+    from bench.correlation.correlate_report import correlate_report as report
+    from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    arguments.setdefault("seed", DEFAULT_SEED)
+    arguments.setdefault("n_resamples", DEFAULT_RESAMPLES)
+    return report([Path(p) for p in paths], fmt=fmt, output=Path(output) if output else None,
+                  html=Path(html) if html else None, **arguments)
+
+
 def metric_specs(metrics: str | Sequence[str], settings: Mapping[str, Mapping[str, Any]] | None,
                  also: Sequence[str] = ()) -> list[Any]:
     """`MetricSpec`s of `metrics` with their `settings` (`bench.metrics.parse_metric_specs`); settings for a
@@ -294,7 +442,8 @@ def score_file(path: str | Path, *, metric: str | Sequence[str] = "rouge", optio
     """Score a JSONL file of {"id", "prediction", "references"} lines (what `bench score FILE` reads), with
     "document", "question" and "no_answer_probability" read where present."""
     from bench.metrics import MetricOptions
-    from bench.metrics.scoring import read_score_rows, score_examples
+    from bench.metrics.score_file import read_score_rows
+    from bench.metrics.scoring import score_examples
 
     specs = metric_specs(metric, metric_settings)
     f = read_score_rows(Path(path), specs)

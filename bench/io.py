@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import native
 from bench.errors import BenchError, BenchErrors, relpath
 
 BOM = b"\xef\xbb\xbf"
@@ -187,16 +186,23 @@ def decode_utf8(data: bytes, where: str) -> str:
                          hint="re-encode the file as UTF-8") from None
 
 
-def read_bytes(path: Path, what: str = "file", hint: str | None = None) -> bytes:
+def read_bytes(path: Path, what: str = "file", hint: str | None = None, limit: int | None = None) -> bytes:
     """The bytes of a regular file; anything else (unreadable, a directory, a FIFO, a device such as
-    /dev/zero, a symbolic link loop) is one `BenchError` naming it, raised before anything is read."""
+    /dev/zero, a symbolic link loop) is one `BenchError` naming it, raised before anything is read. With
+    `limit`, a file of more bytes is refused too (and no more than that is ever read)."""
     problem = not_a_regular_file(path)
     if problem:
         raise BenchError(f"cannot read {what}: {problem}", where=relpath(path), hint=hint)
     try:
-        return path.read_bytes()
+        if limit is None:
+            return path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise BenchError(f"cannot read {what}: {e.strerror}", where=relpath(path), hint=hint) from None
+    if len(data) > limit:
+        raise BenchError(f"cannot read {what}: it is larger than {limit} bytes", where=relpath(path), hint=hint)
+    return data
 
 
 #: What `not_a_regular_file` says of a path where nothing is, and of a directory.
@@ -339,27 +345,14 @@ def _parse_jsonl(path: Path, data: bytes | None,
         data = data[len(BOM):]
     if not data or data.isspace():  # `not data.strip()`, without copying the data
         raise BenchError("file is empty", where=relpath(path), hint=hint or "write one JSON object per line")
-    c = native.module()
-    # bench's C extension reads the usual line (an object of strings and lists of strings) into the very dict
-    # json gives, and leaves None for every other line, which the Python below reads (tests/test_io_native.py)
-    parsed = c.jsonl_objects(data) if c is not None else None
     lines: list[str] | list[bytes]
-    if parsed is not None:
-        lines = data.split(b"\n")  # only the lines it left are decoded, one by one
-    else:
-        try:
-            # Valid UTF-8 throughout (the usual case): decoded at once, each line then the same text as decoded
-            # alone.
-            lines = data.decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            lines = data.split(b"\n")
+    try:
+        # Valid UTF-8 throughout (the usual case): decoded at once, each line then the same text as decoded alone.
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
     scan = _DECODER.scan_once
     for lineno, raw in enumerate(lines, start=1):
-        if parsed is not None:
-            obj = parsed[lineno - 1]
-            if obj is not None:
-                rows.append((lineno, obj))
-                continue
         if raw[:1] == "{":
             # The usual line, one object: what `loads` does, without its layers (same scanner, same checks);
             # anything else (an error, text after the object, deep nesting) goes the long way below.

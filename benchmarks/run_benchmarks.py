@@ -16,6 +16,8 @@ Sections:
 - rouge: rouge1/2/L/Lsum with stemming on news-length pairs made from real
   text, bench vs rouge_score, rapidrouge and rouge-score-rs, numbers compared.
 - bootstrap: the seeded bootstrap CIs of four ROUGE types on 20,000 examples.
+- native_scope: bench before and after its C reader of JSON lines and its C bootstrap were removed, the old
+  tree built from git (benchmarks/native_scope.py): the bootstrap, reading, `bench score` in and out of process.
 - baseline_run: `bench run` of the lead-3 baseline on 10,000 CNN-length
   documents, whole process, and where its time goes (cProfile).
 - resume: a resumed run (all predictions cached) vs a fresh run.
@@ -379,7 +381,7 @@ def report_rouge(data: dict) -> list[str]:
         "- rouge-score-rs is Rust: `score()` in a loop is one core and one Python call per pair; `score_batch` "
         "scores the whole list on every core without the GIL. The 'vs fastest rouge-score-rs' column divides by "
         "the faster of the two.",
-        "- bench engine (C): bench's ROUGE step alone, `bench._native` (bench/_native.c), which "
+        "- bench engine (C): bench's ROUGE step alone, `bench.metrics.rouge._engine` (bench/metrics/rouge/_engine.c), which "
         "bench compiles when it is installed. Each text is tokenized once for the four types, each distinct word "
         "is stemmed once per call (rouge-score-rs stems every token it meets), tokens become integer ids, "
         "ROUGE-1/2 count ids in arrays and a small hash table, and the LCS of ROUGE-L and ROUGE-Lsum is "
@@ -416,7 +418,7 @@ def report_rouge(data: dict) -> list[str]:
         "while JSON is parsed and scores are merged, and the import-time heap frozen), and had no C reader.",
         "",
         "Are the numbers identical? Every row's difference column compares all 4 x pairs F-measures with "
-        "rouge_score's. Beyond these pairs, tests/metrics/test_native.py holds the C engine's precision, recall "
+        "rouge_score's. Beyond these pairs, tests/metrics/test_c_engine.py holds the C engine's precision, recall "
         "and F-measure bit for bit to bench's Python scorer (held to rouge_score by tests/metrics/test_rouge.py) "
         "on hypothesis-generated texts (Unicode case-mapping corners, empty and punctuation-only texts, blank "
         "lines, several references with ties), and its Porter stemmer to bench's (held to nltk's) on 80,000 "
@@ -450,22 +452,11 @@ def measure_bootstrap(tmp: Path, quick: bool) -> dict:
             means[start:stop] = x[r.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
         return tuple(float(q) for q in np.quantile(means, [0.025, 0.975]))
 
-    from bench import native
-
-    def without_extension(fn):
-        saved = native.module
-        native.module = lambda: None
-        try:
-            return fn()
-        finally:
-            native.module = saved
-
     t_before, a = _timed(lambda: {k: before(v) for k, v in values.items()})
-    t_each, b = _timed(lambda: without_extension(lambda: {k: bootstrap_ci(v) for k, v in values.items()}))
-    t_many, c = _timed(lambda: without_extension(lambda: bootstrap_cis(values)))
-    t_c, d = min((_timed(lambda: bootstrap_cis(values)) for _ in range(3)), key=lambda r: r[0])
+    t_each, b = _timed(lambda: {k: bootstrap_ci(v) for k, v in values.items()})
+    t_many, c = min((_timed(lambda: bootstrap_cis(values)) for _ in range(3)), key=lambda r: r[0])
     row = {"examples": n, "vectors": len(values), "before_s": t_before, "each_s": t_each, "shared_s": t_many,
-           "c_s": t_c, "identical": a == b == c == d, "c_available": native.module() is not None}
+           "identical": a == b == c}
     print(f"bootstrap: {row}", flush=True)
     return row
 
@@ -474,23 +465,81 @@ def report_bootstrap(r: dict) -> list[str]:
     return [
         "Target: the same intervals, faster.",
         "",
-        "| examples | vectors | numpy, one gather per vector s | numpy, `bootstrap_ci` each s | numpy, `bootstrap_cis` (one draw) s | C extension s | identical intervals |",
-        "|---|---|---|---|---|---|---|",
+        "| examples | vectors | numpy, one gather per vector s | `bootstrap_ci` each s | `bootstrap_cis` (one draw) s | identical intervals |",
+        "|---|---|---|---|---|---|",
         f"| {r['examples']:,} | {r['vectors']} | {r['before_s']:.3f} | {r['each_s']:.3f} | {r['shared_s']:.3f} | "
-        f"{r.get('c_s', float('nan')):.3f} | {'yes' if r['identical'] else 'NO'} |",
+        f"{'yes' if r['identical'] else 'NO'} |",
         "",
-        "1,000 resamples of each of the four ROUGE types. The first three columns are numpy: the resampler as it "
-        "was (one gather of the whole chunk per vector), `bootstrap_ci` per vector (blocks of indices that stay "
-        "in the CPU cache), and `bootstrap_cis`, which draws the indices once for all vectors of one length "
-        "(every CI uses the same seed, so they are the same indices). The last is what bench runs where its C "
-        "extension is built: it reproduces numpy's draw (PCG64 and its bounded integers, checked against "
-        "numpy's own first resample before it is used) and sums each resample as it is drawn, for all vectors "
-        "at once and in numpy's pairwise order, so nothing is stored and every mean is numpy's bit for bit "
-        "(the last column compares the intervals of all four ways).",
+        "1,000 resamples of each of the four ROUGE types, all in numpy: the resampler as it once was (one gather "
+        "of the whole chunk per vector), `bootstrap_ci` per vector, and `bootstrap_cis`, which draws the indices "
+        "once for all vectors of one length (every CI uses the same seed, so they are the same indices). Both "
+        "gather each block of indices for every vector while it is in the CPU cache, with `np.take` into one "
+        "buffer, and take numpy's mean of it, so every mean is `x[idx].mean(axis=1)` bit for bit (the last column "
+        "compares the intervals of the three ways). The C bootstrap bench had before is compared with this in "
+        "the section 'Native code only for ROUGE'.",
     ]
 
 
 register("bootstrap", "Bootstrap CIs", measure_bootstrap, report_bootstrap)
+
+
+# ------------------------------------------- native code only for ROUGE
+
+def measure_native_scope(tmp: Path, quick: bool) -> dict:
+    """benchmarks/native_scope.py: bench before and after its C JSON reader and C bootstrap were removed (the
+    old tree built from git), side by side in fresh processes."""
+    out = tmp / "native_scope.json"
+    _wall([sys.executable, str(REPO / "benchmarks" / "native_scope.py"), "--out", str(out)]
+          + (["--quick"] if quick else []))
+    return json.loads(out.read_text())
+
+
+def report_native_scope(r: dict) -> list[str]:
+    def ratio(d: dict) -> str:
+        return f"{d['after_s'] / d['before_s']:.2f}x"
+
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "NO"
+
+    pairs = f"{r['pairs']:,}"
+    lines = [
+        f"Before: commit {r['before_commit'][:12]}, the newest with bench's C extension doing three jobs (ROUGE, "
+        "reading JSON lines, the bootstrap), its `bench/` taken out of git and compiled on this machine. After: "
+        "the C engine does ROUGE only; JSON lines are read with `json`, the bootstrap's means taken by numpy "
+        "(`benchmarks/native_scope.py`). Each number is the best of several rounds of fresh processes, before "
+        "and after one after the other in each round. The time ratio is after / before: above 1, after is slower.",
+        "",
+        "| what | before s | after s | time ratio | identical output |",
+        "|---|---|---|---|---|",
+        f"| `bench score` on {pairs} pairs, whole process | {r['score_process']['before_s']:.3f} | "
+        f"{r['score_process']['after_s']:.3f} | {ratio(r['score_process'])} | "
+        f"{yes(r['score_process']['identical'])} |",
+        f"| `bench score` on {pairs} pairs, in-process (`score_file`, imports done) | "
+        f"{r['score_in_process']['before_s']:.3f} | {r['score_in_process']['after_s']:.3f} | "
+        f"{ratio(r['score_in_process'])} | {yes(r['score_in_process']['identical'])} |",
+        f"| reading its {r['file_mb']:.0f} MB file (`read_jsonl`) | {r['read']['before_s']:.3f} | "
+        f"{r['read']['after_s']:.3f} | {ratio(r['read'])} | |",
+    ]
+    for b in r["bootstrap"]:
+        lines.append(
+            f"| bootstrap CIs, {b['k']} vector{'s' if b['k'] != 1 else ''} of {b['n']:,} (`bootstrap_cis`; "
+            f"peak memory {b['before_peak_mb']:.0f} / {b['after_peak_mb']:.0f} MB) | {b['before_s']:.3f} | "
+            f"{b['after_s']:.3f} | {ratio(b)} | {yes(b['identical'])} |")
+    lines += [
+        "",
+        "The bootstrap before is the C path (bench's extension drew numpy's PCG64 indices itself and summed each "
+        "resample in numpy's pairwise order); after, numpy draws the same indices (in chunks of at most 2 million) "
+        "and `np.take` gathers each block of them, still in the CPU cache, into one buffer whose rows numpy sums: "
+        "the same means bit for bit, hence the same intervals (the last column compares them, and the whole "
+        "`bench score` output). 4 vectors are the four ROUGE types of a run, 1 a paired difference in "
+        "`bench compare`. The peak memory is what the call holds at once beyond its inputs (tracemalloc). "
+        "The sections 'ROUGE side by side' and '`bench run` of a baseline' were measured while bench still read "
+        "JSON lines in C; this section gives the difference.",
+    ]
+    return lines
+
+
+register("native_scope", "Native code only for ROUGE: before and after", measure_native_scope, report_native_scope)
 
 
 # ------------------------------------------------- model-based metrics
@@ -862,7 +911,8 @@ def measure_prediction_cache(tmp: Path, quick: bool) -> dict:
 
 def report_prediction_cache(r: dict) -> list[str]:
     return [
-        "Target: the store costs a run little beside predicting (compare section 6's run of 10,000 documents).",
+        "Target: the store costs a run little beside predicting (compare the `bench run` of a baseline on "
+        "10,000 documents above).",
         "",
         *r["stdout"].splitlines(),
         "",

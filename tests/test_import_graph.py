@@ -1,4 +1,5 @@
-"""bench's own import graph, read with ast: no cycles, no private names across modules, records stand alone.
+"""bench's own import graph, read with ast: the stage order of docs/development.md, no cycles, no private names
+across modules, records stand alone, the command line through the API.
 
 Every import statement counts, those inside functions too: a deferred import
 (which keeps torch off the command line's path) still goes one way only, from
@@ -10,26 +11,31 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import re
+
+import pytest
+
 from conftest import REPO
 
 PACKAGE = REPO / "bench"
+DEVELOPMENT = REPO / "docs" / "development.md"
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+def module_name(path: Path, root: Path = REPO) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "_bundled" not in p.parts}
+def modules(package: Path = PACKAGE) -> dict[str, Path]:
+    return {module_name(p, package.parent): p for p in sorted(package.rglob("*.py")) if "_bundled" not in p.parts}
 
 
-def imports(path: Path, known: dict[str, Path]) -> list[tuple[str, list[str], int]]:
+def imports(path: Path, known: dict[str, Path], root: Path = REPO) -> list[tuple[str, list[str], int]]:
     """(imported bench module, names taken from it, line) for each import of a bench module in `path`."""
     out = []
-    me = module_name(path)
+    me = module_name(path, root)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -123,4 +129,86 @@ def test_records_import_nothing_from_the_rest_of_bench():
     records = [m for m in known if m.rpartition(".")[2] == "records"]
     assert records, "no records module"
     hits = [f"{m} imports {target}" for m in records for target, _, _ in imports(known[m], known)]
+    assert hits == []
+
+
+# ------------------------------------------------------------------ the stage order
+
+
+def floors(text: str) -> list[tuple[int, list[str]]]:
+    """The floors of the table after the ``<!-- floors -->`` marker in docs/development.md: (floor, the paths in
+    backticks on its row: ``bench/tasks/`` a package, ``bench/io.py`` a module)."""
+    rows = text.split("<!-- floors -->", 1)[1].strip().split("\n\n", 1)[0].splitlines()
+    out = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if cells and cells[0].isdigit():
+            out.append((int(cells[0]), re.findall(r"`(bench/[^`]*)`", row)))
+    return out
+
+
+def floor_of(path: str, table: list[tuple[int, list[str]]]) -> int | None:
+    """The floor of a module's path (`bench/metrics/catalog.py`): its own row's, or its longest package's."""
+    best: tuple[int, int] | None = None
+    for floor, paths in table:
+        for p in paths:
+            if path == p or (p.endswith("/") and path.startswith(p)):
+                if best is None or len(p) > best[0]:
+                    best = (len(p), floor)
+    return None if best is None else best[1]
+
+
+def upward_imports(table: list[tuple[int, list[str]]], package: Path = PACKAGE) -> list[str]:
+    """Every import from a lower floor to a higher one, as ``file:line: module (floor a) imports module (floor
+    b)``; a module on no floor is named too."""
+    root = package.parent
+    known = modules(package)
+    out = []
+    for m, p in known.items():
+        rel = p.relative_to(root).as_posix()
+        mine = floor_of(rel, table)
+        if mine is None:
+            out.append(f"{rel}: on no floor of docs/development.md")
+            continue
+        for target, _, line in imports(p, known, root):
+            theirs = floor_of(known[target].relative_to(root).as_posix(), table) if target in known else None
+            if theirs is not None and theirs > mine:
+                out.append(f"{rel}:{line}: {m} (floor {mine}) imports {target} (floor {theirs})")
+    return out
+
+
+def test_the_floors_are_read_from_the_docs():
+    table = floors(DEVELOPMENT.read_text(encoding="utf-8"))
+    assert [f for f, _ in table] == sorted(f for f, _ in table) and len(table) >= 8
+    assert floor_of("bench/errors.py", table) < floor_of("bench/tasks/records.py", table) \
+        < floor_of("bench/metrics/catalog.py", table) < floor_of("bench/cli/app.py", table)
+
+
+def test_no_import_runs_up_the_stages():
+    assert upward_imports(floors(DEVELOPMENT.read_text(encoding="utf-8"))) == []
+
+
+def test_an_upward_import_is_found_with_its_file_and_line(tmp_path):
+    pkg = tmp_path / "bench"
+    for rel, text in {"__init__.py": "", "errors.py": "", "tasks/__init__.py": "",
+                      "tasks/records.py": "from bench.errors import X\n\n\nfrom bench.metrics import catalog\n",
+                      "metrics/__init__.py": "", "metrics/catalog.py": "from bench.tasks.records import Task\n"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    table = [(1, ["bench/errors.py"]), (2, ["bench/tasks/"]), (3, ["bench/metrics/", "bench/__init__.py"])]
+    assert upward_imports(table, pkg) == [
+        "bench/tasks/records.py:4: bench.tasks.records (floor 2) imports bench.metrics.catalog (floor 3)"]
+
+
+# ------------------------------------------------------------------ the command line goes through the API
+
+#: What modules under bench/cli/ may import of bench: the API, errors, the version, and each other.
+CLI_MAY_IMPORT = ("bench.api", "bench.errors", "bench.version", "bench.cli")
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "cli").glob("*.py")), ids=lambda p: p.name)
+def test_the_command_line_imports_only_the_api(path):
+    known = modules()
+    hits = [f"{path.relative_to(REPO)}:{line}: {target}" for target, _, line in imports(path, known)
+            if not any(target == m or target.startswith(m + ".") for m in CLI_MAY_IMPORT)]
     assert hits == []

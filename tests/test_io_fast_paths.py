@@ -4,12 +4,15 @@ line-by-line reader with its per-value surrogate walk did."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench import io
 from bench.errors import BenchError, BenchErrors
-from bench.metrics.scoring import read_score_rows
+from bench.metrics.score_file import read_score_rows
 
 
 def _line_by_line(text: str) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
@@ -178,7 +181,7 @@ def test_every_bad_usual_looking_line_is_still_refused(tmp_path):
     ('{"id": "c", "document": "d", "references": ["r"], "t\\uDbff": 1}', "t\udbff", "\\udbff", 1),
 ])
 def test_a_fixture_with_an_escaped_lone_surrogate_on_line_n_is_refused_there(tmp_path, line, field, name, index):
-    from bench.tasks.definition import load_task
+    from bench.api import load_task
     from bench.tasks.fixtures import check_fixture, fixture_rows
 
     good = [json.dumps({"id": k, "document": "d", "references": ["r"]}) for k in ("a", "b", "d")]
@@ -193,7 +196,7 @@ def test_a_fixture_with_an_escaped_lone_surrogate_on_line_n_is_refused_there(tmp
 
 
 def test_a_fixture_with_a_valid_surrogate_pair_is_read(tmp_path):
-    from bench.tasks.definition import load_task
+    from bench.api import load_task
     from bench.tasks.examples import load_examples
 
     (tmp_path / "f.jsonl").write_text('{"id": "a", "document": "\\ud83d\\ude00 x", "references": ["\\uD83D\\uDE00"]}\n',
@@ -201,3 +204,49 @@ def test_a_fixture_with_a_valid_surrogate_pair_is_read(tmp_path):
     (tmp_path / "f.yaml").write_text("name: f\nversion: 1\ntype: summarization\nfixture: f.jsonl\n", encoding="utf-8")
     _, (example,) = load_examples(load_task(tmp_path / "f.yaml"))
     assert example.input == "\U0001F600 x" and example.references == ("\U0001F600",)
+
+
+# texts with every kind of character JSON escapes or carries: controls, quotes, backslashes, non-ASCII,
+# astral characters and lone surrogates
+text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=12) | st.sampled_from(
+    ["", "a\"b", "\\", "/", "\u2028", "é", "😀", "\ud800", "\udfff", "\ud83d\ude00", "\x00", "\x1f", "\x7f"])
+value = text | st.lists(text, max_size=3)
+obj = st.dictionaries(text, value, max_size=4)
+
+
+def _json_or_error(line: bytes):
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return "error"
+
+
+def _parsed(data: bytes) -> dict[int, object]:
+    """line number -> the object `parse_jsonl` read there, or "error" where it reported a problem."""
+    rows, errors = io.parse_jsonl(Path("f.jsonl"), data=data)
+    return {**{k: o for k, o in rows}, **{k: "error" for k, _ in errors}}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(o=obj, ascii_only=st.booleans(), spaces=st.sampled_from([(",", ":"), (", ", ": "), (" ,  ", " : ")]))
+def test_a_line_json_writes_is_read_as_json_reads_it(o, ascii_only, spaces):
+    line = json.dumps(o, ensure_ascii=ascii_only, separators=spaces).encode("utf-8", "surrogatepass")
+    got = _parsed(line)[1]
+    expected = _json_or_error(line)
+    assert got == expected and (got == "error" or list(got) == list(expected))
+
+
+@settings(max_examples=300, deadline=None)
+@given(o=obj, cut=st.integers(0, 200), insert=st.sampled_from(['"', "\\", ",", "}", "]", "{", "1", "\t", "\x01",
+                                                                "\\u12", "\\ud800", "\\x", "\n", " ", "\xff"]))
+def test_a_damaged_line_is_never_read_otherwise_than_json(o, cut, insert):
+    line = json.dumps(o).encode("utf-8")
+    k = cut % (len(line) + 1)
+    damaged = line[:k] + insert.encode("utf-8", "surrogateescape") + line[k:]
+    if not damaged.strip():
+        return
+    got = _parsed(damaged)
+    for lineno, part in enumerate(damaged.split(b"\n"), start=1):
+        if part.strip(b" \t\r\x0b\x0c"):
+            expected = _json_or_error(part)
+            assert got[lineno] == (expected if isinstance(expected, dict) else "error")

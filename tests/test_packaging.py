@@ -25,9 +25,10 @@ def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
         assert f"bench/_bundled/fixtures/{fixture.name}" in names
     assert "bench/cli/app.py" in names and "bench/metrics/rouge/lib_rouge.py" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)
-    # the C extension, compiled for this interpreter (one copy: not the editable build lying in the tree)
-    native = [n for n in names if n.startswith("bench/_native") and n.endswith((".so", ".pyd"))]
-    assert len(native) == 1 and "bench/_native.c" in names
+    # the compiled ROUGE engine, built for this interpreter (one copy: not the editable build lying in the tree)
+    native = [n for n in names if n.startswith("bench/metrics/rouge/_engine") and n.endswith((".so", ".pyd"))]
+    assert len(native) == 1 and "bench/metrics/rouge/_engine.c" in names
+    assert not [n for n in names if n.endswith((".so", ".pyd")) and n not in native]
     assert not wheel.name.endswith("-none-any.whl")
 
 

@@ -14,7 +14,7 @@ import typer
 
 from bench.cli.options import option_name
 from bench.cli.output import echo
-from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
+from bench.errors import BenchError, relpath, visible
 
 
 class CompareFormat(str, Enum):
@@ -27,10 +27,6 @@ class CompareFormat(str, Enum):
 
 #: Drill-down examples per pair in the HTML report when --examples is not given.
 HTML_EXAMPLES = 10
-#: Hint when --output or --plot cannot be written (read-only file system, no permission, disk full).
-WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
-
-
 def check_destination(path: Path, option: str) -> None:
     """Refuse, before anything is computed, an --output/--plot path that is a directory or lies below a file."""
     if path.is_dir():
@@ -63,12 +59,7 @@ def compare(
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Significance level of the paired tests.")] = 0.05,
 ) -> None:
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
-    from bench.api import check_compare_arguments
-    from bench.comparison.flips import section_flips
-    from bench.comparison.render_text import render_csv, render_json, render_markdown, render_table
-    from bench.comparison.select import check_baseline, select
-    from bench.comparison.paired import compare_section
-    from bench.io import atomic_write
+    from bench.api import check_compare_arguments, compare_report
 
     if examples is not None and examples < 0:
         raise BenchError(f"--examples must be 0 or more, got {examples}")
@@ -80,44 +71,18 @@ def compare(
     for path, option in ((output, "--output"), (plot, "--plot")):
         if path is not None:
             check_destination(path, option)
-    dirs = results_dirs or [Path("results")]
-    sections = select(dirs, tasks=task or [], models=model or [], metrics=metric or [], all_runs=all_runs)
-    if not sections:
-        raise BenchError("no run matches the selection", hint="see `bench compare` without --task/--model/--metric")
-    if baseline is not None:
-        check_baseline(sections, baseline)
-    cache: dict = {}
-    comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache)
-                    for k, s in enumerate(sections)} if baseline is not None else None)
-    n_examples = examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0)
-    flips = section_flips(sections, baseline, metric or [], n_examples, cache) if n_examples else None
-
-    if fmt is CompareFormat.table:
-        text = render_table(sections, comparisons, flips, to_terminal=output is None)
-    elif fmt is CompareFormat.md:
-        text = render_markdown(sections, comparisons, flips)
-    elif fmt is CompareFormat.csv:
-        text = render_csv(sections, comparisons)
-    elif fmt is CompareFormat.json:
-        text = render_json(sections, comparisons)
-    else:
-        from bench.comparison.render_html import render_html
-
-        text = render_html(sections, comparisons, flips, sources=[relpath(d) for d in dirs])
-    if fmt in (CompareFormat.csv, CompareFormat.json):
-        for s in sections:
-            if s.note:
-                echo(f"note: {s.title}: {s.note}", err=True)
-    if plot is not None:
-        from bench.comparison.plot import write_png
-
-        write_png(sections, plot, what="the --plot file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        echo(f"wrote {relpath(plot)}", err=True)
+    report = compare_report(
+        results_dirs or [Path("results")], tasks=task or [], models=model or [], metrics=metric or [],
+        all_runs=all_runs, baseline=baseline, seed=seed, alpha=alpha, fmt=fmt.value, to_terminal=output is None,
+        examples=examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0),
+        output=output, plot=plot)
+    for note in report.notes:
+        echo(f"note: {note}", err=True)
+    for path in report.written:
+        echo(f"wrote {relpath(path)}", err=True)
     if output is not None:
-        atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        echo(f"wrote {relpath(output)}", err=True)
-    elif fmt is not CompareFormat.table and sys.stdout.isatty():
-        sys.stdout.write(visible(text, multiline=True))  # a file format shown on a terminal: text from data is inert
+        return
+    if fmt is not CompareFormat.table and sys.stdout.isatty():
+        sys.stdout.write(visible(report.text, multiline=True))  # a file format shown on a terminal: text from data is inert
     else:
-        sys.stdout.write(text)
-
+        sys.stdout.write(report.text)

@@ -12,13 +12,12 @@ import typer
 from bench.cli.options import MetricOpts, NoSplitSentences, NoStemmer, Tokenizer, TokenizerName, metric_options, \
     metric_settings
 from bench.cli.output import echo, warn
-from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath, visible
+from bench.errors import BenchError, relpath, visible
 
 #: The default of --seed and --resamples (bench.stats.bootstrap's DEFAULT_SEED and DEFAULT_RESAMPLES, which
 #: the command line does not import to stay light; tests/cli/test_correlate.py checks they agree).
 SEED = 12345
 RESAMPLES = 1000
-WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
 
 
 class CorrelateFormat(str, Enum):
@@ -73,33 +72,20 @@ def correlate(
     for path, option in ((output, "--output"), (html, "--html")):
         if path is not None:
             check_destination(path, option)
-    from bench.correlation import correlate_ratings
-    from bench.correlation.render import render_csv, render_html, render_json, render_markdown, render_table
-    from bench.io import atomic_write
+    from bench.api import correlate_report
 
-    rated, result = correlate_ratings(
+    report = correlate_report(
         paths, ratings=ratings, metrics=metric or [], metric_settings=metric_settings(metric_opt),
         criteria=criterion or [], annotators=annotators.value if annotators else None,
-        options=metric_options(no_stemmer, no_split_sentences, tokenizer), seed=seed, n_resamples=resamples)
-    if fmt is CorrelateFormat.table:
-        text = render_table(result, source=rated.source, notes=rated.notes, to_terminal=output is None)
-    elif fmt is CorrelateFormat.md:
-        text = render_markdown(result, source=rated.source, notes=rated.notes)
-    elif fmt is CorrelateFormat.csv:
-        text = render_csv(result)
-    else:
-        text = render_json(result, source=rated.source, layout=rated.layout, notes=rated.notes)
-    if fmt in (CorrelateFormat.csv, CorrelateFormat.json):
-        for note in rated.notes:
-            warn(note)
-    if html is not None:
-        atomic_write(html, render_html(result, source=rated.source, notes=rated.notes), what="the --html file",
-                     hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        echo(f"wrote {relpath(html)}", err=True)
+        options=metric_options(no_stemmer, no_split_sentences, tokenizer), seed=seed, n_resamples=resamples,
+        fmt=fmt.value, to_terminal=output is None, output=output, html=html)
+    for note in report.notes:
+        warn(note)
+    for path in report.written:
+        echo(f"wrote {relpath(path)}", err=True)
     if output is not None:
-        atomic_write(output, text, what="the --output file", hint=WRITE_HINT, exit_code=EXIT_ENVIRONMENT)
-        echo(f"wrote {relpath(output)}", err=True)
-    elif fmt is not CorrelateFormat.table and sys.stdout.isatty():
-        sys.stdout.write(visible(text, multiline=True))
+        return
+    if fmt is not CorrelateFormat.table and sys.stdout.isatty():
+        sys.stdout.write(visible(report.text, multiline=True))
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(report.text)

@@ -35,7 +35,7 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Make a headline task (ready to run) and summarization and QA tasks (to fill in) from articles."""
-    from bench.tasks.importer import import_articles
+    from bench.api import import_articles
 
     articles, tasks = import_articles(files, name, fixtures_dir, tasks_dir, force=force)
     n = len(articles)

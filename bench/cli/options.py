@@ -7,7 +7,6 @@ when a command converts its metric options).
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
@@ -17,7 +16,7 @@ import typer
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.metrics import MetricOptions
+    from bench.api import MetricOptions
 
 
 class TokenizerName(str, Enum):
@@ -103,14 +102,14 @@ MetricOpts = Annotated[Optional[list[str]], typer.Option(
 
 def metric_settings(metric_opts: list[str] | None) -> dict[str, dict[str, str]]:
     """--metric-opt values as {metric: {key: value}}."""
-    from bench.metrics import split_metric_opts
+    from bench.api import parse_metric_opts
 
-    return split_metric_opts(metric_opts or [])
+    return parse_metric_opts(metric_opts or [])
 
 
 def metric_options(no_stemmer: bool, no_split_sentences: bool, tokenizer: TokenizerName) -> MetricOptions:
     """The MetricOptions that --no-stemmer, --no-split-sentences and --tokenizer ask for."""
-    from bench.metrics import MetricOptions
+    from bench.api import MetricOptions
 
     return MetricOptions(stemmer=not no_stemmer, split_sentences=not no_split_sentences, tokenizer=tokenizer.value)
 
@@ -158,7 +157,7 @@ def parse_batch_size(text: str | None) -> int | Literal["auto"] | None:
 
 def parse_gen(items: list[str]) -> dict[str, Any]:
     """--gen key=value settings as a dict; a value is JSON when it parses as JSON (4, true, 0.7), else a string."""
-    from bench.io import NonFiniteNumber, loads
+    from bench.api import parse_value
 
     out: dict[str, Any] = {}
     for item in items:
@@ -166,10 +165,7 @@ def parse_gen(items: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise BenchError(f"--gen expects key=value, got {item!r}", hint="e.g. --gen num_beams=4 --gen max_new_tokens=60")
         try:
-            out[key.strip()] = loads(value)
-        except NonFiniteNumber as e:
-            raise BenchError(f"--gen {key.strip()}: {e} is not a finite number",
-                             hint="give a number such as --gen temperature=0.7") from None
-        except json.JSONDecodeError:  # not JSON (or nested too deeply): the text as it is
-            out[key.strip()] = value
+            out[key.strip()] = parse_value(value)
+        except ValueError as e:
+            raise BenchError(f"--gen {key.strip()}: {e}", hint="give a number such as --gen temperature=0.7") from None
     return out

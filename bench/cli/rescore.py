@@ -28,30 +28,17 @@ def rescore(
     each run unless --output-dir is given. A rescoring that would give the scores of a run already there
     (the same metrics and options) writes nothing and says so.
     """
-    from bench.api import rescore as api_rescore
-    from bench.errors import BenchError, relpath
-    from bench.execution.rescoring import existing_rescore
+    from bench.api import existing_rescore, prepare_scoring, rescore as api_rescore
+    from bench.errors import relpath
 
-    from bench.api import metric_specs
-    from bench.execution.rescoring import find_run_dir
-    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
-    from bench.results.store import read_run, run_metrics
-
+    prepare_scoring()  # (imported before the heap is frozen)
     freeze_heap()
-
     options = metric_options(no_stemmer, no_split_sentences, tokenizer)
     names, settings = list(metric or []), metric_settings(metric_opt)
     records = []
     for d in run_dirs:
-        try:
-            own = run_metrics(read_run(find_run_dir(d), scores=False))
-        except BenchError:
-            own = []  # not a readable run: rescoring it says what is wrong
-        specs = metric_specs(names, settings, also=own)
-        try:
-            same = existing_rescore(d, options, output_dir, metrics=specs)
-        except BenchError:
-            same = None  # not a readable run: rescoring it says what is wrong
+        same = existing_rescore(d, metric_options=options, output_dir=output_dir, metrics=names,
+                                metric_settings=settings)
         if same is not None:
             echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
                  "nothing written (pass other options, e.g. --no-stemmer or --metric NAME, for new scores)", err=True)

@@ -59,9 +59,9 @@ def run(
     Predictions are cached as they are made (results/.cache): rerunning the same
     command after an interruption predicts only what is missing.
     """
-    from bench.api import check_run_arguments, run as api_run
-    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
+    from bench.api import check_run_arguments, prepare_scoring, run as api_run
 
+    prepare_scoring()  # (imported before the heap is frozen)
     freeze_heap()
 
     batch = parse_batch_size(batch_size)

@@ -50,9 +50,9 @@ def score(
     output_format: FormatOption = Format.table,
 ) -> None:
     """Score predictions in a file against their references (ROUGE unless --metric says otherwise)."""
-    from bench.api import score_file
-    from bench.metrics import scoring  # noqa: F401  (imported before the heap is frozen)
+    from bench.api import prepare_scoring, score_file
 
+    prepare_scoring()  # (imported before the heap is frozen)
     freeze_heap()
     names = list(dict.fromkeys(metric or ["rouge"]))
     try:
@@ -70,7 +70,7 @@ def score(
             out["counts"] = result["counts"]
         if result["reference"]:
             out["reference"] = {k: result["reference"][k] for k in ("metrics", "ci", "signatures")}
-        from bench.io import json_line
+        from bench.api import json_line
 
         typer.echo(json_line(out))
         return

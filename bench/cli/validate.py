@@ -20,9 +20,10 @@ def validate(
     tasks_dir: TasksDirs = None,
 ) -> None:
     """Check task definitions and fixtures; report every problem with file:line (exit 2)."""
-    from bench.tasks.task_checks import raise_problems, validate_targets
+    from bench.api import validate as check
 
-    lines, errors = validate_targets(targets or [], tasks_dir or [])
+    lines, problems = check(targets or [], tasks_dir or [])
     for line in lines:
         echo(line)
-    raise_problems(errors)
+    if problems is not None:
+        raise problems

@@ -20,7 +20,8 @@ from bench.errors import BenchError, relpath
 from bench.execution.cache import CACHE_DIR
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
-from bench.metrics.scoring import Scores, read_score_rows, score_examples
+from bench.metrics.scoring import Scores, score_examples
+from bench.metrics.score_file import read_score_rows
 from bench.tasks.records import as_references
 from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
                                  results_dir_of, run_directory, run_metric_specs, write_run)
@@ -145,6 +146,7 @@ def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | N
     The task must still be there and hash as it did (``task_hash``): documents
     from an edited task would not be the ones the predictions were made from.
     """
+    from bench.metrics.catalog import task_metric_problem
     from bench.tasks.definition import load_task
     from bench.tasks.examples import load_examples
 
@@ -155,7 +157,7 @@ def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | N
     if not path or not Path(path).is_file():
         raise BenchError(f"cannot find the task definition of this run ({path or 'none recorded'})", where=where,
                          hint=hint)
-    task = load_task(Path(path))
+    task = load_task(Path(path), task_metric_problem)
     task, examples = load_examples(task)
     if task.hash != record.get("task_hash"):
         raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "

@@ -1,10 +1,11 @@
-"""Metric interface, options and signatures.
+"""The metric interface: what a metric reads (`MetricInputs`), what it gives (`MetricResult`), and signatures.
 
 A metric turns examples (`MetricInputs`: predictions, references, and where
 it needs them the source documents, questions or no-answer scores) into
-per-example scores, aggregates them into corpus values (the mean) with a
-seeded bootstrap CI beside each, and describes every option that changes a
-number in a signature string, in the manner of sacrebleu:
+per-example scores; the scoring step aggregates them into corpus values (the
+mean) with a seeded bootstrap CI beside each (`bench.metrics.scoring`). Each
+score carries a signature naming every option that changes the number, in the
+manner of sacrebleu:
 
     rougeLsum|nrefs:4|tok:rouge-ascii|stem:porter|split:nupunkt-0.8.0|agg:mean|bench:0.1.0
 
@@ -15,29 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import UnionType
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.metrics.aggregation import aggregated
+from bench.metrics.options import MetricOptions, NoOptions, make_settings
+from bench.stats.bootstrap import bootstrap_cis
 from bench.version import __version__
-from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_cis
-
-
-@dataclass(frozen=True)
-class MetricOptions:
-    """Every option that can change a metric's numbers."""
-
-    stemmer: bool = True
-    """ROUGE: Porter-stem tokens longer than 3 characters (rouge_score's use_stemmer)."""
-    split_sentences: bool = True
-    """ROUGE-Lsum: split predictions, and references without newlines, into sentences."""
-    tokenizer: str = "default"
-    """ROUGE: 'default' (rouge_score's, ASCII a-z0-9 only) or 'unicode' (letters of every script)."""
-    bootstrap_seed: int = DEFAULT_SEED
-    bootstrap_resamples: int = DEFAULT_RESAMPLES
 
 
 #: What a metric can ask for, per example (`Metric.needs`).
@@ -95,17 +83,21 @@ class MetricInputs:
 
 @dataclass(frozen=True)
 class MetricResult:
-    """Scores of one metric over a corpus."""
+    """What one metric gives for a set of examples: per-example values, and what bench's scoring step needs to
+    aggregate them (the mean of each score, its seeded bootstrap CI and its unscored count are computed there,
+    once for every metric: `bench.metrics.scoring.aggregate`)."""
 
     per_example: dict[str, list[float | None]]
-    """Score name -> per-example score, in the order of the predictions (absent for a corpus-only value). None:
-    the example could not be scored (it is left out of the mean, and `counts[unscored_count(name)]` says how
-    many there are)."""
-    metrics: dict[str, float]
-    """Corpus value per score name (the mean of the per-example scores unless the metric says otherwise)."""
-    ci: dict[str, tuple[float, float] | None]
-    """95% bootstrap interval of each corpus value; None for a corpus-only value (it has no per-example scores)."""
+    """Score name -> per-example value, in the order of the predictions. None: the example could not be scored;
+    it is left out of the mean and counted (``counts["<score>_unscored"]``)."""
     signatures: dict[str, str]
+    """Score name -> signature, for every score (per-example, subset and corpus alike)."""
+    corpus: dict[str, float] = field(default_factory=dict)
+    """Values over the whole set that are not a mean of per-example values (a threshold chosen on the data, a
+    corpus-level statistic): reported with no CI, and ``agg:corpus`` (or how it was chosen) in the signature."""
+    subsets: dict[str, tuple[str, Sequence[int]]] = field(default_factory=dict)
+    """Score name -> (a per-example score, the indices of a subset of the examples): the mean of that score over
+    the subset, with its CI (SQuAD's HasAns_f1). Kept in results.json, not per example."""
     counts: dict[str, int] = field(default_factory=dict)
     """Sizes of subsets a metric reports on (e.g. HasAns_total)."""
     warnings: list[str] = field(default_factory=list)
@@ -114,6 +106,19 @@ class MetricResult:
     reference: MetricResult | None = None
     """The same statistics computed on the references instead of the predictions (the `reference` row of
     compare tables), for metrics that describe a text rather than compare two."""
+    metrics: dict[str, float] | None = None
+    """The corpus value of every score, filled in by the scoring step (`Metric.score`); None as `compute` gives
+    it. A metric written for bench's first interface gives them itself (with `corpus_stats`): they are then
+    taken as they are, with its `ci` and its unscored `counts`."""
+    ci: dict[str, tuple[float, float] | None] | None = None
+    """With `metrics`: the 95% bootstrap interval of each corpus value (None for a corpus-only value)."""
+
+    def score_names(self) -> list[str]:
+        """Every score, in the order results list them: per-example scores, subset means, corpus values (or, for
+        a result that gives its own `metrics`, their order)."""
+        if self.metrics is not None:
+            return list(dict.fromkeys([*self.metrics, *self.per_example, *self.subsets, *self.corpus]))
+        return list(dict.fromkeys([*self.per_example, *self.subsets, *self.corpus]))
 
 
 def nrefs_field(references: Sequence[Sequence[str]]) -> str:
@@ -132,10 +137,10 @@ def signature(name: str, *fields: tuple[str, str]) -> str:
 def corpus_stats(
     per_example: Mapping[str, Any], options: MetricOptions
 ) -> tuple[dict[str, float], dict[str, tuple[float, float] | None]]:
-    """The mean of each score's per-example values and its seeded bootstrap 95% CI.
+    """The mean of each score's per-example values and its seeded bootstrap 95% CI, as the scoring step
+    computes them (`bench.metrics.scoring.aggregate`); for metrics that still give their own `metrics`.
 
-    A None among the values is an example the metric could not score (a judge's reply that does not parse):
-    it is left out of the mean and the CI, and the metric counts it (`unscored_count`).
+    A None among the values is an example the metric could not score: it is left out of the mean and the CI.
     """
     arrays = {name: np.asarray([v for v in values if v is not None], dtype=np.float64)
               for name, values in per_example.items()}
@@ -146,16 +151,6 @@ def corpus_stats(
     return metrics, ci
 
 
-def unscored_count(name: str) -> str:
-    """The `counts` key of how many examples have no value of score `name` (None per example)."""
-    return f"{name}_unscored"
-
-
-@dataclass(frozen=True)
-class NoOptions:
-    """A metric with no options of its own."""
-
-
 class Metric:
     """Base class: subclasses set `name` and implement `compute`.
 
@@ -164,9 +159,11 @@ class Metric:
     its scores (`value_range`, or per score in `score_ranges`) and its own
     options (`Options`, a frozen dataclass whose fields all have defaults:
     ``--metric-opt NAME.key=value`` and a task's ``metrics:`` entry set them).
-    `self.options` holds the options every metric shares (the bootstrap's,
-    and ROUGE's flags), `self.settings` the metric's own, and `cache_dir` is
-    where it may keep a persistent cache (None: no cache).
+    `self.settings` holds the metric's own options, `self.options` the flags
+    every scoring command takes (`MetricOptions`: a metric whose options they
+    set says so in `defaults_from`), and `cache_dir` is where it may keep a
+    persistent cache (None: no cache). `compute` returns per-example values;
+    the scoring step aggregates them.
     """
 
     name: ClassVar[str] = ""
@@ -187,8 +184,16 @@ class Metric:
     def __init__(self, options: MetricOptions | None = None, settings: Mapping[str, Any] | None = None,
                  cache_dir: Path | None = None) -> None:
         self.options = options or MetricOptions()
-        self.settings = make_settings(self.Options, self.name or type(self).__name__, settings or {})
+        name = self.name or type(self).__name__
+        self.settings = make_settings(self.Options, name, {**self.defaults_from(self.options, name, settings or {}),
+                                                           **(settings or {})})
         self.cache_dir = cache_dir
+
+    @classmethod
+    def defaults_from(cls, options: MetricOptions, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The options this metric takes from the command's flags (`MetricOptions`), under those `settings`
+        give; none unless a metric says otherwise (ROUGE: its stemmer, sentence splitting and tokenizer)."""
+        return {}
 
     #: Which way a score is better: "higher", "lower", or "none" for a statistic that describes a text (or a
     #: threshold) and ranks nothing. Scores not named here are "higher". `bench compare` marks a best value and
@@ -205,76 +210,13 @@ class Metric:
         return cls.directions.get(score, "higher")
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
+        """Per-example values of every score (and what else the result holds); no means or CIs."""
         raise NotImplementedError
+
+    def score(self, inputs: MetricInputs) -> MetricResult:
+        """`compute`, with the corpus values filled in as bench's scoring step computes them (the mean and
+        bootstrap CI of each score, with `self.options`' bootstrap; the unscored counts)."""
+        return aggregated(self.compute(inputs), self.options)
 
     def close(self) -> None:
         """Release what the metric holds (models, files)."""
-
-
-def make_settings(options_cls: type, metric: str, settings: Mapping[str, Any]) -> Any:
-    """An instance of a metric's `Options` from ``key -> value`` (strings from the command line converted to
-    each field's type); an unknown key or a value of the wrong type is a BenchError naming the known keys."""
-    from bench.errors import BenchError
-
-    known = {f.name: f for f in fields(options_cls)}
-    hints = get_type_hints(options_cls)
-    values: dict[str, Any] = {}
-    for key, value in settings.items():
-        if key not in known:
-            names = ", ".join(known) or "(none)"
-            raise BenchError(f"metric {metric!r} has no option {key!r}",
-                             hint=f"its options: {names}" if known else f"metric {metric!r} takes no options")
-        values[key] = convert_option(metric, key, value, hints.get(key, Any))
-    return options_cls(**values)
-
-
-def convert_option(metric: str, key: str, value: Any, annotation: Any) -> Any:
-    """`value` as the annotated type of option `key`: '4' -> 4 for an int, 'true' -> True for a bool, ..."""
-    from bench.errors import BenchError
-
-    types = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
-    if value is None and type(None) in types or annotation is Any:
-        return value
-    if isinstance(value, str) and value.lower() in ("none", "null") and type(None) in types:
-        return None
-    for t in (t for t in types if t is not type(None)):
-        if t is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
-                return value.lower() in ("true", "yes", "1", "on")
-        elif t is int:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-                return int(value)
-        elif t is float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-        elif t is str:
-            if isinstance(value, str):
-                return value
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return str(value)
-        elif get_origin(t) is Literal:
-            if value in get_args(t):
-                return value
-        elif isinstance(t, type) and isinstance(value, t):
-            return value
-    wanted = " or ".join(_type_name(t) for t in types)
-    raise BenchError(f"metric {metric!r}: option {key!r} must be {wanted}, got {value!r}",
-                     hint=f"e.g. --metric-opt {metric}.{key}=VALUE")
-
-
-def _type_name(t: Any) -> str:
-    if t is type(None):
-        return "none"
-    if get_origin(t) is Literal:
-        return " or ".join(repr(a) for a in get_args(t))
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
-        t, getattr(t, "__name__", str(t)))

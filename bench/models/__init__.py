@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.errors import EXIT_ENVIRONMENT, BenchError, clip
 from bench.models.model import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
 from bench.plugins import code_fingerprint, entry_points, import_named
@@ -158,12 +158,21 @@ def entry_point_models() -> dict[str, ModelSpec]:
     return {name: _plugin_spec(value, cls) for name, value, cls in entry_points("bench.models", "model")}
 
 
+#: The longest model name taken: a path or a hub id is far shorter (PATH_MAX is 4096 on Linux).
+MAX_MODEL_NAME = 4096
+
+
 def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
     """The spec for a model name, without loading any weights.
 
     A Hugging Face model (alias, hub id or directory) is checked to be there
     (cached or downloadable, at `revision`) now, before any run starts.
     """
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_MODEL_NAME:
+        shown = f"{len(name)} characters ({clip(name, 60)!r})" if isinstance(name, str) and name.strip() else repr(name)
+        raise BenchError(f"not a model name: {shown}",
+                         hint="a model is a name from `bench list`, a hub id org/name, a directory or "
+                              "package.module:Class")
     if name in MODELS:
         spec = MODELS.get(name)
         preflight = getattr(spec, "preflight", None)

@@ -12,10 +12,15 @@ with the run's seed; the answer is read as for any prompted model
   times, waiting ``backoff`` x 2^attempt seconds (with seeded jitter, at most
   30 s; a ``Retry-After`` header wins); other HTTP errors stop the run with
   the server's message.
-- Each request times out after ``timeout`` seconds (default 120).
+- Each request, from connecting to the last byte of the reply, takes at most
+  ``timeout`` seconds (default 120): a server that sends its reply a byte at a
+  time is cut off then, and the request retried like a timeout. A connection
+  closed in the middle of a reply is retried too.
+- A reply (the whole HTTP body) larger than ``max_reply_bytes`` (default 1 MiB)
+  is refused with an error, never scored or cached.
 
 Client settings and sampling parameters come from ``--gen key=value``:
-``concurrency``, ``timeout``, ``max_retries``, ``backoff``, ``api``
+``concurrency``, ``timeout``, ``max_retries``, ``backoff``, ``max_reply_bytes``, ``api``
 (``chat`` or ``completions``), and ``temperature``, ``top_p``,
 ``max_tokens`` (or ``max_new_tokens``), ``stop``, ``seed``,
 ``presence_penalty``, ``frequency_penalty``; any other ``--gen`` key is an
@@ -31,22 +36,21 @@ the API, the sampling parameters, the seed), not the client settings.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.models.http_client import MAX_WAIT_S, RequestFailed, fetch_json
 from bench.models.model import Model, ModelSpec
 from bench.models.prompting import DEFAULT_MAX_NEW_TOKENS, parse_output, render
 from bench.registry import did_you_mean
@@ -56,8 +60,6 @@ KIND = "openai-compatible"
 #: Parameters passed through to the server as they are.
 SAMPLING_KEYS = frozenset({"temperature", "top_p", "max_tokens", "stop", "seed", "presence_penalty",
                            "frequency_penalty"})
-RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class ClientSettings:
     max_retries: int = 4
     backoff: float = 1.0
     """First wait before a retry, in seconds; doubled each time."""
+    max_reply_bytes: int = 1 << 20
+    """The largest reply (HTTP body) taken; a larger one is an error."""
     api: str = "chat"
     """chat: /chat/completions with a user message; completions: /completions with the prompt."""
 
@@ -143,9 +147,10 @@ def _client_value(key: str, value: Any) -> Any:
             raise BenchError(f"api must be 'chat' or 'completions', got {value!r}")
         return value
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if key in ("concurrency", "max_retries"):
-        if not number or int(value) != value or value < (1 if key == "concurrency" else 0):
-            raise BenchError(f"{key} must be a whole number{' >= 1' if key == 'concurrency' else ' >= 0'}, got {value!r}")
+    if key in ("concurrency", "max_retries", "max_reply_bytes"):
+        least = 0 if key == "max_retries" else 1
+        if not number or int(value) != value or value < least:
+            raise BenchError(f"{key} must be a whole number >= {least}, got {value!r}")
         return int(value)
     if not number or value < 0 or (key == "timeout" and value == 0):
         raise BenchError(f"{key} must be a {'positive' if key == 'timeout' else 'non-negative'} number of seconds, "
@@ -157,15 +162,6 @@ class Stopped(Exception):
     """A request not sent, or not retried, because another failed for good (or the run was interrupted)."""
 
 
-class RequestFailed(Exception):
-    """A request failed; `retry` says whether trying again may help."""
-
-    def __init__(self, message: str, retry: bool, wait: float | None = None) -> None:
-        super().__init__(message)
-        self.retry = retry
-        self.wait = wait
-
-
 class OpenAICompatModel(Model):
     """Predictions from a model served behind an OpenAI-compatible API."""
 
@@ -173,7 +169,8 @@ class OpenAICompatModel(Model):
 
     def __init__(self, model: str, *, base_url: str | None = None, generation: Mapping[str, Any] | None = None,
                  seed: int = 0, batch_size: int | str | None = None, device: str = "auto", dtype: str = "auto",
-                 revision: str | None = None, trust_remote_code: bool = False) -> None:
+                 revision: str | None = None, trust_remote_code: bool = False,
+                 option: Callable[[str], str] | None = None) -> None:
         if not base_url:
             raise BenchError(f"openai:{model} needs the server's URL", hint="pass --base-url http://HOST:PORT")
         if device != "auto" or dtype != "auto" or revision or trust_remote_code:
@@ -181,6 +178,8 @@ class OpenAICompatModel(Model):
                              hint="the server decides how the model runs")
         self.served = model
         self.name = f"openai:{model}"
+        #: How a message names one of these settings: ``--gen timeout`` for a model, a judge's own otherwise.
+        self.option = option or (lambda key: "--base-url" if key == "base_url" else f"--gen {key}")
         self.root = api_root(base_url)
         self.seed = seed
         self.run_generation = dict(generation or {})
@@ -212,31 +211,14 @@ class OpenAICompatModel(Model):
             if "HTTP 404" in str(e) or "HTTP 405" in str(e):
                 return  # a server without /models: the first request will tell
             raise BenchError(f"cannot reach the server at {self.root}: {e}", exit_code=EXIT_ENVIRONMENT,
-                             hint="is it running, and is --base-url right?") from None
+                             hint=f"is it running, and is {self.option('base_url')} right?") from None
         served = [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
         if served and self.served not in served:
             raise BenchError(f"the server at {self.root} does not serve {self.served!r}",
                              hint=f"it serves: {', '.join(served[:10])}", exit_code=EXIT_ENVIRONMENT)
 
     def _request(self, method: str, path: str, payload: Mapping[str, Any] | None, timeout: float) -> Any:
-        data = json.dumps(payload).encode("utf-8") if payload is not None else None
-        req = urllib.request.Request(self.root + path, data=data, method=method, headers=self._headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
-            detail = _error_detail(e)
-            wait = _retry_after(e.headers.get("Retry-After") if e.headers else None)
-            raise RequestFailed(f"HTTP {e.code}{': ' + detail if detail else ''}", e.code in RETRY_STATUS,
-                                wait) from None
-        except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as e:
-            reason = getattr(e, "reason", e)
-            raise RequestFailed(f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__,
-                                True) from None
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise RequestFailed(f"the server's answer is not JSON: {raw[:200]!r}", False) from None
+        return fetch_json(method, self.root + path, payload, self._headers, timeout, self.client.max_reply_bytes)
 
     def _post_with_retries(self, path: str, payload: Mapping[str, Any]) -> Any:
         attempt = 0
@@ -249,14 +231,19 @@ class OpenAICompatModel(Model):
                     self._request_s += time.perf_counter() - t0
                 return body
             except RequestFailed as e:
+                if e.limit:
+                    raise BenchError(f"the server at {self.root} sent a reply for {self.served!r} larger than "
+                                     f"{self.client.max_reply_bytes} bytes", exit_code=EXIT_ENVIRONMENT,
+                                     hint=f"a reply this long is not a summary or a verdict: check the server's "
+                                          f"max_tokens handling, or raise {self.option('max_reply_bytes')}") from None
                 if not e.retry:
                     raise BenchError(f"the server at {self.root} refused a request for {self.served!r}: {e}",
                                      exit_code=EXIT_ENVIRONMENT) from None
                 if attempt >= self.client.max_retries:
                     raise BenchError(f"a request to {self.root}{path} failed {attempt + 1} times; the last error: "
                                      f"{e}", exit_code=EXIT_ENVIRONMENT,
-                                     hint="predictions made so far are cached; rerun to resume "
-                                          "(or raise --gen max_retries / timeout)") from None
+                                     hint="what was done so far is cached; rerun to resume (or raise "
+                                          f"{self.option('max_retries')} / {self.option('timeout')})") from None
                 if self._stop.is_set():  # the run is over (a request failed for good, or Ctrl-C): no more retries
                     raise Stopped() from None
                 with self._lock:
@@ -379,25 +366,3 @@ class OpenAICompatModel(Model):
             "generated_tokens": self._tokens or None,
             "generated_tokens_per_s": self._tokens / wall if self._tokens and wall > 0 else None,
         })
-
-
-def _error_detail(e: urllib.error.HTTPError) -> str:
-    try:
-        body = json.loads(e.read() or b"{}")
-    except (ValueError, OSError):
-        return ""
-    err = body.get("error") if isinstance(body, dict) else None
-    if isinstance(err, dict):
-        return str(err.get("message") or "")
-    if isinstance(err, str):
-        return err
-    return str(body.get("message") or body.get("detail") or "") if isinstance(body, dict) else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return min(MAX_WAIT_S * 2, max(0.0, float(value)))
-    except ValueError:
-        return None

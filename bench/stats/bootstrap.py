@@ -16,10 +16,11 @@ reproducible.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 
 import numpy as np
 
-from bench import native
+from bench.errors import BenchError
 
 DEFAULT_SEED = 12345
 DEFAULT_RESAMPLES = 1000
@@ -27,12 +28,28 @@ DEFAULT_RESAMPLES = 1000
 CHUNK_CELLS = 2_000_000
 
 
+def check_resamples(n_resamples: object) -> int:
+    """`n_resamples` as an int, or a BenchError saying it must be a whole number, 1 or more."""
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 1:
+        raise BenchError(f"the number of bootstrap resamples must be 1 or more, got {n_resamples!r}",
+                         hint=f"give a whole number of resamples such as {DEFAULT_RESAMPLES}")
+    return int(n_resamples)
+
+
+def check_confidence(confidence: object) -> float:
+    """`confidence` as a float, or a BenchError saying it must lie strictly between 0 and 1."""
+    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0.0 < confidence < 1.0:
+        raise BenchError(f"the confidence of a bootstrap interval must lie between 0 and 1, got {confidence!r}",
+                         hint="give a level such as 0.95")
+    return float(confidence)
+
+
 def _index_chunks(n: int, n_resamples: int, seed: int):
     """(start, stop, indices) of each chunk of the draw: rows start..stop of `rng.integers(0, n, (n_resamples, n))`."""
     rng = np.random.default_rng(seed)
     chunk = max(1, CHUNK_CELLS // n)
     # numpy draws any range below 2**32 with the same 32-bit generator whatever the dtype asked for, so int32
-    # gives the very indices of the default int64, faster and in half the memory (tests/metrics/test_native.py)
+    # gives the very indices of the default int64, faster and in half the memory (tests/stats/test_bootstrap.py)
     dtype = np.int32 if n < 2**31 else np.int64
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
@@ -43,46 +60,29 @@ def resample_means_many(rows: Sequence[Sequence[float]] | np.ndarray, *, n_resam
                         seed: int = DEFAULT_SEED) -> np.ndarray:
     """`resample_means` of each row of `rows` (k vectors of one length), from one draw: a (k, n_resamples) array.
 
-    Row r is exactly `resample_means(rows[r], ...)`: the same indices, and each mean taken the same way.
+    Row r is exactly `resample_means(rows[r], ...)`: the same indices, and each mean taken as numpy's
+    ``x[r][idx].mean(axis=1)`` takes it (the pairwise sum of the drawn values, divided by n), bit for bit.
     """
+    n_resamples = check_resamples(n_resamples)
     x = np.asarray(rows, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("rows must be a 2-dimensional array")
     if x.shape[1] == 0:
         raise ValueError("cannot resample an empty vector")
-    means = np.empty((x.shape[0], n_resamples))
-    c = native.module()
-    if c is not None and x.shape[1] < 2**31:
-        x = np.ascontiguousarray(x)
-        if _native_draw(c, x, seed, means):
-            return means
-        # numpy draws otherwise than the extension reproduces: numpy's indices, the extension's sums
-        for start, _, idx in _index_chunks(x.shape[1], n_resamples, seed):
-            c.gather_means(x, idx, means, start)
-        return means
-    # Each block of indices is used for every row while it is still in the CPU cache.
-    block = max(1, _BLOCK_CELLS // x.shape[1])
-    for start, stop, idx in _index_chunks(x.shape[1], n_resamples, seed):
+    k, n = x.shape
+    sums = np.empty((k, n_resamples))
+    # Each block of indices is used for every row while it is still in the CPU cache, gathered into one buffer.
+    block = max(1, _BLOCK_CELLS // n)
+    drawn = np.empty(min(block, n_resamples) * n)
+    for start, stop, idx in _index_chunks(n, n_resamples, seed):
         for b in range(0, stop - start, block):
-            sub = idx[b:b + block]
-            for r in range(x.shape[0]):
-                means[r, start + b:start + b + len(sub)] = x[r][sub].mean(axis=1)
-    return means
-
-
-def _native_draw(c, x: np.ndarray, seed: int, means: np.ndarray) -> bool:
-    """The means by the C extension, which draws numpy's indices itself (nothing drawn is stored).
-
-    It reproduces `Generator(PCG64(seed)).integers(0, n, ...)`; its first
-    resample is checked against numpy's own draw, and False (means not to be
-    used) says that this numpy draws otherwise.
-    """
-    n = x.shape[1]
-    state = np.random.PCG64(seed).state  # default_rng(seed) is Generator(PCG64(seed))
-    first = np.empty(n, dtype=np.int32)
-    c.bootstrap_means(x, state["state"]["state"], state["state"]["inc"], state["has_uint32"], state["uinteger"],
-                      means, first)
-    return bool(np.array_equal(first, np.random.default_rng(seed).integers(0, n, size=n, dtype=np.int32)))
+            sub = idx[b:b + block].astype(np.intp)  # converted once for every row (take would convert it for each)
+            values = drawn[:sub.size].reshape(sub.shape)
+            for r in range(k):
+                # mode="clip": every index is in range already; the default "raise" would gather into a copy first
+                np.take(x[r], sub, out=values, mode="clip")
+                np.add.reduce(values, axis=1, out=sums[r, start + b:start + b + len(sub)])
+    return np.divide(sums, n, out=sums)
 
 
 #: Indices (resamples x examples) gathered at once by `resample_means_many`: 2 MB, a size CPU caches hold.
@@ -97,6 +97,7 @@ def resample_means(values: Sequence[float] | np.ndarray, *, n_resamples: int = D
     `rng.integers(0, n, (n_resamples, n))`, drawn in chunks of at most
     `CHUNK_CELLS` indices (at least one resample each).
     """
+    n_resamples = check_resamples(n_resamples)
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         raise ValueError("cannot resample an empty vector")
@@ -105,7 +106,7 @@ def resample_means(values: Sequence[float] | np.ndarray, *, n_resamples: int = D
 
 def percentile_interval(means: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
     """The central `confidence` interval of `means` (numpy's linear-interpolation quantiles)."""
-    alpha = (1.0 - confidence) / 2.0
+    alpha = (1.0 - check_confidence(confidence)) / 2.0
     lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
     return (float(lo), float(hi))
 
@@ -118,6 +119,8 @@ def bootstrap_ci(
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float]:
     """Percentile interval of the mean of `values` over resampled examples; (nan, nan) when empty."""
+    check_resamples(n_resamples)
+    check_confidence(confidence)
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return (float("nan"), float("nan"))
@@ -138,6 +141,8 @@ def bootstrap_cis(
     Every interval is drawn from the same seed, so vectors of equal length (the scores of one metric over
     one set of examples) resample the same indices: drawing them once saves most of the time.
     """
+    check_resamples(n_resamples)
+    check_confidence(confidence)
     out: dict[str, tuple[float, float]] = {}
     groups: dict[int, list[str]] = {}
     arrays = {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}

@@ -37,18 +37,23 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
-from bench.io import (IS_A_DIRECTORY, NO_SUCH_FILE, SURROGATE_HINT, lone_surrogate, not_a_regular_file, resolved,
-                      surrogate_name)
+from bench.errors import BenchError, BenchErrors, relpath
+from bench.io import NO_SUCH_FILE, SURROGATE_HINT, lone_surrogate, not_a_regular_file, resolved, surrogate_name
 from bench.registry import Registry, did_you_mean
 from bench.tasks.datasets import local_files, parse_dataset, unreadable_files
 from bench.tasks.locations import key_line
 from bench.tasks.records import DatasetSource, Task, TaskType
+from bench.tasks.task_yaml import parse_task_yaml, read_task_text
+
+#: Checks one metric a task names, given its options and the task's type: the problem (a `BenchError` whose
+#: place `load_task` fills in), or None. Tasks know no metric: the metric catalog's check
+#: (`bench.metrics.catalog.task_metric_problem`) is passed in by whoever loads a task to run or validate it.
+MetricCheck = Callable[[str, Mapping[str, Any], "TaskType | None"], "BenchError | None"]
 
 TASK_SCHEMA_KEYS = {
     "name", "version", "type", "description", "fixture", "dataset", "fields", "metrics",
@@ -60,167 +65,11 @@ TASK_TYPES.register("summarization", TaskType("summarization", ("id", "document"
 TASK_TYPES.register("qa", TaskType("qa", ("id", "context", "question", "answers"), ("squad",)))
 
 
-def bundled_dir(kind: str) -> Path:
-    """The bundled `tasks` or `fixtures` directory (repository checkout or installed wheel)."""
-    pkg = Path(__file__).resolve().parent.parent
-    for candidate in (pkg / "_bundled" / kind, pkg.parent / kind):
-        if candidate.is_dir():
-            return candidate
-    raise BenchError(f"bundled {kind} directory not found next to {pkg}", exit_code=3)
-
-
-#: Largest task definition read (YAML parsing is slow on megabytes; the data belongs in the fixture).
-MAX_TASK_FILE = 1 << 20
 #: What a task name may look like: it becomes a directory name under results/. It starts and ends with a
 #: letter or digit, because a directory name drops leading and trailing '.', '_' and '-' (so 'x.', '_x' and
 #: 'x' would share one results directory).
 MAX_TASK_NAME = 100
 TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 2}}}[A-Za-z0-9])?")
-
-
-# ---------------------------------------------------------------- reading
-
-
-def read_task_text(path: Path) -> str:
-    """The text of a task definition file: UTF-8, at most `MAX_TASK_FILE` bytes."""
-    where = relpath(path)
-    problem = not_a_regular_file(path)
-    if problem:
-        raise BenchError(f"cannot read task definition: {problem}", where=where,
-                         hint="a task definition is a regular YAML file")
-    try:
-        raw = path.read_bytes()
-        if len(raw) > MAX_TASK_FILE:
-            raise BenchError(f"task definition is {len(raw) / 2**20:.1f} MiB; a task definition is a short YAML file",
-                             where=where, hint="put the examples in the fixture file the task names")
-        return raw.decode("utf-8")
-    except OSError as e:
-        raise BenchError(f"cannot read task definition: {e.strerror}", where=where) from None
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise BenchError(f"task definition is not valid UTF-8 (byte {raw[e.start]:#04x})", where=f"{where}:{line}",
-                         hint="re-encode the file as UTF-8") from None
-
-
-#: Deepest nesting of lists and mappings in a task definition (a real one nests three levels).
-MAX_YAML_DEPTH = 50
-
-
-class AliasRefused(Exception):
-    """An anchor (``&a``), an alias (``*a``) or nesting deeper than `MAX_YAML_DEPTH` in a task definition.
-
-    `kind` says which, `mark` is where it starts.
-    """
-
-    def __init__(self, kind: str, mark: Any) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.mark = mark
-
-
-def _task_loader(text: str) -> Any:
-    """A SafeLoader over `text` that refuses anchors and aliases and a key given twice in one mapping.
-
-    Anchors and aliases are refused as the composer meets them, before any node is
-    built: a few hundred bytes of nested aliases (a "billion laughs" file) would
-    otherwise expand to gigabytes. A task definition is short; it never needs them.
-    Nesting deeper than `MAX_YAML_DEPTH` is refused the same way (it would exhaust
-    Python's recursion limit).
-    """
-    import yaml
-
-    class TaskLoader(yaml.SafeLoader):
-        depth = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise AliasRefused(f"alias *{event.anchor}", event.start_mark)
-            if getattr(event, "anchor", None) is not None:
-                raise AliasRefused(f"anchor &{event.anchor}", event.start_mark)
-            if self.depth >= MAX_YAML_DEPTH:
-                raise AliasRefused(f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
-            self.depth += 1
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = loader.construct_object(key_node, deep=True)
-            try:
-                first = seen.setdefault(key, key_node.start_mark.line)
-            except TypeError:  # an unhashable key: SafeLoader reports it
-                continue
-            if first != key_node.start_mark.line:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice (first on line {first + 1}); keep one",
-                    key_node.start_mark)
-        return loader.construct_mapping(node, deep=True)
-
-    TaskLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return TaskLoader(text)
-
-
-def _safe_load_unique_keys(text: str) -> Any:
-    """`yaml.safe_load`, except that a key given twice is an error and anchors and aliases are refused.
-
-    A surrogate pair written as two escapes (``"\\ud83d\\ude00"``, which PyYAML keeps as two halves)
-    becomes the one character it stands for, as in JSON; a half alone is left for `load_task` to refuse.
-    """
-    loader = _task_loader(text)
-    try:
-        return _join_surrogate_pairs(loader.get_single_data())
-    finally:
-        loader.dispose()
-
-
-_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
-
-
-def _join_surrogate_pairs(value: Any) -> Any:
-    if isinstance(value, str):
-        return _SURROGATE_PAIR.sub(lambda m: m.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le"),
-                                   value)
-    if isinstance(value, dict):
-        return {_join_surrogate_pairs(k): _join_surrogate_pairs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_join_surrogate_pairs(v) for v in value]
-    return value
-
-
-def parse_task_yaml(text: str, where: str) -> dict[Any, Any]:
-    """The YAML mapping of a task definition (safe loader, no key given twice); `where` names the file."""
-    import yaml
-
-    try:
-        spec = _safe_load_unique_keys(text)
-    except AliasRefused as e:
-        if e.kind.startswith("nested"):
-            raise BenchError(f"invalid YAML: {e.kind}", where=f"{where}:{e.mark.line + 1}",
-                             hint="a task definition is a short mapping of settings; "
-                                  "put data in the fixture file") from None
-        raise BenchError(f"invalid YAML: {e.kind}: a task definition has no anchors (&name) or aliases (*name)",
-                         where=f"{where}:{e.mark.line + 1}",
-                         hint="write each value out in full where it is used") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        loc = f"{where}:{mark.line + 1}" if mark else where
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        hint = ("a task definition is data: tags that make Python objects (!!python/...) are refused"
-                if "python/" in problem else "indent with spaces, not tabs" if "\\t" in problem else
-                "check the indentation and quoting on this line (quote a value that holds ': ' or starts with "
-                "a special character)" if "key" not in problem else None)
-        raise BenchError(f"invalid YAML: {problem}", where=loc, hint=hint) from None
-    if not isinstance(spec, dict):
-        raise BenchError("a task definition must be a YAML mapping (key: value lines)", where=where,
-                         hint="e.g. name: my-task, version: 1, type: summarization, fixture: my_task.jsonl, "
-                              "one per line")
-    return spec
 
 
 def task_hash(definition: bytes, data_files: Sequence[Path]) -> str:
@@ -245,8 +94,12 @@ def task_hash(definition: bytes, data_files: Sequence[Path]) -> str:
 # ---------------------------------------------------------------- checking
 
 
-def load_task(path: Path) -> Task:
-    """Read and check one task definition (`yaml.safe_load` only); every problem is reported at once."""
+def load_task(path: Path, metric_check: MetricCheck | None = None) -> Task:
+    """Read and check one task definition (`yaml.safe_load` only); every problem is reported at once.
+
+    `metric_check` checks each metric the task names (that it exists, applies to the task's type and takes the
+    options given); without it only the shape of the 'metrics' key is checked.
+    """
     text = read_task_text(path)
     tf = _TaskFile(path, text, parse_task_yaml(text, relpath(path)))
     errors: list[BenchError] = []
@@ -257,7 +110,7 @@ def load_task(path: Path) -> Task:
     ttype = _check_type(tf, errors)
     fixture_path, source = _check_data(tf, ttype, errors)
     fields = _check_fields(tf, ttype, errors)
-    metrics, metric_settings = _check_metrics(tf, ttype, errors)
+    metrics, metric_settings = _check_metrics(tf, ttype, errors, metric_check)
     sentences, generation, prompt = _check_settings(tf, errors)
     draft = _check_draft(tf, errors)
     if errors:
@@ -414,19 +267,14 @@ def _check_fields(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError
     return {k: fields.get(k, k) for k in ttype.fields}
 
 
-def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
-                   errors: list[BenchError]) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+def _check_metrics(tf: _TaskFile, ttype: TaskType | None, errors: list[BenchError],
+                   metric_check: MetricCheck | None) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     """'metrics' (a name or a list; the type's defaults when absent) and each metric's options.
 
     An entry is a name (``rouge``) or a one-key mapping of a name to its
-    options (``bertscore: {model: ./encoder, layer: 4}``). A built-in metric
-    must exist, apply to this type of task and accept the options given; a
-    user's (``module:Class``) or an ``evaluate:`` metric is resolved when a
-    run or a rescoring starts, before any model loads.
+    options (``bertscore: {model: ./encoder, layer: 4}``); `metric_check` says
+    whether the metric can be what the task asks of it.
     """
-    from bench.metrics import EVALUATE_PREFIX, METRIC_HINT, METRICS, entry_point_names, well_formed
-    from bench.metrics.metric import make_settings
-
     metrics = tf.spec.get("metrics")
     if metrics is None and ttype is not None:
         metrics = list(ttype.default_metrics)
@@ -462,22 +310,9 @@ def _check_metrics(tf: _TaskFile, ttype: TaskType | None,
             errors.append(BenchError(f"metric {m!r} is listed twice", where=tf.at("metrics"),
                                      hint="list each metric once, with all its options"))
             continue
-        if m in METRICS:
-            cls = METRICS.get(m)
-            if ttype is not None and cls.task_types and ttype.name not in cls.task_types:
-                errors.append(BenchError(f"metric {m!r} does not apply to {ttype.name} tasks", where=tf.at("metrics"),
-                                         hint=f"{ttype.name} tasks use: {', '.join(ttype.default_metrics)}"))
-                continue
-            try:
-                make_settings(cls.Options, m, options)
-            except BenchError as e:
-                errors.append(BenchError(e.message, where=tf.at("metrics"), hint=e.hint))
-                continue
-        elif not well_formed(m) and m not in entry_point_names():
-            errors.append(BenchError(f"unknown metric {m!r}.{did_you_mean(str(m), METRICS.names())}",
-                                     where=tf.at("metrics"),
-                                     hint=f"metrics: {', '.join(METRICS.names())}; {METRIC_HINT}; "
-                                          f"a metric evaluate can load: {EVALUATE_PREFIX}NAME_OR_PATH"))
+        problem = metric_check(m, options, ttype) if metric_check is not None else None
+        if problem is not None:
+            errors.append(BenchError(problem.message, where=tf.at("metrics"), hint=problem.hint))
             continue
         names.append(m)
         if options:
@@ -537,121 +372,3 @@ def _not_json_data(value: Any) -> str:
     kinds = {"date": "a date", "datetime": "a date and time", "bytes": "binary data", "set": "a set"}
     shown = str(value) if type(value).__name__ in ("date", "datetime") else repr(value)
     return f"{kinds.get(type(value).__name__, 'a ' + type(value).__name__)} ({shown})"
-
-
-# ---------------------------------------------------------------- finding
-
-
-def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
-    """Task name -> definition file, bundled tasks first, then each directory given."""
-    found: dict[str, Path] = {}
-    for d in [bundled_dir("tasks"), *task_dirs]:
-        problem = not_a_regular_file(d)
-        if problem in (NO_SUCH_FILE, ""):  # nothing there, or a file
-            raise BenchError(f"tasks directory not found: {relpath(d)}",
-                             hint="pass an existing directory to --tasks-dir")
-        if problem != IS_A_DIRECTORY:
-            raise BenchError(f"cannot read tasks directory: {problem}", where=relpath(d),
-                             hint="pass an existing directory to --tasks-dir")
-        for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
-            name = _task_name(p)
-            if name in found and found[name].resolve() != p.resolve():
-                raise BenchError(
-                    f"task {name!r} is defined twice: {relpath(found[name])} and {relpath(p)}",
-                    hint="rename one of them (the 'name' key)",
-                )
-            found[name] = p
-    return found
-
-
-def _peek(path: Path) -> dict[Any, Any]:
-    """A task file's YAML mapping read without any check; {} when it cannot be read (load_task reports why)."""
-    import yaml
-
-    try:
-        if not_a_regular_file(path) or path.stat().st_size > MAX_TASK_FILE:
-            return {}
-        spec = _safe_load_unique_keys(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, AliasRefused):
-        return {}
-    return spec if isinstance(spec, dict) else {}
-
-
-def _task_name(path: Path) -> str:
-    """The task's `name` key, read without a full load (falls back to the file stem)."""
-    name = _peek(path).get("name")
-    return name if isinstance(name, str) and name else path.stem
-
-
-def is_draft(path: Path) -> bool:
-    """Whether a task file says ``draft: true``, read without a full load (so a broken draft blocks nothing)."""
-    return _peek(path).get("draft") is True
-
-
-def draft_note(name: str, path: Path) -> str:
-    """What plain `bench run` and `bench validate` say about a draft task they skip."""
-    return (f"skipped draft task {name!r} ({relpath(path)}): fill in its fixture, check it with "
-            f"`bench validate {name}`, then remove 'draft: true' to run it")
-
-
-def refuse_draft(task: Task) -> None:
-    """A draft task named to run: refused with what to do, and what its data still lacks.
-
-    `bench validate NAME` checks a draft like any task; only running it waits until
-    its line ``draft: true`` is removed.
-    """
-    if not task.draft:
-        return
-    from bench.tasks.fixtures import check_fixture
-
-    line = key_line(read_task_text(task.path), "draft")
-    missing: list[BenchError] = []
-    if task.fixture is not None:
-        try:
-            missing = check_fixture(task)[1]
-        except BenchError as e:
-            missing = list(e.errors) if isinstance(e, BenchErrors) else [e]
-    then = ("fill in what is missing (below), check it with `bench validate {n}`, then remove the line" if missing
-            else "it validates: remove the line")
-    refusal = BenchError(
-        f"task {task.name!r} is a draft and does not run yet: {then.format(n=task.name)} 'draft: true' "
-        "from its file",
-        where=f"{relpath(task.path)}:{line}" if line else relpath(task.path),
-        hint="plain `bench run` and `bench validate` skip drafts; `bench validate NAME` checks one",
-    )
-    raise BenchErrors([refusal, *missing]) if missing else refusal
-
-
-def resolve_tasks(names: Sequence[str], task_dirs: Sequence[Path] = ()) -> list[Task]:
-    """Tasks by name (or path to a .yaml file); all discovered tasks when `names` is empty.
-
-    `bench run` without --task keeps only those that `runs_by_default`. Without
-    names, draft tasks (``draft: true``) are skipped, each with a `BenchWarning`
-    naming it; a draft named is refused (`refuse_draft`).
-    """
-    known = discover_tasks(task_dirs)
-    if not names:
-        import warnings
-
-        tasks = []
-        for name, p in known.items():
-            if is_draft(p):
-                warnings.warn(draft_note(name, p), BenchWarning, stacklevel=2)
-            else:
-                tasks.append(load_task(p))
-        return tasks
-    tasks = []
-    for n in names:
-        p = Path(n)
-        if p.suffix in (".yaml", ".yml") and not_a_regular_file(p) != NO_SUCH_FILE:  # load_task says what is wrong
-            tasks.append(load_task(p))
-            refuse_draft(tasks[-1])
-        elif n in known:
-            tasks.append(load_task(known[n]))
-            refuse_draft(tasks[-1])
-        else:
-            raise BenchError(
-                f"unknown task {n!r}.{did_you_mean(n, list(known))}",
-                hint=f"known tasks: {', '.join(known)} (or pass a path to a task .yaml file; see `bench list`)",
-            )
-    return tasks

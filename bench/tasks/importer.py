@@ -39,7 +39,8 @@ from pathlib import Path
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import (BOM, IS_A_DIRECTORY, NO_SUCH_FILE, atomic_path, decode_utf8, json_line, not_a_regular_file,
                       read_bytes)
-from bench.tasks.definition import MAX_TASK_NAME, discover_tasks
+from bench.tasks.definition import MAX_TASK_NAME
+from bench.tasks.discovery import discover_tasks
 
 #: What NAME may look like: it becomes part of file and task names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -24,7 +24,8 @@ from bench.errors import EXIT_USAGE, BenchError, BenchErrors, relpath
 from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, not_a_regular_file, parse_jsonl
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
-from bench.tasks.definition import TASK_TYPES, discover_tasks, is_draft, load_task
+from bench.tasks.definition import TASK_TYPES, MetricCheck, load_task
+from bench.tasks.discovery import discover_tasks, is_draft
 from bench.tasks.fixtures import check_fixture
 from bench.tasks.records import Task
 
@@ -69,7 +70,8 @@ def _fixture_task(path: Path) -> tuple[Task | None, list[BenchError]]:
                 metrics=ttype.default_metrics, path=full, hash=""), []
 
 
-def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Target], list[BenchError], list[str]]:
+def _resolve(targets: Sequence[str], task_dirs: Sequence[Path],
+             metric_check: MetricCheck | None) -> tuple[list[Target], list[BenchError], list[str]]:
     """(tasks to check, problems, notes about draft tasks skipped)."""
     errors: list[BenchError] = []
     out: list[Target] = []
@@ -78,7 +80,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
 
     def load(path: Path, explicit: bool, label: str = "") -> None:
         try:
-            task = load_task(path)
+            task = load_task(path, metric_check)
         except BenchError as e:
             errors.extend(_errors_of(e))
             return
@@ -113,7 +115,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path]) -> tuple[list[Ta
             users = []
             for path in known.values():
                 try:
-                    t = load_task(path)
+                    t = load_task(path, metric_check)
                 except BenchError:
                     continue
                 if t.fixture is not None and t.fixture == p.resolve():
@@ -160,9 +162,13 @@ def check_target(target: Target) -> tuple[str | None, list[BenchError]]:
     return f"ok  {target.label}: {_plural(n, 'example')} ({kind}) from {source}{draft}", []
 
 
-def validate_targets(targets: Sequence[str], task_dirs: Sequence[Path] = ()) -> tuple[list[str], list[BenchError]]:
-    """Check the tasks named by `targets` (every discovered task when empty): (summary lines, problems)."""
-    resolved, errors, lines = _resolve(targets, task_dirs)
+def validate_targets(targets: Sequence[str], task_dirs: Sequence[Path] = (),
+                     metric_check: MetricCheck | None = None) -> tuple[list[str], list[BenchError]]:
+    """Check the tasks named by `targets` (every discovered task when empty): (summary lines, problems).
+
+    `metric_check` checks the metrics each task names (`bench.api.load_task`).
+    """
+    resolved, errors, lines = _resolve(targets, task_dirs, metric_check)
     for target in resolved:
         line, problems = check_target(target)
         if line:

@@ -223,7 +223,7 @@ QUESTIONS = [("Paris", ["Paris"]), ("", [""]), ("1066", ["1066 AD"]), ("blue", [
 def _squad_run(root: Path, model: str, predictions: list[str], no_answer: list[float], run_id: str) -> Path:
     """A QA run scored by bench's own Squad metric with no-answer scores (so it has best thresholds)."""
     refs = [r for _, r in QUESTIONS]
-    result = METRICS.get("squad")().compute(MetricInputs.of(predictions, refs, no_answer_scores=no_answer))
+    result = METRICS.get("squad")().score(MetricInputs.of(predictions, refs, no_answer_scores=no_answer))
     assert result.ci["best_f1"] is None and "best_f1_thresh" in result.metrics
     record = {
         "schema_version": 2, "run_id": run_id, "model": model, "task": "qa2", "task_type": "qa", "task_version": 1,

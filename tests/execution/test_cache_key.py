@@ -18,7 +18,7 @@ from bench.api import run
 from bench.errors import BenchError
 from bench.execution.cache import cache_key, model_identity
 from bench.models import resolve_model
-from bench.tasks.definition import resolve_tasks
+from bench.tasks.discovery import resolve_tasks
 
 BASE = '''
 from bench.models import Model

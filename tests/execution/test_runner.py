@@ -13,7 +13,7 @@ from bench.execution.runner import (
 )
 from bench.models import resolve_model
 from bench.results.store import RESULT_FIELDS, SCHEMA_VERSION
-from bench.tasks.definition import resolve_tasks
+from bench.tasks.discovery import resolve_tasks
 from bench.tasks.examples import load_examples
 
 

@@ -65,7 +65,7 @@ def _package(path: Path, layer: int, predictions=PREDICTIONS, references=REFEREN
 def _ours(path: Path, predictions=PREDICTIONS, references=REFERENCES, **settings) -> np.ndarray:
     metric = BertScore(settings={"model": str(path), "device": "cpu", **settings})
     try:
-        result = metric.compute(MetricInputs(ids=[f"e{i}" for i in range(len(predictions))],
+        result = metric.score(MetricInputs(ids=[f"e{i}" for i in range(len(predictions))],
                                              predictions=list(predictions), references=references))
     finally:
         metric.close()
@@ -131,7 +131,7 @@ def test_empty_texts_score_zero_raw(encoders, tmp_path):
 def test_an_example_without_references_is_unscored_and_counted(encoders):
     metric = BertScore(settings={"model": str(encoders["bert"]), "layer": 1, "device": "cpu"})
     try:
-        result = metric.compute(MetricInputs(ids=["e0", "e1", "e2"], predictions=PREDICTIONS[:3],
+        result = metric.score(MetricInputs(ids=["e0", "e1", "e2"], predictions=PREDICTIONS[:3],
                                              references=[REFERENCES[0], [], REFERENCES[2]]))
     finally:
         metric.close()

@@ -580,3 +580,33 @@ def test_benchs_rouge_module_through_bench_score_gives_the_built_in_numbers(in_t
         each, _ = score_json(cli, "s.jsonl", "--metric", target, "--metric-opt", "rouge.per_example=true", *extra)
         assert each["metrics"] == {f"rouge.{t}": v for t, v in built_in["metrics"].items()}
         assert each["ci"] == {f"rouge.{t}": v for t, v in built_in["ci"].items()}
+
+
+#: Only values that are no score: NaN, and text.
+NO_SCORE = '''import datasets
+import evaluate
+
+
+class NoScore(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="no score", citation="", inputs_description="",
+            features=datasets.Features({"predictions": datasets.Value("string"),
+                                        "references": datasets.Value("string")}))
+
+    def _compute(self, predictions, references):
+        return {"score": float("nan"), "verdict": "fine"}
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("per_example", [False, True])
+def test_a_metric_that_gives_no_score_at_all_is_an_error_not_an_empty_result(cli, in_tmp, per_example):
+    write_metric(in_tmp, "no_score", NO_SCORE)
+    rows = write_rows(in_tmp / "rows.jsonl")
+    args = ["score", str(rows), "--metric", "evaluate:./no_score.py"]
+    if per_example:
+        args += ["--metric-opt", "no_score.per_example=true"]
+    code, out, err = cli(*args)
+    assert code == 2 and "metric 'evaluate:./no_score.py' gave no score" in err and "nan" in err and "'fine'" in err
+    assert "Traceback" not in err and out == ""

@@ -410,7 +410,7 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
                 "prompt": "Rate 1-5.\n{document}\n{summary}\nScore:"}
     metric = JUDGES["coherence"](None, settings, tmp_path / "cache")
     try:
-        result = metric.compute(_inputs(rows))
+        result = metric.score(_inputs(rows))
     except BenchError as e:  # a random model may never write a number on the scale: the unscored path, all of it
         assert "no reply of the judge has a number from 1 to 5" in str(e)
         result = None
@@ -429,7 +429,7 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
     again = JUDGES["coherence"](None, settings, tmp_path / "cache")
     try:
         try:
-            again.compute(_inputs(rows))
+            again.score(_inputs(rows))
         except BenchError:
             assert result is None
         assert again.judge.model is None and again.judge.requests == 0
@@ -453,7 +453,7 @@ def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_pat
         metric = JUDGES["fluency"](None, settings, cache)
         try:
             try:
-                metric.compute(inputs)
+                metric.score(inputs)
             except BenchError as e:
                 assert "no reply of the judge has a number from 1 to 3" in str(e)
         finally:

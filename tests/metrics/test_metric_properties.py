@@ -38,7 +38,7 @@ def test_rouge_agrees_with_rouge_score(pred, refs):
 @given(preds=st.lists(st.one_of(texts, any_texts), min_size=1, max_size=5), data=st.data())
 def test_corpus_rouge_is_within_0_and_100(preds, data):
     refs = [data.draw(st.lists(texts.filter(lambda t: t.strip()), min_size=1, max_size=3)) for _ in preds]
-    r = Rouge(MetricOptions(bootstrap_resamples=50)).compute(MetricInputs.of(preds, refs))
+    r = Rouge(MetricOptions(bootstrap_resamples=50)).score(MetricInputs.of(preds, refs))
     for name, value in r.metrics.items():
         assert 0.0 <= value <= 100.0
         assert all(0.0 <= v <= 100.0 for v in r.per_example[name])
@@ -56,7 +56,7 @@ def test_identical_texts_score_100(text):
     line breaks keeps them as its sentence boundaries, while a prediction is
     always split, so there the two may differ.)
     """
-    r = Rouge(MetricOptions(bootstrap_resamples=10)).compute(MetricInputs.of([text], [[text]]))
+    r = Rouge(MetricOptions(bootstrap_resamples=10)).score(MetricInputs.of([text], [[text]]))
     for t in ROUGE_TYPES:
         if t == "rougeLsum" and "\n" in text:
             continue

@@ -11,7 +11,7 @@ import pytest
 from bench.errors import BenchError
 from bench.metrics import (METRICS, MetricInputs, MetricSpec, parse_metric_specs,
                            resolve_metric, short_name, split_metric_opts, well_formed)
-from bench.metrics.metric import make_settings
+from bench.metrics.options import make_settings
 from bench.metrics.scoring import score_examples
 
 from conftest import REPO

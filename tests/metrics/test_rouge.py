@@ -123,10 +123,10 @@ def test_parallel_scoring_gives_identical_numbers(monkeypatch):
     rng = random.Random(11)
     preds = [" ".join(rng.choice(TEXTS) for _ in range(3)) for _ in range(300)]
     refs = [[rng.choice(TEXTS) + "\n" + rng.choice(TEXTS)] for _ in range(300)]
-    serial = rouge_metric.Rouge(MetricOptions()).compute(MetricInputs.of(preds, refs))
+    serial = rouge_metric.Rouge(MetricOptions()).score(MetricInputs.of(preds, refs))
     monkeypatch.setattr(rouge_metric, "PARALLEL_MIN_PAIRS", 10)
     monkeypatch.setenv("BENCH_SCORE_JOBS", "2")
     assert rouge_metric._jobs(300) == 2
-    parallel = rouge_metric.Rouge(MetricOptions()).compute(MetricInputs.of(preds, refs))
+    parallel = rouge_metric.Rouge(MetricOptions()).score(MetricInputs.of(preds, refs))
     assert parallel.per_example == serial.per_example
     assert parallel.metrics == serial.metrics and parallel.ci == serial.ci

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bench.metrics.rouge import engines as rouge_engine, rouge_metric
 from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
-from bench import native
+from bench.metrics.rouge import compiled
 from tiny_models import seed_text
 
 
@@ -29,9 +29,10 @@ def _available(engine: str) -> bool:
         return True
     if engine == "c":
         # built by every install with a C compiler: missing here is a failure unless the build was turned off
-        if native.module() is None and os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
-            pytest.fail("bench's C extension is not built, or was built from an older source: pip install -e . (or set BENCH_NO_NATIVE=1)")
-        return native.module() is not None
+        if compiled.module() is None and not compiled.disabled():
+            pytest.fail("bench's compiled ROUGE engine is not built, or was built from an older source: pip install -e . "
+                        "(or set BENCH_NO_NATIVE=1)")
+        return compiled.module() is not None
     try:
         import rouge_score_rs  # noqa: F401
     except ImportError:
@@ -235,3 +236,25 @@ def test_python_scorer_uses_worker_processes_for_large_sets_of_any_tokenizer(mon
             parallel = rouge_metric._score_chunk(args)
             monkeypatch.undo()
         assert np.array_equal(serial[0], parallel[0]) and serial[1] == parallel[1]
+
+
+def test_bench_no_native_at_run_time_leaves_the_c_engine_unloaded():
+    # set when bench runs (not only when it is installed): the C engine is neither imported nor chosen, and asking
+    # for it says which variable turns it off
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from bench.metrics.rouge import engines\n"
+            "print(engines.name('default'), 'bench.metrics.rouge._engine' in sys.modules)\n"
+            "import os; os.environ['BENCH_ROUGE_ENGINE'] = 'c'; engines.cache_clear()\n"
+            "try:\n    engines.uses_native('default')\n"
+            "except engines.EngineUnavailable as e:\n    print(e.hint)\n")
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_ROUGE_ENGINE"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**env, "BENCH_NO_NATIVE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    first, hint = proc.stdout.splitlines()
+    engine, imported = first.split()
+    assert engine != "c" and imported == "False"
+    assert hint == "unset BENCH_NO_NATIVE, or unset BENCH_ROUGE_ENGINE"

@@ -9,7 +9,8 @@ from conftest import REPO
 
 from bench.errors import BenchErrors
 from bench.metrics import MetricInputs, MetricOptions, get_metric
-from bench.metrics.scoring import Scores, read_score_file, score_predictions
+from bench.metrics.scoring import Scores, score_predictions
+from bench.metrics.score_file import read_score_file
 
 GOOD_SCORE_FILE = REPO / "tests" / "bad_inputs" / "good" / "score.jsonl"
 PREDICTIONS = ["The library reopened on Friday.", ""]
@@ -19,7 +20,7 @@ REFERENCES = [["The Riverside library reopened on Friday."], ["A ferry line open
 def test_one_metric_is_its_result_unchanged():
     options = MetricOptions()
     s = score_predictions(["rouge"], PREDICTIONS, REFERENCES, options)
-    direct = get_metric("rouge", options).compute(MetricInputs.of(PREDICTIONS, REFERENCES))
+    direct = get_metric("rouge", options).score(MetricInputs.of(PREDICTIONS, REFERENCES))
     assert isinstance(s, Scores)
     assert s.metrics == direct.metrics and s.ci == direct.ci and s.signatures == direct.signatures
     assert [e["rouge1"] for e in s.per_example] == list(direct.per_example["rouge1"])

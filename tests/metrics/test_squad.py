@@ -64,7 +64,7 @@ def test_unanswerable_questions():
 def test_corpus_scores_and_breakdowns():
     preds = ["KYIV", "on Wednesday", "", "", "dozens"]
     refs = [["KYIV"], ["Wednesday"], [], ["sixth"], []]
-    r = Squad(MetricOptions()).compute(MetricInputs.of(preds, refs))
+    r = Squad(MetricOptions()).score(MetricInputs.of(preds, refs))
     assert r.per_example["exact_match"] == [100.0, 0.0, 100.0, 0.0, 0.0]
     # "on wednesday" vs "wednesday": P=1/2, R=1 -> 2/3
     assert r.per_example["f1"][1] == pytest.approx(200 / 3)

@@ -82,7 +82,7 @@ def _direct(path: Path, summaries, documents, entailment: int, contradiction: in
 def _compute(path: Path, summaries=SUMMARIES, documents=DOCUMENTS, cache_dir: Path | None = None, **settings):
     metric = SummacZS(settings={"model": str(path), "device": "cpu", **settings}, cache_dir=cache_dir)
     try:
-        return metric.compute(MetricInputs(ids=[f"d{i}" for i in range(len(summaries))], predictions=list(summaries),
+        return metric.score(MetricInputs(ids=[f"d{i}" for i in range(len(summaries))], predictions=list(summaries),
                                            references=[[] for _ in summaries], documents=list(documents)))
     finally:
         metric.close()

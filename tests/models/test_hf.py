@@ -467,7 +467,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_order():
     skip_without_hf()
     import torch
 
-    from bench.models.hf.runtime import map_batches
+    from bench.runtime.batching import map_batches
     from bench.runtime.memory import is_out_of_memory
 
     sizes, shrunk = [], []

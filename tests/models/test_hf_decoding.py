@@ -177,7 +177,7 @@ def test_two_windows_where_raw_logits_and_softmax_scores_disagree(built, cli, tm
 def test_the_model_returns_answers_with_no_answer_scores(built, tmp_path):
     from bench.models.hf.config import info_for
     from bench.models.hf.factory import create_model
-    from bench.tasks.definition import load_task
+    from bench.api import load_task
     from bench.tasks.examples import load_examples
 
     task, examples = load_examples(load_task(_task(tmp_path / "task", [_row(0, SENTENCE),

@@ -42,7 +42,7 @@ def test_the_name_does_not_depend_on_the_working_directory(model_dir, monkeypatc
 def test_a_model_named_twice_in_one_command_runs_once(model_dir, cli, in_tmp):
     """Two spellings of one model in one `bench run` are one model: one run (checked before anything loads)."""
     from bench.execution.runner import check_pairs
-    from bench.tasks.definition import resolve_tasks
+    from bench.tasks.discovery import resolve_tasks
 
     (task,) = resolve_tasks(["seed-summarization"])
     specs = [resolve_model(name) for name in ("./models/tiny-bart", "models/tiny-bart/", "link-to-bart")]

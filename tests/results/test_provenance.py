@@ -75,13 +75,13 @@ def test_provenance_holds_versions_machine_device_and_command():
 
 
 def test_provenance_names_the_rouge_engine(monkeypatch):
-    from bench import native
+    from bench.metrics.rouge import compiled
     from bench.metrics.rouge import engines as rouge_engine
 
     monkeypatch.delenv("BENCH_ROUGE_ENGINE", raising=False)
     rouge_engine.cache_clear()
     try:
-        expected = "c" if native.module() is not None else rouge_engine.name("default")
+        expected = "c" if compiled.module() is not None else rouge_engine.name("default")
         assert provenance()["rouge_engine"] == expected
         monkeypatch.setenv("BENCH_ROUGE_ENGINE", "python")
         rouge_engine.cache_clear()

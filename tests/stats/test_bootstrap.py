@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from conftest import REPO
 
+from bench.errors import BenchError
 from bench.stats.bootstrap import (
-    CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, percentile_interval, resample_means,
+    CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, bootstrap_cis, percentile_interval, resample_means,
+    resample_means_many,
 )
 
 
@@ -57,3 +59,50 @@ def test_resample_defaults_are_defined_in_one_module():
                      if re.search(r"^\s*DEFAULT_(RESAMPLES|SEED)\s*[:=]", p.read_text(encoding="utf-8"), re.M))
     assert defined == ["bench/stats/bootstrap.py"]
     assert DEFAULT_RESAMPLES == 1000 and DEFAULT_SEED == 12345  # the values stored runs were computed with
+
+
+@pytest.mark.parametrize("n", [2, 17, 1000, 20_000, 2**31 - 1])
+def test_int32_draws_are_the_int64_draws(n):
+    # bootstrap draws int32 indices: numpy draws any range below 2**32 with one 32-bit generator
+    a = np.random.default_rng(12345).integers(0, n, size=(3, 1001))
+    b = np.random.default_rng(12345).integers(0, n, size=(3, 1001), dtype=np.int32)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 1000, 8191, 8193, 20_011])
+@pytest.mark.parametrize("k", [1, 4, 17])
+def test_means_and_intervals_are_the_definition_s_bit_for_bit(n, k):
+    # the intervals every results.json holds: numpy's x[r][idx].mean(axis=1) over one seeded draw (which bench's
+    # C extension reproduced until it was removed), on values of every scale and sign
+    rng = np.random.default_rng(n * 31 + k)
+    x = rng.normal(size=(k, n)) * 10.0 ** rng.integers(-3, 4, size=(k, 1))
+    idx = np.random.default_rng(DEFAULT_SEED).integers(0, n, size=(300, n))
+    expected = np.stack([x[r][idx].mean(axis=1) for r in range(k)])
+    assert np.array_equal(resample_means_many(x, n_resamples=300), expected)
+    names = [f"m{r}" for r in range(k)]
+    got = bootstrap_cis(dict(zip(names, x)), n_resamples=300)
+    for r, name in enumerate(names):
+        want = (float(x[r][0]),) * 2 if n == 1 else percentile_interval(expected[r])
+        assert got[name] == want == bootstrap_ci(x[r], n_resamples=300)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, 1000.0, "1000", None, True, float("nan")])
+def test_a_number_of_resamples_that_is_not_a_positive_whole_number_is_one_clear_error(bad):
+    for call in (lambda: bootstrap_ci([1.0, 2.0, 3.0], n_resamples=bad),
+                 lambda: bootstrap_ci([], n_resamples=bad),  # refused before it looks at the values
+                 lambda: bootstrap_cis({"a": [1.0, 2.0], "b": [3.0]}, n_resamples=bad),
+                 lambda: resample_means([1.0, 2.0], n_resamples=bad),
+                 lambda: resample_means_many([[1.0, 2.0]], n_resamples=bad)):
+        with pytest.raises(BenchError, match=r"bootstrap resamples must be 1 or more, got ") as e:
+            call()
+        assert repr(bad) in str(e.value) and "hint:" in str(e.value)
+    assert bootstrap_ci([1.0, 2.0, 3.0], n_resamples=np.int64(5)) == bootstrap_ci([1.0, 2.0, 3.0], n_resamples=5)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.5, float("nan"), "0.95", True])
+def test_a_confidence_outside_0_to_1_is_one_clear_error(bad):
+    for call in (lambda: bootstrap_ci([1.0, 2.0, 3.0], confidence=bad),
+                 lambda: bootstrap_cis({"a": [1.0, 2.0]}, confidence=bad),
+                 lambda: percentile_interval(np.arange(5.0), confidence=bad)):
+        with pytest.raises(BenchError, match=r"confidence of a bootstrap interval must lie between 0 and 1"):
+            call()

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.examples import count_examples, load_examples, select_indices
 
 SENTENCES = [

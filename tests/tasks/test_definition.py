@@ -7,14 +7,9 @@ import hashlib
 import pytest
 
 from bench.errors import BenchError, BenchErrors
-from bench.tasks.definition import (
-    MAX_TASK_FILE,
-    TASK_TYPES,
-    load_task,
-    parse_task_yaml,
-    read_task_text,
-    task_hash,
-)
+from bench.tasks.task_yaml import MAX_TASK_FILE, parse_task_yaml, read_task_text
+from bench.tasks.definition import TASK_TYPES, task_hash
+from bench.api import load_task
 from bench.tasks.locations import key_line, key_where
 
 

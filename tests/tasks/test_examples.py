@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO
 
 from bench.errors import BenchError, BenchWarning
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.examples import count_examples, example_from_row, load_examples, select_indices
 from bench.tasks.records import Example
 

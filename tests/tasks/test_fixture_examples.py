@@ -14,7 +14,8 @@ import sys
 import pytest
 from conftest import REPO
 
-from bench.tasks.definition import discover_tasks, load_task
+from bench.tasks.discovery import discover_tasks
+from bench.api import load_task
 from bench.tasks.examples import example_from_row, load_examples
 from bench.tasks.records import Example
 
@@ -89,7 +90,8 @@ def test_an_integer_id_beyond_64_bits_is_its_digits(tmp_path):
 def test_loading_the_bundled_fixture_tasks_does_not_import_datasets(tmp_path):
     code = (
         "import sys\n"
-        "from bench.tasks.definition import discover_tasks, load_task\n"
+        "from bench.api import load_task\n"
+        "from bench.tasks.discovery import discover_tasks\n"
         "from bench.tasks.examples import load_examples\n"
         "n = 0\n"
         "for path in discover_tasks().values():\n"

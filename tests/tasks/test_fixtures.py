@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.fixtures import Row, check_mapped_fields, check_rows, fixture_rows, unfilled_field
 
 

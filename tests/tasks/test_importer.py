@@ -11,7 +11,7 @@ import yaml
 from conftest import SEED_ARTICLE
 
 from bench.errors import BenchError
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.importer import parse_article
 
 NEW_ARTICLE = """\

@@ -6,7 +6,7 @@ import json
 
 from conftest import REPO, SEED_ARTICLE
 
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.examples import count_examples, load_examples
 
 

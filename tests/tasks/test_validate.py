@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.errors import BenchErrors
-from bench.tasks.definition import load_task
+from bench.api import load_task
 from bench.tasks.examples import count_examples, load_examples
 from bench.tasks.fixtures import check_fixture
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 from bench.metrics.extractiveness.fragments import RATES, STAT_NAMES
 
 #: Score names, in the order tables show them, and those that are shares (x100): the core module's
@@ -88,7 +88,6 @@ class Extractiveness(Metric):
         finally:
             if cache is not None:
                 cache.close()
-        metrics, ci = corpus_stats(per, self.options)
         empty = int((per["summary_length"] == 0).sum())
         warnings = [f"{empty} summar{'y is' if empty == 1 else 'ies are'} empty: extractiveness statistics 0 "
                     "(summary_length 0)"] if empty else []
@@ -97,8 +96,6 @@ class Extractiveness(Metric):
                             f"token cache ({cache.error}); they will be tokenized again next time")
         return MetricResult(
             per_example={k: v.tolist() for k, v in per.items()},
-            metrics=metrics,
-            ci=ci,
             signatures=self.signatures("prediction"),
             warnings=warnings,
             reference=reference,
@@ -123,11 +120,10 @@ class Extractiveness(Metric):
         counts = np.bincount(index, minlength=len(examples)).astype(np.float64)
         per = {name: np.bincount(index, weights=values, minlength=len(examples)) / counts
                for name, values in per_ref.items()}
-        metrics, ci = corpus_stats(per, self.options)
         sigs = {name: sig.replace("|of:prediction|", "|of:reference|refs:mean|")
                 for name, sig in self.signatures("prediction").items()}
-        return MetricResult(per_example={k: v.tolist() for k, v in per.items()}, metrics=metrics, ci=ci,
-                            signatures=sigs, counts={"reference_examples": len(examples)})
+        return MetricResult(per_example={k: v.tolist() for k, v in per.items()}, signatures=sigs,
+                            counts={"reference_examples": len(examples)})
 
 
 def as_paragraph(summary: str) -> str:

@@ -49,7 +49,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.errors import EXIT_ENVIRONMENT, EXIT_USAGE, BenchError
-from bench.metrics.metric import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, signature
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.options import MetricOptions
 
 PREFIX = "evaluate:"
 INSTALL_HINT = "pip install evaluate (or pip install 'bench[evaluate]')"
@@ -212,26 +213,26 @@ class EvaluateMetric(Metric):
                     per[key] = values
                 else:
                     skipped.append(key)
+        if n and not per and not corpus:
+            returned = rows[0] if self.per_example else out
+            raise BenchError(f"metric {self.name!r} gave no score: its module returned {_shown(returned)} "
+                             f"({'for the first example' if self.per_example else 'for the corpus'}), which has no "
+                             f"finite number, nor one number per example",
+                             hint="a metric asked for must give at least one score; check its script and options")
         if skipped:
             warnings.append(f"metric {self.name!r}: {', '.join(map(repr, skipped))} skipped: not a finite number, "
                             f"nor one per example")
-        means, ci = corpus_stats(per, self.options)
-        metrics: dict[str, float] = {}
-        cis: dict[str, tuple[float, float] | None] = {}
         signatures: dict[str, str] = {}
-        for key, value in means.items():
-            metrics[f"{prefix}.{key}"] = value
-            cis[f"{prefix}.{key}"] = ci[key]
+        for key in per:
             signatures[f"{prefix}.{key}"] = self.signature_of(f"{prefix}.{key}", "mean")
-        for key, value in corpus.items():
-            metrics[f"{prefix}.{key}"] = value
-            cis[f"{prefix}.{key}"] = None
+        for key in corpus:
             signatures[f"{prefix}.{key}"] = self.signature_of(f"{prefix}.{key}", "corpus")
         if corpus:
             warnings.append(f"metric {self.name!r} gives only a corpus value for {', '.join(map(repr, corpus))}: "
                             "no CI, and no paired test in `bench compare` (per_example=true computes the module "
                             "once per example, which is right only for a mean of per-example scores)")
-        return MetricResult(per_example={f"{prefix}.{k}": v for k, v in per.items()}, metrics=metrics, ci=cis,
+        return MetricResult(per_example={f"{prefix}.{k}": v for k, v in per.items()},
+                            corpus={f"{prefix}.{k}": v for k, v in corpus.items()},
                             signatures=signatures, warnings=warnings)
 
 
@@ -484,3 +485,9 @@ def short(name: str) -> str:
 
 
 __all__ = ["OWN_OPTIONS", "EvaluateMetric", "evaluate_metric_class"]
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    """A module's returned value for a message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -31,6 +31,7 @@ fall); bench masks padding, which is the definition. Scores are x100.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.metrics.metric import (Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature,
-                                unscored_count)
+from bench.io import read_bytes
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
+from bench.metrics.options import check_model_options, with_model_options
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).
@@ -58,18 +60,20 @@ SCORE_NAMES = ("bertscore_precision", "bertscore_recall", "bertscore_f1")
 MATCH_BUDGET = 1 << 24
 #: Most bytes of token embeddings kept on a GPU at once; more stay in CPU memory until matched.
 DEVICE_EMBEDDING_BUDGET = 4 << 30
+#: A baseline file has a row per layer: a few kilobytes (the bert-score package's largest is under 10 KB).
+MAX_BASELINE_BYTES = 1 << 20
 
 
 def read_baseline(path: str | Path, layer: int) -> tuple[float, float, float]:
     """The (P, R, F) baseline of `layer` from a bert-score baseline file (CSV with columns LAYER,P,R,F)."""
     path = Path(path).expanduser()
+    hint = ("pass a file like the bert-score package's rescale_baseline/<lang>/<model>.tsv (CSV: LAYER,P,R,F, "
+            "one row per layer)")
+    data = read_bytes(path, "the BERTScore baseline file", hint, limit=MAX_BASELINE_BYTES)
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as e:
-        raise BenchError(f"cannot read the BERTScore baseline file: {e}", where=path,
-                         hint="pass a file like the bert-score package's rescale_baseline/<lang>/<model>.tsv "
-                              "(CSV: LAYER,P,R,F, one row per layer)") from None
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise BenchError(f"cannot read the BERTScore baseline file: {e}", where=path, hint=hint) from None
     header = [c.strip() for c in rows[0]] if rows else []
     if header[:4] != ["LAYER", "P", "R", "F"]:
         raise BenchError(f"the BERTScore baseline file's first line is {','.join(header)!r}, not 'LAYER,P,R,F'",
@@ -341,9 +345,12 @@ def bundled_baseline(alias: str | None, layer: int) -> tuple[float, float, float
 # ------------------------------------------------------------------ the metric
 
 
+@with_model_options
 @dataclass(frozen=True)
 class BertScoreOptions:
-    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``)."""
+    """The options of the `bertscore` metric (``--metric-opt bertscore.KEY=VALUE``): its own, then the model
+    options (`ModelOptions`: batch_size, device, dtype, max_length, revision; the bert-score package runs in
+    float32 and keeps the tokenizer's model_max_length tokens of each text)."""
 
     model: str = "roberta-large"
     """An encoder: an alias (roberta-large, deberta-xlarge-mnli, deberta-large-mnli, distilbert-base-uncased),
@@ -357,16 +364,6 @@ class BertScoreOptions:
     """Rescale with a baseline b: (x - b) / (1 - b); bundled for the aliases at their layer, else baseline_path."""
     baseline_path: str | None = None
     """A bert-score baseline file (CSV LAYER,P,R,F) for rescale_with_baseline."""
-    batch_size: int | str = "auto"
-    """Texts per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
-    device: str = "auto"
-    """auto, cpu, cuda, cuda:N or mps (as for models)."""
-    dtype: str = "auto"
-    """auto, float32, float16 or bfloat16 (as for models); the bert-score package runs in float32."""
-    max_length: int | None = None
-    """Tokens kept of each text; default the tokenizer's model_max_length (the package's)."""
-    revision: str | None = None
-    """A hub model's branch, tag or commit."""
 
 
 class BertScore(Metric):
@@ -389,12 +386,9 @@ class BertScore(Metric):
         from bench.metrics.model_based.loading import ENCODER, locate_metric_model
 
         s = self.settings
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"metric 'bertscore': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        check_model_options(s, "bertscore", min_length=2)
         if s.layer is not None and s.layer < 0:
             raise BenchError(f"metric 'bertscore': layer must be 0 or more, not {s.layer}")
-        if s.max_length is not None and s.max_length < 2:
-            raise BenchError(f"metric 'bertscore': max_length must be 2 or more, not {s.max_length}")
         if s.baseline_path is not None and not s.rescale_with_baseline:
             raise BenchError("metric 'bertscore': baseline_path is given but rescale_with_baseline is off",
                              hint="add --metric-opt bertscore.rescale_with_baseline=true")
@@ -442,7 +436,7 @@ class BertScore(Metric):
 
             self.model = MetricModel(self.source, ENCODER, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = BertScorer(self.model, self.layer, s.max_length)
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         # An example without references (an unanswerable question) has nothing to be compared with: unscored.
         scored = [i for i, refs in enumerate(inputs.references) if refs]
@@ -458,17 +452,15 @@ class BertScore(Metric):
             for row, i in enumerate(scored):
                 column[i] = float(values[row, k])
             per_example[name] = column
-        metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         counts = {"bertscore_truncated": self.scorer.truncated}
         unscored = len(inputs) - len(scored)
-        if unscored:
-            counts.update({unscored_count(name): unscored for name in SCORE_NAMES})
+        if unscored:  # (counted by the scoring step)
             warnings.append(f"bertscore: {unscored} example(s) without references left unscored")
         if self.scorer.truncated:
             warnings.append(f"bertscore: {self.scorer.truncated} text(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated (as the bert-score package does)")
-        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+        return MetricResult(per_example=per_example,
                             signatures=self.signatures([r for r in inputs.references if r], self.model.dtype_name,
                                                        self.scorer.max_length),
                             counts=counts, warnings=warnings)

@@ -10,7 +10,8 @@ that lies on the criterion's scale. A reply without one leaves its example
 unscored (None, counted as ``judge_<criterion>_unscored`` and named in a
 warning), never scored 0 as G-Eval's script does.
 
-The judge is any model bench can run as a generator (`bench.metrics.model_based.judge_backends`): ``openai:NAME`` behind an
+The judge (`bench.metrics.model_based.judge_backends`) is any model bench can run
+as a generator: ``openai:NAME`` behind an
 OpenAI-compatible server (``base_url``; vLLM, llama.cpp, TGI ...), through
 bench's own client (`bench.models.openai_compat`: retries, errors, the server
 check before anything runs), or a local causal LM (a directory, a hub id in the
@@ -38,7 +39,9 @@ from typing import Any, Literal
 
 from bench.cache.keys import content_key
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.io import read_bytes
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.aggregation import unscored_count
 from bench.metrics.model_based.judge_backends import Request, fill, make_judge
 
 PREFIX = "judge:"
@@ -48,6 +51,8 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+#: A rubric is a page or two of text; a prompt file is read up to this size.
+MAX_PROMPT_BYTES = 1 << 20
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
 
@@ -108,9 +113,11 @@ class JudgeOptions:
     concurrency: int = 8
     """openai: requests in flight at once."""
     timeout: float = 120.0
-    """openai: seconds per request."""
+    """openai: seconds per request, from connecting to the reply's last byte."""
     max_retries: int = 4
     """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
+    max_reply_bytes: int = 65536
+    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes."""
     batch_size: int | str = "auto"
     """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
     device: str = "auto"
@@ -119,7 +126,6 @@ class JudgeOptions:
     """Local model: auto, float32, float16 or bfloat16."""
     revision: str | None = None
     """Local model: a hub model's branch, tag or commit."""
-
 
 
 # ------------------------------------------------------------------ the metric
@@ -155,12 +161,12 @@ class Judge(Metric):
             template, source = s.prompt, "prompt"
         elif s.prompt_file is not None:
             path = Path(s.prompt_file).expanduser()
+            hint = "prompt_file is a UTF-8 text file, relative to the working directory"
+            data = read_bytes(path, "the judge's prompt file", hint, limit=MAX_PROMPT_BYTES)
             try:
-                template = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                reason = getattr(e, "strerror", None) or str(e)
-                raise BenchError(f"cannot read the judge's prompt file: {reason}", where=relpath(path),
-                                 hint="prompt_file is a UTF-8 text file, relative to the working directory") from None
+                template = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise BenchError(f"cannot read the judge's prompt file: {e}", where=relpath(path), hint=hint) from None
             source = str(path)
         else:
             return default_prompts()[self.criterion], "bundled"
@@ -237,7 +243,6 @@ class Judge(Metric):
                              hint="check the judge model and its prompt; its replies are cached, so fixing the "
                                   "prompt or the model asks again only what changed",
                              exit_code=EXIT_ENVIRONMENT)
-        metrics, ci = corpus_stats({name: per}, self.options)
         warnings = list(self.judge.warnings())
         if unscored:
             ids = [inputs.ids[k] for k, v in enumerate(per) if v is None]
@@ -255,7 +260,7 @@ class Judge(Metric):
             warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
                             f"to keep them and resume an interrupted scoring)")
         return MetricResult(
-            per_example={name: per}, metrics=metrics, ci=ci, signatures={name: self.signature_value()},
+            per_example={name: per}, signatures={name: self.signature_value()},
             counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
             warnings=warnings, details={name: details})
 

@@ -18,7 +18,7 @@ from typing import Any
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 
 _PLACEHOLDER = re.compile(r"\{(document|summary)\}")
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries")
+_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
 _LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
 
 
@@ -69,11 +69,12 @@ class ServerJudge:
 
             s = self.settings
             generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
-                          "max_retries": s.max_retries, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                          "seed": s.seed + sample}
+                          "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
+                          "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
             with _api_key(s.api_key_env):
                 self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample)
+                                                         seed=s.seed + sample,
+                                                         option=lambda key: f"--metric-opt judge.{key}")
         return self.clients[sample]
 
     def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
@@ -146,7 +147,7 @@ class LocalJudge:
         import transformers
 
         from bench.models.hf.generate import fit_prompt
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         model = self.load()
         task = _judge_task()

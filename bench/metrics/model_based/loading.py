@@ -4,8 +4,8 @@ A metric model is named like a model to evaluate: an alias (resolved to a hub
 id), a hub id ``org/name`` (loaded from the Hugging Face cache, or fetched when
 the hub is reachable and HF_HUB_OFFLINE is not set) or a directory written by
 ``save_pretrained``. Finding the files, the offline error (exit code 3), the
-device and the dtype are the Hugging Face runtime's own (`bench.models.hf.config`
-and `bench.models.hf.runtime`), so ``device``, ``dtype`` and ``batch_size`` mean
+device, the dtype and the batches are the ones models to evaluate have (`bench.models.hf.config`,
+`bench.runtime.devices`, `bench.runtime.batching`), so ``device``, ``dtype`` and ``batch_size`` mean
 what they mean for ``bench run``. Batches that run out of memory are halved.
 
 Nothing here imports torch or transformers at import time; `load_metric_model`
@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError
+from bench.errors import EXIT_ENVIRONMENT, BenchError, clip
+from bench.io import IS_A_DIRECTORY, not_a_regular_file
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 ENCODER, NLI = "encoder", "nli"
+
+#: The longest model name taken: a path or a hub id is far shorter (PATH_MAX is 4096 on Linux).
+MAX_NAME = 4096
 
 #: Batch size on CPU when ``batch_size`` is "auto" (sorted by length, bigger batches only add padding there).
 CPU_METRIC_BATCH_SIZE = 32
@@ -106,8 +110,11 @@ def locate_metric_model(name: str, kind: str, revision: str | None = None,
 
     if not isinstance(name, str) or not name.strip():
         raise BenchError(f"no {kind} model given", hint="pass a hub id org/name, an alias or a directory")
+    if len(name) > MAX_NAME:
+        raise BenchError(f"{kind} model name of {len(name)} characters ({clip(name, 60)!r}): too long for an alias, "
+                         f"a hub id or a directory", hint="pass a hub id org/name, an alias or a directory")
     path = Path(name).expanduser()
-    if path.is_dir():
+    if not_a_regular_file(path) == IS_A_DIRECTORY:
         config = read_local_config(path)
         return MetricModelSource(str(path.resolve()), str(path.resolve()), True, config, None, True,
                                  local_fingerprint(path))
@@ -134,8 +141,8 @@ class MetricModel:
 
     def __init__(self, source: MetricModelSource, kind: str, device: str = "auto", dtype: str = "auto",
                  batch_size: int | str = "auto", revision: str | None = None) -> None:
-        from bench.models.hf.runtime import (AUTO_START_ENCODE, quiet_transformers, require_hf, resolve_device,
-                                             resolve_dtype)
+        from bench.runtime.batching import AUTO_START_ENCODE, Batcher
+        from bench.runtime.devices import quiet_transformers, require_hf, resolve_device, resolve_dtype
 
         require_hf()
         import transformers
@@ -156,11 +163,13 @@ class MetricModel:
             self.model = self._load(lambda: auto.from_pretrained(source.model_id, dtype=self.dtype, **common),
                                     "weights", revision)
         self.model.to(self.device).eval()
-        self.batch_size_mode = "auto" if batch_size == "auto" else "fixed"
         if isinstance(batch_size, int):
-            self.batch_size = batch_size
+            size = batch_size
         else:
-            self.batch_size = CPU_METRIC_BATCH_SIZE if self.device.type == "cpu" else AUTO_START_ENCODE
+            size = CPU_METRIC_BATCH_SIZE if self.device.type == "cpu" else AUTO_START_ENCODE
+        self.batcher = Batcher(self.device, size, "auto" if batch_size == "auto" else "fixed", self.warnings,
+                               name=f"metric model {source.name}", label=f"{source.name}: ", unit="input",
+                               hint="try dtype=bfloat16 (or float16), or device=cpu")
         self.load_s = time.perf_counter() - t0
 
     @property
@@ -199,34 +208,20 @@ class MetricModel:
                 return value
         return 512
 
+    @property
+    def batch_size(self) -> int:
+        return self.batcher.size
+
     def map_batches(self, items: Sequence[T], run: Callable[[Sequence[T]], list[R]]) -> list[R]:
         """`run` over batches of the current size; a batch that runs out of memory is retried at half the size."""
-        from bench.models.hf.runtime import free_memory, map_batches
-        from bench.runtime.memory import is_out_of_memory
-
-        def shrink(new_size: int) -> None:
-            free_memory(self.device)
-            if self.batch_size_mode == "fixed" and not any("out of memory" in w for w in self.warnings):
-                self.warnings.append(f"{self.source.name}: batch size {self.batch_size} ran out of memory on "
-                                     f"{self.device}; continued with smaller batches")
-
-        try:
-            out, self.batch_size = map_batches(items, self.batch_size, run, is_out_of_memory, shrink)
-        except Exception as e:
-            if is_out_of_memory(e):
-                free_memory(self.device)
-                raise BenchError(f"metric model {self.source.name} runs out of memory on {self.device} even one "
-                                 f"input at a time", hint="try dtype=bfloat16 (or float16), or device=cpu",
-                                 exit_code=EXIT_ENVIRONMENT) from None
-            raise
-        return out
+        return self.batcher.map(items, run)
 
     def describe(self) -> Mapping[str, Any]:
         return {"name": self.source.name, "id": self.source.model_id, "commit": self.source.commit,
                 "device": str(self.device), "dtype": self.dtype_name, "batch_size": self.batch_size}
 
     def close(self) -> None:
-        from bench.models.hf.runtime import free_memory
+        from bench.runtime.devices import free_memory
 
         self.model = None
         free_memory(self.device)

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, signature, unscored_count
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.options import check_model_options, with_model_options
 
 if TYPE_CHECKING:
     from bench.cache.tables import Pairs
@@ -120,7 +121,7 @@ class SummacZSScorer:
         of pairs truncated to the model's limit."""
         import torch
 
-        from bench.models.hf.runtime import quiet_transformers
+        from bench.runtime.devices import quiet_transformers
 
         n = len(premises)
         if n == 0:
@@ -231,9 +232,12 @@ def check_range(values: np.ndarray) -> None:
 # ------------------------------------------------------------------ the metric
 
 
+@with_model_options
 @dataclass(frozen=True)
 class SummacZSOptions:
-    """The options of the `summac_zs` metric (``--metric-opt summac_zs.KEY=VALUE``)."""
+    """The options of the `summac_zs` metric (``--metric-opt summac_zs.KEY=VALUE``): its own, then the model
+    options (`ModelOptions`: batch_size (sentence pairs), device, dtype, max_length (tokens of one pair),
+    revision)."""
 
     model: str = "vitc"
     """An NLI model: an alias (vitc: SummaC's tals/albert-xlarge-vitaminc-mnli; vitc-base: its smaller
@@ -242,16 +246,6 @@ class SummacZSOptions:
     """The entailment class (a label of config.id2label or an index), when its name is not a usual one."""
     contradiction_label: str | None = None
     """The contradiction class (a label or an index), when its name is not a usual one."""
-    batch_size: int | str = "auto"
-    """Sentence pairs per batch, or 'auto' (32 on CPU; on a GPU 256, halved on out-of-memory)."""
-    device: str = "auto"
-    """auto, cpu, cuda, cuda:N or mps (as for models)."""
-    dtype: str = "auto"
-    """auto, float32, float16 or bfloat16 (as for models)."""
-    max_length: int | None = None
-    """Tokens of one pair; default the tokenizer's limit (a longer pair is truncated and counted)."""
-    revision: str | None = None
-    """A hub model's branch, tag or commit."""
 
 
 class SummacZS(Metric):
@@ -273,10 +267,7 @@ class SummacZS(Metric):
         from bench.metrics.model_based.loading import NLI, locate_metric_model
 
         s = self.settings
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"metric 'summac_zs': batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
-        if s.max_length is not None and s.max_length < 3:
-            raise BenchError(f"metric 'summac_zs': max_length must be 3 or more, not {s.max_length}")
+        check_model_options(s, "summac_zs", min_length=3)
         self.source = locate_metric_model(s.model, NLI, s.revision, "summac_zs.model")
         alias = self.source.alias
         self.labels = nli_label_indices(self.source.config.get("id2label") or {}, self.source.name,
@@ -306,7 +297,6 @@ class SummacZS(Metric):
         scored = out.scores[~np.isnan(out.scores)]
         check_range(scored)
         per_example = {SCORE_NAME: [None if math.isnan(v) else float(v) for v in out.scores]}
-        metrics, ci = corpus_stats(per_example, self.options)
         warnings = list(self.model.warnings)
         if out.truncated:
             warnings.append(f"summac_zs: {out.truncated} sentence pair(s) longer than {self.scorer.max_length} "
@@ -316,10 +306,7 @@ class SummacZS(Metric):
         if out.empty_documents:
             warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) left unscored")
         counts = {"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated}
-        unscored = len(out.scores) - len(scored)
-        if unscored:
-            counts[unscored_count(SCORE_NAME)] = unscored
-        return MetricResult(per_example=per_example, metrics=metrics, ci=ci,
+        return MetricResult(per_example=per_example,
                             signatures={SCORE_NAME: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
                             counts=counts, warnings=warnings, details={SCORE_NAME: out.details})
 

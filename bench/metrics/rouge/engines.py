@@ -3,13 +3,14 @@
 All three give the same numbers, bit for bit, for rouge_score's tokenizer, with
 and without stemming, on one or several references:
 
-- ``c``: `bench._native`, compiled from bench/_native.c when
-  bench is installed (hatch_build.py). Each text is tokenized once, each
-  distinct word stemmed once, tokens become integer ids and the LCS is
-  bit-parallel; it scores without the GIL, so a large batch is split into one
-  chunk per core, scored in threads. tests/metrics/test_native.py holds it to
-  bench's Python scorer (itself held to rouge_score) and its stemmer to
-  `bench.text.porter`.
+- ``c``: `bench.metrics.rouge._engine`, compiled from
+  bench/metrics/rouge/_engine.c when bench is installed (hatch_build.py; loaded
+  by `bench.metrics.rouge.compiled`, not where BENCH_NO_NATIVE is set). Each
+  text is tokenized once, each distinct word stemmed once, tokens become
+  integer ids and the LCS is bit-parallel; it scores without the GIL, so a
+  large batch is split into one chunk per core, scored in threads.
+  tests/metrics/test_c_engine.py holds it to bench's Python scorer (itself held
+  to rouge_score) and its stemmer to `bench.text.porter`.
 - ``rouge-score-rs`` (PyPI `rouge-score-rs`, a Rust implementation of
   rouge_score 0.1.2, every core): where the C extension did not build.
   tests/metrics/test_rouge_engine.py holds it to bench's Python scorer.
@@ -49,9 +50,15 @@ class EngineUnavailable(BenchError):
 
 
 def _c_module():
-    from bench import native
+    from bench.metrics.rouge import compiled
 
-    return native.module()
+    return compiled.module()
+
+
+def _c_disabled() -> bool:
+    from bench.metrics.rouge import compiled
+
+    return compiled.disabled()
 
 
 def _rs_module():
@@ -74,8 +81,9 @@ def selected() -> tuple[str, object | None]:
             if mod is not None:
                 return name, mod
             if want == name:
-                how = ("reinstall bench with a C compiler and the Python headers (pip install -e .)" if name == "c"
-                       else "pip install rouge-score-rs")
+                how = ("pip install rouge-score-rs" if name != "c"
+                       else "unset BENCH_NO_NATIVE" if _c_disabled()
+                       else "reinstall bench with a C compiler and the Python headers (pip install -e .)")
                 raise EngineUnavailable(f"the {name} ROUGE engine is not available here", hint=f"{how}, or unset {ENV}")
     return "python", None
 
@@ -101,7 +109,10 @@ def name(tokenizer: str) -> str:
 
 
 def cache_clear() -> None:
-    """Forget the engine chosen (after BENCH_ROUGE_ENGINE changes)."""
+    """Forget the engine chosen (after BENCH_ROUGE_ENGINE or BENCH_NO_NATIVE changes)."""
+    from bench.metrics.rouge import compiled
+
+    compiled.module.cache_clear()
     selected.cache_clear()
 
 

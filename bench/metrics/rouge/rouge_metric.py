@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
-from bench.metrics.metric import Metric, MetricInputs, MetricOptions, MetricResult, corpus_stats, nrefs_field, signature
+from bench.errors import BenchError
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
+from bench.metrics.options import MetricOptions, make_settings
 from bench.metrics.rouge import engines as rouge_engine
 from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from bench.text.sentences import one_sentence_per_line, splitter_id
@@ -19,16 +23,47 @@ from bench.text.sentences import one_sentence_per_line, splitter_id
 _LOSS_WARNING = 0.5
 
 
+@dataclass(frozen=True)
+class RougeOptions:
+    """The options of the `rouge` metric (``--metric-opt rouge.KEY=VALUE``; ``--no-stemmer``,
+    ``--no-split-sentences`` and ``--tokenizer`` set them for every command that scores)."""
+
+    stemmer: bool = True
+    """Porter-stem tokens longer than 3 characters (rouge_score's use_stemmer)."""
+    split_sentences: bool = True
+    """rougeLsum: split predictions, and references without newlines, into sentences."""
+    tokenizer: Literal["default", "unicode"] = "default"
+    """'default' (rouge_score's, ASCII a-z0-9 only) or 'unicode' (letters of every script)."""
+
+
+#: The command-line flags (`MetricOptions`) that set ROUGE's options, and how the flag is written.
+FLAGS = {"stemmer": "--no-stemmer", "split_sentences": "--no-split-sentences", "tokenizer": "--tokenizer"}
+
+
 class Rouge(Metric):
     name = "rouge"
     task_types = ("summarization",)
     value_range = (0.0, 100.0)
     score_ranges = {t: (0.0, 100.0) for t in ROUGE_TYPES}
     description = "ROUGE-1/2/L/Lsum F-measure against the references, as rouge_score 0.1.2 computes them"
+    Options = RougeOptions
+
+    @classmethod
+    def defaults_from(cls, options: MetricOptions, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """ROUGE's options as the flags set them; an option also given (``--metric-opt rouge.stemmer=...``)
+        with another value than a flag that was changed is a conflict, refused."""
+        flags = {key: getattr(options, key) for key in FLAGS}
+        default = RougeOptions()
+        given = make_settings(RougeOptions, name, {key: settings[key] for key in FLAGS if key in settings})
+        for key, value in flags.items():
+            if key in settings and value != getattr(default, key) and getattr(given, key) != value:
+                raise BenchError(f"{FLAGS[key]} and --metric-opt {name}.{key}={settings[key]} disagree",
+                                 hint="give ROUGE's option once")
+        return flags
 
     def prepare(self, prediction: str, references: Sequence[str]) -> tuple[str, list[str]]:
         """Texts as scored: one sentence per line when sentence splitting is on."""
-        if not self.options.split_sentences:
+        if not self.settings.split_sentences:
             return prediction, list(references)
         return (
             one_sentence_per_line(prediction),
@@ -36,7 +71,7 @@ class Rouge(Metric):
         )
 
     def signatures(self, references: Sequence[Sequence[str]]) -> dict[str, str]:
-        o = self.options
+        o = self.settings
         fields = [
             ("nrefs", nrefs_field(references)),
             ("tok", "rouge-ascii" if o.tokenizer == "default" else "unicode"),
@@ -52,7 +87,7 @@ class Rouge(Metric):
         predictions, references = inputs.predictions, inputs.references
         n = len(predictions)
         jobs = _jobs(n)
-        args = (self.options.stemmer, self.options.tokenizer, self.options.split_sentences)
+        args = (self.settings.stemmer, self.settings.tokenizer, self.settings.split_sentences)
         if jobs <= 1:
             per, lossy = _score_chunk((*args, list(predictions), [list(r) for r in references]))
         else:
@@ -71,12 +106,8 @@ class Rouge(Metric):
                 "(it keeps ASCII a-z0-9 only, so non-Latin scripts and accented words score 0); "
                 "use --tokenizer unicode to score them"
             )
-        per_type = {t: per[:, k] for k, t in enumerate(ROUGE_TYPES)}
-        metrics, ci = corpus_stats(per_type, self.options)
         return MetricResult(
-            per_example={t: v.tolist() for t, v in per_type.items()},
-            metrics=metrics,
-            ci=ci,
+            per_example={t: per[:, k].tolist() for k, t in enumerate(ROUGE_TYPES)},
             signatures=self.signatures(references),
             warnings=warnings,
         )
@@ -155,7 +186,7 @@ def _score_chunk(args) -> tuple[np.ndarray, int]:
 def _prepare_chunk(args) -> list[tuple[str, list[str]]]:
     """`Rouge.prepare` of each pair (sentence splitting on)."""
     stemmer, tokenizer, predictions, references = args
-    metric = Rouge(MetricOptions(stemmer=stemmer, tokenizer=tokenizer, split_sentences=True))
+    metric = Rouge(None, {"stemmer": stemmer, "tokenizer": tokenizer, "split_sentences": True})
     return [metric.prepare(p, r) for p, r in zip(predictions, references)]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.metrics.squad import lib_squad as squad
-from bench.metrics.metric import Metric, MetricInputs, MetricResult, corpus_stats, nrefs_field, signature
+from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
 
 #: The best-threshold scores, each with its threshold (`<name>_thresh`).
 BEST = ("best_exact_match", "best_f1")
@@ -40,29 +40,30 @@ class Squad(Metric):
             em[k], f1[k] = e * 100.0, f * 100.0
             has_ans[k] = squad.is_answerable(refs)
         per = {"exact_match": em, "f1": f1}
-        subsets = {}
+        subsets: dict[str, tuple[str, list[int]]] = {}
         counts = {"HasAns_total": int(has_ans.sum()), "NoAns_total": int((~has_ans).sum())}
         for prefix, mask in (("HasAns", has_ans), ("NoAns", ~has_ans)):
             if mask.any():
-                subsets[f"{prefix}_exact_match"] = em[mask]
-                subsets[f"{prefix}_f1"] = f1[mask]
-        metrics, ci = corpus_stats({**per, **subsets}, self.options)
-        signatures = self.signatures(references, list(metrics))
+                indices = np.flatnonzero(mask).tolist()
+                subsets[f"{prefix}_exact_match"] = ("exact_match", indices)
+                subsets[f"{prefix}_f1"] = ("f1", indices)
+        corpus: dict[str, float] = {}
+        signatures = self.signatures(references, [*per, *subsets])
         if inputs.has("no_answer_score") and n:
             assert inputs.no_answer_scores is not None
             na = [float(v) for v in inputs.no_answer_scores if v is not None]
             nrefs = nrefs_field([squad.gold_answers(r) for r in references])
             for name, raw in (("best_exact_match", em / 100.0), ("best_f1", f1 / 100.0)):
                 best, thresh = squad.best_threshold(predictions, raw.tolist(), na, has_ans.tolist())
-                metrics[name], metrics[f"{name}_thresh"] = best, thresh
-                ci[name] = ci[f"{name}_thresh"] = None  # one value chosen over the whole set: no per-example scores
+                # one value chosen over the whole set: no per-example scores, no CI
+                corpus[name], corpus[f"{name}_thresh"] = best, thresh
                 for key in (name, f"{name}_thresh"):
                     signatures[key] = signature(key, ("nrefs", nrefs), ("norm", "squad-v2"),
                                                 ("agg", "best-threshold"))
         return MetricResult(
             per_example={k: v.tolist() for k, v in per.items()},
-            metrics=metrics,
-            ci=ci,
             signatures=signatures,
+            corpus=corpus,
+            subsets=subsets,
             counts=counts,
         )

@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.hub import hub_reachable
+from bench.io import IS_A_DIRECTORY, not_a_regular_file
 
 SEQ2SEQ, CAUSAL_LM, EXTRACTIVE_QA = "seq2seq", "causal-lm", "extractive-qa"
 HF_KINDS = (SEQ2SEQ, CAUSAL_LM, EXTRACTIVE_QA)
@@ -120,7 +121,7 @@ def info_for(name: str, revision: str | None = None) -> HFModelInfo | None:
     kind, so this raises a BenchError when the model is unavailable.
     """
     path = Path(name).expanduser()
-    if path.is_dir():
+    if not_a_regular_file(path) == IS_A_DIRECTORY:
         # One directory, one model: ./m, /abs/m, m/ and a symlink to it are all named by the resolved path.
         config = read_local_config(path)
         canonical = str(path.resolve())

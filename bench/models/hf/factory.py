@@ -62,7 +62,7 @@ class HFModelSpec(ModelSpec):
         else:
             located = locate(self.info.model_id, revision, alias=self.info.name)
             weights, config = located.commit, located.config
-        from bench.models.hf.runtime import require_hf, resolve_device, resolve_dtype
+        from bench.runtime.devices import require_hf, resolve_device, resolve_dtype
 
         require_hf()
         resolved = resolve_device(device)
@@ -108,7 +108,8 @@ def create_model(
                          hint=f"{info.name} is a Hugging Face model; drop --base-url")
     if unknown:
         raise BenchError(f"unknown option(s) for a Hugging Face model: {', '.join(sorted(unknown))}")
-    from bench.models.hf.runtime import LoadOptions, require_hf
+    from bench.models.hf.hf_model import LoadOptions
+    from bench.runtime.devices import require_hf
 
     require_hf()
     options = LoadOptions(device=device, dtype=dtype, generation=dict(generation or {}), revision=revision,

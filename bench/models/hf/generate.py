@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.hf.runtime import HFModel
+from bench.models.hf.hf_model import HFModel
 from bench.models.prompting import (DEFAULT_MAX_NEW_TOKENS, format_prompt, parse_output, prompt_template,
                                     prompt_values)
 from bench.tasks.records import Example, Task

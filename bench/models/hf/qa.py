@@ -59,7 +59,8 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.models.model import Answer
-from bench.models.hf.runtime import AUTO_START_ENCODE, HFModel
+from bench.models.hf.hf_model import HFModel
+from bench.runtime.batching import AUTO_START_ENCODE
 from bench.tasks.records import Example, Task
 
 #: The two span decodings: transformers' SQuAD example, and the transformers 4 pipeline.

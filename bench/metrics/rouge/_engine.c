@@ -1,17 +1,16 @@
 /*
- * bench._native: bench's ROUGE scorer and bootstrap gather in C.
+ * bench.metrics.rouge._engine: bench's ROUGE scorer in C.
  *
- * The numbers are those of bench's pure-Python scorer (bench/metrics/rouge.py,
- * itself held to rouge_score 0.1.2) bit for bit, and those of numpy's
- * x[idx].mean(axis=1) for the bootstrap; tests/metrics/test_native.py holds
- * both. What the Python modules document holds here; only the data structures
- * differ:
+ * The numbers are those of bench's pure-Python scorer (bench/metrics/rouge/
+ * lib_rouge.py, itself held to rouge_score 0.1.2) bit for bit;
+ * tests/metrics/test_native.py holds them. What the Python modules document
+ * holds here; only the data structures differ:
  *
  *  - a text is tokenized once: lowercased (str.lower() for non-ASCII text,
  *    called before the GIL is released), runs of characters outside [a-z0-9]
  *    separate tokens, "\n" also ends a sentence (ROUGE-Lsum);
  *  - each distinct word is stemmed once per call (Porter, the rules of nltk's
- *    PorterStemmer() in its default mode, as bench/metrics/porter.py states
+ *    PorterStemmer() in its default mode, as bench/text/porter.py states
  *    them) and tokens become integer ids, so the scores compare integers;
  *  - ROUGE-1 counts shared ids in arrays indexed by id, ROUGE-2 in a small
  *    hash table of id pairs;
@@ -21,7 +20,8 @@
  *    bits of column j, and takes the steps of rouge_score's _backtrack_norec.
  *
  * The scoring runs without the GIL, so bench scores chunks of a batch in
- * threads, one per core.
+ * threads, one per core. The build (hatch_build.py) is optional: without this
+ * module bench scores with rouge-score-rs or its Python scorer.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,7 +31,8 @@
 #include <string.h>
 
 /* GCC on x86-64 Linux: a POPCNT build of the scoring loop beside the baseline one, chosen at load time. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* BENCH_NO_TARGET_CLONES: the build hook's second try, for a compiler that refuses the attribute. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(BENCH_NO_TARGET_CLONES)
 #define SCORE_ALL_ATTRIBUTES __attribute__((target_clones("popcnt", "default")))
 #define HOT static inline __attribute__((always_inline))
 #else
@@ -1116,6 +1117,20 @@ PyDoc_STRVAR(rouge_doc,
 "And how many examples have a text that loses most of its letters and digits to\n"
 "the tokenizer. The GIL is released while scoring.");
 
+/* The items of seq as a list or tuple that no code can change while they are read: the caller's tuple, else a
+ * list of our own (a copy of the caller's list). Reading an example's references can run Python code (an
+ * object's __iter__), which could shrink the caller's own list under the loop that reads it. */
+static PyObject *snapshot(PyObject *seq, const char *message)
+{
+    PyObject *fast = PySequence_Fast(seq, message);
+    if (fast && fast == seq && PyList_CheckExact(fast)) {
+        PyObject *copy = PyList_GetSlice(fast, 0, PyList_GET_SIZE(fast));
+        Py_DECREF(fast);
+        return copy;
+    }
+    return fast;
+}
+
 static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"predictions", "references", "stem", "full", NULL};
@@ -1123,10 +1138,10 @@ static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
     int stem, full = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOp|p", kwlist, &preds, &refs, &stem, &full))
         return NULL;
-    PyObject *pseq = PySequence_Fast(preds, "predictions must be a sequence");
+    PyObject *pseq = snapshot(preds, "predictions must be a sequence");
     if (!pseq)
         return NULL;
-    PyObject *rseq = PySequence_Fast(refs, "references must be a sequence");
+    PyObject *rseq = snapshot(refs, "references must be a sequence");
     if (!rseq) {
         Py_DECREF(pseq);
         return NULL;
@@ -1152,9 +1167,13 @@ static PyObject *py_rouge(PyObject *self, PyObject *args, PyObject *kwargs)
     /* texts: prediction i at ref_start[i] - 1 ... laid out as [pred, refs...] per example */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *rlist = PySequence_Fast_GET_ITEM(rseq, i);
+        /* may run Python code (a sequence's __iter__): pseq and rseq are snapshots, which it cannot change */
         PyObject *rs = PySequence_Fast(rlist, "each example's references must be a sequence of str");
         if (!rs)
             goto done;
+        /* from here to Py_DECREF(rs) no Python code runs (nothing calls into an object or allocates a container
+         * the garbage collector could start on), so rs, the caller's own list where it gave one, keeps this
+         * length while its items are read */
         Py_ssize_t k = PySequence_Fast_GET_SIZE(rs);
         if (k == 0) {
             Py_DECREF(rs);
@@ -1259,691 +1278,30 @@ static PyObject *py_stem(PyObject *self, PyObject *arg)
     return out;
 }
 
-/* -------------------------------------------------------------- bootstrap */
-
-/* The sums of k rows (k <= KMAX) over the indices idx, each as numpy sums a contiguous float64 row
- * (numpy/_core/src/umath/loops_utils.h.src, pairwise summation, PW_BLOCKSIZE 128): below 8 values a plain
- * loop; up to 128, eight accumulators then the rest; above, split at n/2 rounded down to a multiple of 8.
- * Reproduced so that the means are numpy's bit for bit. The rows are side by side, xt[i * k + r] = x[r][i]:
- * each index is read once for all of them. */
-#define KMAX 16
-
-static void pairwise_rows(const double *xt, Py_ssize_t k, const int32_t *idx32, const int64_t *idx64,
-                          Py_ssize_t n, double *res)
-{
-#define IDX(i) (idx32 ? (Py_ssize_t)idx32[i] : (Py_ssize_t)idx64[i])
-    if (n < 8) {
-        for (Py_ssize_t r = 0; r < k; r++)
-            res[r] = 0.;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            const double *v = xt + IDX(i) * k;
-            for (Py_ssize_t r = 0; r < k; r++)
-                res[r] += v[r];
-        }
-        return;
-    }
-    if (n <= 128) {
-        double acc[8][KMAX];
-        for (int a = 0; a < 8; a++) {
-            const double *v = xt + IDX(a) * k;
-            for (Py_ssize_t r = 0; r < k; r++)
-                acc[a][r] = v[r];
-        }
-        Py_ssize_t i;
-        for (i = 8; i < n - (n % 8); i += 8) {
-            for (int a = 0; a < 8; a++) {
-                const double *v = xt + IDX(i + a) * k;
-                for (Py_ssize_t r = 0; r < k; r++)
-                    acc[a][r] += v[r];
-            }
-        }
-        for (Py_ssize_t r = 0; r < k; r++)
-            res[r] = ((acc[0][r] + acc[1][r]) + (acc[2][r] + acc[3][r]))
-                     + ((acc[4][r] + acc[5][r]) + (acc[6][r] + acc[7][r]));
-        for (; i < n; i++) {
-            const double *v = xt + IDX(i) * k;
-            for (Py_ssize_t r = 0; r < k; r++)
-                res[r] += v[r];
-        }
-        return;
-    }
-#undef IDX
-    Py_ssize_t n2 = n / 2;
-    n2 -= n2 % 8;
-    double right[KMAX];
-    pairwise_rows(xt, k, idx32, idx64, n2, res);
-    pairwise_rows(xt, k, idx32 ? idx32 + n2 : NULL, idx64 ? idx64 + n2 : NULL, n - n2, right);
-    for (Py_ssize_t r = 0; r < k; r++)
-        res[r] = res[r] + right[r];
-}
-
-/* x (k, n) laid out for pairwise_rows, in groups of at most KMAX rows: group g (rows g .. g + KMAX - 1)
- * starts at xt + g * n. */
-static void rows_side_by_side(const double *x, Py_ssize_t k, Py_ssize_t n, double *xt)
-{
-    for (Py_ssize_t g = 0; g < k; g += KMAX) {
-        Py_ssize_t kg = k - g < KMAX ? k - g : KMAX;
-        for (Py_ssize_t r = 0; r < kg; r++)
-            for (Py_ssize_t i = 0; i < n; i++)
-                xt[g * n + i * kg + r] = x[(g + r) * n + i];
-    }
-}
-
-/* out[r * m + col] = the mean of row r over the n indices idx (xt from rows_side_by_side), as numpy's mean:
- * add.reduce starts from its identity, 0.0, and the sum is divided by the count. */
-static void resample_means(const double *xt, Py_ssize_t k, Py_ssize_t n, const int32_t *idx32,
-                           const int64_t *idx64, double *out, Py_ssize_t m, Py_ssize_t col)
-{
-    double sums[KMAX];
-    for (Py_ssize_t g = 0; g < k; g += KMAX) {
-        Py_ssize_t kg = k - g < KMAX ? k - g : KMAX;
-        pairwise_rows(xt + g * n, kg, idx32, idx64, n, sums);
-        for (Py_ssize_t r = 0; r < kg; r++)
-            out[(g + r) * m + col] = (0.0 + sums[r]) / (double)n;
-    }
-}
-
-PyDoc_STRVAR(gather_means_doc,
-"gather_means(x, idx, out, col_start) -> None\n\n"
-"For x (k, n) float64, idx (b, n) int32 or int64 indices into a row and out (k, m) float64,\n"
-"all C-contiguous: out[r, col_start + s] = x[r][idx[s]].mean(), summed as numpy sums a\n"
-"contiguous row (pairwise), so numpy's x[r][idx].mean(axis=1) bit for bit. The GIL is released.");
-
-static PyObject *py_gather_means(PyObject *self, PyObject *args)
-{
-    PyObject *xo, *io, *oo;
-    Py_ssize_t col_start;
-    if (!PyArg_ParseTuple(args, "OOOn", &xo, &io, &oo, &col_start))
-        return NULL;
-    Py_buffer xb, ib, ob;
-    if (PyObject_GetBuffer(xo, &xb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
-        return NULL;
-    if (PyObject_GetBuffer(io, &ib, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) {
-        PyBuffer_Release(&xb);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(oo, &ob, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
-        PyBuffer_Release(&xb);
-        PyBuffer_Release(&ib);
-        return NULL;
-    }
-    PyObject *ret = NULL;
-    Py_ssize_t isize = ib.itemsize;
-    const char *ifmt = ib.format ? ib.format : "B";
-    if (*ifmt == '<' || *ifmt == '=' || *ifmt == '@')
-        ifmt++;
-    int int_ok = (isize == 4 || isize == 8) && strchr("ilq", *ifmt) != NULL && ifmt[1] == 0;
-    if (xb.ndim != 2 || ib.ndim != 2 || ob.ndim != 2 || xb.itemsize != 8 || ob.itemsize != 8 || !int_ok
-        || !xb.format || strcmp(xb.format, "d") || !ob.format || strcmp(ob.format, "d")) {
-        PyErr_SetString(PyExc_ValueError,
-                        "gather_means: x (k, n) and out (k, m) must be float64, idx (b, n) int32 or int64");
-        goto out;
-    }
-    Py_ssize_t k = xb.shape[0], n = xb.shape[1], b = ib.shape[0], m = ob.shape[1];
-    if (ib.shape[1] != n || ob.shape[0] != k || col_start < 0 || col_start + b > m || n == 0) {
-        PyErr_SetString(PyExc_ValueError, "gather_means: shapes do not agree");
-        goto out;
-    }
-    const double *x = (const double *)xb.buf;
-    double *o = (double *)ob.buf;
-    double *xt = malloc(sizeof(double) * (size_t)(k * n));
-    if (!xt) {
-        PyErr_NoMemory();
-        goto out;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    rows_side_by_side(x, k, n, xt);
-    for (Py_ssize_t s = 0; s < b; s++)
-        resample_means(xt, k, n, isize == 4 ? (const int32_t *)ib.buf + s * n : NULL,
-                       isize == 8 ? (const int64_t *)ib.buf + s * n : NULL, o, m, col_start + s);
-    Py_END_ALLOW_THREADS
-    free(xt);
-    ret = Py_None;
-    Py_INCREF(ret);
-out:
-    PyBuffer_Release(&xb);
-    PyBuffer_Release(&ib);
-    PyBuffer_Release(&ob);
-    return ret;
-}
-
-/* ------------------------------------------------------- bootstrap draws */
-
-/* numpy's Generator(PCG64).integers(0, n, dtype=int32), reproduced: PCG64 (XSL-RR 128/64; numpy/random/src/
- * pcg64/pcg64.h), its next_uint32 (the high half of a 64-bit output kept for the next call), and Lemire's
- * bounded integers with rejection (numpy/random/src/distributions/distributions.c,
- * buffered_bounded_lemire_uint32). bench checks the first resample against numpy's own draw before using it
- * (bench/metrics/bootstrap.py), and tests/metrics/test_native.py checks whole streams. */
-typedef struct {
-    uint64_t hi, lo;    /* 128-bit state */
-    uint64_t inc_hi, inc_lo;
-    int has_uint32;
-    uint32_t uinteger;
-} Pcg64;
-
-static const uint64_t PCG_MULT_HI = 2549297995355413924ULL, PCG_MULT_LO = 4865540595714422341ULL;
-
-static inline void mul_64x64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
-{
-#if defined(__SIZEOF_INT128__)
-    __uint128_t p = (__uint128_t)a * b;
-    *hi = (uint64_t)(p >> 64);
-    *lo = (uint64_t)p;
-#else
-    uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
-    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-    uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
-    *lo = (mid << 32) | (uint32_t)p00;
-    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
-#endif
-}
-
-static inline uint64_t pcg64_next64(Pcg64 *g)
-{
-    /* state = state * MULT + inc (mod 2^128) */
-    uint64_t hi, lo;
-    mul_64x64(g->lo, PCG_MULT_LO, &hi, &lo);
-    hi += g->hi * PCG_MULT_LO + g->lo * PCG_MULT_HI;
-    uint64_t nlo = lo + g->inc_lo;
-    hi += g->inc_hi + (nlo < lo);
-    g->hi = hi;
-    g->lo = nlo;
-    uint64_t x = hi ^ nlo;
-    unsigned rot = (unsigned)(hi >> 58);
-    return (x >> rot) | (x << ((64 - rot) & 63));
-}
-
-static inline uint32_t pcg64_next32(Pcg64 *g)
-{
-    if (g->has_uint32) {
-        g->has_uint32 = 0;
-        return g->uinteger;
-    }
-    uint64_t next = pcg64_next64(g);
-    g->has_uint32 = 1;
-    g->uinteger = (uint32_t)(next >> 32);
-    return (uint32_t)(next & 0xffffffffULL);
-}
-
-/* An integer in [0, rng], rng < 0xFFFFFFFF (Lemire 2019, as numpy draws it). */
-static inline uint32_t bounded_lemire(Pcg64 *g, uint32_t rng)
-{
-    const uint32_t rng_excl = rng + 1;
-    uint64_t m = (uint64_t)pcg64_next32(g) * rng_excl;
-    uint32_t leftover = (uint32_t)(m & 0xFFFFFFFFULL);
-    if (leftover < rng_excl) {
-        const uint32_t threshold = (UINT32_MAX - rng) % rng_excl;
-        while (leftover < threshold) {
-            m = (uint64_t)pcg64_next32(g) * rng_excl;
-            leftover = (uint32_t)(m & 0xFFFFFFFFULL);
-        }
-    }
-    return (uint32_t)(m >> 32);
-}
-
-static void draw_indices(Pcg64 *g, Py_ssize_t n, int32_t *out)
-{
-    if (n == 1) { /* numpy draws nothing for a range of one value */
-        out[0] = 0;
-        return;
-    }
-    uint32_t rng = (uint32_t)(n - 1);
-    for (Py_ssize_t i = 0; i < n; i++)
-        out[i] = (int32_t)bounded_lemire(g, rng);
-}
-
-static int parse_u128(PyObject *v, uint64_t *hi, uint64_t *lo)
-{
-    PyObject *mask = PyLong_FromUnsignedLongLong(0xFFFFFFFFFFFFFFFFULL);
-    PyObject *sixty4 = PyLong_FromLong(64);
-    PyObject *low = mask ? PyNumber_And(v, mask) : NULL;
-    PyObject *high = sixty4 ? PyNumber_Rshift(v, sixty4) : NULL;
-    int rc = -1;
-    if (low && high) {
-        *lo = PyLong_AsUnsignedLongLong(low);
-        *hi = PyLong_AsUnsignedLongLong(high);
-        rc = PyErr_Occurred() ? -1 : 0;
-    }
-    Py_XDECREF(mask);
-    Py_XDECREF(sixty4);
-    Py_XDECREF(low);
-    Py_XDECREF(high);
-    return rc;
-}
-
-PyDoc_STRVAR(integers_doc,
-"integers(state, inc, has_uint32, uinteger, n, count) -> bytes\n\n"
-"count int32 values of numpy's Generator(PCG64).integers(0, n, dtype=int32) from the given\n"
-"PCG64 state (bit_generator.state), 1 <= n < 2**31.");
-
-static PyObject *py_integers(PyObject *self, PyObject *args)
-{
-    PyObject *state, *inc;
-    int has_uint32;
-    unsigned long uinteger;
-    Py_ssize_t n, count;
-    if (!PyArg_ParseTuple(args, "OOpknn", &state, &inc, &has_uint32, &uinteger, &n, &count))
-        return NULL;
-    if (n < 1 || n > 0x7FFFFFFF || count < 0) {
-        PyErr_SetString(PyExc_ValueError, "integers: 1 <= n < 2**31 and count >= 0");
-        return NULL;
-    }
-    Pcg64 g;
-    if (parse_u128(state, &g.hi, &g.lo) || parse_u128(inc, &g.inc_hi, &g.inc_lo))
-        return NULL;
-    g.has_uint32 = has_uint32;
-    g.uinteger = (uint32_t)uinteger;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(int32_t) * count);
-    if (!out)
-        return NULL;
-    int32_t *o = (int32_t *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t i = 0; i < count; i++)
-        o[i] = n == 1 ? 0 : (int32_t)bounded_lemire(&g, (uint32_t)(n - 1));
-    return out;
-}
-
-PyDoc_STRVAR(bootstrap_means_doc,
-"bootstrap_means(x, state, inc, has_uint32, uinteger, out, first_indices) -> None\n\n"
-"The means of out.shape[1] bootstrap resamples of each row of x (k, n) float64, into out (k, b):\n"
-"resample s uses the s-th row of numpy's Generator(PCG64).integers(0, n, size=(b, n)) from the\n"
-"given PCG64 state (bit_generator.state), and each mean is summed as numpy sums a contiguous row.\n"
-"first_indices (n int32, writable) receives the first resample's indices, for checking against numpy.\n"
-"The GIL is released.");
-
-static PyObject *py_bootstrap_means(PyObject *self, PyObject *args)
-{
-    PyObject *xo, *state, *inc, *oo, *fo;
-    int has_uint32;
-    unsigned long uinteger;
-    if (!PyArg_ParseTuple(args, "OOOpkOO", &xo, &state, &inc, &has_uint32, &uinteger, &oo, &fo))
-        return NULL;
-    Pcg64 g;
-    if (parse_u128(state, &g.hi, &g.lo) || parse_u128(inc, &g.inc_hi, &g.inc_lo))
-        return NULL;
-    g.has_uint32 = has_uint32;
-    g.uinteger = (uint32_t)uinteger;
-    Py_buffer xb, ob, fb;
-    if (PyObject_GetBuffer(xo, &xb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT))
-        return NULL;
-    if (PyObject_GetBuffer(oo, &ob, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
-        PyBuffer_Release(&xb);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(fo, &fb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)) {
-        PyBuffer_Release(&xb);
-        PyBuffer_Release(&ob);
-        return NULL;
-    }
-    PyObject *ret = NULL;
-    double *xt = NULL;
-    int32_t *idx = NULL;
-    const char *ffmt = fb.format ? fb.format : "B";
-    if (*ffmt == '<' || *ffmt == '=' || *ffmt == '@')
-        ffmt++;
-    if (xb.ndim != 2 || ob.ndim != 2 || xb.itemsize != 8 || ob.itemsize != 8 || !xb.format
-        || strcmp(xb.format, "d") || !ob.format || strcmp(ob.format, "d") || fb.ndim != 1 || fb.itemsize != 4
-        || strcmp(ffmt, "i")) {
-        PyErr_SetString(PyExc_ValueError, "bootstrap_means: x (k, n) and out (k, b) must be float64, "
-                                          "first_indices (n,) int32");
-        goto out;
-    }
-    Py_ssize_t k = xb.shape[0], n = xb.shape[1], b = ob.shape[1];
-    if (ob.shape[0] != k || fb.shape[0] != n || n < 1 || n > 0x7FFFFFFF || b < 1) {
-        PyErr_SetString(PyExc_ValueError, "bootstrap_means: shapes do not agree");
-        goto out;
-    }
-    const double *x = (const double *)xb.buf;
-    double *o = (double *)ob.buf;
-    xt = malloc(sizeof(double) * (size_t)(k * n));
-    idx = malloc(sizeof(int32_t) * (size_t)n);
-    if (!xt || !idx) {
-        PyErr_NoMemory();
-        goto out;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    rows_side_by_side(x, k, n, xt);
-    for (Py_ssize_t s = 0; s < b; s++) {
-        draw_indices(&g, n, idx);
-        if (s == 0)
-            memcpy(fb.buf, idx, sizeof(int32_t) * (size_t)n);
-        resample_means(xt, k, n, idx, NULL, o, b, s);
-    }
-    Py_END_ALLOW_THREADS
-    ret = Py_None;
-    Py_INCREF(ret);
-out:
-    free(xt);
-    free(idx);
-    PyBuffer_Release(&xb);
-    PyBuffer_Release(&ob);
-    PyBuffer_Release(&fb);
-    return ret;
-}
-
-/* ------------------------------------------------------------ JSON lines */
-
-/* The usual line of a score file, {"id": "...", "prediction": "...", "references": ["..."]}, parsed into the
- * dict json.loads gives. Only objects whose values are strings or lists of strings are taken, at the start
- * of a line and with nothing but JSON whitespace after them; anything else (numbers, nesting, an error of
- * any kind, invalid UTF-8, a control character in a string, an unknown escape) gives None, and bench reads
- * that line with Python's json, whose messages and results stay the reference. */
-
-static inline const char *skip_space(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    return p;
-}
-
-static int hex4(const char *p, const char *end, Py_UCS4 *out)
-{
-    if (end - p < 4)
-        return -1;
-    Py_UCS4 v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (Py_UCS4)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (Py_UCS4)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (Py_UCS4)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, Py_UCS4 cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) { /* lone surrogates too: read back with "surrogatepass" */
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* The bytes a string's scan stops at: the closing quote, a backslash, a control character (refused), and
- * 0xED (which may start an encoded surrogate). */
-static unsigned char STRING_SPECIAL[256];
-
-static void init_string_special(void)
-{
-    for (int c = 0; c < 256; c++)
-        STRING_SPECIAL[c] = c < 0x20 || c == '"' || c == '\\' || c == 0xED;
-}
-
-/* A JSON string at p (its opening quote): the str, *next after its closing quote; NULL to give up (no
- * Python error set). */
-static PyObject *json_string(const char *p, const char *end, const char **next)
-{
-    const char *q = p + 1;
-    int escaped = 0;
-    for (;;) {
-        while (q < end && !STRING_SPECIAL[(unsigned char)*q])
-            q++;
-        if (q >= end || *q == '"')
-            break;
-        unsigned char c = (unsigned char)*q;
-        if (c < 0x20)
-            return NULL; /* json refuses a raw control character */
-        if (c == '\\') {
-            escaped = 1;
-            q += 2;
-            continue;
-        }
-        /* an encoded surrogate (ED A0..BF ..) is not UTF-8: the file's own decoding reports it */
-        if (c == 0xED && q + 1 < end && (unsigned char)q[1] >= 0xA0)
-            return NULL;
-        q++;
-    }
-    if (q >= end)
-        return NULL;
-    *next = q + 1;
-    if (!escaped) {
-        PyObject *s = PyUnicode_DecodeUTF8(p + 1, q - (p + 1), NULL);
-        if (!s)
-            PyErr_Clear();
-        return s;
-    }
-    /* escapes never make a string longer: \uXXXX (6 bytes) is at most 3 bytes of UTF-8, a pair (12) 4 */
-    char *buf = PyMem_Malloc((size_t)(q - p) + 4);
-    if (!buf)
-        return NULL;
-    size_t n = 0;
-    const char *r = p + 1;
-    while (r < q) {
-        if (*r != '\\') {
-            buf[n++] = *r++;
-            continue;
-        }
-        char e = r[1];
-        Py_UCS4 cp;
-        r += 2;
-        switch (e) {
-        case '"': buf[n++] = '"'; break;
-        case '\\': buf[n++] = '\\'; break;
-        case '/': buf[n++] = '/'; break;
-        case 'b': buf[n++] = '\b'; break;
-        case 'f': buf[n++] = '\f'; break;
-        case 'n': buf[n++] = '\n'; break;
-        case 'r': buf[n++] = '\r'; break;
-        case 't': buf[n++] = '\t'; break;
-        case 'u':
-            if (hex4(r, q, &cp)) {
-                PyMem_Free(buf);
-                return NULL;
-            }
-            r += 4;
-            /* a high surrogate followed by an escaped low one is one character, as json reads it */
-            if (cp >= 0xD800 && cp <= 0xDBFF && q - r >= 6 && r[0] == '\\' && r[1] == 'u') {
-                Py_UCS4 low;
-                if (!hex4(r + 2, q, &low) && low >= 0xDC00 && low <= 0xDFFF) {
-                    cp = 0x10000 + (((cp - 0xD800) << 10) | (low - 0xDC00));
-                    r += 6;
-                }
-            }
-            n += put_utf8(buf + n, cp);
-            break;
-        default:
-            PyMem_Free(buf);
-            return NULL;
-        }
-    }
-    PyObject *s = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)n, "surrogatepass");
-    PyMem_Free(buf);
-    if (!s)
-        PyErr_Clear();
-    return s;
-}
-
-/* One line [p, end) that starts with '{': the dict, or NULL to give up (Py_None is not returned here). */
-static PyObject *json_line(const char *p, const char *end, PyObject *keys)
-{
-    PyObject *obj = PyDict_New();
-    if (!obj)
-        return NULL;
-    p = skip_space(p + 1, end);
-    if (p < end && *p == '}') {
-        p++;
-        goto close;
-    }
-    for (;;) {
-        if (p >= end || *p != '"')
-            goto fail;
-        const char *after;
-        PyObject *key = json_string(p, end, &after);
-        if (!key)
-            goto fail;
-        /* one str object per distinct key, as json's scanner memoizes them */
-        PyObject *known = PyDict_SetDefault(keys, key, key);
-        Py_XINCREF(known);
-        Py_DECREF(key);
-        if (!known)
-            goto fail;
-        key = known;
-        p = skip_space(after, end);
-        if (p >= end || *p != ':') {
-            Py_DECREF(key);
-            goto fail;
-        }
-        p = skip_space(p + 1, end);
-        PyObject *value = NULL;
-        if (p < end && *p == '"') {
-            value = json_string(p, end, &after);
-            p = after;
-        }
-        else if (p < end && *p == '[') {
-            value = PyList_New(0);
-            p = skip_space(p + 1, end);
-            if (value && p < end && *p == ']') {
-                p++;
-            }
-            else {
-                while (value) {
-                    if (p >= end || *p != '"') {
-                        Py_CLEAR(value);
-                        break;
-                    }
-                    PyObject *item = json_string(p, end, &after);
-                    if (!item || PyList_Append(value, item)) {
-                        Py_XDECREF(item);
-                        Py_CLEAR(value);
-                        break;
-                    }
-                    Py_DECREF(item);
-                    p = skip_space(after, end);
-                    if (p < end && *p == ',') {
-                        p = skip_space(p + 1, end);
-                        continue;
-                    }
-                    if (p < end && *p == ']') {
-                        p++;
-                        break;
-                    }
-                    Py_CLEAR(value);
-                }
-            }
-        }
-        if (!value || PyDict_SetItem(obj, key, value)) {
-            Py_XDECREF(value);
-            Py_DECREF(key);
-            goto fail;
-        }
-        Py_DECREF(value);
-        Py_DECREF(key);
-        p = skip_space(p, end);
-        if (p < end && *p == ',') {
-            p = skip_space(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == '}') {
-            p++;
-            break;
-        }
-        goto fail;
-    }
-close:
-    if (skip_space(p, end) != end)
-        goto fail; /* more than one value on the line */
-    return obj;
-fail:
-    Py_DECREF(obj);
-    PyErr_Clear();
-    return NULL;
-}
-
-PyDoc_STRVAR(jsonl_objects_doc,
-"jsonl_objects(data) -> list\n\n"
-"For each \"\\n\"-separated line of data (bytes), the dict json.loads would give when the line is an\n"
-"object of strings and lists of strings starting at the line's first byte, and None for any other line\n"
-"(to be read by json, which also reports its errors).");
-
-static PyObject *py_jsonl_objects(PyObject *self, PyObject *arg)
-{
-    Py_buffer b;
-    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE))
-        return NULL;
-    PyObject *out = PyList_New(0);
-    PyObject *keys = PyDict_New();
-    if (!out || !keys)
-        goto error;
-    const char *p = (const char *)b.buf, *end = p + b.len;
-    for (;;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl : end;
-        PyObject *obj = (p < stop && *p == '{') ? json_line(p, stop, keys) : NULL;
-        if (PyErr_Occurred())
-            goto error;
-        if (!obj) {
-            obj = Py_None;
-            Py_INCREF(obj);
-        }
-        if (PyList_Append(out, obj)) {
-            Py_DECREF(obj);
-            goto error;
-        }
-        Py_DECREF(obj);
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
-    Py_DECREF(keys);
-    PyBuffer_Release(&b);
-    return out;
-error:
-    Py_XDECREF(out);
-    Py_XDECREF(keys);
-    PyBuffer_Release(&b);
-    return NULL;
-}
-
 static PyMethodDef methods[] = {
     {"rouge", (PyCFunction)(void (*)(void))py_rouge, METH_VARARGS | METH_KEYWORDS, rouge_doc},
     {"stem", py_stem, METH_O, stem_doc},
-    {"gather_means", py_gather_means, METH_VARARGS, gather_means_doc},
-    {"bootstrap_means", py_bootstrap_means, METH_VARARGS, bootstrap_means_doc},
-    {"integers", py_integers, METH_VARARGS, integers_doc},
-    {"jsonl_objects", py_jsonl_objects, METH_O, jsonl_objects_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_native",
-    "bench's C extension: ROUGE, the bootstrap's means, JSON lines (see bench/native.py).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_engine",
+    "bench's ROUGE engine in C (see bench/metrics/rouge/compiled.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
-#ifndef BENCH_NATIVE_SOURCE_SHA256
-#define BENCH_NATIVE_SOURCE_SHA256 ""
+#ifndef BENCH_ENGINE_SOURCE_SHA256
+#define BENCH_ENGINE_SOURCE_SHA256 ""
 #endif
 
-PyMODINIT_FUNC PyInit__native(void)
+PyMODINIT_FUNC PyInit__engine(void)
 {
     init_keep();
-    init_string_special();
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;
     /* the sha256 of the source it was built from: bench refuses a module built from an older source */
-    if (PyModule_AddStringConstant(m, "SOURCE_SHA256", BENCH_NATIVE_SOURCE_SHA256)) {
+    if (PyModule_AddStringConstant(m, "SOURCE_SHA256", BENCH_ENGINE_SOURCE_SHA256)) {
         Py_DECREF(m);
         return NULL;
     }

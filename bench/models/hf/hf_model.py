@@ -7,20 +7,15 @@ the model on the device in the dtype asked for, and records what results.json
 needs: model id and commit, parameter count, dtype, device and GPU name,
 batch size, truncated inputs, load time, generated tokens/s, peak memory.
 
-Batches: with ``--batch-size auto`` the first (longest, since the runner sorts
-by length) batch starts large and is halved on out-of-memory until it fits;
-the size found is kept for the rest of the run. A fixed size that runs out of
-memory is halved the same way, with a warning in results.json.
+Batches are `bench.runtime.batching.Batcher`'s: ``--batch-size auto`` finds the
+largest that fits, and a fixed size that runs out of memory is halved with a
+warning in results.json.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import resource
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,31 +23,15 @@ from typing import Any, TypeVar
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.models.model import Model
 from bench.models.hf.config import HFModelInfo, hub_error, hub_offline, locate, read_local_config
-from bench.runtime.memory import is_out_of_memory
+from bench.runtime.batching import AUTO_START_GENERATE, Batcher
+from bench.runtime.devices import free_memory, gpu_name, peak_rss_mb, quiet_transformers, resolve_device, resolve_dtype
 from bench.tasks.records import Example, Task
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-DTYPES = ("float32", "float16", "bfloat16")
-#: First batch size tried by --batch-size auto on a GPU (generation / encoder-only).
-AUTO_START_GENERATE = 64
-AUTO_START_ENCODE = 256
 #: Batch size on CPU when none (or auto) is asked for: bigger batches only add padding there.
 CPU_BATCH_SIZE = 8
-
-
-def require_hf() -> None:
-    """Raise a clear error when torch or transformers is missing."""
-    missing = []
-    for module in ("torch", "transformers"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise BenchError(f"Hugging Face models need {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
-                         "not installed", hint="pip install 'bench[hf]'", exit_code=EXIT_ENVIRONMENT)
 
 
 @dataclass(frozen=True)
@@ -67,167 +46,6 @@ class LoadOptions:
     trust_remote_code: bool = False
     batch_size: int | str | None = None
     seed: int = 0
-
-
-# ------------------------------------------------------------ device, dtype
-
-
-def resolve_device(name: str):
-    """A torch.device for auto|cpu|cuda|cuda:N|mps, checked to exist."""
-    import torch
-
-    name = (name or "auto").strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", _process_gpu())
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "mps":
-        if not _mps_available():
-            raise BenchError("--device mps: the MPS backend is not available here", exit_code=EXIT_ENVIRONMENT,
-                             hint="use --device cpu (or auto)")
-        return torch.device("mps")
-    if name == "cuda" or name.startswith("cuda:"):
-        index = _process_gpu() if name == "cuda" and torch.cuda.is_available() else 0
-        if name != "cuda":
-            suffix = name.partition(":")[2]
-            if not suffix.isdigit():
-                raise BenchError(f"--device {name}: expected cuda:N with N a GPU number")
-            index = int(suffix)
-        if not torch.cuda.is_available():
-            build = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU is visible"
-            raise BenchError(f"--device {name}: CUDA is not available (torch {torch.__version__} is built {build})",
-                             exit_code=EXIT_ENVIRONMENT, hint="use --device cpu, or check CUDA_VISIBLE_DEVICES")
-        count = torch.cuda.device_count()
-        if index >= count:
-            raise BenchError(f"--device {name}: there {'is' if count == 1 else 'are'} only {count} GPU(s) "
-                             f"(cuda:0..cuda:{count - 1})", exit_code=EXIT_ENVIRONMENT)
-        return torch.device("cuda", index)
-    raise BenchError(f"unknown --device {name!r}", hint="auto, cpu, cuda, cuda:N or mps")
-
-
-def _process_gpu() -> int:
-    """This process's GPU: under torchrun / accelerate launch, one per local rank; else the current one."""
-    import torch
-
-    from bench.runtime import distributed
-
-    world = distributed.current()
-    if world.distributed:
-        return world.local_rank % torch.cuda.device_count()
-    return torch.cuda.current_device()
-
-
-def _mps_available() -> bool:
-    import torch
-
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())
-
-
-def resolve_dtype(name: str, device, config: Mapping[str, Any]):
-    """The torch dtype to run in.
-
-    ``auto`` is float32 on CPU and MPS (exact numbers); on CUDA it is the
-    dtype the checkpoint was saved in when that is float16 or bfloat16, else
-    float32.
-    """
-    import torch
-
-    name = (name or "auto").strip().lower()
-    if name == "auto":
-        saved = str(config.get("dtype") or config.get("torch_dtype") or "float32").replace("torch.", "")
-        name = saved if device.type == "cuda" and saved in ("float16", "bfloat16") else "float32"
-    if name not in DTYPES:
-        raise BenchError(f"unknown --dtype {name!r}", hint="auto, float32, float16 or bfloat16")
-    if name == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise BenchError(f"--dtype bfloat16: {torch.cuda.get_device_name(device)} does not support bfloat16",
-                         exit_code=EXIT_ENVIRONMENT, hint="use --dtype float16")
-    return getattr(torch, name)
-
-
-def gpu_name(device) -> str | None:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple MPS"
-    return None
-
-
-# ------------------------------------------------------------------ memory
-
-
-def free_memory(device) -> None:
-    import torch
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    elif device.type == "mps":
-        torch.mps.empty_cache()
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def map_batches(
-    items: Sequence[T],
-    size: int,
-    run: Callable[[Sequence[T]], list[R]],
-    oom: Callable[[BaseException], bool],
-    on_oom: Callable[[int], None],
-) -> tuple[list[R], int]:
-    """`run` over consecutive batches of `items`; a batch that runs out of memory is retried at half the size.
-
-    Returns the results in order and the batch size that worked last.
-    `on_oom(new_size)` is called before each retry (to free memory and note
-    it); at size 1 the out-of-memory error propagates.
-    """
-    out: list[R] = []
-    i = 0
-    while i < len(items):
-        batch = items[i:i + size]
-        failed = False
-        try:
-            out.extend(run(batch))
-        except Exception as e:  # noqa: BLE001 - only out-of-memory is retried
-            if not oom(e) or size == 1:
-                raise
-            failed = True
-        if failed:  # outside the except block, so the failed batch's tensors can be freed
-            size = max(1, min(size, len(batch)) // 2)
-            on_oom(size)
-            continue
-        i += len(batch)
-    return out, size
-
-
-# ------------------------------------------------------------------- model
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' info/warning logs and progress bars while loading (bench reports what matters)."""
-    from transformers.utils import logging
-
-    level = logging.get_verbosity()
-    bars = logging.is_progress_bar_enabled()
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)
-        if bars:
-            logging.enable_progress_bar()
 
 
 class HFModel(Model):
@@ -326,32 +144,27 @@ class HFModel(Model):
 
     def _init_batching(self, requested: int | str | None) -> None:
         if isinstance(requested, int):
-            self.batch_size_mode, self.batch_size = "fixed", requested
+            mode, size = "fixed", requested
         elif self.device.type == "cpu":
-            self.batch_size_mode, self.batch_size = ("auto" if requested == "auto" else "default"), CPU_BATCH_SIZE
+            mode, size = ("auto" if requested == "auto" else "default"), CPU_BATCH_SIZE
         else:
-            self.batch_size_mode, self.batch_size = "auto", self.auto_start
-        self.default_batch_size = self.batch_size
+            mode, size = "auto", self.auto_start
+        self.batcher = Batcher(self.device, size, mode, self.warnings, name=self.info.name,
+                               hint="try --dtype bfloat16 (or float16), a smaller --gen max_new_tokens, or --device cpu")
+        self.default_batch_size = size
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size now (the one found, after --batch-size auto)."""
+        return self.batcher.size
+
+    @property
+    def batch_size_mode(self) -> str:
+        return self.batcher.mode
 
     def map_batches(self, items: Sequence[T], run: Callable[[Sequence[T]], list[R]]) -> list[R]:
         """`run` over batches of the current size, halving it on out-of-memory."""
-        def shrink(new_size: int) -> None:
-            free_memory(self.device)
-            if self.batch_size_mode == "fixed" and not any("out of memory" in w for w in self.warnings):
-                self.warnings.append(f"batch size {self.batch_size} ran out of memory on {self.device}; "
-                                     f"continued with smaller batches")
-
-        try:
-            out, self.batch_size = map_batches(items, self.batch_size, run, is_out_of_memory, shrink)
-        except Exception as e:
-            if is_out_of_memory(e):
-                free_memory(self.device)
-                raise BenchError(
-                    f"{self.info.name} runs out of memory on {self.device} even one example at a time",
-                    hint="try --dtype bfloat16 (or float16), a smaller --gen max_new_tokens, or --device cpu",
-                    exit_code=EXIT_ENVIRONMENT) from None
-            raise
-        return out
+        return self.batcher.map(items, run)
 
     def note_truncated(self, n: int, limit: int, note: str | None = None) -> None:
         """Count `n` more inputs cut to `limit` tokens; `note` says how, for the warning."""

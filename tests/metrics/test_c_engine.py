@@ -1,4 +1,4 @@
-"""bench's C extension (bench._native) gives the numbers of bench's Python code, bit for bit.
+"""bench's ROUGE engine in C (bench.metrics.rouge._engine) gives the numbers of bench's Python code, bit for bit.
 
 - its Porter stemmer is `bench.text.porter.stem` (itself held to nltk's
   PorterStemmer by test_porter.py) on every word of real text and on generated
@@ -6,12 +6,14 @@
 - its ROUGE precision, recall and F-measure are bench's Python scorer's (held
   to rouge_score by test_rouge.py); test_rouge_engine.py holds the F-measures
   through the engine as bench calls it;
-- its bootstrap means are numpy's ``x[r][idx].mean(axis=1)``.
+- it reads the caller's sequences safely however they behave (a subprocess
+  runs the hostile ones, so a crash fails the test instead of ending pytest).
+
+.ci/sanitize runs this file under AddressSanitizer and UndefinedBehaviorSanitizer.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import warnings
@@ -22,19 +24,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.metrics.rouge import rouge_metric
-from bench.stats import bootstrap
+from bench.metrics.rouge import compiled
 from bench.text import porter
-from bench import native
 from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from tiny_models import seed_text
 
-if native.module() is None:
-    if os.environ.get("BENCH_NO_NATIVE", "") in ("", "0"):
-        pytest.fail("bench's C extension is not built, or was built from an older source: pip install -e . (or set BENCH_NO_NATIVE=1)",
-                    pytrace=False)
-    pytest.skip("BENCH_NO_NATIVE is set: the C extension is not built", allow_module_level=True)
+if compiled.module() is None:
+    if not compiled.disabled():
+        pytest.fail("bench's compiled ROUGE engine is not built, or was built from an older source: pip install -e . "
+                    "(or set BENCH_NO_NATIVE=1)", pytrace=False)
+    pytest.skip("BENCH_NO_NATIVE is set: the compiled ROUGE engine is not used", allow_module_level=True)
 
-C = native.module()
+C = compiled.module()
 
 SUFFIXES = ["ational", "tional", "enci", "anci", "izer", "bli", "alli", "entli", "eli", "ousli", "ization",
             "ation", "ator", "alism", "iveness", "fulness", "ousness", "aliti", "iviti", "biliti", "fulli", "logi",
@@ -101,103 +102,16 @@ def test_rouge_refuses_bad_input_with_python_errors():
         C.rouge(["a"], [[3]], True)
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 1000, 8191, 8193, 20_011])
-@pytest.mark.parametrize("k", [1, 4, 17])  # 17 rows: more than the extension sums at once
-def test_gather_means_equal_numpy_means(n, k):
-    rng = np.random.default_rng(n * 31 + k)
-    x = rng.normal(size=(k, n)) * 10.0 ** rng.integers(-3, 4, size=(k, 1))
-    idx = rng.integers(0, n, size=(23, n))
-    expected = np.stack([x[r][idx].mean(axis=1) for r in range(k)])
-    for dtype in (np.int64, np.int32):
-        out = np.full((k, 30), np.nan)
-        C.gather_means(x, idx.astype(dtype), out, 4)
-        assert np.array_equal(out[:, 4:27], expected)
-        assert np.isnan(out[:, :4]).all() and np.isnan(out[:, 27:]).all()
-
-
-def test_gather_means_checks_shapes_and_types():
-    x = np.zeros((2, 5))
-    with pytest.raises(ValueError, match="shapes"):
-        C.gather_means(x, np.zeros((3, 4), dtype=np.int64), np.zeros((2, 3)), 0)
-    with pytest.raises(ValueError, match="shapes"):
-        C.gather_means(x, np.zeros((3, 5), dtype=np.int64), np.zeros((2, 3)), 1)
-    with pytest.raises(ValueError, match="float64"):
-        C.gather_means(x, np.zeros((3, 5), dtype=np.float64), np.zeros((2, 3)), 0)
-
-
-@pytest.mark.parametrize("n", [2, 17, 1000, 20_000, 2**31 - 1])
-def test_int32_draws_are_the_int64_draws(n):
-    # bootstrap draws int32 indices: numpy draws any range below 2**32 with one 32-bit generator
-    a = np.random.default_rng(12345).integers(0, n, size=(3, 1001))
-    b = np.random.default_rng(12345).integers(0, n, size=(3, 1001), dtype=np.int32)
-    assert np.array_equal(a, b)
-
-
-def test_bootstrap_with_and_without_the_extension_is_the_same(monkeypatch):
-    rng = np.random.default_rng(5)
-    rows = rng.random((4, 3001)) * 100
-    fast = bootstrap.resample_means_many(rows)
-    monkeypatch.setattr(native, "module", lambda: None)
-    slow = bootstrap.resample_means_many(rows)
-    assert np.array_equal(fast, slow)
-
-
 def test_a_module_built_from_another_source_is_not_used(tmp_path):
-    source = tmp_path / "_native.c"
+    source = tmp_path / "_engine.c"
     source.write_text("/* changed */\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert not native.built_from(C, source)
+        assert not compiled.built_from(C, source)
     assert "pip install -e ." in str(caught[0].message)
-    source.write_bytes((native.Path(native.__file__).with_name("_native.c")).read_bytes())
-    assert native.built_from(C, source)
-    assert native.built_from(C, tmp_path / "missing.c")  # installed without its source
-
-
-def _state(g: np.random.Generator) -> tuple:
-    s = g.bit_generator.state
-    return s["state"]["state"], s["state"]["inc"], s["has_uint32"], s["uinteger"]
-
-
-# 2**31 - 1, 3 * 2**29 and 2**30 + 1 reject often (Lemire's threshold is large): the loop is exercised
-@pytest.mark.parametrize("n", [1, 2, 3, 20_000, 1_000_003, 2**30 + 1, 3 * 2**29, 2**31 - 1])
-@pytest.mark.parametrize("used", [0, 1, 2])  # how many 32-bit values the generator gave before
-def test_integers_are_numpy_s_draws(n, used):
-    for seed in (12345, 7):
-        g = np.random.default_rng(seed)
-        g.integers(0, 5, size=used, dtype=np.int32)
-        got = np.frombuffer(C.integers(*_state(g), n, 5000), dtype=np.int32)
-        assert np.array_equal(got, g.integers(0, n, size=5000, dtype=np.int32))
-
-
-@pytest.mark.parametrize("n", [1, 2, 9, 129, 3001, 20_000])
-@pytest.mark.parametrize("k", [1, 4, 17])
-def test_bootstrap_means_are_numpy_s(n, k):
-    x = np.random.default_rng(n + k).normal(size=(k, n))
-    b = 41
-    out = np.empty((k, b))
-    first = np.empty(n, dtype=np.int32)
-    C.bootstrap_means(x, *_state(np.random.default_rng(12345)), out, first)
-    idx = np.random.default_rng(12345).integers(0, n, size=(b, n))
-    assert np.array_equal(first, idx[0])
-    assert np.array_equal(out, np.stack([x[r][idx].mean(axis=1) for r in range(k)]))
-
-
-def test_bootstrap_uses_numpy_s_draw_when_the_extension_s_differs(monkeypatch):
-    rows = np.random.default_rng(2).random((3, 500))
-    expected = np.stack([rows[r][np.random.default_rng(12345).integers(0, 500, size=(1000, 500))].mean(axis=1)
-                         for r in range(3)])
-    assert np.array_equal(bootstrap.resample_means_many(rows), expected)
-
-    class Drifted:  # an extension whose draws no longer match numpy's (a future numpy)
-        gather_means = staticmethod(C.gather_means)
-
-        @staticmethod
-        def bootstrap_means(x, state, inc, has, uint, out, first):
-            C.bootstrap_means(x, state, inc ^ 2, has, uint, out, first)
-
-    monkeypatch.setattr(native, "module", lambda: Drifted)
-    assert np.array_equal(bootstrap.resample_means_many(rows), expected)
+    source.write_bytes(compiled.SOURCE.read_bytes())
+    assert compiled.built_from(C, source)
+    assert compiled.built_from(C, tmp_path / "missing.c")  # installed without its source
 
 
 @pytest.mark.parametrize("text", ["", "plain ASCII, 123!", "Москва и Минск", "Cristóbal Colón", "北京 is big",
@@ -238,3 +152,92 @@ def test_texts_are_held_while_scoring_without_the_gil():
 
     data, _ = C.rouge(["the cat sat", "a cat ran"], [Fresh(), Fresh()], True)
     assert np.frombuffer(data).shape == (8,)
+
+
+#: Run in a process of its own: callers whose sequences change while the engine reads them. Prints, per case,
+#: the scores it got (as lists) or the exception, as JSON.
+HOSTILE = r'''
+import json, sys
+from bench.metrics.rouge import compiled
+
+C = compiled.module()
+out = {}
+
+
+def case(name, preds, refs):
+    try:
+        data, lossy = C.rouge(preds, refs, True)
+        out[name] = ["ok", [list(data[i:i + 32]) for i in range(0, len(data), 32)]]
+    except Exception as e:  # a Python error is an answer; a crash is not
+        out[name] = ["error", type(e).__name__]
+
+
+def lists():
+    preds = [f"the cat sat {i}" for i in range(40)]
+    return preds, [[f"the cat sat on mat {i}"] for i in range(40)]
+
+
+class Shrinks:
+    """A reference list that, when read, empties the lists the caller passed."""
+
+    def __init__(self, *victims):
+        self.victims = victims
+
+    def __iter__(self):
+        for v in self.victims:
+            v.clear()
+        return iter(["the cat"])
+
+
+preds, refs = lists()
+refs[0] = Shrinks(preds, refs)
+case("clears both lists", preds, refs)
+preds, refs = lists()
+refs[3] = Shrinks(preds)
+case("clears the predictions", preds, refs)
+preds, refs = lists()
+refs[5] = Shrinks(refs)
+case("clears the references", preds, refs)
+preds, refs = lists()
+inner = ["the cat", "a dog"]
+refs[2] = inner
+refs[1] = Shrinks(inner)
+case("clears a later example's references", preds, refs)
+preds, refs = lists()
+refs[7] = Shrinks(preds, refs)
+case("tuples", tuple(preds), tuple(refs))
+print(json.dumps(out))
+'''
+
+
+def test_sequences_changed_while_they_are_read_are_read_as_they_were_at_the_call():
+    # an object's __iter__ empties the caller's lists while the engine walks them: it once read past their end
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"exit code {proc.returncode}: {proc.stderr[-3000:]}"
+    got = json.loads(proc.stdout)
+    preds = [f"the cat sat {i}" for i in range(40)]
+    scorer = RougeScorer(ROUGE_TYPES, use_stemmer=True)
+
+    def expected(refs):  # the lists as they were at the call
+        return [[scorer.score(p, r)[t].fmeasure for t in ROUGE_TYPES] for p, r in zip(preds, refs)]
+
+    def refs_with(k, first):
+        refs = [[f"the cat sat on mat {i}"] for i in range(40)]
+        refs[k] = first
+        return refs
+
+    def scores(case):
+        status, rows = got[case]
+        assert status == "ok", got[case]
+        return np.frombuffer(b"".join(bytes(r) for r in rows)).reshape(-1, 4).tolist()
+
+    assert scores("clears both lists") == expected(refs_with(0, ["the cat"]))
+    assert scores("clears the predictions") == expected(refs_with(3, ["the cat"]))
+    assert scores("clears the references") == expected(refs_with(5, ["the cat"]))
+    # the later example's own list was emptied before the engine reached it: that example has no reference
+    assert got["clears a later example's references"] == ["error", "ValueError"]
+    assert scores("tuples") == expected(refs_with(7, ["the cat"]))
