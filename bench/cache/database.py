@@ -37,7 +37,6 @@ Imports nothing from bench's pipeline stages.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
@@ -48,6 +47,7 @@ from pathlib import Path
 
 from bench.cache import safe_files
 from bench.cache.claims import Owner
+from bench.cache.keys import Checksums
 from bench.errors import BenchWarning
 from bench.version import __version__
 
@@ -79,29 +79,6 @@ _SCHEMA = {("table", name, sql) for name, sql in _TABLES.items()} | {("index", n
 #: SQLite result codes (`sqlite3.Error.sqlite_errorcode`, Python 3.11+; the message is read before that).
 _MALFORMED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _LOCKED = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
-
-
-def _framed(*parts: bytes) -> bytes:
-    return b"".join(len(p).to_bytes(8, "little") + p for p in parts)
-
-
-def checksum(ns: str, grp: str, key: bytes, value: bytes, writer: str) -> bytes:
-    """BLAKE2b-128 of the five, each prefixed by its length."""
-    return _Checksums(ns, grp, writer)(key, value)
-
-
-class _Checksums:
-    """`checksum` for many entries of one namespace, group and writer (their part hashed once)."""
-
-    def __init__(self, ns: str, grp: str, writer: str) -> None:
-        self.base = hashlib.blake2b(_framed(ns.encode(), grp.encode("utf-8", "surrogatepass"),
-                                            writer.encode("utf-8", "surrogatepass")), digest_size=16,
-                                    person=b"bench-cache")
-
-    def __call__(self, key: bytes, value: bytes) -> bytes:
-        digest = self.base.copy()
-        digest.update(_framed(key, value))
-        return digest.digest()
 
 
 def _kind(e: BaseException) -> str:
@@ -293,11 +270,11 @@ class Store:
         found: dict[bytes, list[tuple[int, bytes]]] = {}
         bad: list[int] = []
         bad_keys: set = set()
-        sums: dict[str, _Checksums] = {}
+        sums: dict[str, Checksums] = {}
         for rowid, key, value, writer, check in rows:
             if not (isinstance(key, bytes) and isinstance(value, bytes) and isinstance(writer, str)
                     and isinstance(check, bytes) and len(value) <= max_bytes
-                    and (sums.get(writer) or sums.setdefault(writer, _Checksums(ns, grp, writer)))(key, value)
+                    and (sums.get(writer) or sums.setdefault(writer, Checksums(ns, grp, writer)))(key, value)
                     == check):
                 bad.append(rowid)
                 bad_keys.add(key)
@@ -362,7 +339,7 @@ class Store:
             replace: bool = False) -> int:
         """Store entries (a key already stored keeps its value, unless `replace`); how many were written. A value
         larger than `max_bytes` is not stored."""
-        sums = _Checksums(ns, grp, self.writer)
+        sums = Checksums(ns, grp, self.writer)
         rows = [(ns, grp, k, v, self.writer, sums(k, v)) for k, v in items if len(v) <= max_bytes]
         if not rows:
             return 0

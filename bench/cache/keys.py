@@ -1,4 +1,5 @@
-"""Content keys: what a cached value is filed under is a digest of everything it depends on.
+"""Content keys: what a cached value is filed under is a digest of everything it depends on; and the checksum
+every entry of the store carries (`bench.cache.database`).
 
 Imports nothing from bench.
 """
@@ -25,3 +26,26 @@ def content_key(*parts: str) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def _framed(*parts: bytes) -> bytes:
+    return b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+
+
+def checksum(ns: str, grp: str, key: bytes, value: bytes, writer: str) -> bytes:
+    """BLAKE2b-128 of the five, each prefixed by its length."""
+    return Checksums(ns, grp, writer)(key, value)
+
+
+class Checksums:
+    """`checksum` for many entries of one namespace, group and writer (their part hashed once)."""
+
+    def __init__(self, ns: str, grp: str, writer: str) -> None:
+        self.base = hashlib.blake2b(_framed(ns.encode(), grp.encode("utf-8", "surrogatepass"),
+                                            writer.encode("utf-8", "surrogatepass")), digest_size=16,
+                                    person=b"bench-cache")
+
+    def __call__(self, key: bytes, value: bytes) -> bytes:
+        digest = self.base.copy()
+        digest.update(_framed(key, value))
+        return digest.digest()

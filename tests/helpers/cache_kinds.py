@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cache.database import DB_NAME, checksum
+from bench.cache.database import DB_NAME
+from bench.cache.keys import checksum
 from bench.cache.keys import content_key
 from bench.cache.tables import Pairs, Predictions, Replies
 from bench.cache.token_table import TokenCache
