@@ -205,11 +205,12 @@ class Store:
             self.db = None
 
     def _run(self, fn, default, *, write: bool):
-        """`fn(db)` under the rules above: `default` when the store cannot be used for it."""
+        """`fn(db)` under the rules above: `default` when the store cannot be used for it. A lock SQLite reports
+        at once (some of its locks do not wait) is tried again until `LOCK_WAIT_S` has passed."""
         with self.lock:
-            for attempt in (0, 1):
-                if self.no_reads or (write and self.no_writes):
-                    return default
+            rebuilt = False
+            start = time.monotonic()
+            while not (self.no_reads or (write and self.no_writes)):
                 opening = self.db is None
                 try:
                     if self.db is None:
@@ -221,9 +222,13 @@ class Store:
                             self.db.execute("ROLLBACK")
                         except sqlite3.Error:
                             pass
-                    malformed = isinstance(e, Damaged) or (_kind(e) == "malformed" and not isinstance(e, _Newer))
-                    if malformed and attempt == 0:
+                    kind = "malformed" if isinstance(e, Damaged) else "newer" if isinstance(e, _Newer) else _kind(e)
+                    if kind == "malformed" and not rebuilt:
+                        rebuilt = True
                         self._move_aside(str(e))
+                        continue
+                    if kind == "locked" and time.monotonic() - start < LOCK_WAIT_S:
+                        time.sleep(0.05)
                         continue
                     self._fail(e, reading=opening or not write)
                 except (OSError, sqlite3.Error) as e:

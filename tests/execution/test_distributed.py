@@ -43,4 +43,4 @@ def test_two_process_run_equals_single_process_run(tmp_path):
 
     writers = Counter(writer for _, key, _, writer, _ in rows(tmp_path / "multi" / ".cache", "predictions")
                       if key.startswith(b"seed-000-q"))
-    assert sorted(writers.values()) == [24, 24]
+    assert sorted(writers.values()) == [24, 24], multi.stderr[-3000:]
