@@ -112,11 +112,13 @@ class Table:
             store.release(self.ns, self.group)
 
     def migrate(self, files: Sequence[Path], read: Callable[[Path], Iterable[tuple[Any, Any]]],
-                encode: Callable[[Any, Any], tuple[bytes, bytes]], what: str,
+                encode: Callable[[Any, Any], tuple[bytes, bytes]], what: tuple[str, str, str],
                 extra: Sequence[Path] = ()) -> dict[bytes, bytes]:
         """Carry the entries of old cache files into the store: a key read twice with two values is dropped.
-        Returns the entries read (this run uses them even when the store cannot keep them); the old files (and
-        `extra` ones) are removed once their entries are kept."""
+        `what`: (the cache, an entry, entries), for messages. Returns the entries read (this run uses them even
+        when the store cannot keep them); the old files (and `extra` ones) are removed once their entries are
+        kept, and the folders they leave empty."""
+        cache, one, many = what
         rows: list[tuple[Any, Any]] = []
         done = []
         for path in files:
@@ -132,11 +134,12 @@ class Table:
                     why = getattr(e, "strerror", None) or str(e)
             moved = safe_files.move_aside(path)
             if moved is not None:
-                _warn(f"an old {what} cache file could not be read ({why}): {safe_files.shown(path)} moved aside to "
+                _warn(f"a file of the old {cache} could not be read ({why}): {safe_files.shown(path)} moved aside to "
                       f"{moved.name}; what it held is computed again")
         good, dropped = legacy.one_value_each(iter(rows))
         if dropped:
-            _warn(f"{dropped} key(s) of the old {what} cache had two different values: dropped, computed again")
+            _warn(f"{dropped} {one if dropped == 1 else many} of the old {cache} had two different values for one key: "
+                  f"dropped, computed again")
         entries = dict(encode(k, v) for k, v in good.items())
         if done:
             self.put_raw(entries.items())
@@ -144,8 +147,13 @@ class Table:
                 for path in [*done, *extra]:
                     with contextlib.suppress(OSError):
                         path.unlink()
+                for folder in sorted({p.parent for p in done}, reverse=True):  # a model's, then its task's
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                        folder.parent.rmdir()
                 shown = ", ".join(safe_files.shown(p) for p in done[:3]) + (" and more" if len(done) > 3 else "")
-                _warn(f"{len(entries)} {what} read from the old cache format ({shown}) into the cache store "
+                n = len(entries)
+                _warn(f"{n} {one if n == 1 else many} read from the old {cache} ({shown}) into the cache store "
                       f"{safe_files.shown(self.store.path)}; the old files are removed")  # type: ignore[union-attr]
         return entries
 
@@ -209,7 +217,8 @@ class Predictions(Table):
         if files:
             self._migrate_record(beside)
             old = self.migrate(files, legacy.prediction_rows,
-                               lambda i, v: (encode_text(i), _prediction_value(*v)), "predictions", beside)
+                               lambda i, v: (encode_text(i), _prediction_value(*v)),
+                               ("prediction cache", "prediction", "predictions"), beside)
         found = {**old, **(self.store.items(self.ns, self.group, self.max_bytes) if self.store else {})}
         return {decode_text(k): v for k, v in self.decoded(found, _prediction).items()}
 
@@ -305,7 +314,7 @@ class Replies(Table):
             path = folder / f"{self.key}.jsonl"
             if path.exists() or path.is_symlink():
                 old = self.migrate([path], legacy.reply_rows, lambda k, v: (encode_text(k), encode_text(v)),
-                                   "judge replies", [folder / f"{self.key}.json"])
+                                   ("judge's reply cache", "reply", "replies"), [folder / f"{self.key}.json"])
         wanted = [encode_text(k) for k in keys]
         found = {k: old[k] for k in wanted if k in old}
         found.update(self.get_raw([k for k in wanted if k not in found]))
@@ -365,7 +374,7 @@ class Pairs(Table):
 
         side = [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
         entries = self.migrate([path], read, lambda k, v: (bytes.fromhex(k), struct.pack("<dd", *v)),
-                               "SummaC pairs", side)
+                               ("SummaC pair cache", "pair", "pairs"), side)
         if dropped[0]:
             _warn(f"{dropped[0]} pair(s) of the old SummaC pair cache were not probabilities: dropped, computed again")
         return entries

@@ -173,7 +173,8 @@ class TokenCache(Table):
                             raise ValueError("its checksum does not match")
                         return [(by_path[path], value)]
 
-                    table.migrate(list(part.values()), read, lambda k, v: (k, v), "texts' tokens")
+                    table.migrate(list(part.values()), read, lambda k, v: (k, v),
+                                  ("token cache", "text's tokens", "texts' tokens"))
                     if not table.writable:
                         return
             finally:
