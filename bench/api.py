@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["run", "score", "score_file", "compare", "rescore", "load_task", "list_tasks",  # noqa: F822
            "read_score_file", "validate", "import_articles", "describe_catalog", "existing_rescore",
            "check_run_arguments", "check_compare_arguments", "parse_metric_opts", "parse_value", "prepare_scoring",
-           "MetricOptions", "json_line", "compare_report", "correlate_report"]
+           "MetricOptions", "json_line", "compare_report", "correlate_report", "annotate_new", "annotate_serve",
+           "annotate_status", "annotate_export"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -475,3 +476,97 @@ def rescore(
                                metrics=metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir)))
     _update_leaderboard(results_dir_of(path))
     return {**record, "path": str(path)}
+
+
+# ---------------------------------------------------------------------- human evaluation (`bench annotate`)
+
+
+def annotate_new(
+    study: str | Path,
+    results_dirs: Sequence[str | Path] = ("results",),
+    *,
+    task: str,
+    criteria: Sequence[str] = (),
+    criteria_file: str | Path | None = None,
+    annotators: Sequence[str] = (),
+    sample: int | None = None,
+    seed: int = 0,
+    pairwise: bool = False,
+    baseline: str | None = None,
+    overlap: int | None = None,
+    repeat: int = 0,
+    tasks_dirs: Sequence[str | Path] = (),
+) -> dict[str, Any]:
+    """Make a human-evaluation study of the latest run of each model on `task` under `results_dirs`.
+
+    `study` is a path, or a name for ``results/.annotations/NAME.sqlite``. The
+    documents are a seeded sample of `sample` (all when None), the same for
+    every model; `criteria` name built-in criteria (SummEval's coherence,
+    consistency, fluency, relevance) or those of `criteria_file` (YAML). With
+    `pairwise`, each item shows two models' summaries (every pair, or each
+    model against `baseline`). Each item goes to `overlap` annotators (default:
+    all); `repeat` items are shown twice to each. Returns {"study", "mode",
+    "task", "documents", "systems", "items", "criteria", "annotators": [{"name",
+    "pages"}]}.
+    """
+    from bench.annotation.creation import new_study
+
+    made = new_study(study, [Path(d) for d in results_dirs], task=task, criteria=criteria,
+                     criteria_file=Path(criteria_file) if criteria_file is not None else None, sample=sample,
+                     seed=seed, annotators=annotators, pairwise=pairwise, baseline=baseline, overlap=overlap,
+                     repeat=repeat, tasks_dirs=[Path(d) for d in tasks_dirs])
+    return {"study": str(made.path), "mode": made.mode, "task": made.task, "documents": len(made.documents),
+            "systems": list(made.systems), "items": len(made.items), "criteria": [c.name for c in made.criteria],
+            "annotators": [{"name": a.name, "pages": len(a.pages)} for a in made.annotators]}
+
+
+def annotate_serve(study: str | Path, *, host: str = "127.0.0.1", port: int = 8765,
+                   on_ready: Any = None) -> None:
+    """Serve a study's rating pages until interrupted (needs the ``annotate`` extra).
+
+    `on_ready(links, host, port)` is called once the server listens, with
+    (annotator, private link) pairs; port 0 picks a free port.
+    """
+    from bench.annotation.server import serve
+    from bench.annotation.storage import study_path
+
+    serve(study_path(study), host=host, port=port, on_ready=on_ready)
+
+
+def annotate_status(study: str | Path, *, seed: int | None = None, n_resamples: int | None = None) -> dict[str, Any]:
+    """A study's progress per annotator, agreement per criterion and each system's results with intervals."""
+    from bench.annotation.export import status
+    from bench.annotation.storage import study_path
+    from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    _check_resamples(n_resamples)
+    return status(study_path(study), seed=DEFAULT_SEED if seed is None else seed,
+                  n_resamples=n_resamples or DEFAULT_RESAMPLES)
+
+
+def annotate_export(study: str | Path, output: str | Path | None = None, *, fmt: str = "jsonl",
+                    seed: int | None = None, n_resamples: int | None = None) -> tuple[str, int]:
+    """A study's answers as `bench correlate`'s ratings layout (or, pairwise, one line per judgment), or with
+    `fmt="json"` the statistics of `annotate_status` with those lines. Writes `output` (whole or not at all)
+    when given; returns (text, number of lines)."""
+    from bench.annotation.export import export_text
+    from bench.annotation.storage import study_path
+    from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    if fmt not in ("jsonl", "json"):
+        raise BenchError(f"unknown export format {fmt!r}", hint="jsonl or json")
+    _check_resamples(n_resamples)
+    text, n = export_text(study_path(study), fmt=fmt, seed=DEFAULT_SEED if seed is None else seed,
+                          n_resamples=n_resamples or DEFAULT_RESAMPLES)
+    if output is not None:
+        from bench.errors import EXIT_ENVIRONMENT
+        from bench.io import atomic_write
+
+        atomic_write(Path(output), text, what="the export", exit_code=EXIT_ENVIRONMENT,
+                     hint="nothing was written; choose a directory you can write to, or check its free space")
+    return text, n
+
+
+def _check_resamples(n_resamples: int | None) -> None:
+    if n_resamples is not None and n_resamples < 1:
+        raise BenchError(f"the number of bootstrap resamples must be 1 or more, got {n_resamples}")

@@ -280,6 +280,32 @@ def test_bad_article_file(in_tmp, cli, case_id):
     assert not (in_tmp / "fixtures").exists() and not (in_tmp / "tasks").exists()
 
 
+# ------------------------------------------------------------------ criteria files (bench annotate new --criteria)
+
+
+def _criteria_argv(path: str) -> list[str]:
+    return ["annotate", "new", "s", "results", "-t", "news.yaml", "--criteria", path, "-a", "ana"]
+
+
+def test_good_criteria_file_makes_a_study(in_tmp, cli):
+    for name in ("news.yaml", "summarization.jsonl", "criteria.yaml"):
+        shutil.copy(GOOD / name, in_tmp / name)
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "news.yaml", "-o", "results")
+    assert code == 0, err
+    code, out, err = cli(*_criteria_argv("criteria.yaml"))
+    assert code == 0, err
+    assert "on informativeness, readability" in out and (in_tmp / "results/.annotations/s.sqlite").is_file()
+
+
+@pytest.mark.parametrize("case_id", list(CASES["criteria"]))
+def test_bad_criteria_file(workdir, cli, case_id):
+    case = CASES["criteria"][case_id]
+    name = _case_name(case_id, case)
+    (workdir / "criteria").mkdir()
+    (workdir / "criteria" / name).write_bytes(_case_bytes(case))
+    _check(cli, workdir, "criteria", case_id, "annotate-new", _criteria_argv(f"criteria/{name}"))
+
+
 # ------------------------------------------------------------------ command-line options
 
 

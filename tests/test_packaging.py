@@ -24,6 +24,10 @@ def test_wheel_contains_bundled_tasks_and_fixtures(tmp_path):
     for fixture in (REPO / "fixtures").glob("*.jsonl"):
         assert f"bench/_bundled/fixtures/{fixture.name}" in names
     assert "bench/cli/app.py" in names and "bench/metrics/rouge/lib_rouge.py" in names
+    # the rating pages of `bench annotate serve`: templates, style sheet and script
+    for page in ("templates/page.html", "templates/item.html", "templates/done.html", "templates/message.html",
+                 "static/annotate.css", "static/annotate.js"):
+        assert f"bench/annotation/{page}" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)
     # the compiled ROUGE engine, built for this interpreter (one copy: not the editable build lying in the tree)
     native = [n for n in names if n.startswith("bench/metrics/rouge/_engine") and n.endswith((".so", ".pyd"))]

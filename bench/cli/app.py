@@ -15,7 +15,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from bench.cli import compare, correlate, fixture, rescore, run, score, validate
+from bench.cli import annotate, compare, correlate, fixture, rescore, run, score, validate
 from bench.cli import list as list_
 from bench.cli.options import BenchCommand, Interrupted
 from bench.cli.output import warn
@@ -52,6 +52,7 @@ app.command(cls=BenchCommand)(run.run)
 app.command(name="list", cls=BenchCommand)(list_.list_tasks_and_models)
 app.command(cls=BenchCommand)(compare.compare)
 app.command(cls=BenchCommand)(correlate.correlate)
+app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(fixture.fixture_app, name="fixture")
 app.command(cls=BenchCommand)(validate.validate)
 app.command(cls=BenchCommand)(rescore.rescore)

@@ -36,10 +36,12 @@ def correlate(
     paths: Annotated[list[Path], typer.Argument(
         metavar="FILE|RUN_DIR", show_default=False,
         help='A ratings file (one {"id", "system", "prediction", "references", "document", "ratings"} per line) or '
-             "SummEval's model_annotations.aligned.paired.jsonl; with --ratings, run or results directories.")],
+             "SummEval's model_annotations.aligned.paired.jsonl, or a `bench annotate` study; with --ratings, run or "
+             "results directories.")],
     ratings: Annotated[Optional[Path], typer.Option(
         "--ratings", "-r", metavar="FILE",
-        help='Ratings of the runs\' predictions: one {"id", "system", "ratings"} per line (system: the model name).')
+        help='Ratings of the runs\' predictions: one {"id", "system", "ratings"} per line (system: the model name), '
+             'or a `bench annotate` study (its name or file).')
     ] = None,
     metric: Annotated[Optional[list[str]], typer.Option(
         "--metric", metavar="NAME",

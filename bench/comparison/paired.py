@@ -33,6 +33,7 @@ import numpy as np
 from bench.comparison.flips import Prediction, paired_scores, run_predictions
 from bench.comparison.select import Run, Section, baseline_run
 from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
+from bench.stats.preferences import sign_test
 
 #: Runs with at most this many shared examples get the exact permutation test.
 EXACT_PERMUTATION_MAX_N = 16
@@ -86,22 +87,9 @@ def min_permutation_p(n: int) -> float:
 
 
 def mcnemar_exact(b: int, c: int) -> float:
-    """Exact two-sided McNemar test (McNemar, 1947) on the discordant counts b and c.
-
-    p = min(1, 2 * P[X <= min(b, c)]) with X ~ Binomial(b + c, 1/2); p = 1 when
-    b + c = 0. Computed in log space, so it is exact to rounding for any size.
-    """
-    if b < 0 or c < 0:
-        raise ValueError("counts must be non-negative")
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = np.arange(min(b, c) + 1)
-    logs = (math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in k])
-            - n * math.log(2.0))
-    top = logs.max()
-    tail = math.exp(top) * float(np.exp(logs - top).sum())
-    return min(1.0, 2.0 * tail)
+    """Exact two-sided McNemar test (McNemar, 1947) on the discordant counts b and c: the sign test on them,
+    p = min(1, 2 * P[X <= min(b, c)]) with X ~ Binomial(b + c, 1/2) (`bench.stats.preferences.sign_test`)."""
+    return sign_test(b, c)
 
 
 def discordant(a: np.ndarray, b: np.ndarray) -> tuple[int, int] | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.correlation.ratings import RatedSummaries, read_ratings, read_runs_with_ratings
+from bench.correlation.ratings import RatedSummaries, read_ratings, read_runs_with_ratings, read_study, study_file
 from bench.correlation.scores import DEFAULT_METRICS, choose_scores
 from bench.correlation.levels import Correlations, correlate
 from bench.errors import BenchError, relpath
@@ -30,9 +30,9 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
                       n_resamples: int = DEFAULT_RESAMPLES) -> tuple[RatedSummaries, Correlations]:
     """Read rated summaries, score them and correlate every metric with every criterion.
 
-    `paths` is one ratings file (or SummEval's file) when `ratings` is None,
-    else the run directories (or results directories) whose predictions the
-    `ratings` file rates.
+    `paths` is one ratings file (or SummEval's file, or a `bench annotate`
+    study) when `ratings` is None, else the run directories (or results
+    directories) whose predictions the `ratings` file (or study) rates.
     """
     if n_resamples < 1:
         raise BenchError(f"the number of bootstrap resamples must be 1 or more, got {n_resamples}")
@@ -44,7 +44,8 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
         if path.is_dir():
             raise BenchError("a run or results directory needs the ratings of its predictions",
                              where=relpath(path), hint='add --ratings FILE (lines of {"id", "system", "ratings"})')
-        rated = read_ratings(path, annotators=annotators or "expert")
+        study = study_file(path)
+        rated = read_study(study) if study is not None else read_ratings(path, annotators=annotators or "expert")
         if annotators is not None and rated.layout != "summeval":
             raise BenchError("--annotators chooses between SummEval's expert and turker annotations; "
                              "this is not SummEval's file", where=rated.source,

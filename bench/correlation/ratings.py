@@ -16,7 +16,10 @@ Three sources, each read into one `RatedSummaries`:
   ``expert_annotations``, ``turker_annotations``), recognised by its fields;
 - bench run directories plus a ratings file whose lines need only ``id``,
   ``system`` (the run's model name) and ``ratings``: the summaries and their
-  stored per-example scores come from the runs' predictions.jsonl.
+  stored per-example scores come from the runs' predictions.jsonl;
+- a study of `bench annotate` (its SQLite file, or its name under
+  results/.annotations/), alone or in place of the ratings file with runs: the
+  lines its export writes (`bench.annotation.export.rating_rows`).
 
 Several ratings of one summary are averaged per criterion (the mean), as
 SummEval averages its three expert annotators; the single ratings are kept for
@@ -331,7 +334,10 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
         if r.model not in latest or r.order > latest[r.model].order:
             latest[r.model] = r
     predictions = {model: read_predictions(run.path) for model, run in latest.items()}
-    rated = read_ratings(ratings_path, texts=False)
+    study = study_file(ratings_path)
+    rated = read_study(study) if study is not None else read_ratings(ratings_path, texts=False)
+    if study is not None:
+        _check_study_summaries(rated, predictions, latest)
     if rated.layout == "summeval":
         raise BenchError("SummEval's file holds its own summaries; give it alone, without run directories",
                          where=rated.source, hint="bench correlate model_annotations.aligned.paired.jsonl")
@@ -360,5 +366,54 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
     common = sorted(set.intersection(*names)) if names else []
     stored = {name: tuple(predictions[s.system][s.id].scores.get(name, math.nan) for s in summaries)
               for name in common}
-    source = ", ".join(relpath(p) for p in paths) + f" with {relpath(ratings_path)}"
+    source = ", ".join(relpath(p) for p in paths) + f" with {relpath(study or ratings_path)}"
     return _grid(source, "runs", summaries, stored, notes)
+
+
+# ------------------------------------------------------------------ studies of `bench annotate`
+
+
+def study_file(path: Path) -> Path | None:
+    """The study file `path` names (an SQLite file, or a bare name under results/.annotations/), else None."""
+    from bench.annotation.storage import is_study_file, study_path
+
+    if path.is_file():
+        return path if is_study_file(path) else None
+    if not path.exists() and len(path.parts) == 1 and path.suffix not in (".jsonl", ".json"):
+        try:
+            named = study_path(str(path))
+        except BenchError:
+            return None
+        return named if named.is_file() else None
+    return None
+
+
+def read_study(path: Path) -> RatedSummaries:
+    """The ratings of a `bench annotate` study, as its export writes them: one summary per line."""
+    from bench.annotation.export import rating_rows
+    from bench.annotation.storage import open_study
+
+    study = open_study(path)
+    if study.pairwise:
+        raise BenchError("a pairwise study holds preferences between summaries, not ratings of each", where=study.source,
+                         hint="bench correlate needs ratings: make a study without --pairwise; `bench annotate status` "
+                              "shows this one's win rates and Bradley-Terry strengths")
+    rows = rating_rows(study)
+    if not rows:
+        raise BenchError("the study has no ratings yet", where=study.source,
+                         hint=f"rate in the browser first: bench annotate serve {relpath(path)}")
+    summaries = [RatedSummary(r["id"], r["system"], r["prediction"], tuple(r["references"]), r["document"],
+                              {c: tuple(float(x) for x in v) for c, v in r["ratings"].items()},
+                              f"{study.source} (document {r['id']!r}, model {r['system']!r})") for r in rows]
+    return _grid(study.source, "study", summaries)
+
+
+def _check_study_summaries(rated: RatedSummaries, predictions: Mapping[str, Any], latest: Mapping[str, Any]) -> None:
+    """Every summary the study rated is the one the latest run of its model holds."""
+    for s in rated.summaries:
+        p = predictions.get(s.system, {}).get(s.id)
+        if p is not None and p.prediction != s.prediction:
+            raise BenchError(f"the study rated another summary of {s.id!r} by {s.system!r} than its latest run "
+                             "holds", where=relpath(latest[s.system].path),
+                             hint="the model ran again after the study was made; give the results directory the "
+                                  "study was made from (`bench annotate status STUDY --format json` lists its runs)")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "datasets", "evaluate", "accelerate", "pyarrow")
+HEAVY = ("torch", "transformers", "datasets", "evaluate", "accelerate", "pyarrow", "starlette", "uvicorn", "jinja2")
 
 
 def _imported_modules(args, cwd) -> set[str]:
@@ -21,7 +21,8 @@ def _imported_modules(args, cwd) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["compare", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["compare", "--help"], ["annotate", "--help"],
+                                  ["annotate", "serve", "--help"]])
 def test_light_commands_do_not_import_heavy_packages(tmp_path, args):
     imported = _imported_modules(args, tmp_path)
     assert "bench" in imported
