@@ -7,13 +7,17 @@ No model is loaded. The new run keeps the original's model, task and timing
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bench.errors import BenchError, relpath
+from bench.execution.cache import CACHE_DIR
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, score_examples
@@ -47,6 +51,31 @@ def rescore_run(
     record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
+    root = output_dir if output_dir is not None else results_dir_of(run_dir)
+    with one_at_a_time(run_dir):  # a second rescore of the run waits, then finds this one's run
+        return _rescore(run_dir, record, specs, rows, options, output_dir, root, metrics)
+
+
+@contextlib.contextmanager
+def one_at_a_time(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive `fcntl.flock` on the run's results.json (opened to read: nothing is written) while
+    it is rescored, so that two processes rescoring a run the same way do not both write a run: the second one
+    waits, then finds the first one's (`existing_rescore`). The lock goes with the process however it ends."""
+    try:
+        fd = os.open(run_dir / "results.json", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:  # read a moment ago: gone now, and the rescoring will say so
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], rows: list[dict[str, Any]],
+             options: MetricOptions, output_dir: Path | None, root: Path,
+             metrics: Sequence[MetricSpec]) -> tuple[dict[str, Any], Path]:
     t0 = time.perf_counter()
     scores = fresh_scores(record, rows, options, specs, run_dir)
     score_s = time.perf_counter() - t0
@@ -77,7 +106,6 @@ def rescore_run(
         if d:
             row["details"] = d
         new_rows.append(row)
-    root = output_dir if output_dir is not None else results_dir_of(run_dir)
     return new, write_run(root, new, new_rows)
 
 
@@ -108,7 +136,7 @@ def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: Me
         questions=questions if any(q is not None for q in questions) else None,
         no_answer_scores=na if any(v is not None for v in na) else None)
     where = str(relpath(run_dir / "predictions.jsonl")) if run_dir is not None else ""
-    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / ".cache" / "metrics"
+    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / CACHE_DIR / "metrics"
                           if run_dir is not None else None, where=where)
 
 

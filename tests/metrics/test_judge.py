@@ -20,7 +20,10 @@ from bench.metrics.model_based.judge import CRITERIA, PARSE_RULE, default_prompt
 from bench.metrics.scoring import score_examples
 from bench.version import __version__
 
+from cache_kinds import rows
 from conftest import REPO
+
+stored_rows = rows
 
 #: Replies by the summary the prompt holds; anything else is answered "3".
 REPLIES = {
@@ -259,16 +262,28 @@ def test_an_interrupted_scoring_resumes_paying_only_for_the_rest(server, cli, in
     code, out, err = cli(*args)
     assert code == 3 and "quota exceeded" in err and "Traceback" not in err and out == ""
     assert len(server.requests) == 4  # three answered, the fourth refused, nothing sent after it
-    (cache_file,) = (in_tmp / "jc" / "judge").glob("*.jsonl")
-    # a kill in the middle of a write leaves a torn line: skipped on reading, never cut out
-    with cache_file.open("a", encoding="utf-8") as f:
-        f.write('{"key": "torn", "rep')
+    assert len(rows(in_tmp / "jc", "judge")) == 3
     server.refuse_after = None
     code, out, err = cli(*args)
     assert code == 0, err
     assert len(server.requests) == 4 + 2  # the two replies never received
     assert json.loads(out)["metrics"]["judge_relevance"] == pytest.approx(2.5)
-    assert len([line for line in cache_file.read_text().splitlines() if line.startswith('{"key": "')]) == 5 + 1
+    assert len(rows(in_tmp / "jc", "judge")) == 5
+
+
+def test_an_empty_reply_is_never_cached_and_asked_again(server, cli, in_tmp):
+    _write(in_tmp / "s.jsonl", ROWS[:2])
+    args = ("score", "s.jsonl", "--metric", "judge:consistency", "--metric-opt", "judge.model=openai:judge-x",
+            "--metric-opt", f"judge.base_url={server.url}", "--metric-opt", "judge.cache_dir=jc", "--format", "json")
+    server.reply = lambda prompt, body: None if "bravo" in prompt else "4"  # "content": null
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(out)["counts"]["judge_consistency_unscored"] == 1 and len(server.requests) == 2
+    assert [v for *_, v, _, _ in rows(in_tmp / "jc", "judge")] == [b"4"]  # the real reply only
+    server.reply = JudgeServer.by_summary  # the server is fixed: the empty reply is asked again, the other is not
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert len(server.requests) == 3 and json.loads(out)["metrics"]["judge_consistency"] == pytest.approx((4 + 1) / 2)
 
 
 # ------------------------------------------------------------------ run and rescore
@@ -401,10 +416,8 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
         result = None
     finally:
         metric.close()
-    cache_files = list((tmp_path / "cache" / "judge").glob("*.jsonl"))
-    assert len(cache_files) == 1
-    stored = [json.loads(line) for line in cache_files[0].read_text().splitlines()]
-    assert len(stored) == len(rows)  # one reply per example, kept even when none parses
+    stored = [v for *_, v, _, _ in stored_rows(tmp_path / "cache", "judge")]
+    assert len(stored) == len([r for r in rows if r])  # one reply per example, kept even when none parses
     if result is not None:
         for k, detail in enumerate(result.details["judge_coherence"]):
             (reply,) = detail["replies"]
@@ -445,8 +458,7 @@ def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_pat
                 assert "no reply of the judge has a number from 1 to 3" in str(e)
         finally:
             metric.close()
-        (path,) = (cache / "judge").glob("*.jsonl")
-        return sorted(json.loads(line)["reply"] for line in path.read_text().splitlines())
+        return sorted(v.decode() for *_, v, _, _ in stored_rows(cache, "judge"))
 
     first = replies(tmp_path / "one")
     assert len(first) == len(rows) * 3

@@ -11,17 +11,19 @@ P(contradiction) over them; mean over the summary's sentences, x100.
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cache_kinds import edit, rows as stored_rows
 from conftest import SEED_ARTICLE, skip_without_hf
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import MetricInputs
 from bench.text.sentences import split_sentences
-from bench.metrics.model_based.summac import CACHE_FILE, SummacZS, nli_label_indices
+from bench.metrics.model_based.summac import SummacZS, nli_label_indices
 
 TOLERANCE = 1e-4  # x100 scale: float32 logits, batched with padding vs one pair at a time
 
@@ -133,7 +135,7 @@ def test_pairs_are_cached_so_a_rerun_and_a_second_summarizer_pay_only_for_new_pa
     assert second.computed == n_doc[2]  # only "A new sentence about nothing." against document 2 is new
     cache.close()
     model.close()
-    assert (tmp_path / CACHE_FILE).is_file()
+    assert len(stored_rows(tmp_path, "summac_pairs")) == first.pairs + n_doc[2]
     # A new process (a new metric) reads the same file, and the numbers do not change.
     result = _compute(nli["bert"], other, DOCUMENTS, cache_dir=tmp_path)
     np.testing.assert_allclose(np.array(result.per_example["summac_zs"], dtype=float), second.scores, rtol=0,
@@ -207,10 +209,8 @@ def test_bench_run_and_rescore_keep_details_and_reuse_the_pair_cache(nli, cli, t
         details = row["details"]["summac_zs"]
         assert [d["sentence"] for d in details] == split_sentences(row["prediction"])
         assert np.mean([d["score"] for d in details]) == pytest.approx(row["scores"]["summac_zs"])
-    cache = out / ".cache" / "metrics" / CACHE_FILE
-    assert cache.is_file()
     pairs = record["counts"]["summac_zs_pairs"]
-    assert pairs > 0
+    assert pairs > 0 and len(stored_rows(out / ".cache" / "metrics", "summac_pairs")) == pairs
     # A rescore with another batch size (nothing the cache keys on) reads every pair from the cache: its
     # scores are the run's to the last bit, though batches of another size would round differently.
     code, _, err = cli("rescore", str(run_dir), "--metric", "summac_zs", "--metric-opt",
@@ -221,3 +221,12 @@ def test_bench_run_and_rescore_keep_details_and_reuse_the_pair_cache(nli, cli, t
     again = [json.loads(line) for line in (rescored / "predictions.jsonl").read_text().splitlines()]
     assert [r["scores"]["summac_zs"] for r in again] == [r["scores"]["summac_zs"] for r in rows]
     assert [r["details"]["summac_zs"] for r in again] == [r["details"]["summac_zs"] for r in rows]
+    # Every cached pair set by hand to entailment 0.99: damage, computed again, never scored.
+    edit(out / ".cache" / "metrics", "UPDATE entries SET value = ? WHERE ns = 'summac_pairs'",
+         (struct.pack("<dd", 0.99, 0.0),))
+    code, _, err = cli("rescore", str(run_dir), "-o", str(tmp_path / "again"), "--metric", "summac_zs",
+                       "--metric-opt", f"summac_zs.model={nli['bert']}", "--metric-opt", "summac_zs.device=cpu")
+    assert code == 0, err
+    assert f"warning: {pairs} damaged entries in the cache store" in err
+    [tampered] = [json.loads(p.read_text()) for p in (tmp_path / "again").glob("*/*/*/results.json")]
+    assert tampered["metrics"]["summac_zs"] == pytest.approx(record["metrics"]["summac_zs"], abs=1e-4)

@@ -225,7 +225,19 @@ def test_base_url_forms():
 
 
 def _cached_lines(out: Path) -> list[dict]:
-    return [json.loads(line) for f in sorted(out.glob(".cache/seed-qa/*/*.jsonl")) for line in f.read_text().splitlines()]
+    """The prediction cache's entries, read from the store as another process reads it."""
+    import sqlite3
+
+    if not (out / ".cache" / "cache.sqlite").exists():
+        return []
+    db = sqlite3.connect(out / ".cache" / "cache.sqlite", timeout=10)
+    try:
+        found = db.execute("SELECT key, value FROM entries WHERE ns = 'predictions'").fetchall()
+    except sqlite3.OperationalError:  # made a moment ago: its tables are not there yet
+        found = []
+    finally:
+        db.close()
+    return [{"id": k.decode(), "prediction": v[1:].decode()} for k, v in found]  # b"P" + the prediction
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])

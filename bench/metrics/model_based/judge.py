@@ -10,7 +10,8 @@ that lies on the criterion's scale. A reply without one leaves its example
 unscored (None, counted as ``judge_<criterion>_unscored`` and named in a
 warning), never scored 0 as G-Eval's script does.
 
-The judge is any model bench can run as a generator: ``openai:NAME`` behind an
+The judge (`bench.metrics.model_based.judge_backends`) is any model bench can run
+as a generator: ``openai:NAME`` behind an
 OpenAI-compatible server (``base_url``; vLLM, llama.cpp, TGI ...), through
 bench's own client (`bench.models.openai_compat`: retries, errors, the server
 check before anything runs), or a local causal LM (a directory, a hub id in the
@@ -19,32 +20,29 @@ tokenizer's chat template when there is one and only the document shortened
 when it is too long. Temperature 0 by default; ``n`` samples per example (each
 with its own seed: ``seed + i``) are averaged over those that parse.
 
-Every reply is kept in a persistent cache under the metric's cache directory
-(``<cache_dir>/judge/<key>.jsonl``): the key holds the judge's identity (the
-served model id, or the local weights, device type and dtype) and its sampling
-settings; each line holds one request's key (a hash of the filled prompt and
-the sample number) and the reply, appended and fsynced as each reply arrives;
-a torn line (a kill) is skipped on reading, as in the prediction cache
-(`bench.execution.cache`). An interrupted scoring resumes without asking again.
+Every real reply is kept in the cache store of the metric's cache directory
+(`bench.cache.tables.Replies`), under the judge's identity (the served model
+id, or the local weights, device type and dtype) and its sampling settings,
+each by a hash of the filled prompt and the sample number, as it arrives: an
+interrupted scoring resumes without asking again. An empty reply is never kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import math
-import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.cache.keys import content_key
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
 from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 from bench.metrics.aggregation import unscored_count
+from bench.metrics.model_based.judge_backends import Request, fill, make_judge
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -55,10 +53,8 @@ PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
 #: A rubric is a page or two of text; a prompt file is read up to this size.
 MAX_PROMPT_BYTES = 1 << 20
-CACHE_SUBDIR = "judge"
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
-_PLACEHOLDER = re.compile(r"\{(document|summary)\}")
 
 
 def parse_score(reply: str, low: float, high: float) -> float | None:
@@ -71,13 +67,6 @@ def parse_score(reply: str, low: float, high: float) -> float | None:
     return None
 
 
-def fill(template: str, document: str, summary: str) -> str:
-    """`template` with {document} and {summary} filled in, in one pass (a summary holding the text
-    "{document}" stays as it is); other braces are left alone."""
-    values = {"document": document, "summary": summary}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-
-
 def default_prompts() -> dict[str, str]:
     """The bundled rubric prompt of each criterion."""
     import yaml
@@ -88,15 +77,6 @@ def default_prompts() -> dict[str, str]:
 
 def prompt_hash(template: str) -> str:
     return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _digest(*parts: str) -> str:
-    d = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass")
-        d.update(len(data).to_bytes(8, "little"))
-        d.update(data)
-    return d.hexdigest()
 
 
 # ------------------------------------------------------------------ options
@@ -146,312 +126,6 @@ class JudgeOptions:
     """Local model: auto, float32, float16 or bfloat16."""
     revision: str | None = None
     """Local model: a hub model's branch, tag or commit."""
-
-
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
-_LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
-_DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
-
-
-# ------------------------------------------------------------------ cache
-
-
-class ReplyCache:
-    """Append-only store of (request key -> reply) for one judge; None `directory`: kept in memory only."""
-
-    def __init__(self, directory: Path | None, identity: Mapping[str, Any]) -> None:
-        blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
-        self.key = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
-        self.identity = dict(identity)
-        self.dir = None if directory is None else Path(directory) / CACHE_SUBDIR
-        self.path = None if self.dir is None else self.dir / f"{self.key}.jsonl"
-        self._fd: int | None = None
-
-    def load(self) -> dict[str, str]:
-        """Replies stored so far; a torn line (from a kill) is skipped, never cut out of the file."""
-        from bench.io import read_jsonl_lenient
-
-        if self.path is None:
-            return {}
-        try:
-            rows = list(read_jsonl_lenient(self.path))
-        except OSError as e:
-            raise BenchError(f"cannot read the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="remove it to ask the judge again", exit_code=EXIT_ENVIRONMENT) from None
-        return {row["key"]: row["reply"] for row in rows
-                if isinstance(row.get("key"), str) and isinstance(row.get("reply"), str)}
-
-    def append(self, key: str, reply: str) -> None:
-        if self.path is None:
-            return
-        try:
-            self._append(key, reply)
-        except OSError as e:
-            raise BenchError(f"cannot write the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="check free space and permissions, then run the same command again to resume",
-                             exit_code=EXIT_ENVIRONMENT) from e
-
-    def _append(self, key: str, reply: str) -> None:
-        assert self.dir is not None and self.path is not None
-        if self._fd is None:
-            from bench.io import atomic_write
-
-            self.dir.mkdir(parents=True, exist_ok=True)
-            meta = self.dir / f"{self.key}.json"
-            if not meta.is_file():
-                atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
-                             what="the judge's reply cache", exit_code=EXIT_ENVIRONMENT)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        data = (json.dumps({"key": key, "reply": reply}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            data = b"\n" + data  # after a torn line: start a new one
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-# ------------------------------------------------------------------ judges
-
-
-@dataclass(frozen=True)
-class Request:
-    """One reply to ask for: an example's prompt and the sample number."""
-
-    key: str
-    document: str
-    summary: str
-    sample: int
-
-
-class ServerJudge:
-    """A model behind an OpenAI-compatible server, asked through bench's client."""
-
-    def __init__(self, served: str, s: JudgeOptions) -> None:
-        from bench.models.openai_compat import api_root
-
-        if not s.base_url:
-            raise BenchError(f"judge model openai:{served} needs the server's URL",
-                             hint="pass --metric-opt judge.base_url=http://HOST:PORT")
-        self.served = served
-        self.settings = s
-        self.root = api_root(s.base_url)
-        self.label = f"openai:{served}"
-        self.clients: dict[int, Any] = {}
-        self.requests = 0
-        self.client(0)  # reach the server now: a wrong URL or model fails before anything runs
-
-    def identity(self) -> dict[str, Any]:
-        """The served model and what changes a reply (not the URL: the same model served elsewhere answers
-        the same; not the client settings)."""
-        s = self.settings
-        return {"judge": self.label, "api": s.api, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                "seed": s.seed}
-
-    def client(self, sample: int) -> Any:
-        if sample not in self.clients:
-            from bench.models.openai_compat import OpenAICompatModel
-
-            s = self.settings
-            generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
-                          "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
-                          "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
-            with _api_key(s.api_key_env):
-                self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample,
-                                                         option=lambda key: f"--metric-opt judge.{key}")
-        return self.clients[sample]
-
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
-        from bench.tasks.records import Example
-
-        task = _judge_task()
-        for sample in sorted({r.sample for r in requests}):
-            batch = [r for r in requests if r.sample == sample]
-            examples = [Example(id=r.key, input=fill(template, r.document, r.summary), references=())
-                        for r in batch]
-            for i, reply in self.client(sample).predict_as_completed(examples, task):
-                self.requests += 1
-                on_reply(batch[i].key, str(reply))
-
-    def warnings(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        for c in self.clients.values():
-            c.close()
-
-
-class LocalJudge:
-    """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing)."""
-
-    def __init__(self, name: str, spec: Any, s: JudgeOptions) -> None:
-        self.name = name
-        self.spec = spec
-        self.settings = s
-        self.model: Any = None
-        self._fingerprint: str | None = None
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"judge: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
-        self.requests = 0
-
-    @property
-    def fingerprint(self) -> str:
-        """weights|device type|dtype, as the prediction cache keys a Hugging Face model."""
-        if self._fingerprint is None:
-            s = self.settings
-            self._fingerprint = str(self.spec.fingerprint(revision=s.revision, device=s.device, dtype=s.dtype))
-        return self._fingerprint
-
-    @property
-    def label(self) -> str:
-        weights, _, rest = self.fingerprint.partition("|")
-        device, _, dtype = rest.partition("|")
-        short = Path(self.name).name if Path(self.name).expanduser().is_dir() else self.name
-        return f"{short}@{weights[:12]}/{device}/{dtype}"
-
-    def identity(self) -> dict[str, Any]:
-        s = self.settings
-        return {"judge": self.spec.name, "kind": self.spec.kind, "fingerprint": self.fingerprint,
-                "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed}
-
-    def generation(self) -> dict[str, Any]:
-        s = self.settings
-        if s.temperature == 0:
-            return {"do_sample": False, "max_new_tokens": s.max_tokens}
-        return {"do_sample": True, "temperature": s.temperature, "max_new_tokens": s.max_tokens}
-
-    def load(self) -> Any:
-        if self.model is None:
-            s = self.settings
-            self.model = self.spec.create(device=s.device, dtype=s.dtype, generation=self.generation(),
-                                          revision=s.revision, batch_size=s.batch_size, seed=s.seed)
-        return self.model
-
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
-        import transformers
-
-        from bench.models.hf.generate import fit_prompt
-        from bench.runtime.devices import quiet_transformers
-
-        model = self.load()
-        task = _judge_task()
-        budget = model.max_input - self.settings.max_tokens
-        if budget < 16:
-            raise BenchError(f"judge {self.name} takes {model.max_input} tokens, too few for a prompt and "
-                             f"max_tokens={self.settings.max_tokens}", hint="lower judge.max_tokens")
-
-        def render(summary: str) -> Callable[[str], str]:
-            def text(document: str) -> str:
-                prompt = fill(template, document, summary)
-                if model.chat:
-                    return model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                               add_generation_prompt=True)
-                return prompt
-            return text
-
-        chunk = max(64, int(getattr(model, "batch_size", 1) or 1))
-        with quiet_transformers():
-            for sample in sorted({r.sample for r in requests}):
-                transformers.set_seed(self.settings.seed + sample)
-                # longest first, so a batch's prompts are of like length (less padding)
-                batch = sorted((r for r in requests if r.sample == sample),
-                               key=lambda r: len(r.document) + len(r.summary), reverse=True)
-                for start in range(0, len(batch), chunk):
-                    part = batch[start:start + chunk]
-                    ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
-                           for r in part]
-                    for r, reply in zip(part, model.run_batches(ids, task)):
-                        self.requests += 1
-                        on_reply(r.key, reply)
-
-    def warnings(self) -> list[str]:
-        """What the model had to say (settings it overrode, batches that ran out of memory, prompts whose
-        document was shortened to fit)."""
-        if self.model is None:
-            return []
-        notes = list(self.model.warnings)
-        if self.model.truncated:
-            notes.append(f"{self.model.truncated} {self.model.truncation_note}")
-        return [f"judge {self.name}: {w}" for w in notes]
-
-    def close(self) -> None:
-        if self.model is not None:
-            self.model.close()
-            self.model = None
-
-
-def _judge_task() -> Any:
-    """The task a judge's model is asked under: the prompt given as it is, its reply kept whole."""
-    from bench.tasks.records import Task
-
-    return Task(name="judge", version=1, type="summarization", fixture=None, fields={}, metrics=(),
-                path=Path("judge"), hash="", prompt="{document}")
-
-
-@contextlib.contextmanager
-def _api_key(env: str | None) -> Iterator[None]:
-    """OPENAI_API_KEY set from `env` while the client is made (it reads the key once, when made)."""
-    if not env:
-        yield
-        return
-    value = os.environ.get(env)
-    if not value:
-        raise BenchError(f"judge: the environment variable {env!r} (api_key_env) is not set",
-                         hint=f"export {env}=YOUR_KEY, or leave api_key_env out to use OPENAI_API_KEY",
-                         exit_code=EXIT_ENVIRONMENT)
-    before = os.environ.get("OPENAI_API_KEY")
-    os.environ["OPENAI_API_KEY"] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("OPENAI_API_KEY", None)
-        else:
-            os.environ["OPENAI_API_KEY"] = before
-
-
-def make_judge(s: JudgeOptions, metric: str) -> ServerJudge | LocalJudge:
-    """The judge the options name, checked (and a server reached) before anything is scored."""
-    hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
-            "--metric-opt judge.model=/path/to/causal-lm")
-    if not s.model or not s.model.strip():
-        raise BenchError(f"metric {metric!r} needs a judge model", hint=hint)
-    name = s.model.strip()
-    if name.startswith("openai:"):
-        given = [k for k in _LOCAL_ONLY if getattr(s, k) != _DEFAULTS[k]]
-        if given:
-            raise BenchError(f"judge options {', '.join(given)} do not apply to a model behind a server ({name})",
-                             hint="the server decides how the model runs")
-        served = name.partition(":")[2].strip()
-        if not served:
-            raise BenchError(f"judge model {name!r}: name the served model after 'openai:'", hint=hint)
-        return ServerJudge(served, s)
-    given = [k for k in _SERVER_ONLY if getattr(s, k) != _DEFAULTS[k]]
-    if given:
-        raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
-                         hint="a local judge model takes device, dtype, batch_size and revision")
-    from bench.models import MODELS, resolve_model
-    from bench.models.hf.config import CAUSAL_LM
-
-    known = MODELS.get(name) if name in MODELS else None
-    try:
-        spec = known if known is not None and known.kind != CAUSAL_LM else resolve_model(name, s.revision)
-    except BenchError as e:
-        raise BenchError(f"judge model: {e.message}", where=e.where,
-                         hint=(e.hint or hint).replace("--model /path/to/model",
-                                                       "--metric-opt judge.model=/path/to/model"),
-                         exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
-    if spec.kind != CAUSAL_LM:
-        raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
-                         hint=hint)
-    return LocalJudge(name, spec, s)
 
 
 # ------------------------------------------------------------------ the metric
@@ -524,15 +198,16 @@ class Judge(Metric):
                              hint="in a `bench score` file, give each line a 'document' field")
         documents = list(inputs.documents) if inputs.documents is not None else [""] * len(inputs)
         cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else self.cache_dir
-        identity = {**self.judge.identity(), "bench_cache": 1}
-        cache = ReplyCache(cache_dir, identity)
+        from bench.cache.tables import Replies
+
+        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
         # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
         # the sample number.
-        prompts = [_digest(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
+        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
                    for k in range(len(inputs))]
-        keys = [[_digest(p, str(i)) for i in range(s.n)] for p in prompts]
+        keys = [[content_key(p, str(i)) for i in range(s.n)] for p in prompts]
         try:
-            replies = cache.load()
+            replies = cache.get([key for row in keys for key in row])
             todo: dict[str, Request] = {}
             for k, row in enumerate(keys):
                 for i, key in enumerate(row):

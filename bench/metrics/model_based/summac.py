@@ -20,21 +20,20 @@ options name them (``entailment_label``, ``contradiction_label``: a label or
 a class index) or it is an alias whose classes SummaC's own table gives.
 
 Pairs are scored longest first in batches, and every pair's probabilities
-are kept in a persistent cache (SQLite, keyed by the model's identity and
-the two sentences) under the metric's cache directory, so a rerun, or a
-second summarizer on the same documents, pays only for pairs it has not seen.
+are kept in the cache store of the metric's cache directory
+(`bench.cache.tables.Pairs`, keyed by the model's identity and the two
+sentences), so a rerun, or a second summarizer on the same documents, pays
+only for pairs it has not seen.
 Sentences are split by `bench.text.sentences` (nupunkt, offline).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,11 +41,13 @@ from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 from bench.metrics.metric_options import check_model_options, with_model_options
 
+if TYPE_CHECKING:
+    from bench.cache.tables import Pairs
+
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
 
 SCORE_NAME = "summac_zs"
-CACHE_FILE = "summac_zs_pairs.sqlite"
 
 
 def nli_label_indices(id2label: Mapping[Any, str], model: str, entailment_label: str | None = None,
@@ -86,56 +87,6 @@ def nli_label_indices(id2label: Mapping[Any, str], model: str, entailment_label:
     return ent, con
 
 
-class PairCache:
-    """A persistent store of (P(entailment), P(contradiction)) per (model, premise, hypothesis)."""
-
-    def __init__(self, path: Path | None, model_key: str) -> None:
-        self.model_key = model_key
-        self.path = path
-        self.db: sqlite3.Connection | None = None
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(path, timeout=60)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, entail REAL NOT NULL, "
-                                "contradict REAL NOT NULL)")
-                self.db.commit()
-            except (OSError, sqlite3.Error) as e:
-                raise BenchError(f"cannot open the SummaC pair cache: {e}", where=path, exit_code=EXIT_ENVIRONMENT,
-                                 hint="check the results directory is writable, or run without the cache") from None
-
-    def key(self, premise: str, hypothesis: str) -> str:
-        digest = hashlib.sha256()
-        for part in (self.model_key, premise, hypothesis):
-            data = part.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "little"))
-            digest.update(data)
-        return digest.hexdigest()
-
-    def get(self, keys: Sequence[str]) -> dict[str, tuple[float, float]]:
-        if self.db is None or not keys:
-            return {}
-        found: dict[str, tuple[float, float]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = list(keys[i:i + 500])
-            rows = self.db.execute(f"SELECT key, entail, contradict FROM pairs WHERE key IN "
-                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
-            found.update({k: (e, c) for k, e, c in rows})
-        return found
-
-    def put(self, items: Sequence[tuple[str, float, float]]) -> None:
-        if self.db is None or not items:
-            return
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO pairs (key, entail, contradict) VALUES (?, ?, ?)", items)
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
-
-
 @dataclass(frozen=True)
 class SummacOutput:
     scores: np.ndarray
@@ -156,7 +107,7 @@ class SummacOutput:
 class SummacZSScorer:
     """Scores summaries against documents with a loaded NLI model."""
 
-    def __init__(self, model: Any, entailment: int, contradiction: int, cache: PairCache,
+    def __init__(self, model: Any, entailment: int, contradiction: int, cache: Pairs,
                  max_length: int | None = None) -> None:
         """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli."""
         self.metric_model = model
@@ -215,13 +166,22 @@ class SummacZSScorer:
         for i, k in enumerate(keys):
             if k in known:
                 probs[i] = known[k]
-        truncated = 0
-        # Scored in chunks, each saved as it is done: an interrupted run keeps what it paid for.
+        truncated = computed = 0
+        # Scored in chunks, each saved as it is done: an interrupted run keeps what it paid for, and another
+        # process scoring the same pairs takes what this one has saved (and this one what it has).
         chunk = 4096
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
+            meanwhile = self.cache.get([keys[i] for i in part]) if start else {}
+            for i in part:
+                if keys[i] in meanwhile:
+                    probs[i] = meanwhile[keys[i]]
+            part = [i for i in part if keys[i] not in meanwhile]
+            if not part:
+                continue
             new, cut = self.pair_probabilities([pairs[i][0] for i in part], [pairs[i][1] for i in part])
             truncated += cut
+            computed += len(part)
             probs[part] = new
             self.cache.put([(keys[i], float(e), float(c)) for i, (e, c) in zip(part, new)])
 
@@ -247,15 +207,13 @@ class SummacZSScorer:
                              "entailed_by": int(eb), "contradicted_by": int(cb)}
                             for h, v, e, c, eb, cb in zip(s, per_sentence, entailment, contradiction, entailed_by,
                                                           contradicted_by)])
-        return SummacOutput(scores, details, len(pairs), len(todo), truncated, empty_summaries, empty_documents)
+        return SummacOutput(scores, details, len(pairs), computed, truncated, empty_summaries, empty_documents)
 
 
-def cache_path(cache_dir: Path | None) -> Path | None:
-    return None if cache_dir is None else Path(cache_dir) / CACHE_FILE
+def open_cache(cache_dir: Path | None, key: str) -> Pairs:
+    from bench.cache.tables import Pairs
 
-
-def open_cache(cache_dir: Path | None, key: str) -> PairCache:
-    return PairCache(cache_path(cache_dir), key)
+    return Pairs(cache_dir, key)
 
 
 def model_key(model: Any, max_length: int | None = None) -> str:
