@@ -38,12 +38,14 @@ def _register() -> None:
     from bench.metrics.squad.squad_metric import Squad
     from bench.metrics.model_based.bertscore import BertScore
     from bench.metrics.model_based.summac import SummacZS
+    from bench.metrics.model_based.summac_conv import SummacConv
 
     METRICS.register("rouge", Rouge)
     METRICS.register("squad", Squad)
     METRICS.register("extractiveness", Extractiveness)
     METRICS.register("bertscore", BertScore)
     METRICS.register("summac_zs", SummacZS)
+    METRICS.register("summac_conv", SummacConv)
 
 
 _register()
