@@ -4,11 +4,16 @@ The criteria are SummEval's dimensions of summary quality (Fabbri et al.
 2021): consistency, relevance and coherence on a 1-5 scale, fluency on 1-3,
 the scales G-Eval (Liu et al. 2023) rated them on. A rubric prompt per
 criterion (bundled in ``judge_prompts.yaml``, in bench's own words; a task or
-the command line may give another) holds ``{document}`` and ``{summary}``; the
-judge's reply is read by one rule, `parse_score`: the first number in the reply
-that lies on the criterion's scale. A reply without one leaves its example
-unscored (None, counted as ``judge_<criterion>_unscored`` and named in a
-warning), never scored 0 as G-Eval's script does.
+the command line may give another) holds ``{document}`` and ``{summary}``.
+The judge's reply is read where it writes its score, the first number in the
+reply that lies on the criterion's scale (`judge_scoring.find_score`): by
+default (``scoring=weighted``) the score is G-Eval's sum_i p(i) * i over the
+scale, p read from the judge's token probabilities there
+(`bench.metrics.model_based.judge_scoring`); with ``scoring=first-number``, or
+where a server returns no probabilities (one warning), it is that number. A
+reply without one leaves its example unscored (None, counted as
+``judge_<criterion>_unscored`` and named in a warning), never scored 0 as
+G-Eval's script does.
 
 The judge (`bench.metrics.model_based.judge_backends`) is any model bench can run
 as a generator: ``openai:NAME`` behind an
@@ -18,20 +23,21 @@ check before anything runs), or a local causal LM (a directory, a hub id in the
 cache, an alias) through bench's Hugging Face runtime, its prompt through the
 tokenizer's chat template when there is one and only the document shortened
 when it is too long. Temperature 0 by default; ``n`` samples per example (each
-with its own seed: ``seed + i``) are averaged over those that parse.
+with its own seed: ``seed + i``) are averaged over those that give a score.
 
 Every real reply is kept in the cache store of the metric's cache directory
 (`bench.cache.tables.Replies`), under the judge's identity (the served model
 id, or the local weights, device type and dtype) and its sampling settings,
 each by a hash of the filled prompt and the sample number, as it arrives: an
-interrupted scoring resumes without asking again. An empty reply is never kept.
+interrupted scoring resumes without asking again. With ``scoring=weighted``
+each reply's probabilities are kept beside it, in a record of their own. An
+empty reply is never kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +47,11 @@ from bench.cache.keys import content_key
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
 from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.metric_options import check_model_options, with_model_options
 from bench.metrics.aggregation import unscored_count
 from bench.metrics.model_based.judge_backends import Request, fill, make_judge
+from bench.metrics.model_based.judge_scoring import (FIRST_NUMBER, WEIGHTED, Reading, check_record, parse_score,
+                                                     read_reply)
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -54,17 +63,8 @@ PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
 #: A rubric is a page or two of text; a prompt file is read up to this size.
 MAX_PROMPT_BYTES = 1 << 20
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
-
-
-def parse_score(reply: str, low: float, high: float) -> float | None:
-    """The first number written in `reply` (an integer or a decimal, not part of a word) that lies in
-    [low, high]; None when there is none. "Score: 4/5" -> 4; "7. Then 3" on 1-5 -> 3; "4th" -> None."""
-    for match in _NUMBER.finditer(reply):
-        value = float(match.group(0))
-        if low <= value <= high:
-            return value
-    return None
+__all__ = ["CRITERIA", "JUDGES", "PARSE_RULE", "PREFIX", "Judge", "JudgeOptions", "default_prompts", "fill",
+           "judge_metric_class", "parse_score", "prompt_hash"]
 
 
 def default_prompts() -> dict[str, str]:
@@ -82,10 +82,13 @@ def prompt_hash(template: str) -> str:
 # ------------------------------------------------------------------ options
 
 
+@with_model_options
 @dataclass(frozen=True)
 class JudgeOptions:
     """The options of ``judge:CRITERION`` (``--metric-opt judge.KEY=VALUE`` for every criterion asked for,
-    ``--metric-opt judge:fluency.KEY=VALUE`` for one, or a task's ``metrics:`` entry)."""
+    ``--metric-opt judge:fluency.KEY=VALUE`` for one, or a task's ``metrics:`` entry): its own, then the model
+    options of a local judge (`ModelOptions`: batch_size (prompts), device, dtype, max_length (tokens of a
+    prompt; default the model's limit less max_tokens), revision)."""
 
     model: str | None = None
     """The judge: openai:NAME (a model behind an OpenAI-compatible server, with base_url), or a causal LM (a
@@ -96,8 +99,13 @@ class JudgeOptions:
     """openai: /chat/completions (the prompt as a user message) or /completions (the prompt as it is)."""
     api_key_env: str | None = None
     """openai: the environment variable holding the API key (default OPENAI_API_KEY, when set); never recorded."""
+    scoring: Literal["weighted", "first-number"] = "weighted"
+    """weighted: G-Eval's sum of p(i) * i over the scale, from the token probabilities where the score is written
+    (a server that returns none: the first number, with a warning); first-number: the first number on the scale."""
+    top_logprobs: int = 20
+    """openai, scoring=weighted: alternatives asked per token (OpenAI's /completions takes at most 5)."""
     n: int = 1
-    """Replies per example, averaged (those that parse). G-Eval sampled 20 at temperature 2."""
+    """Replies per example, averaged (those that give a score). G-Eval sampled 20 at temperature 2."""
     temperature: float = 0.0
     """0: greedy decoding. Above 0: sampling, each of the n samples with its own seed (seed + i)."""
     seed: int = 0
@@ -117,15 +125,8 @@ class JudgeOptions:
     max_retries: int = 4
     """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
     max_reply_bytes: int = 65536
-    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes."""
-    batch_size: int | str = "auto"
-    """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
-    device: str = "auto"
-    """Local model: auto, cpu, cuda, cuda:N or mps."""
-    dtype: str = "auto"
-    """Local model: auto, float32, float16 or bfloat16."""
-    revision: str | None = None
-    """Local model: a hub model's branch, tag or commit."""
+    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes (with log-probabilities,
+    a few kilobytes)."""
 
 
 # ------------------------------------------------------------------ the metric
@@ -148,9 +149,12 @@ class Judge(Metric):
             raise BenchError(f"metric {self.name!r}: temperature must be 0 or more, not {s.temperature}")
         if s.max_tokens < 1:
             raise BenchError(f"metric {self.name!r}: max_tokens must be 1 or more, not {s.max_tokens}")
+        if s.top_logprobs < 1:
+            raise BenchError(f"metric {self.name!r}: top_logprobs must be 1 or more, not {s.top_logprobs}")
+        check_model_options(s, self.name, min_length=16)
         self.template, self.prompt_source = self.read_prompt()
         self.score_name = f"judge_{self.criterion}"
-        self.judge = make_judge(s, self.name)
+        self.judge = make_judge(s, self.name, self.scale)
 
     def read_prompt(self) -> tuple[str, str]:
         """(the rubric prompt, where it came from), checked for its placeholders."""
@@ -184,11 +188,51 @@ class Judge(Metric):
     def scale(self) -> tuple[int, int]:
         return CRITERIA[self.criterion]
 
-    def signature_value(self) -> str:
+    def signature_value(self, rules: set[str]) -> str:
+        """The signature; `rules`, those that gave the scores (a signature without ``scoring:`` is first-number
+        scoring, as before the field existed)."""
         s = self.settings
-        return signature(self.score_name, ("judge", self.judge.label), ("prompt", prompt_hash(self.template)[:12]),
-                         ("parse", PARSE_RULE), ("n", str(s.n)), ("temp", format(s.temperature, "g")),
-                         ("agg", "mean"))
+        scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
+        trunc = [("trunc", str(s.max_length))] if s.max_length is not None else []
+        return signature(self.score_name, ("judge", self.judge.label), *trunc,
+                         ("prompt", prompt_hash(self.template)[:12]), ("parse", PARSE_RULE), *scoring,
+                         ("n", str(s.n)), ("temp", format(s.temperature, "g")), ("agg", "mean"))
+
+    def ask(self, inputs: MetricInputs, documents: list[str], cache_dir: Path | None) -> list[list[str]]:
+        """Per example, its n cached values (replies, or with scoring=weighted the records of replies and their
+        probabilities), the judge asked for those not in the cache."""
+        from bench.cache.tables import Replies
+
+        weighted = self.settings.scoring == WEIGHTED
+        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
+        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
+        # the sample number; the probabilities of its reply, by that and what they are read from.
+        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
+                   for k in range(len(inputs))]
+        keys = [[content_key(p, str(i)) for i in range(self.settings.n)] for p in prompts]
+        stored = {key: content_key(key, self.judge.record_kind) if weighted else key for row in keys for key in row}
+        try:
+            values = cache.get(list(stored.values()))
+            if weighted:
+                values = {k: v for k, v in values.items() if _is_record(v)}
+            todo: dict[str, Request] = {}
+            for k, row in enumerate(keys):
+                for i, key in enumerate(row):
+                    if stored[key] not in values and key not in todo:
+                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
+
+            def keep(key: str, reply: str, record: str | None = None) -> None:
+                values[stored[key]] = reply if record is None else record
+                if reply.strip():  # an empty reply is asked again next time
+                    cache.append(key, reply)
+                    if record is not None:
+                        cache.append(stored[key], record)
+
+            if todo:
+                self.judge.answer(list(todo.values()), self.template, keep, weighted)
+        finally:
+            cache.close()
+        return [[values[stored[key]] for key in row] for row in keys]
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
         s = self.settings
@@ -198,43 +242,21 @@ class Judge(Metric):
                              hint="in a `bench score` file, give each line a 'document' field")
         documents = list(inputs.documents) if inputs.documents is not None else [""] * len(inputs)
         cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else self.cache_dir
-        from bench.cache.tables import Replies
-
-        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
-        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
-        # the sample number.
-        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
-                   for k in range(len(inputs))]
-        keys = [[content_key(p, str(i)) for i in range(s.n)] for p in prompts]
-        try:
-            replies = cache.get([key for row in keys for key in row])
-            todo: dict[str, Request] = {}
-            for k, row in enumerate(keys):
-                for i, key in enumerate(row):
-                    if key not in replies and key not in todo:
-                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
-
-            def keep(key: str, reply: str) -> None:
-                replies[key] = reply
-                cache.append(key, reply)
-
-            if todo:
-                self.judge.answer(list(todo.values()), self.template, keep)
-        finally:
-            cache.close()
-
+        weighted = s.scoring == WEIGHTED
+        readings = [[read_reply(v, low, high, weighted) for v in row] for row in self.ask(inputs, documents, cache_dir)]
         per: list[float | None] = []
         details: list[dict[str, Any]] = []
-        unparsed = 0
-        for k, row in enumerate(keys):
-            texts = [replies[key] for key in row]
-            parsed = [parse_score(t, low, high) for t in texts]
-            good = [v for v in parsed if v is not None]
-            unparsed += len(parsed) - len(good)
+        for row in readings:
+            good = [r.score for r in row if r.score is not None]
             value = sum(good) / len(good) if good else None
             per.append(value)
-            details.append({"score": value, "scores": parsed, "replies": texts})
+            details.append({"score": value, "scores": [r.score for r in row], "replies": [r.reply for r in row],
+                            **({"probabilities": [None if r.probabilities is None else
+                                                  {str(v): p for v, p in r.probabilities.items()} for r in row]}
+                               if weighted else {})})
         name = self.score_name
+        flat = [r for row in readings for r in row]
+        unparsed = sum(r.score is None for r in flat)
         unscored = sum(v is None for v in per)
         if per and unscored == len(per):
             shown = "; ".join(repr(clip(details[k]["replies"][0], 80)) for k in range(min(3, len(per))))
@@ -253,16 +275,40 @@ class Judge(Metric):
         elif unparsed:
             warnings.append(f"{name}: {unparsed} of {len(per) * s.n} replies had no number from {low} to {high}; "
                             f"each example's score is the mean of the replies that had one")
+        counts = {unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed}
+        if weighted:
+            counts[f"{name}_first_number_replies"] = sum(r.rule == FIRST_NUMBER for r in flat)
+            warnings += self.weighting_notes(flat)
         if s.n > 1 and s.temperature == 0:
             warnings.append(f"{name}: {s.n} samples at temperature 0 are {s.n} greedy replies (the same answer, "
                             f"on most servers); set judge.temperature above 0 to sample")
         if cache_dir is None:
             warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
                             f"to keep them and resume an interrupted scoring)")
-        return MetricResult(
-            per_example={name: per}, signatures={name: self.signature_value()},
-            counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
-            warnings=warnings, details={name: details})
+        rules = {r.rule for r in flat if r.rule is not None}
+        return MetricResult(per_example={name: per}, signatures={name: self.signature_value(rules)}, counts=counts,
+                            warnings=warnings, details={name: details})
+
+    def weighting_notes(self, readings: list[Reading]) -> list[str]:
+        """What weighting by probabilities could not do: a server that sent none (one warning), replies whose
+        score is not a token of its own."""
+        name, n = self.score_name, self.settings.n
+        scored = [r for r in readings if r.rule is not None]
+        bare = sum(r.without_logprobs for r in scored)
+        other = sum(r.rule == FIRST_NUMBER and not r.without_logprobs for r in scored)
+        notes = []
+        if bare and bare == len(scored):
+            notes.append(f"{name}: the judge's server returned no token log-probabilities, so the scores are not "
+                         f"G-Eval's probability-weighted ones: each reply is read by its first number on the scale "
+                         f"and an example's score is the mean of its {n} sampled repl{'ies' if n > 1 else 'y'} "
+                         f"(signature without scoring:weighted); where probabilities are missing G-Eval averaged 20 "
+                         f"samples at temperature 2 (judge.n=20, judge.temperature=2), or pass judge.scoring="
+                         f"first-number to say this is what you want")
+        elif bare or other:
+            notes.append(f"{name}: {bare + other} of {len(scored)} scored replies were read by their first number "
+                         f"instead of weighted by probabilities ({bare} came without log-probabilities, {other} write "
+                         f"their score in a token that is not the number alone); the signature says scoring:mixed")
+        return notes
 
     def close(self) -> None:
         self.judge.close()
@@ -282,6 +328,14 @@ def _make(criterion: str) -> type[Judge]:
 
 
 JUDGES: Mapping[str, type[Judge]] = {c: _make(c) for c in CRITERIA}
+
+
+def _is_record(value: str) -> bool:
+    try:
+        check_record(value)
+    except ValueError:
+        return False
+    return True
 
 
 def judge_metric_class(name: str) -> type[Metric]:

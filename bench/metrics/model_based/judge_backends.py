@@ -18,8 +18,11 @@ from typing import Any
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 
 _PLACEHOLDER = re.compile(r"\{(document|summary)\}")
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
-_LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
+_SERVER_ONLY = ("base_url", "api", "api_key_env", "top_logprobs", "concurrency", "timeout", "max_retries",
+                "max_reply_bytes")
+_LOCAL_ONLY = ("batch_size", "device", "dtype", "max_length", "revision")
+#: The cached record of a reply's probabilities, for each kind of judge.
+SERVER_RECORD, LOCAL_RECORD = "logprobs", "scale"
 
 
 def fill(template: str, document: str, summary: str) -> str:
@@ -63,6 +66,11 @@ class ServerJudge:
         return {"judge": self.label, "api": s.api, "temperature": s.temperature, "max_tokens": s.max_tokens,
                 "seed": s.seed}
 
+    @property
+    def record_kind(self) -> str:
+        """What a reply's probabilities are kept as: its tokens' top alternatives (how many is part of it)."""
+        return f"{SERVER_RECORD}:{self.settings.top_logprobs}"
+
     def client(self, sample: int) -> Any:
         if sample not in self.clients:
             from bench.models.openai_compat import OpenAICompatModel
@@ -72,12 +80,16 @@ class ServerJudge:
                           "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
                           "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
             with _api_key(s.api_key_env):
-                self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample,
-                                                         option=lambda key: f"--metric-opt judge.{key}")
+                self.clients[sample] = OpenAICompatModel(
+                    self.served, base_url=s.base_url, generation=generation, seed=s.seed + sample,
+                    option=lambda key: f"--metric-opt judge.{key}",
+                    top_logprobs=s.top_logprobs if s.scoring == "weighted" else None)
         return self.clients[sample]
 
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
+    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[..., None],
+               probabilities: bool = False) -> None:
+        """Ask for each request; `on_reply(key, reply)`, or with `probabilities` `on_reply(key, reply, record)`."""
+        from bench.metrics.model_based.judge_scoring import server_record
         from bench.tasks.records import Example
 
         task = _judge_task()
@@ -85,9 +97,13 @@ class ServerJudge:
             batch = [r for r in requests if r.sample == sample]
             examples = [Example(id=r.key, input=fill(template, r.document, r.summary), references=())
                         for r in batch]
-            for i, reply in self.client(sample).predict_as_completed(examples, task):
+            for i, completion in self.client(sample).complete_as_completed(examples, task):
                 self.requests += 1
-                on_reply(batch[i].key, str(reply))
+                reply = str(completion.text)
+                if probabilities:
+                    on_reply(batch[i].key, reply, server_record(reply, completion.tokens))
+                else:
+                    on_reply(batch[i].key, reply)
 
     def warnings(self) -> list[str]:
         return []
@@ -100,15 +116,16 @@ class ServerJudge:
 class LocalJudge:
     """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing)."""
 
-    def __init__(self, name: str, spec: Any, s: Any) -> None:
+    def __init__(self, name: str, spec: Any, s: Any, scale: tuple[int, int]) -> None:
         self.name = name
         self.spec = spec
         self.settings = s
+        self.scale = scale
         self.model: Any = None
         self._fingerprint: str | None = None
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"judge: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        self._scale_tokens: dict[int, list[int]] | None = None
         self.requests = 0
+        self.record_kind = LOCAL_RECORD
 
     @property
     def fingerprint(self) -> str:
@@ -127,8 +144,9 @@ class LocalJudge:
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
+        limit = {} if s.max_length is None else {"max_length": s.max_length}
         return {"judge": self.spec.name, "kind": self.spec.kind, "fingerprint": self.fingerprint,
-                "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed}
+                "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed, **limit}
 
     def generation(self) -> dict[str, Any]:
         s = self.settings
@@ -143,18 +161,31 @@ class LocalJudge:
                                           revision=s.revision, batch_size=s.batch_size, seed=s.seed)
         return self.model
 
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
+    def prompt_budget(self, model: Any) -> int:
+        """The longest prompt, in tokens: max_length, or what the model takes less the reply's tokens."""
+        s = self.settings
+        room = model.max_input - s.max_tokens
+        if s.max_length is not None and s.max_length > room:
+            raise BenchError(f"judge {self.name} takes {model.max_input} tokens: max_length={s.max_length} and "
+                             f"max_tokens={s.max_tokens} do not fit", hint=f"lower judge.max_length to {room} or less")
+        if room < 16:
+            raise BenchError(f"judge {self.name} takes {model.max_input} tokens, too few for a prompt and "
+                             f"max_tokens={s.max_tokens}", hint="lower judge.max_tokens")
+        return room if s.max_length is None else s.max_length
+
+    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[..., None],
+               probabilities: bool = False) -> None:
+        """Generate each reply; `on_reply(key, reply)`, or with `probabilities` `on_reply(key, reply, record)`,
+        the record holding the log-probabilities of the scale's values where the score is written."""
         import transformers
 
+        from bench.metrics.model_based.judge_scoring import local_record
         from bench.models.hf.generate import fit_prompt
         from bench.runtime.devices import quiet_transformers
 
         model = self.load()
         task = _judge_task()
-        budget = model.max_input - self.settings.max_tokens
-        if budget < 16:
-            raise BenchError(f"judge {self.name} takes {model.max_input} tokens, too few for a prompt and "
-                             f"max_tokens={self.settings.max_tokens}", hint="lower judge.max_tokens")
+        budget = self.prompt_budget(model)
 
         def render(summary: str) -> Callable[[str], str]:
             def text(document: str) -> str:
@@ -176,9 +207,54 @@ class LocalJudge:
                     part = batch[start:start + chunk]
                     ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
                            for r in part]
-                    for r, reply in zip(part, model.run_batches(ids, task)):
+                    for r, prompt, out in zip(part, ids, model.run_batches(ids, task, keep_ids=probabilities)):
                         self.requests += 1
-                        on_reply(r.key, reply)
+                        if probabilities:
+                            reply, new = out
+                            on_reply(r.key, reply, local_record(reply, self.scale_logprobs(prompt, new)))
+                        else:
+                            on_reply(r.key, out)
+
+    def scale_logprobs(self, prompt: list[int], new: list[int]) -> dict[int, float] | None:
+        """log p of each value of the scale where the reply (its generated token ids `new`) writes its score:
+        the model's next-token distribution after the prompt and the reply's tokens before that one (one forward
+        pass), each value's tokens summed; None when the reply has no score in a token of its own."""
+        import torch
+
+        from bench.metrics.model_based.judge_scoring import score_token
+
+        model = self.model
+        low, high = self.scale
+        tok = model.tokenizer
+        texts = [tok.decode(new[:t], skip_special_tokens=True) for t in range(len(new) + 1)]
+        pieces = [texts[t + 1][len(texts[t]):] if texts[t + 1].startswith(texts[t]) else None for t in range(len(new))]
+        if any(p is None for p in pieces):
+            return None
+        at = score_token(pieces, low, high)
+        if at is None:
+            return None
+        with torch.inference_mode():
+            ids = torch.tensor([prompt + new[:at]], device=model.device)
+            logits = model.model(input_ids=ids).logits[0, -1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+        return {v: float(torch.logsumexp(logp[ids_v], dim=0)) for v, ids_v in self.scale_tokens().items()}
+
+    def scale_tokens(self) -> dict[int, list[int]]:
+        """The token ids whose text, whitespace stripped, is each value of the scale."""
+        if self._scale_tokens is None:
+            from bench.metrics.model_based.judge_scoring import scale_value
+
+            low, high = self.scale
+            tok = self.model.tokenizer
+            digits = {str(v) for v in range(low, high + 1)}
+            candidates = [i for piece, i in tok.get_vocab().items() if len(piece) <= 8 and any(d in piece for d in digits)]
+            found: dict[int, list[int]] = {}
+            for i in sorted(candidates):
+                value = scale_value(tok.decode([i]), low, high)
+                if value is not None:
+                    found.setdefault(value, []).append(i)
+            self._scale_tokens = found
+        return self._scale_tokens
 
     def warnings(self) -> list[str]:
         """What the model had to say (settings it overrode, batches that ran out of memory, prompts whose
@@ -226,8 +302,9 @@ def _api_key(env: str | None) -> Iterator[None]:
             os.environ["OPENAI_API_KEY"] = before
 
 
-def make_judge(s: Any, metric: str) -> ServerJudge | LocalJudge:
-    """The judge the options (a `JudgeOptions`) name, checked (and a server reached) before anything is scored."""
+def make_judge(s: Any, metric: str, scale: tuple[int, int]) -> ServerJudge | LocalJudge:
+    """The judge the options (a `JudgeOptions`) name, checked (and a server reached) before anything is scored;
+    `scale`, the criterion's."""
     defaults = {f.name: f.default for f in fields(s)}
     hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
             "--metric-opt judge.model=/path/to/causal-lm")
@@ -246,7 +323,7 @@ def make_judge(s: Any, metric: str) -> ServerJudge | LocalJudge:
     given = [k for k in _SERVER_ONLY if getattr(s, k) != defaults[k]]
     if given:
         raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
-                         hint="a local judge model takes device, dtype, batch_size and revision")
+                         hint="a local judge model takes device, dtype, batch_size, max_length and revision")
     from bench.models import MODELS, resolve_model
     from bench.models.hf.config import CAUSAL_LM
 
@@ -261,4 +338,4 @@ def make_judge(s: Any, metric: str) -> ServerJudge | LocalJudge:
     if spec.kind != CAUSAL_LM:
         raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
                          hint=hint)
-    return LocalJudge(name, spec, s)
+    return LocalJudge(name, spec, s, scale)
