@@ -423,7 +423,7 @@ def test_summac_conv_weights_are_refused_unless_they_are_summacs_layout(tmp_path
     with pytest.raises(BenchError, match="hold extra.weight, layer_final.bias"):
         read_weights(tmp_path / "extra.bin")
     torch.save({**state, "mlp.weight": torch.zeros(1, 50)}, tmp_path / "even50.bin")
-    with pytest.raises(BenchError, match=r"mlp.weight is \(1, 50\), not \(1, 23\)"):
+    with pytest.raises(BenchError, match=r"mlp.weight is \(1, 50\) of float32, not \(1, 23\) of floats"):
         read_weights(tmp_path / "even50.bin")
     with pytest.raises(BenchError, match="no such|No such"):
         read_weights(tmp_path / "missing.bin")

@@ -20,16 +20,16 @@ The weights are SummaC's published ones, ``summac_conv_vitc_sent_perc_e.bin``
 entailment probabilities), in the SummaC repository
 (https://github.com/tingofurro/summac, Apache License 2.0); bench does not
 ship them: ``--metric-opt summac_conv.weights=PATH`` names the file. It is read
-as SummaC writes it, a PyTorch state dict (`torch.save`) holding
-``mlp.weight`` (1 x 23), ``mlp.bias`` (1), ``layer_final.weight`` (2 x 3) and
-``layer_final.bias`` (2), and loaded with ``weights_only`` (tensors only; no
-code in the file runs).
+as SummaC writes it, a PyTorch state dict (`torch.save`, the zip archive of
+PyTorch 1.6 and later) holding ``mlp.weight`` (1 x 23), ``mlp.bias`` (1),
+``layer_final.weight`` (2 x 3) and ``layer_final.bias`` (2), by
+`bench.metrics.model_based.torch_state`, which reads tensors and runs nothing
+in the file (torch's own reader rebuilds objects, and can run code).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,29 +70,27 @@ class ConvWeights:
 
 
 def read_weights(path: str | Path, option: str = "summac_conv.weights") -> ConvWeights:
-    """SummaC-Conv's weights from a file written by ``torch.save(state_dict)``, checked key by key."""
-    import torch
+    """SummaC-Conv's weights from a file written by ``torch.save(state_dict)``, checked key by key (read by
+    `bench.metrics.model_based.torch_state`, which runs nothing in the file)."""
+    from bench.metrics.model_based.torch_state import read_state_dict
 
     path = Path(path).expanduser()
     hint = f"download {WEIGHTS_NAME} from {WEIGHTS_URL} and pass --metric-opt {option}=PATH"
     data = read_bytes(path, "SummaC-Conv's weights", hint, limit=MAX_WEIGHTS_BYTES)
     try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many kinds for a file that is not its format
-        raise BenchError(f"cannot read SummaC-Conv's weights: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
-                         where=relpath(path), hint=hint) from None
-    if not isinstance(state, dict) or set(state) != set(SHAPES):
-        keys = ", ".join(sorted(map(str, state))) if isinstance(state, dict) else type(state).__name__
-        raise BenchError(f"SummaC-Conv's weights hold {keys}, not {', '.join(SHAPES)}", where=relpath(path),
-                         hint=hint)
+        state = read_state_dict(data)
+    except ValueError as e:
+        raise BenchError(f"cannot read SummaC-Conv's weights: {e}", where=relpath(path), hint=hint) from None
+    if set(state) != set(SHAPES):
+        raise BenchError(f"SummaC-Conv's weights hold {', '.join(sorted(state)) or 'nothing'}, not "
+                         f"{', '.join(SHAPES)}", where=relpath(path), hint=hint)
     arrays = {}
     for key, shape in SHAPES.items():
         value = state[key]
-        if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
-            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise BenchError(f"SummaC-Conv's weights: {key} is {got}, not {shape} (the percentile bins' layers)",
-                             where=relpath(path), hint=hint)
-        arrays[key] = value.detach().to(torch.float64).numpy()
+        if value.shape != shape or value.dtype.kind != "f":
+            raise BenchError(f"SummaC-Conv's weights: {key} is {value.shape} of {value.dtype}, not {shape} of floats "
+                             f"(the percentile bins' layers)", where=relpath(path), hint=hint)
+        arrays[key] = value.astype(np.float64)
         if not np.all(np.isfinite(arrays[key])):
             raise BenchError(f"SummaC-Conv's weights: {key} is not finite", where=relpath(path), hint=hint)
     return ConvWeights(arrays["mlp.weight"][0], float(arrays["mlp.bias"][0]), arrays["layer_final.weight"],
