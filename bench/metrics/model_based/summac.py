@@ -138,6 +138,8 @@ class Images:
     truncated: int
     cut_documents: int = 0
     """Documents with more premises than `SummacZSScorer.max_premises` (their first ones kept)."""
+    cut_summaries: int = 0
+    """Summaries with more sentences than `SummacZSScorer.max_hypotheses` (their first ones kept)."""
 
     @property
     def empty_summaries(self) -> int:
@@ -168,9 +170,9 @@ class SummacZSScorer:
 
     def __init__(self, model: Any, entailment: int, contradiction: int, cache: Pairs,
                  max_length: int | None = None, granularity: str = "sentence",
-                 max_premises: int | None = None) -> None:
-        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli; `max_premises`: keep only a
-        document's first premises (None: all)."""
+                 max_premises: int | None = None, max_hypotheses: int | None = None) -> None:
+        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli; `max_premises`,
+        `max_hypotheses`: keep only a document's first premises, a summary's first sentences (None: all)."""
         self.metric_model = model
         self.entailment = entailment
         self.contradiction = contradiction
@@ -178,6 +180,7 @@ class SummacZSScorer:
         self.max_length = max_length or model.max_length()
         self.granularity = granularity
         self.max_premises = max_premises
+        self.max_hypotheses = max_hypotheses
 
     def pair_probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> tuple[np.ndarray, int]:
         """(n, 2) float64 P(entailment), P(contradiction) of each pair, computed longest first; and the number
@@ -215,7 +218,8 @@ class SummacZSScorer:
         """Every example's grid of pair probabilities, each distinct pair scored once (or read from the cache)."""
         whole = [document_premises(d, self.granularity) for d in documents]
         doc_premises = [d[:self.max_premises] for d in whole]
-        hypotheses = [summary_sentences(s) for s in summaries]
+        every_sentence = [summary_sentences(s) for s in summaries]
+        hypotheses = [h[:self.max_hypotheses] for h in every_sentence]
         index: dict[tuple[str, str], int] = {}
         for d, s in zip(doc_premises, hypotheses):
             for hypothesis in s:
@@ -250,7 +254,8 @@ class SummacZSScorer:
         grids = [probs[[[index[(p, h)] for p in d] for h in s]] if s and d else None
                  for d, s in zip(doc_premises, hypotheses)]
         cut = sum(len(d) > len(kept) for d, kept in zip(whole, doc_premises))
-        return Images(doc_premises, hypotheses, grids, len(pairs), computed, truncated, cut)
+        cut_summaries = sum(len(h) > len(kept) for h, kept in zip(every_sentence, hypotheses))
+        return Images(doc_premises, hypotheses, grids, len(pairs), computed, truncated, cut, cut_summaries)
 
     def score(self, summaries: Sequence[str], documents: Sequence[str]) -> SummacOutput:
         images = self.images(summaries, documents)
@@ -340,8 +345,9 @@ class SummacZS(Metric):
     Options = SummacZSOptions
     description = ("SummaC-ZS faithfulness: each summary sentence's best NLI entailment minus its strongest "
                    "contradiction by a document sentence, averaged")
-    #: Premises kept of a document (None: all).
+    #: Premises kept of a document, sentences kept of a summary (None: all).
     max_premises: int | None = None
+    max_hypotheses: int | None = None
 
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)
@@ -386,7 +392,7 @@ class SummacZS(Metric):
             self.model = MetricModel(self.source, NLI, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = SummacZSScorer(self.model, *self.labels,
                                          open_cache(self.cache_dir, model_key(self.model, s.max_length)), s.max_length,
-                                         s.granularity, self.max_premises)
+                                         s.granularity, self.max_premises, self.max_hypotheses)
         return self.scorer.images(inputs.predictions, inputs.documents)
 
     def notes(self, images: Images) -> list[str]:

@@ -110,7 +110,7 @@ def conv_score(grid: np.ndarray, w: ConvWeights) -> tuple[float, np.ndarray]:
     per_sentence = rows @ w.mlp_weight + w.mlp_bias
     m = per_sentence.mean()
     logits = w.final_weight @ np.full(3, m) + w.final_bias
-    return float(1.0 / (1.0 + np.exp(logits[0] - logits[1]))), per_sentence
+    return float(np.exp(-np.logaddexp(0.0, logits[0] - logits[1]))), per_sentence  # softmax(logits)[1]
 
 
 @with_model_options
@@ -133,6 +133,7 @@ class SummacConv(SummacZS):
     description = ("SummaC-Conv faithfulness: histograms of each summary sentence's NLI entailment over the "
                    "document's sentences through SummaC's trained weights")
     max_premises = MAX_PREMISES
+    max_hypotheses = MAX_SUMMARY_SENTENCES
 
     def check_own_options(self) -> None:
         if not self.settings.weights:
@@ -159,9 +160,9 @@ class SummacConv(SummacZS):
             details.append([{"sentence": h, "output": float(o), "entailment": 100.0 * float(grid[j, :, 0].max())}
                             for j, (h, o) in enumerate(zip(sentences, per_sentence))])
         result = self.result(scores, details, images)
-        over = sum(len(h) > MAX_SUMMARY_SENTENCES for h, g in zip(images.hypotheses, images.grids) if g is not None)
-        if over:
-            result.warnings.append(f"summac_conv: {over} prediction(s) with more than {MAX_SUMMARY_SENTENCES} "
+        if images.cut_summaries:
+            result.warnings.append(f"summac_conv: {images.cut_summaries} prediction(s) with more than "
+                                   f"{MAX_SUMMARY_SENTENCES} "
                                    f"sentences were read up to their {MAX_SUMMARY_SENTENCES}th, as SummaC-Conv reads "
                                    f"them")
         if images.cut_documents:
