@@ -142,6 +142,13 @@ class ProgressBars:
         bar = progress.add_task(visible(f"{model} on {task}"), total=total)
         return lambda n: progress.advance(bar, n)
 
+    def note(self, text: str) -> None:
+        """A line above the bar (what is happening before it moves: a model loading)."""
+        if self._progress is not None:
+            self._progress.console.print(visible(text), markup=False, highlight=False)
+        else:
+            typer.echo(visible(text), err=True)
+
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -45,8 +45,15 @@ def rescore(
         same = existing_rescore(d, metric_options=options, output_dir=output_dir, metrics=names,
                                 metric_settings=settings)
         if same is not None:
-            echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
-                 "nothing written (pass other options, e.g. --no-stemmer or --metric NAME, for new scores)", err=True)
+            if names:
+                asked = " ".join(f"--metric {n}" for n in names)
+                echo(f"note: {relpath(d)}: run {relpath(same)} already has the scores of {asked} with these options; "
+                     "nothing written (to write them again anyway, rescore into another directory: --output-dir DIR)",
+                     err=True)
+            else:
+                echo(f"note: {relpath(d)}: these metric options give the scores of run {relpath(same)} again; "
+                     "nothing written (pass other options, e.g. --no-stemmer or --metric NAME, for new scores)",
+                     err=True)
             existing.append(str(same))
             continue
         records.append(api_rescore(d, metric_options=options, output_dir=output_dir, metrics=names,

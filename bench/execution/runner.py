@@ -215,6 +215,7 @@ def run_pair(
     examples: Sequence[Example],
     options: RunOptions,
     on_batch: Callable[[int], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run one model on one task's examples; returns (run record, prediction rows).
 
@@ -233,7 +234,7 @@ def run_pair(
         todo = todo[world.rank::world.size]  # this process's share
     if on_batch and len(todo) < len(examples):
         on_batch(len(examples) - n_todo)
-    predicted = predict_missing(spec, task, todo, options, cache, on_batch)
+    predicted = predict_missing(spec, task, todo, options, cache, on_batch, note)
     done.update(predicted.predictions)
     done.update(predicted.shared)
     n_todo -= len(predicted.shared)
@@ -338,14 +339,19 @@ def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
 
 
 def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], options: RunOptions,
-                    cache: PredictionCache | None, on_batch: Callable[[int], None] | None) -> Predicted:
+                    cache: PredictionCache | None, on_batch: Callable[[int], None] | None,
+                    note: Callable[[str], None] | None = None) -> Predicted:
     """Load the model and predict `todo` into the cache; with nothing to do, the model's record from the cache.
+    `note` is shown the model's loading line (`ModelSpec.loading_note`) before it loads.
 
     The model and the cache are closed whatever happens.
     """
     model = None
     try:
         if todo:
+            loading = spec.loading_note(creation_options(options)) if note is not None else None
+            if loading:
+                note(loading)
             t0 = time.perf_counter()
             model = spec.create(**creation_options(options))
             load_s = time.perf_counter() - t0
@@ -478,8 +484,9 @@ def run(
     for spec, task in pairs:
         task, exs = loaded[task.name]  # as loaded: a dataset task's hash covers its fingerprint
         advance = progress.start(spec.name, task.name, len(exs)) if progress and world.is_main else None
+        note = getattr(progress, "note", None) if progress and world.is_main else None
         try:
-            record, rows = run_pair(spec, task, exs, options, advance)
+            record, rows = run_pair(spec, task, exs, options, advance, note)
         finally:
             if progress and world.is_main:
                 progress.stop()
