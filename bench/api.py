@@ -27,7 +27,8 @@ __all__ = ["run", "score", "score_file", "compare", "rescore", "load_task", "lis
            "read_score_file", "validate", "import_articles", "describe_catalog", "existing_rescore",
            "check_run_arguments", "check_compare_arguments", "parse_metric_opts", "parse_value", "prepare_scoring",
            "MetricOptions", "json_line", "compare_report", "correlate_report", "annotate_new", "annotate_serve",
-           "annotate_status", "annotate_export", "read_record"]
+           "annotate_status", "annotate_export", "runs_df", "examples_df", "export", "check_log_options", "log_runs",
+           "log_report_lines", "read_record"]
 
 #: Largest seed `run` takes (numpy's and Python's generators take 32-bit seeds).
 MAX_SEED = 2**32 - 1
@@ -51,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
         return read_score_file
     if name == "MetricOptions":
-        from bench.metrics.options import MetricOptions
+        from bench.metrics.metric_options import MetricOptions
 
         return MetricOptions
     if name == "json_line":
@@ -234,7 +235,7 @@ def existing_rescore(run_dir: str | Path, *, metric_options: MetricOptions | Non
     """The run that already has the scores `rescore` with these arguments would write, or None (also for a
     directory that is not a readable run: `rescore` says what is wrong with it)."""
     from bench.execution.rescoring import existing_rescore as find
-    from bench.metrics.options import MetricOptions
+    from bench.metrics.metric_options import MetricOptions
 
     try:
         specs = metric_specs(metrics, metric_settings, also=_run_metric_names(run_dir))
@@ -363,10 +364,10 @@ def compare(
 
 def compare_report(results_dirs: Sequence[str | Path] = ("results",), *, fmt: str = "table",
                    output: str | Path | None = None, plot: str | Path | None = None, **selection: Any) -> Any:
-    """`bench compare`'s report: the text in `fmt` (table, md, csv, json or html), written to `output` and with
-    the charts in `plot` when given; a `bench.comparison.compare_report.Report` (text, notes, written).
-    `selection`: tasks, models, metrics, all_runs, baseline, examples, seed, alpha, to_terminal, progress (told
-    how far reading and testing the runs has come: what, done, all)."""
+    """`bench compare`'s report: the text in `fmt` (table, md, csv, json, html or latex), written to `output` and
+    with the charts in `plot` when given; a `bench.comparison.compare_report.Report` (text, notes, written).
+    `selection`: tasks, models, metrics, all_runs, baseline, examples, seed, alpha, to_terminal, latex_ci,
+    progress (told how far reading and testing the runs has come: what, done, all)."""
     from bench.comparison.compare_report import compare_report as report
     from bench.stats.bootstrap import DEFAULT_SEED
 
@@ -485,6 +486,58 @@ def rescore(
     return {**record, "path": str(path)}
 
 
+def runs_df(paths: Sequence[str | Path] | str | Path = ("results",), *, latest: bool = False,
+            strict: bool = False) -> Any:
+    """One row per run under `paths` as a pandas DataFrame (`bench.results.frames.runs_df`; columns in
+    docs/results.md). `latest` keeps the latest run of each model on each task, as `bench compare` does; a damaged
+    run is left out with a warning, or raises with `strict`."""
+    from bench.results.frames import runs_df as frame
+
+    return frame(paths, latest=latest, strict=strict)
+
+
+def examples_df(paths: Sequence[str | Path] | str | Path = ("results",), *, latest: bool = False, texts: bool = True,
+                documents: bool = False, strict: bool = False) -> Any:
+    """One row per example of each run under `paths` as a pandas DataFrame
+    (`bench.results.per_example.examples_df`)."""
+    from bench.results.per_example import examples_df as frame
+
+    return frame(paths, latest=latest, texts=texts, documents=documents, strict=strict)
+
+
+def export(results_dirs: Sequence[str | Path], output: str | Path, *, fmt: str = "parquet", latest: bool = False,
+           texts: bool = True) -> list[Path]:
+    """Write ``runs.<fmt>``, ``examples.<fmt>`` and a README.md card to the folder `output`
+    (`bench.results.dataset_export.export`); returns the three paths."""
+    from bench.results.dataset_export import export as write
+
+    return write(results_dirs, output, fmt=fmt, latest=latest, texts=texts)
+
+
+def check_log_options(trackers: Sequence[str], options: Sequence[str] | Mapping[str, Mapping[str, str]] = ()
+                      ) -> dict[str, dict[str, str]]:
+    """`--log` trackers and `--log-opt TRACKER.KEY=VALUE` options checked before a run starts: tracker -> options
+    (`bench.results.tracking.parse_log_options`; a tracker whose client is missing is refused here)."""
+    from bench.results.tracking import parse_log_options
+
+    return parse_log_options(trackers, options)
+
+
+def log_runs(run_dirs: Sequence[str | Path], tracker: str = "mlflow", options: Mapping[str, str] | None = None) -> Any:
+    """Log run directories to an experiment tracker (`bench.results.tracking.log_runs`); returns a `LogReport`:
+    what was logged, what had been logged before, and what could not be (never raised: the runs are on disk)."""
+    from bench.results.tracking import log_runs as log
+
+    return log(run_dirs, tracker, options)
+
+
+def log_report_lines(report: Any) -> tuple[list[str], str | None]:
+    """(the lines saying what a `log_runs` report logged, the one warning for what it could not log, or None)."""
+    from bench.results.tracking import describe, failure_warning
+
+    return describe(report), failure_warning(report)
+
+
 # ---------------------------------------------------------------------- human evaluation (`bench annotate`)
 
 
@@ -542,7 +595,7 @@ def annotate_serve(study: str | Path, *, host: str = "127.0.0.1", port: int = 87
 
 def annotate_status(study: str | Path, *, seed: int | None = None, n_resamples: int | None = None) -> dict[str, Any]:
     """A study's progress per annotator, agreement per criterion and each system's results with intervals."""
-    from bench.annotation.export import status
+    from bench.annotation.study_export import status
     from bench.annotation.storage import study_path
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
@@ -556,7 +609,7 @@ def annotate_export(study: str | Path, output: str | Path | None = None, *, fmt:
     """A study's answers as `bench correlate`'s ratings layout (or, pairwise, one line per judgment), or with
     `fmt="json"` the statistics of `annotate_status` with those lines. Writes `output` (whole or not at all)
     when given; returns (text, number of lines)."""
-    from bench.annotation.export import export_text
+    from bench.annotation.study_export import export_text
     from bench.annotation.storage import study_path
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 

@@ -414,35 +414,6 @@ def read_jsonl(path: Path, *, data: bytes | None = None,
     return rows
 
 
-def read_jsonl_lenient(path: Path) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a file that another process may be appending to; other lines are skipped.
-
-    For bench's own append-only files (the prediction cache): a line cut short
-    by a kill, or still being written, is not an error and is never removed.
-    A missing file has no lines; anything but a regular file (a directory, a
-    FIFO, a device) is an `OSError` whose strerror says what it is, raised
-    before anything is read.
-    """
-    problem = not_a_regular_file(path)
-    if problem == NO_SUCH_FILE:
-        return
-    if problem:
-        raise OSError(errno.EINVAL, problem)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return
-    for raw in data.split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            obj = loads(raw)
-        except ValueError:  # JSONDecodeError, UnicodeDecodeError and NonFiniteNumber are ValueErrors
-            continue
-        if isinstance(obj, dict):
-            yield obj
-
-
 # ------------------------------------------------------------------ writing
 
 

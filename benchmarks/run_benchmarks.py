@@ -22,12 +22,14 @@ Sections:
   documents, whole process, and where its time goes (cProfile).
 - resume: a resumed run (all predictions cached) vs a fresh run.
 - metric_models: BERTScore vs a hand-written batched loop and the bert-score package, NLI pairs vs a
-  hand-written loop (benchmarks/metric_models.py, which also writes METRIC_MODELS.md).
+  hand-written loop (benchmarks/metric_model_speed.py, which also writes METRIC_MODELS.md).
 - compare: `bench compare --baseline` on 20 models x 11,490 examples x 14 scores, the HTML report, 200 runs,
   how the cost grows, and `bench correlate` at SummEval's size and beyond, against bench before
   (benchmarks/compare_speed.py, which also writes COMPARE.md).
 - token_cache: the extractiveness metric's spaCy tokens per 1,000 CNN-length documents, cold, from the disk
   cache and from memory (benchmarks/token_cache.py).
+- prediction_cache: 10,000 predictions written to the prediction cache and read back, beside the cache before
+  the store (benchmarks/prediction_cache.py).
 - generation: `bench run` on a seq2seq model vs a hand-written batched
   `model.generate` loop (the practical limit) and the per-example loop.
 
@@ -546,11 +548,11 @@ register("native_scope", "Native code only for ROUGE: before and after", measure
 # ------------------------------------------------- model-based metrics
 
 def measure_metric_models(tmp: Path, quick: bool) -> dict:
-    """benchmarks/metric_models.py in a process of its own (it sets torch's threads): BERTScore against a
+    """benchmarks/metric_model_speed.py in a process of its own (it sets torch's threads): BERTScore against a
     hand-written batched loop and the bert-score package, NLI pairs against a hand-written loop. A full run
     also writes benchmarks/METRIC_MODELS.md and .json; a quick one writes to a temporary folder."""
     out = (tmp / "METRIC_MODELS.md") if quick else (REPO / "benchmarks" / "METRIC_MODELS.md")
-    cmd = [sys.executable, str(REPO / "benchmarks" / "metric_models.py"), "--out", str(out)]
+    cmd = [sys.executable, str(REPO / "benchmarks" / "metric_model_speed.py"), "--out", str(out)]
     cmd += ["--quick", "--repeats", "1"] if quick else ["--repeats", "2"]
     _wall(cmd)
     return {"markdown": out.read_text(encoding="utf-8")}
@@ -580,13 +582,36 @@ register("compare", "`bench compare` and `bench correlate` at a leaderboard's si
          report_metric_models)
 
 
+#: The last commit before the cache store (`bench.cache`): its caches are measured beside the store's.
+BEFORE_STORE = "15c428e"
+
+
+def tree_before_store(tmp: Path) -> Path | None:
+    """`BEFORE_STORE`'s files (a `git archive`), or None where git cannot give them."""
+    old = tmp / "before-store"
+    if old.is_dir():
+        return old
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE_STORE], capture_output=True)
+    if archive.returncode != 0:
+        return None
+    old.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    return old
+
+
 def measure_token_cache(tmp: Path, quick: bool) -> dict:
     """benchmarks/token_cache.py in a process of its own: the extractiveness metric's spaCy tokens per 1,000
-    CNN-length documents, cold, from the disk cache and from memory."""
-    cmd = [sys.executable, str(REPO / "benchmarks" / "token_cache.py"), "--docs", "200" if quick else "1000",
-           "--repeats", "1" if quick else "3"]
-    _, proc = _wall(cmd)
-    return {"stdout": proc.stdout}
+    CNN-length documents, cold, from the disk cache and from memory; and the same with `BEFORE_STORE`'s token
+    files, in the same run."""
+    args = ["--docs", "200" if quick else "1000", "--repeats", "1" if quick else "3"]
+    _, proc = _wall([sys.executable, str(REPO / "benchmarks" / "token_cache.py"), *args])
+    out = {"stdout": proc.stdout}
+    old = tree_before_store(tmp)
+    if old is not None:
+        _, before = _wall([sys.executable, str(old / "benchmarks" / "token_cache.py"), *args], cwd=old,
+                          env={**os.environ, "PYTHONPATH": str(old)})
+        out["before"] = before.stdout
+    return out
 
 
 def report_token_cache(r: dict) -> list[str]:
@@ -595,10 +620,18 @@ def report_token_cache(r: dict) -> list[str]:
         "",
         *[line for line in r["stdout"].splitlines()],
         "",
-        "`bench run` and `bench rescore` keep each document's spaCy tokens on disk under "
-        "`results/.cache/metrics/extractive_tokens/<tokenizer>/`, so a second model, run or rescoring of a "
+        "`bench run` and `bench rescore` keep each document's spaCy tokens in the cache store of "
+        "`results/.cache/metrics/` (one SQLite database, `bench.cache`), so a second model, run or rescoring of a "
         "task reads them instead of tokenizing again, and a process that finds every document there never "
         "imports spaCy (docs/metrics.md).",
+        *([] if not r.get("before") else [
+            "",
+            f"The same, measured in the same run, with bench at {BEFORE_STORE}: its token cache was one file per "
+            "document (`extractive_tokens/`):",
+            "",
+            *[line for line in r["before"].splitlines() if line.startswith("|")],
+            "",
+            *[line for line in r["before"].splitlines() if line.startswith("disk")]]),
     ]
 
 
@@ -880,6 +913,33 @@ def report_generation(g: list) -> list[str]:
 
 
 register("generation", "Generation throughput", lambda tmp, quick: bench_generation(tmp, quick), report_generation)
+
+def measure_prediction_cache(tmp: Path, quick: bool) -> dict:
+    """benchmarks/prediction_cache.py: the prediction cache of this tree and of `BEFORE_STORE`, side by side in
+    one run."""
+    old = tree_before_store(tmp)
+    trees = ["--tree", str(old)] if old is not None else []
+    cmd = [sys.executable, str(REPO / "benchmarks" / "prediction_cache.py"), *trees, "--n",
+           "2000" if quick else "10000", "--repeats", "1" if quick else "3"]
+    _, proc = _wall(cmd)
+    return {"stdout": proc.stdout.replace(str(old), f"bench at {BEFORE_STORE} (JSONL files)")
+            .replace(str(REPO), "this tree (the cache store)")}
+
+
+def report_prediction_cache(r: dict) -> list[str]:
+    return [
+        "Target: the store costs a run little beside predicting (compare the `bench run` of a baseline on "
+        "10,000 documents above).",
+        "",
+        *r["stdout"].splitlines(),
+        "",
+        "Each batch is one SQLite transaction (its entries checksummed); the JSONL cache appended lines without "
+        "checking them. Both sync to disk at most once a second and on close.",
+    ]
+
+
+register("prediction_cache", "The prediction cache: 10,000 predictions written and read back",
+         measure_prediction_cache, report_prediction_cache)
 
 
 # ------------------------------------------------------------------ report

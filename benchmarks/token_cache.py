@@ -1,14 +1,14 @@
 """The cost of the extractiveness metric's spaCy tokens per 1,000 CNN-length documents: tokenized by spaCy (cold),
-read from the token cache on disk (warm: a new process, or this one with its in-memory cache cleared), and taken
-from the in-memory cache.
+read from the token cache in the cache store (warm: a new process, or this one with its in-memory cache cleared),
+and taken from the in-memory cache.
 
     python benchmarks/token_cache.py                 # 1,000 documents, best of 3 rounds
     python benchmarks/token_cache.py --docs 10000 --repeats 1
 
 Documents come from run_benchmarks.py's `cnn_documents` (30-40 sentences of news text, about 750 tokens). Times are
 the process's CPU time (the machine may be shared: other jobs stretch the wall clock more than CPU time) and wall
-time, best of the rounds, scaled to 1,000 documents. The files are read from the operating system's page cache
-(they were just written); a first read from a cold disk adds its latency. Every way gives the same tokens (checked).
+time, best of the rounds, scaled to 1,000 documents. The store is read from the operating system's page cache
+(it was just written); a first read from a cold disk adds its latency. Every way gives the same tokens (checked).
 """
 
 from __future__ import annotations
@@ -31,15 +31,17 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from run_benchmarks import cnn_documents
 
+from bench.cache.token_table import TokenCache
 from bench.metrics.extractiveness import fragments as extractive
 
 #: Run in a new process: read every document's tokens from the cache, report the times and whether spaCy was imported.
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
+from bench.cache.token_table import TokenCache
 from bench.metrics.extractiveness import fragments as extractive
 docs = json.load(open({docs!r}, encoding="utf-8"))
-cache = extractive.TokenCache({cache!r})
+cache = TokenCache({cache!r}, extractive.tokenizer_id())
 wall, cpu = time.perf_counter(), time.process_time()
 tokens = extractive.tokenize(docs, cache)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -77,15 +79,17 @@ def main() -> None:
 
             shutil.rmtree(tmp / "cache", ignore_errors=True)
             extractive.clear_cache()
-            cache = extractive.TokenCache(tmp / "cache")
+            cache = TokenCache(tmp / "cache", extractive.tokenizer_id())
             w, c, got = timed(partial(extractive.tokenize, docs, cache))
             assert got == reference and cache.tokenized == len(set(docs))
+            cache.close()
             rows.setdefault("cold: spaCy, writing the disk cache", []).append((w, c))
 
             extractive.clear_cache()
-            cache = extractive.TokenCache(tmp / "cache")
+            cache = TokenCache(tmp / "cache", extractive.tokenizer_id())
             w, c, got = timed(partial(extractive.tokenize, docs, cache))
             assert got == reference and cache.tokenized == 0 and cache.loaded == len(set(docs))
+            cache.close()
             rows.setdefault("warm: disk cache, in-memory cache cleared", []).append((w, c))
 
             child = subprocess.run([sys.executable, "-c", CHILD.format(repo=str(REPO), docs=str(tmp / "docs.json"),
@@ -97,17 +101,17 @@ def main() -> None:
             rows.setdefault("warm: disk cache, new process (spaCy never imported)", []).append(
                 (result["wall"], result["cpu"]))
 
-            cache = extractive.TokenCache(tmp / "cache")
+            cache = TokenCache(tmp / "cache", extractive.tokenizer_id())
             w, c, got = timed(partial(extractive.tokenize, docs, cache))
             assert got == reference and cache.from_memory == len(set(docs))
-            rows.setdefault("in-memory hit, with the disk cache (each file's presence checked)", []).append((w, c))
+            cache.close()
+            rows.setdefault("in-memory hit, with the disk cache (each text's presence checked)", []).append((w, c))
 
             w, c, got = timed(lambda: extractive.tokenize(docs))
             assert got == reference
             rows.setdefault("in-memory hit, no disk cache", []).append((w, c))
 
-        files = [p for p in (tmp / "cache").rglob("*.tok")]
-        size = sum(p.stat().st_size for p in files)
+        size = sum(p.stat().st_size for p in (tmp / "cache").glob("cache.sqlite*"))
         tokens = sum(map(len, reference))
         cold_cpu = min(c for _, c in rows["cold: spaCy, no disk cache"])
         print()
@@ -123,8 +127,8 @@ def main() -> None:
             c = min(s[1] for s in samples) * scale
             print(f"| {name} | {c:.3f} | {w:.3f} | {cold_cpu * scale / c:.1f}x |")
         print()
-        print(f"disk: {size / len(files) / 1024:.1f} KiB per document ({len(files)} files, "
-              f"{size / 2**20 * scale:.1f} MiB per 1,000 documents, before file-system blocks)")
+        print(f"disk: {size / len(set(docs)) / 1024:.1f} KiB per document (one database, "
+              f"{size / 2**20 * scale:.1f} MiB per 1,000 documents)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -226,14 +226,15 @@ def test_bad_score_file(in_tmp, cli, case_id, command):
 
 # ------------------------------------------------------------------ results directories
 
-RUN_COMMANDS = ["compare", "compare-baseline", "compare-examples", "rescore"]
+RUN_COMMANDS = ["compare", "compare-baseline", "compare-examples", "rescore", "export"]
 
 
 def _run_argv(command: str) -> list[str]:
     return {"compare": ["compare", "results"],
             "compare-baseline": ["compare", "results", "--baseline", "textrank"],
             "compare-examples": ["compare", "results", "--examples", "2", "--format", "md"],
-            "rescore": ["rescore", LEAD_RUN, "-o", "rescored"]}[command]
+            "rescore": ["rescore", LEAD_RUN, "-o", "rescored"],
+            "export": ["export", "results", "-o", "exported"]}[command]
 
 
 @pytest.mark.parametrize("command", RUN_COMMANDS)
@@ -241,7 +242,10 @@ def test_good_results_pass_every_command(in_tmp, cli, command):
     shutil.copytree(GOOD / "results", in_tmp / "results")
     code, out, err = cli(*_run_argv(command))
     assert code == 0, err
-    assert "lead-3" in out
+    if command == "export":
+        assert "lead-3" in (in_tmp / "exported" / "README.md").read_text(encoding="utf-8")
+    else:
+        assert "lead-3" in out
 
 
 @pytest.mark.parametrize("case_id, command", _params("runs", RUN_COMMANDS))
@@ -350,6 +354,61 @@ LONG = "x" * 100_000
 def test_bad_option(workdir, cli, case_id):
     argv = [str(a).replace("@LONG@", LONG) for a in CASES["options"][case_id]["args"]]
     _check(cli, workdir, "options", case_id, "options", argv)
+
+
+# ------------------------------------------------------------------ a damaged cache store, for every cache kind
+
+
+@pytest.mark.parametrize("kind", ["predictions", "judge", "pairs", "tokens"])
+@pytest.mark.parametrize("case_id", list(CASES["cache"]))
+def test_damaged_cache_store(tmp_path, monkeypatch, case_id, kind):
+    import sqlite3
+    import warnings
+
+    import cache_kinds
+
+    from bench.cache import database
+
+    monkeypatch.setattr(database, "LOCK_WAIT_S", 0.2)
+    case = CASES["cache"][case_id]
+    k = cache_kinds.KINDS[kind]
+    directory = tmp_path / "results" / ".cache"
+    table = k.open(directory)
+    k.write(table, list(range(6)))
+    group = k.group(table)
+    table.close()
+    damaged = cache_kinds.DAMAGE[case["damage"]](directory, k, group)
+    outside = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = k.open(directory)
+        got = k.read(table, list(range(6)))
+        assert all(got[i] == k.value(i) for i in got), "a cache never hands back a value that was not written"
+        if isinstance(damaged, sqlite3.Connection):  # locked: nothing read, nothing kept, the caller computes all
+            assert got == {}
+            k.write(table, list(range(6)))
+            assert k.read(table, list(range(6))) == {}
+            table.close()
+            damaged.execute("ROLLBACK")
+            damaged.close()
+            database._GIVEN_UP.clear()  # as another process: the store is used again
+            table = k.open(directory)
+            k.write(table, list(range(6)))
+        else:
+            assert set(got) == set(range(6)) - damaged
+            k.write(table, sorted(damaged))  # computed again, and kept
+        assert k.read(table, list(range(6))) == {i: k.value(i) for i in range(6)}
+        table.close()
+    said = [str(w.message) for w in caught]
+    assert len([m for m in said if all(text in m for text in case["expect"])]) == 1, said
+    assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == outside, "written outside the cache"
+    assert not (directory / "cache.sqlite").is_symlink()
+    table = k.open(directory)  # and the next process finds everything, with nothing to say
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert k.read(table, list(range(6))) == {i: k.value(i) for i in range(6)}
+    table.close()
+    assert not caught, [str(w.message) for w in caught]
 
 
 # ------------------------------------------------------------------ names that read like paths

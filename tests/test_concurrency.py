@@ -2,7 +2,8 @@
 
 Both finish; every run directory is complete; leaderboard.md and leaderboard.csv
 are built from the same runs and agree with them; two processes on the same
-(model, task) share the prediction cache without damaging it.
+(model, task) share the prediction cache without damaging it, and predict each example once; two identical
+rescores write one run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from conftest import HELPERS, REPO
 
-from bench.execution.cache import PredictionCache
+from cache_kinds import rows
 
 SLOW_QA = "resume_models:SlowSlidingWindow"
 
@@ -98,8 +99,9 @@ def test_two_runs_into_one_results_directory_both_finish_and_the_leaderboard_agr
 @pytest.mark.slow
 def test_two_runs_of_the_same_model_and_task_share_the_prediction_cache(tmp_path):
     args = ["run", "-q", "-m", SLOW_QA, "-t", "seed-qa", "--batch-size", "4", "-o", "shared"]
-    a = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.05")
-    b = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.05")
+    log = str(tmp_path / "predicted.log")
+    a = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.1", BENCH_TEST_PREDICT_LOG=log)
+    b = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.1", BENCH_TEST_PREDICT_LOG=log)
     _finish(a, b)
     root = tmp_path / "shared"
     runs = _runs(root)
@@ -109,14 +111,16 @@ def test_two_runs_of_the_same_model_and_task_share_the_prediction_cache(tmp_path
     assert rec_a["metrics"] == rec_b["metrics"] and rec_a["ci"] == rec_b["ci"]
     assert [(r["id"], r["prediction"]) for r in preds_a] == [(r["id"], r["prediction"]) for r in preds_b]
 
-    # every line of the cache is one whole prediction, and they agree with the runs
-    (cache_file,) = root.glob(".cache/seed-qa/*/*.jsonl")
-    lines = cache_file.read_text(encoding="utf-8").splitlines()
-    cached = [json.loads(line) for line in lines]
-    assert all(set(c) == {"id", "prediction"} for c in cached)
+    # every prediction is in the cache once, and they agree with the runs
+    cached = rows(root / ".cache", "predictions")
     expected = {r["id"]: r["prediction"] for r in preds_a}
-    assert {c["id"] for c in cached} == set(expected)
-    assert all(c["prediction"] == expected[c["id"]] for c in cached)
+    assert sorted(k.decode() for _, k, *_ in cached) == sorted(expected)
+    assert all(v == b"P" + expected[k.decode()].encode() for _, k, v, *_ in cached)  # b"P" + the prediction
+    # ... and was predicted once: each process took the batches the other had not (a batch or two in flight at
+    # the start may be predicted by both)
+    predicted = (tmp_path / "predicted.log").read_text().split()
+    assert sorted(set(predicted)) == sorted(expected) and len(predicted) <= 48 + 2 * 4, len(predicted)
+    assert rec_a["timing"]["predicted"] + rec_b["timing"]["predicted"] == len(predicted)
 
     # a third run predicts nothing: everything is in the cache
     c = _start(args, tmp_path, BENCH_TEST_BATCH_SLEEP="0.05")
@@ -125,30 +129,18 @@ def test_two_runs_of_the_same_model_and_task_share_the_prediction_cache(tmp_path
     assert third[0]["config"]["cache"]["predicted"] == 0 and third[0]["metrics"] == rec_a["metrics"]
 
 
-def test_a_writer_killed_mid_line_costs_no_other_process_its_predictions(tmp_path):
-    """One process dies halfway through a line while another keeps appending to the same cache file."""
-    identity = {"model": "m", "task_hash": "h"}
-    survivor = PredictionCache(tmp_path, "t", "m", identity)
-    survivor.append([("a", "A")])
-    with survivor.path.open("a", encoding="utf-8") as killed:  # the other process's last, half-written line
-        killed.write('{"id": "x", "predic')
-    survivor.append([("b", "B")])
-    survivor.append([("c", "C")])
-    survivor.close()
-    assert PredictionCache(tmp_path, "t", "m", identity).load() == {"a": "A", "b": "B", "c": "C"}
-
-
-def test_a_process_starting_while_another_writes_a_line_does_not_cut_it(tmp_path):
-    """Loading the cache while another process is in the middle of a write must leave that write whole."""
-    identity = {"model": "m", "task_hash": "h"}
-    writer = PredictionCache(tmp_path, "t", "m", identity)
-    writer.append([("a", "A")])
-    line = json.dumps({"id": "x", "prediction": "X"}) + "\n"
-    with writer.path.open("a", encoding="utf-8") as other:
-        other.write(line[:12])  # the first part of another process's line is in the file ...
-        other.flush()
-        assert PredictionCache(tmp_path, "t", "m", identity).load() == {"a": "A"}  # ... when a third one starts
-        other.write(line[12:])  # ... and then the rest
-    writer.append([("c", "C")])
-    writer.close()
-    assert PredictionCache(tmp_path, "t", "m", identity).load() == {"a": "A", "x": "X", "c": "C"}
+@pytest.mark.slow
+def test_two_identical_rescores_at_once_write_one_run(tmp_path):
+    _finish(_start(["run", "-q", "-m", "lead-3", "-t", "seed-summarization", "-o", "shared"], tmp_path))
+    (run_dir,) = [d for d, _ in _runs(tmp_path / "shared")]
+    args = ["rescore", str(run_dir), "--metric", "user_metrics:SlowLengthRatio"]
+    log = tmp_path / "scored.log"
+    a, b = (_start(args, tmp_path, BENCH_TEST_METRIC_SLEEP="3", BENCH_TEST_METRIC_LOG=str(log)) for _ in range(2))
+    _finish(a, b)
+    runs = _runs(tmp_path / "shared")
+    assert len(runs) == 2, "the second rescore finds the first one's run instead of writing another"
+    (rescored,) = [r for _, r in runs if r["config"].get("rescored_from")]
+    assert "length_ratio" in rescored["metrics"]
+    # ... because it waited for the first one to finish before scoring
+    (_, first_end), (second_start, _) = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert second_start >= first_end

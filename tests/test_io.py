@@ -10,7 +10,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.io import (MAX_INT_DIGITS, MAX_JSON_DEPTH, loads, lone_surrogate, not_a_regular_file, parse_jsonl,
-                      read_bytes, read_jsonl_lenient, resolved)
+                      read_bytes, resolved)
 
 DEEP = MAX_JSON_DEPTH + 1
 
@@ -51,12 +51,6 @@ def test_a_deep_line_is_one_problem_with_its_line_and_the_others_are_read(tmp_pa
     assert [obj["id"] for _, obj in rows] == ["a", "c"]
     ((line, error),) = errors
     assert line == 2 and error.where.endswith("f.jsonl:2") and "nested more than" in error.message
-
-
-def test_a_deep_cache_line_is_skipped_like_a_damaged_one(tmp_path):
-    path = tmp_path / "cache.jsonl"
-    path.write_text('{"id": "a"}\n{"id": "b", "p": ' + _nest(100_000) + '}\n{"id": "c"}\n', encoding="utf-8")
-    assert [obj["id"] for obj in read_jsonl_lenient(path)] == ["a", "c"]
 
 
 @pytest.mark.parametrize("value, found", [
@@ -169,11 +163,3 @@ def test_a_line_with_a_huge_integer_is_one_problem_with_its_line(tmp_path):
     assert line == 2 and "an integer of 5000 digits (at most 4300)" in error.message
 
 
-@pytest.mark.parametrize("kind", ["fifo", "symlink loop", "/dev/zero", "directory"])
-def test_a_cache_file_that_is_not_a_regular_file_is_an_os_error_and_never_read(tmp_path, kind):
-    make, text = KINDS[kind]
-    path = make(tmp_path)
-    with pytest.raises(OSError) as e:
-        list(read_jsonl_lenient(path))
-    assert text in e.value.strerror
-    assert list(read_jsonl_lenient(tmp_path / "missing.jsonl")) == []

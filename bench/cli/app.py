@@ -15,7 +15,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from bench.cli import annotate, compare, correlate, fixture, rescore, run, score, validate
+from bench.cli import annotate, compare, correlate, export, fixture, rescore, run, score, validate
 from bench.cli import list as list_
 from bench.cli.options import BenchCommand, Interrupted
 from bench.cli.output import warn
@@ -51,6 +51,7 @@ app.command(cls=BenchCommand)(score.score)
 app.command(cls=BenchCommand)(run.run)
 app.command(name="list", cls=BenchCommand)(list_.list_tasks_and_models)
 app.command(cls=BenchCommand)(compare.compare)
+app.command(cls=BenchCommand)(export.export)
 app.command(cls=BenchCommand)(correlate.correlate)
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(fixture.fixture_app, name="fixture")

@@ -23,10 +23,19 @@ class CompareFormat(str, Enum):
     csv = "csv"
     json = "json"
     html = "html"
+    latex = "latex"
+
+
+class LatexCI(str, Enum):
+    bracket = "bracket"
+    pm = "pm"
+    none = "none"
 
 
 #: Drill-down examples per pair in the HTML report when --examples is not given.
 HTML_EXAMPLES = 10
+
+
 def check_destination(path: Path, option: str) -> None:
     """Refuse, before anything is computed, an --output/--plot path that is a directory or lies below a file."""
     if path.is_dir():
@@ -46,7 +55,10 @@ def compare(
     task: Annotated[Optional[list[str]], typer.Option("--task", "-t", metavar="TASK", help="Only this task (repeatable).")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", metavar="MODEL", help="Only this model (repeatable).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", metavar="METRIC", help="Only this metric (repeatable).")] = None,
-    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", metavar="table|md|csv|json|html", help="table, md, csv, json or html.")] = CompareFormat.table,
+    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", metavar="table|md|csv|json|html|latex", help="table, md, csv, json, html or latex (booktabs).")] = CompareFormat.table,
+    latex_ci: Annotated[Optional[LatexCI], typer.Option(
+        "--latex-ci", metavar="bracket|pm|none", help="How --format latex shows the 95% CI: in brackets (default), as "
+        "a ± subscript of half its width, or not at all.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")] = None,
     all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run, not only the latest of each model on each task.")] = False,
     baseline: Annotated[Optional[str], typer.Option(
@@ -63,8 +75,13 @@ def compare(
 
     if examples is not None and examples < 0:
         raise BenchError(f"--examples must be 0 or more, got {examples}")
-    if examples and fmt in (CompareFormat.csv, CompareFormat.json):
+    if examples and fmt in (CompareFormat.csv, CompareFormat.json, CompareFormat.latex):
         raise BenchError(f"--examples shows example texts; it applies to table, md and html, not {fmt.value}")
+    if latex_ci is not None and fmt is not CompareFormat.latex:
+        raise BenchError(f"--latex-ci applies to --format latex, not {fmt.value}", hint="add --format latex")
+    if baseline is not None and fmt is CompareFormat.latex:
+        raise BenchError("--format latex writes the results tables; the paired tests of --baseline are in table, md, "
+                         "csv, json and html", hint="leave out --baseline, or choose another --format")
     check_compare_arguments(alpha=alpha, name=option_name)
     if plot is not None and plot.suffix.lower() != ".png":
         raise BenchError(f"--plot writes a PNG file; got {str(plot)!r}", hint="e.g. --plot charts.png")
@@ -77,7 +94,7 @@ def compare(
             results_dirs or [Path("results")], tasks=task or [], models=model or [], metrics=metric or [],
             all_runs=all_runs, baseline=baseline, seed=seed, alpha=alpha, fmt=fmt.value, to_terminal=output is None,
             examples=examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0),
-            output=output, plot=plot, progress=progress)
+            output=output, plot=plot, latex_ci=(latex_ci or LatexCI.bracket).value, progress=progress)
     finally:
         progress.close()
     for note in report.notes:

@@ -114,6 +114,18 @@ def metric_options(no_stemmer: bool, no_split_sentences: bool, tokenizer: Tokeni
     return MetricOptions(stemmer=not no_stemmer, split_sentences=not no_split_sentences, tokenizer=tokenizer.value)
 
 
+# ------------------------------------------------------------ experiment trackers (run, rescore)
+
+LogTo = Annotated[Optional[list[str]], typer.Option(
+    "--log", metavar="TRACKER",
+    help="Also log each run to an experiment tracker: mlflow (needs bench[mlflow]). A tracker that cannot be "
+         "reached is one warning; the runs are written all the same.")]
+LogOpts = Annotated[Optional[list[str]], typer.Option(
+    "--log-opt", metavar="TRACKER.KEY=VALUE",
+    help="A tracker option (repeatable): mlflow.experiment=NAME (default: the task's name), "
+         "mlflow.tracking_uri=URI (default: MLFLOW_TRACKING_URI).")]
+
+
 # ------------------------------------------------------------ directories
 
 TasksDirs = Annotated[Optional[list[Path]], typer.Option(

@@ -109,6 +109,19 @@ def print_runs(records: Sequence[dict[str, Any]]) -> None:
     echo(f"wrote {len(records)} run(s) to {', '.join(out_dirs)}", err=True)
 
 
+def log_runs_to(trackers: dict[str, dict[str, str]], run_dirs: Sequence[str | Path]) -> None:
+    """Log run directories to each tracker (`bench.api.log_runs`): a line for what was logged on stderr, and one
+    warning for what could not be (the command still succeeds: the runs are written)."""
+    from bench.api import log_report_lines, log_runs
+
+    for tracker, options in trackers.items():
+        lines, warning = log_report_lines(log_runs(run_dirs, tracker, options))
+        for line in lines:
+            echo(line, err=True)
+        if warning:
+            warn(warning)
+
+
 class ProgressBars:
     """A rich progress bar on stderr for each (model, task) pair: the `progress` argument of bench.api.run."""
 
@@ -128,6 +141,13 @@ class ProgressBars:
         progress.start()
         bar = progress.add_task(visible(f"{model} on {task}"), total=total)
         return lambda n: progress.advance(bar, n)
+
+    def note(self, text: str) -> None:
+        """A line above the bar (what is happening before it moves: a model loading)."""
+        if self._progress is not None:
+            self._progress.console.print(visible(text), markup=False, highlight=False)
+        else:
+            typer.echo(visible(text), err=True)
 
     def stop(self) -> None:
         if self._progress is not None:

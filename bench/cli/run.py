@@ -7,10 +7,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from bench.cli.options import (Interrupted, MetricNames, MetricOpts, NoSplitSentences, NoStemmer, OutputDir, TasksDirs,
-                               Tokenizer, TokenizerName,
+from bench.cli.options import (Interrupted, LogOpts, LogTo, MetricNames, MetricOpts, NoSplitSentences, NoStemmer,
+                               OutputDir, TasksDirs, Tokenizer, TokenizerName,
                                metric_options, metric_settings, option_name, parse_batch_size, parse_gen)
-from bench.cli.output import ProgressBars, freeze_heap, print_runs
+from bench.cli.output import ProgressBars, freeze_heap, log_runs_to, print_runs
 from bench.errors import relpath
 
 
@@ -51,6 +51,8 @@ def run(
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Predict everything again instead of reusing cached predictions.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    log: LogTo = None,
+    log_opt: LogOpts = None,
 ) -> None:
     """Run models on tasks and write scores to results/.
 
@@ -59,7 +61,7 @@ def run(
     Predictions are cached as they are made (results/.cache): rerunning the same
     command after an interruption predicts only what is missing.
     """
-    from bench.api import check_run_arguments, prepare_scoring, run as api_run
+    from bench.api import check_log_options, check_run_arguments, prepare_scoring, run as api_run
 
     prepare_scoring()  # (imported before the heap is frozen)
     freeze_heap()
@@ -71,6 +73,7 @@ def run(
         model_options["base_url"] = base_url
     check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch, output_dir=output_dir,
                         name=option_name)
+    trackers = check_log_options(log or [], log_opt or [])
     try:
         records = api_run(
             models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
@@ -85,3 +88,5 @@ def run(
                           f"({relpath(output_dir / '.cache')}); run {again} to resume") from None
     if records:  # empty on the non-main processes of a multi-process run
         print_runs(records)
+        if trackers:
+            log_runs_to(trackers, [r["path"] for r in records])

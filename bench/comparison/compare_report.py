@@ -16,7 +16,7 @@ from bench.comparison.select import Progress, check_baseline, select
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import atomic_write
 
-FORMATS = ("table", "md", "csv", "json", "html")
+FORMATS = ("table", "md", "csv", "json", "html", "latex")
 #: Hint when --output or --plot cannot be written (read-only file system, no permission, disk full).
 WRITE_HINT = "nothing was written; choose a directory you can write to, or check its free space"
 
@@ -33,12 +33,14 @@ class Report:
 def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), models: Sequence[str] = (),
                    metrics: Sequence[str] = (), all_runs: bool = False, baseline: str | None = None,
                    examples: int = 0, fmt: str = "table", seed: int, alpha: float, to_terminal: bool = False,
-                   output: Path | None = None, plot: Path | None = None, progress: Progress | None = None) -> Report:
+                   output: Path | None = None, plot: Path | None = None, latex_ci: str = "bracket",
+                   progress: Progress | None = None) -> Report:
     """Select runs, compare them (with `baseline`: paired tests at level `alpha`, seeded with `seed`), render
     them as `fmt` with the `examples` that differ most, and write `plot` (PNG) and `output` when given (the
     text is returned either way). Notes (a section whose numbers are not comparable) come back for the formats
-    that have no place for them (csv, json). `progress` is told how far reading the runs and testing them has
-    come."""
+    that have no place for them (csv, json) and for latex (whose captions hold them too). `latex_ci` is how
+    latex shows the CIs (`bench.comparison.render_latex.CI_STYLES`). `progress` is told how far reading the
+    runs and testing them has come."""
     if fmt not in FORMATS:
         raise BenchError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
     sections = select(list(results_dirs), tasks=tasks, models=models, metrics=metrics, all_runs=all_runs,
@@ -59,11 +61,15 @@ def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), m
         text = render_csv(sections, comparisons)
     elif fmt == "json":
         text = render_json(sections, comparisons)
+    elif fmt == "latex":
+        from bench.comparison.render_latex import render_latex
+
+        text = render_latex(sections, ci=latex_ci)
     else:
         from bench.comparison.render_html import render_html
 
         text = render_html(sections, comparisons, flips, sources=[relpath(d) for d in results_dirs])
-    notes = [f"{s.title}: {s.note}" for s in sections if s.note] if fmt in ("csv", "json") else []
+    notes = [f"{s.title}: {s.note}" for s in sections if s.note] if fmt in ("csv", "json", "latex") else []
     written: list[Path] = []
     if plot is not None:
         from bench.comparison.plot import write_png

@@ -14,11 +14,10 @@ import numpy as np
 
 from bench.comparison.select import Progress, Section, baseline_run
 from bench.errors import BenchError, BenchErrors
-from bench.io import (collector_paused, lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines,
-                      surrogate_name, where)
+from bench.io import collector_paused, loads, read_bytes, where
+from bench.results.reading import is_prediction_row, prediction_lines, read_prediction_rows
 from bench.results.record import RunRecord
-from bench.results.store import (DAMAGED, check_example_scores, check_prediction_count, finite_float, read_record,
-                                 score_matrix, tolerance)
+from bench.results.store import check_prediction_count, finite_float, score_matrix, tolerance
 from bench.tasks.records import as_references
 
 
@@ -64,18 +63,9 @@ class Flip:
 FlipPairs = list[tuple[RunRecord, RunRecord, list[Flip]]]
 
 
-def is_prediction_row(obj: Mapping[str, Any]) -> bool:
-    """Whether a parsed line has the fields of a prediction: id, prediction, references and scores.
-
-    A string in place of the references list is one reference (`bench.tasks.records.as_references`).
-    """
-    return (isinstance(obj.get("id"), str) and isinstance(obj.get("prediction"), str)
-            and isinstance(obj.get("references"), (list, str)) and isinstance(obj.get("scores"), dict))
-
-
 def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
-    """A `Prediction` from a checked line (`is_prediction_row`); scores that are not finite numbers are left out
-    (`read_predictions` refuses such a line first)."""
+    """A `Prediction` from a checked line (`bench.results.reading.is_prediction_row`); scores that are not finite
+    numbers are left out (`read_predictions` refuses such a line first)."""
     scores = {k: f for k, v in obj["scores"].items() if (f := finite_float(v)) is not None}
     q = obj.get("question")
     details = obj.get("details")
@@ -85,48 +75,17 @@ def prediction_from_row(obj: Mapping[str, Any]) -> Prediction:
 
 
 def read_predictions(run_dir: Path, record: RunRecord | None = None) -> dict[str, Prediction]:
-    """Example id -> `Prediction`, from `run_dir`/predictions.jsonl (problems name file:line).
-
-    The lines are read by `bench.io.parse_jsonl`; every problem is reported,
-    the number of examples must match the run's results.json (`record`, read
-    from `run_dir` when not given), and so must the per-example scores
-    (`bench.results.store.check_example_scores`).
-    """
-    path, rows = _checked_rows(run_dir)
-    out = {obj["id"]: prediction_from_row(obj) for _, obj in rows}
-    record = read_record(run_dir) if record is None else record
-    check_prediction_count(path, len(out), record)
-    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
-    return out
+    """Example id -> `Prediction`, from `run_dir`/predictions.jsonl, read and checked by
+    `bench.results.reading.read_prediction_rows` (problems name file:line; the number of examples and the
+    per-example scores must agree with the run's results.json, `record`, read from `run_dir` when not given)."""
+    rows = read_prediction_rows(run_dir, record, hint=PREDICTIONS_HINT)
+    return {obj["id"]: prediction_from_row(obj) for obj in rows}
 
 
-def _checked_rows(run_dir: Path) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
-    """(path, (line, object) of every line) of a run's predictions.jsonl, each line a prediction row with an id of
-    its own and only Unicode text; every problem at once, in line order."""
-    path = run_dir / "predictions.jsonl"
-    data = read_bytes(path, what="predictions", hint="paired statistics need each run's predictions.jsonl")
-    rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
-    suspects = surrogate_escape_lines(data)  # the only lines that can hold an unpaired surrogate
-    seen: set[str] = set()
-    good = []
-    for lineno, obj in rows:
-        if not is_prediction_row(obj):
-            problems.append((lineno, BenchError(
-                'expected {"id": str, "prediction": str, "references": [...], "scores": {...}}',
-                where=where(path, lineno), hint=DAMAGED)))
-        elif obj["id"] in seen:
-            problems.append((lineno, BenchError(f"duplicate example id {obj['id']!r}", where=where(path, lineno),
-                                                hint=DAMAGED)))
-        elif lineno in suspects and (found := lone_surrogate(obj)):  # bench never writes one: it is no text
-            problems.append((lineno, BenchError(f"{surrogate_name(found)}: not valid Unicode text",
-                                                where=where(path, lineno), hint=DAMAGED)))
-        else:
-            seen.add(obj["id"])
-            good.append((lineno, obj))
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    return path, good
+#: The hint when a run directory has no predictions.jsonl to read.
+PREDICTIONS_HINT = "paired statistics need each run's predictions.jsonl"
+
+
 
 
 def run_predictions(run: RunRecord, cache: dict[Path, dict[str, Prediction]]) -> dict[str, Prediction]:
@@ -175,7 +134,7 @@ def read_example_scores(run: RunRecord) -> ExampleScores:
     """The ids and scores of a run's predictions.jsonl, checked as `read_predictions` checks them; the texts
     are not kept."""
     with collector_paused():  # parsed JSON holds no reference cycles: nothing for the collector to find
-        path, rows = _checked_rows(run.path)
+        path, rows = prediction_lines(run.path, hint=PREDICTIONS_HINT)
         check_prediction_count(path, len(rows), run)
         names, values = score_matrix(path, [obj["scores"] for _, obj in rows], run, [k for k, _ in rows])
         return ExampleScores(run, tuple(obj["id"] for _, obj in rows), tuple(k for k, _ in rows), names, values)

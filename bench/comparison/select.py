@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
+from bench.errors import BenchError
 from bench.registry import did_you_mean
+from bench.results.reading import find_run_files, no_runs_error
 from bench.results.record import HIGHER, LOWER, NONE, MetricResults, RunRecord, averaged
-from bench.results.store import DAMAGED, read_record, slug
+from bench.results.store import read_record, slug
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
@@ -39,71 +40,12 @@ Progress = Callable[[str, int, int], None]
 # ------------------------------------------------------------------ runs
 
 
-def find_run_files(paths: Sequence[Path]) -> list[Path]:
-    """Every results.json under `paths` (results roots, task or model folders, or run folders).
-
-    Folders whose name starts with '.' (runs still being written, `.tmp-*`) are skipped; symbolic links
-    to folders are followed (`results_files_below`).
-    """
-    found: dict[Path, Path] = {}
-    for root in paths:
-        if not root.exists():
-            raise BenchError("no such results directory", where=relpath(root),
-                             hint="run `bench run` first, or pass the directory it wrote to (`bench run -o DIR`)")
-        if root.is_file():
-            candidates = [root]
-        elif not root.is_dir():
-            raise BenchError("not a results directory, a run directory or a results.json", where=relpath(root),
-                             hint="pass the directory `bench run` wrote to (results by default)")
-        elif (root / "results.json").is_file():
-            candidates = [root / "results.json"]
-        else:
-            candidates = list(results_files_below(root))
-        for p in candidates:
-            found.setdefault(p.resolve(), p)
-    return [found[k] for k in sorted(found)]
-
-
-def results_files_below(root: Path) -> Iterable[Path]:
-    """Every results.json below the folder `root`, following symbolic links to folders.
-
-    Each folder is visited once (by device and inode), so a link back to a
-    folder above it ends the walk there instead of looping; folders whose
-    name starts with '.' are skipped. A folder that cannot be read is a
-    `BenchError` naming it (exit 3), not a silent gap in the tables.
-    """
-    seen: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = folder.stat()
-            if (st.st_dev, st.st_ino) in seen:
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            entries = sorted(folder.iterdir())
-        except OSError as e:
-            raise BenchError(f"cannot read results folder: {e.strerror or e}", where=relpath(folder),
-                             hint="check its permissions, or pass only the folders to compare",
-                             exit_code=EXIT_ENVIRONMENT) from None
-        for entry in entries:
-            if entry.name == "results.json":
-                if not entry.is_file():  # a FIFO would hang the reader, a directory is no record
-                    kind = ("a directory" if entry.is_dir() else "a broken symbolic link" if not entry.exists()
-                            else "not a regular file")
-                    raise BenchError(f"results.json is {kind}", where=relpath(entry), hint=DAMAGED)
-                yield entry
-        stack.extend(e for e in reversed(entries)
-                     if not e.name.startswith(".") and e.name != "results.json" and e.is_dir())  # in name order
-
-
 def collect_runs(paths: Sequence[Path], progress: Progress | None = None) -> list[RunRecord]:
     """All runs under `paths`, read and checked by `bench.results.store.read_record`; a malformed or
     newer-schema results.json is a `BenchError` naming it. `progress` is told of each file read."""
     files = find_run_files(paths)
     if not files:
-        raise BenchError(f"no runs (results.json files) under {', '.join(relpath(p) for p in paths)}",
-                         hint="run `bench run` first, or pass the directory it wrote to (`bench run -o DIR`)")
+        raise no_runs_error(paths)
     out = []
     for p in files:
         out.append(read_record(p))

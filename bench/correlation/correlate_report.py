@@ -12,7 +12,7 @@ from bench.correlation import correlate_ratings
 from bench.correlation.render import render_csv, render_html, render_json, render_markdown, render_table
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.io import atomic_write
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 
 FORMATS = ("table", "md", "csv", "json")
 

@@ -19,7 +19,7 @@ Three sources, each read into one `RatedSummaries`:
   stored per-example scores come from the runs' predictions.jsonl;
 - a study of `bench annotate` (its SQLite file, or its name under
   results/.annotations/), alone or in place of the ratings file with runs: the
-  lines its export writes (`bench.annotation.export.rating_rows`).
+  lines its export writes (`bench.annotation.study_export.rating_rows`).
 
 Several ratings of one summary are averaged per criterion (the mean), as
 SummEval averages its three expert annotators; the single ratings are kept for
@@ -422,7 +422,7 @@ def study_file(path: Path) -> Path | None:
 
 def read_study(path: Path) -> RatedSummaries:
     """The ratings of a `bench annotate` study, as its export writes them: one summary per line."""
-    from bench.annotation.export import rating_rows
+    from bench.annotation.study_export import rating_rows
     from bench.annotation.storage import open_study
 
     study = open_study(path)

@@ -7,13 +7,17 @@ No model is loaded. The new run keeps the original's model, task and timing
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bench.errors import BenchError, relpath
+from bench.execution.cache import CACHE_DIR
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, score_examples
@@ -48,6 +52,31 @@ def rescore_run(
     record = read_record(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
+    root = output_dir if output_dir is not None else results_dir_of(run_dir)
+    with one_at_a_time(run_dir):  # a second rescore of the run waits, then finds this one's run
+        return _rescore(run_dir, record, specs, rows, options, output_dir, root, metrics)
+
+
+@contextlib.contextmanager
+def one_at_a_time(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive `fcntl.flock` on the run's results.json (opened to read: nothing is written) while
+    it is rescored, so that two processes rescoring a run the same way do not both write a run: the second one
+    waits, then finds the first one's (`existing_rescore`). The lock goes with the process however it ends."""
+    try:
+        fd = os.open(run_dir / "results.json", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:  # read a moment ago: gone now, and the rescoring will say so
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rescore(run_dir: Path, record: RunRecord, specs: list[MetricSpec], rows: list[dict[str, Any]],
+             options: MetricOptions, output_dir: Path | None, root: Path,
+             metrics: Sequence[MetricSpec]) -> tuple[dict[str, Any], Path]:
     t0 = time.perf_counter()
     scores = fresh_scores(record, rows, options, specs, run_dir)
     score_s = time.perf_counter() - t0
@@ -76,7 +105,6 @@ def rescore_run(
         if d:
             row["details"] = d
         new_rows.append(row)
-    root = output_dir if output_dir is not None else results_dir_of(run_dir)
     return new.to_dict(), write_run(root, new, new_rows)
 
 
@@ -107,37 +135,22 @@ def fresh_scores(record: RunRecord, rows: list[dict[str, Any]], options: MetricO
         questions=questions if any(q is not None for q in questions) else None,
         no_answer_scores=na if any(v is not None for v in na) else None)
     where = str(relpath(run_dir / "predictions.jsonl")) if run_dir is not None else ""
-    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / ".cache" / "metrics"
+    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / CACHE_DIR / "metrics"
                           if run_dir is not None else None, where=where)
 
 
 def task_documents(record: RunRecord, ids: Sequence[str], run_dir: Path | None) -> list[str]:
-    """The documents of a run's examples, from the task definition it was made with (`config.task.path`).
+    """The documents of a run's examples, from the task definition it was made with (`config.task.path`), which
+    must still hash as it did (`bench.tasks.examples.documents_of`)."""
+    from bench.tasks.examples import documents_of
 
-    The task must still be there and hash as it did (``task_hash``): documents
-    from an edited task would not be the ones the predictions were made from.
-    """
     from bench.metrics.catalog import task_metric_problem
-    from bench.tasks.definition import load_task
-    from bench.tasks.examples import load_examples
 
-    where = relpath(run_dir) if run_dir is not None else None
-    path = record.config.task.get("path")
-    hint = ("the metric reads each example's document from the run's task; restore the task definition and its "
-            "fixture as they were, or run the model again")
-    if not path or not Path(path).is_file():
-        raise BenchError(f"cannot find the task definition of this run ({path or 'none recorded'})", where=where,
-                         hint=hint)
-    task = load_task(Path(path), task_metric_problem)
-    task, examples = load_examples(task)
-    if task.hash != record.task_hash:
-        raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
-                         f"{task.short_hash}, the run's {record.task_hash[:12]})", where=where, hint=hint)
-    by_id = {ex.id: ex.input for ex in examples}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise BenchError(f"example {missing[0]!r} of this run is not in task {task.name!r}", where=where, hint=hint)
-    return [by_id[i] for i in ids]
+    return documents_of(record.config.task.get("path"), record.task_hash, ids,
+                        where=relpath(run_dir) if run_dir is not None else None,
+                        hint="the metric reads each example's document from the run's task; restore the task "
+                             "definition and its fixture as they were, or run the model again",
+                        metric_check=task_metric_problem)
 
 
 def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.execution.cache import PredictionCache, model_identity
+from bench.execution.cache import CACHE_DIR, PredictionCache, model_identity
 from bench.runtime import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
@@ -48,7 +48,7 @@ class RunOptions:
     """Passed to the model's factory: device, dtype, generation overrides, ..."""
     output_dir: Path = Path("results")
     use_cache: bool = True
-    """Reuse and store predictions in <output_dir>/.cache (see bench.execution.cache)."""
+    """Reuse and store predictions in the cache store of <output_dir>/.cache (see bench.execution.cache)."""
     fresh: bool = False
     """Discard cached predictions first (--no-cache): predict everything again."""
 
@@ -105,16 +105,22 @@ def length_sorted_batches(examples: Sequence[Example], batch_size: int) -> list[
 
 def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
                 on_batch: Callable[[int], None] | None = None,
-                store: Callable[[list[tuple[str, str]]], None] | None = None) -> list[str]:
+                store: Callable[[list[tuple[str, str]]], None] | None = None,
+                share: Callable[[Iterable[list[str]]], Iterable[list[str]]] | None = None) -> list[str]:
     """Every example's prediction, batch by batch, each batch stored as it finishes.
 
     A model with `predict_as_completed` (an OpenAI-compatible server) hands over each prediction as it
-    arrives, and each is stored at once.
+    arrives, and each is stored at once. With `share` (the prediction cache's `share`), the ids of each batch
+    go through it first: what another process is predicting is left to it, and its places stay None.
     """
     predictions: list[str | None] = [None] * len(examples)
     finished = 0
     streams = callable(getattr(model, "predict_as_completed", None))
-    for batch in length_sorted_batches(examples, batch_size):
+    batches: Iterable[list[int]] = length_sorted_batches(examples, batch_size)
+    if share is not None:
+        place = {ex.id: i for i, ex in enumerate(examples)}
+        batches = ([place[i] for i in ids] for ids in share([examples[i].id for i in b] for b in batches))
+    for batch in batches:
         done: list[int] = []
         try:
             if streams:
@@ -153,7 +159,7 @@ def predict_all(model, task: Task, examples: Sequence[Example], batch_size: int,
         finished += len(batch)
         if on_batch:
             on_batch(len(batch))
-    return predictions  # type: ignore[return-value]
+    return predictions  # type: ignore[return-value]  # None only where `share` left an example to another process
 
 
 def _checked(model, example: Example, prediction: Any) -> str:
@@ -198,6 +204,8 @@ class Predicted:
     """The batch size the model ran with, as recorded in results.json."""
     load_s: float = 0.0
     predict_s: float = 0.0
+    shared: dict[str, str] = field(default_factory=dict)
+    """Example id -> prediction, for the examples another process predicted into the cache meanwhile."""
     model_timing: dict[str, Any] = field(default_factory=dict)
     model_warnings: list[str] = field(default_factory=list)
 
@@ -208,6 +216,7 @@ def run_pair(
     examples: Sequence[Example],
     options: RunOptions,
     on_batch: Callable[[int], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[RunRecord, list[dict[str, Any]]]:
     """Run one model on one task's examples; returns (run record, prediction rows).
 
@@ -226,8 +235,10 @@ def run_pair(
         todo = todo[world.rank::world.size]  # this process's share
     if on_batch and len(todo) < len(examples):
         on_batch(len(examples) - n_todo)
-    predicted = predict_missing(spec, task, todo, options, cache, on_batch)
+    predicted = predict_missing(spec, task, todo, options, cache, on_batch, note)
     done.update(predicted.predictions)
+    done.update(predicted.shared)
+    n_todo -= len(predicted.shared)
     model_config = predicted.model_config
     if world.distributed:
         done, model_config = gather_predictions(world, done, predicted)
@@ -282,7 +293,7 @@ def metric_inputs(examples: Sequence[Example], predictions: Sequence[str]) -> Me
 
 def metric_cache_dir(options: RunOptions) -> Path | None:
     """Where metrics keep what they cache (model-based metrics: pair scores), beside the prediction cache."""
-    return options.output_dir / ".cache" / "metrics" if options.use_cache else None
+    return options.output_dir / CACHE_DIR / "metrics" if options.use_cache else None
 
 
 def check_metrics(tasks: Sequence[Task], options: RunOptions) -> None:
@@ -318,8 +329,7 @@ def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
     done: dict[str, str] = {}
     if options.use_cache:
         cache = PredictionCache(options.output_dir, task.name, spec.name,
-                                model_identity(spec, task, creation_options(options)),
-                                shard=world.rank if world.distributed else None)
+                                model_identity(spec, task, creation_options(options)))
         if options.fresh:
             if world.is_main:
                 cache.clear()
@@ -330,14 +340,19 @@ def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
 
 
 def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], options: RunOptions,
-                    cache: PredictionCache | None, on_batch: Callable[[int], None] | None) -> Predicted:
+                    cache: PredictionCache | None, on_batch: Callable[[int], None] | None,
+                    note: Callable[[str], None] | None = None) -> Predicted:
     """Load the model and predict `todo` into the cache; with nothing to do, the model's record from the cache.
+    `note` is shown the model's loading line (`ModelSpec.loading_note`) before it loads.
 
     The model and the cache are closed whatever happens.
     """
     model = None
     try:
         if todo:
+            loading = spec.loading_note(creation_options(options)) if note is not None else None
+            if loading:
+                note(loading)
             t0 = time.perf_counter()
             model = spec.create(**creation_options(options))
             load_s = time.perf_counter() - t0
@@ -346,13 +361,24 @@ def predict_missing(spec: ModelSpec, task: Task, todo: Sequence[Example], option
                 model, "default_batch_size", 32)
             batch_size = options.batch_size or chunk
             t1 = time.perf_counter()
-            new = predict_all(model, task, todo, chunk, on_batch, store=cache.append if cache else None)
+            new = predict_all(model, task, todo, chunk, on_batch, store=cache.append if cache else None,
+                              share=None if cache is None or options.fresh else cache.share)
+            made = {ex.id: p for ex, p in zip(todo, new) if p is not None}
+            shared = {}
+            if len(made) < len(todo):  # left to another process: read from the cache, predicted here if not there
+                assert cache is not None
+                rest = [ex for ex in todo if ex.id not in made]
+                shared = cache.get([ex.id for ex in rest])
+                left = [ex for ex in rest if ex.id not in shared]
+                made.update(zip([ex.id for ex in left], predict_all(model, task, left, chunk, on_batch, cache.append)))
+                if on_batch and shared:
+                    on_batch(len(shared))
             predict_s = time.perf_counter() - t1
             model_config = model.describe()
             if cache:
                 cache.save_model_config(model_config, batch_size)
-            predicted = Predicted(predictions={ex.id: p for ex, p in zip(todo, new)}, model_config=model_config,
-                                  batch_size=batch_size, load_s=load_s, predict_s=predict_s)
+            predicted = Predicted(predictions=made, model_config=model_config, batch_size=batch_size, load_s=load_s,
+                                  predict_s=predict_s, shared=shared)
         elif cache:
             model_config, batch_size = cache.model_config()
             missing = [] if model_config else [
@@ -456,8 +482,9 @@ def run(
     for spec, task in pairs:
         task, exs = loaded[task.name]  # as loaded: a dataset task's hash covers its fingerprint
         advance = progress.start(spec.name, task.name, len(exs)) if progress and world.is_main else None
+        note = getattr(progress, "note", None) if progress and world.is_main else None
         try:
-            record, rows = run_pair(spec, task, exs, options, advance)
+            record, rows = run_pair(spec, task, exs, options, advance, note)
         finally:
             if progress and world.is_main:
                 progress.stop()

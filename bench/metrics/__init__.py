@@ -10,7 +10,7 @@ from bench.metrics.catalog import (EVALUATE_PREFIX, METRICS, MetricSpec, entry_p
                                    get_metric, is_plugin_name, metric_code, parse_metric_specs, resolve_metric,
                                    short_name, split_metric_opts, well_formed, with_extras)
 from bench.metrics.metric import Metric, MetricInputs, MetricResult
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 
 __all__ = ["METRICS", "EVALUATE_PREFIX", "Metric", "MetricInputs", "MetricOptions", "MetricResult", "MetricSpec",
            "entry_point_metrics", "entry_point_names", "get_metric", "is_plugin_name", "metric_code",

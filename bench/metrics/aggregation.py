@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 from bench.stats.bootstrap import bootstrap_cis
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.metrics.metric import FIELDS, Metric
-from bench.metrics.options import MetricOptions, make_settings
+from bench.metrics.metric_options import MetricOptions, make_settings
 from bench.registry import Registry, did_you_mean
 from bench.tasks.records import TaskType
 
@@ -38,12 +38,14 @@ def _register() -> None:
     from bench.metrics.squad.squad_metric import Squad
     from bench.metrics.model_based.bertscore import BertScore
     from bench.metrics.model_based.summac import SummacZS
+    from bench.metrics.model_based.summac_conv import SummacConv
 
     METRICS.register("rouge", Rouge)
     METRICS.register("squad", Squad)
     METRICS.register("extractiveness", Extractiveness)
     METRICS.register("bertscore", BertScore)
     METRICS.register("summac_zs", SummacZS)
+    METRICS.register("summac_conv", SummacConv)
 
 
 _register()
@@ -231,9 +233,24 @@ def _opt_targets(target: str, names: Sequence[str]) -> list[str]:
         family = [n for n in names if n.startswith(target + ":") and not n.startswith(EVALUATE_PREFIX)]
         if family:
             return family
+        # a user's metric asked for as package.module:Class, named by the name its class declares
+        declared = [n for n in names if is_plugin_name(n) and _declared_name(n) == target]
+        if len(declared) == 1:
+            return declared
     asked = ", ".join(names) or "none"
+    can_add = target in METRICS or target.startswith(EVALUATE_PREFIX) or ":" in target and well_formed(target)
     raise BenchError(f"options for metric {target!r}, which is not asked for (metrics: {asked})",
-                     hint=f"add --metric {target}, or give the options to one of the metrics asked for")
+                     hint=(f"add --metric {target}, or give" if can_add else "give") +
+                          " the options to one of the metrics asked for, by the name it was asked for, its short "
+                          "name or the name its class declares")
+
+
+def _declared_name(name: str) -> str | None:
+    """The `name` a user's metric class declares (None when it cannot be imported: asking for it says why)."""
+    try:
+        return resolve_metric(name).name or None
+    except BenchError:
+        return None
 
 
 def task_metric_problem(name: str, options: Mapping[str, Any], task_type: TaskType | None) -> BenchError | None:

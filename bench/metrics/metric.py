@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.metrics.aggregation import aggregated
-from bench.metrics.options import MetricOptions, NoOptions, make_settings
+from bench.metrics.metric_options import MetricOptions, NoOptions, make_settings
 from bench.stats.bootstrap import bootstrap_cis
 from bench.version import __version__
 

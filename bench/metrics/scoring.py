@@ -20,7 +20,7 @@ from bench.metrics.aggregation import aggregate, count_none
 from bench.metrics.catalog import METRICS, MetricSpec, as_specs, metric_code, resolve_metric
 from bench.metrics.metric import Metric, MetricInputs, MetricResult
 from bench.metrics.aggregation import unscored_count
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 from bench.metrics.score_file import FILE_FIELDS
 from bench.tasks.records import as_references
 

@@ -101,6 +101,11 @@ class ModelSpec:
     def create(self, **options: Any) -> Model:
         return self.factory(**options)
 
+    def loading_note(self, options: Mapping[str, Any]) -> str | None:
+        """The line to show while the model loads (from the `create` options), for one that takes a while to;
+        None for a model that is ready at once."""
+        return None
+
     def identity(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """What determines this model's predictions besides its name, kind, target and the task, known before
         it loads: the prediction cache's key is made of it. `options` are what `create` receives (device,

@@ -36,6 +36,7 @@ the API, the sampling parameters, the seed), not the client settings.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -158,6 +159,48 @@ def _client_value(key: str, value: Any) -> Any:
     return float(value)
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A completion's text (as `bench.models.prompting.parse_output` reads it) and, when they were asked for and
+    the server sent them, its tokens: each token's text and its alternatives (text, log-probability), the token
+    itself among them."""
+
+    text: str
+    tokens: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] | None = None
+
+
+def token_logprobs(logprobs: Any, api: str) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...] | None:
+    """A choice's ``logprobs`` as (token, alternatives) pairs, from the chat API's ``content`` list or the
+    completions API's ``tokens`` / ``token_logprobs`` / ``top_logprobs`` lists; None when there are none or they
+    are not of that shape (alternatives whose log-probability is not a finite number are left out)."""
+    def number(x: Any) -> float | None:
+        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+        return float(x) if ok else None
+
+    def entry(token: Any, logprob: Any, top: Any) -> tuple[str, tuple[tuple[str, float], ...]] | None:
+        if not isinstance(token, str):
+            return None
+        alternatives = {t: x for t, v in top if isinstance(t, str) and (x := number(v)) is not None}
+        own = number(logprob)
+        if own is not None:
+            alternatives.setdefault(token, own)
+        return token, tuple(alternatives.items())
+
+    rows: list[Any] = []
+    try:
+        if api == "chat":
+            for item in logprobs["content"]:
+                rows.append(entry(item["token"], item.get("logprob"),
+                                  [(a.get("token"), a.get("logprob")) for a in item.get("top_logprobs") or ()]))
+        else:
+            tops = logprobs.get("top_logprobs") or [None] * len(logprobs["tokens"])
+            for token, logprob, top in zip(logprobs["tokens"], logprobs.get("token_logprobs") or [], tops):
+                rows.append(entry(token, logprob, list((top or {}).items())))
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return tuple(rows) if rows and all(r is not None for r in rows) else None
+
+
 class Stopped(Exception):
     """A request not sent, or not retried, because another failed for good (or the run was interrupted)."""
 
@@ -170,7 +213,7 @@ class OpenAICompatModel(Model):
     def __init__(self, model: str, *, base_url: str | None = None, generation: Mapping[str, Any] | None = None,
                  seed: int = 0, batch_size: int | str | None = None, device: str = "auto", dtype: str = "auto",
                  revision: str | None = None, trust_remote_code: bool = False,
-                 option: Callable[[str], str] | None = None) -> None:
+                 option: Callable[[str], str] | None = None, top_logprobs: int | None = None) -> None:
         if not base_url:
             raise BenchError(f"openai:{model} needs the server's URL", hint="pass --base-url http://HOST:PORT")
         if device != "auto" or dtype != "auto" or revision or trust_remote_code:
@@ -182,6 +225,8 @@ class OpenAICompatModel(Model):
         self.option = option or (lambda key: "--base-url" if key == "base_url" else f"--gen {key}")
         self.root = api_root(base_url)
         self.seed = seed
+        #: Alternatives asked for each token of a completion (None: no log-probabilities asked).
+        self.top_logprobs = top_logprobs
         self.run_generation = dict(generation or {})
         self.client, _, _ = split_settings([("run", self.run_generation)], strict=True)
         self.default_batch_size = batch_size if isinstance(batch_size, int) else max(32, self.client.concurrency * 4)
@@ -265,7 +310,7 @@ class OpenAICompatModel(Model):
             self._ignored = ignored
         return self._settings
 
-    def _one(self, example: Example, task: Task) -> str:
+    def _one(self, example: Example, task: Task) -> Completion:
         """The answer for one example; once a request has failed for good, no other is sent."""
         if self._stop.is_set():
             raise Stopped()
@@ -277,10 +322,14 @@ class OpenAICompatModel(Model):
             self._stop.set()
             raise
 
-    def _answer(self, example: Example, task: Task) -> str:
+    def _answer(self, example: Example, task: Task) -> Completion:
         sampling = self.settings(task)
         prompt = render(example, task)
-        if self.client.api == "chat":
+        chat = self.client.api == "chat"
+        if self.top_logprobs is not None:
+            sampling = {**sampling, **({"logprobs": True, "top_logprobs": self.top_logprobs} if chat
+                                       else {"logprobs": self.top_logprobs})}
+        if chat:
             payload = {"model": self.served, "messages": [{"role": "user", "content": prompt}], **sampling}
             body = self._post_with_retries("/chat/completions", payload)
         else:
@@ -299,7 +348,8 @@ class OpenAICompatModel(Model):
                 self._server_model = str(body["model"])
             if body.get("system_fingerprint"):
                 self._fingerprints.add(str(body["system_fingerprint"]))
-        return parse_output(text or "", task)
+        tokens = token_logprobs(choice.get("logprobs"), self.client.api) if self.top_logprobs is not None else None
+        return Completion(parse_output(text or "", task), tokens)
 
     def predict(self, examples: Sequence[Example], task: Task) -> list[str]:
         out: list[str] = [""] * len(examples)
@@ -308,7 +358,12 @@ class OpenAICompatModel(Model):
         return out
 
     def predict_as_completed(self, examples: Sequence[Example], task: Task) -> Iterator[tuple[int, str]]:
-        """(position, answer) for each example as its request finishes, at most `concurrency` in flight.
+        """(position, answer) for each example as its request finishes (`complete_as_completed`)."""
+        for i, completion in self.complete_as_completed(examples, task):
+            yield i, completion.text
+
+    def complete_as_completed(self, examples: Sequence[Example], task: Task) -> Iterator[tuple[int, Completion]]:
+        """(position, completion) for each example as its request finishes, at most `concurrency` in flight.
 
         When a request fails for good, the requests not yet sent are cancelled, the answers of those in
         flight are still handed over as they finish, and then the error is raised.

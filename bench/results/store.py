@@ -37,6 +37,7 @@ from bench.io import (NonFiniteNumber, atomic_path, json_line, json_text, lone_s
                       surrogate_name)
 from bench.results.record import (RESULT_FIELDS, SCHEMA_VERSION, TIMING_NUMBERS, RunRecord, averaged, is_number,
                                   metric_names, metric_specs)
+from bench.results.record import measured_speed as record_speed
 from bench.results.record import number as finite_float
 
 __all__ = ["RESULT_FIELDS", "SCHEMA_VERSION", "RunRecord", "averaged", "finite_float", "is_number", "read_record",
@@ -347,6 +348,11 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
         if v is not None and not (finite_float(v) is not None and v >= 0):
             raise BenchError(f"timing.{key} of the run record is {brief(v)}, not a non-negative number (or null)",
                              where=where, hint=DAMAGED)
+
+
+def measured_speed(record: Mapping[str, Any]) -> float | None:
+    """`RunRecord.examples_per_s` of a results.json object: its ``timing.examples_per_s`` if the run measured it."""
+    return record_speed(record.get("config") or {}, record.get("timing") or {})
 
 
 def run_metrics(record: Mapping[str, Any]) -> list[str]:

@@ -11,18 +11,9 @@ from bench.errors import BenchError, BenchErrors, BenchWarning, relpath
 from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, not_a_regular_file
 from bench.registry import did_you_mean
 from bench.tasks.definition import MetricCheck, load_task
-from bench.tasks.locations import key_line
+from bench.tasks.locations import bundled_dir, key_line, validate_command
 from bench.tasks.records import Task
 from bench.tasks.task_yaml import MAX_TASK_FILE, AliasRefused, read_task_text, safe_load_unique_keys
-
-
-def bundled_dir(kind: str) -> Path:
-    """The bundled `tasks` or `fixtures` directory (repository checkout or installed wheel)."""
-    pkg = Path(__file__).resolve().parent.parent
-    for candidate in (pkg / "_bundled" / kind, pkg.parent / kind):
-        if candidate.is_dir():
-            return candidate
-    raise BenchError(f"bundled {kind} directory not found next to {pkg}", exit_code=3)
 
 
 def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
@@ -74,7 +65,7 @@ def is_draft(path: Path) -> bool:
 def draft_note(name: str, path: Path) -> str:
     """What plain `bench run` and `bench validate` say about a draft task they skip."""
     return (f"skipped draft task {name!r} ({relpath(path)}): fill in its fixture, check it with "
-            f"`bench validate {name}`, then remove 'draft: true' to run it")
+            f"`{validate_command(name, path)}`, then remove 'draft: true' to run it")
 
 
 def refuse_draft(task: Task) -> None:
@@ -94,10 +85,10 @@ def refuse_draft(task: Task) -> None:
             missing = check_fixture(task)[1]
         except BenchError as e:
             missing = list(e.errors) if isinstance(e, BenchErrors) else [e]
-    then = ("fill in what is missing (below), check it with `bench validate {n}`, then remove the line" if missing
-            else "it validates: remove the line")
+    then = (f"fill in what is missing (below), check it with `{validate_command(task.name, task.path)}`, then "
+            "remove the line" if missing else "it validates: remove the line")
     refusal = BenchError(
-        f"task {task.name!r} is a draft and does not run yet: {then.format(n=task.name)} 'draft: true' "
+        f"task {task.name!r} is a draft and does not run yet: {then} 'draft: true' "
         "from its file",
         where=f"{relpath(task.path)}:{line}" if line else relpath(task.path),
         hint="plain `bench run` and `bench validate` skip drafts; `bench validate NAME` checks one",

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, BenchErrors, BenchWarning
 from bench.tasks.datasets import check_dataset, dataset_fingerprint, load_dataset_split
 from bench.tasks.fixtures import parse_squad_json, validate_fixture
 from bench.tasks.records import Example, Task, as_references
+
+if TYPE_CHECKING:
+    from bench.tasks.definition import MetricCheck
 
 
 def select_indices(n: int, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[int] | None:
@@ -95,6 +99,31 @@ def load_examples(task: Task, *, limit: int | None = None, sample: int | None = 
     chosen = select_indices(len(examples), limit, sample, seed)
     warn_if_all_used(task, len(examples), limit, sample)
     return task, examples if chosen is None else [examples[i] for i in chosen]
+
+
+def documents_of(task_path: str | None, task_hash: str | None, ids: Sequence[str], *, where: str | None,
+                 hint: str, metric_check: MetricCheck | None = None) -> list[str]:
+    """The documents (each example's input) of the examples `ids` of a run, from the task definition at
+    `task_path` (a run's ``config.task.path``), which must still be there and hash as `task_hash` did.
+
+    Documents from an edited task would not be the ones the predictions were made from. `where` and `hint`
+    go into the messages (the run that asks, and what the caller needs them for); `metric_check` checks the
+    metrics the task names (`bench.tasks.definition.load_task`).
+    """
+    from bench.tasks.definition import load_task
+
+    if not task_path or not Path(task_path).is_file():
+        raise BenchError(f"cannot find the task definition of this run ({task_path or 'none recorded'})",
+                         where=where, hint=hint)
+    task, examples = load_examples(load_task(Path(task_path), metric_check))
+    if task.hash != task_hash:
+        raise BenchError(f"task {task.name!r} has changed since this run was made (its hash is "
+                         f"{task.short_hash}, the run's {str(task_hash)[:12]})", where=where, hint=hint)
+    by_id = {ex.id: ex.input for ex in examples}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise BenchError(f"example {missing[0]!r} of this run is not in task {task.name!r}", where=where, hint=hint)
+    return [by_id[i] for i in ids]
 
 
 def warn_if_all_used(task: Task, n: int, limit: int | None, sample: int | None) -> None:

@@ -19,7 +19,7 @@ from bench.io import (BOM, NONFINITE_HINT, SURROGATE_HINT, NonFiniteNumber, deco
                       lone_surrogate, loads, parse_jsonl, read_bytes, surrogate_escape_lines, surrogate_name)
 from bench.io import where as file_where
 from bench.registry import did_you_mean
-from bench.tasks.locations import key_where
+from bench.tasks.locations import key_where, validate_command
 from bench.tasks.records import Task, as_references
 
 
@@ -230,8 +230,8 @@ def unfilled_field(task: Task, rows: Sequence[Row]) -> str:
 def _unfilled_error(task: Task, unfilled: str, n: int, source: str) -> BenchError:
     f = task.fields
     each = "its example" if n == 1 else f"each of its {n} examples"
-    then = (f"`bench validate {task.name}`, then remove 'draft: true' from {relpath(task.path)}" if task.draft
-            else f"`bench validate {task.name}`")
+    command = validate_command(task.name, task.path)
+    then = f"`{command}`, then remove 'draft: true' from {relpath(task.path)}" if task.draft else f"`{command}`"
     if unfilled == "references":
         return BenchError(
             f"task {task.name!r} has no references yet: fill in {f['references']!r} for {each}, then run",
@@ -246,7 +246,8 @@ def _unfilled_error(task: Task, unfilled: str, n: int, source: str) -> BenchErro
         where=source,
         hint='set "question", a unique "id", and "answers": {"text": [a span copied from the context], '
              '"answer_start": [its character offset]} ({"text": [], "answer_start": []} if the context '
-             f"does not answer it); `bench validate {task.name}` tells you the offset of each answer text"
+             f"does not answer it); `{validate_command(task.name, task.path)}` tells you the offset of each answer "
+             "text"
              + (f"; then remove 'draft: true' from {relpath(task.path)}" if task.draft else ""),
     )
 

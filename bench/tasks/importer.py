@@ -219,7 +219,8 @@ def plan_import(articles: list[Article], name: str, fixtures_dir: Path,
         fixture = fixtures_dir / f"{name}_{kind}.jsonl"
         task_file = tasks_dir / f"{name}-{kind}.yaml"
         files[fixture] = _jsonl(rows)
-        files[task_file] = yaml_text.replace("@FIXTURE@", _fixture_ref(tasks_dir, fixture))
+        files[task_file] = (yaml_text.replace("@FIXTURE@", _fixture_ref(tasks_dir, fixture))
+                            .replace("@VALIDATE@", f"bench validate {relpath(task_file)}"))
         tasks.append(ImportedTask(f"{name}-{kind}", task_file, fixture, ready))
 
     add("headline", True,
@@ -250,7 +251,7 @@ prompt: {headline_prompt}
 #   "references": ["First sentence of a summary.\\nSecond sentence."]
 # (sentences separated by "\\n", as rougeLsum expects). Until then this task is a draft:
 # plain `bench run` and `bench validate` skip it with a note. When
-# `bench validate {name}-summarization` passes, delete the line `draft: true`.
+# `@VALIDATE@` passes, delete the line `draft: true`.
 name: {name}-summarization
 version: 1
 type: summarization
@@ -274,9 +275,9 @@ prompt: {summary_prompt}
 # "question" and "answers": {{"text": [a span copied exactly from the context],
 # "answer_start": [its character offset]}}; leave both lists empty when the context
 # does not answer the question. Copy a line (with a new unique "id") for each further
-# question. `bench validate {name}-qa` reports the right answer_start for each answer text.
+# question. `@VALIDATE@` reports the right answer_start for each answer text.
 # Until then this task is a draft: plain `bench run` and `bench validate` skip it with a
-# note. When `bench validate {name}-qa` passes, delete the line `draft: true`.
+# note. When `@VALIDATE@` passes, delete the line `draft: true`.
 name: {name}-qa
 version: 1
 type: qa

@@ -27,6 +27,7 @@ from bench.tasks.datasets import check_dataset
 from bench.tasks.definition import TASK_TYPES, MetricCheck, load_task
 from bench.tasks.discovery import discover_tasks, is_draft
 from bench.tasks.fixtures import check_fixture
+from bench.tasks.locations import validate_command
 from bench.tasks.records import Task
 
 
@@ -91,7 +92,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path],
         for name, path in known.items():
             if is_draft(path):
                 notes.append(f"skip  {name}: a draft (draft: true in {relpath(path)}); "
-                             f"`bench validate {name}` checks it")
+                             f"`{validate_command(name, path)}` checks it")
             else:
                 load(path, explicit=False)
         return out, errors, notes

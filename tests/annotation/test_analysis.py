@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from annotate_studies import synthetic_study
 
-from bench.annotation.export import judgment_rows, rating_rows, status
+from bench.annotation.study_export import judgment_rows, rating_rows, status
 from bench.annotation.storage import connect, open_study, save_answers
 from bench.stats.bootstrap import bootstrap_ci
 from bench.stats.bradley_terry import bradley_terry, wins_matrix

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "datasets", "evaluate", "accelerate", "pyarrow", "starlette", "uvicorn", "jinja2")
+HEAVY = ("torch", "transformers", "datasets", "evaluate", "accelerate", "pyarrow", "pandas", "mlflow", "starlette",
+         "uvicorn", "jinja2")
 
 
 def _imported_modules(args, cwd) -> set[str]:
@@ -21,8 +22,8 @@ def _imported_modules(args, cwd) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["compare", "--help"], ["annotate", "--help"],
-                                  ["annotate", "serve", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["compare", "--help"], ["export", "--help"],
+                                  ["rescore", "--help"], ["annotate", "--help"], ["annotate", "serve", "--help"]])
 def test_light_commands_do_not_import_heavy_packages(tmp_path, args):
     imported = _imported_modules(args, tmp_path)
     assert "bench" in imported

@@ -8,11 +8,11 @@ import pytest
 from test_compare import make_run
 
 from bench.comparison.flips import (
-    Prediction, flipped_examples, is_prediction_row, prediction_from_row, read_predictions, run_predictions,
-    section_flips,
+    Prediction, flipped_examples, prediction_from_row, read_predictions, run_predictions, section_flips,
 )
 from bench.comparison.select import baseline_run, check_baseline, select
 from bench.errors import BenchError, BenchErrors
+from bench.results.reading import is_prediction_row
 from bench.results.store import DAMAGED
 
 

@@ -332,7 +332,7 @@ def test_a_real_summac_run_shows_its_lowest_sentences_in_the_report(in_tmp, cli)
     from conftest import skip_without_hf
 
     skip_without_hf()
-    from metric_models import build_nli
+    from tiny_metric_models import build_nli
 
     nli = build_nli(in_tmp / "nli")
     code, _, err = cli("run", "-q", "-m", "lead-3", "-m", "textrank", "-t", "seed-summarization", "--metric",

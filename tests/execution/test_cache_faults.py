@@ -1,7 +1,7 @@
-"""A prediction cache that cannot be read or written: one message, exit code 3, no traceback, no temporary file.
-
-The cache's files replaced by directories or by garbage, and a full disk (a file size limit, set with
-RLIMIT_FSIZE in a child process) at the moment each of its files is written.
+"""`bench run` over a prediction cache that is damaged, locked, not a file, or on a full disk: the run finishes
+with the clean run's scores (what cannot be trusted is predicted again), one warning says what happened, and
+nothing is written outside the results directory. The same for every cache kind, at the store's level:
+tests/test_bad_inputs.py (section `cache`) and tests/cache/.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,171 +20,157 @@ import pytest
 
 from conftest import HELPERS, REPO
 
-RUN = ("run", "-q", "-m", "sliding-window", "-t", "seed-qa", "--limit", "3", "-o", "out")
+RUN = ("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "-o", "out")
+
+
+def _records(root: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(root.glob("out/seed-summarization/*/*/results.json"))]
 
 
 @pytest.fixture
-def cached(in_tmp, cli):
-    """A results directory whose cache holds a complete run: returns the cache's files by role."""
+def clean(in_tmp, cli):
+    """The record of a clean run, its predictions in the cache."""
     code, _, err = cli(*RUN)
     assert code == 0, err
-    (jsonl,) = (in_tmp / "out" / ".cache").glob("seed-qa/*/*.jsonl")
-    key = jsonl.name.removesuffix(".jsonl")
-    return {"jsonl": jsonl, "meta": jsonl.with_name(f"{key}.json"), "model": jsonl.with_name(f"{key}.model.json")}
+    (record,) = _records(in_tmp)
+    return record
 
 
-def _no_temporary_files(root: Path) -> None:
-    left = [os.path.join(d, f) for d, dirs, files in os.walk(root) for f in files + dirs if ".tmp" in f]
-    assert not left, left
-
-
-def _runs(root: Path) -> list[Path]:
-    return sorted(root.glob("out/seed-qa/*/*/results.json"))
-
-
-def _fails_cleanly(cli, root: Path, *args: str, expect: list[str]) -> None:
-    before = _runs(root)
-    code, _, err = cli(*(args or RUN))
-    assert code == 3, err
-    assert err.startswith("error: ") and "Traceback" not in err
-    for text in expect:
-        assert text in err, err
-    assert _runs(root) == before, "nothing is written for a failed run"
-    _no_temporary_files(root)
-
-
-@pytest.mark.parametrize("fresh", [False, True], ids=["run", "no-cache"])
-def test_a_cache_file_replaced_by_a_directory(cached, cli, in_tmp, fresh):
-    jsonl = cached["jsonl"]
-    jsonl.unlink()
-    jsonl.mkdir()
-    rel = str(jsonl.relative_to(in_tmp))
-    if fresh:
-        _fails_cleanly(cli, in_tmp, *RUN, "--no-cache", expect=[f"{rel}: cannot remove the prediction cache"])
-    else:
-        _fails_cleanly(cli, in_tmp, expect=[f"{rel}: cannot read the prediction cache: Is a directory",
-                                            "hint: remove it, or run with --no-cache"])
-
-
-def test_the_model_record_replaced_by_a_directory(cached, cli, in_tmp):
-    model = cached["model"]
-    model.unlink()
-    model.mkdir()
-    rel = str(model.relative_to(in_tmp))
-    # every prediction cached: the record is read
-    _fails_cleanly(cli, in_tmp, expect=[f"{rel}: cannot read the prediction cache's model record: Is a directory"])
-    # predictions to make: the record is written after them
-    cached["jsonl"].write_text("")
-    _fails_cleanly(cli, in_tmp, expect=[f"{rel}: cannot write the prediction cache: Is a directory"])
-    assert len(cached["jsonl"].read_text().splitlines()) == 3, "the predictions made are kept"
-
-
-def test_the_key_description_replaced_by_a_directory(cached, cli, in_tmp):
-    meta = cached["meta"]
-    meta.unlink()
-    meta.mkdir()
-    cached["jsonl"].unlink()
-    _fails_cleanly(cli, in_tmp, expect=[f"{meta.relative_to(in_tmp)}: cannot write the prediction cache",
-                                        "check free space and permissions"])
-
-
-def test_the_cache_folder_of_a_model_replaced_by_a_file(cached, cli, in_tmp):
-    folder = cached["jsonl"].parent
-    shutil.rmtree(folder)
-    folder.write_text("not a folder")
-    _fails_cleanly(cli, in_tmp, expect=["cannot write the prediction cache"])
-
-
-@pytest.mark.parametrize("content, why", [
-    (b"{\"model\": ", "not valid JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b'{"model": NaN}', "not valid JSON"),
-    (b"[]", "is not what bench writes"),
-    (b'{"model": "x"}', "is not what bench writes"),
-])
-def test_a_damaged_model_record_is_refused_not_ignored(cached, cli, in_tmp, content, why):
-    cached["model"].write_bytes(content)
-    _fails_cleanly(cli, in_tmp, expect=[f"{cached['model'].relative_to(in_tmp)}: ", why])
-    code, _, err = cli(*RUN, "--no-cache")  # the way out the hint gives
-    assert code == 0, err
-
-
-def _new_run(cli, root: Path, *args: str) -> dict:
-    before = set(_runs(root))
-    code, _, err = cli(*(args or RUN))
+def _again(cli, root: Path, *extra: str) -> tuple[dict, str]:
+    before = {r["run_id"] for r in _records(root)}
+    code, _, err = cli(*RUN, *extra)
     assert code == 0 and "Traceback" not in err, err
-    (path,) = set(_runs(root)) - before
-    return json.loads(path.read_text())
+    (record,) = [r for r in _records(root) if r["run_id"] not in before]
+    return record, err
 
 
-def test_a_missing_model_record_leaves_the_description_empty_and_says_so(cached, cli, in_tmp):
-    cached["model"].unlink()  # a run killed after its predictions, before the record
-    record = _new_run(cli, in_tmp)
-    assert record["config"]["model"] == {"kind": "baseline"} and record["timing"]["cached"] == 3
-    assert any("run with --no-cache to record it" in w for w in record["warnings"])
+def _db(root: Path) -> Path:
+    return root / "out" / ".cache" / "cache.sqlite"
 
 
-def test_a_cache_line_nested_too_deep_is_skipped_and_predicted_again(cached, cli, in_tmp):
-    lines = cached["jsonl"].read_text().splitlines()
-    cached["jsonl"].write_text("[" * 100_000 + "]" * 100_000 + "\n" + "\n".join(lines[1:]) + "\n")
-    record = _new_run(cli, in_tmp)
-    assert (record["timing"]["cached"], record["timing"]["predicted"]) == (2, 1)
+def test_a_letter_changed_inside_a_cached_prediction_is_predicted_again_not_scored(clean, cli, in_tmp):
+    assert clean["metrics"]["coverage"] == 100.0
+    db = sqlite3.connect(_db(in_tmp))
+    with db:
+        ((rowid, value),) = db.execute("SELECT rowid, value FROM entries WHERE ns = 'predictions'").fetchall()
+        changed = value.replace(b"e", b"a", 3)  # still a prediction
+        assert changed != value and changed[:1] == value[:1] == b"P"
+        db.execute("UPDATE entries SET value = ? WHERE rowid = ?", (changed, rowid))
+    db.close()
+    record, err = _again(cli, in_tmp)
+    assert record["metrics"] == clean["metrics"] and record["timing"]["predicted"] == 1
+    assert "warning: 1 damaged entry in the cache store out/.cache/cache.sqlite (predictions" in err
 
 
-# ------------------------------------------------------------------ full disk
+def test_a_cached_prediction_filed_under_another_id_is_predicted_again(in_tmp, cli):
+    run = ("run", "-q", "-m", "sliding-window", "-t", "seed-qa", "--limit", "4", "-o", "out")
+    code, _, err = cli(*run)
+    assert code == 0, err
+    db = sqlite3.connect(_db(in_tmp))
+    with db:  # the first example's prediction now answers the second: an id changed to another
+        (a, key_a), (b, _) = db.execute("SELECT rowid, key FROM entries WHERE ns = 'predictions' ORDER BY rowid LIMIT 2")
+        db.execute("DELETE FROM entries WHERE rowid = ?", (b,))
+        db.execute("UPDATE entries SET key = ? WHERE rowid = ?", (key_a + b"x", a))
+    db.close()
+    code, _, err = cli(*run)
+    assert code == 0, err
+    assert "2 of 4 predictions from the prediction cache" in err and "1 damaged entry" in err
 
 
-def _limited(limit: int):
+def test_a_dangling_link_in_place_of_the_store_fills_nothing_outside(clean, cli, in_tmp):
+    outside = in_tmp / "elsewhere" / "cache.sqlite"
+    for p in _db(in_tmp).parent.glob("cache.sqlite*"):
+        p.unlink()
+    _db(in_tmp).symlink_to(outside)
+    record, err = _again(cli, in_tmp)
+    assert not outside.parent.exists(), "nothing created through the link"
+    assert record["metrics"] == clean["metrics"]
+    assert "a symbolic link in place of a cache file" in err and "moved aside" in err
+    assert not _db(in_tmp).is_symlink() and _db(in_tmp).is_file()
+
+
+def test_a_locked_store_costs_a_bounded_wait_and_no_score(clean, cli, in_tmp, monkeypatch):
+    from bench.cache import database
+
+    monkeypatch.setattr(database, "LOCK_WAIT_S", 0.3)
+    holder = sqlite3.connect(_db(in_tmp), isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM meta WHERE name = 'nothing'")
+    try:
+        record, err = _again(cli, in_tmp)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert record["metrics"] == clean["metrics"] and record["timing"]["predicted"] == 1
+    assert err.count("is not used: another process holds its lock (waited 0.3 s)") == 1
+
+
+@pytest.mark.parametrize("what", ["directory", "file"])
+def test_the_cache_replaced_by_something_else_is_moved_aside(clean, cli, in_tmp, what):
+    cache = _db(in_tmp).parent
+    if what == "directory":  # a directory where the database belongs
+        for p in cache.glob("cache.sqlite*"):
+            p.unlink()
+        _db(in_tmp).mkdir()
+    else:  # a file where the cache folder belongs
+        shutil.rmtree(cache)
+        cache.write_text("not a folder")
+    record, err = _again(cli, in_tmp)
+    assert record["metrics"] == clean["metrics"] and record["timing"]["predicted"] == 1
+    assert "moved" in err and len(list(cache.parent.glob("**/*.damaged-*"))) == 1
+
+
+def test_a_damaged_model_record_is_dropped_and_said(clean, cli, in_tmp):
+    db = sqlite3.connect(_db(in_tmp))
+    with db:
+        db.execute("UPDATE entries SET value = CAST('[]' AS BLOB) WHERE ns = 'prediction_models'")
+    db.close()
+    record, err = _again(cli, in_tmp)
+    assert record["config"]["model"] == {"kind": "baseline"} and record["timing"]["cached"] == 1
+    assert "1 damaged entry" in err and "run with --no-cache to record it" in err
+    record, err = _again(cli, in_tmp, "--no-cache")  # the way out the warning gives
+    assert record["config"]["model"]["name"] == "lead-3"
+
+
+def test_no_cache_forgets_what_the_store_holds_for_the_key(clean, cli, in_tmp):
+    record, _ = _again(cli, in_tmp, "--no-cache")
+    assert record["timing"]["predicted"] == 1
+    record, _ = _again(cli, in_tmp)
+    assert record["timing"]["cached"] == 1
+
+
+# ------------------------------------------------------------------ full disk, read-only
+
+
+def _bench_limited(cwd: Path, limit: int, *args: str) -> subprocess.CompletedProcess:
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return apply
-
-
-def _bench_limited(cwd: Path, limit: int, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{HELPERS}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120, preexec_fn=_limited(limit))
+                          timeout=120, preexec_fn=apply)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["key description", "cache line", "model record"])
-def test_a_full_disk_while_the_cache_is_written(cached, cli, in_tmp, which):
-    """Files no larger than 100 (or 20) bytes: the description of the key (175 bytes) cannot be written on a fresh
-    cache; with it there, the first line (41 bytes) can, and the model record (140 bytes) cannot."""
-    run = ("run", "-q", "-m", "sliding-window", "-t", "seed-qa", "--limit", "1", "-o", "out")
-    shutil.rmtree(in_tmp / "out")
-    if which != "key description":
-        code, _, err = cli(*run)
-        assert code == 0, err
-        shutil.rmtree(in_tmp / "out" / "seed-qa")
-        (jsonl,) = (in_tmp / "out" / ".cache").glob("seed-qa/*/*.jsonl")
-        jsonl.write_text("")
-        jsonl.with_name(jsonl.name.replace(".jsonl", ".model.json")).unlink()
-    proc = _bench_limited(in_tmp, 20 if which == "cache line" else 100, *run)
-    assert proc.returncode == 3, proc.stderr
-    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
-    assert "cannot write the prediction cache: File too large" in proc.stderr
-    assert "hint: check free space and permissions, then run the same command again to resume" in proc.stderr
-    assert not _runs(in_tmp)
-    _no_temporary_files(in_tmp)
-    record = _new_run(cli, in_tmp, *run)  # space again: the same command resumes
-    assert record["n_examples"] == 1
-    if which == "model record":  # the prediction was kept, its model record was not: the run says so
-        assert record["timing"]["cached"] == 1 and any("--no-cache to record it" in w for w in record["warnings"])
-    else:
-        assert record["timing"]["predicted"] == 1 and record["config"]["model"]["name"] == "sliding-window"
+def test_a_full_disk_costs_the_cache_not_the_run(in_tmp, cli):
+    """Files of at most 20 KB: the store's write-ahead log grows past it, the run's own files do not."""
+    run = ("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "-o", "out")
+    proc = _bench_limited(in_tmp, 20_000, *run)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "is read, but not written: " in proc.stderr or "is not used: " in proc.stderr
+    code, _, err = cli(*run)  # space again: the next run caches
+    assert code == 0, err
+    assert len(_records(in_tmp)) == 2
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_a_read_only_cache_folder(cached, cli, in_tmp):
-    cached["jsonl"].write_text("")
-    cached["model"].unlink()
-    folder = cached["jsonl"].parent
-    folder.chmod(0o555)
+def test_a_read_only_cache_folder(clean, cli, in_tmp):
+    cache = _db(in_tmp).parent
+    cache.chmod(0o555)
     try:
-        _fails_cleanly(cli, in_tmp, expect=["cannot write the prediction cache: Permission denied"])
+        record, err = _again(cli, in_tmp, "-m", "textrank")
     finally:
-        folder.chmod(0o755)
+        cache.chmod(0o755)
+    assert "warning: the cache store" in err

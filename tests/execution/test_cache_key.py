@@ -99,8 +99,19 @@ def _run(model: str, out: Path, **kw) -> tuple[dict, list[str]]:
     return record, [r["prediction"] for r in rows]
 
 
-def _cache_files(out: Path) -> list[Path]:
-    return sorted((out / ".cache").glob("seed-qa/*/*.jsonl"))
+def _cache_files(out: Path) -> list[str]:
+    """The cache keys the prediction cache holds entries of."""
+    return sorted({grp for (grp,) in _groups(out)}) if (out / ".cache" / "cache.sqlite").exists() else []
+
+
+def _groups(out: Path) -> list[tuple[str]]:
+    import sqlite3
+
+    db = sqlite3.connect(out / ".cache" / "cache.sqlite")
+    try:
+        return db.execute("SELECT DISTINCT grp FROM entries WHERE ns = 'predictions'").fetchall()
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize("cls", ["Words", "GlobalRandom"])

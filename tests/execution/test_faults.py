@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cache_kinds import rows
 from fault_models import CPU_ALLOCATOR_MESSAGE
 
 from bench.runtime.memory import is_out_of_memory
@@ -32,8 +33,7 @@ def test_out_of_memory_is_one_message_and_the_finished_batch_is_kept(in_tmp, cli
     assert "the 4 predictions finished in this run are kept in the prediction cache" in err
     assert "Traceback" not in err
     assert not list((in_tmp / "results").glob("seed-qa/*/*/results.json")), "no run directory for a failed run"
-    (cache,) = (in_tmp / "results" / ".cache").glob("seed-qa/*/*.jsonl")
-    assert len(cache.read_text().splitlines()) == 4
+    assert len(rows(in_tmp / "results" / ".cache", "predictions")) == 4
 
     monkeypatch.setenv("BENCH_TEST_NO_FAULT", "1")  # more memory, or a smaller batch: the same command resumes
     code, _, err = cli(*args)

@@ -286,3 +286,16 @@ def test_a_rescore_of_edited_predictions_is_written_even_with_the_runs_own_optio
     assert record["metrics"] == pytest.approx(expected.metrics)
     if edit == "every prediction":
         assert record["metrics"]["rouge1"] == 0.0
+
+
+@pytest.mark.slow
+def test_asking_again_for_a_metric_the_run_has_says_so_and_how_to_write_it_anyway(cli, tmp_path):
+    code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "-o", tmp_path / "results")
+    assert code == 0, err
+    (run,) = (tmp_path / "results" / "seed-summarization" / "lead-3").iterdir()
+    code, _, err = cli("rescore", run, "--metric", "extractiveness")  # a summarization run has it already
+    assert code == 0 and "nothing written" in err
+    assert "already has the scores of --metric extractiveness" in err and "--output-dir DIR" in err
+    assert "pass other options" not in err
+    code, _, err = cli("rescore", run, "--metric", "extractiveness", "--output-dir", tmp_path / "again")
+    assert code == 0 and "wrote 1 run(s)" in err

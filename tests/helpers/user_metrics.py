@@ -128,3 +128,21 @@ class Verbosity(LengthRatio):
     """The length ratio, where lower is better (a metric of a user's that says so)."""
 
     directions = {"length_ratio": "lower"}
+
+
+class SlowLengthRatio(LengthRatio):
+    """LengthRatio after a pause of BENCH_TEST_METRIC_SLEEP seconds, the times it started and ended appended to
+    the file BENCH_TEST_METRIC_LOG names: processes scoring at the same time, and when."""
+
+    name = "slow_length_ratio"
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        import os
+        import time
+
+        start = time.time()
+        time.sleep(float(os.environ.get("BENCH_TEST_METRIC_SLEEP", "0")))
+        if os.environ.get("BENCH_TEST_METRIC_LOG"):
+            with open(os.environ["BENCH_TEST_METRIC_LOG"], "a") as f:
+                f.write(f"{start} {time.time()}\n")
+        return super().compute(inputs)

@@ -49,7 +49,7 @@ REFERENCES = [
 @pytest.fixture(scope="module")
 def encoders(tmp_path_factory) -> dict[str, Path]:
     skip_without_hf()
-    from metric_models import build_bert_encoder, build_roberta_encoder
+    from tiny_metric_models import build_bert_encoder, build_roberta_encoder
 
     root = tmp_path_factory.mktemp("encoders")
     return {"bert": build_bert_encoder(root / "bert"), "roberta": build_roberta_encoder(root / "roberta")}

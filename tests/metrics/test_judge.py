@@ -1,15 +1,14 @@
 """judge:CRITERION against a small OpenAI-style server started in the test, and a tiny local causal LM.
 
 The server answers each judge prompt by the summary it holds (a table of replies written in the test), so
-every parse and mean below is worked out by hand from that table.
+every parse and mean below is worked out by hand from that table. Its replies carry no log-probabilities
+unless a test gives them (the weighted scores: see also test_judge_weighted.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,11 @@ from bench.metrics.model_based.judge import CRITERIA, PARSE_RULE, default_prompt
 from bench.metrics.scoring import score_examples
 from bench.version import __version__
 
+from cache_kinds import rows
 from conftest import REPO
+from judge_server import JudgeServer
+
+stored_rows = rows
 
 #: Replies by the summary the prompt holds; anything else is answered "3".
 REPLIES = {
@@ -34,64 +37,13 @@ ROWS = [{"id": f"r{k}", "prediction": s, "references": ["a reference"], "documen
         for k, s in enumerate(REPLIES)]
 
 
-class JudgeServer:
-    """/v1/models and /v1/chat/completions; counts completion requests; can refuse after N of them."""
-
-    def __init__(self, served: str = "judge-x") -> None:
-        self.served = served
-        self.requests: list[dict] = []
-        self.keys: list[str | None] = []
-        self.refuse_after: int | None = None
-        self.reply = self.by_summary
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if self.path == "/v1/models":
-                    return self._send(200, {"object": "list", "data": [{"id": server.served}]})
-                self._send(404, {"error": {"message": "not found"}})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append(body)
-                    server.keys.append(self.headers.get("Authorization"))
-                    n = len(server.requests)
-                if server.refuse_after is not None and n > server.refuse_after:
-                    return self._send(400, {"error": {"message": "quota exceeded"}})
-                text = server.reply(body["messages"][0]["content"], body)
-                self._send(200, {"model": body["model"], "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}}]})
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def by_summary(prompt: str, body: dict) -> str:
-        return next((reply for summary, reply in REPLIES.items() if summary in prompt), "3")
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def by_summary(prompt: str, body: dict) -> str:
+    return next((reply for summary, reply in REPLIES.items() if summary in prompt), "3")
 
 
 @pytest.fixture
 def server():
-    s = JudgeServer()
+    s = JudgeServer(by_summary)
     yield s
     s.close()
 
@@ -141,7 +93,8 @@ def test_bundled_prompts_name_their_scale_and_both_texts():
 
 
 def test_hand_checked_parses_means_and_unscored_count(server, tmp_path):
-    scores = score_examples([MetricSpec("judge:consistency", _settings(server))], _inputs(), cache_dir=tmp_path)
+    scores = score_examples([MetricSpec("judge:consistency", _settings(server, scoring="first-number"))], _inputs(),
+                            cache_dir=tmp_path)
     # parses: 4, 1 (the "1" of "1-5"), none, 2.5, none
     assert [row.get("judge_consistency") for row in scores.per_example] == [4.0, 1.0, None, 2.5, None]
     assert scores.metrics["judge_consistency"] == pytest.approx((4 + 1 + 2.5) / 3)
@@ -153,6 +106,7 @@ def test_hand_checked_parses_means_and_unscored_count(server, tmp_path):
     # greedy, seeded, short; the prompt is the bundled rubric filled with the row's document and summary
     body = server.requests[0]
     assert body["temperature"] == 0.0 and body["seed"] == 0 and body["max_tokens"] == 32
+    assert "logprobs" not in body and "top_logprobs" not in body  # not asked for by scoring=first-number
     prompts = {b["messages"][0]["content"] for b in server.requests}
     assert fill(default_prompts()["consistency"], ROWS[0]["document"], ROWS[0]["prediction"]) in prompts
     sha = hashlib.sha256(default_prompts()["consistency"].encode()).hexdigest()[:12]
@@ -254,21 +208,36 @@ def test_an_interrupted_scoring_resumes_paying_only_for_the_rest(server, cli, in
     _write(in_tmp / "s.jsonl", ROWS)
     args = ("score", "s.jsonl", "--metric", "judge:relevance", "--metric-opt", "judge.model=openai:judge-x",
             "--metric-opt", f"judge.base_url={server.url}", "--metric-opt", "judge.cache_dir=jc",
-            "--metric-opt", "judge.concurrency=1", "--format", "json")
+            "--metric-opt", "judge.concurrency=1", "--metric-opt", "judge.scoring=first-number", "--format", "json")
     server.refuse_after = 3
     code, out, err = cli(*args)
     assert code == 3 and "quota exceeded" in err and "Traceback" not in err and out == ""
     assert len(server.requests) == 4  # three answered, the fourth refused, nothing sent after it
-    (cache_file,) = (in_tmp / "jc" / "judge").glob("*.jsonl")
-    # a kill in the middle of a write leaves a torn line: skipped on reading, never cut out
-    with cache_file.open("a", encoding="utf-8") as f:
-        f.write('{"key": "torn", "rep')
+    assert len(rows(in_tmp / "jc", "judge")) == 3
     server.refuse_after = None
     code, out, err = cli(*args)
     assert code == 0, err
     assert len(server.requests) == 4 + 2  # the two replies never received
     assert json.loads(out)["metrics"]["judge_relevance"] == pytest.approx(2.5)
-    assert len([line for line in cache_file.read_text().splitlines() if line.startswith('{"key": "')]) == 5 + 1
+    assert len(rows(in_tmp / "jc", "judge")) == 5
+
+
+@pytest.mark.parametrize("scoring", ["first-number", "weighted"])
+def test_an_empty_reply_is_never_cached_and_asked_again(server, cli, in_tmp, scoring):
+    _write(in_tmp / "s.jsonl", ROWS[:2])
+    args = ("score", "s.jsonl", "--metric", "judge:consistency", "--metric-opt", "judge.model=openai:judge-x",
+            "--metric-opt", f"judge.base_url={server.url}", "--metric-opt", "judge.cache_dir=jc", "--format", "json",
+            "--metric-opt", f"judge.scoring={scoring}")
+    server.reply = lambda prompt, body: None if "bravo" in prompt else "4"  # "content": null
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(out)["counts"]["judge_consistency_unscored"] == 1 and len(server.requests) == 2
+    kept = sorted(v for *_, v, _, _ in rows(in_tmp / "jc", "judge"))  # the real reply only (and its record)
+    assert kept == ([b"4"] if scoring == "first-number" else [b"4", b'{"reply": "4", "tokens": null}'])
+    server.reply = by_summary  # the server is fixed: the empty reply is asked again, the other is not
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert len(server.requests) == 3 and json.loads(out)["metrics"]["judge_consistency"] == pytest.approx((4 + 1) / 2)
 
 
 # ------------------------------------------------------------------ run and rescore
@@ -286,7 +255,10 @@ def test_bench_run_and_rescore_score_with_the_judge_and_reuse_its_replies(server
     assert record["signatures"]["judge_fluency"].startswith("judge_fluency|judge:openai:judge-x|prompt:")
     (row,) = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert row["scores"]["judge_fluency"] == 2.0
-    assert row["details"]["judge_fluency"] == {"score": 2.0, "scores": [2.0], "replies": ["Fluency: 2"]}
+    # weighted by default; this server sends no log-probabilities, so the reply is read by its first number
+    assert row["details"]["judge_fluency"] == {"score": 2.0, "scores": [2.0], "replies": ["Fluency: 2"],
+                                               "probabilities": [None]}
+    assert record["counts"]["judge_fluency_first_number_replies"] == 1
     assert len(server.requests) == 1
     # a second run takes the prediction and the judge's reply from the caches
     code, _, err = cli("run", "-q", "-m", "lead-3", "-t", "seed-summarization", "--metric", "judge:fluency", *common)
@@ -338,6 +310,17 @@ def test_a_task_file_gives_the_judge_its_prompt(server, cli, in_tmp):
      "temperature must be 0 or more"),
     ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "prompt_file": "/no/such/prompt.txt"},
      "cannot read the judge's prompt file"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "max_length": "100"},
+     "judge options max_length do not apply to a model behind a server"),
+    ("judge:consistency", {"model": "./no/such/dir", "top_logprobs": "5"}, "judge options top_logprobs are for openai"),
+    ("judge:consistency", {"model": "./no/such/dir", "batch_size": "0"},
+     "metric 'judge:consistency': batch_size must be a positive integer or 'auto', not 0"),
+    ("judge:consistency", {"model": "./no/such/dir", "max_length": "8"},
+     "metric 'judge:consistency': max_length must be 16 or more, not 8"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "scoring": "probabilities"},
+     "option 'scoring' must be 'weighted' or 'first-number'"),
+    ("judge:consistency", {"model": "openai:judge-x", "base_url": "URL", "top_logprobs": "0"},
+     "top_logprobs must be 1 or more"),
 ])
 def test_bad_options_are_one_clear_error_before_anything_runs(server, name, settings, message):
     settings = {k: server.url if v == "URL" else v for k, v in settings.items()}
@@ -391,7 +374,7 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
     model_dir = build_gpt2(tmp_path / "tiny-gpt2")
     rows = [*ROWS, *({"id": f"x{k}", "prediction": f"summary {k}", "references": [], "document": "Text. " * 200}
                      for k in range(3))]
-    settings = {"model": str(model_dir), "max_tokens": 12, "device": "cpu",
+    settings = {"model": str(model_dir), "max_tokens": 12, "device": "cpu", "scoring": "first-number",
                 "prompt": "Rate 1-5.\n{document}\n{summary}\nScore:"}
     metric = JUDGES["coherence"](None, settings, tmp_path / "cache")
     try:
@@ -401,10 +384,8 @@ def test_a_tiny_local_causal_lm_judges_and_its_replies_are_cached(tmp_path):
         result = None
     finally:
         metric.close()
-    cache_files = list((tmp_path / "cache" / "judge").glob("*.jsonl"))
-    assert len(cache_files) == 1
-    stored = [json.loads(line) for line in cache_files[0].read_text().splitlines()]
-    assert len(stored) == len(rows)  # one reply per example, kept even when none parses
+    stored = [v for *_, v, _, _ in stored_rows(tmp_path / "cache", "judge")]
+    assert len(stored) == len([r for r in rows if r])  # one reply per example, kept even when none parses
     if result is not None:
         for k, detail in enumerate(result.details["judge_coherence"]):
             (reply,) = detail["replies"]
@@ -432,7 +413,7 @@ def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_pat
 
     model_dir = build_gpt2(tmp_path / "tiny-gpt2", chat_template=False)
     settings = {"model": str(model_dir), "max_tokens": 6, "device": "cpu", "n": 3, "temperature": 1.0,
-                "prompt": "{summary} 1 2 3"}
+                "prompt": "{summary} 1 2 3", "scoring": "first-number"}
     rows = [{"id": "a", "prediction": "alpha", "references": []}, {"id": "b", "prediction": "bravo", "references": []}]
     inputs = MetricInputs(ids=["a", "b"], predictions=["alpha", "bravo"], references=[[], []])
 
@@ -445,10 +426,49 @@ def test_a_local_judge_samples_each_reply_with_its_own_seed_reproducibly(tmp_pat
                 assert "no reply of the judge has a number from 1 to 3" in str(e)
         finally:
             metric.close()
-        (path,) = (cache / "judge").glob("*.jsonl")
-        return sorted(json.loads(line)["reply"] for line in path.read_text().splitlines())
+        return sorted(v.decode() for *_, v, _, _ in stored_rows(cache, "judge"))
 
     first = replies(tmp_path / "one")
     assert len(first) == len(rows) * 3
     assert len(set(first)) > 1  # sampled: the replies differ
     assert replies(tmp_path / "two") == first  # and the same seeds give the same replies again
+
+
+def test_a_local_judges_model_options_are_the_shared_ones_after_its_own():
+    from dataclasses import fields
+
+    from bench.metrics.metric_options import ModelOptions
+    from bench.metrics.model_based.judge import JudgeOptions
+
+    names = [f.name for f in fields(JudgeOptions)]
+    assert issubclass(JudgeOptions, ModelOptions)
+    assert names[:5] == ["model", "base_url", "api", "api_key_env", "scoring"]
+    assert names[-5:] == ["batch_size", "device", "dtype", "max_length", "revision"]
+
+
+@pytest.mark.slow
+def test_max_length_is_the_longest_prompt_of_a_local_judge(tmp_path):
+    from tiny_models import build_gpt2
+
+    from bench.metrics.model_based.judge import JUDGES
+
+    model_dir = build_gpt2(tmp_path / "tiny-gpt2", chat_template=False)
+    rows = [{"id": "a", "prediction": "summary", "references": [], "document": "Text. " * 200}]
+    settings = {"model": str(model_dir), "max_tokens": 4, "device": "cpu", "scoring": "first-number",
+                "prompt": "{document}\n{summary}\nScore 1-5:"}
+    metric = JUDGES["coherence"](None, {**settings, "max_length": "40"}, tmp_path / "cache")
+    try:
+        with pytest.raises(BenchError):  # a random model writes no score; the prompt was cut all the same
+            metric.score(_inputs(rows))
+        assert metric.judge.model.truncated == 1 and "fit 40 tokens" in metric.judge.model.truncation_note
+        assert metric.judge.identity()["max_length"] == 40
+        assert "|judge:tiny-gpt2@" in metric.signature_value(set()) and "|trunc:40|" in metric.signature_value(set())
+    finally:
+        metric.close()
+    # the tiny model takes 256 tokens: a 250-token prompt and 12 to generate do not fit
+    metric = JUDGES["coherence"](None, {**settings, "max_length": "250", "max_tokens": "12"}, tmp_path / "cache")
+    try:
+        with pytest.raises(BenchError, match="takes 256 tokens: max_length=250 and max_tokens=12 do not fit"):
+            metric.score(_inputs(rows))
+    finally:
+        metric.close()

@@ -11,7 +11,7 @@ import pytest
 from bench.errors import BenchError
 from bench.metrics import (METRICS, MetricInputs, MetricSpec, parse_metric_specs,
                            resolve_metric, short_name, split_metric_opts, well_formed)
-from bench.metrics.options import make_settings
+from bench.metrics.metric_options import make_settings
 from bench.metrics.scoring import score_examples
 
 from conftest import REPO
@@ -299,3 +299,16 @@ def test_a_user_metric_s_direction_is_recorded_for_compare(in_tmp, cli):
     rows = json.loads(out)
     news = [r for r in rows if r["task"] == "news"]
     assert news and all(r["directions"]["length_ratio"] == "lower" for r in news)
+
+
+def test_a_user_metric_s_options_go_by_its_declared_name_as_well_as_by_module_class(in_tmp, cli):
+    rows = in_tmp / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "a", "prediction": "one two three four", "references": ["one two"]}) + "\n")
+    for target in ("length_ratio", "LengthRatio", "user_metrics:LengthRatio"):
+        code, out, err = cli("score", str(rows), "--metric", "user_metrics:LengthRatio", "--metric-opt",
+                             f"{target}.scale=2", "--format", "json")
+        assert code == 0, err
+        assert json.loads(out)["metrics"]["length_ratio"] == 4.0
+    code, _, err = cli("score", str(rows), "--metric", "user_metrics:LengthRatio", "--metric-opt", "ratio.scale=2")
+    assert code == 2 and "options for metric 'ratio', which is not asked for" in err
+    assert "add --metric ratio" not in err and "the name its class declares" in err

@@ -571,3 +571,15 @@ def test_unreachable_hub_reads_the_cache_and_fails_fast_without_offline_mode(tin
     assert proc.returncode == 3, proc.stderr
     assert "the Hugging Face Hub cannot be reached" in proc.stderr and "Traceback" not in proc.stderr
     assert "Retrying" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_model_says_where_it_loads_before_its_bar_moves(tiny, cli, tmp_path):
+    code, _, err = cli("run", "-o", str(tmp_path), "--model", str(tiny["bart"]), "--task", "seed-headline",
+                       "--device", "cpu")
+    assert code == 0, err
+    assert f"loading {tiny['bart'].resolve()} on cpu, float32..." in err
+    # from the cache, nothing loads and nothing is said
+    code, _, err = cli("run", "-o", str(tmp_path), "--model", str(tiny["bart"]), "--task", "seed-headline",
+                       "--device", "cpu")
+    assert code == 0 and "loading" not in err

@@ -225,7 +225,19 @@ def test_base_url_forms():
 
 
 def _cached_lines(out: Path) -> list[dict]:
-    return [json.loads(line) for f in sorted(out.glob(".cache/seed-qa/*/*.jsonl")) for line in f.read_text().splitlines()]
+    """The prediction cache's entries, read from the store as another process reads it."""
+    import sqlite3
+
+    if not (out / ".cache" / "cache.sqlite").exists():
+        return []
+    db = sqlite3.connect(out / ".cache" / "cache.sqlite", timeout=10)
+    try:
+        found = db.execute("SELECT key, value FROM entries WHERE ns = 'predictions'").fetchall()
+    except sqlite3.OperationalError:  # made a moment ago: its tables are not there yet
+        found = []
+    finally:
+        db.close()
+    return [{"id": k.decode(), "prediction": v[1:].decode()} for k, v in found]  # b"P" + the prediction
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
@@ -327,3 +339,16 @@ def test_the_seed_and_sampling_settings_are_in_the_cache_key_and_client_settings
     assert sent("--gen", "temperature=0.7") == 3
     assert sent("--gen", "api=completions") == 3
     assert sent("--seed", "1") == 0
+
+
+def test_token_log_probabilities_are_read_from_both_apis_and_anything_else_is_none():
+    from bench.models.openai_compat import token_logprobs
+
+    chat = {"content": [{"token": " 4", "logprob": -0.5, "top_logprobs": [{"token": " 3", "logprob": -1.5},
+                                                                          {"token": "x", "logprob": float("nan")}]}]}
+    assert token_logprobs(chat, "chat") == ((" 4", ((" 3", -1.5), (" 4", -0.5))),)
+    completions = {"tokens": ["4", "."], "token_logprobs": [-0.1, -0.2], "top_logprobs": [{"4": -0.1, "5": -2.0}, None]}
+    assert token_logprobs(completions, "completions") == (("4", (("4", -0.1), ("5", -2.0))), (".", ((".", -0.2),)))
+    for bad in (None, {}, {"content": None}, {"content": [{"logprob": -1.0}]}, "text", {"content": []}):
+        assert token_logprobs(bad, "chat") is None
+    assert token_logprobs({"tokens": [1], "token_logprobs": [0.0]}, "completions") is None

@@ -12,7 +12,7 @@ import datasets
 import evaluate
 
 from bench.api import score
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 
 _DESCRIPTION = "ROUGE-1/2/L/Lsum F-measures x 100 as bench computes them (rouge_score 0.1.2's numbers), offline."
 

@@ -20,8 +20,8 @@ are, as SummEval does. An empty summary has every statistic 0 and is counted
 in a warning.
 
 With a cache directory (`bench run` and `bench rescore` give one), the
-documents' tokens are kept on disk (`bench.metrics.extractiveness.fragments.TokenCache`,
-``<cache dir>/extractive_tokens/<tokenizer id>/``): a document is tokenized
+documents' tokens are kept in the cache store of that directory
+(`bench.cache.token_table.TokenCache`, filed under the tokenizer's id): a document is tokenized
 once for every model, run and rescoring of its task. Summaries and references
 are tokenized in memory only: a model's summaries are new text (a file each
 would mostly be written and never read), and both are short (about a tenth
@@ -63,13 +63,15 @@ class Extractiveness(Metric):
                 for name in SCORES}
 
     def token_cache(self) -> Any:
-        """The documents' token cache (`extractive.TokenCache`) in this metric's cache directory, or None."""
+        """The documents' token cache (`bench.cache.token_table.TokenCache`) in this metric's cache directory, or
+        None."""
+        from bench.cache.token_table import TokenCache
         from bench.metrics.extractiveness import fragments as extractive
 
-        return None if self.cache_dir is None else extractive.TokenCache(self.cache_dir)
+        return None if self.cache_dir is None else TokenCache(self.cache_dir, extractive.tokenizer_id())
 
     def table(self, summaries: Sequence[str], documents: Sequence[str], cache: Any = None) -> dict[str, np.ndarray]:
-        """Per summary, every score (rates x100); `cache`: an `extractive.TokenCache` for the documents."""
+        """Per summary, every score (rates x100); `cache`: a `TokenCache` for the documents."""
         from bench.metrics.extractiveness import fragments as extractive
 
         rows = extractive.stats_many([as_paragraph(s) for s in summaries], documents, cache)
@@ -80,11 +82,15 @@ class Extractiveness(Metric):
         assert inputs.documents is not None  # scoring checks `needs`
         documents = list(inputs.documents)
         cache = self.token_cache()
-        per = self.table(inputs.predictions, documents, cache)
+        try:
+            per = self.table(inputs.predictions, documents, cache)
+            reference = self.reference(inputs.references, documents, cache)
+        finally:
+            if cache is not None:
+                cache.close()
         empty = int((per["summary_length"] == 0).sum())
         warnings = [f"{empty} summar{'y is' if empty == 1 else 'ies are'} empty: extractiveness statistics 0 "
                     "(summary_length 0)"] if empty else []
-        reference = self.reference(inputs.references, documents, cache)
         if cache is not None and cache.write_errors:
             warnings.append(f"extractiveness: {cache.write_errors} document(s)' tokens could not be written to the "
                             f"token cache ({cache.error}); they will be tokenized again next time")

@@ -47,8 +47,8 @@ What differs, and why the numbers do not:
 
 - each text is tokenized once per process (a cache keyed by a digest of the text, shared between calls, bounded by
   `CACHE_TOKENS`) and many texts at once with spaCy's ``pipe``; `stats_many` prepares each distinct document once;
-  with a `TokenCache` (a directory on disk), each document is tokenized once at all: other processes (another
-  model's run, a rescoring) read its tokens from there;
+  with a `TokenCache` (`bench.cache.token_table`: the cache store of a directory), each document is tokenized once
+  at all: other processes (another model's run, a rescoring) read its tokens from there;
 - the fragment search looks up the document positions of the summary token (a dict from token to its positions)
   instead of scanning the whole document at every summary position, and skips the positions the scan would jump
   over, so it finds the same fragments (a test holds it to the plain scan);
@@ -59,19 +59,18 @@ What differs, and why the numbers do not:
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import threading
-from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
-from operator import itemgetter
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
+
+if TYPE_CHECKING:
+    from bench.cache.token_table import TokenCache
 
 #: The statistics `stats` returns, in this order.
 STAT_NAMES = (
@@ -183,14 +182,13 @@ def tokenize(texts: Sequence[str], cache: TokenCache | None = None) -> list[Toke
                 missing[key] = (text, [i])
     if cache is not None:
         cache.from_memory += len(held)
-        for key, tokens in held.items():
-            if not cache.has(key):  # tokenized in this process before the disk cache was given
-                cache.write(key, tokens)
+        if held:  # tokenized in this process before the disk cache was given
+            absent = cache.missing(list(held))
+            cache.write_many((key, held[key]) for key in held if key in absent)
         if missing:
-            loaded = [(key, cache.read(key)) for key in missing]
-            found = [(key, tokens) for key, tokens in loaded if tokens is not None]
-            _remember(found, missing, out)
-            for key, _ in found:
+            found = cache.read_many(list(missing))
+            _remember(list(found.items()), missing, out)
+            for key in found:
                 del missing[key]
     if missing:
         tokenizer = _tokenizer()
@@ -200,8 +198,7 @@ def tokenize(texts: Sequence[str], cache: TokenCache | None = None) -> list[Toke
         _remember(new, missing, out)
         if cache is not None:
             cache.tokenized += len(new)
-            for key, tokens in new:
-                cache.write(key, tokens)
+            cache.write_many(new)
     return out  # type: ignore[return-value]  # every slot is filled above
 
 
@@ -232,167 +229,6 @@ def cache_info() -> tuple[int, int]:
     """(texts in the tokenization cache, tokens it holds)."""
     with _LOCK:
         return len(_CACHE), _held
-
-
-#: Where a `TokenCache` keeps its files, under the directory it is given (a metric's cache directory).
-TOKEN_CACHE_DIR = "extractive_tokens"
-_MAGIC = b"BTOK"
-_FORMAT = 1
-_HEADER = 4 + 1 + 1 + 4 + 4 + 16  # magic, format, encoding, tokens, distinct tokens, checksum
-#: How a file's body holds the tokens: the distinct tokens (in order of first occurrence) joined by NUL, then each
-#: token's place among them (uint16 or uint32, little-endian); or, when a token holds a NUL, a JSON list.
-_INDEX16, _INDEX32, _JSON = 0, 1, 2
-
-
-class TokenCache:
-    """Texts' spaCy tokens on disk, shared by every process that is given the same directory.
-
-    One file per text: ``<directory>/extractive_tokens/<tokenizer id>/<first 2 hex digits>/<other 30>.tok``, named by
-    the 128-bit BLAKE2 digest of the text (the in-memory cache's key), under a folder of the tokenizer's identity
-    (`tokenizer_id`, spaCy's version), so another spaCy never reads these tokens. A file holds a header (magic,
-    format, encoding, the numbers of tokens and of distinct tokens, a BLAKE2 checksum of the tokenizer id, the text's
-    digest, the header and the body) and a body: the distinct tokens as UTF-8 joined by NUL and each token's index
-    among them, so reading makes one string per distinct token (interned, as `tokenize` does) and the tuple in C
-    (`operator.itemgetter`). It is written to a temporary name and renamed, so a reader sees a whole file or none,
-    and processes writing the same text write the same bytes. A file that is not whole and sound (truncated,
-    damaged, written for another text or tokenizer) is read as missing: the text is tokenized again and the file
-    replaced. A file that cannot be written is counted (`write_errors`, `error`) and costs only time: the tokens
-    are used all the same.
-
-    Counters, per instance: `loaded` (texts read from disk), `tokenized` (texts spaCy tokenized because neither
-    memory nor disk had them), `from_memory` (texts the in-memory cache had), `written`, `damaged` (files read
-    as missing because they were not sound), `write_errors`.
-    """
-
-    def __init__(self, directory: Path | str, tokenizer: str | None = None) -> None:
-        """`tokenizer`: the tokenizer's identity the tokens are filed under; `tokenizer_id()` unless given (a test
-        gives another to stand for another spaCy)."""
-        self.tokenizer = tokenizer or tokenizer_id()
-        self.root = Path(directory) / TOKEN_CACHE_DIR / self.tokenizer
-        self._root = str(self.root)
-        self._id = self.tokenizer.encode("utf-8")
-        self._folders: set[str] = set()
-        self.loaded = 0
-        self.tokenized = 0
-        self.from_memory = 0
-        self.written = 0
-        self.damaged = 0
-        self.write_errors = 0
-        self.error: str | None = None
-
-    def stats(self) -> dict[str, int]:
-        return {"loaded": self.loaded, "tokenized": self.tokenized, "from_memory": self.from_memory,
-                "written": self.written, "damaged": self.damaged, "write_errors": self.write_errors}
-
-    def path(self, key: bytes) -> Path:
-        """The file of a text whose digest is `key`."""
-        return Path(self._file(key))
-
-    def _file(self, key: bytes) -> str:
-        name = key.hex()  # a string path: pathlib would cost a fifth of reading a file
-        return os.path.join(self._root, name[:2], name[2:] + ".tok")
-
-    def _checksum(self, key: bytes, head: bytes, body: bytes) -> bytes:
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(len(self._id).to_bytes(4, "little"))
-        digest.update(self._id)
-        digest.update(key)
-        digest.update(head)
-        digest.update(body)
-        return digest.digest()
-
-    def has(self, key: bytes) -> bool:
-        return os.path.isfile(self._file(key))
-
-    def read(self, key: bytes) -> Tokens | None:
-        """The tokens stored for the text of digest `key`, or None (not there, or not sound)."""
-        try:
-            with open(self._file(key), "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return None
-        except OSError:  # a directory in its place, no permission: read as missing, replaced if it can be
-            self.damaged += 1
-            return None
-        tokens = self._decode(key, data)
-        if tokens is None:
-            self.damaged += 1
-        else:
-            self.loaded += 1
-        return tokens
-
-    def _decode(self, key: bytes, data: bytes) -> Tokens | None:
-        if len(data) < _HEADER or data[:4] != _MAGIC or data[4] != _FORMAT:
-            return None
-        head, checksum, body = data[4:14], data[14:_HEADER], data[_HEADER:]
-        if self._checksum(key, head, body) != checksum:
-            return None
-        encoding = head[1]
-        count, distinct = int.from_bytes(head[2:6], "little"), int.from_bytes(head[6:10], "little")
-        try:
-            if encoding == _JSON:
-                import json
-
-                parts = json.loads(body.decode("utf-8", "surrogatepass"))
-                if not isinstance(parts, list) or len(parts) != count or not all(isinstance(p, str) for p in parts):
-                    return None
-                return tuple(map(sys.intern, parts))
-            if encoding not in (_INDEX16, _INDEX32):
-                return None
-            index = array("H" if encoding == _INDEX16 else "I")
-            size = count * index.itemsize
-            index.frombytes(body[:size])
-            if sys.byteorder == "big":
-                index.byteswap()
-            vocabulary = body[size:].decode("utf-8", "surrogatepass").split("\0") if distinct else []
-            if len(index) != count or len(vocabulary) != distinct:
-                return None
-            vocabulary = list(map(sys.intern, vocabulary))
-            if count == 0:
-                return ()
-            if count == 1:
-                return (vocabulary[index[0]],)
-            return itemgetter(*index)(vocabulary)
-        except (ValueError, IndexError):  # UnicodeDecodeError, a JSON error, an index past the vocabulary
-            return None
-
-    def encode(self, key: bytes, tokens: Tokens) -> bytes:
-        """A file's bytes for the tokens of the text of digest `key`."""
-        places: dict[str, int] = {}
-        index = [places.setdefault(t, len(places)) for t in tokens]
-        if any("\0" in t for t in places):
-            import json
-
-            encoding, body = _JSON, json.dumps(list(tokens), ensure_ascii=False).encode("utf-8", "surrogatepass")
-        else:
-            encoding = _INDEX16 if len(places) <= 0xFFFF else _INDEX32
-            packed = array("H" if encoding == _INDEX16 else "I", index)
-            if sys.byteorder == "big":
-                packed.byteswap()
-            body = packed.tobytes() + "\0".join(places).encode("utf-8", "surrogatepass")
-        head = bytes([_FORMAT, encoding]) + len(tokens).to_bytes(4, "little") + len(places).to_bytes(4, "little")
-        return _MAGIC + head + self._checksum(key, head, body) + body
-
-    def write(self, key: bytes, tokens: Tokens) -> None:
-        """Store the tokens of the text of digest `key` (whole or not at all); a failure is counted, not raised."""
-        path = self._file(key)
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
-        try:
-            if folder not in self._folders:
-                os.makedirs(folder, exist_ok=True)
-                self._folders.add(folder)
-            with open(tmp, "xb") as f:
-                f.write(self.encode(key, tokens))
-            os.replace(tmp, path)
-            self.written += 1
-        except OSError as e:
-            self.write_errors += 1
-            self.error = f"{e.strerror or e}: {e.filename or path}"
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 class _Document:

@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 from bench.errors import EXIT_ENVIRONMENT, EXIT_USAGE, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
-from bench.metrics.options import MetricOptions
+from bench.metrics.metric_options import MetricOptions
 
 PREFIX = "evaluate:"
 INSTALL_HINT = "pip install evaluate (or pip install 'bench[evaluate]')"

@@ -43,7 +43,7 @@ import numpy as np
 from bench.errors import BenchError
 from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
-from bench.metrics.options import check_model_options, with_model_options
+from bench.metrics.metric_options import check_model_options, with_model_options
 
 #: Rescale baselines bundled for the encoder aliases: (layer, (P, R, F)), the row of that layer in the
 #: bert-score package's English baseline files (bert_score/rescale_baseline/en/<model>.tsv, version 0.3.13).

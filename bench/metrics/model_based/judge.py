@@ -4,47 +4,54 @@ The criteria are SummEval's dimensions of summary quality (Fabbri et al.
 2021): consistency, relevance and coherence on a 1-5 scale, fluency on 1-3,
 the scales G-Eval (Liu et al. 2023) rated them on. A rubric prompt per
 criterion (bundled in ``judge_prompts.yaml``, in bench's own words; a task or
-the command line may give another) holds ``{document}`` and ``{summary}``; the
-judge's reply is read by one rule, `parse_score`: the first number in the reply
-that lies on the criterion's scale. A reply without one leaves its example
-unscored (None, counted as ``judge_<criterion>_unscored`` and named in a
-warning), never scored 0 as G-Eval's script does.
+the command line may give another) holds ``{document}`` and ``{summary}``.
+The judge's reply is read where it writes its score, the first number in the
+reply that lies on the criterion's scale (`judge_scoring.find_score`): by
+default (``scoring=weighted``) the score is G-Eval's sum_i p(i) * i over the
+scale, p read from the judge's token probabilities there
+(`bench.metrics.model_based.judge_scoring`); with ``scoring=first-number``, or
+where a server returns no probabilities (one warning), it is that number. A
+reply without one leaves its example unscored (None, counted as
+``judge_<criterion>_unscored`` and named in a warning), never scored 0 as
+G-Eval's script does.
 
-The judge is any model bench can run as a generator: ``openai:NAME`` behind an
+The judge (`bench.metrics.model_based.judge_backends`) is any model bench can run
+as a generator: ``openai:NAME`` behind an
 OpenAI-compatible server (``base_url``; vLLM, llama.cpp, TGI ...), through
 bench's own client (`bench.models.openai_compat`: retries, errors, the server
 check before anything runs), or a local causal LM (a directory, a hub id in the
 cache, an alias) through bench's Hugging Face runtime, its prompt through the
 tokenizer's chat template when there is one and only the document shortened
 when it is too long. Temperature 0 by default; ``n`` samples per example (each
-with its own seed: ``seed + i``) are averaged over those that parse.
+with its own seed: ``seed + i``) are averaged over those that give a score.
 
-Every reply is kept in a persistent cache under the metric's cache directory
-(``<cache_dir>/judge/<key>.jsonl``): the key holds the judge's identity (the
-served model id, or the local weights, device type and dtype) and its sampling
-settings; each line holds one request's key (a hash of the filled prompt and
-the sample number) and the reply, appended and fsynced as each reply arrives;
-a torn line (a kill) is skipped on reading, as in the prediction cache
-(`bench.execution.cache`). An interrupted scoring resumes without asking again.
+Every real reply is kept in the cache store of the metric's cache directory
+(`bench.cache.tables.Replies`), under the judge's identity (the served model
+id, or the local weights, device type and dtype) and its sampling settings,
+each by a hash of the filled prompt and the sample number, as it arrives: an
+interrupted scoring resumes without asking again. With ``scoring=weighted``
+each reply's probabilities are kept beside it, in a record of their own. An
+empty reply is never kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import math
-import os
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.cache.keys import content_key
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip, relpath
 from bench.io import read_bytes
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
+from bench.metrics.metric_options import check_model_options, with_model_options
 from bench.metrics.aggregation import unscored_count
+from bench.metrics.model_based.judge_backends import Request, fill, make_judge
+from bench.metrics.model_based.judge_scoring import (FIRST_NUMBER, WEIGHTED, Reading, check_record, parse_score,
+                                                     read_reply)
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -55,27 +62,9 @@ PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
 #: A rubric is a page or two of text; a prompt file is read up to this size.
 MAX_PROMPT_BYTES = 1 << 20
-CACHE_SUBDIR = "judge"
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w]|\.\d)")
-_PLACEHOLDER = re.compile(r"\{(document|summary)\}")
-
-
-def parse_score(reply: str, low: float, high: float) -> float | None:
-    """The first number written in `reply` (an integer or a decimal, not part of a word) that lies in
-    [low, high]; None when there is none. "Score: 4/5" -> 4; "7. Then 3" on 1-5 -> 3; "4th" -> None."""
-    for match in _NUMBER.finditer(reply):
-        value = float(match.group(0))
-        if low <= value <= high:
-            return value
-    return None
-
-
-def fill(template: str, document: str, summary: str) -> str:
-    """`template` with {document} and {summary} filled in, in one pass (a summary holding the text
-    "{document}" stays as it is); other braces are left alone."""
-    values = {"document": document, "summary": summary}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+__all__ = ["CRITERIA", "JUDGES", "PARSE_RULE", "PREFIX", "Judge", "JudgeOptions", "default_prompts", "fill",
+           "judge_metric_class", "parse_score", "prompt_hash"]
 
 
 def default_prompts() -> dict[str, str]:
@@ -90,22 +79,16 @@ def prompt_hash(template: str) -> str:
     return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _digest(*parts: str) -> str:
-    d = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass")
-        d.update(len(data).to_bytes(8, "little"))
-        d.update(data)
-    return d.hexdigest()
-
-
 # ------------------------------------------------------------------ options
 
 
+@with_model_options
 @dataclass(frozen=True)
 class JudgeOptions:
     """The options of ``judge:CRITERION`` (``--metric-opt judge.KEY=VALUE`` for every criterion asked for,
-    ``--metric-opt judge:fluency.KEY=VALUE`` for one, or a task's ``metrics:`` entry)."""
+    ``--metric-opt judge:fluency.KEY=VALUE`` for one, or a task's ``metrics:`` entry): its own, then the model
+    options of a local judge (`ModelOptions`: batch_size (prompts), device, dtype, max_length (tokens of a
+    prompt; default the model's limit less max_tokens), revision)."""
 
     model: str | None = None
     """The judge: openai:NAME (a model behind an OpenAI-compatible server, with base_url), or a causal LM (a
@@ -116,8 +99,13 @@ class JudgeOptions:
     """openai: /chat/completions (the prompt as a user message) or /completions (the prompt as it is)."""
     api_key_env: str | None = None
     """openai: the environment variable holding the API key (default OPENAI_API_KEY, when set); never recorded."""
+    scoring: Literal["weighted", "first-number"] = "weighted"
+    """weighted: G-Eval's sum of p(i) * i over the scale, from the token probabilities where the score is written
+    (a server that returns none: the first number, with a warning); first-number: the first number on the scale."""
+    top_logprobs: int = 20
+    """openai, scoring=weighted: alternatives asked per token (OpenAI's /completions takes at most 5)."""
     n: int = 1
-    """Replies per example, averaged (those that parse). G-Eval sampled 20 at temperature 2."""
+    """Replies per example, averaged (those that give a score). G-Eval sampled 20 at temperature 2."""
     temperature: float = 0.0
     """0: greedy decoding. Above 0: sampling, each of the n samples with its own seed (seed + i)."""
     seed: int = 0
@@ -137,321 +125,8 @@ class JudgeOptions:
     max_retries: int = 4
     """openai: retries of a request that failed for a reason that may pass (connection, 429, 5xx)."""
     max_reply_bytes: int = 65536
-    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes."""
-    batch_size: int | str = "auto"
-    """Local model: prompts per batch, or 'auto' (halved on out-of-memory)."""
-    device: str = "auto"
-    """Local model: auto, cpu, cuda, cuda:N or mps."""
-    dtype: str = "auto"
-    """Local model: auto, float32, float16 or bfloat16."""
-    revision: str | None = None
-    """Local model: a hub model's branch, tag or commit."""
-
-
-_SERVER_ONLY = ("base_url", "api", "api_key_env", "concurrency", "timeout", "max_retries", "max_reply_bytes")
-_LOCAL_ONLY = ("batch_size", "device", "dtype", "revision")
-_DEFAULTS = {f.name: f.default for f in fields(JudgeOptions)}
-
-
-# ------------------------------------------------------------------ cache
-
-
-class ReplyCache:
-    """Append-only store of (request key -> reply) for one judge; None `directory`: kept in memory only."""
-
-    def __init__(self, directory: Path | None, identity: Mapping[str, Any]) -> None:
-        blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
-        self.key = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
-        self.identity = dict(identity)
-        self.dir = None if directory is None else Path(directory) / CACHE_SUBDIR
-        self.path = None if self.dir is None else self.dir / f"{self.key}.jsonl"
-        self._fd: int | None = None
-
-    def load(self) -> dict[str, str]:
-        """Replies stored so far; a torn line (from a kill) is skipped, never cut out of the file."""
-        from bench.io import read_jsonl_lenient
-
-        if self.path is None:
-            return {}
-        try:
-            rows = list(read_jsonl_lenient(self.path))
-        except OSError as e:
-            raise BenchError(f"cannot read the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="remove it to ask the judge again", exit_code=EXIT_ENVIRONMENT) from None
-        return {row["key"]: row["reply"] for row in rows
-                if isinstance(row.get("key"), str) and isinstance(row.get("reply"), str)}
-
-    def append(self, key: str, reply: str) -> None:
-        if self.path is None:
-            return
-        try:
-            self._append(key, reply)
-        except OSError as e:
-            raise BenchError(f"cannot write the judge's reply cache: {e.strerror or e}", where=relpath(self.path),
-                             hint="check free space and permissions, then run the same command again to resume",
-                             exit_code=EXIT_ENVIRONMENT) from e
-
-    def _append(self, key: str, reply: str) -> None:
-        assert self.dir is not None and self.path is not None
-        if self._fd is None:
-            from bench.io import atomic_write
-
-            self.dir.mkdir(parents=True, exist_ok=True)
-            meta = self.dir / f"{self.key}.json"
-            if not meta.is_file():
-                atomic_write(meta, json.dumps(self.identity, indent=2, ensure_ascii=False, default=str) + "\n",
-                             what="the judge's reply cache", exit_code=EXIT_ENVIRONMENT)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        data = (json.dumps({"key": key, "reply": reply}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            data = b"\n" + data  # after a torn line: start a new one
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-# ------------------------------------------------------------------ judges
-
-
-@dataclass(frozen=True)
-class Request:
-    """One reply to ask for: an example's prompt and the sample number."""
-
-    key: str
-    document: str
-    summary: str
-    sample: int
-
-
-class ServerJudge:
-    """A model behind an OpenAI-compatible server, asked through bench's client."""
-
-    def __init__(self, served: str, s: JudgeOptions) -> None:
-        from bench.models.openai_compat import api_root
-
-        if not s.base_url:
-            raise BenchError(f"judge model openai:{served} needs the server's URL",
-                             hint="pass --metric-opt judge.base_url=http://HOST:PORT")
-        self.served = served
-        self.settings = s
-        self.root = api_root(s.base_url)
-        self.label = f"openai:{served}"
-        self.clients: dict[int, Any] = {}
-        self.requests = 0
-        self.client(0)  # reach the server now: a wrong URL or model fails before anything runs
-
-    def identity(self) -> dict[str, Any]:
-        """The served model and what changes a reply (not the URL: the same model served elsewhere answers
-        the same; not the client settings)."""
-        s = self.settings
-        return {"judge": self.label, "api": s.api, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                "seed": s.seed}
-
-    def client(self, sample: int) -> Any:
-        if sample not in self.clients:
-            from bench.models.openai_compat import OpenAICompatModel
-
-            s = self.settings
-            generation = {"api": s.api, "concurrency": s.concurrency, "timeout": s.timeout,
-                          "max_retries": s.max_retries, "max_reply_bytes": s.max_reply_bytes,
-                          "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed + sample}
-            with _api_key(s.api_key_env):
-                self.clients[sample] = OpenAICompatModel(self.served, base_url=s.base_url, generation=generation,
-                                                         seed=s.seed + sample,
-                                                         option=lambda key: f"--metric-opt judge.{key}")
-        return self.clients[sample]
-
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
-        from bench.tasks.records import Example
-
-        task = _judge_task()
-        for sample in sorted({r.sample for r in requests}):
-            batch = [r for r in requests if r.sample == sample]
-            examples = [Example(id=r.key, input=fill(template, r.document, r.summary), references=())
-                        for r in batch]
-            for i, reply in self.client(sample).predict_as_completed(examples, task):
-                self.requests += 1
-                on_reply(batch[i].key, str(reply))
-
-    def warnings(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        for c in self.clients.values():
-            c.close()
-
-
-class LocalJudge:
-    """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing)."""
-
-    def __init__(self, name: str, spec: Any, s: JudgeOptions) -> None:
-        self.name = name
-        self.spec = spec
-        self.settings = s
-        self.model: Any = None
-        self._fingerprint: str | None = None
-        if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-            raise BenchError(f"judge: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
-        self.requests = 0
-
-    @property
-    def fingerprint(self) -> str:
-        """weights|device type|dtype, as the prediction cache keys a Hugging Face model."""
-        if self._fingerprint is None:
-            s = self.settings
-            self._fingerprint = str(self.spec.fingerprint(revision=s.revision, device=s.device, dtype=s.dtype))
-        return self._fingerprint
-
-    @property
-    def label(self) -> str:
-        weights, _, rest = self.fingerprint.partition("|")
-        device, _, dtype = rest.partition("|")
-        short = Path(self.name).name if Path(self.name).expanduser().is_dir() else self.name
-        return f"{short}@{weights[:12]}/{device}/{dtype}"
-
-    def identity(self) -> dict[str, Any]:
-        s = self.settings
-        return {"judge": self.spec.name, "kind": self.spec.kind, "fingerprint": self.fingerprint,
-                "temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed}
-
-    def generation(self) -> dict[str, Any]:
-        s = self.settings
-        if s.temperature == 0:
-            return {"do_sample": False, "max_new_tokens": s.max_tokens}
-        return {"do_sample": True, "temperature": s.temperature, "max_new_tokens": s.max_tokens}
-
-    def load(self) -> Any:
-        if self.model is None:
-            s = self.settings
-            self.model = self.spec.create(device=s.device, dtype=s.dtype, generation=self.generation(),
-                                          revision=s.revision, batch_size=s.batch_size, seed=s.seed)
-        return self.model
-
-    def answer(self, requests: Sequence[Request], template: str, on_reply: Callable[[str, str], None]) -> None:
-        import transformers
-
-        from bench.models.hf.generate import fit_prompt
-        from bench.runtime.devices import quiet_transformers
-
-        model = self.load()
-        task = _judge_task()
-        budget = model.max_input - self.settings.max_tokens
-        if budget < 16:
-            raise BenchError(f"judge {self.name} takes {model.max_input} tokens, too few for a prompt and "
-                             f"max_tokens={self.settings.max_tokens}", hint="lower judge.max_tokens")
-
-        def render(summary: str) -> Callable[[str], str]:
-            def text(document: str) -> str:
-                prompt = fill(template, document, summary)
-                if model.chat:
-                    return model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                               add_generation_prompt=True)
-                return prompt
-            return text
-
-        chunk = max(64, int(getattr(model, "batch_size", 1) or 1))
-        with quiet_transformers():
-            for sample in sorted({r.sample for r in requests}):
-                transformers.set_seed(self.settings.seed + sample)
-                # longest first, so a batch's prompts are of like length (less padding)
-                batch = sorted((r for r in requests if r.sample == sample),
-                               key=lambda r: len(r.document) + len(r.summary), reverse=True)
-                for start in range(0, len(batch), chunk):
-                    part = batch[start:start + chunk]
-                    ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
-                           for r in part]
-                    for r, reply in zip(part, model.run_batches(ids, task)):
-                        self.requests += 1
-                        on_reply(r.key, reply)
-
-    def warnings(self) -> list[str]:
-        """What the model had to say (settings it overrode, batches that ran out of memory, prompts whose
-        document was shortened to fit)."""
-        if self.model is None:
-            return []
-        notes = list(self.model.warnings)
-        if self.model.truncated:
-            notes.append(f"{self.model.truncated} {self.model.truncation_note}")
-        return [f"judge {self.name}: {w}" for w in notes]
-
-    def close(self) -> None:
-        if self.model is not None:
-            self.model.close()
-            self.model = None
-
-
-def _judge_task() -> Any:
-    """The task a judge's model is asked under: the prompt given as it is, its reply kept whole."""
-    from bench.tasks.records import Task
-
-    return Task(name="judge", version=1, type="summarization", fixture=None, fields={}, metrics=(),
-                path=Path("judge"), hash="", prompt="{document}")
-
-
-@contextlib.contextmanager
-def _api_key(env: str | None) -> Iterator[None]:
-    """OPENAI_API_KEY set from `env` while the client is made (it reads the key once, when made)."""
-    if not env:
-        yield
-        return
-    value = os.environ.get(env)
-    if not value:
-        raise BenchError(f"judge: the environment variable {env!r} (api_key_env) is not set",
-                         hint=f"export {env}=YOUR_KEY, or leave api_key_env out to use OPENAI_API_KEY",
-                         exit_code=EXIT_ENVIRONMENT)
-    before = os.environ.get("OPENAI_API_KEY")
-    os.environ["OPENAI_API_KEY"] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("OPENAI_API_KEY", None)
-        else:
-            os.environ["OPENAI_API_KEY"] = before
-
-
-def make_judge(s: JudgeOptions, metric: str) -> ServerJudge | LocalJudge:
-    """The judge the options name, checked (and a server reached) before anything is scored."""
-    hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
-            "--metric-opt judge.model=/path/to/causal-lm")
-    if not s.model or not s.model.strip():
-        raise BenchError(f"metric {metric!r} needs a judge model", hint=hint)
-    name = s.model.strip()
-    if name.startswith("openai:"):
-        given = [k for k in _LOCAL_ONLY if getattr(s, k) != _DEFAULTS[k]]
-        if given:
-            raise BenchError(f"judge options {', '.join(given)} do not apply to a model behind a server ({name})",
-                             hint="the server decides how the model runs")
-        served = name.partition(":")[2].strip()
-        if not served:
-            raise BenchError(f"judge model {name!r}: name the served model after 'openai:'", hint=hint)
-        return ServerJudge(served, s)
-    given = [k for k in _SERVER_ONLY if getattr(s, k) != _DEFAULTS[k]]
-    if given:
-        raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
-                         hint="a local judge model takes device, dtype, batch_size and revision")
-    from bench.models import MODELS, resolve_model
-    from bench.models.hf.config import CAUSAL_LM
-
-    known = MODELS.get(name) if name in MODELS else None
-    try:
-        spec = known if known is not None and known.kind != CAUSAL_LM else resolve_model(name, s.revision)
-    except BenchError as e:
-        raise BenchError(f"judge model: {e.message}", where=e.where,
-                         hint=(e.hint or hint).replace("--model /path/to/model",
-                                                       "--metric-opt judge.model=/path/to/model"),
-                         exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
-    if spec.kind != CAUSAL_LM:
-        raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
-                         hint=hint)
-    return LocalJudge(name, spec, s)
+    """openai: the largest reply (HTTP body) taken; a verdict is a few hundred bytes (with log-probabilities,
+    a few kilobytes)."""
 
 
 # ------------------------------------------------------------------ the metric
@@ -474,9 +149,12 @@ class Judge(Metric):
             raise BenchError(f"metric {self.name!r}: temperature must be 0 or more, not {s.temperature}")
         if s.max_tokens < 1:
             raise BenchError(f"metric {self.name!r}: max_tokens must be 1 or more, not {s.max_tokens}")
+        if s.top_logprobs < 1:
+            raise BenchError(f"metric {self.name!r}: top_logprobs must be 1 or more, not {s.top_logprobs}")
+        check_model_options(s, self.name, min_length=16)
         self.template, self.prompt_source = self.read_prompt()
         self.score_name = f"judge_{self.criterion}"
-        self.judge = make_judge(s, self.name)
+        self.judge = make_judge(s, self.name, self.scale)
 
     def read_prompt(self) -> tuple[str, str]:
         """(the rubric prompt, where it came from), checked for its placeholders."""
@@ -510,11 +188,51 @@ class Judge(Metric):
     def scale(self) -> tuple[int, int]:
         return CRITERIA[self.criterion]
 
-    def signature_value(self) -> str:
+    def signature_value(self, rules: set[str]) -> str:
+        """The signature; `rules`, those that gave the scores (a signature without ``scoring:`` is first-number
+        scoring, as before the field existed)."""
         s = self.settings
-        return signature(self.score_name, ("judge", self.judge.label), ("prompt", prompt_hash(self.template)[:12]),
-                         ("parse", PARSE_RULE), ("n", str(s.n)), ("temp", format(s.temperature, "g")),
-                         ("agg", "mean"))
+        scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
+        trunc = [("trunc", str(s.max_length))] if s.max_length is not None else []
+        return signature(self.score_name, ("judge", self.judge.label), *trunc,
+                         ("prompt", prompt_hash(self.template)[:12]), ("parse", PARSE_RULE), *scoring,
+                         ("n", str(s.n)), ("temp", format(s.temperature, "g")), ("agg", "mean"))
+
+    def ask(self, inputs: MetricInputs, documents: list[str], cache_dir: Path | None) -> list[list[str]]:
+        """Per example, its n cached values (replies, or with scoring=weighted the records of replies and their
+        probabilities), the judge asked for those not in the cache."""
+        from bench.cache.tables import Replies
+
+        weighted = self.settings.scoring == WEIGHTED
+        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
+        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
+        # the sample number; the probabilities of its reply, by that and what they are read from.
+        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
+                   for k in range(len(inputs))]
+        keys = [[content_key(p, str(i)) for i in range(self.settings.n)] for p in prompts]
+        stored = {key: content_key(key, self.judge.record_kind) if weighted else key for row in keys for key in row}
+        try:
+            values = cache.get(list(stored.values()))
+            if weighted:
+                values = {k: v for k, v in values.items() if _is_record(v)}
+            todo: dict[str, Request] = {}
+            for k, row in enumerate(keys):
+                for i, key in enumerate(row):
+                    if stored[key] not in values and key not in todo:
+                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
+
+            def keep(key: str, reply: str, record: str | None = None) -> None:
+                values[stored[key]] = reply if record is None else record
+                if reply.strip():  # an empty reply is asked again next time
+                    cache.append(key, reply)
+                    if record is not None:
+                        cache.append(stored[key], record)
+
+            if todo:
+                self.judge.answer(list(todo.values()), self.template, keep, weighted)
+        finally:
+            cache.close()
+        return [[values[stored[key]] for key in row] for row in keys]
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
         s = self.settings
@@ -524,42 +242,21 @@ class Judge(Metric):
                              hint="in a `bench score` file, give each line a 'document' field")
         documents = list(inputs.documents) if inputs.documents is not None else [""] * len(inputs)
         cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else self.cache_dir
-        identity = {**self.judge.identity(), "bench_cache": 1}
-        cache = ReplyCache(cache_dir, identity)
-        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
-        # the sample number.
-        prompts = [_digest(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
-                   for k in range(len(inputs))]
-        keys = [[_digest(p, str(i)) for i in range(s.n)] for p in prompts]
-        try:
-            replies = cache.load()
-            todo: dict[str, Request] = {}
-            for k, row in enumerate(keys):
-                for i, key in enumerate(row):
-                    if key not in replies and key not in todo:
-                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
-
-            def keep(key: str, reply: str) -> None:
-                replies[key] = reply
-                cache.append(key, reply)
-
-            if todo:
-                self.judge.answer(list(todo.values()), self.template, keep)
-        finally:
-            cache.close()
-
+        weighted = s.scoring == WEIGHTED
+        readings = [[read_reply(v, low, high, weighted) for v in row] for row in self.ask(inputs, documents, cache_dir)]
         per: list[float | None] = []
         details: list[dict[str, Any]] = []
-        unparsed = 0
-        for k, row in enumerate(keys):
-            texts = [replies[key] for key in row]
-            parsed = [parse_score(t, low, high) for t in texts]
-            good = [v for v in parsed if v is not None]
-            unparsed += len(parsed) - len(good)
+        for row in readings:
+            good = [r.score for r in row if r.score is not None]
             value = sum(good) / len(good) if good else None
             per.append(value)
-            details.append({"score": value, "scores": parsed, "replies": texts})
+            details.append({"score": value, "scores": [r.score for r in row], "replies": [r.reply for r in row],
+                            **({"probabilities": [None if r.probabilities is None else
+                                                  {str(v): p for v, p in r.probabilities.items()} for r in row]}
+                               if weighted else {})})
         name = self.score_name
+        flat = [r for row in readings for r in row]
+        unparsed = sum(r.score is None for r in flat)
         unscored = sum(v is None for v in per)
         if per and unscored == len(per):
             shown = "; ".join(repr(clip(details[k]["replies"][0], 80)) for k in range(min(3, len(per))))
@@ -578,16 +275,40 @@ class Judge(Metric):
         elif unparsed:
             warnings.append(f"{name}: {unparsed} of {len(per) * s.n} replies had no number from {low} to {high}; "
                             f"each example's score is the mean of the replies that had one")
+        counts = {unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed}
+        if weighted:
+            counts[f"{name}_first_number_replies"] = sum(r.rule == FIRST_NUMBER for r in flat)
+            warnings += self.weighting_notes(flat)
         if s.n > 1 and s.temperature == 0:
             warnings.append(f"{name}: {s.n} samples at temperature 0 are {s.n} greedy replies (the same answer, "
                             f"on most servers); set judge.temperature above 0 to sample")
         if cache_dir is None:
             warnings.append(f"{name}: the judge's replies are not cached (pass --metric-opt judge.cache_dir=DIR "
                             f"to keep them and resume an interrupted scoring)")
-        return MetricResult(
-            per_example={name: per}, signatures={name: self.signature_value()},
-            counts={unscored_count(name): unscored, f"{name}_unparsed_replies": unparsed},
-            warnings=warnings, details={name: details})
+        rules = {r.rule for r in flat if r.rule is not None}
+        return MetricResult(per_example={name: per}, signatures={name: self.signature_value(rules)}, counts=counts,
+                            warnings=warnings, details={name: details})
+
+    def weighting_notes(self, readings: list[Reading]) -> list[str]:
+        """What weighting by probabilities could not do: a server that sent none (one warning), replies whose
+        score is not a token of its own."""
+        name, n = self.score_name, self.settings.n
+        scored = [r for r in readings if r.rule is not None]
+        bare = sum(r.without_logprobs for r in scored)
+        other = sum(r.rule == FIRST_NUMBER and not r.without_logprobs for r in scored)
+        notes = []
+        if bare and bare == len(scored):
+            notes.append(f"{name}: the judge's server returned no token log-probabilities, so the scores are not "
+                         f"G-Eval's probability-weighted ones: each reply is read by its first number on the scale "
+                         f"and an example's score is the mean of its {n} sampled repl{'ies' if n > 1 else 'y'} "
+                         f"(signature without scoring:weighted); where probabilities are missing G-Eval averaged 20 "
+                         f"samples at temperature 2 (judge.n=20, judge.temperature=2), or pass judge.scoring="
+                         f"first-number to say this is what you want")
+        elif bare or other:
+            notes.append(f"{name}: {bare + other} of {len(scored)} scored replies were read by their first number "
+                         f"instead of weighted by probabilities ({bare} came without log-probabilities, {other} write "
+                         f"their score in a token that is not the number alone); the signature says scoring:mixed")
+        return notes
 
     def close(self) -> None:
         self.judge.close()
@@ -607,6 +328,14 @@ def _make(criterion: str) -> type[Judge]:
 
 
 JUDGES: Mapping[str, type[Judge]] = {c: _make(c) for c in CRITERIA}
+
+
+def _is_record(value: str) -> bool:
+    try:
+        check_record(value)
+    except ValueError:
+        return False
+    return True
 
 
 def judge_metric_class(name: str) -> type[Metric]:

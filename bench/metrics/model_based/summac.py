@@ -1,17 +1,24 @@
 """Faithfulness of a summary to its document: SummaC-ZS (Laban et al. 2022, "SummaC: Re-Visiting NLI-based
-Models for Inconsistency Detection in Summarization", TACL).
+Models for Inconsistency Detection in Summarization", TACL), and the NLI pairs SummaC-Conv reads too
+(`bench.metrics.model_based.summac_conv`).
 
-An NLI model reads every (document sentence, summary sentence) pair, the
-document sentence as the premise and the summary sentence as the hypothesis,
-and gives P(entailment) and P(contradiction) (a softmax over its classes).
-Each summary sentence scores its maximum P(entailment) over the document's
-sentences minus its maximum P(contradiction) over them, as SummaC's own code
-computes it (`SummaCZS.image2score`, op1 "max", use_ent and use_con: the two
-maxima are taken separately, so they may come from different document
-sentences); the summary's score is the mean over its sentences, x100, so
--100..100. Long documents are never cut: every sentence is a premise of its
-own (a single pair longer than the model's limit is truncated, counted and
-warned about).
+The document is cut into premises (its sentences, by default; or its
+paragraphs, runs of two sentences, or the whole document: ``granularity``),
+the summary into sentences, the hypotheses. Sentences of 10 characters or
+fewer are dropped on both sides before any pair is scored, as SummaC's own
+code drops them (`SummaCImager.split_sentences` and `split_paragraphs` in
+summac/model_summac.py keep ``len(sentence) > 10``): "Yes." or a date line is
+no sentence to judge. An NLI model reads every (premise, hypothesis) pair and
+gives P(entailment) and P(contradiction) (a softmax over its classes): the
+example's "image", in SummaC's word. SummaC-ZS scores each hypothesis by its
+maximum P(entailment) over the premises minus its maximum P(contradiction)
+over them, as SummaC's code computes it (`SummaCZS.image2score`, op1 "max",
+use_ent and use_con: the two maxima are taken separately, so they may come
+from different premises); the summary's score is the mean over its sentences,
+x100, so -100..100. Long documents are never cut: every premise is scored (a
+single pair longer than the model's limit is truncated, counted and warned
+about). A summary or a document left with no sentence is unscored and
+counted.
 
 The entailment and contradiction classes are read from the model's
 ``config.id2label`` (entailment/supports, contradiction/refutes, any case);
@@ -20,33 +27,39 @@ options name them (``entailment_label``, ``contradiction_label``: a label or
 a class index) or it is an alias whose classes SummaC's own table gives.
 
 Pairs are scored longest first in batches, and every pair's probabilities
-are kept in a persistent cache (SQLite, keyed by the model's identity and
-the two sentences) under the metric's cache directory, so a rerun, or a
-second summarizer on the same documents, pays only for pairs it has not seen.
+are kept in the cache store of the metric's cache directory
+(`bench.cache.tables.Pairs`, keyed by the model's identity and the two
+texts), so a rerun, a second summarizer on the same documents, or the other
+SummaC metric on the same model, pays only for pairs it has not seen.
 Sentences are split by `bench.text.sentences` (nupunkt, offline).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
-from bench.metrics.options import check_model_options, with_model_options
+from bench.metrics.metric_options import check_model_options, with_model_options
+
+if TYPE_CHECKING:
+    from bench.cache.tables import Pairs
 
 ENTAILMENT_NAMES = frozenset({"entailment", "entails", "entailed", "supports", "support", "supported"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicts", "contradicted", "refutes", "refute", "refuted"})
 
 SCORE_NAME = "summac_zs"
-CACHE_FILE = "summac_zs_pairs.sqlite"
+
+#: SummaC keeps a sentence (or paragraph) only when it is longer than this, in characters.
+MAX_DROPPED_CHARS = 10
+#: The premise side: SummaC's granularities (`SummaCImager.split_text`).
+GRANULARITIES = ("sentence", "paragraph", "2sents", "document")
 
 
 def nli_label_indices(id2label: Mapping[Any, str], model: str, entailment_label: str | None = None,
@@ -86,54 +99,55 @@ def nli_label_indices(id2label: Mapping[Any, str], model: str, entailment_label:
     return ent, con
 
 
-class PairCache:
-    """A persistent store of (P(entailment), P(contradiction)) per (model, premise, hypothesis)."""
+def summary_sentences(text: str) -> list[str]:
+    """The sentences of `text` longer than 10 characters (SummaC's `split_sentences`)."""
+    from bench.text.sentences import split_sentences
 
-    def __init__(self, path: Path | None, model_key: str) -> None:
-        self.model_key = model_key
-        self.path = path
-        self.db: sqlite3.Connection | None = None
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(path, timeout=60)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, entail REAL NOT NULL, "
-                                "contradict REAL NOT NULL)")
-                self.db.commit()
-            except (OSError, sqlite3.Error) as e:
-                raise BenchError(f"cannot open the SummaC pair cache: {e}", where=path, exit_code=EXIT_ENVIRONMENT,
-                                 hint="check the results directory is writable, or run without the cache") from None
+    return [s for s in split_sentences(text) if len(s) > MAX_DROPPED_CHARS]
 
-    def key(self, premise: str, hypothesis: str) -> str:
-        digest = hashlib.sha256()
-        for part in (self.model_key, premise, hypothesis):
-            data = part.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "little"))
-            digest.update(data)
-        return digest.hexdigest()
 
-    def get(self, keys: Sequence[str]) -> dict[str, tuple[float, float]]:
-        if self.db is None or not keys:
-            return {}
-        found: dict[str, tuple[float, float]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = list(keys[i:i + 500])
-            rows = self.db.execute(f"SELECT key, entail, contradict FROM pairs WHERE key IN "
-                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
-            found.update({k: (e, c) for k, e, c in rows})
-        return found
+def document_premises(text: str, granularity: str = "sentence") -> list[str]:
+    """The premises of a document, as SummaC's `SummaCImager.split_text` cuts it: its sentences longer than 10
+    characters; its paragraphs longer than 10 characters (split on blank lines, or on line breaks when it has
+    none); each of those sentences joined with the next one ("2sents": the last one stands alone); or the
+    whole document."""
+    if granularity == "document":
+        return [text] if text.strip() else []
+    if granularity == "paragraph":
+        parts = text.split("\n\n") if "\n\n" in text else text.split("\n")
+        return [p.strip() for p in parts if len(p.strip()) > MAX_DROPPED_CHARS]
+    sentences = summary_sentences(text)
+    if granularity == "2sents":
+        return [" ".join(sentences[i:i + 2]) for i in range(len(sentences))]
+    return sentences
 
-    def put(self, items: Sequence[tuple[str, float, float]]) -> None:
-        if self.db is None or not items:
-            return
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO pairs (key, entail, contradict) VALUES (?, ?, ?)", items)
 
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+@dataclass(frozen=True)
+class Images:
+    """SummaC's "images" of a batch of examples: per example its premises, its hypotheses (the summary's
+    sentences) and the (hypotheses, premises, 2) grid of P(entailment), P(contradiction); None where the summary
+    or the document has no sentence."""
+
+    premises: list[list[str]]
+    hypotheses: list[list[str]]
+    grids: list[np.ndarray | None]
+    pairs: int
+    """Distinct (premise, hypothesis) pairs."""
+    computed: int
+    """Pairs the model ran on (the others came from the cache)."""
+    truncated: int
+    cut_documents: int = 0
+    """Documents with more premises than `SummacZSScorer.max_premises` (their first ones kept)."""
+    cut_summaries: int = 0
+    """Summaries with more sentences than `SummacZSScorer.max_hypotheses` (their first ones kept)."""
+
+    @property
+    def empty_summaries(self) -> int:
+        return sum(not h for h in self.hypotheses)
+
+    @property
+    def empty_documents(self) -> int:
+        return sum(bool(h) and not p for h, p in zip(self.hypotheses, self.premises))
 
 
 @dataclass(frozen=True)
@@ -143,11 +157,9 @@ class SummacOutput:
     without a sentence)."""
     details: list[list[dict[str, Any]]]
     """Per example, per summary sentence: its text, its score, its best P(entailment) and P(contradiction)
-    (all x100) and the indices of the document sentences that gave them."""
+    (all x100) and the indices of the premises that gave them."""
     pairs: int
-    """Distinct (document sentence, summary sentence) pairs."""
     computed: int
-    """Pairs the model ran on (the others came from the cache)."""
     truncated: int
     empty_summaries: int
     empty_documents: int
@@ -156,14 +168,19 @@ class SummacOutput:
 class SummacZSScorer:
     """Scores summaries against documents with a loaded NLI model."""
 
-    def __init__(self, model: Any, entailment: int, contradiction: int, cache: PairCache,
-                 max_length: int | None = None) -> None:
-        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli."""
+    def __init__(self, model: Any, entailment: int, contradiction: int, cache: Pairs,
+                 max_length: int | None = None, granularity: str = "sentence",
+                 max_premises: int | None = None, max_hypotheses: int | None = None) -> None:
+        """`model`: a `bench.metrics.model_based.loading.MetricModel` of kind nli; `max_premises`,
+        `max_hypotheses`: keep only a document's first premises, a summary's first sentences (None: all)."""
         self.metric_model = model
         self.entailment = entailment
         self.contradiction = contradiction
         self.cache = cache
         self.max_length = max_length or model.max_length()
+        self.granularity = granularity
+        self.max_premises = max_premises
+        self.max_hypotheses = max_hypotheses
 
     def pair_probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> tuple[np.ndarray, int]:
         """(n, 2) float64 P(entailment), P(contradiction) of each pair, computed longest first; and the number
@@ -197,13 +214,14 @@ class SummacZSScorer:
         out[order] = np.asarray(rows)
         return out, truncated
 
-    def score(self, summaries: Sequence[str], documents: Sequence[str]) -> SummacOutput:
-        from bench.text.sentences import split_sentences
-
-        doc_sents = [split_sentences(d) for d in documents]
-        sum_sents = [split_sentences(s) for s in summaries]
+    def images(self, summaries: Sequence[str], documents: Sequence[str]) -> Images:
+        """Every example's grid of pair probabilities, each distinct pair scored once (or read from the cache)."""
+        whole = [document_premises(d, self.granularity) for d in documents]
+        doc_premises = [d[:self.max_premises] for d in whole]
+        every_sentence = [summary_sentences(s) for s in summaries]
+        hypotheses = [h[:self.max_hypotheses] for h in every_sentence]
         index: dict[tuple[str, str], int] = {}
-        for d, s in zip(doc_sents, sum_sents):
+        for d, s in zip(doc_premises, hypotheses):
             for hypothesis in s:
                 for premise in d:
                     index.setdefault((premise, hypothesis), len(index))
@@ -215,71 +233,85 @@ class SummacZSScorer:
         for i, k in enumerate(keys):
             if k in known:
                 probs[i] = known[k]
-        truncated = 0
-        # Scored in chunks, each saved as it is done: an interrupted run keeps what it paid for.
+        truncated = computed = 0
+        # Scored in chunks, each saved as it is done: an interrupted run keeps what it paid for, and another
+        # process scoring the same pairs takes what this one has saved (and this one what it has).
         chunk = 4096
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
+            meanwhile = self.cache.get([keys[i] for i in part]) if start else {}
+            for i in part:
+                if keys[i] in meanwhile:
+                    probs[i] = meanwhile[keys[i]]
+            part = [i for i in part if keys[i] not in meanwhile]
+            if not part:
+                continue
             new, cut = self.pair_probabilities([pairs[i][0] for i in part], [pairs[i][1] for i in part])
             truncated += cut
+            computed += len(part)
             probs[part] = new
             self.cache.put([(keys[i], float(e), float(c)) for i, (e, c) in zip(part, new)])
+        grids = [probs[[[index[(p, h)] for p in d] for h in s]] if s and d else None
+                 for d, s in zip(doc_premises, hypotheses)]
+        cut = sum(len(d) > len(kept) for d, kept in zip(whole, doc_premises))
+        cut_summaries = sum(len(h) > len(kept) for h, kept in zip(every_sentence, hypotheses))
+        return Images(doc_premises, hypotheses, grids, len(pairs), computed, truncated, cut, cut_summaries)
 
-        scores = np.full(len(summaries), np.nan, dtype=np.float64)
-        details: list[list[dict[str, Any]]] = []
-        empty_summaries = empty_documents = 0
-        for k, (d, s) in enumerate(zip(doc_sents, sum_sents)):
-            if not s or not d:
-                empty_summaries += not s
-                empty_documents += bool(s) and not d
-                details.append([])
-                continue
-            # (summary sentences, document sentences, [entailment, contradiction])
-            grid = probs[[[index[(p, h)] for p in d] for h in s]] * 100.0
-            entailed_by = grid[:, :, 0].argmax(axis=1)
-            contradicted_by = grid[:, :, 1].argmax(axis=1)
-            rows = np.arange(len(s))
-            entailment = grid[rows, entailed_by, 0]
-            contradiction = grid[rows, contradicted_by, 1]
-            per_sentence = entailment - contradiction
-            scores[k] = float(per_sentence.mean())
-            details.append([{"sentence": h, "score": float(v), "entailment": float(e), "contradiction": float(c),
-                             "entailed_by": int(eb), "contradicted_by": int(cb)}
-                            for h, v, e, c, eb, cb in zip(s, per_sentence, entailment, contradiction, entailed_by,
-                                                          contradicted_by)])
-        return SummacOutput(scores, details, len(pairs), len(todo), truncated, empty_summaries, empty_documents)
+    def score(self, summaries: Sequence[str], documents: Sequence[str]) -> SummacOutput:
+        images = self.images(summaries, documents)
+        scores, details = zs_scores(images)
+        return SummacOutput(scores, details, images.pairs, images.computed, images.truncated,
+                            images.empty_summaries, images.empty_documents)
 
 
-def cache_path(cache_dir: Path | None) -> Path | None:
-    return None if cache_dir is None else Path(cache_dir) / CACHE_FILE
+def zs_scores(images: Images) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+    """SummaC-ZS of each example (x100; NaN where there is no grid) and its per-sentence details."""
+    scores = np.full(len(images.grids), np.nan, dtype=np.float64)
+    details: list[list[dict[str, Any]]] = []
+    for k, (s, grid) in enumerate(zip(images.hypotheses, images.grids)):
+        if grid is None:
+            details.append([])
+            continue
+        grid = grid * 100.0  # (hypotheses, premises, [entailment, contradiction])
+        entailed_by = grid[:, :, 0].argmax(axis=1)
+        contradicted_by = grid[:, :, 1].argmax(axis=1)
+        rows = np.arange(len(s))
+        entailment = grid[rows, entailed_by, 0]
+        contradiction = grid[rows, contradicted_by, 1]
+        per_sentence = entailment - contradiction
+        scores[k] = float(per_sentence.mean())
+        details.append([{"sentence": h, "score": float(v), "entailment": float(e), "contradiction": float(c),
+                         "entailed_by": int(eb), "contradicted_by": int(cb)}
+                        for h, v, e, c, eb, cb in zip(s, per_sentence, entailment, contradiction, entailed_by,
+                                                      contradicted_by)])
+    return scores, details
 
 
-def open_cache(cache_dir: Path | None, key: str) -> PairCache:
-    return PairCache(cache_path(cache_dir), key)
+def open_cache(cache_dir: Path | None, key: str) -> Pairs:
+    from bench.cache.tables import Pairs
+
+    return Pairs(cache_dir, key)
 
 
 def model_key(model: Any, max_length: int | None = None) -> str:
-    """What a pair's probabilities depend on besides its sentences: the weights, device type, dtype and the
+    """What a pair's probabilities depend on besides its texts: the weights, device type, dtype and the
     pair length limit (`model` is a loaded `MetricModel`)."""
     return f"{model.identity}|{max_length or model.max_length()}"
 
 
-def check_range(values: np.ndarray) -> None:
-    """Scores are differences of probabilities, x100."""
-    if values.size and not (np.all(np.isfinite(values)) and values.min() >= -100 - 1e-9 and values.max() <= 100 + 1e-9):
-        raise BenchError("SummaC-ZS gave a score outside -100..100 (the model's probabilities are not finite)",
+def check_range(values: np.ndarray, low: float = -100.0, what: str = "SummaC-ZS") -> None:
+    """Scores are differences of probabilities (SummaC-Conv: probabilities), x100."""
+    if values.size and not (np.all(np.isfinite(values)) and values.min() >= low - 1e-9 and values.max() <= 100 + 1e-9):
+        raise BenchError(f"{what} gave a score outside {low:g}..100 (the model's probabilities are not finite)",
                          hint="run the NLI model in float32 (dtype=float32)", exit_code=EXIT_ENVIRONMENT)
 
 
 # ------------------------------------------------------------------ the metric
 
 
-@with_model_options
 @dataclass(frozen=True)
-class SummacZSOptions:
-    """The options of the `summac_zs` metric (``--metric-opt summac_zs.KEY=VALUE``): its own, then the model
-    options (`ModelOptions`: batch_size (sentence pairs), device, dtype, max_length (tokens of one pair),
-    revision)."""
+class NLIOptions:
+    """The options both SummaC metrics take before the model options."""
 
     model: str = "vitc"
     """An NLI model: an alias (vitc: SummaC's tals/albert-xlarge-vitaminc-mnli; vitc-base: its smaller
@@ -288,6 +320,16 @@ class SummacZSOptions:
     """The entailment class (a label of config.id2label or an index), when its name is not a usual one."""
     contradiction_label: str | None = None
     """The contradiction class (a label or an index), when its name is not a usual one."""
+    granularity: str = "sentence"
+    """The premises: sentence, paragraph, 2sents (each sentence with the next) or document (SummaC's)."""
+
+
+@with_model_options
+@dataclass(frozen=True)
+class SummacZSOptions(NLIOptions):
+    """The options of the `summac_zs` metric (``--metric-opt summac_zs.KEY=VALUE``): its own, then the model
+    options (`ModelOptions`: batch_size (sentence pairs), device, dtype, max_length (tokens of one pair),
+    revision)."""
 
 
 class SummacZS(Metric):
@@ -303,14 +345,21 @@ class SummacZS(Metric):
     Options = SummacZSOptions
     description = ("SummaC-ZS faithfulness: each summary sentence's best NLI entailment minus its strongest "
                    "contradiction by a document sentence, averaged")
+    #: Premises kept of a document, sentences kept of a summary (None: all).
+    max_premises: int | None = None
+    max_hypotheses: int | None = None
 
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)
         from bench.metrics.model_based.loading import NLI, locate_metric_model
 
         s = self.settings
-        check_model_options(s, "summac_zs", min_length=3)
-        self.source = locate_metric_model(s.model, NLI, s.revision, "summac_zs.model")
+        check_model_options(s, self.name, min_length=3)
+        if s.granularity not in GRANULARITIES:
+            raise BenchError(f"metric {self.name!r}: granularity must be one of {', '.join(GRANULARITIES)}, not "
+                             f"{s.granularity!r}", hint=f"e.g. --metric-opt {self.name}.granularity=sentence")
+        self.check_own_options()
+        self.source = locate_metric_model(s.model, NLI, s.revision, f"{self.name}.model")
         alias = self.source.alias
         self.labels = nli_label_indices(self.source.config.get("id2label") or {}, self.source.name,
                                         s.entailment_label, s.contradiction_label,
@@ -318,15 +367,23 @@ class SummacZS(Metric):
         self.model = None
         self.scorer: SummacZSScorer | None = None
 
-    def signature_of(self, dtype: str, max_length: int) -> str:
+    def check_own_options(self) -> None:
+        """Refuse what a subclass's own options cannot run with, before the model is looked for."""
+
+    def signature_fields(self, dtype: str, max_length: int) -> list[tuple[str, str]]:
+        """What a SummaC number depends on: the model, its classes, how texts are cut, the pair limit, dtype."""
         from bench.text.sentences import splitter_id
 
         weights = self.source.commit or self.source.fingerprint
-        return signature(SCORE_NAME, ("model", f"{self.source.name}@{weights[:12]}"),
-                         ("labels", f"e{self.labels[0]}-c{self.labels[1]}"), ("split", splitter_id()),
-                         ("trunc", str(max_length)), ("dtype", dtype), ("agg", "mean"))
+        return [("model", f"{self.source.name}@{weights[:12]}"), ("labels", f"e{self.labels[0]}-c{self.labels[1]}"),
+                ("split", splitter_id()), ("minlen", str(MAX_DROPPED_CHARS + 1)),
+                ("gran", self.settings.granularity), ("trunc", str(max_length)), ("dtype", dtype)]
 
-    def compute(self, inputs: MetricInputs) -> MetricResult:
+    def signature_of(self, dtype: str, max_length: int) -> str:
+        return signature(SCORE_NAME, *self.signature_fields(dtype, max_length), ("agg", "mean"))
+
+    def images(self, inputs: MetricInputs) -> Images:
+        """The pair probabilities of every example (the model loaded on first use)."""
         assert inputs.documents is not None  # scoring checks `needs`
         s = self.settings
         if self.scorer is None:
@@ -334,23 +391,39 @@ class SummacZS(Metric):
 
             self.model = MetricModel(self.source, NLI, s.device, s.dtype, s.batch_size, s.revision)
             self.scorer = SummacZSScorer(self.model, *self.labels,
-                                         open_cache(self.cache_dir, model_key(self.model, s.max_length)), s.max_length)
-        out = self.scorer.score(inputs.predictions, inputs.documents)
-        scored = out.scores[~np.isnan(out.scores)]
-        check_range(scored)
-        per_example = {SCORE_NAME: [None if math.isnan(v) else float(v) for v in out.scores]}
+                                         open_cache(self.cache_dir, model_key(self.model, s.max_length)), s.max_length,
+                                         s.granularity, self.max_premises, self.max_hypotheses)
+        return self.scorer.images(inputs.predictions, inputs.documents)
+
+    def notes(self, images: Images) -> list[str]:
+        """The model's warnings, and what was truncated or left unscored."""
+        assert self.model is not None and self.scorer is not None
         warnings = list(self.model.warnings)
-        if out.truncated:
-            warnings.append(f"summac_zs: {out.truncated} sentence pair(s) longer than {self.scorer.max_length} "
+        if images.truncated:
+            warnings.append(f"{self.name}: {images.truncated} sentence pair(s) longer than {self.scorer.max_length} "
                             f"tokens were truncated")
-        if out.empty_summaries:
-            warnings.append(f"summac_zs: {out.empty_summaries} empty prediction(s) (no sentence) left unscored")
-        if out.empty_documents:
-            warnings.append(f"summac_zs: {out.empty_documents} empty document(s) (no sentence) left unscored")
-        counts = {"summac_zs_pairs": out.pairs, "summac_zs_truncated": out.truncated}
-        return MetricResult(per_example=per_example,
-                            signatures={SCORE_NAME: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
-                            counts=counts, warnings=warnings, details={SCORE_NAME: out.details})
+        if images.empty_summaries:
+            warnings.append(f"{self.name}: {images.empty_summaries} prediction(s) with no sentence over "
+                            f"{MAX_DROPPED_CHARS} characters left unscored")
+        if images.empty_documents:
+            warnings.append(f"{self.name}: {images.empty_documents} document(s) with no "
+                            f"{'sentence' if self.settings.granularity != 'paragraph' else 'paragraph'} over "
+                            f"{MAX_DROPPED_CHARS} characters left unscored")
+        return warnings
+
+    def compute(self, inputs: MetricInputs) -> MetricResult:
+        images = self.images(inputs)
+        return self.result(*zs_scores(images), images)
+
+    def result(self, scores: np.ndarray, details: list[Any], images: Images) -> MetricResult:
+        assert self.scorer is not None and self.model is not None
+        name = self.name
+        low, _ = self.score_ranges[name]
+        check_range(scores[~np.isnan(scores)], low, "SummaC-Conv" if name == "summac_conv" else "SummaC-ZS")
+        counts = {f"{name}_pairs": images.pairs, f"{name}_truncated": images.truncated}
+        return MetricResult(per_example={name: [None if math.isnan(v) else float(v) for v in scores]},
+                            signatures={name: self.signature_of(self.model.dtype_name, self.scorer.max_length)},
+                            counts=counts, warnings=self.notes(images), details={name: details})
 
     def close(self) -> None:
         if self.scorer is not None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.metrics.metric import Metric, MetricInputs, MetricResult, nrefs_field, signature
-from bench.metrics.options import MetricOptions, make_settings
+from bench.metrics.metric_options import MetricOptions, make_settings
 from bench.metrics.rouge import engines as rouge_engine
 from bench.metrics.rouge.lib_rouge import ROUGE_TYPES, RougeScorer
 from bench.text.sentences import one_sentence_per_line, splitter_id

@@ -32,6 +32,15 @@ class HFModelSpec(ModelSpec):
 
     info: HFModelInfo | None = field(default=None, repr=False, compare=False)
 
+    def loading_note(self, options: Mapping[str, Any]) -> str | None:
+        """``loading NAME on cpu, float32...``: the device and dtype that "auto" resolves to here."""
+        fingerprint = self.fingerprint(revision=options.get("revision"), device=options.get("device", "auto"),
+                                       dtype=options.get("dtype", "auto"))
+        if fingerprint is None:
+            return f"loading {self.name}..."
+        _, device, dtype = fingerprint.split("|")
+        return f"loading {self.name} on {device}, {dtype}..."
+
     def preflight(self, revision: str | None = None) -> None:
         """Raise the clear offline/not-found error now, before any run starts."""
         if self.info is not None and not self.info.local:

@@ -138,8 +138,9 @@ class GenerativeModel(HFModel):
 
     # ------------------------------------------------------------ generation
 
-    def generate(self, batch: Sequence[list[int]], task: Task) -> list[str]:
-        """Generate for one batch of token id lists; returns the decoded new text of each."""
+    def generate(self, batch: Sequence[list[int]], task: Task, keep_ids: bool = False) -> list[Any]:
+        """Generate for one batch of token id lists; returns the decoded new text of each (with `keep_ids`, the
+        text and the new token ids, padding after the end included)."""
         import torch
 
         gen = self.generation_config(task)
@@ -155,7 +156,8 @@ class GenerativeModel(HFModel):
         self.note_generated(self.count_tokens(new, gen), seconds)
         extra = {} if self.clean_up_tokenization_spaces is None else {
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces}
-        return self.tokenizer.batch_decode(new, skip_special_tokens=True, **extra)
+        texts = self.tokenizer.batch_decode(new, skip_special_tokens=True, **extra)
+        return list(zip(texts, new.tolist())) if keep_ids else texts
 
     def new_tokens(self, out, input_len: int):
         raise NotImplementedError
@@ -174,9 +176,9 @@ class GenerativeModel(HFModel):
             total += n
         return total
 
-    def run_batches(self, ids: list[list[int]], task: Task) -> list[str]:
+    def run_batches(self, ids: list[list[int]], task: Task, keep_ids: bool = False) -> list[Any]:
         self.generation_config(task)  # settings errors before any batch runs
-        return self.map_batches(ids, lambda batch: self.generate(batch, task))
+        return self.map_batches(ids, lambda batch: self.generate(batch, task, keep_ids))
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -1,8 +1,8 @@
 """Throughput of the model-based metrics against a hand-written batched loop and the bert-score package.
 
-    python benchmarks/metric_models.py            # writes benchmarks/METRIC_MODELS.md and .json
-    python benchmarks/metric_models.py --quick    # smaller sizes, for a smoke test
-    python benchmarks/metric_models.py --device cuda --shape large   # on a GPU, roberta-large's shape
+    python benchmarks/metric_model_speed.py            # writes benchmarks/METRIC_MODELS.md and .json
+    python benchmarks/metric_model_speed.py --quick    # smaller sizes, for a smoke test
+    python benchmarks/metric_model_speed.py --device cuda --shape large   # on a GPU, roberta-large's shape
 
 1. BERTScore: bench's `bertscore` metric vs a hand-written batched loop on the
    same model (unique texts embedded longest first in batches, then batched
@@ -63,10 +63,11 @@ def _spans(n: int, low: int, high: int, seed: int) -> list[str]:
 
 
 def _test_models():
-    """tests/helpers/metric_models.py (this script has the same module name, so it is loaded by path)."""
+    """tests/helpers/tiny_metric_models.py, loaded by path (tests/helpers is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("metric_test_models", REPO / "tests" / "helpers" / "metric_models.py")
+    spec = importlib.util.spec_from_file_location("tiny_metric_models",
+                                                  REPO / "tests" / "helpers" / "tiny_metric_models.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -236,7 +237,7 @@ def write_report(path: Path, results: dict) -> None:
     lines = [
         "# Model-based metrics: throughput",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} with `python benchmarks/metric_models.py {results['args']}` on: "
+        f"Measured {time.strftime('%Y-%m-%d')} with `python benchmarks/metric_model_speed.py {results['args']}` on: "
         f"{results['machine']}; device {results['device']}"
         + (f", {results['threads']} torch thread(s)." if results["device"] == "cpu" else "."),
         "Models have real shapes and random weights; each ratio compares timings taken in turns in one process "
@@ -275,7 +276,7 @@ def write_report(path: Path, results: dict) -> None:
     lines += ["", "bench's time is `SummacZSScorer.pair_probabilities` (no cache): both sort pairs by length and "
               "pad per batch.", ""]
     if not results["device"].startswith("cuda"):
-        lines += ["Not measured on a GPU here (none was available): `python benchmarks/metric_models.py --device cuda "
+        lines += ["Not measured on a GPU here (none was available): `python benchmarks/metric_model_speed.py --device cuda "
                   "--shape base --shape large` measures it with roberta-large's shape on one.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 

@@ -69,7 +69,7 @@ def build_roberta_encoder(path: Path, layers: int = 3, max_positions: int = 64, 
 
 
 def build_nli(path: Path, labels: Sequence[str] = DEFAULT_NLI_LABELS, style: str = "bert",
-              max_positions: int = 128, seed: int = 12) -> Path:
+              max_positions: int = 128, seed: int = 12, initializer_range: float = 0.2) -> Path:
     """A random sequence classifier whose config's id2label is `labels` (in order)."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
@@ -82,7 +82,7 @@ def build_nli(path: Path, labels: Sequence[str] = DEFAULT_NLI_LABELS, style: str
         config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=max_positions,
                             pad_token_id=tok.pad_token_id, id2label=id2label, label2id=label2id,
-                            initializer_range=0.2)
+                            initializer_range=initializer_range)
         model = BertForSequenceClassification(config)
     else:
         tok = roberta_tokenizer(max_positions)
@@ -90,7 +90,7 @@ def build_nli(path: Path, labels: Sequence[str] = DEFAULT_NLI_LABELS, style: str
                                intermediate_size=64, max_position_embeddings=max_positions + 2,
                                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
                                eos_token_id=tok.eos_token_id, id2label=id2label, label2id=label2id,
-                               initializer_range=0.2)
+                               initializer_range=initializer_range)
         model = RobertaForSequenceClassification(config)
     # Weights ten times the usual initial scale, so that the tiny model's probabilities vary from pair to
     # pair and the max over document sentences matters in the tests.
