@@ -76,8 +76,8 @@ def correlate_report(paths: Sequence[str | Path], *, fmt: str = "table", output:
                      html: str | Path | None = None, **arguments: Any) -> Any:
     """`bench correlate`'s report: the text in `fmt` (table, md, csv or json), written to `output` and as an
     HTML page to `html` when given; a `bench.correlation.correlate_report.Report` (text, notes, written).
-    `arguments`: ratings, metrics, metric_settings, criteria, annotators, options, seed, n_resamples,
-    to_terminal."""
+    `arguments`: ratings, task (the task of the runs the ratings go with), metrics, metric_settings, criteria,
+    annotators, options, seed, n_resamples, to_terminal."""
     from bench.correlation.correlate_report import correlate_report as report
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 

@@ -27,12 +27,14 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
                       metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
                       criteria: Sequence[str] = (), annotators: str | None = None,
                       options: MetricOptions | None = None, seed: int = DEFAULT_SEED,
-                      n_resamples: int = DEFAULT_RESAMPLES) -> tuple[RatedSummaries, Correlations]:
+                      n_resamples: int = DEFAULT_RESAMPLES, task: str | None = None,
+                      ) -> tuple[RatedSummaries, Correlations]:
     """Read rated summaries, score them and correlate every metric with every criterion.
 
     `paths` is one ratings file (or SummEval's file, or a `bench annotate`
     study) when `ratings` is None, else the run directories (or results
-    directories) whose predictions the `ratings` file (or study) rates.
+    directories) whose predictions the `ratings` file (or study) rates, on
+    `task` (needed when they hold runs of several tasks, unless a study says).
     """
     if n_resamples < 1:
         raise BenchError(f"the number of bootstrap resamples must be 1 or more, got {n_resamples}")
@@ -41,6 +43,10 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
             raise BenchError(f"give one ratings file, got {len(paths)} paths",
                              hint="several run directories go with --ratings FILE")
         path = paths[0]
+        if task is not None:
+            raise BenchError("--task chooses the runs a ratings file goes with; a ratings file alone holds its "
+                             "own summaries", hint="give run or results directories with --ratings FILE, or drop "
+                                                   "--task")
         if path.is_dir():
             raise BenchError("a run or results directory needs the ratings of its predictions",
                              where=relpath(path), hint='add --ratings FILE (lines of {"id", "system", "ratings"})')
@@ -53,7 +59,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
     else:
         if annotators is not None:
             raise BenchError("--annotators applies to SummEval's file, not to a ratings file with runs")
-        rated = read_runs_with_ratings(paths, ratings)
+        rated = read_runs_with_ratings(paths, ratings, task)
     check_size(len(rated.documents), len(rated.systems), n_resamples, len(rated.summaries))
     if criteria:
         unknown = [c for c in criteria if c not in rated.criteria]

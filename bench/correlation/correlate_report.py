@@ -21,7 +21,7 @@ def correlate_report(paths: Sequence[Path], *, ratings: Path | None = None, metr
                      metric_settings: Mapping[str, Mapping[str, Any]] | None = None, criteria: Sequence[str] = (),
                      annotators: str | None = None, options: MetricOptions | None = None, seed: int,
                      n_resamples: int, fmt: str = "table", to_terminal: bool = False, output: Path | None = None,
-                     html: Path | None = None) -> Report:
+                     html: Path | None = None, task: str | None = None) -> Report:
     """Correlate metrics with human ratings (`bench.correlation.correlate_ratings`), render the result as
     `fmt`, and write `html` and `output` when given (the text is returned either way). The reader's notes come
     back for the formats that have no place for them (csv, json)."""
@@ -29,7 +29,8 @@ def correlate_report(paths: Sequence[Path], *, ratings: Path | None = None, metr
         raise BenchError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
     rated, result = correlate_ratings(
         list(paths), ratings=ratings, metrics=list(metrics), metric_settings=metric_settings or {},
-        criteria=list(criteria), annotators=annotators, options=options, seed=seed, n_resamples=n_resamples)
+        criteria=list(criteria), annotators=annotators, options=options, seed=seed, n_resamples=n_resamples,
+        task=task)
     if fmt == "table":
         text = render_table(result, source=rated.source, notes=rated.notes, to_terminal=to_terminal)
     elif fmt == "md":
