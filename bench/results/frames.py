@@ -45,7 +45,7 @@ RUN_CONFIG = (("seed", INT), ("limit", INT), ("sample", INT), ("batch_size", INT
               ("task_dataset", JSON), ("cache_key", STRING))
 RUN_PROVENANCE = (("bench_version", STRING), ("git_commit", STRING), ("git_dirty", BOOL), ("rouge_engine", STRING),
                   ("python", STRING), ("platform", STRING), ("machine", STRING), ("command", STRING),
-                  ("started_at", TIME), ("finished_at", TIME))
+                  ("model_source", STRING), ("started_at", TIME), ("finished_at", TIME))
 RUN_TIMING = (("total_s", FLOAT), ("load_s", FLOAT), ("predict_s", FLOAT), ("score_s", FLOAT),
               ("examples_per_s", FLOAT), ("predicted", INT), ("cached", INT))
 RUN_TAIL = (("warnings", JSON), ("path", STRING))
