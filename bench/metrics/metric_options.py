@@ -55,13 +55,15 @@ class ModelOptions:
     """A hub model's branch, tag or commit."""
 
 
-def check_model_options(s: Any, metric: str, min_length: int = 2) -> None:
+def check_model_options(s: Any, metric: str, min_length: int = 2, who: str | None = None) -> None:
     """Refuse `ModelOptions` no model can run with: a batch size that is not a positive integer or 'auto', a
-    max_length below `min_length` tokens (what one input needs besides its text)."""
+    max_length below `min_length` tokens (what one input needs besides its text). `who` names the model's user in
+    the message (default: the metric)."""
+    who = who or f"metric {metric!r}"
     if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-        raise BenchError(f"metric {metric!r}: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        raise BenchError(f"{who}: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
     if s.max_length is not None and s.max_length < min_length:
-        raise BenchError(f"metric {metric!r}: max_length must be {min_length} or more, not {s.max_length}")
+        raise BenchError(f"{who}: max_length must be {min_length} or more, not {s.max_length}")
 
 
 def with_model_options(own: type) -> type:
