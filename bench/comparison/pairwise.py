@@ -58,6 +58,11 @@ def parse_judge_options(opts: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def judge_option(key: str) -> str:
+    """How messages name an option of the pairwise judge."""
+    return "--judge" if key == "model" else f"--judge-opt {key}"
+
+
 def judge_settings(model: str, options: Mapping[str, Any]) -> Any:
     """The judge's `JudgeOptions`: `model` (--judge) and `options` (--judge-opt), converted and checked."""
     from bench.metrics.metric_options import convert_option
@@ -207,7 +212,7 @@ def ask_judge(compared: Compared, settings: Any, criteria: Sequence[str], docume
 
     templates = judge_templates(settings, criteria)
     weighted = settings.scoring == WEIGHTED
-    judge = make_judge(settings, "--judge", VerdictReader())
+    judge = make_judge(settings, "--judge", VerdictReader(), option=judge_option)
     outcomes: list[Outcome] = []
     shown: list[Shown] = []
     signatures: dict[str, str] = {}

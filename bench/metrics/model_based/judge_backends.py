@@ -26,6 +26,11 @@ _LOCAL_ONLY = ("batch_size", "device", "dtype", "max_length", "revision")
 SERVER_RECORD, LOCAL_RECORD = "logprobs", "scale"
 
 
+def metric_option(key: str) -> str:
+    """How messages name an option of the judge metric."""
+    return f"--metric-opt judge.{key}"
+
+
 def fill(template: str, document: str, summary: str, other: str | None = None) -> str:
     """`template` with {document} and {summary} filled in, in one pass (a summary holding the text
     "{document}" stays as it is); other braces are left alone. With `other` (a pairwise prompt), `summary` fills
@@ -57,12 +62,13 @@ class Request:
 class ServerJudge:
     """A model behind an OpenAI-compatible server, asked through bench's client."""
 
-    def __init__(self, served: str, s: Any) -> None:
+    def __init__(self, served: str, s: Any, option: Callable[[str], str] = metric_option) -> None:
         from bench.models.openai_compat import api_root
 
         if not s.base_url:
             raise BenchError(f"judge model openai:{served} needs the server's URL",
-                             hint="pass --metric-opt judge.base_url=http://HOST:PORT")
+                             hint=f"pass {option('base_url')}=http://HOST:PORT")
+        self.option = option
         self.served = served
         self.settings = s
         self.root = api_root(s.base_url)
@@ -94,7 +100,7 @@ class ServerJudge:
             with _api_key(s.api_key_env):
                 self.clients[sample] = OpenAICompatModel(
                     self.served, base_url=s.base_url, generation=generation, seed=s.seed + sample,
-                    option=lambda key: f"--metric-opt judge.{key}",
+                    option=self.option,
                     top_logprobs=s.top_logprobs if s.scoring == "weighted" else None)
         return self.clients[sample]
 
@@ -309,12 +315,14 @@ def _api_key(env: str | None) -> Iterator[None]:
             os.environ["OPENAI_API_KEY"] = before
 
 
-def make_judge(s: Any, metric: str, reader: Any) -> ServerJudge | LocalJudge:
+def make_judge(s: Any, metric: str, reader: Any,
+               option: Callable[[str], str] = metric_option) -> ServerJudge | LocalJudge:
     """The judge the options (a `JudgeOptions`) name, checked (and a server reached) before anything is scored;
-    `reader`, what a local judge reads its answers' probabilities for (`LocalJudge`)."""
+    `reader`, what a local judge reads its answers' probabilities for (`LocalJudge`); `option`, how messages name
+    an option (default: ``--metric-opt judge.KEY``)."""
     defaults = {f.name: f.default for f in fields(s)}
-    hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
-            "--metric-opt judge.model=/path/to/causal-lm")
+    hint = (f"e.g. {option('model')}=openai:NAME {option('base_url')}=http://HOST:PORT, or "
+            f"{option('model')}=/path/to/causal-lm")
     if not s.model or not s.model.strip():
         raise BenchError(f"metric {metric!r} needs a judge model", hint=hint)
     name = s.model.strip()
@@ -326,7 +334,7 @@ def make_judge(s: Any, metric: str, reader: Any) -> ServerJudge | LocalJudge:
         served = name.partition(":")[2].strip()
         if not served:
             raise BenchError(f"judge model {name!r}: name the served model after 'openai:'", hint=hint)
-        return ServerJudge(served, s)
+        return ServerJudge(served, s, option)
     given = [k for k in _SERVER_ONLY if getattr(s, k) != defaults[k]]
     if given:
         raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
@@ -340,7 +348,7 @@ def make_judge(s: Any, metric: str, reader: Any) -> ServerJudge | LocalJudge:
     except BenchError as e:
         raise BenchError(f"judge model: {e.message}", where=e.where,
                          hint=(e.hint or hint).replace("--model /path/to/model",
-                                                       "--metric-opt judge.model=/path/to/model"),
+                                                       f"{option('model')}=/path/to/model"),
                          exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
     if spec.kind != CAUSAL_LM:
         raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
