@@ -200,60 +200,55 @@ def judge_templates(settings: Any, criteria: Sequence[str]) -> dict[str, str]:
     return {c: read_template(settings, "--judge", c, bundled, PAIR_PLACEHOLDERS)[0] for c in criteria}
 
 
-def ask_judge(compared: Compared, settings: Any, criteria: Sequence[str], documents: Mapping[str, str],
+def ask_judge(judge: Any, compared: Compared, settings: Any, criteria: Sequence[str], documents: Mapping[str, str],
               cache_dir: Path | None) -> JudgeRun:
-    """Ask the judge about every pair of `compared` on every criterion, both orders (the cached replies
-    reused), and read its verdicts."""
+    """Ask `judge` (`open_judge`) about every pair of `compared` on every criterion, both orders (the cached
+    replies reused), and read its verdicts."""
     from bench.metrics.metric import signature
     from bench.metrics.model_based.judge import cached_replies, prompt_hash
-    from bench.metrics.model_based.judge_backends import make_judge
     from bench.metrics.model_based.judge_scoring import FIRST_NUMBER, WEIGHTED
-    from bench.metrics.model_based.judge_verdicts import VERDICT_RULE, VerdictReader
+    from bench.metrics.model_based.judge_verdicts import VERDICT_RULE
 
     templates = judge_templates(settings, criteria)
     weighted = settings.scoring == WEIGHTED
-    judge = make_judge(settings, "--judge", VerdictReader(), option=judge_option)
     outcomes: list[Outcome] = []
     shown: list[Shown] = []
     signatures: dict[str, str] = {}
     notes: list[str] = []
     total = unparsed = bare = as_written = 0
-    try:
-        for c in criteria:
-            items, where = [], []
-            for x, y in compared.pairs:
-                for i in compared.shared[(x, y)]:
-                    sx, sy = compared.predictions[x][i].prediction, compared.predictions[y][i].prediction
-                    items += [(documents[i], sx, sy), (documents[i], sy, sx)]
-                    where.append((x, y, i))
-            values = cached_replies(judge, cache_dir, templates[c], items, settings.n, weighted)
-            read = [_orders(v, weighted) for v in values]
-            flat = [v for row in read for v in row]
-            if flat and all(v.verdict is None for v in flat):
-                shown_replies = "; ".join(repr(clip(v.reply, 80)) for v in flat[:3])
-                raise BenchError(f"no reply of the judge names a better summary (A, B, or C for a tie) on {c}, for "
-                                 f"any of the {len(where)} pairs of summaries (replies: {shown_replies})",
-                                 hint="check the judge model and its prompt; its replies are cached, so fixing the "
-                                      "prompt or the model asks again only what changed", exit_code=EXIT_ENVIRONMENT)
-            total += len(flat)
-            unparsed += sum(v.verdict is None for v in flat)
-            bare += sum(v.without_logprobs for v in flat)
-            as_written += sum(v.rule == FIRST_NUMBER and not v.without_logprobs for v in flat)
-            for k, (x, y, i) in enumerate(where):
-                outcome, seen = _pair_outcome(c, i, x, y, read[2 * k], read[2 * k + 1])
-                outcomes.append(outcome)
-                shown.extend(seen)
-            rules = {v.rule for v in flat if v.rule is not None}
-            scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
-            trunc = [("trunc", str(settings.max_length))] if settings.max_length is not None else []
-            signatures[c] = signature(f"pairwise_{c}", ("judge", judge.label), *trunc,
-                                      ("prompt", prompt_hash(templates[c])[:12]), ("parse", VERDICT_RULE), *scoring,
-                                      ("swap", "both"), ("n", str(settings.n)),
-                                      ("temp", format(settings.temperature, "g")))
-        notes += judge.warnings()
-        asked = judge.requests
-    finally:
-        judge.close()
+    for c in criteria:
+        items, where = [], []
+        for x, y in compared.pairs:
+            for i in compared.shared[(x, y)]:
+                sx, sy = compared.predictions[x][i].prediction, compared.predictions[y][i].prediction
+                items += [(documents[i], sx, sy), (documents[i], sy, sx)]
+                where.append((x, y, i))
+        values = cached_replies(judge, cache_dir, templates[c], items, settings.n, weighted)
+        read = [_orders(v, weighted) for v in values]
+        flat = [v for row in read for v in row]
+        if flat and all(v.verdict is None for v in flat):
+            shown_replies = "; ".join(repr(clip(v.reply, 80)) for v in flat[:3])
+            raise BenchError(f"no reply of the judge names a better summary (A, B, or C for a tie) on {c}, for "
+                             f"any of the {len(where)} pairs of summaries (replies: {shown_replies})",
+                             hint="check the judge model and its prompt; its replies are cached, so fixing the "
+                                  "prompt or the model asks again only what changed", exit_code=EXIT_ENVIRONMENT)
+        total += len(flat)
+        unparsed += sum(v.verdict is None for v in flat)
+        bare += sum(v.without_logprobs for v in flat)
+        as_written += sum(v.rule == FIRST_NUMBER and not v.without_logprobs for v in flat)
+        for k, (x, y, i) in enumerate(where):
+            outcome, seen = _pair_outcome(c, i, x, y, read[2 * k], read[2 * k + 1])
+            outcomes.append(outcome)
+            shown.extend(seen)
+        rules = {v.rule for v in flat if v.rule is not None}
+        scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
+        trunc = [("trunc", str(settings.max_length))] if settings.max_length is not None else []
+        signatures[c] = signature(f"pairwise_{c}", ("judge", judge.label), *trunc,
+                                  ("prompt", prompt_hash(templates[c])[:12]), ("parse", VERDICT_RULE), *scoring,
+                                  ("swap", "both"), ("n", str(settings.n)),
+                                  ("temp", format(settings.temperature, "g")))
+    notes += judge.warnings()
+    asked = judge.requests
     unjudged = sum(o.value is None for o in outcomes)
     if unparsed:
         notes.append(f"judge: {unparsed} of {total} replies name no better summary (A, B, or C for a tie); "
@@ -362,19 +357,37 @@ def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence
                     criteria: Sequence[str] = (), human: Path | None = None, tasks_dirs: Sequence[Path] = (),
                     metrics: Sequence[str] = (), examples: int = DISAGREEMENTS, seed: int) -> PairwiseReport:
     """The pairwise comparison of the latest runs of each model on `task`: the `judge`'s (with `judge_options`)
-    on `criteria`, and/or the annotators' of `human` (on `criteria`, or every criterion they judged)."""
+    on `criteria`, and/or the annotators' of `human` (on `criteria`, or every criterion they judged). Everything
+    is checked, and a server judge reached, before the runs are read."""
+    from bench.metrics.model_based.judge_backends import make_judge
+    from bench.metrics.model_based.judge_verdicts import VerdictReader
+
+    criteria = list(dict.fromkeys(criteria))
+    if judge is None:
+        return _report(results_dirs, task, models, baseline, None, None, criteria, human, tasks_dirs, metrics,
+                       examples, seed)
+    settings = judge_settings(judge, judge_options or {})
+    if not criteria and human is None:
+        raise BenchError("--judge needs --criterion: what the judge compares the summaries on",
+                         hint="e.g. --criterion consistency (consistency, relevance, coherence or fluency)")
+    judge_templates(settings, criteria)
+    opened = make_judge(settings, "--judge", VerdictReader(), option=judge_option)
+    try:
+        return _report(results_dirs, task, models, baseline, settings, opened, criteria, human, tasks_dirs, metrics,
+                       examples, seed)
+    finally:
+        opened.close()
+
+
+def _report(results_dirs: Sequence[Path], task: str, models: Sequence[str], baseline: str | None, settings: Any,
+            judge: Any, criteria: list[str], human: Path | None, tasks_dirs: Sequence[Path], metrics: Sequence[str],
+            examples: int, seed: int) -> PairwiseReport:
     from bench.execution.cache import CACHE_DIR
     from bench.results.store import results_dir_of
 
-    settings = judge_settings(judge, judge_options or {}) if judge is not None else None
-    criteria = list(dict.fromkeys(criteria))
     documents: dict[str, str] = {}
     task_hash = None
-    if settings is not None:
-        if not criteria and human is None:
-            raise BenchError("--judge needs --criterion: what the judge compares the summaries on",
-                             hint="e.g. --criterion consistency (consistency, relevance, coherence or fluency)")
-        judge_templates(settings, criteria)
+    if judge is not None:
         task_hash, documents = task_documents(task, tasks_dirs)
     compared = compared_runs(results_dirs, task, models, baseline, task_hash)
     human_prefs = None
@@ -382,12 +395,12 @@ def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence
         from bench.comparison.pairwise_human import human_preferences
 
         human_prefs = human_preferences(human, compared.predictions, criteria)
-    if settings is not None and not criteria and human_prefs is not None:
+    if judge is not None and not criteria and human_prefs is not None:
         criteria = list(human_prefs.criteria)
     lengths = compared.lengths()
     aggregates, notes, counts, signatures = [], [], {}, {}
     judge_prefs = None
-    if settings is not None:
+    if judge is not None:
         cache_dir = (Path(settings.cache_dir).expanduser() if settings.cache_dir else
                      results_dir_of(compared.runs[compared.models[0]].path) / CACHE_DIR / "metrics")
         missing = sorted({i for ids in compared.shared.values() for i in ids} - set(documents))
@@ -395,7 +408,7 @@ def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence
             raise BenchError(f"example {missing[0]!r} of the runs is not in task {task!r} as it is now"
                              f"{f' ({len(missing)} such examples)' if len(missing) > 1 else ''}",
                              hint="the runs must be of the task's examples; run the models again")
-        judge_prefs = ask_judge(compared, settings, criteria, documents, cache_dir).preferences
+        judge_prefs = ask_judge(judge, compared, settings, criteria, documents, cache_dir).preferences
         aggregates.append(aggregate(judge_prefs, compared.models, lengths, seed=seed))
         notes += judge_prefs.notes
         counts = dict(judge_prefs.counts)
@@ -413,7 +426,6 @@ def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence
                 if judge_prefs is not None else [])
     return PairwiseReport(
         task, compared.models, {m: r.run_id for m, r in compared.runs.items()}, tuple(aggregates), signatures, both,
-        verdicts,
-        _disagreements(judge_prefs, compared, metric, examples) if judge_prefs is not None else [], metric,
+        verdicts, _disagreements(judge_prefs, compared, metric, examples) if judge_prefs is not None else [], metric,
         notes, counts, judge=None if judge_prefs is None else judge_prefs.label,
         human=None if human_prefs is None else human_prefs.label)

@@ -110,14 +110,16 @@ def human_preferences(path: Path, predictions: Mapping[str, Mapping[str, Any]],
     known = list(predictions)
     problems = []
     for j in judgments:
-        for model in (j.a, j.b):
-            if model not in predictions:
-                problems.append(BenchError(f"model {model!r} has no run in the selection.{did_you_mean(model, known)}",
-                                           where=j.at, hint=f"models with runs: {', '.join(known)}"))
-            elif j.id not in predictions[model]:
-                problems.append(BenchError(f"example {j.id!r} is not among the predictions of {model!r}'s run",
-                                           where=j.at, hint="the study must be of the runs compared (the same task "
-                                                            "and examples)"))
+        unknown = [m for m in (j.a, j.b) if m not in predictions]
+        missing = [m for m in (j.a, j.b) if m in predictions and j.id not in predictions[m]]
+        if unknown:
+            problems.append(BenchError(f"model {unknown[0]!r} has no run in the selection."
+                                       f"{did_you_mean(unknown[0], known)}", where=j.at,
+                                       hint=f"models with runs: {', '.join(known)}"))
+        elif missing:
+            problems.append(BenchError(f"example {j.id!r} is not among the predictions of the run of {missing[0]!r}",
+                                       where=j.at, hint="the study must be of the runs compared (the same task and "
+                                                        "examples)"))
     if problems:
         raise BenchErrors(problems[:50])
     found = list(dict.fromkeys(j.criterion for j in judgments))
