@@ -276,3 +276,27 @@ def test_runs_of_another_version_of_the_task_are_refused(pair, cli):
     code, out, err = cli(*pair.args("-m", "long", "-m", "short", "--format", "json"))
     assert code == 0, err
     assert json.loads(out)["models"] == ["long", "short"]
+
+
+@pytest.mark.slow
+def test_a_real_latex_compiles_the_strength_tables(pair, cli):
+    import os
+    import shutil
+    import subprocess
+
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdflatex is missing: .ci/run installs texlive-latex-base and texlive-latex-recommended")
+        pytest.skip("needs pdflatex (apt-get install texlive-latex-base texlive-latex-recommended)")
+    pair.server.reply = mostly_longer
+    code, out, err = cli(*pair.args("--format", "latex", "-o", "tables.tex"))
+    assert code == 0, err
+    root = pair_root()
+    (root / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+                                  "\\input{tables.tex}\n\\end{document}\n", encoding="utf-8")
+    proc = subprocess.run([pdflatex, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape", "doc.tex"],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    log = (root / "doc.log").read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 0, log[-3000:]
+    assert "Undefined control sequence" not in log and "Font Warning" not in log
