@@ -23,6 +23,9 @@ Sections:
 - resume: a resumed run (all predictions cached) vs a fresh run.
 - metric_models: BERTScore vs a hand-written batched loop and the bert-score package, NLI pairs vs a
   hand-written loop (benchmarks/metric_model_speed.py, which also writes METRIC_MODELS.md).
+- compare: `bench compare --baseline` on 20 models x 11,490 examples x 14 scores, the HTML report, 200 runs,
+  how the cost grows, and `bench correlate` at SummEval's size and beyond, against bench before
+  (benchmarks/compare_speed.py, which also writes COMPARE.md).
 - token_cache: the extractiveness metric's spaCy tokens per 1,000 CNN-length documents, cold, from the disk
   cache and from memory (benchmarks/token_cache.py).
 - prediction_cache: 10,000 predictions written to the prediction cache and read back, beside the cache before
@@ -562,6 +565,20 @@ def report_metric_models(r: dict) -> list[str]:
 
 
 register("metric_models", "Model-based metrics (BERTScore, NLI) against their peers", measure_metric_models,
+         report_metric_models)
+
+
+def measure_compare(tmp: Path, quick: bool) -> dict:
+    """benchmarks/compare_speed.py in a process of its own: `bench compare` and `bench correlate` at a
+    leaderboard's size, against bench before (built from git) side by side. A full run also writes
+    benchmarks/COMPARE.md and .json (it takes about an hour); a quick one prints its numbers only."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / "compare_speed.py")] + (["--quick"] if quick else [])
+    _wall(cmd)
+    path = REPO / "benchmarks" / "COMPARE.md"
+    return {"markdown": path.read_text(encoding="utf-8") if path.is_file() and not quick else ""}
+
+
+register("compare", "`bench compare` and `bench correlate` at a leaderboard's size", measure_compare,
          report_metric_models)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import bench
@@ -88,3 +90,14 @@ def test_compare_alpha(in_tmp):
 def test_python_name():
     assert python_name("limit") == "limit"
     assert python_name("sample", "N") == "sample=N"
+
+
+def test_read_record_reads_a_run_as_a_typed_record():
+    from bench.api import read_record
+    from bench.results.record import RunRecord
+    from bench.results.store import read_run
+
+    path = Path(__file__).parent / "results" / "data" / "summarization.json"
+    record = read_record(path)
+    assert isinstance(record, RunRecord) and record == read_run(path)
+    assert (record.model, record.config.seed, record.n_examples) == ("lead-3", 0, read_run(path)["n_examples"])

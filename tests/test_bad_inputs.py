@@ -284,6 +284,30 @@ def test_bad_article_file(in_tmp, cli, case_id):
     assert not (in_tmp / "fixtures").exists() and not (in_tmp / "tasks").exists()
 
 
+# ------------------------------------------------------------------ ratings files (bench correlate)
+
+RATINGS_COMMANDS = ["correlate", "correlate-json"]
+
+
+def _ratings_argv(command: str, path: str) -> list[str]:
+    return {"correlate": ["correlate", path], "correlate-json": ["correlate", path, "--format", "json"]}[command]
+
+
+@pytest.mark.parametrize("command", RATINGS_COMMANDS)
+def test_good_ratings_file_passes(in_tmp, cli, command):
+    shutil.copy(GOOD / "ratings.jsonl", in_tmp / "ratings.jsonl")
+    code, _, err = cli(*_ratings_argv(command, "ratings.jsonl"))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("case_id, command", _params("ratings", RATINGS_COMMANDS))
+def test_bad_ratings_file(in_tmp, cli, case_id, command):
+    case = CASES["ratings"][case_id]
+    name = _case_name(case_id, case)
+    (in_tmp / name).write_bytes(_case_bytes(case))
+    _check(cli, in_tmp, "ratings", case_id, command, _ratings_argv(command, name))
+
+
 # ------------------------------------------------------------------ criteria files (bench annotate new --criteria)
 
 

@@ -212,3 +212,29 @@ def test_the_command_line_imports_only_the_api(path):
     hits = [f"{path.relative_to(REPO)}:{line}: {target}" for target, _, line in imports(path, known)
             if not any(target == m or target.startswith(m + ".") for m in CLI_MAY_IMPORT)]
     assert hits == []
+
+
+# ------------------------------------------------------------------ the shape of the tree
+
+#: The longest module bench keeps; a longer one is split by what its parts do.
+MAX_MODULE_LINES = 500
+
+
+def _python_files() -> list[Path]:
+    skip = {".venv", "_bundled", "build", "dist"}
+    return [p for top in ("bench", "tests", "benchmarks") for p in sorted((REPO / top).rglob("*.py"))
+            if not skip & set(p.relative_to(REPO).parts)]
+
+
+def test_no_two_modules_share_a_file_name():
+    seen: dict[str, list[str]] = {}
+    for p in _python_files():
+        if p.name not in ("__init__.py", "__main__.py", "conftest.py"):
+            seen.setdefault(p.name, []).append(p.relative_to(REPO).as_posix())
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
+def test_no_module_of_bench_is_over_500_lines():
+    long = {p.relative_to(REPO).as_posix(): n for p in modules().values()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bench.cli.options import TasksDirs, option_name
-from bench.cli.output import echo
+from bench.cli.output import LateProgress, echo
 from bench.errors import BenchError, relpath, visible
 
 
@@ -102,12 +102,16 @@ def compare(
     for path, option in ((output, "--output"), (plot, "--plot")):
         if path is not None:
             check_destination(path, option)
-    report = compare_report(
-        results_dirs or [Path("results")], tasks=task or [], models=model or [], metrics=metric or [],
-        all_runs=all_runs, baseline=baseline, seed=seed, alpha=alpha, fmt=fmt.value, to_terminal=output is None,
-        examples=examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0),
-        output=output, plot=plot, latex_ci=(latex_ci or LatexCI.bracket).value, judge=judge,
-        judge_opts=judge_opt or [], criteria=criterion or [], human=human, tasks_dirs=tasks_dir or [])
+    progress = LateProgress()
+    try:
+        report = compare_report(
+            results_dirs or [Path("results")], tasks=task or [], models=model or [], metrics=metric or [],
+            all_runs=all_runs, baseline=baseline, seed=seed, alpha=alpha, fmt=fmt.value, to_terminal=output is None,
+            examples=examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0),
+            output=output, plot=plot, latex_ci=(latex_ci or LatexCI.bracket).value, progress=progress, judge=judge,
+            judge_opts=judge_opt or [], criteria=criterion or [], human=human, tasks_dirs=tasks_dir or [])
+    finally:
+        progress.close()
     for note in report.notes:
         echo(f"note: {note}", err=True)
     for path in report.written:

@@ -153,3 +153,35 @@ class ProgressBars:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class LateProgress:
+    """How far a long step of a command has come, on one line of stderr, from `after` seconds on.
+
+    A callable (what it does, items done, items in all): the `progress` argument of `bench compare`'s steps.
+    Nothing is shown while the command is quick, nor when stderr is not a terminal (a log gets no
+    carriage returns); `close` clears the line.
+    """
+
+    def __init__(self, after: float = 1.5, *, stream: Any = None, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._clock = clock or time.monotonic
+        self._start = self._clock()
+        self._after = after
+        self._stream = stream if stream is not None else sys.stderr
+        self._shown = False
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self._stream.isatty() or self._clock() - self._start < self._after:
+            return
+        line = visible(f"{what}: {done}/{total}")
+        self._stream.write(f"\r{line}\x1b[K")
+        self._stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._shown = False

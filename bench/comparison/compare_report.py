@@ -10,8 +10,10 @@ from typing import Any
 
 from bench.comparison.flips import section_flips
 from bench.comparison.paired import compare_section
-from bench.comparison.render_text import render_csv, render_json, render_markdown, render_table
-from bench.comparison.select import check_baseline, select
+from bench.comparison.render_data import render_csv, render_json
+from bench.comparison.render_markdown import render_markdown
+from bench.comparison.render_text import render_table
+from bench.comparison.select import Progress, check_baseline, select
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import atomic_write
 
@@ -33,27 +35,29 @@ def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), m
                    metrics: Sequence[str] = (), all_runs: bool = False, baseline: str | None = None,
                    examples: int = 0, fmt: str = "table", seed: int, alpha: float, to_terminal: bool = False,
                    output: Path | None = None, plot: Path | None = None, latex_ci: str = "bracket",
-                   pairwise: Mapping[str, Any] | None = None) -> Report:
+                   progress: Progress | None = None, pairwise: Mapping[str, Any] | None = None) -> Report:
     """Select runs, compare them (with `baseline`: paired tests at level `alpha`, seeded with `seed`), render
     them as `fmt` with the `examples` that differ most, and write `plot` (PNG) and `output` when given (the
     text is returned either way). Notes (a section whose numbers are not comparable) come back for the formats
     that have no place for them (csv, json) and for latex (whose captions hold them too). `latex_ci` is how
-    latex shows the CIs (`bench.comparison.render_latex.CI_STYLES`). `pairwise`: the arguments of
-    `bench.comparison.pairwise.pairwise_report` besides those above (judge, judge_options, criteria, human,
-    tasks_dirs), for the judge's and the annotators' pairwise preferences on one task."""
+    latex shows the CIs (`bench.comparison.render_latex.CI_STYLES`). `progress` is told how far reading the
+    runs and testing them has come. `pairwise`: the arguments of `bench.comparison.pairwise.pairwise_report`
+    besides those above (judge, judge_options, criteria, human, tasks_dirs), for the judge's and the
+    annotators' pairwise preferences on one task."""
     if fmt not in FORMATS:
         raise BenchError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
     if pairwise is not None and len(tasks) != 1:
         raise BenchError("a pairwise comparison (--judge, --human) is of the runs of one task", hint="give one --task")
-    sections = select(list(results_dirs), tasks=tasks, models=models, metrics=metrics, all_runs=all_runs)
+    sections = select(list(results_dirs), tasks=tasks, models=models, metrics=metrics, all_runs=all_runs,
+                      progress=progress)
     if not sections:
         raise BenchError("no run matches the selection", hint="see `bench compare` without --task/--model/--metric")
     if baseline is not None:
         check_baseline(sections, baseline)
     cache: dict = {}
-    comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache)
+    comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache, progress=progress)
                     for k, s in enumerate(sections)} if baseline is not None else None)
-    flips = section_flips(sections, baseline, metrics, examples, cache) if examples else None
+    flips = section_flips(sections, baseline, metrics, examples, cache, progress=progress) if examples else None
     pairs = None
     if pairwise is not None:
         from bench.comparison.pairwise import DISAGREEMENTS, pairwise_report

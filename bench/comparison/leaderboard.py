@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.comparison.render_text import render_csv, render_markdown
+from bench.comparison.render_data import render_csv
+from bench.comparison.render_markdown import render_markdown
 from bench.comparison.select import build_sections, collect_runs, latest_runs
 from bench.errors import BenchError, relpath
 from bench.io import atomic_write

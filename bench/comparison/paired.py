@@ -1,95 +1,35 @@
-"""Paired statistics of two runs over the examples they share: bootstrap CI, permutation test, McNemar.
+"""Paired statistics of runs against a baseline run over the examples they share: bootstrap CI, permutation
+test, McNemar.
 
-All seeded and deterministic:
-
-- the mean difference between two runs over the examples both share, with a
-  percentile *paired bootstrap* interval (Koehn, 2004, "Statistical
-  significance tests for machine translation evaluation"): examples are
-  resampled with replacement and the same resample is used for both systems.
-  The resamples are drawn by `bench.stats.bootstrap`, the one resampler,
-  with its `DEFAULT_RESAMPLES` and `DEFAULT_SEED`;
-- a two-sided *paired permutation test* (approximate randomization: Noreen,
-  1989; recommended for NLP metrics by Dror et al., 2018, "The hitchhiker's
-  guide to testing statistical significance in NLP"): under the null
-  hypothesis the two systems' outputs are exchangeable per example, so each
-  per-example difference keeps or flips its sign. Exact over all 2^n sign
-  vectors for n <= `EXACT_PERMUTATION_MAX_N`, otherwise `PERMUTATION_RESAMPLES`
-  seeded random sign vectors with the (b + 1) / (R + 1) estimate of Phipson &
-  Smyth (2010), which is never 0;
-- for exact match, McNemar's (1947) test in its exact binomial form: of the
-  examples exactly one system gets right, the count won by each system is
-  Binomial(b + c, 1/2) under the null hypothesis.
+The statistics are `bench.stats.significance`'s, all seeded and deterministic: the mean difference with a
+percentile paired bootstrap interval, a two-sided paired permutation (sign-flip) test, and for exact match
+McNemar's exact test. `compare_section` tests every (run, metric) of a table at once: the differences of all
+of them with the same number of shared examples form one matrix, tested on one draw of resamples and sign
+vectors (the draws depend only on that number and the seed, so each column gets exactly the p-value and,
+to the order of summation, the interval `compare_pair` gives it alone).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.comparison.flips import Prediction, paired_scores, run_predictions
-from bench.comparison.select import Run, Section, baseline_run
-from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
-from bench.stats.preferences import sign_test
+from bench.comparison.flips import ExampleScores, Prediction, paired_columns, paired_scores, read_scores
+from bench.comparison.select import Progress, Section, baseline_run
+from bench.results.record import RunRecord
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from bench.stats.significance import (EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, mcnemar_exact,
+                                      min_permutation_p, paired_bootstrap_ci, paired_bootstrap_cis, permutation_test,
+                                      permutation_tests)
 
-#: Runs with at most this many shared examples get the exact permutation test.
-EXACT_PERMUTATION_MAX_N = 16
-#: Random sign vectors of the Monte Carlo permutation test (not bootstrap resamples).
-PERMUTATION_RESAMPLES = 10_000
+__all__ = ["EXACT_PERMUTATION_MAX_N", "PERMUTATION_RESAMPLES", "Paired", "SectionComparison", "compare_pair",
+           "compare_section", "discordant", "mcnemar_exact", "min_permutation_p", "paired_bootstrap_ci",
+           "permutation_test"]
+
 DEFAULT_ALPHA = 0.05
-
-
-def paired_bootstrap_ci(diffs: Sequence[float] | np.ndarray, *, confidence: float = 0.95,
-                        n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> tuple[float, float]:
-    """Percentile paired bootstrap interval of the mean difference (Koehn, 2004); (nan, nan) when empty.
-
-    Resampling the per-example differences resamples the examples of both
-    systems together, which is what makes the bootstrap paired; the interval is
-    `bench.stats.bootstrap.bootstrap_ci` of the differences.
-    """
-    return bootstrap_ci(diffs, confidence=confidence, n_resamples=n_resamples, seed=seed)
-
-
-def permutation_test(diffs: Sequence[float] | np.ndarray, *, n_permutations: int = PERMUTATION_RESAMPLES,
-                     seed: int = DEFAULT_SEED) -> tuple[float, bool]:
-    """Two-sided paired permutation (sign-flip) test of mean difference 0; returns (p, exact).
-
-    Exact over all 2^n sign vectors when n <= `EXACT_PERMUTATION_MAX_N`; else
-    `n_permutations` seeded random sign vectors and p = (b + 1) / (R + 1)
-    (Phipson & Smyth, 2010). Identical systems (all differences 0) give p = 1.
-    """
-    d = np.asarray(diffs, dtype=np.float64)
-    n = d.size
-    if n == 0:
-        return (math.nan, True)
-    observed = abs(d.mean())
-    tol = 1e-9 * max(1.0, observed)  # rounding in the means must not turn a tie into a miss
-    if n <= EXACT_PERMUTATION_MAX_N:
-        signs = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1) * 2 - 1
-        stats = np.abs(signs @ d) / n
-        return (float(np.count_nonzero(stats >= observed - tol)) / 2 ** n, True)
-    rng = np.random.default_rng(seed)
-    hits = 0
-    chunk = max(1, CHUNK_CELLS // n)
-    for start in range(0, n_permutations, chunk):
-        stop = min(n_permutations, start + chunk)
-        signs = rng.integers(0, 2, size=(stop - start, n)) * 2 - 1
-        hits += int(np.count_nonzero(np.abs(signs @ d) / n >= observed - tol))
-    return ((hits + 1) / (n_permutations + 1), False)
-
-
-def min_permutation_p(n: int) -> float:
-    """The smallest p the exact two-sided sign-flip test can give with n examples."""
-    return 2.0 / 2 ** n if n <= EXACT_PERMUTATION_MAX_N else 0.0
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """Exact two-sided McNemar test (McNemar, 1947) on the discordant counts b and c: the sign test on them,
-    p = min(1, 2 * P[X <= min(b, c)]) with X ~ Binomial(b + c, 1/2) (`bench.stats.preferences.sign_test`)."""
-    return sign_test(b, c)
 
 
 def discordant(a: np.ndarray, b: np.ndarray) -> tuple[int, int] | None:
@@ -136,7 +76,7 @@ class Paired:
         return self.p_value < self.alpha
 
 
-def compare_pair(task: str, metric: str, baseline: Run, run: Run, base_preds: Mapping[str, Prediction],
+def compare_pair(task: str, metric: str, baseline: RunRecord, run: RunRecord, base_preds: Mapping[str, Prediction],
                  preds: Mapping[str, Prediction], *, seed: int = DEFAULT_SEED,
                  n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = PERMUTATION_RESAMPLES,
                  alpha: float = DEFAULT_ALPHA, direction: str = "higher") -> Paired | None:
@@ -146,12 +86,19 @@ def compare_pair(task: str, metric: str, baseline: Run, run: Run, base_preds: Ma
         return None
     d = b - a
     p, exact = permutation_test(d, seed=seed, n_permutations=n_permutations)
+    return _paired(task, metric, baseline, run, a, b, paired_bootstrap_ci(d, seed=seed, n_resamples=n_resamples),
+                   p, exact, alpha, direction)
+
+
+def _paired(task: str, metric: str, baseline: RunRecord, run: RunRecord, a: np.ndarray, b: np.ndarray,
+            ci: tuple[float, float], p: float, exact: bool, alpha: float, direction: str) -> Paired:
+    d = b - a
     counts = discordant(a, b) if metric.endswith("exact_match") else None
     return Paired(
         task=task, metric=metric, baseline_model=baseline.model, baseline_run=baseline.run_id,
-        model=run.model, run=run.run_id, n=len(ids), baseline_mean=float(a.mean()), mean=float(b.mean()),
-        diff=float(d.mean()), ci=paired_bootstrap_ci(d, seed=seed, n_resamples=n_resamples), p_value=p, exact=exact,
-        mcnemar=counts, mcnemar_p=mcnemar_exact(*counts) if counts else None, alpha=alpha, direction=direction,
+        model=run.model, run=run.run_id, n=len(d), baseline_mean=float(a.mean()), mean=float(b.mean()),
+        diff=float(d.mean()), ci=ci, p_value=p, exact=exact, mcnemar=counts,
+        mcnemar_p=mcnemar_exact(*counts) if counts else None, alpha=alpha, direction=direction,
     )
 
 
@@ -160,7 +107,7 @@ class SectionComparison:
     """Every other run of a section against the baseline run."""
 
     section: Section
-    baseline: Run | None
+    baseline: RunRecord | None
     results: tuple[Paired, ...]
     skipped: tuple[str, ...]
     """Metrics without per-example scores (no paired test possible)."""
@@ -170,33 +117,48 @@ class SectionComparison:
 
 def compare_section(section: Section, baseline_model: str, *, seed: int = DEFAULT_SEED,
                     n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = PERMUTATION_RESAMPLES,
-                    alpha: float = DEFAULT_ALPHA,
-                    cache: dict[Path, dict[str, Prediction]] | None = None) -> SectionComparison:
-    """Paired statistics for each (other run, metric) of `section`; `cache` keeps predictions read once.
+                    alpha: float = DEFAULT_ALPHA, cache: dict[Path, ExampleScores] | None = None,
+                    progress: Progress | None = None) -> SectionComparison:
+    """Paired statistics for each (other run, metric) of `section`, as `compare_pair` gives them, all at once.
 
-    Corpus-only values (`Section.corpus_only`) are never tested, whatever predictions.jsonl holds; the
-    reference row is no run and is never compared.
+    The runs' scores are read once (`cache`, shared with `bench.comparison.flips.section_flips`); `progress`
+    is told of each run read. Corpus-only values (`Section.corpus_only`) are never tested, whatever
+    predictions.jsonl holds; the reference row is no run and is never compared.
     """
     base = baseline_run(section, baseline_model)
     corpus_only = section.corpus_only_metrics
     if base is None:
         return SectionComparison(section, None, (), (), corpus_only)
     cache = {} if cache is None else cache
-    base_preds = run_predictions(base, cache)
-    results: list[Paired] = []
+    read_scores(section.runs, cache, progress, f"reading predictions ({section.title})")
+    base_scores = cache[base.path]
+    pairs: list[tuple[str, RunRecord, np.ndarray, np.ndarray]] = []
     skipped: list[str] = []
     for m in section.metrics:
         if m in corpus_only:
             continue
-        if not any(m in p.scores for p in base_preds.values()):
+        if m not in base_scores.scored:
             skipped.append(m)
             continue
         for r in section.runs:
-            if r is base:
-                continue
-            res = compare_pair(section.task, m, base, r, base_preds, run_predictions(r, cache), seed=seed,
-                               n_resamples=n_resamples, n_permutations=n_permutations, alpha=alpha,
-                               direction=section.direction(m))
-            if res is not None:
-                results.append(res)
+            if r is not base:
+                a, b = paired_columns(base_scores, cache[r.path], m)
+                if a.size:
+                    pairs.append((m, r, a, b))
+    by_n: dict[int, list[int]] = {}
+    for j, (_, _, a, _) in enumerate(pairs):
+        by_n.setdefault(a.size, []).append(j)
+    tested: dict[int, tuple[tuple[float, float], float, bool]] = {}
+    for n, columns in by_n.items():
+        if progress is not None:
+            progress(f"paired statistics ({section.title})", 0, len(pairs))
+        diffs = np.column_stack([pairs[j][3] - pairs[j][2] for j in columns])
+        cis = paired_bootstrap_cis(diffs, seed=seed, n_resamples=n_resamples)
+        ps, exact = permutation_tests(diffs, seed=seed, n_permutations=n_permutations)
+        for col, j in enumerate(columns):
+            tested[j] = ((float(cis[col, 0]), float(cis[col, 1])), float(ps[col]), exact)
+        if progress is not None:
+            progress(f"paired statistics ({section.title})", len(tested), len(pairs))
+    results = [_paired(section.task, m, base, r, a, b, *tested[j], alpha, section.direction(m))
+               for j, (m, r, a, b) in enumerate(pairs)]
     return SectionComparison(section, base, tuple(results), tuple(skipped), corpus_only)

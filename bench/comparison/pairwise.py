@@ -141,7 +141,7 @@ def compared_runs(results_dirs: Sequence[Path], task: str, models: Sequence[str]
         pairs = tuple((base, m) for m in names if m != base)
     else:
         pairs = tuple((a, b) for k, a in enumerate(names) for b in names[k + 1:])
-    predictions = {m: read_predictions(latest[m].path) for m in names}
+    predictions = {m: read_predictions(latest[m].path, latest[m]) for m in names}
     shared = {(a, b): tuple(i for i in predictions[a] if i in predictions[b]) for a, b in pairs}
     return Compared(task, tuple(names), latest, predictions, pairs, shared)
 

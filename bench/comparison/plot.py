@@ -79,7 +79,7 @@ def metric_bars(ax: Axes, section: Section, col: int) -> None:
         v = r.metrics.get(m)
         if v is None:
             continue
-        lo, hi = r.ci[m]
+        lo, hi = r.interval(m)
         err = [[v - lo], [hi - v]] if lo is not None and hi is not None else None
         ax.barh([i], [v], xerr=err, capsize=3, color=BAR_COLOUR)
     ref = section.reference.metrics.get(m) if section.reference is not None else None

@@ -14,10 +14,11 @@ import math
 from collections.abc import Mapping, Sequence
 
 from bench.comparison.flips import Flip, FlipPairs
-from bench.comparison.render_text import (REFERENCE, ci_text, fmt, fmt_p, fmt_signed, fmt_speed, header, is_best,
-                                          legend, paired_metric, paired_notes, paired_wording, section_notes)
-from bench.comparison.select import SPEED, Run, Section, Statistics
 from bench.comparison.paired import SectionComparison
+from bench.comparison.select import SPEED, Section
+from bench.comparison.wording import (REFERENCE, ci_text, fmt, fmt_p, fmt_signed, fmt_speed, header, is_best, legend,
+                                      paired_metric, paired_notes, paired_wording, section_notes)
+from bench.results.record import MetricResults, RunRecord
 from bench.version import __version__
 
 #: Colour-blind-safe palette (Okabe & Ito, 2008), one colour per model.
@@ -116,7 +117,7 @@ def bar_chart(section: Section, metric: str, colours: Mapping[str, str], uid: st
     label_w, plot_w, right, row_h, top, bottom = 104, 122, 46, 24, 26, 24
     height = top + row_h * len(runs) + bottom + (14 if ref is not None else 0)
     width = label_w + plot_w + right
-    vmin, vmax = axis_range([x for r in runs for x in (r.metrics.get(metric), *r.ci[metric])] + [ref])
+    vmin, vmax = axis_range([x for r in runs for x in (r.metrics.get(metric), *r.interval(metric))] + [ref])
     step = nice_step(vmax - vmin, 4)
 
     def x(v: float) -> float:
@@ -137,7 +138,7 @@ def bar_chart(section: Section, metric: str, colours: Mapping[str, str], uid: st
     for i, r in enumerate(runs):
         y = top + i * row_h
         v = r.metrics.get(metric)
-        lo, hi = r.ci[metric]
+        lo, hi = r.interval(metric)
         name = r.model if sum(o.model == r.model for o in runs) == 1 else f"{r.model} {r.run_id[-6:]}"
         parts.append(f'<text x="4" y="{y + row_h / 2 + 4:.1f}" font-size="12" clip-path="url(#{esc(uid)})">'
                      f'<title>{esc(r.model)} ({esc(r.run_id)})</title>{esc(_short(name, 14))}</text>')
@@ -186,7 +187,7 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
     x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
     if x1 == x0:
         x1 = x0 + 1
-    ymin, ymax = axis_range([v for r in pts for v in (r.metrics[metric], *r.ci[metric])])
+    ymin, ymax = axis_range([v for r in pts for v in (r.metrics[metric], *r.interval(metric))])
     ystep = nice_step(ymax - ymin, 4)
 
     def px(v: float) -> float:
@@ -217,7 +218,7 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
         while any(abs(ly - y0) < 12 and abs(cx - x0) < 120 for x0, y0 in placed):
             ly += 12
         placed.append((cx, ly))
-        lo, hi = r.ci[metric]
+        lo, hi = r.interval(metric)
         if lo is not None and hi is not None:
             parts.append(f'<line x1="{cx:.1f}" y1="{py(lo):.1f}" x2="{cx:.1f}" y2="{py(hi):.1f}" '
                          f'stroke="{colours[r.model]}" stroke-width="1.5"/>')
@@ -228,7 +229,7 @@ def scatter(section: Section, metric: str, colours: Mapping[str, str]) -> str:
     return "".join(parts)
 
 
-def _value_cell(section: Section, run: Run | Statistics, metric: str, *, mark: bool = True) -> str:
+def _value_cell(section: Section, run: RunRecord | MetricResults, metric: str, *, mark: bool = True) -> str:
     if metric not in run.metrics:
         return "<td>-</td>"
     v = run.metrics.get(metric)
@@ -242,7 +243,7 @@ def results_table(section: Section, colours: Mapping[str, str]) -> str:
     for r in section.runs:
         speed_cls = ' class="best"' if SPEED in section.best and r.examples_per_s == section.best[SPEED] else ""
         rows.append(f'<tr><td class="l"><span class="swatch" style="background:{colours[r.model]}"></span>'
-                    f'{esc(r.model)}</td><td class="l"><code>{esc(r.run_id)}</code></td><td>{r.n}</td>'
+                    f'{esc(r.model)}</td><td class="l"><code>{esc(r.run_id)}</code></td><td>{r.n_examples}</td>'
                     + "".join(_value_cell(section, r, m) for m in section.metrics)
                     + f'<td><span{speed_cls}>{fmt_speed(r.examples_per_s)}</span></td></tr>')
     ref = section.reference
@@ -321,7 +322,7 @@ def sentence_list(details: Mapping[str, object]) -> str:
     return "".join(out)
 
 
-def drilldown(base: Run, run: Run, flips: Sequence[Flip], *, open_: bool = False) -> str:
+def drilldown(base: RunRecord, run: RunRecord, flips: Sequence[Flip], *, open_: bool = False) -> str:
     """A collapsible list of the examples where `run` and `base` differ most."""
     metric = flips[0].metric if flips else ""
     summary = (f"{esc(run.model)} vs {esc(base.model)}: "

@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bench.comparison.render_text import fmt, is_best, section_notes
-from bench.comparison.select import Run, Section, Statistics, parse_signature
+from bench.comparison.select import Section, parse_signature
+from bench.comparison.wording import fmt, is_best, section_notes
 from bench.errors import visible
+from bench.results.record import MetricResults, RunRecord
 from bench.version import __version__
 
 #: How a cell shows the CI (`bench compare --latex-ci`).
@@ -73,7 +74,7 @@ def short_signatures(section: Section) -> str:
     return "; ".join(parts)
 
 
-def cell(section: Section, row: Run | Statistics, metric: str, ci: str, *, mark: bool) -> str:
+def cell(section: Section, row: RunRecord | MetricResults, metric: str, ci: str, *, mark: bool) -> str:
     """One value: bold where it is the column's best (and `mark`), with its CI in the `ci` style."""
     if metric not in row.metrics or row.metrics[metric] is None:
         return "--"
@@ -81,7 +82,7 @@ def cell(section: Section, row: Run | Statistics, metric: str, ci: str, *, mark:
     text = fmt(value)
     if mark and is_best(section, metric, value):
         text = r"\textbf{" + text + "}"
-    lo, hi = row.ci.get(metric, (None, None))
+    lo, hi = row.interval(metric)
     if ci == "none" or lo is None or hi is None:
         return text
     if ci == "pm":

@@ -1,6 +1,7 @@
 """Which runs to compare: reading run records, filtering, the latest runs, and the sections they form.
 
-Runs -> sections -> rows. A *section* holds the runs of one task that can share
+Runs (`bench.results.record.RunRecord`, read by `bench.results.store.read_record`) -> sections -> rows.
+A *section* holds the runs of one task that can share
 a column: the same task hash (task definition and examples), the same number
 of examples and the same signature for every metric shown. Runs that differ in
 any of these are put in a section of their own, with a note saying what
@@ -21,131 +22,36 @@ signature's ``agg`` is not ``mean``: SQuAD 2.0's best thresholds, an
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from bench.errors import BenchError
 from bench.registry import did_you_mean
-from bench.results.reading import find_run_files, no_runs_error, run_order
-from bench.results.store import averaged, is_number, measured_speed, read_run, run_metrics, slug
+from bench.results.reading import find_run_files, no_runs_error
+from bench.results.record import HIGHER, LOWER, NONE, MetricResults, RunRecord, averaged
+from bench.results.store import read_record, slug
 
 #: Column name of the throughput column in `Section.best`.
 SPEED = "examples_per_s"
-#: The directions a score can have (`bench.metrics.metric.Metric.directions`).
-HIGHER, LOWER, NONE = "higher", "lower", "none"
+#: Told how far a long step has come: (what it does, items done, items in all).
+Progress = Callable[[str, int, int], None]
 
 # ------------------------------------------------------------------ runs
 
 
-@dataclass(frozen=True)
-class Run:
-    """The parts of one run record that comparison needs."""
-
-    path: Path
-    """The run directory (holding results.json and predictions.jsonl)."""
-    task: str
-    model: str
-    run_id: str
-    task_hash: str
-    n: int
-    metrics: Mapping[str, float | None]
-    ci: Mapping[str, tuple[float | None, float | None]]
-    """(None, None) for a corpus-only value (and for a mean of no examples)."""
-    signatures: Mapping[str, str]
-    examples_per_s: float | None
-    order: tuple[str, int, str] = field(compare=False)
-    """Sort key for 'latest': (run id timestamp, results.json mtime in ns, run id)."""
-    directions: Mapping[str, str] = field(default_factory=dict, compare=False)
-    """Score -> "higher", "lower" or "none" (`score_directions`)."""
-    reference: Statistics | None = field(default=None, compare=False)
-    """The run's ``reference`` block: statistics of the task's references."""
-    unscored: Mapping[str, int] = field(default_factory=dict, compare=False)
-    """Score -> examples the metric could not score (``counts["<score>_unscored"]`` > 0): left out of its mean."""
-
-    def direction(self, metric: str) -> str:
-        return self.directions.get(metric, HIGHER)
-
-    def corpus_only(self, metric: str) -> bool:
-        """Whether `metric` is one value over the whole set (no CI, no per-example scores)."""
-        return not averaged(self.signatures.get(metric))
-
-
-@dataclass(frozen=True)
-class Statistics:
-    """Values with their 95% CIs and signatures: a run's ``reference`` block, or a section's reference row."""
-
-    metrics: Mapping[str, float | None]
-    ci: Mapping[str, tuple[float | None, float | None]]
-    signatures: Mapping[str, str]
-    counts: Mapping[str, int] = field(default_factory=dict)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if is_number(value) else None
-
-
-def _ci(ci: Any) -> tuple[float | None, float | None]:
-    return (_number(ci[0]), _number(ci[1])) if isinstance(ci, list) and len(ci) == 2 else (None, None)
-
-
-def _statistics(block: Mapping[str, Any]) -> Statistics:
-    return Statistics(metrics={k: _number(v) for k, v in block["metrics"].items()},
-                      ci={k: _ci(block["ci"].get(k)) for k in block["metrics"]},
-                      signatures={k: str(v) for k, v in block["signatures"].items()},
-                      counts={k: v for k, v in (block.get("counts") or {}).items() if isinstance(v, int)})
-
-
-def score_directions(record: Mapping[str, Any]) -> dict[str, str]:
-    """Score -> its direction, as the run's built-in metrics declare it (`Metric.direction_of`); a score of a
-    user's or an `evaluate` metric, which bench cannot ask without running its code, has the direction the run
-    recorded for it (``config.metrics[i].directions``), else "higher"."""
-    from bench.metrics import METRICS
-
-    classes = [METRICS.get(m) for m in run_metrics(record) if m in METRICS]
-    recorded: dict[str, str] = {}
-    for spec in (record.get("config") or {}).get("metrics") or []:
-        if isinstance(spec, dict) and isinstance(spec.get("directions"), dict) and spec.get("name") not in METRICS:
-            recorded.update({k: v for k, v in spec["directions"].items() if v in (HIGHER, LOWER, NONE)})
-    out: dict[str, str] = {}
-    for name in record["metrics"]:
-        found = [d for d in (cls.direction_of(name) for cls in classes) if d != HIGHER]
-        out[name] = found[0] if found else recorded.get(name, HIGHER)
-    return out
-
-
-def load_run(results_json: Path) -> Run:
-    """One results.json, read and checked by `bench.results.store.read_run`, as a `Run`."""
-    record = read_run(results_json)
-    metrics = record["metrics"]
-    run_id = record["run_id"]
-    reference = record.get("reference")
-    return Run(
-        path=results_json.parent,
-        task=record["task"],
-        model=record["model"],
-        run_id=run_id,
-        task_hash=record["task_hash"],
-        n=record["n_examples"],
-        metrics={k: _number(v) for k, v in metrics.items()},
-        ci={k: _ci(record["ci"].get(k)) for k in metrics},
-        signatures={k: str(v) for k, v in record["signatures"].items()},
-        examples_per_s=measured_speed(record),
-        order=run_order(results_json, run_id),
-        directions=score_directions(record),
-        unscored={k: v for k in metrics if isinstance(v := (record.get("counts") or {}).get(f"{k}_unscored"), int)
-                  and not isinstance(v, bool) and v > 0},
-        reference=_statistics(reference) if isinstance(reference, dict) and reference.get("metrics") else None,
-    )
-
-
-def collect_runs(paths: Sequence[Path]) -> list[Run]:
-    """All runs under `paths`; a malformed or newer-schema results.json is a `BenchError` naming it."""
+def collect_runs(paths: Sequence[Path], progress: Progress | None = None) -> list[RunRecord]:
+    """All runs under `paths`, read and checked by `bench.results.store.read_record`; a malformed or
+    newer-schema results.json is a `BenchError` naming it. `progress` is told of each file read."""
     files = find_run_files(paths)
     if not files:
         raise no_runs_error(paths)
-    return [load_run(p) for p in files]
+    out = []
+    for p in files:
+        out.append(read_record(p))
+        if progress is not None:
+            progress("reading runs", len(out), len(files))
+    return out
 
 
 def _check_names(kind: str, asked: Sequence[str], known: Iterable[str]) -> None:
@@ -156,8 +62,8 @@ def _check_names(kind: str, asked: Sequence[str], known: Iterable[str]) -> None:
                              hint=f"{kind}s in these results: {', '.join(known)}")
 
 
-def filter_runs(runs: Sequence[Run], *, tasks: Sequence[str] = (), models: Sequence[str] = (),
-                metrics: Sequence[str] = ()) -> list[Run]:
+def filter_runs(runs: Sequence[RunRecord], *, tasks: Sequence[str] = (), models: Sequence[str] = (),
+                metrics: Sequence[str] = ()) -> list[RunRecord]:
     """Runs of the asked tasks and models (names or their directory slugs) with any asked metric."""
     _check_names("task", tasks, [r.task for r in runs])
     models_known = {r.model for r in runs} | {slug(r.model) for r in runs}
@@ -170,20 +76,20 @@ def filter_runs(runs: Sequence[Run], *, tasks: Sequence[str] = (), models: Seque
     return out
 
 
-def shown_metrics(run: Run, metrics: Sequence[str] = ()) -> tuple[str, ...]:
+def shown_metrics(run: RunRecord, metrics: Sequence[str] = ()) -> tuple[str, ...]:
     """The metric columns of `run`: the asked ones it has (in the asked order), or all of its own."""
     return tuple(m for m in metrics if m in run.metrics) if metrics else tuple(run.metrics)
 
 
-def comparable_key(run: Run, metrics: Sequence[str] = ()) -> tuple:
+def comparable_key(run: RunRecord, metrics: Sequence[str] = ()) -> tuple:
     """Runs with equal keys can share a column: same task, task hash, size and metric signatures."""
     cols = shown_metrics(run, metrics)
-    return (run.task, run.task_hash, run.n, tuple((m, run.signatures[m]) for m in cols))
+    return (run.task, run.task_hash, run.n_examples, tuple((m, run.signatures[m]) for m in cols))
 
 
-def latest_runs(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Run]:
+def latest_runs(runs: Sequence[RunRecord], metrics: Sequence[str] = ()) -> list[RunRecord]:
     """The latest run of each model on each task, separately for each comparable setting."""
-    best: dict[tuple, Run] = {}
+    best: dict[tuple, RunRecord] = {}
     for r in runs:
         key = (r.model, comparable_key(r, metrics))
         if key not in best or r.order > best[key].order:
@@ -203,7 +109,7 @@ class Section:
     n: int
     metrics: tuple[str, ...]
     signatures: Mapping[str, str]
-    runs: tuple[Run, ...]
+    runs: tuple[RunRecord, ...]
     """Sorted by `ranked_by`, best first (by model name when no column has a direction)."""
     best: Mapping[str, float]
     """Column (metric or `SPEED`) -> its best value, for columns with a direction and two or more values."""
@@ -215,7 +121,7 @@ class Section:
     """Why these runs are kept apart from the task's first section."""
     directions: Mapping[str, str] = field(default_factory=dict)
     """Column -> "higher", "lower" or "none"."""
-    reference: Statistics | None = None
+    reference: MetricResults | None = None
     """The reference row: the shown statistics computed on the task's references (`section_reference`)."""
     reference_note: str | None = None
     """What the reference row leaves out, or where the runs' reference blocks disagree."""
@@ -282,7 +188,7 @@ def difference_note(first: Section, other: Section) -> str:
     return "Kept apart from the first table of this task: " + "; ".join(reasons or ["the metric columns differ"]) + "."
 
 
-def _best(runs: Sequence[Run], metrics: Sequence[str], directions: Mapping[str, str]) -> dict[str, float]:
+def _best(runs: Sequence[RunRecord], metrics: Sequence[str], directions: Mapping[str, str]) -> dict[str, float]:
     """The best value of each column with a direction (the largest, or the smallest where lower is better)
     and two or more values; a column that describes (direction "none") has no best."""
     best: dict[str, float] = {}
@@ -298,7 +204,7 @@ def _best(runs: Sequence[Run], metrics: Sequence[str], directions: Mapping[str, 
 
 
 def _rank_key(metric: str | None, direction: str):
-    def key(r: Run) -> tuple:
+    def key(r: RunRecord) -> tuple:
         v = r.metrics.get(metric) if metric is not None else None
         if v is None or not math.isfinite(v):
             return (1, 0.0, r.model, r.order)
@@ -317,8 +223,8 @@ def comparable_statistic(column: str, statistic: str) -> bool:
     return a_name == b_name and a == b
 
 
-def section_reference(runs: Sequence[Run], metrics: Sequence[str],
-                      signatures: Mapping[str, str]) -> tuple[Statistics | None, str | None]:
+def section_reference(runs: Sequence[RunRecord], metrics: Sequence[str],
+                      signatures: Mapping[str, str]) -> tuple[MetricResults | None, str | None]:
     """The reference row of a section and a note, from the runs' ``reference`` blocks.
 
     Only the shown columns are kept, and only statistics whose signature
@@ -328,7 +234,7 @@ def section_reference(runs: Sequence[Run], metrics: Sequence[str],
     row is the one most runs have (the newest run's among equals) and the
     note names the runs that differ and how.
     """
-    blocks: list[tuple[Run, tuple]] = []
+    blocks: list[tuple[RunRecord, tuple]] = []
     left_out: set[str] = set()
     for r in runs:
         ref = r.reference
@@ -339,19 +245,19 @@ def section_reference(runs: Sequence[Run], metrics: Sequence[str],
             if not comparable_statistic(signatures[m], ref.signatures[m]):
                 left_out.add(m)
                 continue
-            cols.append((m, ref.signatures[m], ref.metrics[m], tuple(ref.ci.get(m, (None, None)))))
+            cols.append((m, ref.signatures[m], ref.metrics[m], ref.interval(m)))
         blocks.append((r, tuple(cols)))
     having = [(r, key) for r, key in blocks if key]
     if not having:
         return None, None
-    counts: dict[tuple, list[Run]] = {}
+    counts: dict[tuple, list[RunRecord]] = {}
     for r, key in having:
         counts.setdefault(key, []).append(r)
     chosen = max(counts, key=lambda k: (len(counts[k]), max(r.order for r in counts[k])))
     source = counts[chosen][0].reference
     assert source is not None
     shown = [m for m, *_ in chosen]
-    stats = Statistics(metrics={m: v for m, _, v, _ in chosen}, ci={m: ci for m, _, _, ci in chosen},
+    stats = MetricResults(metrics={m: v for m, _, v, _ in chosen}, ci={m: ci for m, _, _, ci in chosen},
                        signatures={m: sig for m, sig, _, _ in chosen}, counts=dict(source.counts))
     notes: list[str] = []
     if left_out:
@@ -380,12 +286,12 @@ def section_reference(runs: Sequence[Run], metrics: Sequence[str],
     return stats, " ".join(notes) or None
 
 
-def build_sections(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Section]:
+def build_sections(runs: Sequence[RunRecord], metrics: Sequence[str] = ()) -> list[Section]:
     """Group runs into sections: by task (sorted), then by comparable setting (largest, then newest, first)."""
-    groups: dict[tuple, list[Run]] = {}
+    groups: dict[tuple, list[RunRecord]] = {}
     for r in runs:
         groups.setdefault(comparable_key(r, metrics), []).append(r)
-    by_task: dict[str, list[list[Run]]] = {}
+    by_task: dict[str, list[list[RunRecord]]] = {}
     for key, members in groups.items():
         if key[3]:  # at least one metric column
             by_task.setdefault(key[0], []).append(members)
@@ -401,7 +307,7 @@ def build_sections(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Sec
             members = sorted(members, key=_rank_key(head, directions.get(head or "", HIGHER)))
             signatures = {m: members[0].signatures[m] for m in cols}
             reference, reference_note = section_reference(members, cols, signatures)
-            s = Section(task=task, task_hash=members[0].task_hash, n=members[0].n, metrics=cols,
+            s = Section(task=task, task_hash=members[0].task_hash, n=members[0].n_examples, metrics=cols,
                         signatures=signatures, runs=tuple(members), best=_best(members, cols, directions),
                         index=i, of=len(ordered), directions=directions, reference=reference,
                         reference_note=reference_note)
@@ -414,16 +320,16 @@ def build_sections(runs: Sequence[Run], metrics: Sequence[str] = ()) -> list[Sec
 
 
 def select(paths: Sequence[Path], *, tasks: Sequence[str] = (), models: Sequence[str] = (),
-           metrics: Sequence[str] = (), all_runs: bool = False) -> list[Section]:
-    """Collect, filter and group runs: what `bench compare` shows."""
-    runs = filter_runs(collect_runs(paths), tasks=tasks, models=models, metrics=metrics)
+           metrics: Sequence[str] = (), all_runs: bool = False, progress: Progress | None = None) -> list[Section]:
+    """Collect, filter and group runs: what `bench compare` shows (`progress` is told of each run read)."""
+    runs = filter_runs(collect_runs(paths, progress), tasks=tasks, models=models, metrics=metrics)
     if not all_runs:
         runs = latest_runs(runs, metrics)
     return build_sections(runs, metrics)
 
 
 
-def baseline_run(section: Section, model: str) -> Run | None:
+def baseline_run(section: Section, model: str) -> RunRecord | None:
     """The section's run of `model` (a name or its directory slug; the latest, if several)."""
     mine = [r for r in section.runs if r.model == model or slug(r.model) == model]
     return max(mine, key=lambda r: r.order) if mine else None

@@ -3,7 +3,7 @@
 ratings.py reads rated summaries (a ratings file, SummEval's annotation file,
 or run directories with a ratings file) onto a documents x systems grid;
 scores.py gives each summary its metric scores (bench's metrics computed on the
-rows, or the scores runs stored); stats.py computes Kendall tau-b, Spearman and
+rows, or the scores runs stored); levels.py computes Kendall tau-b, Spearman and
 Pearson at summary and system level with seeded bootstrap intervals, paired
 tests between metrics and Krippendorff's alpha; render.py writes the tables.
 `correlate_ratings` runs the whole chain.
@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.correlation.ratings import RatedSummaries, read_ratings, read_runs_with_ratings, read_study, study_file
 from bench.correlation.scores import DEFAULT_METRICS, choose_scores
-from bench.correlation.levels import Correlations, correlate
+from bench.correlation.levels import Correlations, check_size, correlate
 from bench.errors import BenchError, relpath
 from bench.metrics import MetricOptions
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -54,6 +54,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
         if annotators is not None:
             raise BenchError("--annotators applies to SummEval's file, not to a ratings file with runs")
         rated = read_runs_with_ratings(paths, ratings)
+    check_size(len(rated.documents), len(rated.systems), n_resamples, len(rated.summaries))
     if criteria:
         unknown = [c for c in criteria if c not in rated.criteria]
         if unknown:

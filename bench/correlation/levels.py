@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.stats.agreement import krippendorff_alpha_interval
 from bench.stats.bootstrap import CHUNK_CELLS, DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
 from bench.stats.coefficients import COEFFICIENTS, coefficients
@@ -108,6 +109,12 @@ class Correlations:
     confidence: float
 
 
+#: Most system means the system-level bootstrap may rank: resamples x systems x (metric, criterion) pairs, each
+#: resample's means ranked (n log n). About a few minutes of one core (benchmarks/COMPARE.md); beyond it a
+#: correlation is refused with a way out (fewer resamples).
+SYSTEM_RESAMPLED_MAX = 200_000_000
+
+
 def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray], *,
               annotations: Mapping[str, np.ndarray] | None = None, seed: int = DEFAULT_SEED,
               n_resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95) -> Correlations:
@@ -117,38 +124,46 @@ def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray
     `ratings` a criterion to one of the same shape (the mean rating of each
     summary); nan marks a missing value. `annotations` maps a criterion to a
     documents x systems x annotators array of the single ratings, for
-    Krippendorff's alpha.
+    Krippendorff's alpha. The resamples are drawn and used a chunk at a time
+    (`_draws`), so memory grows with the grid, not with resamples x grid.
     """
     shapes = {np.shape(a) for a in [*scores.values(), *ratings.values()]}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise ValueError(f"scores and ratings must be documents x systems arrays of one shape, got {shapes}")
     n_docs, n_sys = next(iter(shapes))
-    rng = np.random.default_rng(seed)
-    doc_idx = rng.integers(0, n_docs, size=(n_resamples, n_docs))
-    sys_idx = rng.integers(0, n_sys, size=(n_resamples, n_sys))
+    check_size(n_docs, n_sys, n_resamples, pairs=len(scores) * len(ratings))
+    pairs = [(metric, np.asarray(s, dtype=np.float64), criterion, np.asarray(h, dtype=np.float64))
+             for metric, s in scores.items() for criterion, h in ratings.items()]
 
     points: dict[tuple[str, str, str], dict[str, float]] = {}
     boots: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
     meta: dict[tuple[str, str, str], tuple[int, int]] = {}
-    for metric, s in scores.items():
-        s = np.asarray(s, dtype=np.float64)
-        for criterion, h in ratings.items():
-            h = np.asarray(h, dtype=np.float64)
-            per_doc = coefficients(s, h)
-            defined = np.isfinite(per_doc["kendall"])
+    per_doc: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for metric, s, criterion, h in pairs:
+        values = coefficients(s, h)
+        defined = np.isfinite(values["kendall"])
+        per_doc[metric, criterion] = values
+        key = ("summary", metric, criterion)
+        points[key] = {c: _nanmean(v) for c, v in values.items()}
+        boots[key] = {c: np.empty(n_resamples) for c in values}
+        meta[key] = (int(defined.sum()), int(n_docs - defined.sum()))
+        key = ("system", metric, criterion)
+        both = np.isfinite(s) & np.isfinite(h)
+        sm, hm = _system_means(s, h, both, np.arange(n_docs)[None, :])
+        points[key] = {c: float(v[0]) for c, v in coefficients(sm, hm).items()}
+        boots[key] = {c: np.empty(n_resamples) for c in COEFFICIENTS}
+        meta[key] = (int(both.any(axis=0).sum()), 0)
+    for start, stop, doc_idx, sys_idx in _draws(seed, n_resamples, n_docs, n_sys):
+        for metric, s, criterion, h in pairs:
             key = ("summary", metric, criterion)
-            points[key] = {c: _nanmean(v) for c, v in per_doc.items()}
-            boots[key] = {c: _resampled_means(v, doc_idx) for c, v in per_doc.items()}
-            meta[key] = (int(defined.sum()), int(n_docs - defined.sum()))
-            key = ("system", metric, criterion)
+            for c, v in per_doc[metric, criterion].items():
+                boots[key][c][start:stop] = _resampled_means(v, doc_idx)
             both = np.isfinite(s) & np.isfinite(h)
-            sm, hm = _system_means(s, h, both, np.arange(n_docs)[None, :])
-            points[key] = {c: float(v[0]) for c, v in coefficients(sm, hm).items()}
             sm, hm = _system_means(s, h, both, doc_idx)
             sm = np.take_along_axis(sm, sys_idx, axis=1)
             hm = np.take_along_axis(hm, sys_idx, axis=1)
-            boots[key] = coefficients(sm, hm)
-            meta[key] = (int(both.any(axis=0).sum()), 0)
+            for c, v in coefficients(sm, hm).items():
+                boots[("system", metric, criterion)][c][start:stop] = v
 
     paired = _paired(scores, ratings, points, boots, confidence)
     separated = {(p.level, p.criterion, p.coefficient, p.a, p.b): p for p in paired}
@@ -165,6 +180,51 @@ def correlate(scores: Mapping[str, np.ndarray], ratings: Mapping[str, np.ndarray
     agreement = tuple(a for c, v in (annotations or {}).items() if (a := _agreement(c, v)) is not None)
     return Correlations(rows=tuple(rows), paired=tuple(paired), agreement=agreement, documents=n_docs,
                         systems=n_sys, seed=seed, resamples=n_resamples, confidence=confidence)
+
+
+#: Most cells of the documents x systems grid (one float array per metric and criterion, 8 bytes a cell).
+GRID_MAX = 10_000_000
+
+
+def check_size(documents: int, systems: int, n_resamples: int, summaries: int | None = None, pairs: int = 1) -> None:
+    """Refuse a grid of more than `GRID_MAX` cells (a file whose systems each summarise other documents), and a
+    correlation whose system-level bootstrap would rank more than `SYSTEM_RESAMPLED_MAX` means for `pairs`
+    (metric, criterion) pairs."""
+    if documents * systems > GRID_MAX:
+        rated = f" for {summaries:,} rated summaries" if summaries is not None else ""
+        raise BenchError(f"{documents:,} documents x {systems:,} systems: a grid of {documents * systems:,} "
+                         f"cells{rated}, more than bench correlate holds ({GRID_MAX:,})",
+                         hint="correlation compares systems on the same documents: keep the documents that several "
+                              "systems summarised, or correlate a part of the file at a time")
+    ranked = n_resamples * systems * pairs
+    if ranked > SYSTEM_RESAMPLED_MAX:
+        most = max(1, SYSTEM_RESAMPLED_MAX // max(1, systems * pairs))
+        per = f" x {pairs:,} metric and criterion pairs" if pairs > 1 else ""
+        raise BenchError(f"{documents:,} documents x {systems:,} systems: the system-level bootstrap would rank "
+                         f"{ranked:,} system means ({n_resamples:,} resamples x {systems:,} systems{per}), more "
+                         f"than the {SYSTEM_RESAMPLED_MAX:,} bench correlate ranks in a few minutes",
+                         hint=f"ask for {most:,} resamples or fewer (--resamples; the intervals are then coarser), "
+                              "or correlate fewer systems at a time")
+
+
+def _draws(seed: int, n_resamples: int, n_docs: int, n_sys: int):
+    """(start, stop, document indices, system indices) of each chunk of resamples.
+
+    Resample i draws row i of ``rng.integers(0, D, (R, D))`` and then, from the same generator after all of
+    those, row i of ``rng.integers(0, S, (R, S))``: two generators from the seed walk the two draws side by
+    side (the second first steps over the documents' draw), a chunk of rows at a time; numpy draws a chunk of
+    rows as the same rows of one draw.
+    """
+    documents = np.random.default_rng(seed)
+    systems = np.random.default_rng(seed)
+    skip = max(1, CHUNK_CELLS // max(1, n_docs))
+    for start in range(0, n_resamples, skip):
+        systems.integers(0, n_docs, size=(min(n_resamples, start + skip) - start, n_docs))
+    chunk = max(1, CHUNK_CELLS // (4 * max(1, n_docs, n_sys)))  # a few arrays of chunk x documents (or systems)
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        yield (start, stop, documents.integers(0, n_docs, size=(stop - start, n_docs)),
+               systems.integers(0, n_sys, size=(stop - start, n_sys)))
 
 
 def _nanmean(v: np.ndarray) -> float:
@@ -184,14 +244,21 @@ def _resampled_means(per_doc: np.ndarray, doc_idx: np.ndarray) -> np.ndarray:
 def _system_means(s: np.ndarray, h: np.ndarray, both: np.ndarray,
                   doc_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per resample (a row of drawn document indices) and system, the mean metric score and the mean rating
-    over the drawn cells where both are present; nan for a system with none."""
+    over the drawn cells where both are present; nan for a system with none. The drawn cells are summed
+    `CHUNK_CELLS` at a time (resamples, then documents)."""
     r, d = doc_idx.shape
     cells = np.stack([np.where(both, s, 0.0), np.where(both, h, 0.0), both.astype(np.float64)])  # (3, D, S)
-    sums = np.empty((3, r, s.shape[1]))
-    chunk = max(1, CHUNK_CELLS // max(1, d * s.shape[1]))
-    for start in range(0, r, chunk):
-        stop = min(r, start + chunk)
-        sums[:, start:stop] = cells[:, doc_idx[start:stop]].sum(axis=2)
+    sums = np.zeros((3, r, s.shape[1]))
+    n_sys = max(1, s.shape[1])
+    rows = max(1, CHUNK_CELLS // max(1, 3 * d * n_sys))
+    docs = d if 3 * d * n_sys <= CHUNK_CELLS else max(1, CHUNK_CELLS // (3 * n_sys))
+    for start in range(0, r, rows):
+        stop = min(r, start + rows)
+        if docs == d:
+            sums[:, start:stop] = cells[:, doc_idx[start:stop]].sum(axis=2)
+        else:  # a resample's drawn cells alone exceed a chunk: summed a block of documents at a time
+            for first in range(0, d, docs):
+                sums[:, start:stop] += cells[:, doc_idx[start:stop, first:first + docs]].sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (np.where(sums[2] > 0, sums[0] / sums[2], np.nan), np.where(sums[2] > 0, sums[1] / sums[2], np.nan))
 

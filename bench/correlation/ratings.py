@@ -28,6 +28,7 @@ Krippendorff's alpha.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ import numpy as np
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import SURROGATE_HINT, json_type, lone_surrogate, parse_jsonl, surrogate_name, where
 from bench.registry import did_you_mean
+from bench.results.record import RunRecord
 from bench.tasks.records import as_references
 
 #: The line of a ratings file, for hints.
@@ -168,6 +170,30 @@ def _identifier(obj: Mapping[str, Any], key: str, at: str, hint: str, errors: li
     return None
 
 
+class IdTypes:
+    """The JSON type of each identifier field (a document's ``id``, a ``system``), as its first line has it.
+
+    An id is read as text, so ``0`` and ``"0"`` would name one document; a file that mixes the two types for
+    a field is refused at the first line that differs, not silently merged.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[type, int]] = {}
+
+    def check(self, obj: Mapping[str, Any], key: str, lineno: int, at: str, errors: list[BenchError]) -> None:
+        value = obj.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return  # reported by `_identifier`
+        kind, first = self.first.setdefault(key, (type(value), lineno))
+        if kind is not type(value):
+            text = json.dumps(str(value), ensure_ascii=False)
+            errors.append(BenchError(
+                f"{key!r} is {json_type(value)} here ({json.dumps(value, ensure_ascii=False)}) but "
+                f"{json_type(kind())} on line {first}: {str(value)} and {text} would be one "
+                f"{'document' if key == 'id' else 'system'}",
+                where=at, hint=f"write every {key!r} the same way: all strings or all numbers"))
+
+
 def _references(obj: Mapping[str, Any], key: str, at: str, hint: str, errors: list[BenchError]) -> tuple[str, ...]:
     if key not in obj:
         errors.append(BenchError(f"missing field {key!r}", where=at, hint=hint))
@@ -200,10 +226,13 @@ def read_ratings(path: Path, *, annotators: str = "expert", texts: bool = True) 
     summaries: list[RatedSummary] = []
     errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
+    types = IdTypes()
     for lineno, obj, at in text_lines(path, rows, errors):
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
         system = _identifier(obj, "system", at, hint, problems)
+        types.check(obj, "id", lineno, at, problems)
+        types.check(obj, "system", lineno, at, problems)
         prediction = _text(obj, "prediction", at, hint, problems) if texts or "prediction" in obj else ""
         references = _references(obj, "references", at, hint, problems) if texts or "references" in obj else ()
         document = obj.get("document")
@@ -242,10 +271,13 @@ def _read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
     summaries: list[RatedSummary] = []
     errors: list[tuple[int, BenchError]] = list(syntax)
     seen: dict[tuple[str, str], int] = {}
+    types = IdTypes()
     for lineno, obj, at in text_lines(path, rows, errors):
         problems: list[BenchError] = []
         doc_id = _identifier(obj, "id", at, hint, problems)
         system = _identifier(obj, "model_id", at, hint, problems)
+        types.check(obj, "id", lineno, at, problems)
+        types.check(obj, "model_id", lineno, at, problems)
         prediction = _text(obj, "decoded", at, hint, problems)
         references = _references(obj, "references", at, hint, problems)
         document = _text(obj, "text", at, hint, problems)
@@ -317,7 +349,7 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
 
     The runs are read through `bench.comparison.select.collect_runs` and
     `bench.comparison.flips.read_predictions` (which check results.json with
-    `bench.results.store.read_run` and the per-example scores against it). A
+    `bench.results.store.read_record` and the per-example scores against it). A
     rating whose system has no run, or whose id is no example of that run,
     is an error naming its line.
     """
@@ -329,11 +361,11 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
     if len(tasks) > 1:
         raise BenchError(f"the runs are of {len(tasks)} tasks ({', '.join(tasks)}); ratings go with one task",
                          hint="pass the runs of one task, e.g. results/<task>")
-    latest: dict[str, Any] = {}
+    latest: dict[str, RunRecord] = {}
     for r in runs:
         if r.model not in latest or r.order > latest[r.model].order:
             latest[r.model] = r
-    predictions = {model: read_predictions(run.path) for model, run in latest.items()}
+    predictions = {model: read_predictions(run.path, run) for model, run in latest.items()}
     study = study_file(ratings_path)
     rated = read_study(study) if study is not None else read_ratings(ratings_path, texts=False)
     if study is not None:

@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator, Sequence
@@ -23,7 +23,8 @@ from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metri
 from bench.metrics.scoring import Scores, score_examples
 from bench.metrics.score_file import read_score_rows
 from bench.tasks.records import as_references
-from bench.results.store import (INCOMPLETE, SCHEMA_VERSION, check_example_scores, check_prediction_count, new_run_id, read_run,
+from bench.results.record import SCHEMA_VERSION, MetricResults, RunConfig, RunRecord, Timing, frozen, thawed
+from bench.results.store import (INCOMPLETE, check_example_scores, check_prediction_count, new_run_id, read_record,
                                  results_dir_of, run_directory, run_metric_specs, write_run)
 from bench.version import __version__
 
@@ -37,7 +38,7 @@ def rescore_run(
     *,
     metrics: Sequence[MetricSpec] = (),
 ) -> tuple[dict[str, Any], Path]:
-    """Rescore one run; returns (new run record, new run directory).
+    """Rescore one run; returns (the new run's record as results.json's object, its run directory).
 
     The run's own metrics are scored again, and `metrics` besides them (options
     given there for one of the run's metrics override the run's). A metric that
@@ -48,7 +49,7 @@ def rescore_run(
     is written and that run is returned.
     """
     run_dir = find_run_dir(run_dir)
-    record = read_run(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
+    record = read_record(run_dir, scores=False)  # the old scores are replaced, so they need not be sound
     specs = rescore_specs(record, metrics)
     rows = read_predictions(run_dir, record)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
@@ -73,7 +74,7 @@ def one_at_a_time(run_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], rows: list[dict[str, Any]],
+def _rescore(run_dir: Path, record: RunRecord, specs: list[MetricSpec], rows: list[dict[str, Any]],
              options: MetricOptions, output_dir: Path | None, root: Path,
              metrics: Sequence[MetricSpec]) -> tuple[dict[str, Any], Path]:
     t0 = time.perf_counter()
@@ -81,24 +82,22 @@ def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], row
     score_s = time.perf_counter() - t0
     same = existing_rescore(run_dir, options, output_dir, scores=scores, metrics=metrics)
     if same is not None:
-        return read_run(same), same
-    new = {
-        **record,
-        "schema_version": SCHEMA_VERSION,
-        "run_id": new_run_id(),
-        "metrics": scores.metrics,
-        "ci": scores.ci,
-        "signatures": scores.signatures,
-        "counts": scores.counts,
-        "warnings": scores.warnings,
-        "config": {**record.get("config", {}), "metric_options": asdict(options),
-                   "metrics": scores.metric_records(specs), "rescored_from": record["run_id"]},
+        return read_record(same).to_dict(), same
+    new = replace(
+        record,
+        schema_version=SCHEMA_VERSION,
+        run_id=new_run_id(),
+        scores=MetricResults.from_dict(scores.metrics, scores.ci, scores.signatures, scores.counts),
+        reference=MetricResults.from_dict(**scores.reference) if scores.reference else None,
+        warnings=tuple(scores.warnings),
+        config=RunConfig(frozen({**record.config.fields, "metric_options": asdict(options),
+                                 "metrics": scores.metric_records(specs), "rescored_from": record.run_id})),
         # nothing was predicted: the original's throughput is not this run's
-        "timing": {**record.get("timing", {}), "score_s": score_s, "examples_per_s": None},
-    }
-    new.pop("reference", None)
-    if scores.reference:
-        new["reference"] = scores.reference
+        timing=Timing(frozen({**record.timing.fields, "score_s": score_s, "examples_per_s": None})),
+        absent=record.absent - {"schema_version", "metrics", "ci", "signatures", "counts", "warnings", "config",
+                                "timing"},
+        path=None, mtime_ns=0,
+    )
     new_rows = []
     for r, s, d in zip(rows, scores.per_example, scores.details):
         row = {**r, "scores": s}
@@ -106,22 +105,22 @@ def _rescore(run_dir: Path, record: dict[str, Any], specs: list[MetricSpec], row
         if d:
             row["details"] = d
         new_rows.append(row)
-    return new, write_run(root, new, new_rows)
+    return new.to_dict(), write_run(root, new, new_rows)
 
 
-def rescore_specs(record: dict[str, Any], metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
+def rescore_specs(record: RunRecord, metrics: Sequence[MetricSpec] = ()) -> list[MetricSpec]:
     """The run's metrics (with their options) and `metrics` added; each resolved now, before any scoring."""
     specs = with_extras([MetricSpec(m["name"], m["settings"]) for m in run_metric_specs(record)], metrics)
     for spec in specs:
         cls = resolve_metric(spec.name)
-        task_type = record.get("task_type")
+        task_type = record.task_type
         if cls.task_types and task_type not in cls.task_types:
             raise BenchError(f"metric {spec.name!r} does not apply to {task_type} tasks",
                              hint=f"it scores {', '.join(cls.task_types)} tasks")
     return specs
 
 
-def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: MetricOptions,
+def fresh_scores(record: RunRecord, rows: list[dict[str, Any]], options: MetricOptions,
                  specs: Sequence[MetricSpec] | None = None, run_dir: Path | None = None) -> Scores:
     """The scores of a run's predictions (`read_predictions` rows) under `options`."""
     specs = list(specs) if specs is not None else rescore_specs(record)
@@ -140,14 +139,14 @@ def fresh_scores(record: dict[str, Any], rows: list[dict[str, Any]], options: Me
                           if run_dir is not None else None, where=where)
 
 
-def task_documents(record: dict[str, Any], ids: Sequence[str], run_dir: Path | None) -> list[str]:
+def task_documents(record: RunRecord, ids: Sequence[str], run_dir: Path | None) -> list[str]:
     """The documents of a run's examples, from the task definition it was made with (`config.task.path`), which
     must still hash as it did (`bench.tasks.examples.documents_of`)."""
     from bench.tasks.examples import documents_of
 
     from bench.metrics.catalog import task_metric_problem
 
-    return documents_of(((record.get("config") or {}).get("task") or {}).get("path"), record.get("task_hash"), ids,
+    return documents_of(record.config.task.get("path"), record.task_hash, ids,
                         where=relpath(run_dir) if run_dir is not None else None,
                         hint="the metric reads each example's document from the run's task; restore the task "
                              "definition and its fixture as they were, or run the model again",
@@ -171,10 +170,10 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     rescoring.
     """
     run_dir = find_run_dir(run_dir)
-    record = read_run(run_dir, scores=False)
+    record = read_record(run_dir, scores=False)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     model_dir = run_directory(root, record).parent
-    lineage = {record["run_id"], (record.get("config") or {}).get("rescored_from")} - {None}
+    lineage = {record.run_id, record.config.rescored_from} - {None}
     wanted = asdict(options)
     wanted_metrics = [s.record() for s in rescore_specs(record, metrics)]
     mine: list[tuple[Any, ...]] | None = None
@@ -182,12 +181,11 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
         if candidate.parent.name.startswith("."):
             continue  # a run still being written
         try:
-            other = read_run(candidate)
-            config = other.get("config") or {}
-            if not (other["run_id"] in lineage or config.get("rescored_from") in lineage) \
-                    or other["task_hash"] != record["task_hash"] or config.get("metric_options") != wanted \
+            other = read_record(candidate)
+            if not (other.run_id in lineage or other.config.rescored_from in lineage) \
+                    or other.task_hash != record.task_hash or thawed(other.config.metric_options) != wanted \
                     or run_metric_specs(other) != wanted_metrics \
-                    or not all(sig.endswith(f"|bench:{__version__}") for sig in other["signatures"].values()):
+                    or not all(sig.endswith(f"|bench:{__version__}") for sig in other.signatures.values()):
                 continue
             rows = prediction_lines(candidate.parent / "predictions.jsonl")
             check_prediction_count(candidate.parent / "predictions.jsonl", len(rows), other)
@@ -232,7 +230,7 @@ def find_run_dir(path: Path) -> Path:
     return path
 
 
-def read_predictions(run_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+def read_predictions(run_dir: Path, record: RunRecord | dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of a run's predictions.jsonl, checked line by line and counted against its record.
 
     Each row's id and references are as `bench score` reads them: the id a

@@ -26,7 +26,8 @@ from bench.models import ModelSpec
 from bench.models.model import no_answer_score
 from bench.runtime.memory import is_out_of_memory
 from bench.results.provenance import iso_time, provenance
-from bench.results.store import SCHEMA_VERSION, new_run_id, write_run
+from bench.results.record import SCHEMA_VERSION, MetricResults, Provenance, RunConfig, RunRecord, Timing, frozen
+from bench.results.store import new_run_id, write_run
 from bench.tasks.examples import load_examples
 from bench.tasks.records import Example, Task
 
@@ -216,7 +217,7 @@ def run_pair(
     options: RunOptions,
     on_batch: Callable[[int], None] | None = None,
     note: Callable[[str], None] | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[RunRecord, list[dict[str, Any]]]:
     """Run one model on one task's examples; returns (run record, prediction rows).
 
     Steps: look the examples up in the prediction cache, predict the missing
@@ -411,23 +412,20 @@ def gather_predictions(world: distributed.World, done: dict[str, str],
 
 def run_record(spec: ModelSpec, task: Task, options: RunOptions, scores: Scores, *, n: int,
                model_config: Mapping[str, Any], batch_size: int | str | None, cache: Mapping[str, Any],
-               provenance: Mapping[str, Any], timing: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
-    """The run record of one (model, task) pair, in results.json's field order."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": new_run_id(),
-        "model": spec.name,
-        "task": task.name,
-        "task_type": task.type,
-        "task_version": task.version,
-        "task_hash": task.hash,
-        "n_examples": n,
-        "metrics": scores.metrics,
-        "ci": scores.ci,
-        "signatures": scores.signatures,
-        "counts": scores.counts,
-        **({"reference": scores.reference} if scores.reference else {}),
-        "config": {
+               provenance: Mapping[str, Any], timing: Mapping[str, Any], warnings: list[str]) -> RunRecord:
+    """The run record of one (model, task) pair."""
+    return RunRecord(
+        schema_version=SCHEMA_VERSION,
+        run_id=new_run_id(),
+        model=spec.name,
+        task=task.name,
+        task_type=task.type,
+        task_version=task.version,
+        task_hash=task.hash,
+        n_examples=n,
+        scores=MetricResults.from_dict(scores.metrics, scores.ci, scores.signatures, scores.counts),
+        reference=MetricResults.from_dict(**scores.reference) if scores.reference else None,
+        config=RunConfig(frozen({
             "seed": options.seed,
             "limit": options.limit,
             "sample": options.sample,
@@ -438,11 +436,11 @@ def run_record(spec: ModelSpec, task: Task, options: RunOptions, scores: Scores,
             "task": {"path": str(task.path), **task.data_source(), "generation": dict(task.generation),
                      "summary_sentences": task.summary_sentences, "metrics": list(task.metrics)},
             "cache": dict(cache),
-        },
-        "provenance": dict(provenance),
-        "timing": dict(timing),
-        "warnings": warnings,
-    }
+        })),
+        provenance=Provenance(frozen(dict(provenance))),
+        timing=Timing(frozen(dict(timing))),
+        warnings=tuple(warnings),
+    )
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[str],
@@ -471,7 +469,7 @@ def run(
     *,
     explicit_tasks: bool = False,
     progress: Any = None,
-) -> list[tuple[dict[str, Any], Path]]:
+) -> list[tuple[RunRecord, Path]]:
     """Run every compatible (model, task) pair and write each run directory."""
     pairs = check_pairs(specs, tasks, explicit_tasks)
     for spec in {id(spec): spec for spec, _ in pairs}.values():

@@ -114,12 +114,24 @@ def read_prediction_rows(run_dir: Path, record: Mapping[str, Any] | None = None,
     results.json (read here when not given, after the lines); `hint` is the hint
     of a missing file.
     """
+    path, rows = prediction_lines(run_dir, hint=hint)
+    if record is None:
+        record = read_run(run_dir)
+    check_prediction_count(path, len(rows), record)
+    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
+    return [obj for _, obj in rows]
+
+
+def prediction_lines(run_dir: Path, *, hint: str = DAMAGED) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
+    """(path, (line number, object) of each line) of `run_dir`/predictions.jsonl: the checks of
+    `read_prediction_rows` of each line on its own (every problem at once, in line order), not yet those against
+    the run's results.json (the number of lines and the scores), which its caller makes."""
     path = run_dir / "predictions.jsonl"
     data = read_bytes(path, what="predictions", hint=hint)
     rows, problems = parse_jsonl(path, data=data, hint=DAMAGED) if data.strip() else ([], [])
     maybe_surrogate = surrogate_escape_lines(data)
     seen: set[str] = set()
-    out: list[dict[str, Any]] = []
+    out: list[tuple[int, dict[str, Any]]] = []
     for lineno, obj in rows:
         if not is_prediction_row(obj):
             problems.append((lineno, BenchError(
@@ -133,15 +145,11 @@ def read_prediction_rows(run_dir: Path, record: Mapping[str, Any] | None = None,
                                                 where=where(path, lineno), hint=DAMAGED)))
         else:
             seen.add(obj["id"])
-            out.append(obj)
+            out.append((lineno, obj))
     if problems:
         problems.sort(key=lambda p: p[0])
         raise problems[0][1] if len(problems) == 1 else BenchErrors([e for _, e in problems])
-    if record is None:
-        record = read_run(run_dir)
-    check_prediction_count(path, len(out), record)
-    check_example_scores(path, [(lineno, obj["scores"]) for lineno, obj in rows], record)
-    return out
+    return path, out
 
 
 #: What makes `read_prediction_table` leave a file to bench's own reader: a NaN or Infinity where a JSON value

@@ -25,22 +25,23 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
 from bench.io import (NonFiniteNumber, atomic_path, json_line, json_text, lone_surrogate, loads, read_bytes,
                       surrogate_name)
+from bench.results.record import (RESULT_FIELDS, SCHEMA_VERSION, TIMING_NUMBERS, RunRecord, averaged, is_number,
+                                  metric_names, metric_specs)
+from bench.results.record import measured_speed as record_speed
+from bench.results.record import number as finite_float
 
-#: 2: metrics beyond ROUGE and SQuAD (``config.metrics``), corpus-only values with a null CI, the
-#: ``reference`` block. Version 1 records are read as they are.
-SCHEMA_VERSION = 2
-
-#: Field order of results.json; part of the format.
-RESULT_FIELDS = (
-    "schema_version", "run_id", "model", "task", "task_type", "task_version", "task_hash",
-    "n_examples", "metrics", "ci", "signatures", "counts", "reference", "config", "provenance", "timing", "warnings",
-)
+__all__ = ["RESULT_FIELDS", "SCHEMA_VERSION", "RunRecord", "averaged", "finite_float", "is_number", "read_record",
+           "read_run", "run_metric_specs", "run_metrics", "write_run"]
 
 #: Hints of `read_run`'s errors.
 DAMAGED = "the file is damaged; delete this run directory and run again"
@@ -69,8 +70,10 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def run_directory(results_dir: Path, record: Mapping[str, Any]) -> Path:
+def run_directory(results_dir: Path, record: RunRecord | Mapping[str, Any]) -> Path:
     """Where a run record is written: ``<results_dir>/<task>/<model>/<run-id>``."""
+    if isinstance(record, RunRecord):
+        return results_dir / slug(record.task) / slug(record.model) / record.run_id
     return results_dir / slug(record["task"]) / slug(record["model"]) / record["run_id"]
 
 
@@ -89,9 +92,14 @@ def ordered_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable[Mapping[str, Any]]) -> Path:
-    """Write a run directory atomically (temporary directory, one rename); returns its path."""
+def write_run(output_dir: Path, record: RunRecord | Mapping[str, Any],
+              predictions: Iterable[Mapping[str, Any]]) -> Path:
+    """Write a run directory atomically (temporary directory, one rename); returns its path.
+
+    `record` is a `RunRecord` (`RunRecord.to_dict` is written), or a results.json object as it is.
+    """
     final = run_directory(output_dir, record)
+    fields = record.to_dict() if isinstance(record, RunRecord) else ordered_record(record)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -104,7 +112,7 @@ def write_run(output_dir: Path, record: Mapping[str, Any], predictions: Iterable
         with atomic_path(final, what="the run directory", hint=WRITE_FAILED, exit_code=3) as tmp:
             tmp.mkdir()
             _write_synced(tmp / "predictions.jsonl", (json_line(p) + "\n" for p in predictions))
-            _write_synced(tmp / "results.json", [json_text(ordered_record(record))])
+            _write_synced(tmp / "results.json", [json_text(fields)])
     except UnicodeEncodeError as e:  # an unpaired surrogate ("\ud800") cannot be written as UTF-8
         raise BenchError(f"cannot write the run directory: text holds an unpaired surrogate "
                          f"\\u{ord(e.object[e.start]):04x}, which is not Unicode text", where=relpath(final),
@@ -142,6 +150,18 @@ def read_run(path: Path, *, scores: bool = True) -> dict[str, Any]:
     if scores:
         check_scores(record, where)
     return record
+
+
+def read_record(path: Path, *, scores: bool = True) -> RunRecord:
+    """`read_run`, typed: the `RunRecord` of a results.json (or of the run directory holding it), with the run
+    directory and the file's modification time."""
+    p = path / "results.json" if path.is_dir() else path
+    record = read_run(p, scores=scores)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return RunRecord.from_dict(record, path=p.parent, mtime_ns=mtime)
 
 
 def parse_record(path: Path, where: str) -> dict[str, Any]:
@@ -221,11 +241,6 @@ def check_scores(record: Mapping[str, Any], where: str) -> None:
                           "reference statistic")
 
 
-def averaged(signature: Any) -> bool:
-    """Whether a score is a mean of per-example scores (``agg:mean`` in its signature), which has a CI."""
-    return not isinstance(signature, str) or "|agg:" not in signature or "|agg:mean" in signature
-
-
 def check_score_block(record: Mapping[str, Any], metrics: Mapping[str, Any], ci: Mapping[str, Any],
                       signatures: Mapping[str, Any], where: str, kind: str) -> None:
     for name, value in metrics.items():
@@ -270,17 +285,6 @@ def check_score_block(record: Mapping[str, Any], metrics: Mapping[str, Any], ci:
         if not lo - tolerance(mean) <= mean <= hi + tolerance(mean):
             raise BenchError(f"{kind} {name!r} is {value!r}, outside its own 95% CI [{pair[0]!r}, {pair[1]!r}]",
                              where=where, hint=DAMAGED)
-
-
-def finite_float(value: Any) -> float | None:
-    """`value` as a float when it is a finite number, else None (so is an int too large for a float)."""
-    if not is_number(value):
-        return None
-    try:
-        f = float(value)
-    except OverflowError:
-        return None
-    return f if math.isfinite(f) else None
 
 
 def brief(value: Any) -> str:
@@ -346,43 +350,20 @@ def check_config(record: Mapping[str, Any], where: str) -> None:
                              where=where, hint=DAMAGED)
 
 
-#: The fields of ``timing`` that bench writes and reads back: seconds and examples per second.
-TIMING_NUMBERS = ("total_s", "load_s", "predict_s", "score_s", "examples_per_s")
-
-
 def measured_speed(record: Mapping[str, Any]) -> float | None:
-    """The run's ``timing.examples_per_s`` if the run measured it, else None.
-
-    A rescored run (``config.rescored_from``) and a run whose predictions all
-    came from the prediction cache (``timing.predicted`` or, in older records,
-    ``config.cache.predicted`` is 0) predicted nothing, so a throughput they
-    carry was measured by another run and is not theirs.
-    """
-    config = record.get("config") or {}
-    timing = record.get("timing") or {}
-    cache = config.get("cache") if isinstance(config.get("cache"), dict) else {}
-    if config.get("rescored_from") is not None or timing.get("predicted") == 0 or cache.get("predicted") == 0:
-        return None
-    return finite_float(timing.get("examples_per_s"))
+    """`RunRecord.examples_per_s` of a results.json object: its ``timing.examples_per_s`` if the run measured it."""
+    return record_speed(record.get("config") or {}, record.get("timing") or {})
 
 
 def run_metrics(record: Mapping[str, Any]) -> list[str]:
     """The metrics a checked run record was scored with: ``config.metrics`` (schema 2), else its task's, else
     the default of its task type."""
-    config = record.get("config") or {}
-    specs = config.get("metrics")
-    if isinstance(specs, list) and specs:
-        return [m["name"] if isinstance(m, dict) else m for m in specs]
-    names = (config.get("task") or {}).get("metrics")
-    return list(names) if names else ["rouge"] if record.get("task_type") == "summarization" else ["squad"]
+    return metric_names(record.get("config") or {}, record.get("task_type"))
 
 
 def run_metric_specs(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``[{"name", "settings"}]``: the metrics a run was scored with and their own options."""
-    specs = (record.get("config") or {}).get("metrics")
-    if isinstance(specs, list) and specs and all(isinstance(m, dict) for m in specs):
-        return [{"name": m["name"], "settings": dict(m.get("settings") or {})} for m in specs]
-    return [{"name": n, "settings": {}} for n in run_metrics(record)]
+    return metric_specs(record.get("config") or {}, record.get("task_type"))
 
 
 def required(record: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -396,14 +377,16 @@ def required(record: Mapping[str, Any], key: str, kind: type, where: str) -> Any
     return value
 
 
-def check_prediction_count(path: Path, n_rows: int, record: Mapping[str, Any]) -> None:
+def check_prediction_count(path: Path, n_rows: int, record: RunRecord | Mapping[str, Any]) -> None:
     """A run's predictions.jsonl (at `path`) must hold one line per example its results.json counts."""
-    if n_rows != record.get("n_examples"):
-        raise BenchError(f"predictions.jsonl has {n_rows} examples but its results.json says "
-                         f"{record.get('n_examples')!r}", where=relpath(path), hint=INCOMPLETE)
+    n = record.n_examples if isinstance(record, RunRecord) else record.get("n_examples")
+    if n_rows != n:
+        raise BenchError(f"predictions.jsonl has {n_rows} examples but its results.json says {n!r}",
+                         where=relpath(path), hint=INCOMPLETE)
 
 
-def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]], record: Mapping[str, Any]) -> None:
+def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]],
+                         record: RunRecord | Mapping[str, Any]) -> None:
     """The per-example scores of a run's predictions.jsonl (at `path`) must agree with its results.json.
 
     `rows` holds (line number, ``scores`` object) for every line. Each score
@@ -413,75 +396,95 @@ def check_example_scores(path: Path, rows: Sequence[tuple[int, Mapping[str, Any]
     Whatever reads per-example scores (paired statistics, flipped examples)
     checks them here first, so they can never disagree with the table.
     """
+    score_matrix(path, [scores for _, scores in rows], record, [k for k, _ in rows])
+
+
+def score_matrix(path: Path, scores: Sequence[Mapping[str, Any]], record: RunRecord | Mapping[str, Any],
+                 linenos: Sequence[int]) -> tuple[tuple[str, ...], np.ndarray]:
+    """`check_example_scores` of the ``scores`` objects of a predictions.jsonl's lines (at `linenos`), and the
+    scores as one matrix: (score names in the order they first appear, lines x names float64 array, NaN where a
+    line has no score of that name).
+
+    The usual file (every value a float in range) is checked a column at a time; a problem is looked for line
+    by line, so each is reported as `check_example_scores` always did.
+    """
+    record = record.to_dict() if isinstance(record, RunRecord) else record
     where = relpath(path)
     metrics = record.get("metrics") or {}
-    for name in dict.fromkeys(n for _, scores in rows for n in scores):
+    names = tuple(dict.fromkeys(chain.from_iterable(scores)))
+    whole = _whole_matrix(scores, names)
+    matrix = np.full((len(scores), len(names)), np.nan) if whole is None else whole
+    for col, name in enumerate(names):
         lo, hi = score_range(record, name)
+        if whole is not None:  # every line has every score, each a float
+            at, values = range(len(scores)), whole[:, col]
+            if np.all(np.isfinite(values)) and np.all((values >= lo - _tolerances(values))
+                                                      & (values <= hi + _tolerances(values))):
+                _check_mean(where, name, values, metrics)
+                continue
         unscored = (record.get("counts") or {}).get(f"{name}_unscored", 0)
-        given = [scores[name] for _, scores in rows if name in scores]
-        absent = len(rows) - len(given)
+        column = [s.get(name, _ABSENT) for s in scores]
+        absent = column.count(_ABSENT)
         if absent and absent != unscored:
-            lineno = next(k for k, scores in rows if name not in scores)
+            lineno = linenos[column.index(_ABSENT)]
             raise BenchError(f"no {name!r} score (other lines have one"
                              + (f"; results.json counts {unscored} unscored, {absent} lines have none)" if unscored
                                 else ")"), where=f"{where}:{lineno}", hint=EDITED)
-        values = sound_scores(given, lo, hi)
-        if values is None:  # some score is not a finite number in range: find the first, for its message
-            _first_unsound_score(where, rows, name, lo, hi)
-            values = [float(v) for v in given]
-        expected = finite_float(metrics.get(name))
-        if values and expected is not None:
-            mean = math.fsum(values) / len(values)
-            if abs(mean - expected) > tolerance(expected):
-                raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
-                                 f"{expected!r}", where=where, hint=EDITED)
+        at = [k for k, v in enumerate(column) if v is not _ABSENT] if absent else range(len(column))
+        present = [column[k] for k in at] if absent else column
+        values = np.array(present, dtype=np.float64) if all(type(v) is float for v in present) else None
+        if values is None or not np.all(np.isfinite(values)) or not np.all(
+                (values >= lo - _tolerances(values)) & (values <= hi + _tolerances(values))):
+            for k in at:  # the first problem, as one message naming its line
+                v = column[k]
+                f = finite_float(v)
+                if f is None:
+                    problem = f"score {name!r} is {brief(v)}, not a finite number"
+                elif not lo - tolerance(f) <= f <= hi + tolerance(f):
+                    problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
+                else:
+                    continue
+                raise BenchError(problem, where=f"{where}:{linenos[k]}", hint=EDITED)
+            values = np.array([float(v) for v in present], dtype=np.float64)  # ints in range
+        matrix[at, col] = values
+        _check_mean(where, name, values, metrics)
+    return names, matrix
 
 
-def sound_scores(values: list[Any], lo: float, hi: float) -> list[float] | None:
-    """`values` as floats when every one is a finite number within [lo, hi] (to `tolerance`), else None.
-
-    One pass over numpy arrays rather than a check per value: a run of 1,000,000 examples and 14 scores
-    is checked in a fraction of a second.
-    """
-    import numpy as np
-
-    if not set(map(type, values)) <= {float, int}:  # a bool, a string, null, a list: not a score
+def _whole_matrix(scores: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> np.ndarray | None:
+    """The lines x names matrix when every line has every score and each is a float (the usual file), else None."""
+    if not names or not all(len(s) == len(names) for s in scores):
         return None
-    try:
-        a = np.array(values, dtype=np.float64)
-    except OverflowError:  # an int too large for a float
+    rows = list(map(itemgetter(*names), scores))
+    if len(names) == 1:
+        rows = [(v,) for v in rows]
+    if set(map(type, chain.from_iterable(rows))) != {float}:
         return None
-    with np.errstate(invalid="ignore", over="ignore"):
-        tol = 1e-6 * np.maximum(100.0, np.abs(a))
-        ok = np.isfinite(a) & (lo - tol <= a) & (a <= hi + tol)
-    return a.tolist() if bool(ok.all()) else None
+    return np.array(rows, dtype=np.float64).reshape(len(scores), len(names))
 
 
-def _first_unsound_score(where: str, rows: Sequence[tuple[int, Mapping[str, Any]]], name: str, lo: float,
-                         hi: float) -> None:
-    """Raise the message of the first line whose score `name` is not a finite number within [lo, hi]."""
-    for lineno, scores in rows:
-        if name not in scores:
-            continue  # an unscored example (counted in results.json)
-        v = scores[name]
-        f = finite_float(v)
-        if f is None:
-            problem = f"score {name!r} is {brief(v)}, not a finite number"
-        elif not lo - tolerance(f) <= f <= hi + tolerance(f):
-            problem = f"score {name!r} is {v!r}, outside the metric's range {fmt_range(lo, hi)}"
-        else:
-            continue
-        raise BenchError(problem, where=f"{where}:{lineno}", hint=EDITED)
+def _check_mean(where: str, name: str, values: np.ndarray, metrics: Mapping[str, Any]) -> None:
+    """The mean of a score's per-example values must be the run's metric of that name (to `tolerance`)."""
+    expected = finite_float(metrics.get(name))
+    if len(values) and expected is not None:
+        mean = math.fsum(values.tolist()) / len(values)
+        if abs(mean - expected) > tolerance(expected):
+            raise BenchError(f"the per-example {name!r} scores average {mean!r}, but results.json says "
+                             f"{expected!r}", where=where, hint=EDITED)
+
+
+#: What `score_matrix` puts in place of a score a line does not have.
+_ABSENT = object()
+
+
+def _tolerances(values: np.ndarray) -> np.ndarray:
+    """`tolerance` of each value."""
+    return 1e-6 * np.maximum(100.0, np.abs(values))
 
 
 #: Hint when a run's predictions.jsonl and results.json disagree on its scores.
 EDITED = ("the run's predictions.jsonl and results.json disagree, so one was edited or damaged; "
           "delete this run directory and run again (or `bench rescore` it)")
-
-
-def is_number(value: Any) -> bool:
-    """An int or float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def is_count(value: Any) -> bool:

@@ -7,7 +7,7 @@ bootstrap interval from a fixed seed: the same inputs give the same interval.
 
 Every bootstrap in bench draws here: the per-run CI of each metric
 (`bootstrap_ci`) and the paired CI of a difference between two runs
-(`bench.comparison.paired.paired_bootstrap_ci`, the same interval over the
+(`bench.stats.significance.paired_bootstrap_ci`, the same interval over the
 per-example differences). Both use `DEFAULT_RESAMPLES` and `DEFAULT_SEED`, the
 values every results.json CI was computed with, so stored runs stay
 reproducible.
@@ -83,6 +83,21 @@ def resample_means_many(rows: Sequence[Sequence[float]] | np.ndarray, *, n_resam
                 np.take(x[r], sub, out=values, mode="clip")
                 np.add.reduce(values, axis=1, out=sums[r, start + b:start + b + len(sub)])
     return np.divide(sums, n, out=sums)
+
+
+def resample_counts(n: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED):
+    """How often each of n examples is drawn in each resample: (start, stop, counts) for each chunk of resamples.
+
+    counts (float64, (stop - start) x n) row i counts the examples of resample start + i, the very draw of
+    `resample_means` (row i of ``rng.integers(0, n, (n_resamples, n))``), so that counts @ values / n is each
+    resample's mean of values (up to the order of summation): the matrix form of the bootstrap, for many
+    vectors of one length at once (`bench.stats.significance`).
+    """
+    for start, stop, idx in _index_chunks(n, n_resamples, seed):
+        rows = stop - start
+        flat = idx.astype(np.int64)
+        flat += np.arange(rows, dtype=np.int64)[:, None] * n
+        yield start, stop, np.bincount(flat.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 #: Indices (resamples x examples) gathered at once by `resample_means_many`: 2 MB, a size CPU caches hold.

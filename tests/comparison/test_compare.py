@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.comparison.flips import Prediction, flipped_examples
-from bench.comparison.render_text import json_rows, render_markdown
+from bench.comparison.render_data import json_rows
+from bench.comparison.render_markdown import render_markdown
 from bench.comparison.select import SPEED, find_run_files, select
 from bench.comparison.paired import (
     PERMUTATION_RESAMPLES, compare_section, discordant, mcnemar_exact, paired_bootstrap_ci, permutation_test,

@@ -18,7 +18,9 @@ from test_compare import make_run
 from bench.comparison.flips import flip_metric, read_predictions, section_flips
 from bench.comparison.leaderboard import MARKDOWN, update_leaderboard
 from bench.comparison.render_html import bar_chart, model_colours, render_html
-from bench.comparison.render_text import json_rows, render_csv, render_markdown, render_table
+from bench.comparison.render_data import json_rows, render_csv
+from bench.comparison.render_markdown import render_markdown
+from bench.comparison.render_text import render_table
 from bench.comparison.select import select
 from bench.comparison.paired import compare_section
 from bench.metrics import METRICS, MetricInputs

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from test_compare import make_run
 
 from bench.comparison.flips import read_predictions
-from bench.comparison.render_text import paired_wording
+from bench.comparison.wording import paired_wording
 from bench.comparison.select import select
-from bench.comparison.paired import (
-    EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, compare_pair, mcnemar_exact, min_permutation_p,
-    paired_bootstrap_ci, permutation_test,
+from bench.comparison.paired import compare_pair, compare_section
+from bench.stats.significance import (
+    EXACT_PERMUTATION_MAX_N, PERMUTATION_RESAMPLES, mcnemar_exact, min_permutation_p, paired_bootstrap_ci,
+    permutation_test,
 )
 from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci
 
@@ -127,3 +128,32 @@ def test_mcnemar_exact_equals_scipy_binomtest(b, c):
 def test_mcnemar_refuses_negative_counts():
     with pytest.raises(ValueError):
         mcnemar_exact(-1, 3)
+
+
+# ------------------------------------------------------------- a whole table at once
+
+
+def test_compare_section_gives_each_run_and_metric_what_compare_pair_gives_it(tmp_path):
+    """Every (run, metric) of a table is tested in one matrix; each gets the p-value, means and McNemar of
+    testing it alone, and its interval to the order of summation."""
+    rng = np.random.default_rng(8)
+    n = 60
+    for k, model in enumerate(("base", "a", "b", "c")):
+        rouge = np.clip(rng.normal(40 + 3 * k, 15, n), 0, 100).tolist()
+        exact = (rng.random(n) < 0.4 + 0.1 * k).astype(float).tolist()
+        ids = [f"ex{i}" for i in range(n)] if model != "c" else [f"ex{i}" for i in range(5, n + 5)]  # 55 shared
+        make_run(tmp_path, model=model, scores={"rouge1": rouge, "exact_match": [100.0 * x for x in exact]},
+                 ids=ids, run_id=f"20260101T000000Z-00000{k}")
+    (s,) = select([tmp_path])
+    base = next(r for r in s.runs if r.model == "base")
+    c = compare_section(s, "base")
+    assert len(c.results) == 6 and {p.n for p in c.results} == {n, n - 5}
+    for p in c.results:
+        run = next(r for r in s.runs if r.model == p.model)
+        alone = compare_pair(s.task, p.metric, base, run, read_predictions(base.path), read_predictions(run.path),
+                             direction=p.direction)
+        assert alone is not None
+        assert (p.p_value, p.exact, p.n, p.baseline_mean, p.mean, p.diff, p.mcnemar, p.mcnemar_p) == (
+            alone.p_value, alone.exact, alone.n, alone.baseline_mean, alone.mean, alone.diff, alone.mcnemar,
+            alone.mcnemar_p)
+        assert p.ci == pytest.approx(alone.ci, rel=1e-12, abs=1e-12)

@@ -290,7 +290,7 @@ def test_a_user_metric_s_direction_is_recorded_for_compare(in_tmp, cli):
     record = json.loads(path.read_text())
     assert record["config"]["metrics"][-1] == {"name": "user_metrics:Verbosity", "settings": {},
                                                "directions": {"length_ratio": "lower"}}
-    from bench.comparison.select import score_directions
+    from bench.results.record import score_directions
 
     directions = score_directions(record)
     assert directions["length_ratio"] == "lower" and directions["rouge1"] == "higher"
