@@ -164,7 +164,8 @@ def _orders(values: Sequence[str], weighted: bool) -> list[Any]:
     return [read_verdict(v, weighted) for v in values]
 
 
-def _pair_outcome(criterion: str, i: str, x: str, y: str, one: list[Any], two: list[Any]) -> tuple[Outcome, list[Shown]]:
+def _pair_outcome(criterion: str, i: str, x: str, y: str, one: list[Any],
+                  two: list[Any]) -> tuple[Outcome, list[Shown]]:
     """The outcome of pair (x, y) on example i from its verdicts with x shown first (`one`) and y first (`two`)."""
     from bench.metrics.model_based.judge_verdicts import A, B, TIE, most_likely, order_distribution
 
@@ -252,8 +253,8 @@ def ask_judge(judge: Any, compared: Compared, settings: Any, criteria: Sequence[
     unjudged = sum(o.value is None for o in outcomes)
     if unparsed:
         notes.append(f"judge: {unparsed} of {total} replies name no better summary (A, B, or C for a tie); "
-                     f"{unjudged} of {len(outcomes)} pairs of summaries are left unjudged (an order without a verdict), "
-                     "never guessed")
+                     f"{unjudged} of {len(outcomes)} pairs of summaries are left unjudged (an order without a "
+                     "verdict), never guessed")
     parsed = total - unparsed
     if weighted and bare and bare == parsed:
         notes.append("judge: the server returned no token log-probabilities, so each verdict is the one written, "
@@ -353,7 +354,8 @@ def disagreement_metric(compared: Compared, asked: Sequence[str]) -> str | None:
 
 
 def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence[str] = (),
-                    baseline: str | None = None, judge: str | None = None, judge_options: Mapping[str, str] | None = None,
+                    baseline: str | None = None, judge: str | None = None,
+                    judge_options: Mapping[str, str] | None = None,
                     criteria: Sequence[str] = (), human: Path | None = None, tasks_dirs: Sequence[Path] = (),
                     metrics: Sequence[str] = (), examples: int = DISAGREEMENTS, seed: int) -> PairwiseReport:
     """The pairwise comparison of the latest runs of each model on `task`: the `judge`'s (with `judge_options`)

@@ -162,7 +162,8 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
             mine = [o for o in judged if (o.model, o.opponent) == (x, y)]
             longer, total = _length_stats([s for s in shown if {s.first, s.second} == {x, y}], lengths)
             diff = [lengths[(x, o.id)] - lengths[(y, o.id)] for o in mine]
-            for model, opponent, values, sign in ((x, y, [o.value for o in mine], 1), (y, x, [1 - o.value for o in mine], -1)):
+            sides = ((x, y, [o.value for o in mine], 1), (y, x, [1 - o.value for o in mine], -1))
+            for model, opponent, values, sign in sides:
                 r = win_rate(values, seed=seed)
                 rows.append({"criterion": c, "model": model, "opponent": opponent, "n": r.n, "wins": r.wins,
                              "losses": r.losses, "ties": r.ties, "win_rate": _number(r.rate),

@@ -82,7 +82,8 @@ def read_judgments(path: Path) -> tuple[str, list[Judgment]]:
         opened = open_study(study)
         if not opened.pairwise:
             raise BenchError("the study rates summaries one at a time; --human reads pairwise preferences",
-                             where=opened.source, hint="make a study with --pairwise (bench annotate new ... --pairwise)")
+                             where=opened.source,
+                             hint="make a study with --pairwise (bench annotate new ... --pairwise)")
         rows = [(f"{opened.source} (judgment {k})", r) for k, r in enumerate(judgment_rows(opened), 1)]
         source = opened.source
     else:
@@ -98,7 +99,8 @@ def read_judgments(path: Path) -> tuple[str, list[Judgment]]:
     if problems:
         raise BenchErrors(problems)
     if not out:
-        raise BenchError("no judgment yet", where=source, hint="judge pairs in the browser first (bench annotate serve)")
+        raise BenchError("no judgment yet", where=source,
+                         hint="judge pairs in the browser first (bench annotate serve)")
     return source, out
 
 

@@ -286,7 +286,8 @@ def _disagreement(d: dict[str, Any]) -> str:
     return (f'<div class="ex"><div class="head">{esc(d["id"])} ({esc(d["criterion"])}): the judge prefers '
             f'{esc(winner)} over {esc(loser)}; {esc(d["metric"])} {fmt(d["score"], 2)} ({esc(d["model"])}) vs '
             f'{fmt(d["opponent_score"], 2)} ({esc(d["opponent"])})</div><div class="small">{orders}</div>'
-            f'<div class="pair"><div><strong>{esc(d["model"])}</strong><div class="text">{esc(d["summary"])}</div></div>'
+            f'<div class="pair"><div><strong>{esc(d["model"])}</strong>'
+            f'<div class="text">{esc(d["summary"])}</div></div>'
             f'<div><strong>{esc(d["opponent"])}</strong><div class="text">{esc(d["opponent_summary"])}</div></div>'
             f'</div><details><summary>the judge\'s replies</summary><ol class="refs">{replies}</ol></details></div>')
 
@@ -307,7 +308,8 @@ def attach(text: str, fmt_name: str, report: PairwiseReport, *, to_terminal: boo
         header = next(csv.reader([text.partition("\n")[0]]))
         return text + render_pairwise_csv(report, header)
     if fmt_name == "json":
-        return json.dumps({"runs": json.loads(text), **report.as_json()}, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        data = {"runs": json.loads(text), **report.as_json()}
+        return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     end = "</body></html>"
     assert end in text, "the HTML report ends with </body></html>"
     at = text.rindex(end)

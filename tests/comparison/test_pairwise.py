@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+from pathlib import Path
 
 import choix
 import numpy as np
@@ -53,6 +54,16 @@ def pair(in_tmp):
     Setup.server = server
     yield Setup
     server.close()
+
+
+def pair_root() -> Path:
+    """The test's working directory (`in_tmp`)."""
+    return Path.cwd()
+
+
+def pair_cache() -> Path:
+    """The results directory's metric cache, where the judge's replies are kept."""
+    return pair_root() / "results" / ".cache" / "metrics"
 
 
 def by_pair(data: dict, source: str = "judge") -> dict:
@@ -199,16 +210,6 @@ def test_an_interrupted_judging_resumes_paying_only_for_the_rest(pair, cli):
     data = pair.json(cli, "--judge-opt", "concurrency=1")
     assert len(pair.server.requests) == 11 + 26 and data["counts"]["replies"] == 36
     assert by_pair(data)[("long", "short")]["win_rate"] == 1.0
-
-
-def pair_root():
-    from pathlib import Path
-
-    return Path.cwd()
-
-
-def pair_cache():
-    return pair_root() / "results" / ".cache" / "metrics"
 
 
 # ------------------------------------------------------------------ formats
