@@ -148,7 +148,6 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
               seed: int = DEFAULT_SEED) -> Aggregate:
     """Win rates, Bradley-Terry strengths and diagnostics of `prefs` per criterion; `lengths`: (model, id) ->
     the words of that model's summary of that example."""
-    index = {m: k for k, m in enumerate(models)}
     rows: list[dict[str, Any]] = []
     strengths: list[dict[str, Any]] = []
     diagnostics: dict[str, dict[str, Any]] = {}
@@ -170,16 +169,20 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
                              "ci": [_number(r.ci[0]), _number(r.ci[1])], "p": r.p,
                              "longer_share": _share(longer, total),
                              "length_diff": float(sign * np.mean(diff)) if diff else None, "source": prefs.source})
+        # the models compared on this criterion (a study may hold fewer than the runs): strengths have mean 0
+        # over them
+        met = [m for m in models if any(m in (o.model, o.opponent) for o in judged)]
+        index = {m: k for k, m in enumerate(met)}
         ids = list(dict.fromkeys(o.id for o in judged))
         where = {i: k for k, i in enumerate(ids)}
-        item_wins = np.zeros((len(ids), len(models), len(models)))
+        item_wins = np.zeros((len(ids), len(met), len(met)))
         for o in judged:
             k, i, j = where[o.id], index[o.model], index[o.opponent]
             item_wins[k, i, j] += o.value
             item_wins[k, j, i] += 1.0 - o.value
         bt = bradley_terry_ci(item_wins, seed=seed)
         ranked = []
-        for m in (m for m in models if any(m in (o.model, o.opponent) for o in judged)):
+        for m in met:
             k = index[m]
             overall = win_rate([o.value if o.model == m else 1 - o.value for o in judged if m in (o.model, o.opponent)],
                                seed=seed)

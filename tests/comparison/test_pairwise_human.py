@@ -144,3 +144,13 @@ def test_the_study_itself_reads_as_its_export(in_tmp, cli):
     # first answers, ben's ties agree with his
     assert d["first_position_share"] == 1.0 and d["first_position_wins"] == n // 2
     assert d["consistency_n"] == 4 and d["position_consistency"] == 0.5
+
+
+def test_strengths_are_over_the_models_the_annotators_compared(study, cli):
+    lines = [x for x in export_lines() if x["system_b"] != "short" and x["system_a"] != "short"]
+    (study / "two.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    code, out, err = cli("compare", "results", "-t", TASK, "--human", "two.jsonl", "--format", "json")
+    assert code == 0, err
+    bt = {r["model"]: r["strength"] for r in json.loads(out)["bradley_terry"]}
+    assert set(bt) == {"long", "medium"}  # short has a run, and no judgment: out of the model
+    assert bt["long"] == pytest.approx(-bt["medium"]) and bt["long"] > 0
