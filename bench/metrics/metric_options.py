@@ -4,6 +4,7 @@ and the options every metric that runs a model takes (`ModelOptions`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import UnionType
@@ -106,13 +107,22 @@ def convert_option(metric: str, key: str, value: Any, annotation: Any) -> Any:
             if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
                 return int(value)
         elif t is float:
+            number: float | None = None
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, str):
                 try:
-                    return float(value)
+                    number = float(value)
+                except OverflowError:  # an int too large for a float
+                    number = math.inf
+            elif isinstance(value, str):
+                try:
+                    number = float(value)
                 except ValueError:
                     pass
+            if number is not None:
+                if not math.isfinite(number):
+                    raise BenchError(f"metric {metric!r}: option {key!r} must be a finite number, got {value!r}",
+                                     hint=f"e.g. --metric-opt {metric}.{key}=VALUE")
+                return number
         elif t is str:
             if isinstance(value, str):
                 return value

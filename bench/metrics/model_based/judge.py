@@ -60,6 +60,10 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+#: Most replies asked for per example (`n`): each is a request, or a generation.
+MAX_SAMPLES = 1000
+#: Largest seed (numpy's and torch's generators take 32-bit seeds; each sample's is seed + i).
+MAX_SEED = 2**32 - 1 - MAX_SAMPLES
 #: A rubric is a page or two of text; a prompt file is read up to this size.
 MAX_PROMPT_BYTES = 1 << 20
 
@@ -134,6 +138,10 @@ def check_judge_settings(s: JudgeOptions, who: str) -> None:
     """Refuse judge settings no judge can run with; `who` names the judge in the message."""
     if s.n < 1:
         raise BenchError(f"{who}: n must be 1 or more, not {s.n}")
+    if s.n > MAX_SAMPLES:
+        raise BenchError(f"{who}: n must be at most {MAX_SAMPLES}, not {s.n}", hint="G-Eval sampled 20 replies per example")
+    if not 0 <= s.seed <= MAX_SEED:
+        raise BenchError(f"{who}: seed must be from 0 to {MAX_SEED}, not {s.seed}")
     if not (math.isfinite(s.temperature) and s.temperature >= 0):
         raise BenchError(f"{who}: temperature must be 0 or more, not {s.temperature}")
     if s.max_tokens < 1:
