@@ -142,7 +142,10 @@ def test_equals_the_rule_computed_directly(nli, style, labels, granularity):
                 assert r["entailed_by"] >= 0 and r["contradicted_by"] >= 0
     # The two maxima are separate: somewhere a sentence's best entailment and strongest contradiction come
     # from different document sentences (else this test could not tell the rule from max of differences).
-    if granularity != "document":
+    # Checked where the premises are many (sentences: 4 to 9 a document); with paragraphs (one or two a
+    # document) whether they part depends on the random weights' last digits, which differ between machines,
+    # and the same code takes the maxima at every granularity.
+    if granularity == "sentence":
         assert any(r["entailed_by"] != r["contradicted_by"] for rows in details for r in rows)
     # A summary of short sentences only has no sentence to judge: unscored, counted, left out of the mean.
     assert details[-1] == [] and result.per_example["summac_zs"][-1] is None
