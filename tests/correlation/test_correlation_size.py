@@ -50,20 +50,25 @@ def test_many_documents_and_resamples_are_drawn_a_chunk_at_a_time():
     assert peak < 48, f"{peak:.0f} MiB"
 
 
-def test_chunked_resamples_are_the_resamples_drawn_at_once():
+def test_chunked_resamples_are_the_resamples_drawn_at_once(monkeypatch):
     """The intervals are those of one draw of every resample (tests/correlation/test_correlation_stats.py has
-    them by hand on small grids); a chunk boundary inside the draw changes nothing."""
-    import bench.correlation.levels as levels
+    them by hand on small grids); a chunk boundary inside the draw changes nothing but the order in which
+    sums are taken."""
+    import bench.correlation.grid_levels as grid_levels
+    import bench.correlation.sample_level as sample_level
 
-    scores, ratings = _grid(30, 5, seed=2)
+    scores, ratings = _grid(30, 12, seed=2)
     whole = correlate(scores, ratings, n_resamples=64, seed=5)
-    saved = levels.CHUNK_CELLS
-    levels.CHUNK_CELLS = 4 * 7 * 30  # 7 resamples at a time
-    try:
-        chunked = correlate(scores, ratings, n_resamples=64, seed=5)
-    finally:
-        levels.CHUNK_CELLS = saved
-    assert chunked == whole
+    assert not any(r.withheld for r in whole.rows)
+    monkeypatch.setattr(grid_levels, "CHUNK_CELLS", 4 * 7 * 30)  # 7 resamples at a time
+    monkeypatch.setattr(sample_level, "SAMPLE_CHUNK_CELLS", 360 * 5)  # 5 resamples of the 360 summaries
+    chunked = correlate(scores, ratings, n_resamples=64, seed=5)
+    assert [(r.metric, r.criterion, r.level, r.n, r.best) for r in chunked.rows] == \
+        [(r.metric, r.criterion, r.level, r.n, r.best) for r in whole.rows]
+    for a, b in zip(chunked.rows, whole.rows):
+        for c in a.values:
+            assert a.values[c] == b.values[c]
+            assert a.ci[c] == pytest.approx(b.ci[c], abs=1e-12)
 
 
 def test_sorted_and_pairwise_coefficients_agree_around_the_switch():
