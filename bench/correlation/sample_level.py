@@ -48,21 +48,29 @@ def sample_level(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
     points: dict[Key, dict[str, float]] = {}
     boots: dict[Key, dict[str, np.ndarray]] = {}
     meta: dict[Key, tuple[int, int]] = {}
+    # one x per metric, or per (metric, criterion) for a metric that scores each criterion apart
+    grids: dict[str, list[np.ndarray]] = {}
+    for metric, s, _, _ in [*pairs, *labelled]:
+        if not any(s is g for g in grids.setdefault(metric, [])):
+            grids[metric].append(s)
+    names: dict[tuple[str, str], str] = {}
     xs: dict[str, np.ndarray] = {}
     ys: dict[str, np.ndarray] = {}
     for metric, s, criterion, h in [*pairs, *labelled]:
-        xs.setdefault(metric, s.reshape(-1)[units])
+        name = metric if len(grids[metric]) == 1 else f"{metric}\x00{criterion}"
+        names[metric, criterion] = name
+        xs.setdefault(name, s.reshape(-1)[units])
         ys.setdefault(criterion, h.reshape(-1)[units])
     binary = {c for _, _, c, _ in labelled}
     for metric, _, criterion, _ in pairs:
-        x, y = xs[metric], ys[criterion]
+        x, y = xs[names[metric, criterion]], ys[criterion]
         key = ("sample", metric, criterion)
         points[key] = {c: float(v[0]) for c, v in coefficients(x[None, :], y[None, :]).items()}
         boots[key] = {c: np.full(n_resamples, np.nan) for c in COEFFICIENTS}
         meta[key] = _counts(x, y)
     tested: list[tuple[str, str, float]] = []
     for metric, _, criterion, _ in labelled:
-        x, y = xs[metric], ys[criterion]
+        x, y = xs[names[metric, criterion]], ys[criterion]
         key = ("sample", metric, criterion)
         t = thresholds.get((metric, criterion), math.nan)
         points[key] = {"roc_auc": roc_auc(x, y), "balanced_accuracy": balanced_accuracy(x, y, t)}
@@ -72,17 +80,15 @@ def sample_level(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
             tested.append((metric, criterion, t))
     if units.size == 0 or not (pairs or labelled):
         return points, boots, meta
-    engine = ResampledCoefficients({m: xs[m] for m in dict.fromkeys(m for m, *_ in [*pairs, *labelled])},
-                                   {c: ys[c] for c in dict.fromkeys(c for _, _, c, _ in [*pairs, *labelled])},
-                                   binary=binary)
-    wanted = {(m, c) for m, _, c, _ in [*pairs, *labelled]}
-    calls = _called(xs, ys, tested)
+    engine = ResampledCoefficients(xs, ys, binary=binary, pairs={(name, c) for (_, c), name in names.items()})
+    wanted = {name: metric for (metric, _), name in names.items()}
+    calls = _called(xs, ys, [(names[m, c], c, t) for m, c, t in tested])
     for start, stop, counts in resample_counts_by_unit(units.size, n_resamples=n_resamples, seed=seed,
                                                              cells=SAMPLE_CHUNK_CELLS):
-        for (metric, criterion), values in engine(counts).items():
-            if (metric, criterion) in wanted:
+        for (name, criterion), values in engine(counts).items():
+            if names.get((wanted[name], criterion)) == name:
                 for c, v in values.items():
-                    boots[("sample", metric, criterion)][c][start:stop] = v
+                    boots[("sample", wanted[name], criterion)][c][start:stop] = v
         if tested:
             sums = calls @ counts  # for each tested pair: positives called positive, positives, the same of negatives
             for k, (metric, criterion, _) in enumerate(tested):

@@ -42,13 +42,14 @@ class ResampledCoefficients:
 
     `xs` and `ys` map names to vectors of n values (nan: missing; a unit missing either side of a pair is left
     out of that pair). The y names in `binary` hold labels 0 and 1: their pairs give ``roc_auc`` (x the
-    score), the others ``kendall``, ``spearman`` and ``pearson``. Building one sorts each vector once; a call
+    score), the others ``kendall``, ``spearman`` and ``pearson``; `pairs`, when given, limits them to those
+    (x, y) pairs. Building one sorts each vector once; a call
     with counts (n x R) costs a few passes over them per vector and per pair, and one per bit of y's distinct
     values for Kendall's discordant pairs.
     """
 
     def __init__(self, xs: Mapping[str, np.ndarray], ys: Mapping[str, np.ndarray], *,
-                 binary: Collection[str] = ()) -> None:
+                 binary: Collection[str] = (), pairs: Collection[tuple[str, str]] | None = None) -> None:
         xs = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in xs.items()}
         ys = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in ys.items()}
         sizes = {v.size for v in [*xs.values(), *ys.values()]}
@@ -59,6 +60,8 @@ class ResampledCoefficients:
         masks: dict[bytes, np.ndarray] = {}
         for a, x in xs.items():
             for b, y in ys.items():
+                if pairs is not None and (a, b) not in pairs:
+                    continue
                 mask = np.isfinite(x) & np.isfinite(y)
                 key = mask.tobytes()
                 masks.setdefault(key, mask)

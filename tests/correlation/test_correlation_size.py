@@ -104,18 +104,33 @@ def test_a_shape_that_would_take_hours_is_refused_with_a_way_out():
 
 
 def test_a_grid_of_documents_no_two_systems_share_is_refused_before_scoring(tmp_path):
-    """4,000 systems each summarising a document of its own: a 16-million-cell grid for 4,000 summaries."""
+    """4,000 documents, each summarised by two systems of its own: a 32-million-cell grid for 8,000 summaries."""
     import json
 
     from bench.correlation import correlate_ratings
     from bench.correlation.levels import GRID_MAX
 
     path = tmp_path / "diagonal.jsonl"
-    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}", "prediction": "a summary",
+    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}-{j}", "prediction": "a summary",
                                         "references": ["a reference"], "ratings": {"relevance": 3}}) + "\n"
-                            for k in range(4_000)), encoding="utf-8")
+                            for k in range(4_000) for j in range(2)), encoding="utf-8")
     with pytest.raises(BenchError) as info:
         correlate_ratings([path])
-    assert info.value.message == (f"4,000 documents x 4,000 systems: a grid of 16,000,000 cells for 4,000 rated "
+    assert info.value.message == (f"4,000 documents x 8,000 systems: a grid of 32,000,000 cells for 8,000 rated "
                                   f"summaries, more than bench correlate holds ({GRID_MAX:,})")
     assert "keep the documents that several systems summarised" in info.value.hint
+
+
+def test_one_summary_per_document_is_pooled_whatever_the_systems(tmp_path):
+    """4,000 systems each summarising a document of its own: no grid of 16 million cells, the sample level only."""
+    import json
+
+    from bench.correlation import correlate_ratings
+
+    path = tmp_path / "diagonal.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}", "prediction": "a summary",
+                                        "references": ["a reference"], "ratings": {"relevance": k % 5},
+                                        "scores": {"m": k % 7}}) + "\n" for k in range(4_000)), encoding="utf-8")
+    rated, result = _peak_mib(lambda: correlate_ratings([path], n_resamples=20))[0]
+    assert result.levels == ("sample",) and rated.pooled and result.documents == 4_000
+    assert [r.level for r in result.rows] == ["sample"] and result.rows[0].n == 4_000
