@@ -340,7 +340,8 @@ def _too_few_notes(meta: Mapping[tuple[str, str, str], tuple[int, int]], withhel
         counted = [meta[k][0] for k in meta if k[0] == level]
         how = f"{few[0]}" if len(set(counted)) == 1 else f"as few as {few[0]}"
         what = "sample level and detection" if level == "sample" and detection else f"{level} level"
-        notes.append(f"{what}: {how} {UNITS[level]}, fewer than {MIN_UNITS}: no interval, no paired test and no "
+        unit = UNITS[level] if few[0] != 1 else {"summaries": "summary"}.get(UNITS[level], UNITS[level][:-1])
+        notes.append(f"{what}: {how} {unit}, fewer than {MIN_UNITS}: no interval, no paired test and no "
                      f"best mark there; a bootstrap over so few {UNITS[level]} cannot support them")
     return notes
 

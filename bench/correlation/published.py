@@ -172,7 +172,7 @@ def read_unieval(path: Path, items: Sequence[tuple[int, Any]]) -> RatedSummaries
         scores = None
         if "predict_scores" in obj:
             scores, bad = read_scores_object(obj["predict_scores"], where(path, lineno, "predict_scores"),
-                                             "predict_scores", hint=UNIEVAL_HINT)
+                                             "predict_scores", hint=UNIEVAL_HINT, label="UniEval's score of")
             problems += bad
         if doc_id is not None and not named:
             order[doc_id] = order.get(doc_id, 0) + 1
@@ -187,7 +187,7 @@ def read_unieval(path: Path, items: Sequence[tuple[int, Any]]) -> RatedSummaries
             continue
         summaries.append(RatedSummary(doc_id, system, prediction or "", refs, document, ratings, at))
         predicted.append((lineno, at, scores))
-    by_criterion, missing, notes = gather_scores(predicted, what="predict_scores",
+    by_criterion, missing, notes = gather_scores(predicted, what="predict_scores", label="UniEval's score of",
                                                  hint="give every item UniEval's score of the same criteria, or none")
     raise_all(errors + missing)
     criterion_scores = {UNIEVAL_METRIC: by_criterion} if by_criterion else {}

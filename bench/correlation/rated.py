@@ -146,9 +146,9 @@ def read_ratings_object(value: Any, at: str, hint: str,
 
 
 def read_scores_object(value: Any, at: str, what: str = "scores",
-                       hint: str = 'e.g. "scores": {"bertscore_f1": 0.91, "my_metric": null}'
+                       hint: str = 'e.g. "scores": {"bertscore_f1": 0.91, "my_metric": null}', label: str = "score"
                        ) -> tuple[dict[str, float | None], list[BenchError]]:
-    """A line's object of name -> number or null (`what`: its field, for messages)."""
+    """A line's object of name -> number or null (`what`: its field, `label`: what a value is, for messages)."""
     if not isinstance(value, dict):
         return {}, [BenchError(f"'{what}' must be an object of name -> number, got {json_type(value)}", where=at,
                                hint=hint)]
@@ -162,7 +162,7 @@ def read_scores_object(value: Any, at: str, what: str = "scores",
         elif number(v):
             out[name] = float(v)
         else:
-            errors.append(BenchError(f"{what} {name!r} must be a finite number or null, got {_shown(v)}", where=at,
+            errors.append(BenchError(f"{label} {name!r} must be a finite number or null, got {_shown(v)}", where=at,
                                      hint=hint))
     return out, errors
 
@@ -174,7 +174,7 @@ def _shown(value: Any) -> str:
 
 
 def gather_scores(lines: Sequence[tuple[int, str, Mapping[str, float | None] | None]], *, what: str = "scores",
-                  hint: str = SCORES_HINT) -> tuple[dict[str, tuple[float, ...]], list[tuple[int, BenchError]],
+                  hint: str = SCORES_HINT, label: str = "score") -> tuple[dict[str, tuple[float, ...]], list[tuple[int, BenchError]],
                                                    list[str]]:
     """The scores of every line as per-summary tuples (nan where null), the errors of names missing on some
     lines, and a note per name left out (null) somewhere. `lines`: (line number, where, the line's scores,
@@ -194,7 +194,7 @@ def gather_scores(lines: Sequence[tuple[int, str, Mapping[str, float | None] | N
             continue
         missing = [n for n in first if n not in scores]
         if missing:
-            errors.append((lineno, BenchError(f"{what} {missing[0]!r} is missing (line {first[missing[0]]} gives it)"
+            errors.append((lineno, BenchError(f"{label} {missing[0]!r} is missing (line {first[missing[0]]} gives it)"
                                               + (f", and {len(missing) - 1} more" if len(missing) > 1 else ""),
                                               where=at, hint=hint)))
     out = {name: tuple(math.nan if s is None or s.get(name) is None else float(s[name]) for _, _, s in lines)
@@ -203,7 +203,7 @@ def gather_scores(lines: Sequence[tuple[int, str, Mapping[str, float | None] | N
     for name, values in out.items():
         left = sum(1 for v in values if math.isnan(v))
         if left:
-            notes.append(f"{what} {name!r}: no value (null) for {left} of {len(values)} summaries, left out of its "
+            notes.append(f"{label} {name!r}: no value (null) for {left} of {len(values)} summaries, left out of its "
                          "numbers")
     return out, errors, notes
 

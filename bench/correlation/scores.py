@@ -67,10 +67,10 @@ def choose_scores(asked: Sequence[str], rated: RatedSummaries, options: MetricOp
         if name in given:
             out[name] = _given(rated, name)
     for name, values in computed.items():
-        if name in out:
+        if name in out or (name in given and rated.layout != "runs"):
             where = "stored in the runs" if rated.layout == "runs" else "given in the file"
             raise BenchError(f"score {name!r} is both {where} and given by a metric asked for",
-                             hint=f"ask for {name!r} alone to use the {where.split()[0]} scores")
+                             hint=f"ask for {name!r} alone to use the {where.split()[0]} scores, or rename them")
         out[name] = rated.grid(values)
     return out
 

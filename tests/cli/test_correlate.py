@@ -59,11 +59,15 @@ def test_json_rows_match_scipy_on_the_summeval_file(in_tmp, cli):
     rows = data["rows"]
     assert {r["metric"] for r in rows} == {"rouge1", "rouge2", "rougeL", "rougeLsum"}  # ROUGE by default
     assert {r["criterion"] for r in rows} == {"coherence", "consistency", "fluency", "relevance"}
-    assert len(rows) == 4 * 4 * 2 and all(KEYS <= set(r) for r in rows)
+    assert len(rows) == 4 * 4 * 3 and all(KEYS <= set(r) for r in rows)
+    assert data["levels"] == ["summary", "system", "sample"] and data["summaries"] == 12
     scores, ratings = rouge_grid(SUMMEVAL)
     for r in rows:
         s, h = scores[r["metric"]], ratings[r["criterion"]]
-        if r["level"] == "system":
+        if r["level"] == "sample":  # the 12 summaries pooled
+            ref = scipy.stats.spearmanr(s.ravel(), h.ravel()).statistic
+            assert r["n"] == 12
+        elif r["level"] == "system":
             ref = scipy.stats.spearmanr(s.mean(axis=0), h.mean(axis=0)).statistic
             assert r["n"] == 4
         else:
@@ -72,8 +76,11 @@ def test_json_rows_match_scipy_on_the_summeval_file(in_tmp, cli):
             ref = np.mean(per_doc)
             assert r["n"] == len(per_doc)
         assert abs(r["spearman"] - ref) <= 1e-12
-        lo, hi = r["ci"]["spearman"]
-        assert lo <= hi
+        if r["level"] == "sample":
+            lo, hi = r["ci"]["spearman"]
+            assert lo <= hi and not r["withheld"]
+        else:  # 3 documents, 4 systems: too few for an interval
+            assert r["ci"]["spearman"] is None and r["withheld"] and r["best"] == []
     assert [a["criterion"] for a in data["agreement"]] == ["coherence", "consistency", "fluency", "relevance"]
     assert all(-1 <= a["alpha"] <= 1 and a["annotators"] == 3 for a in data["agreement"])
     assert data["paired"] and {"a", "b", "diff", "ci", "p", "level", "criterion", "coefficient"} <= set(data["paired"][0])
@@ -107,10 +114,10 @@ def test_md_csv_and_html(in_tmp, cli):
     assert "| metric | coherence | consistency | fluency | relevance |" in md and "wrote page.html" in err
     page = (in_tmp / "page.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page and "<script" not in page
-    assert page.count("<table>") == 6 and "Annotator agreement" in page
+    assert page.count("<table>") == 9 and "Annotator agreement" in page
     code, text, err = cli("correlate", SUMMEVAL, "-f", "csv", "--resamples", "50")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 32 and {"kendall", "kendall_lo", "kendall_hi", "best"} <= set(rows[0])
+    assert len(rows) == 48 and {"kendall", "kendall_lo", "kendall_hi", "best", "withheld"} <= set(rows[0])
     code, out, _ = cli("correlate", SUMMEVAL, "-f", "json", "--resamples", "50")
     by_key = {(r["metric"], r["criterion"], r["level"]): r for r in json.loads(out)["rows"]}
     for r in rows:
@@ -147,15 +154,17 @@ def test_constant_documents_are_skipped_and_counted(in_tmp, cli):
     assert "skips up to 1 of 4 documents" in out and "n=3" in out
 
 
-def test_one_system_prints_no_numbers_and_says_why(in_tmp, cli):
+def test_one_system_gives_the_sample_level_only_and_says_why(in_tmp, cli):
     write(in_tmp / "r.jsonl", [{"id": f"d{d}", "system": "A", "prediction": "x y", "references": ["x"],
                                 "ratings": {"relevance": d}} for d in range(3)])
     code, out, err = cli("correlate", "r.jsonl", "-f", "json", "--resamples", "10")
     assert code == 0, err
     data = json.loads(out)
-    assert all(r["kendall"] is None and r["ci"]["kendall"] is None for r in data["rows"])
+    assert data["levels"] == ["sample"] and {r["level"] for r in data["rows"]} == {"sample"}
+    assert all(r["kendall"] is None and r["ci"]["kendall"] is None for r in data["rows"])  # ROUGE is constant
+    assert [n for n in data["notes"] if "each document has one rated summary" in n]
     code, out, _ = cli("correlate", "r.jsonl", "--resamples", "10")
-    assert "with 1 system a correlation across systems is 1, -1 or undefined" in out
+    assert out.count("each document has one rated summary") == 1 and "summary level:" not in out
 
 
 # ------------------------------------------------------------------ errors
