@@ -178,6 +178,14 @@ def test_one_system_gives_the_sample_level_only_and_says_why(in_tmp, cli):
     (["r.jsonl", "r.jsonl"], "give one ratings file, got 2 paths"),
     (["."], "a run or results directory needs the ratings of its predictions"),
     (["missing.jsonl"], "missing.jsonl"),
+    (["r.jsonl", "--binary", "relevanse"], "--binary relevanse: no rating of criterion 'relevanse'. Did you mean"),
+    (["r.jsonl", "--binary", "relevance=high"], "--binary relevance=high: the cut must be a number, got 'high'"),
+    (["r.jsonl", "--threshold", "rouge1"], "--threshold expects METRIC=VALUE, got 'rouge1'"),
+    (["r.jsonl", "--threshold", "rouge1=nan"], "--threshold rouge1=nan: the value must be a finite number"),
+    (["r.jsonl", "--threshold", "rouge1=0.5"], "--threshold: no criterion is rated 0 or 1"),
+    (["r.jsonl", "--oracle-threshold"], "--oracle-threshold: no criterion is rated 0 or 1"),
+    (["r.jsonl", "--threshold", "rouge1=0.5", "--threshold-from", "r.jsonl"], "give thresholds one way"),
+    (["r.jsonl", "--binary", "relevance=2", "--threshold", "rouge9=0.5"], "no metric 'rouge9' is correlated"),
 ])
 def test_usage_errors_are_one_message(in_tmp, cli, args, expected):
     write(in_tmp / "r.jsonl", [{"id": "d", "system": s, "prediction": "x", "references": ["x"],
@@ -185,6 +193,46 @@ def test_usage_errors_are_one_message(in_tmp, cli, args, expected):
     code, out, err = cli("correlate", *args)
     assert code == 2 and not out and "Traceback" not in err
     assert err.startswith("error: ") and expected in err, err
+
+
+def test_binary_ratings_are_detection_in_every_format(in_tmp, cli):
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(40):
+        q = rng.random()
+        rows.append({"id": f"d{k}", "system": "A", "prediction": "p", "references": ["r"],
+                     "ratings": {"consistent": int(q > 0.5), "fluency": [int(q > 0.2), int(q > 0.4)]},
+                     "scores": {"detector": round(q + rng.normal(scale=0.2), 3), "other": float(rng.random())}})
+    write(in_tmp / "r.jsonl", rows)
+    code, out, err = cli("correlate", "r.jsonl", "-f", "json", "--resamples", "40", "--threshold", "detector=0.5",
+                         "--threshold", "other=0.5", "--oracle-threshold")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["criterion"] for r in data["rows"]] == ["fluency"] * 2  # averaged 0/1 of two annotators: correlated
+    assert {(d["metric"], d["criterion"]) for d in data["detection"]} == {("detector", "consistent"),
+                                                                         ("other", "consistent")}
+    d = next(d for d in data["detection"] if d["metric"] == "detector")
+    y = np.array([r["ratings"]["consistent"] for r in rows])
+    s = np.array([r["scores"]["detector"] for r in rows])
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    assert abs(d["roc_auc"] - roc_auc_score(y, s)) <= 1e-12 and d["threshold"] == 0.5
+    assert abs(d["balanced_accuracy"] - balanced_accuracy_score(y, s >= 0.5)) <= 1e-12
+    assert d["balanced_accuracy_tuned_on_test_data"] >= d["balanced_accuracy"]
+    assert data["threshold_source"] == "--threshold"
+    code, out, err = cli("correlate", "r.jsonl", "--resamples", "40", "--oracle-threshold", "--html", "p.html")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "Detection of consistent" in flat and "ROC AUC" in flat
+    assert "threshold tuned on the test data (optimistic)" in flat and "no threshold given, so no balanced" in flat
+    page = (in_tmp / "p.html").read_text(encoding="utf-8")
+    assert "Detection of consistent" in page and "tuned on the test data" in page
+    code, md, _ = cli("correlate", "r.jsonl", "--resamples", "40", "-f", "md", "--oracle-threshold")
+    assert "### Detection of consistent" in md and "tuned on the test data (optimistic)" in md
+    code, text, _ = cli("correlate", "r.jsonl", "--resamples", "40", "-f", "csv", "--oracle-threshold")
+    table = list(csv.DictReader(io.StringIO(text)))
+    detection = [r for r in table if r["level"] == "detection"]
+    assert len(detection) == 2 and all(r["roc_auc"] and r["balanced_accuracy_tuned_on_test_data"] for r in detection)
 
 
 def test_a_bad_ratings_file_writes_nothing(in_tmp, cli):
