@@ -57,7 +57,7 @@ def grid_levels(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]], levels
             grid = np.concatenate([np.where(both, s, 0.0), np.where(both, h, 0.0), both.astype(np.float64)], axis=1)
             cells[metric, criterion] = grid  # D x 3S: each document's scores, ratings and cells, system by system
             key = ("system", metric, criterion)
-            sm, hm = _means(np.ones((1, n_docs)) @ grid, n_sys)
+            sm, hm = _means(grid.sum(axis=0, keepdims=True), n_sys)
             points[key] = {c: float(v[0]) for c, v in coefficients(sm, hm).items()}
             boots[key] = {c: np.empty(n_resamples) for c in COEFFICIENTS}
             meta[key] = (int(both.any(axis=0).sum()), 0)
@@ -65,13 +65,13 @@ def grid_levels(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]], levels
         for metric, _, criterion, _ in pairs:
             if summary:
                 sums, defined = per_doc[metric, criterion]
-                k = counts @ defined
+                k = _product(counts, defined)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    means = np.where(k[:, None] > 0, (counts @ sums) / k[:, None], np.nan)
+                    means = np.where(k[:, None] > 0, _product(counts, sums) / k[:, None], np.nan)
                 for j, c in enumerate(COEFFICIENTS):
                     boots[("summary", metric, criterion)][c][start:stop] = means[:, j]
             if system:
-                sm, hm = _means(counts @ cells[metric, criterion], n_sys)
+                sm, hm = _means(_product(counts, cells[metric, criterion]), n_sys)
                 sm = np.take_along_axis(sm, sys_idx, axis=1)
                 hm = np.take_along_axis(hm, sys_idx, axis=1)
                 for c, v in coefficients(sm, hm).items():
@@ -100,6 +100,12 @@ def draws(seed: int, n_resamples: int, n_docs: int, n_sys: int):
         flat = idx + np.arange(stop - start)[:, None] * n_docs
         counts = np.bincount(flat.ravel(), minlength=(stop - start) * n_docs).reshape(stop - start, n_docs)
         yield start, stop, counts.astype(np.float64), systems.integers(0, n_sys, size=(stop - start, n_sys))
+
+
+def _product(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """counts @ values without BLAS: many small products, whose BLAS threads would spin between calls on a
+    shared machine (benchmarks/COMPARE.md)."""
+    return np.einsum("rd,d...->r...", counts, values)
 
 
 def _nanmean(v: np.ndarray) -> float:

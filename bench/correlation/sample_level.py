@@ -90,7 +90,7 @@ def sample_level(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
                 for c, v in values.items():
                     boots[("sample", wanted[name], criterion)][c][start:stop] = v
         if tested:
-            sums = calls @ counts  # for each tested pair: positives called positive, positives, the same of negatives
+            sums = np.einsum("kn,nr->kr", calls, counts)  # for each tested pair: positives called positive, positives, the same of negatives
             for k, (metric, criterion, _) in enumerate(tested):
                 tp, p, tn, n = sums[4 * k:4 * k + 4]
                 with np.errstate(invalid="ignore", divide="ignore"):

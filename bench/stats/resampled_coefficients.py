@@ -163,7 +163,7 @@ class _Group:
                     defined = (untied_x > 0) & (untied_y > 0)
                     kendall = (untied_x - side_y["tied"] + tied_both - 2 * discordant) / np.sqrt(untied_x * untied_y)
                     spearman = self._rank_products(side_x, side_y, ry) / np.sqrt(side_x["ranks2"] * side_y["ranks2"])
-                    sxy = self.products[(a, b)] @ w - side_x["sum"] * side_y["sum"] / total
+                    sxy = _weigh(self.products[(a, b)], w) - side_x["sum"] * side_y["sum"] / total
                     pearson = sxy / np.sqrt(side_x["squares"] * side_y["squares"])
                 out[(a, b)] = {c: np.where(defined, np.clip(v, -1.0, 1.0), np.nan)
                                for c, v in (("kendall", kendall), ("spearman", spearman), ("pearson", pearson))}
@@ -181,8 +181,8 @@ class _Group:
         total = 2 * middle - 1
         values = s.centred[s.order][s.starts]
         with np.errstate(invalid="ignore", divide="ignore"):
-            side["sum"] = values @ weights
-            side["squares"] = (values * values) @ weights - side["sum"] * side["sum"] / total
+            side["sum"] = _weigh(values, weights)
+            side["squares"] = _weigh(values * values, weights) - side["sum"] * side["sum"] / total
         if for_x:
             side["weighted_ranks"] = placed * (np.take(ranks, s.group_of_position, axis=0) if s.ties else ranks)
             side["order"] = s.order
@@ -202,6 +202,11 @@ def _running_sum(w: np.ndarray, leading_zero: bool = False) -> np.ndarray:
     out[0] = 0
     np.cumsum(w, axis=0, dtype=w.dtype, out=out[1:])
     return out
+
+
+def _weigh(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """v @ w without BLAS: many small products, whose BLAS threads would spin between calls on a shared machine."""
+    return np.einsum("i,ij->j", v, w)
 
 
 def _tied(w: np.ndarray) -> np.ndarray:
