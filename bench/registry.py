@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from bench.errors import BenchError
 
 T = TypeVar("T")
+
+
+#: What a name that becomes a directory under results/ may look like (a task's, or a model's given with --name).
+#: It starts and ends with a letter or digit, because a directory name drops leading and trailing '.', '_' and
+#: '-' (so 'x.', '_x' and 'x' would share one results directory).
+MAX_DIRECTORY_NAME = 100
+DIRECTORY_NAME_PATTERN = re.compile(rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{MAX_DIRECTORY_NAME - 2}}}[A-Za-z0-9])?")
+#: How to write such a name, for a hint.
+DIRECTORY_NAME_RULE = (f"use letters, digits, '-', '_' and '.', starting and ending with a letter or digit (no path "
+                       f"separators, no '..'), at most {MAX_DIRECTORY_NAME} characters")
+
+
+def is_directory_name(name: object) -> bool:
+    """Whether `name` can be a directory name under results/ as it is (`DIRECTORY_NAME_PATTERN`, no '..')."""
+    return isinstance(name, str) and DIRECTORY_NAME_PATTERN.fullmatch(name) is not None and ".." not in name
 
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -334,6 +334,31 @@ def test_bad_criteria_file(workdir, cli, case_id):
     _check(cli, workdir, "criteria", case_id, "annotate-new", _criteria_argv(f"criteria/{name}"))
 
 
+# ------------------------------------------------------------------ human pairwise judgments (bench compare --human)
+
+
+def _human_argv(path: str) -> list[str]:
+    return ["compare", "results", "-t", "news", "--human", path, "--format", "json"]
+
+
+def test_good_human_judgments_are_compared(in_tmp, cli):
+    shutil.copytree(GOOD / "results", in_tmp / "results")
+    shutil.copy(GOOD / "preferences.jsonl", in_tmp / "preferences.jsonl")
+    code, out, err = cli(*_human_argv("preferences.jsonl"))
+    assert code == 0, err
+    assert {r["model"] for r in json.loads(out)["bradley_terry"]} == {"lead-3", "textrank"}
+
+
+@pytest.mark.parametrize("case_id", list(CASES["human"]))
+def test_bad_human_judgments(in_tmp, cli, case_id):
+    case = CASES["human"][case_id]
+    shutil.copytree(GOOD / "results", in_tmp / "results")
+    (in_tmp / "human").mkdir()
+    name = _case_name(case_id, case)
+    (in_tmp / "human" / name).write_bytes(_case_bytes(case))
+    _check(cli, in_tmp, "human", case_id, "compare-human", _human_argv(f"human/{name}"))
+
+
 # ------------------------------------------------------------------ command-line options
 
 

@@ -96,14 +96,17 @@ def parse_value(text: str) -> Any:
     else the text as it is. A NaN or infinite number raises ValueError."""
     import json
 
-    from bench.io import NonFiniteNumber, loads
+    from bench.io import NonFiniteNumber, has_nonfinite, loads
 
     try:
-        return loads(text)
+        value = loads(text)
     except NonFiniteNumber as e:
         raise ValueError(f"{e} is not a finite number") from None
     except json.JSONDecodeError:  # not JSON (or nested too deeply): the text as it is
         return text
+    if has_nonfinite(value):  # a number too large for a float (1e999) reads as infinity
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def metric_specs(metrics: str | Sequence[str], settings: Mapping[str, Mapping[str, Any]] | None,

@@ -57,17 +57,35 @@ def compare(
 
 
 def compare_report(results_dirs: Sequence[str | Path] = ("results",), *, fmt: str = "table",
-                   output: str | Path | None = None, plot: str | Path | None = None, **selection: Any) -> Any:
+                   output: str | Path | None = None, plot: str | Path | None = None, judge: str | None = None,
+                   judge_opts: Sequence[str] = (), criteria: Sequence[str] = (), human: str | Path | None = None,
+                   tasks_dirs: Sequence[str | Path] = (), **selection: Any) -> Any:
     """`bench compare`'s report: the text in `fmt` (table, md, csv, json, html or latex), written to `output` and
     with the charts in `plot` when given; a `bench.comparison.compare_report.Report` (text, notes, written).
     `selection`: tasks, models, metrics, all_runs, baseline, examples, seed, alpha, to_terminal, latex_ci,
-    progress (told how far reading and testing the runs has come: what, done, all)."""
+    progress (told how far reading and testing the runs has come: what, done, all).
+
+    With `judge` (openai:NAME or a causal LM; `judge_opts` its ``KEY=VALUE`` options) or `human` (a pairwise
+    study's export, or the study), the report adds the pairwise preferences on `criteria` of the latest runs of
+    each model on the one task of `tasks` (`tasks_dirs`: where its definition is, for the judge's documents):
+    docs/comparing.md."""
     from bench.comparison.compare_report import compare_report as report
     from bench.stats.bootstrap import DEFAULT_SEED
 
     selection.setdefault("seed", DEFAULT_SEED)
     selection.setdefault("alpha", 0.05)
     check_compare_arguments(alpha=selection["alpha"])
+    if judge is not None or human is not None:
+        from bench.comparison.pairwise import parse_judge_options
+
+        if judge is None and judge_opts:
+            raise BenchError("--judge-opt is for --judge", hint="add --judge MODEL")
+        selection["pairwise"] = {"judge": judge, "judge_options": parse_judge_options(judge_opts),
+                                 "criteria": list(criteria), "human": None if human is None else Path(human),
+                                 "tasks_dirs": [Path(d) for d in tasks_dirs]}
+    elif judge_opts or criteria or tasks_dirs:
+        raise BenchError("--judge-opt, --criterion and --tasks-dir are for a pairwise comparison",
+                         hint="add --judge MODEL (or --human FILE)")
     return report([Path(d) for d in results_dirs], fmt=fmt, output=Path(output) if output else None,
                   plot=Path(plot) if plot else None, **selection)
 
@@ -76,9 +94,10 @@ def correlate_report(paths: Sequence[str | Path], *, fmt: str = "table", output:
                      html: str | Path | None = None, **arguments: Any) -> Any:
     """`bench correlate`'s report: the text in `fmt` (table, md, csv or json), written to `output` and as an
     HTML page to `html` when given; a `bench.correlation.correlate_report.Report` (text, notes, written).
-    `arguments`: ratings, metrics, metric_settings, criteria, annotators, options, seed, n_resamples,
-    to_terminal, binary (``CRITERION`` or ``CRITERION=CUT``), thresholds (``METRIC=VALUE``), threshold_from (a
-    validation file), oracle (also the threshold best on the test data, labelled so)."""
+    `arguments`: ratings, task (the task of the runs the ratings go with), metrics, metric_settings, criteria,
+    annotators, options, seed, n_resamples, to_terminal, binary (``CRITERION`` or ``CRITERION=CUT``), thresholds
+    (``METRIC=VALUE``), threshold_from (a validation file), oracle (also the threshold best on the test data,
+    labelled so)."""
     from bench.correlation.correlate_report import correlate_report as report
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 

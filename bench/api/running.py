@@ -23,21 +23,25 @@ def load_task(path: str | Path) -> Task:
     return load(Path(path), task_metric_problem)
 
 
-def list_tasks(tasks_dirs: Sequence[str | Path] = ()) -> list[Task]:
-    """Every task definition found: the bundled ones, then those in `tasks_dirs`."""
+def list_tasks(tasks_dirs: Sequence[str | Path] = (), *, bundled: bool = False) -> list[Task]:
+    """The task definitions in `tasks_dirs` (and the bundled ones too with `bundled`), or the bundled ones when
+    no directory is given; drafts left out."""
     from bench.metrics.catalog import task_metric_problem
     from bench.tasks.discovery import resolve_tasks
 
-    return resolve_tasks([], [Path(d) for d in tasks_dirs], task_metric_problem)
+    return resolve_tasks([], [Path(d) for d in tasks_dirs], task_metric_problem, bundled=bundled)
 
 
-def validate(targets: Sequence[str] = (), tasks_dirs: Sequence[str | Path] = ()) -> tuple[list[str], BenchError | None]:
-    """Check task definitions and their data (every task when `targets` is empty): a summary line per task that
-    passes, and one `BenchErrors` of every problem found (exit code 2 when any is bad input), or None."""
+def validate(targets: Sequence[str] = (), tasks_dirs: Sequence[str | Path] = (), *,
+             bundled: bool = False) -> tuple[list[str], BenchError | None]:
+    """Check task definitions and their data (when `targets` is empty, the tasks `list_tasks` would give, drafts
+    each with a "skip" line): a summary line per task that passes, and one `BenchErrors` of every problem found
+    (exit code 2 when any is bad input), or None."""
     from bench.metrics.catalog import task_metric_problem
     from bench.tasks.task_checks import raise_problems, validate_targets
 
-    lines, errors = validate_targets(list(targets), [Path(d) for d in tasks_dirs], task_metric_problem)
+    lines, errors = validate_targets(list(targets), [Path(d) for d in tasks_dirs], task_metric_problem,
+                                     bundled=bundled)
     try:
         raise_problems(errors)
     except BenchError as e:
@@ -53,20 +57,22 @@ def import_articles(files: Sequence[str | Path], name: str, fixtures_dir: str | 
     return run_import([Path(f) for f in files], name, Path(fixtures_dir), Path(tasks_dir), force=force)
 
 
-def describe_catalog(tasks_dirs: Sequence[str | Path] = ()) -> dict[str, Any]:
+def describe_catalog(tasks_dirs: Sequence[str | Path] = (), *, bundled: bool = False) -> dict[str, Any]:
     """What `bench list` shows: {"tasks": [{"name", "path", "task" (or None), "examples" (or None), "problems"}],
-    "models": [ModelSpec], "metrics": [{"name", "reads", "task_types", "options", "description"}]}."""
+    "models": [ModelSpec], "metrics": [{"name", "reads", "task_types", "options", "description"}]}; the tasks are
+    those `list_tasks` would give, drafts included."""
     from dataclasses import MISSING, fields
 
     from bench.metrics import METRICS, entry_point_metrics
     from bench.metrics.metric import FIELDS
     from bench.metrics.model_based.judge import JUDGES
     from bench.models import MODELS, entry_point_models
-    from bench.tasks.discovery import discover_tasks
+    from bench.tasks.discovery import default_tasks, discover_tasks
     from bench.tasks.examples import count_examples
 
     tasks = []
-    for name, path in discover_tasks([Path(d) for d in tasks_dirs]).items():
+    dirs = [Path(d) for d in tasks_dirs]
+    for name, path in default_tasks(discover_tasks(dirs), dirs, bundled=bundled).items():
         try:
             task = load_task(path)
         except BenchError as e:
@@ -101,6 +107,8 @@ def run(
     seed: int = 0,
     output_dir: str | Path = "results",
     tasks_dirs: Sequence[str | Path] = (),
+    bundled: bool = False,
+    names: Sequence[str] = (),
     batch_size: int | Literal["auto"] | None = None,
     metric_options: MetricOptions | None = None,
     model_options: dict[str, Any] | None = None,
@@ -110,6 +118,11 @@ def run(
     metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run models on tasks and write results; returns the run records (with `path` added).
+
+    With no `tasks`, each model runs on every task of `tasks_dirs` it can do (the bundled tasks too with
+    `bundled`), or on the bundled tasks when no directory is given; a bundled task runs whenever it is named.
+    `names` gives each model in `models` the name it has in results, in the same order (one per model: a
+    local checkpoint's path, for one, is its name otherwise).
 
     `metrics` are scored besides each task's own (a built-in name,
     ``module:Class`` or ``evaluate:NAME_OR_PATH``), `metric_settings` gives a
@@ -124,16 +137,20 @@ def run(
     """
     from bench.execution.runner import RunOptions, run as run_pairs
     from bench.metrics import MetricOptions
-    from bench.models import DEFAULT_MODELS, resolve_model
+    from bench.models import DEFAULT_MODELS, resolve_models
     from bench.metrics.catalog import task_metric_problem
     from bench.tasks.discovery import resolve_tasks
 
     check_run_arguments(limit=limit, sample=sample, seed=seed, batch_size=batch_size, output_dir=output_dir)
     revision = (model_options or {}).get("revision")  # a hub model is checked at this revision
-    specs = [resolve_model(m, revision) for m in (models or DEFAULT_MODELS)]
-    task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs], task_metric_problem)
+    if names and not models:
+        resolve_models([], names)  # says that --name needs --model
+    specs = resolve_models(list(models or DEFAULT_MODELS), list(names), revision)
+    task_list = resolve_tasks(list(tasks), [Path(d) for d in tasks_dirs], task_metric_problem, bundled=bundled)
     if not tasks:  # tasks over a dataset (Hub downloads) run only when named
         task_list = [t for t in task_list if t.runs_by_default]
+        if not task_list:
+            raise _no_task_error([Path(d) for d in tasks_dirs], bundled)
     options = RunOptions(
         limit=limit, sample=sample, seed=seed, batch_size=batch_size,
         metric_options=metric_options or MetricOptions(),
@@ -147,6 +164,17 @@ def run(
         return []  # under torchrun / accelerate launch, the main process writes the results
     _update_leaderboard(options.output_dir)
     return [{**record.to_dict(), "path": str(path)} for record, path in done]
+
+
+def _no_task_error(tasks_dirs: Sequence[Path], bundled: bool) -> BenchError:
+    """No task named, and none to take by default: the directories given hold only drafts and dataset tasks."""
+    from bench.errors import relpath
+
+    where = f" in {', '.join(relpath(d) for d in tasks_dirs)}" if tasks_dirs else ""
+    return BenchError(f"no task to run{where}: a task over a dataset runs only when named (--task), and a draft "
+                      "(draft: true) once it is filled in",
+                      hint="name the task to run with --task" + ("" if bundled or not tasks_dirs else
+                                                                  ", or add --bundled to run the bundled tasks too"))
 
 
 def _run_metric_names(run_dir: str | Path) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bench.cli.options import option_name
+from bench.cli.options import TasksDirs, option_name
 from bench.cli.output import LateProgress, echo
 from bench.errors import BenchError, relpath, visible
 
@@ -69,6 +69,20 @@ def compare(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Also write the charts to this PNG file (needs matplotlib).")] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed of the paired bootstrap and permutation test.")] = 12345,
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Significance level of the paired tests.")] = 0.05,
+    judge: Annotated[Optional[str], typer.Option(
+        "--judge", metavar="MODEL", help="Pairwise: an LLM judge (openai:NAME behind --judge-opt base_url=URL, or a "
+        "causal LM) says which of two models' summaries is better, in both orders: win rates and Bradley-Terry "
+        "strengths. Needs one --task and a --criterion.")] = None,
+    judge_opt: Annotated[Optional[list[str]], typer.Option(
+        "--judge-opt", metavar="KEY=VALUE", help="An option of the judge (repeatable), the keys of the judge: metric: "
+        "base_url, prompt, prompt_file, temperature, n, scoring, ...")] = None,
+    criterion: Annotated[Optional[list[str]], typer.Option(
+        "--criterion", metavar="NAME", help="What the judge compares (repeatable): consistency, relevance, coherence "
+        "or fluency. With --human only, which of its criteria to show.")] = None,
+    human: Annotated[Optional[Path], typer.Option(
+        "--human", metavar="FILE", help="Pairwise: annotators' preferences (`bench annotate export` of a pairwise "
+        "study, or the study), aggregated as the judge's; with --judge, their agreement.", show_default=False)] = None,
+    tasks_dir: TasksDirs = None,
 ) -> None:
     """Compare runs: a table per task with 95% CIs; --baseline adds paired significance tests."""
     from bench.api import check_compare_arguments, compare_report
@@ -94,7 +108,8 @@ def compare(
             results_dirs or [Path("results")], tasks=task or [], models=model or [], metrics=metric or [],
             all_runs=all_runs, baseline=baseline, seed=seed, alpha=alpha, fmt=fmt.value, to_terminal=output is None,
             examples=examples if examples is not None else (HTML_EXAMPLES if fmt is CompareFormat.html else 0),
-            output=output, plot=plot, latex_ci=(latex_ci or LatexCI.bracket).value, progress=progress)
+            output=output, plot=plot, latex_ci=(latex_ci or LatexCI.bracket).value, progress=progress, judge=judge,
+            judge_opts=judge_opt or [], criteria=criterion or [], human=human, tasks_dirs=tasks_dir or [])
     finally:
         progress.close()
     for note in report.notes:

@@ -43,6 +43,10 @@ def correlate(
         help='Ratings of the runs\' predictions: one {"id", "system", "ratings"} per line (system: the model name), '
              'or a `bench annotate` study (its name or file).')
     ] = None,
+    task: Annotated[Optional[str], typer.Option(
+        "--task", "-t", metavar="TASK",
+        help="With --ratings: the task whose runs the ratings go with (needed when the directories hold runs of "
+             "several tasks; a study's own task otherwise).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option(
         "--metric", metavar="NAME",
         help="A metric to correlate (repeatable): a score given with the summaries (a ratings line's scores, "
@@ -96,7 +100,7 @@ def correlate(
     from bench.api import correlate_report
 
     report = correlate_report(
-        paths, ratings=ratings, metrics=metric or [], metric_settings=metric_settings(metric_opt),
+        paths, ratings=ratings, task=task, metrics=metric or [], metric_settings=metric_settings(metric_opt),
         criteria=criterion or [], annotators=annotators.value if annotators else None,
         options=metric_options(no_stemmer, no_split_sentences, tokenizer), seed=seed, n_resamples=resamples,
         fmt=fmt.value, to_terminal=output is None, output=output, html=html, binary=binary or [],

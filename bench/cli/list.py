@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bench.cli.options import TasksDirs
+from bench.cli.options import Bundled, TasksDirs
 from bench.cli.output import cell, console
 
 
-def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
+def list_tasks_and_models(tasks_dir: TasksDirs = None, bundled: Bundled = False) -> None:
     """List tasks (type, size, metrics), models (kind, tasks they can do) and metrics (what they read, options).
 
     A task whose definition is broken gets a row with its problem, the other tasks are listed as usual, and
@@ -17,7 +17,7 @@ def list_tasks_and_models(tasks_dir: TasksDirs = None) -> None:
     from bench.api import describe_catalog
     from bench.errors import BenchError, BenchErrors, relpath
 
-    catalog = describe_catalog(tasks_dir or [])
+    catalog = describe_catalog(tasks_dir or [], bundled=bundled)
     out = console()
     table = Table(title="tasks")
     for col in ("task", "type", "examples", "metrics", "version", "hash", "description"):

@@ -129,7 +129,10 @@ LogOpts = Annotated[Optional[list[str]], typer.Option(
 # ------------------------------------------------------------ directories
 
 TasksDirs = Annotated[Optional[list[Path]], typer.Option(
-    "--tasks-dir", metavar="DIR", help="Directory of your own task definitions (repeatable), besides the bundled ones.")]
+    "--tasks-dir", metavar="DIR", help="Directory of your own task definitions (repeatable): with no task named, "
+    "its tasks are the ones taken (the bundled ones too with --bundled); a bundled task is found when named.")]
+Bundled = Annotated[bool, typer.Option(
+    "--bundled", help="With --tasks-dir: the bundled tasks too, when no task is named.")]
 
 _OUTPUT_DIR = typer.Option("--output-dir", "-o", metavar="DIR", help="Where run directories go.")
 #: --output-dir of `run` (default: results).

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from bench.cli.options import (Interrupted, LogOpts, LogTo, MetricNames, MetricOpts, NoSplitSentences, NoStemmer,
+from bench.cli.options import (Bundled, Interrupted, LogOpts, LogTo, MetricNames, MetricOpts, NoSplitSentences, NoStemmer,
                                OutputDir, TasksDirs, Tokenizer, TokenizerName,
                                metric_options, metric_settings, option_name, parse_batch_size, parse_gen)
 from bench.cli.output import ProgressBars, freeze_heap, log_runs_to, print_runs
@@ -18,6 +18,9 @@ def run(
     model: Annotated[Optional[list[str]], typer.Option(
         "--model", "-m", metavar="MODEL", help="Model name, alias, hub id, local directory or package.module:Class "
         "(repeatable). Default: every built-in baseline.")] = None,
+    name: Annotated[Optional[list[str]], typer.Option(
+        "--name", metavar="NAME", help="The name a --model has in results (tables, reports, its results folder): "
+        "one per --model, in the same order.")] = None,
     task: Annotated[Optional[list[str]], typer.Option(
         "--task", "-t", metavar="TASK",
         help="Task name or path to a task .yaml (repeatable). Default: every task a model can do.")] = None,
@@ -29,6 +32,7 @@ def run(
     seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed for everything random.")] = 0,
     output_dir: OutputDir = Path("results"),
     tasks_dir: TasksDirs = None,
+    bundled: Bundled = False,
     batch_size: Annotated[Optional[str], typer.Option(
         "--batch-size", metavar="N|auto", help="Examples per batch, or 'auto'.")] = None,
     device: Annotated[str, typer.Option(
@@ -77,7 +81,7 @@ def run(
     try:
         records = api_run(
             models=model or [], tasks=task or [], limit=limit, sample=sample, seed=seed, output_dir=output_dir,
-            tasks_dirs=tasks_dir or [], batch_size=batch,
+            tasks_dirs=tasks_dir or [], bundled=bundled, names=name or [], batch_size=batch,
             metric_options=metric_options(no_stemmer, no_split_sentences, tokenizer),
             model_options=model_options, progress=None if quiet else ProgressBars(), no_cache=no_cache,
             metrics=metric or [], metric_settings=metric_settings(metric_opt),

@@ -3,9 +3,10 @@ examples that differ most, rendered in a format, and written (with the charts) w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.comparison.flips import section_flips
 from bench.comparison.paired import compare_section
@@ -34,15 +35,19 @@ def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), m
                    metrics: Sequence[str] = (), all_runs: bool = False, baseline: str | None = None,
                    examples: int = 0, fmt: str = "table", seed: int, alpha: float, to_terminal: bool = False,
                    output: Path | None = None, plot: Path | None = None, latex_ci: str = "bracket",
-                   progress: Progress | None = None) -> Report:
+                   progress: Progress | None = None, pairwise: Mapping[str, Any] | None = None) -> Report:
     """Select runs, compare them (with `baseline`: paired tests at level `alpha`, seeded with `seed`), render
     them as `fmt` with the `examples` that differ most, and write `plot` (PNG) and `output` when given (the
     text is returned either way). Notes (a section whose numbers are not comparable) come back for the formats
     that have no place for them (csv, json) and for latex (whose captions hold them too). `latex_ci` is how
     latex shows the CIs (`bench.comparison.render_latex.CI_STYLES`). `progress` is told how far reading the
-    runs and testing them has come."""
+    runs and testing them has come. `pairwise`: the arguments of `bench.comparison.pairwise.pairwise_report`
+    besides those above (judge, judge_options, criteria, human, tasks_dirs), for the judge's and the
+    annotators' pairwise preferences on one task."""
     if fmt not in FORMATS:
         raise BenchError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
+    if pairwise is not None and len(tasks) != 1:
+        raise BenchError("a pairwise comparison (--judge, --human) is of the runs of one task", hint="give one --task")
     sections = select(list(results_dirs), tasks=tasks, models=models, metrics=metrics, all_runs=all_runs,
                       progress=progress)
     if not sections:
@@ -53,6 +58,12 @@ def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), m
     comparisons = ({k: compare_section(s, baseline, seed=seed, alpha=alpha, cache=cache, progress=progress)
                     for k, s in enumerate(sections)} if baseline is not None else None)
     flips = section_flips(sections, baseline, metrics, examples, cache, progress=progress) if examples else None
+    pairs = None
+    if pairwise is not None:
+        from bench.comparison.pairwise import DISAGREEMENTS, pairwise_report
+
+        pairs = pairwise_report(list(results_dirs), task=tasks[0], models=models, baseline=baseline, metrics=metrics,
+                                examples=examples or DISAGREEMENTS, seed=seed, **pairwise)
     if fmt == "table":
         text = render_table(sections, comparisons, flips, to_terminal=to_terminal)
     elif fmt == "md":
@@ -70,6 +81,11 @@ def compare_report(results_dirs: Sequence[Path], *, tasks: Sequence[str] = (), m
 
         text = render_html(sections, comparisons, flips, sources=[relpath(d) for d in results_dirs])
     notes = [f"{s.title}: {s.note}" for s in sections if s.note] if fmt in ("csv", "json", "latex") else []
+    if pairs is not None:
+        from bench.comparison.render_pairwise import attach
+
+        text = attach(text, fmt, pairs, to_terminal=to_terminal)
+        notes += pairs.notes if fmt in ("csv", "json", "latex") else []
     written: list[Path] = []
     if plot is not None:
         from bench.comparison.plot import write_png

@@ -41,14 +41,15 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
                       metric_settings: Mapping[str, Mapping[str, Any]] | None = None,
                       criteria: Sequence[str] = (), annotators: str | None = None,
                       options: MetricOptions | None = None, seed: int = DEFAULT_SEED,
-                      n_resamples: int = DEFAULT_RESAMPLES, binary: Sequence[str] = (),
+                      n_resamples: int = DEFAULT_RESAMPLES, task: str | None = None, binary: Sequence[str] = (),
                       thresholds: Sequence[str] = (), threshold_from: Path | None = None,
                       oracle: bool = False) -> tuple[RatedSummaries, Correlations]:
     """Read rated summaries, score them and correlate every metric with every criterion.
 
     `paths` is one ratings file (or SummEval's or UniEval's file, or a `bench annotate` study) when `ratings`
     is None, else the run directories (or results directories) whose predictions the `ratings` file (or
-    study) rates. `binary` names criteria scored as detection (``CRITERION`` or ``CRITERION=CUT``; a criterion
+    study) rates, on `task` (needed when they hold runs of several tasks, unless a study says). `binary` names
+    criteria scored as detection (``CRITERION`` or ``CRITERION=CUT``; a criterion
     rated 0 and 1 only is one anyway); `thresholds` (``METRIC=VALUE``) or `threshold_from` (a validation file
     read like the test file) give the thresholds of their balanced accuracy, and `oracle` adds the threshold
     best on the test data, labelled so.
@@ -60,7 +61,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
                          hint="--threshold-from tunes every metric's threshold on a validation file")
     binary_specs = parse_binary(binary)
     threshold_specs = parse_thresholds(thresholds)
-    rated = _read(paths, ratings, annotators)
+    rated = _read(paths, ratings, annotators, task)
     levels: Sequence[str] = LEVELS
     notes: list[str] = []
     if rated.most_per_document() <= 1:
@@ -92,7 +93,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
         chosen = {(m, c): t for m, t in threshold_specs.items() for c in labels}
         source = "--threshold"
     elif threshold_from is not None:
-        validation = _read([threshold_from], None, annotators)
+        validation = _read([threshold_from], None, annotators, None)
         validation = dataclasses.replace(validation, pooled=True)
         chosen = thresholds_from(validation, lambda v: choose_scores(metrics, v, options, metric_settings),
                                  list(scores), binary_specs, list(labels))
@@ -107,15 +108,19 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
     return rated, result
 
 
-def _read(paths: Sequence[Path], ratings: Path | None, annotators: str | None) -> RatedSummaries:
+def _read(paths: Sequence[Path], ratings: Path | None, annotators: str | None, task: str | None) -> RatedSummaries:
     if ratings is not None:
         if annotators is not None:
             raise BenchError("--annotators applies to SummEval's file, not to a ratings file with runs")
-        return read_runs_with_ratings(paths, ratings)
+        return read_runs_with_ratings(paths, ratings, task)
     if len(paths) != 1:
         raise BenchError(f"give one ratings file, got {len(paths)} paths",
                          hint="several run directories go with --ratings FILE")
     path = paths[0]
+    if task is not None:
+        raise BenchError("--task chooses the runs a ratings file goes with; a ratings file alone holds its "
+                         "own summaries", hint="give run or results directories with --ratings FILE, or drop "
+                                               "--task")
     if path.is_dir():
         raise BenchError("a run or results directory needs the ratings of its predictions",
                          where=relpath(path), hint='add --ratings FILE (lines of {"id", "system", "ratings"})')

@@ -119,8 +119,12 @@ def read_ratings(path: Path, *, annotators: str = "expert", texts: bool = True) 
 # ------------------------------------------------------------------ run directories
 
 
-def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSummaries:
-    """The latest run of each model under `paths` (one task), paired with a ratings file by (id, system).
+def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path, task: str | None = None) -> RatedSummaries:
+    """The latest run of each model on one task under `paths`, paired with a ratings file by (id, system).
+
+    The task is `task` when given, else the task of a `bench annotate` study,
+    else the one task the runs are of (runs of several tasks, with no task
+    named, are refused with their names).
 
     The runs are read through `bench.comparison.select.collect_runs` and
     `bench.comparison.flips.read_predictions` (which check results.json with
@@ -132,16 +136,22 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path) -> RatedSu
     from bench.comparison.select import collect_runs
 
     runs = collect_runs(paths)
+    study = study_file(ratings_path)
     tasks = sorted({r.task for r in runs})
-    if len(tasks) > 1:
+    chosen = task if task is not None else open_study_task(study) if study is not None else None
+    if chosen is not None:
+        if chosen not in tasks:
+            raise BenchError(f"no run of task {chosen!r} under {', '.join(relpath(p) for p in paths)}."
+                             f"{did_you_mean(chosen, tasks)}", hint=f"tasks with runs: {', '.join(tasks)}")
+        runs, tasks = [r for r in runs if r.task == chosen], [chosen]
+    elif len(tasks) > 1:
         raise BenchError(f"the runs are of {len(tasks)} tasks ({', '.join(tasks)}); ratings go with one task",
-                         hint="pass the runs of one task, e.g. results/<task>")
+                         hint=f"choose it with --task (-t), e.g. -t {tasks[0]}")
     latest: dict[str, RunRecord] = {}
     for r in runs:
         if r.model not in latest or r.order > latest[r.model].order:
             latest[r.model] = r
     predictions = {model: read_predictions(run.path, run) for model, run in latest.items()}
-    study = study_file(ratings_path)
     rated = read_study(study) if study is not None else read_ratings(ratings_path, texts=False)
     if study is not None:
         _check_study_summaries(rated, predictions, latest)
@@ -200,6 +210,13 @@ def study_file(path: Path) -> Path | None:
             return None
         return named if named.is_file() else None
     return None
+
+
+def open_study_task(path: Path) -> str:
+    """The task a `bench annotate` study rates."""
+    from bench.annotation.storage import open_study
+
+    return open_study(path).task
 
 
 def read_study(path: Path) -> RatedSummaries:

@@ -43,10 +43,11 @@ def model_identity(spec, task, options: Mapping[str, Any]) -> dict[str, Any]:
 
     `options` are what the model is created with (model options, batch size, seed); the spec says which of
     them count, and adds what else identifies it (`ModelSpec.identity`: a weights fingerprint, a plug-in's
-    code and settings, ...). The name is the model's one identity (a local directory's resolved path).
+    code and settings, ...). The model is known by its own name (a local directory's resolved path), never by a
+    name the user gave it (``--name``), so renaming a model reuses its predictions.
     """
     return {
-        "model": spec.name,
+        "model": spec.source,
         "kind": spec.kind,
         "target": spec.target,
         "task_hash": task.hash,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.execution.cache import CACHE_DIR, PredictionCache, model_identity
+from bench.execution.model_names import check_names_free
 from bench.runtime import distributed
 from bench.errors import BenchError
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
@@ -264,8 +265,8 @@ def run_pair(
         model_config={"kind": spec.kind, **model_config},
         batch_size=predicted.batch_size,
         cache={"key": cache.key if cache else None, "reused": len(examples) - n_todo, "predicted": n_todo},
-        provenance={**provenance(str(model_config.get("device", "cpu"))), "started_at": iso_time(started),
-                    "finished_at": iso_time(time.time())},
+        provenance={**provenance(str(model_config.get("device", "cpu"))), "model_source": spec.source,
+                    "started_at": iso_time(started), "finished_at": iso_time(time.time())},
         timing=timing,
         warnings=scores.warnings + predicted.model_warnings,
     )
@@ -328,7 +329,7 @@ def open_cache(spec: ModelSpec, task: Task, options: RunOptions,
     cache = None
     done: dict[str, str] = {}
     if options.use_cache:
-        cache = PredictionCache(options.output_dir, task.name, spec.name,
+        cache = PredictionCache(options.output_dir, task.name, spec.source,
                                 model_identity(spec, task, creation_options(options)))
         if options.fresh:
             if world.is_main:
@@ -472,6 +473,7 @@ def run(
 ) -> list[tuple[RunRecord, Path]]:
     """Run every compatible (model, task) pair and write each run directory."""
     pairs = check_pairs(specs, tasks, explicit_tasks)
+    check_names_free(options.output_dir, pairs)
     for spec in {id(spec): spec for spec, _ in pairs}.values():
         spec.identity(creation_options(options))  # refuses bad settings (e.g. an unknown --gen key) now
     check_metrics(list({id(t): t for _, t in pairs}.values()), options)

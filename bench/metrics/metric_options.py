@@ -4,6 +4,7 @@ and the options every metric that runs a model takes (`ModelOptions`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import UnionType
@@ -55,13 +56,15 @@ class ModelOptions:
     """A hub model's branch, tag or commit."""
 
 
-def check_model_options(s: Any, metric: str, min_length: int = 2) -> None:
+def check_model_options(s: Any, metric: str, min_length: int = 2, who: str | None = None) -> None:
     """Refuse `ModelOptions` no model can run with: a batch size that is not a positive integer or 'auto', a
-    max_length below `min_length` tokens (what one input needs besides its text)."""
+    max_length below `min_length` tokens (what one input needs besides its text). `who` names the model's user in
+    the message (default: the metric)."""
+    who = who or f"metric {metric!r}"
     if not (s.batch_size == "auto" or (isinstance(s.batch_size, int) and s.batch_size > 0)):
-        raise BenchError(f"metric {metric!r}: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
+        raise BenchError(f"{who}: batch_size must be a positive integer or 'auto', not {s.batch_size!r}")
     if s.max_length is not None and s.max_length < min_length:
-        raise BenchError(f"metric {metric!r}: max_length must be {min_length} or more, not {s.max_length}")
+        raise BenchError(f"{who}: max_length must be {min_length} or more, not {s.max_length}")
 
 
 def with_model_options(own: type) -> type:
@@ -104,13 +107,22 @@ def convert_option(metric: str, key: str, value: Any, annotation: Any) -> Any:
             if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
                 return int(value)
         elif t is float:
+            number: float | None = None
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, str):
                 try:
-                    return float(value)
+                    number = float(value)
+                except OverflowError:  # an int too large for a float
+                    number = math.inf
+            elif isinstance(value, str):
+                try:
+                    number = float(value)
                 except ValueError:
                     pass
+            if number is not None:
+                if not math.isfinite(number):
+                    raise BenchError(f"metric {metric!r}: option {key!r} must be a finite number, got {value!r}",
+                                     hint=f"e.g. --metric-opt {metric}.{key}=VALUE")
+                return number
         elif t is str:
             if isinstance(value, str):
                 return value

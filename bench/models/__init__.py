@@ -11,14 +11,15 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, clip
 from bench.models.model import Model, ModelSpec
 from bench.models.hf import factory as hf_factory
 from bench.plugins import code_fingerprint, entry_points, import_named
-from bench.registry import Registry
+from bench.registry import DIRECTORY_NAME_RULE, Registry, is_directory_name
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
@@ -195,4 +196,48 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSpec:
     raise AssertionError  # pragma: no cover
 
 
-__all__ = ["MODELS", "DEFAULT_MODELS", "Model", "ModelSpec", "resolve_model", "entry_point_models"]
+def named(spec: ModelSpec, name: str) -> ModelSpec:
+    """`spec` under a name the user gave it (``--name``): what tables, reports, the results directory and a
+    ratings file's ``system`` say. Its own name stays its `ModelSpec.source` (the cache key, the provenance)."""
+    if name == spec.name:
+        return spec
+    if not is_directory_name(name):
+        raise BenchError(f"invalid model name {name!r} (--name): it becomes a directory name under results/",
+                         hint=DIRECTORY_NAME_RULE)
+    if name in MODELS and MODELS.get(name).source != spec.source:
+        raise BenchError(f"--name {name!r} is the name of a built-in model ({MODELS.get(name).kind})",
+                         hint=f"give {spec.name} a name of its own")
+    return replace(spec, name=name, own_name=spec.source)
+
+
+def resolve_models(models: Sequence[str], names: Sequence[str] = (), revision: str | None = None,
+                   ) -> list[ModelSpec]:
+    """The specs of `models` (`resolve_model`), each under the name `names` gives it, in the same order.
+
+    `names` is empty (every model keeps its own name) or holds one name per
+    model; two different models are never given one name.
+    """
+    if names and len(names) != len(models):
+        times = "once" if len(names) == 1 else f"{len(names)} times"
+        raise BenchError(f"--name is given {times} for {len(models)} models (--model)" if models else
+                         "--name names the models given with --model, and none is given",
+                         hint="give one --name per --model, in the same order (a model's own name keeps it, "
+                              "e.g. --name lead-3), or run the model to rename on its own")
+    for name in names:
+        if not is_directory_name(name):
+            raise BenchError(f"invalid model name {name!r} (--name): it becomes a directory name under results/",
+                             hint=DIRECTORY_NAME_RULE)
+    specs = [resolve_model(m, revision) for m in models]
+    if names:
+        specs = [named(spec, name) for spec, name in zip(specs, names)]
+    seen: dict[str, ModelSpec] = {}
+    for spec in specs:
+        other = seen.setdefault(spec.name, spec)
+        if other.source != spec.source:
+            raise BenchError(f"two models are named {spec.name!r}: {other.source} and {spec.source}",
+                             hint="give each model a --name of its own")
+    return specs
+
+
+__all__ = ["MODELS", "DEFAULT_MODELS", "Model", "ModelSpec", "resolve_model", "resolve_models", "named",
+           "entry_point_models"]

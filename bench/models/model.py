@@ -97,6 +97,15 @@ class ModelSpec:
     description: str = ""
     target: str | None = None
     """Hub id or path a model alias points to."""
+    own_name: str | None = None
+    """The model's own name (a local directory's absolute path, a hub id or alias, ``module:Class``, ...) when
+    `name` is one the user gave it (``--name``); None when `name` is its own."""
+
+    @property
+    def source(self) -> str:
+        """The model's own name, whatever it is called in results: what the prediction cache's key and the run's
+        provenance (``model_source``) hold, so that renaming a model reuses its predictions."""
+        return self.own_name or self.name
 
     def create(self, **options: Any) -> Model:
         return self.factory(**options)

@@ -142,20 +142,25 @@ def split_settings(layers: Sequence[tuple[str, Mapping[str, Any]]],
     return client, sampling, ignored
 
 
+#: The bounds of each client setting: (least, most). A setting outside them would hang a run (a timeout of
+#: a year, retries without end) or exhaust the machine (a million threads).
+CLIENT_BOUNDS = {"concurrency": (1, 1024), "max_retries": (0, 100), "max_reply_bytes": (1, 1 << 30),
+                 "timeout": (0.001, 86_400.0), "backoff": (0.0, 600.0)}
+
+
 def _client_value(key: str, value: Any) -> Any:
     if key == "api":
         if value not in ("chat", "completions"):
             raise BenchError(f"api must be 'chat' or 'completions', got {value!r}")
         return value
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    least, most = CLIENT_BOUNDS[key]
     if key in ("concurrency", "max_retries", "max_reply_bytes"):
-        least = 0 if key == "max_retries" else 1
-        if not number or int(value) != value or value < least:
-            raise BenchError(f"{key} must be a whole number >= {least}, got {value!r}")
+        if not number or not math.isfinite(value) or int(value) != value or not least <= value <= most:
+            raise BenchError(f"{key} must be a whole number from {least} to {most}, got {value!r}")
         return int(value)
-    if not number or value < 0 or (key == "timeout" and value == 0):
-        raise BenchError(f"{key} must be a {'positive' if key == 'timeout' else 'non-negative'} number of seconds, "
-                         f"got {value!r}")
+    if not number or not math.isfinite(value) or not least <= value <= most:
+        raise BenchError(f"{key} must be a number of seconds from {least:g} to {most:g}, got {value!r}")
     return float(value)
 
 

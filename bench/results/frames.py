@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError, BenchWarning
 from bench.results.reading import find_run_files, no_runs_error, run_order
-from bench.results.store import finite_float, is_count, is_number, measured_speed, read_run
+from bench.results.store import finite_float, is_count, is_number, measured_speed
+from bench.results.store import read_record as store_read_record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +46,7 @@ RUN_CONFIG = (("seed", INT), ("limit", INT), ("sample", INT), ("batch_size", INT
               ("task_dataset", JSON), ("cache_key", STRING))
 RUN_PROVENANCE = (("bench_version", STRING), ("git_commit", STRING), ("git_dirty", BOOL), ("rouge_engine", STRING),
                   ("python", STRING), ("platform", STRING), ("machine", STRING), ("command", STRING),
-                  ("started_at", TIME), ("finished_at", TIME))
+                  ("model_source", STRING), ("started_at", TIME), ("finished_at", TIME))
 RUN_TIMING = (("total_s", FLOAT), ("load_s", FLOAT), ("predict_s", FLOAT), ("score_s", FLOAT),
               ("examples_per_s", FLOAT), ("predicted", INT), ("cached", INT))
 RUN_TAIL = (("warnings", JSON), ("path", STRING))
@@ -77,8 +78,9 @@ class LoadedRun:
 
 def read_record(path: Path) -> Mapping[str, Any]:
     """The record of the run at `path` (a run directory or its results.json), checked: the one place analysis,
-    export and tracking read a run."""
-    return read_run(path)
+    export and tracking read a run (`store.read_record`'s typed `RunRecord`, which reads as its results.json
+    object too)."""
+    return store_read_record(path)
 
 
 def load_runs(paths: Iterable[str | Path], *, latest: bool = False, strict: bool = False) -> list[LoadedRun]:

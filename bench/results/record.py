@@ -247,6 +247,9 @@ class Provenance:
     platform = _typed("platform", str, "The operating system, as `platform.platform()` says.")
     device = _typed("device", str, "Where the model ran: \"cpu\", \"cuda:0\", ...")
     command = _typed("command", str, "The `bench ...` command that made the run (None when called from Python).")
+    model_source = _typed("model_source", str, "The model's own name: a local directory's absolute path, a hub id "
+                                               "or alias, ``module:Class``, ... (the run's `model` may be a name "
+                                               "given with --name); None in a record of an earlier bench.")
     started_at = _typed("started_at", str, "When the run started: UTC, ISO 8601 to the second.")
     finished_at = _typed("finished_at", str, "When the run finished: UTC, ISO 8601 to the second.")
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import Any
 
 from bench.errors import BenchError, BenchErrors, relpath
 from bench.io import NO_SUCH_FILE, SURROGATE_HINT, lone_surrogate, not_a_regular_file, resolved, surrogate_name
-from bench.registry import Registry, did_you_mean
+from bench.registry import DIRECTORY_NAME_RULE, MAX_DIRECTORY_NAME, Registry, did_you_mean, is_directory_name
 from bench.tasks.datasets import local_files, parse_dataset, unreadable_files
 from bench.tasks.locations import key_line
 from bench.tasks.records import DatasetSource, Task, TaskType
@@ -65,11 +64,8 @@ TASK_TYPES.register("summarization", TaskType("summarization", ("id", "document"
 TASK_TYPES.register("qa", TaskType("qa", ("id", "context", "question", "answers"), ("squad",)))
 
 
-#: What a task name may look like: it becomes a directory name under results/. It starts and ends with a
-#: letter or digit, because a directory name drops leading and trailing '.', '_' and '-' (so 'x.', '_x' and
-#: 'x' would share one results directory).
-MAX_TASK_NAME = 100
-TASK_NAME_PATTERN = re.compile(rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{MAX_TASK_NAME - 2}}}[A-Za-z0-9])?")
+#: A task name becomes a directory name under results/ (`bench.registry.is_directory_name`).
+MAX_TASK_NAME = MAX_DIRECTORY_NAME
 
 
 def task_hash(definition: bytes, data_files: Sequence[Path]) -> str:
@@ -177,11 +173,10 @@ def _check_keys(tf: _TaskFile, errors: list[BenchError]) -> None:
 def _check_name(tf: _TaskFile, errors: list[BenchError]) -> Any:
     """The task name (the file stem when there is no 'name' key): it becomes a directory name."""
     name = tf.spec.get("name", tf.path.stem)
-    if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name) or ".." in name:
+    if not is_directory_name(name):
         from_file = "" if "name" in tf.spec else " (from the file name; add a 'name' key)"
         errors.append(BenchError(f"invalid task name {name!r}{from_file}", where=tf.at("name"),
-                                 hint=f"use letters, digits, '-', '_' and '.', starting and ending with a letter or "
-                                      f"digit (no path separators, no '..'), at most {MAX_TASK_NAME} characters"))
+                                 hint=DIRECTORY_NAME_RULE))
     return name
 
 

@@ -38,6 +38,19 @@ def discover_tasks(task_dirs: Sequence[Path] = ()) -> dict[str, Path]:
     return found
 
 
+def default_tasks(known: dict[str, Path], task_dirs: Sequence[Path] = (), *, bundled: bool = False,
+                  ) -> dict[str, Path]:
+    """The tasks a command takes when none is named: those of the directories given (and the bundled ones as
+    well with `bundled`), or the bundled ones when no directory is given. A bundled task is found by name in
+    every case (`known` holds them all)."""
+    if not task_dirs:
+        return dict(known)
+    dirs = {Path(d).resolve() for d in task_dirs}
+    if bundled:
+        dirs.add(bundled_dir("tasks").resolve())
+    return {name: p for name, p in known.items() if p.parent.resolve() in dirs}
+
+
 def _peek(path: Path) -> dict[Any, Any]:
     """A task file's YAML mapping read without any check; {} when it cannot be read (load_task reports why)."""
     import yaml
@@ -97,8 +110,9 @@ def refuse_draft(task: Task) -> None:
 
 
 def resolve_tasks(names: Sequence[str], task_dirs: Sequence[Path] = (), metric_check: MetricCheck | None = None,
-                  ) -> list[Task]:
-    """Tasks by name (or path to a .yaml file); all discovered tasks when `names` is empty.
+                  *, bundled: bool = False) -> list[Task]:
+    """Tasks by name (or path to a .yaml file); when `names` is empty, those of `task_dirs` (with the bundled
+    ones too when `bundled`), or the bundled ones when no directory is given (`default_tasks`).
 
     Each is read by `load_task` with `metric_check`.
 
@@ -111,7 +125,7 @@ def resolve_tasks(names: Sequence[str], task_dirs: Sequence[Path] = (), metric_c
         import warnings
 
         tasks = []
-        for name, p in known.items():
+        for name, p in default_tasks(known, task_dirs, bundled=bundled).items():
             if is_draft(p):
                 warnings.warn(draft_note(name, p), BenchWarning, stacklevel=2)
             else:

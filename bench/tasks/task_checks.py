@@ -25,7 +25,7 @@ from bench.io import IS_A_DIRECTORY, NO_SUCH_FILE, not_a_regular_file, parse_jso
 from bench.registry import did_you_mean
 from bench.tasks.datasets import check_dataset
 from bench.tasks.definition import TASK_TYPES, MetricCheck, load_task
-from bench.tasks.discovery import discover_tasks, is_draft
+from bench.tasks.discovery import default_tasks, discover_tasks, is_draft
 from bench.tasks.fixtures import check_fixture
 from bench.tasks.locations import validate_command
 from bench.tasks.records import Task
@@ -71,8 +71,8 @@ def _fixture_task(path: Path) -> tuple[Task | None, list[BenchError]]:
                 metrics=ttype.default_metrics, path=full, hash=""), []
 
 
-def _resolve(targets: Sequence[str], task_dirs: Sequence[Path],
-             metric_check: MetricCheck | None) -> tuple[list[Target], list[BenchError], list[str]]:
+def _resolve(targets: Sequence[str], task_dirs: Sequence[Path], metric_check: MetricCheck | None,
+             bundled: bool = False) -> tuple[list[Target], list[BenchError], list[str]]:
     """(tasks to check, problems, notes about draft tasks skipped)."""
     errors: list[BenchError] = []
     out: list[Target] = []
@@ -89,7 +89,7 @@ def _resolve(targets: Sequence[str], task_dirs: Sequence[Path],
         out.append(Target(task, load_data, label or task.name))
 
     if not targets:
-        for name, path in known.items():
+        for name, path in default_tasks(known, task_dirs, bundled=bundled).items():
             if is_draft(path):
                 notes.append(f"skip  {name}: a draft (draft: true in {relpath(path)}); "
                              f"`{validate_command(name, path)}` checks it")
@@ -164,12 +164,14 @@ def check_target(target: Target) -> tuple[str | None, list[BenchError]]:
 
 
 def validate_targets(targets: Sequence[str], task_dirs: Sequence[Path] = (),
-                     metric_check: MetricCheck | None = None) -> tuple[list[str], list[BenchError]]:
-    """Check the tasks named by `targets` (every discovered task when empty): (summary lines, problems).
+                     metric_check: MetricCheck | None = None, *, bundled: bool = False,
+                     ) -> tuple[list[str], list[BenchError]]:
+    """Check the tasks named by `targets` (when empty: those of `task_dirs`, with the bundled ones too when
+    `bundled`, or the bundled ones when no directory is given): (summary lines, problems).
 
     `metric_check` checks the metrics each task names (`bench.api.load_task`).
     """
-    resolved, errors, lines = _resolve(targets, task_dirs, metric_check)
+    resolved, errors, lines = _resolve(targets, task_dirs, metric_check, bundled)
     for target in resolved:
         line, problems = check_target(target)
         if line:

@@ -99,6 +99,22 @@ def test_new_status_export_and_correlate(results, cli):
     assert agreement["fluency"]["alpha"] == pytest.approx(1 - 1 / (288 / 552), abs=1e-12)
 
 
+def test_a_study_says_which_task_its_ratings_go_with(results, cli):
+    assert cli("run", "-q", "-m", "lead-3", "-m", "textrank", "-t", "seed-headline", "-o", "results")[0] == 0
+    assert new(cli, "pilot", "results", "--task", TASK, "--criterion", "coherence", "--criterion", "fluency",
+               "--sample", "4", "--seed", "1", "--annotator", "ana", "--annotator", "ben")[0] == 0
+    rate_by_length(results / ".annotations" / "pilot.sqlite")
+    assert cli("annotate", "export", "pilot", "--output", "ratings.jsonl")[0] == 0
+    args = ["--metric", "extractiveness", "--resamples", "20", "-f", "json"]
+    code, out, err = cli("correlate", "results", "--ratings", "ratings.jsonl", *args)
+    assert code == 2 and f"the runs are of 2 tasks ({TASK}, seed-headline)" in err and f"-t {TASK}" in err
+    code, by_task, err = cli("correlate", "results", "--ratings", "ratings.jsonl", "-t", TASK, *args)
+    assert code == 0, err
+    code, by_study, err = cli("correlate", "results", "--ratings", "pilot", *args)  # the study's own task
+    assert code == 0, err
+    assert json.loads(by_task)["rows"] == json.loads(by_study)["rows"]
+
+
 def test_export_json_and_stdout(results, cli):
     assert new(cli, "s", "results", "-t", TASK, "--criterion", "relevance", "-a", "ana", "-a", "ben",
                "--pairwise", "--baseline", "lead-3")[0] == 0

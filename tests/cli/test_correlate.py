@@ -291,6 +291,32 @@ def test_runs_of_two_models_with_a_ratings_file(tmp_path, cli, monkeypatch):
 
 
 @pytest.mark.slow
+def test_runs_of_several_tasks_need_the_task_named(tmp_path, cli, monkeypatch):
+    from bench.api import run
+
+    run(models=["lead-3", "textrank"], tasks=["rated-news", "seed-summarization"], tasks_dirs=[DATA],
+        output_dir=tmp_path / "results")
+    run(models=["lead-3", "textrank"], tasks=["rated-news"], tasks_dirs=[DATA], output_dir=tmp_path / "one")
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ratings.jsonl", [{"id": i, "system": m, "ratings": {"relevance": k * (j + 1) % 4}}
+                                       for k, i in enumerate(("n1", "n2", "n3")) for j, m in enumerate(["lead-3", "textrank"])])
+    code, out, err = cli("correlate", "results", "--ratings", "ratings.jsonl", "--resamples", "50")
+    assert code == 2 and out == ""
+    assert err.startswith("error: the runs are of 2 tasks (rated-news, seed-summarization); ratings go with one task")
+    assert "hint: choose it with --task (-t), e.g. -t rated-news" in err
+    args = ("--ratings", "ratings.jsonl", "--resamples", "50", "-f", "json")
+    code, out, err = cli("correlate", "results", "-t", "rated-news", *args)
+    assert code == 0, err
+    code, alone, err = cli("correlate", "one", *args)
+    assert code == 0, err
+    assert json.loads(out)["rows"] == json.loads(alone)["rows"]  # the other task's runs are left out entirely
+    code, out, err = cli("correlate", "results", "-t", "rated-new", *args)
+    assert code == 2 and "no run of task 'rated-new' under results. Did you mean 'rated-news'?" in err
+    code, out, err = cli("correlate", "ratings.jsonl", "-t", "rated-news")
+    assert code == 2 and "--task chooses the runs a ratings file goes with" in err
+
+
+@pytest.mark.slow
 def test_correlate_imports_no_heavy_package(in_tmp):
     code = ("import sys, runpy; sys.argv = ['bench', 'correlate', %r, '--resamples', '10', '-f', 'json'];\n"
             "from bench.cli.app import main\n"

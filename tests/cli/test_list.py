@@ -38,11 +38,19 @@ def test_a_broken_task_gets_its_row_and_the_others_are_listed(in_tmp, cli, case)
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│") and
             line.split("│")[1].strip()}
     assert "fine" in rows and "The one that works." in rows["fine"]
-    assert "seed-summarization" in rows  # the bundled tasks too
+    assert "seed-summarization" not in rows  # the directory's tasks only, unless --bundled
     assert "not loaded:" in rows["bad"]
     assert "models" in out and "lead-3" in out  # and the models
     if case == "two broken":
         assert "tk/zz.yaml" in err and "zz" in rows and "'version' must be a positive integer" in err
+
+
+def test_list_shows_the_bundled_tasks_too_with_bundled(in_tmp, cli):
+    _tasks(in_tmp, BROKEN["unknown type"])
+    code, out, err = cli("list", "--tasks-dir", "tk", "--bundled")
+    assert code == 2 and "tk/bad.yaml" in err
+    rows = {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
+    assert {"fine", "bad", "seed-summarization", "seed-qa"} <= rows
 
 
 def test_list_marks_draft_tasks(in_tmp, cli):

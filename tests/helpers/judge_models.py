@@ -34,3 +34,27 @@ def build_rating_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
     model.lm_head.weight = torch.nn.Parameter(weight)
     model.save_pretrained(path)
     return path
+
+
+def build_verdict_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
+    """A tiny causal LM whose replies are runs of the verdict letters A, B and C and separators (space, '.',
+    ',', ':'), for the pairwise judge: its output layer is zero except on those tokens, so its greedy replies
+    hold a verdict at their first token or further on (or none), and its next-token distribution spreads over
+    the three verdicts."""
+    import torch
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    build_gpt2(path, chat_template=False)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = GPT2LMHeadModel.from_pretrained(path)
+    texts = {i: tok.decode([i]) for i in sorted(tok.get_vocab().values())}
+    letters = [i for i, t in texts.items() if t.strip() in ("A", "B", "C")]
+    separators = [i for i, t in texts.items() if t in (" ", ".", ",", ":")]
+    torch.manual_seed(seed)
+    weight = torch.zeros_like(model.lm_head.weight)
+    weight[letters] = torch.randn(len(letters), weight.shape[1])
+    weight[separators] = torch.randn(len(separators), weight.shape[1]) * spread
+    model.config.tie_word_embeddings = False
+    model.lm_head.weight = torch.nn.Parameter(weight)
+    model.save_pretrained(path)
+    return path

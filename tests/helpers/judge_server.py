@@ -60,7 +60,7 @@ class JudgeServer:
                 choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
                 self._send(200, {"model": body["model"], "choices": [choice]})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
@@ -68,6 +68,12 @@ class JudgeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # listen()'s backlog: the default 5 drops the connections of a client with more requests in flight, which
+    # then wait a second for TCP to try again
+    request_queue_size = 64
 
 
 def chat_logprobs(tokens) -> dict:

@@ -3,7 +3,9 @@ whatever the spelling of its directory (in the cache key, results.json, results 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import os
 from pathlib import Path
 
@@ -41,7 +43,9 @@ def test_sampling_with_two_seeds_gives_two_cache_entries_and_the_same_seed_reuse
     two, p2 = _run(cli, out, *args, "--seed", "2")
     assert two["config"]["cache"]["reused"] == 0 and two["config"]["cache"]["key"] != one["config"]["cache"]["key"]
     assert p1 != p2
-    assert len(list((out / ".cache").glob("seed-qa/*/*.jsonl"))) == 2
+    with contextlib.closing(sqlite3.connect(out / ".cache" / "cache.sqlite")) as db:  # the two keys' entries
+        keys = {grp for (grp,) in db.execute("SELECT DISTINCT grp FROM entries WHERE ns = 'predictions'")}
+    assert keys == {one["config"]["cache"]["key"], two["config"]["cache"]["key"]}
     again, p1_again = _run(cli, out, *args, "--seed", "1")
     assert again["config"]["cache"]["reused"] == 3 and p1_again == p1 and again["config"]["seed"] == 1
     # greedy decoding depends on neither the seed's draws nor the batch size, yet the seed is in the key

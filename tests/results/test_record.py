@@ -111,20 +111,22 @@ def _steady(text: str) -> str:
 @pytest.mark.slow
 def test_a_run_today_writes_what_bench_wrote_before_for_the_same_run(tmp_path):
     """lead-3 on the seed task, run now and by bench before the record was typed (tests/results/data): the same
-    file but for when and where it ran."""
+    file but for when and where it ran, and the model's own name in the provenance (recorded since `--name`)."""
     from bench.api import run
 
     (made,) = run(models=["lead-3"], tasks=["seed-summarization"], output_dir=tmp_path)
     now = (Path(made["path"]) / "results.json").read_text(encoding="utf-8")
     before = (DATA / "summarization.json").read_text(encoding="utf-8")
-    assert _steady(now) == _steady(before)
+    added = '    "model_source": "lead-3",\n'
+    assert added in now and added not in before
+    assert _steady(now.replace(added, "")) == _steady(before)
     # and rescoring it as that run was rescored
     from bench.execution.rescoring import rescore_run
     from bench.metrics import MetricOptions
 
     shutil.copy(DATA / "summarization.json", tmp_path / "before.json")
     new, path = rescore_run(Path(made["path"]), MetricOptions(stemmer=False))
-    assert _steady((path / "results.json").read_text(encoding="utf-8")) == _steady(
+    assert _steady((path / "results.json").read_text(encoding="utf-8").replace(added, "")) == _steady(
         (DATA / "rescored.json").read_text(encoding="utf-8"))
     assert isinstance(new, dict) and new == read_run(path)
 

@@ -238,6 +238,10 @@ def test_select_indices():
 def test_a_run_without_task_leaves_dataset_tasks_out(in_tmp, cli):
     _cnn_task(in_tmp)
     code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "-q")
+    assert code == 2
+    assert err.startswith("error: no task to run in tk: a task over a dataset runs only when named (--task)"), err
+    assert "or add --bundled to run the bundled tasks too" in err
+    code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "--bundled", "-q")
     assert code == 0, err
     assert sorted(p.name for p in (in_tmp / "results").iterdir() if p.is_dir() and not p.name.startswith(".")) \
         == ["seed-headline", "seed-summarization"]

@@ -255,14 +255,22 @@ def test_drafts_never_block_plain_run_and_validate_of_other_tasks(in_tmp, cli):
     # the command printed works from here: the task file, not a name found only with --tasks-dir
     assert "skip  mynews-qa: a draft (draft: true in tk/mynews-qa.yaml); `bench validate tk/mynews-qa.yaml` checks it" in out
     assert "skip  mynews-summarization: a draft" in out and "ok  mynews-headline: 2 examples" in out
-    assert "ok  seed-summarization" in out  # the bundled tasks are checked as before
+    assert "seed-summarization" not in out  # the directory's tasks only
+    code, out, err = cli("validate", "--tasks-dir", "tk", "--bundled")
+    assert code == 0 and "ok  seed-summarization" in out and "ok  mynews-headline" in out, err
     code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "-q")
     assert code == 0, err
     for draft in ("mynews-qa", "mynews-summarization"):
         assert (f"warning: skipped draft task '{draft}' (tk/{draft}.yaml): fill in its fixture, check it with "
                 f"`bench validate tk/{draft}.yaml`, then remove 'draft: true' to run it") in err
     ran = {p.parent.parent.parent.name for p in (in_tmp / "results").glob("*/*/*/results.json")}
-    assert "mynews-headline" in ran and "seed-summarization" in ran and not ran & {"mynews-qa", "mynews-summarization"}
+    assert ran == {"mynews-headline"}  # not the bundled tasks: --tasks-dir names the tasks to run
+    code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "--bundled", "-q")
+    assert code == 0, err
+    ran = {p.parent.parent.parent.name for p in (in_tmp / "results").glob("*/*/*/results.json")}
+    assert ran == {"mynews-headline", "seed-headline", "seed-summarization"}
+    code, out, err = cli("run", "-m", "lead-3", "--tasks-dir", "tk", "-t", "seed-headline", "-q")
+    assert code == 0, err  # a bundled task named is found
 
 
 def test_a_draft_with_a_broken_definition_blocks_nothing_until_named(in_tmp, cli):

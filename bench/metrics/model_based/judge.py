@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -50,8 +50,8 @@ from bench.metrics.metric import Metric, MetricInputs, MetricResult, signature
 from bench.metrics.metric_options import check_model_options, with_model_options
 from bench.metrics.aggregation import unscored_count
 from bench.metrics.model_based.judge_backends import Request, fill, make_judge
-from bench.metrics.model_based.judge_scoring import (FIRST_NUMBER, WEIGHTED, Reading, check_record, parse_score,
-                                                     read_reply)
+from bench.metrics.model_based.judge_scoring import (FIRST_NUMBER, WEIGHTED, Reading, ScaleReader, check_record,
+                                                     parse_score, read_reply)
 
 PREFIX = "judge:"
 #: Criterion -> its scale (SummEval's dimensions, on G-Eval's scales).
@@ -60,11 +60,16 @@ CRITERIA: Mapping[str, tuple[int, int]] = {"consistency": (1, 5), "relevance": (
 #: The id of `parse_score`'s rule, named in every signature.
 PARSE_RULE = "first-number-in-scale"
 PROMPTS_FILE = Path(__file__).with_name("judge_prompts.yaml")
+#: Most replies asked for per example (`n`): each is a request, or a generation.
+MAX_SAMPLES = 1000
+#: Largest seed (numpy's and torch's generators take 32-bit seeds; each sample's is seed + i).
+MAX_SEED = 2**32 - 1 - MAX_SAMPLES
 #: A rubric is a page or two of text; a prompt file is read up to this size.
 MAX_PROMPT_BYTES = 1 << 20
 
-__all__ = ["CRITERIA", "JUDGES", "PARSE_RULE", "PREFIX", "Judge", "JudgeOptions", "default_prompts", "fill",
-           "judge_metric_class", "parse_score", "prompt_hash"]
+__all__ = ["CRITERIA", "JUDGES", "PARSE_RULE", "PREFIX", "Judge", "JudgeOptions", "cached_replies",
+           "check_judge_settings", "default_prompts", "fill", "judge_metric_class", "parse_score", "prompt_hash",
+           "read_template"]
 
 
 def default_prompts() -> dict[str, str]:
@@ -129,6 +134,95 @@ class JudgeOptions:
     a few kilobytes)."""
 
 
+def check_judge_settings(s: JudgeOptions, who: str) -> None:
+    """Refuse judge settings no judge can run with; `who` names the judge in the message."""
+    if s.n < 1:
+        raise BenchError(f"{who}: n must be 1 or more, not {s.n}")
+    if s.n > MAX_SAMPLES:
+        raise BenchError(f"{who}: n must be at most {MAX_SAMPLES}, not {s.n}", hint="G-Eval sampled 20 replies per example")
+    if not 0 <= s.seed <= MAX_SEED:
+        raise BenchError(f"{who}: seed must be from 0 to {MAX_SEED}, not {s.seed}")
+    if not (math.isfinite(s.temperature) and s.temperature >= 0):
+        raise BenchError(f"{who}: temperature must be 0 or more, not {s.temperature}")
+    if s.max_tokens < 1:
+        raise BenchError(f"{who}: max_tokens must be 1 or more, not {s.max_tokens}")
+    if s.top_logprobs < 1:
+        raise BenchError(f"{who}: top_logprobs must be 1 or more, not {s.top_logprobs}")
+    check_model_options(s, "judge", min_length=16, who=who)
+
+
+def read_template(s: JudgeOptions, who: str, criterion: str, bundled: Mapping[str, str],
+                  placeholders: tuple[str, ...]) -> tuple[str, str]:
+    """(the rubric prompt, where it came from): the settings' prompt or prompt_file, else `bundled`'s for the
+    criterion; a prompt of the user's is checked for its `placeholders` (and for {document}, for the criteria
+    judged against the article)."""
+    if s.prompt is not None and s.prompt_file is not None:
+        raise BenchError(f"{who}: give prompt or prompt_file, not both")
+    if s.prompt is not None:
+        template, source = s.prompt, "prompt"
+    elif s.prompt_file is not None:
+        path = Path(s.prompt_file).expanduser()
+        hint = "prompt_file is a UTF-8 text file, relative to the working directory"
+        data = read_bytes(path, "the judge's prompt file", hint, limit=MAX_PROMPT_BYTES)
+        try:
+            template = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BenchError(f"cannot read the judge's prompt file: {e}", where=relpath(path), hint=hint) from None
+        source = str(path)
+    else:
+        return bundled[criterion], "bundled"
+    where = None if source == "prompt" else relpath(source)
+    for placeholder in placeholders:
+        if placeholder not in template:
+            what = "summary" if len(placeholders) == 1 else "summary shown " + ("first" if "_a" in placeholder
+                                                                                 else "second")
+            raise BenchError(f"{who}: the prompt has no {placeholder} placeholder", where=where,
+                             hint=f"write {placeholder} where the {what} goes (and {{document}} for the article)")
+    if "{document}" not in template and criterion in ("consistency", "relevance"):
+        raise BenchError(f"{who}: the prompt has no {{document}} placeholder; {criterion} is judged against the "
+                         f"article", where=where, hint="write {document} where the article goes")
+    return template, source
+
+
+def cached_replies(judge: Any, cache_dir: Path | None, template: str, items: Sequence[tuple[str, str, str | None]],
+                   n: int, weighted: bool) -> list[list[str]]:
+    """Per item (document, summary, and a pairwise prompt's second summary or None), its n cached values
+    (replies, or with `weighted` the records of replies and their probabilities), `judge` (a
+    `judge_backends` judge) asked for those not in the cache, each kept as it arrives.
+
+    A request is known by the judge's identity, the filled prompt (the rubric, the document and the summaries
+    in their order) and the sample number; the probabilities of its reply, by that and what they are read
+    from. An empty reply is never kept (it is asked again next time)."""
+    from bench.cache.tables import Replies
+
+    cache = Replies(cache_dir, {**judge.identity(), "bench_cache": 1})
+    prompts = [content_key(cache.key, fill(template, *item)) for item in items]
+    keys = [[content_key(p, str(i)) for i in range(n)] for p in prompts]
+    stored = {key: content_key(key, judge.record_kind) if weighted else key for row in keys for key in row}
+    try:
+        values = cache.get(list(stored.values()))
+        if weighted:
+            values = {k: v for k, v in values.items() if _is_record(v)}
+        todo: dict[str, Request] = {}
+        for item, row in zip(items, keys):
+            for i, key in enumerate(row):
+                if stored[key] not in values and key not in todo:
+                    todo[key] = Request(key, item[0], item[1], i, item[2])
+
+        def keep(key: str, reply: str, record: str | None = None) -> None:
+            values[stored[key]] = reply if record is None else record
+            if reply.strip():  # an empty reply is asked again next time
+                cache.append(key, reply)
+                if record is not None:
+                    cache.append(stored[key], record)
+
+        if todo:
+            judge.answer(list(todo.values()), template, keep, weighted)
+    finally:
+        cache.close()
+    return [[values[stored[key]] for key in row] for row in keys]
+
+
 # ------------------------------------------------------------------ the metric
 
 
@@ -143,46 +237,14 @@ class Judge(Metric):
     def __init__(self, options=None, settings=None, cache_dir=None) -> None:
         super().__init__(options, settings, cache_dir)
         s = self.settings
-        if s.n < 1:
-            raise BenchError(f"metric {self.name!r}: n must be 1 or more, not {s.n}")
-        if not (math.isfinite(s.temperature) and s.temperature >= 0):
-            raise BenchError(f"metric {self.name!r}: temperature must be 0 or more, not {s.temperature}")
-        if s.max_tokens < 1:
-            raise BenchError(f"metric {self.name!r}: max_tokens must be 1 or more, not {s.max_tokens}")
-        if s.top_logprobs < 1:
-            raise BenchError(f"metric {self.name!r}: top_logprobs must be 1 or more, not {s.top_logprobs}")
-        check_model_options(s, self.name, min_length=16)
+        check_judge_settings(s, f"metric {self.name!r}")
         self.template, self.prompt_source = self.read_prompt()
         self.score_name = f"judge_{self.criterion}"
-        self.judge = make_judge(s, self.name, self.scale)
+        self.judge = make_judge(s, self.name, ScaleReader(*self.scale))
 
     def read_prompt(self) -> tuple[str, str]:
         """(the rubric prompt, where it came from), checked for its placeholders."""
-        s = self.settings
-        if s.prompt is not None and s.prompt_file is not None:
-            raise BenchError(f"metric {self.name!r}: give prompt or prompt_file, not both")
-        if s.prompt is not None:
-            template, source = s.prompt, "prompt"
-        elif s.prompt_file is not None:
-            path = Path(s.prompt_file).expanduser()
-            hint = "prompt_file is a UTF-8 text file, relative to the working directory"
-            data = read_bytes(path, "the judge's prompt file", hint, limit=MAX_PROMPT_BYTES)
-            try:
-                template = data.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise BenchError(f"cannot read the judge's prompt file: {e}", where=relpath(path), hint=hint) from None
-            source = str(path)
-        else:
-            return default_prompts()[self.criterion], "bundled"
-        if "{summary}" not in template:
-            raise BenchError(f"metric {self.name!r}: the prompt has no {{summary}} placeholder",
-                             where=None if source == "prompt" else relpath(source),
-                             hint="write {summary} where the summary goes (and {document} for the article)")
-        if "{document}" not in template and self.criterion in ("consistency", "relevance"):
-            raise BenchError(f"metric {self.name!r}: the prompt has no {{document}} placeholder; {self.criterion} "
-                             f"is judged against the article", where=None if source == "prompt" else relpath(source),
-                             hint="write {document} where the article goes")
-        return template, source
+        return read_template(self.settings, f"metric {self.name!r}", self.criterion, default_prompts(), ("{summary}",))
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -200,39 +262,10 @@ class Judge(Metric):
 
     def ask(self, inputs: MetricInputs, documents: list[str], cache_dir: Path | None) -> list[list[str]]:
         """Per example, its n cached values (replies, or with scoring=weighted the records of replies and their
-        probabilities), the judge asked for those not in the cache."""
-        from bench.cache.tables import Replies
-
-        weighted = self.settings.scoring == WEIGHTED
-        cache = Replies(cache_dir, {**self.judge.identity(), "bench_cache": 1})
-        # A request is known by the judge, the filled prompt (the rubric, the document and the summary) and
-        # the sample number; the probabilities of its reply, by that and what they are read from.
-        prompts = [content_key(cache.key, fill(self.template, documents[k], inputs.predictions[k]))
-                   for k in range(len(inputs))]
-        keys = [[content_key(p, str(i)) for i in range(self.settings.n)] for p in prompts]
-        stored = {key: content_key(key, self.judge.record_kind) if weighted else key for row in keys for key in row}
-        try:
-            values = cache.get(list(stored.values()))
-            if weighted:
-                values = {k: v for k, v in values.items() if _is_record(v)}
-            todo: dict[str, Request] = {}
-            for k, row in enumerate(keys):
-                for i, key in enumerate(row):
-                    if stored[key] not in values and key not in todo:
-                        todo[key] = Request(key, documents[k], inputs.predictions[k], i)
-
-            def keep(key: str, reply: str, record: str | None = None) -> None:
-                values[stored[key]] = reply if record is None else record
-                if reply.strip():  # an empty reply is asked again next time
-                    cache.append(key, reply)
-                    if record is not None:
-                        cache.append(stored[key], record)
-
-            if todo:
-                self.judge.answer(list(todo.values()), self.template, keep, weighted)
-        finally:
-            cache.close()
-        return [[values[stored[key]] for key in row] for row in keys]
+        probabilities), the judge asked for those not in the cache (`cached_replies`)."""
+        items = [(documents[k], inputs.predictions[k], None) for k in range(len(inputs))]
+        return cached_replies(self.judge, cache_dir, self.template, items, self.settings.n,
+                              self.settings.scoring == WEIGHTED)
 
     def compute(self, inputs: MetricInputs) -> MetricResult:
         s = self.settings

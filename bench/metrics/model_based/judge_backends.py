@@ -2,7 +2,8 @@
 OpenAI-compatible server, through bench's own client, or a local causal LM, through bench's Hugging Face runtime.
 
 Each takes the requests still to answer (a filled rubric prompt and a sample number each) and hands over each
-reply as it comes, for the metric to keep in its cache.
+reply as it comes, for the metric to keep in its cache. A pairwise judge (`bench.comparison.pairwise`) asks the
+same models about two summaries at once ({summary_a} and {summary_b}), its verdict read where the reply writes it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError
 
-_PLACEHOLDER = re.compile(r"\{(document|summary)\}")
+_PLACEHOLDER = re.compile(r"\{(document|summary|summary_a|summary_b)\}")
 _SERVER_ONLY = ("base_url", "api", "api_key_env", "top_logprobs", "concurrency", "timeout", "max_retries",
                 "max_reply_bytes")
 _LOCAL_ONLY = ("batch_size", "device", "dtype", "max_length", "revision")
@@ -25,11 +26,18 @@ _LOCAL_ONLY = ("batch_size", "device", "dtype", "max_length", "revision")
 SERVER_RECORD, LOCAL_RECORD = "logprobs", "scale"
 
 
-def fill(template: str, document: str, summary: str) -> str:
+def metric_option(key: str) -> str:
+    """How messages name an option of the judge metric."""
+    return f"--metric-opt judge.{key}"
+
+
+def fill(template: str, document: str, summary: str, other: str | None = None) -> str:
     """`template` with {document} and {summary} filled in, in one pass (a summary holding the text
-    "{document}" stays as it is); other braces are left alone."""
-    values = {"document": document, "summary": summary}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    "{document}" stays as it is); other braces are left alone. With `other` (a pairwise prompt), `summary` fills
+    {summary_a} and `other` {summary_b} instead."""
+    values = ({"document": document, "summary": summary} if other is None else
+              {"document": document, "summary_a": summary, "summary_b": other})
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,27 @@ class Request:
     document: str
     summary: str
     sample: int
+    other: str | None = None
+    """A pairwise prompt's second summary ({summary_b}; `summary` is {summary_a})."""
+
+    def prompt(self, template: str) -> str:
+        return fill(template, self.document, self.summary, self.other)
+
+    @property
+    def size(self) -> int:
+        return len(self.document) + len(self.summary) + len(self.other or "")
 
 
 class ServerJudge:
     """A model behind an OpenAI-compatible server, asked through bench's client."""
 
-    def __init__(self, served: str, s: Any) -> None:
+    def __init__(self, served: str, s: Any, option: Callable[[str], str] = metric_option) -> None:
         from bench.models.openai_compat import api_root
 
         if not s.base_url:
             raise BenchError(f"judge model openai:{served} needs the server's URL",
-                             hint="pass --metric-opt judge.base_url=http://HOST:PORT")
+                             hint=f"pass {option('base_url')}=http://HOST:PORT")
+        self.option = option
         self.served = served
         self.settings = s
         self.root = api_root(s.base_url)
@@ -82,7 +100,7 @@ class ServerJudge:
             with _api_key(s.api_key_env):
                 self.clients[sample] = OpenAICompatModel(
                     self.served, base_url=s.base_url, generation=generation, seed=s.seed + sample,
-                    option=lambda key: f"--metric-opt judge.{key}",
+                    option=self.option,
                     top_logprobs=s.top_logprobs if s.scoring == "weighted" else None)
         return self.clients[sample]
 
@@ -95,8 +113,7 @@ class ServerJudge:
         task = _judge_task()
         for sample in sorted({r.sample for r in requests}):
             batch = [r for r in requests if r.sample == sample]
-            examples = [Example(id=r.key, input=fill(template, r.document, r.summary), references=())
-                        for r in batch]
+            examples = [Example(id=r.key, input=r.prompt(template), references=()) for r in batch]
             for i, completion in self.client(sample).complete_as_completed(examples, task):
                 self.requests += 1
                 reply = str(completion.text)
@@ -114,16 +131,20 @@ class ServerJudge:
 
 
 class LocalJudge:
-    """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing)."""
+    """A causal LM run by bench's Hugging Face runtime (loaded only when a reply is missing).
 
-    def __init__(self, name: str, spec: Any, s: Any, scale: tuple[int, int]) -> None:
+    `reader` says where a reply writes its answer and which tokens write which value (a score on the scale:
+    `bench.metrics.model_based.judge_scoring.ScaleReader`; a pairwise verdict: `judge_verdicts.VerdictReader`):
+    the log-probabilities of those values are read there."""
+
+    def __init__(self, name: str, spec: Any, s: Any, reader: Any) -> None:
         self.name = name
         self.spec = spec
         self.settings = s
-        self.scale = scale
+        self.reader = reader
         self.model: Any = None
         self._fingerprint: str | None = None
-        self._scale_tokens: dict[int, list[int]] | None = None
+        self._scale_tokens: dict[Any, list[int]] | None = None
         self.requests = 0
         self.record_kind = LOCAL_RECORD
 
@@ -187,9 +208,9 @@ class LocalJudge:
         task = _judge_task()
         budget = self.prompt_budget(model)
 
-        def render(summary: str) -> Callable[[str], str]:
+        def render(r: Request) -> Callable[[str], str]:
             def text(document: str) -> str:
-                prompt = fill(template, document, summary)
+                prompt = fill(template, document, r.summary, r.other)
                 if model.chat:
                     return model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                                                add_generation_prompt=True)
@@ -201,11 +222,10 @@ class LocalJudge:
             for sample in sorted({r.sample for r in requests}):
                 transformers.set_seed(self.settings.seed + sample)
                 # longest first, so a batch's prompts are of like length (less padding)
-                batch = sorted((r for r in requests if r.sample == sample),
-                               key=lambda r: len(r.document) + len(r.summary), reverse=True)
+                batch = sorted((r for r in requests if r.sample == sample), key=lambda r: r.size, reverse=True)
                 for start in range(0, len(batch), chunk):
                     part = batch[start:start + chunk]
-                    ids = [fit_prompt(model.tokenizer, render(r.summary), r.document, budget, not model.chat, model)
+                    ids = [fit_prompt(model.tokenizer, render(r), r.document, budget, not model.chat, model)
                            for r in part]
                     for r, prompt, out in zip(part, ids, model.run_batches(ids, task, keep_ids=probabilities)):
                         self.requests += 1
@@ -215,22 +235,19 @@ class LocalJudge:
                         else:
                             on_reply(r.key, out)
 
-    def scale_logprobs(self, prompt: list[int], new: list[int]) -> dict[int, float] | None:
-        """log p of each value of the scale where the reply (its generated token ids `new`) writes its score:
-        the model's next-token distribution after the prompt and the reply's tokens before that one (one forward
-        pass), each value's tokens summed; None when the reply has no score in a token of its own."""
+    def scale_logprobs(self, prompt: list[int], new: list[int]) -> dict[Any, float] | None:
+        """log p of each value (of the scale, or verdict) where the reply (its generated token ids `new`) writes
+        its answer: the model's next-token distribution after the prompt and the reply's tokens before that one
+        (one forward pass), each value's tokens summed; None when the reply has no answer in a token of its own."""
         import torch
 
-        from bench.metrics.model_based.judge_scoring import score_token
-
         model = self.model
-        low, high = self.scale
         tok = model.tokenizer
         texts = [tok.decode(new[:t], skip_special_tokens=True) for t in range(len(new) + 1)]
         pieces = [texts[t + 1][len(texts[t]):] if texts[t + 1].startswith(texts[t]) else None for t in range(len(new))]
         if any(p is None for p in pieces):
             return None
-        at = score_token(pieces, low, high)
+        at = self.reader.locate(pieces)
         if at is None:
             return None
         with torch.inference_mode():
@@ -239,18 +256,14 @@ class LocalJudge:
             logp = torch.log_softmax(logits, dim=-1)
         return {v: float(torch.logsumexp(logp[ids_v], dim=0)) for v, ids_v in self.scale_tokens().items()}
 
-    def scale_tokens(self) -> dict[int, list[int]]:
-        """The token ids whose text, whitespace stripped, is each value of the scale."""
+    def scale_tokens(self) -> dict[Any, list[int]]:
+        """The token ids whose text, whitespace stripped, is each value of the scale (or each verdict)."""
         if self._scale_tokens is None:
-            from bench.metrics.model_based.judge_scoring import scale_value
-
-            low, high = self.scale
             tok = self.model.tokenizer
-            digits = {str(v) for v in range(low, high + 1)}
-            candidates = [i for piece, i in tok.get_vocab().items() if len(piece) <= 8 and any(d in piece for d in digits)]
-            found: dict[int, list[int]] = {}
+            candidates = [i for piece, i in tok.get_vocab().items() if self.reader.may_write(piece)]
+            found: dict[Any, list[int]] = {}
             for i in sorted(candidates):
-                value = scale_value(tok.decode([i]), low, high)
+                value = self.reader.value(tok.decode([i]))
                 if value is not None:
                     found.setdefault(value, []).append(i)
             self._scale_tokens = found
@@ -302,12 +315,14 @@ def _api_key(env: str | None) -> Iterator[None]:
             os.environ["OPENAI_API_KEY"] = before
 
 
-def make_judge(s: Any, metric: str, scale: tuple[int, int]) -> ServerJudge | LocalJudge:
+def make_judge(s: Any, metric: str, reader: Any,
+               option: Callable[[str], str] = metric_option) -> ServerJudge | LocalJudge:
     """The judge the options (a `JudgeOptions`) name, checked (and a server reached) before anything is scored;
-    `scale`, the criterion's."""
+    `reader`, what a local judge reads its answers' probabilities for (`LocalJudge`); `option`, how messages name
+    an option (default: ``--metric-opt judge.KEY``)."""
     defaults = {f.name: f.default for f in fields(s)}
-    hint = ("e.g. --metric-opt judge.model=openai:NAME --metric-opt judge.base_url=http://HOST:PORT, or "
-            "--metric-opt judge.model=/path/to/causal-lm")
+    hint = (f"e.g. {option('model')}=openai:NAME {option('base_url')}=http://HOST:PORT, or "
+            f"{option('model')}=/path/to/causal-lm")
     if not s.model or not s.model.strip():
         raise BenchError(f"metric {metric!r} needs a judge model", hint=hint)
     name = s.model.strip()
@@ -319,7 +334,7 @@ def make_judge(s: Any, metric: str, scale: tuple[int, int]) -> ServerJudge | Loc
         served = name.partition(":")[2].strip()
         if not served:
             raise BenchError(f"judge model {name!r}: name the served model after 'openai:'", hint=hint)
-        return ServerJudge(served, s)
+        return ServerJudge(served, s, option)
     given = [k for k in _SERVER_ONLY if getattr(s, k) != defaults[k]]
     if given:
         raise BenchError(f"judge options {', '.join(given)} are for openai:NAME judges, not {name!r}",
@@ -333,9 +348,9 @@ def make_judge(s: Any, metric: str, scale: tuple[int, int]) -> ServerJudge | Loc
     except BenchError as e:
         raise BenchError(f"judge model: {e.message}", where=e.where,
                          hint=(e.hint or hint).replace("--model /path/to/model",
-                                                       "--metric-opt judge.model=/path/to/model"),
+                                                       f"{option('model')}=/path/to/model"),
                          exit_code=e.exit_code if e.exit_code != 2 else EXIT_ENVIRONMENT) from None
     if spec.kind != CAUSAL_LM:
         raise BenchError(f"judge model {name!r} is a {spec.kind} model; a judge is a causal LM or openai:NAME",
                          hint=hint)
-    return LocalJudge(name, spec, s, scale)
+    return LocalJudge(name, spec, s, reader)

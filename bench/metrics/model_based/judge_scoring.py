@@ -76,6 +76,28 @@ def scale_value(token: str, low: int, high: int) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class ScaleReader:
+    """Where a reply writes its score on the scale low..high, and which token texts write which value: what a
+    local judge (`bench.metrics.model_based.judge_backends.LocalJudge`) reads its next-token distribution for.
+    A pairwise judge's verdicts have a reader of their own (`bench.metrics.model_based.judge_verdicts`)."""
+
+    low: int
+    high: int
+
+    def locate(self, pieces: Sequence[str]) -> int | None:
+        """The index of the token where the score is written (`score_token`)."""
+        return score_token(pieces, self.low, self.high)
+
+    def value(self, token: str) -> int | None:
+        """The value a token's text writes (`scale_value`)."""
+        return scale_value(token, self.low, self.high)
+
+    def may_write(self, piece: str) -> bool:
+        """Whether a vocabulary entry (its raw text) may write a value: a cheap filter before decoding it."""
+        return len(piece) <= 8 and any(str(v) in piece for v in range(self.low, self.high + 1))
+
+
 def scale_logprobs(alternatives: Sequence[tuple[str, float]], low: int, high: int) -> dict[int, float] | None:
     """log p of each value of the scale among a token's alternatives (their probabilities summed by the value
     they write); None when none of them is on the scale."""
