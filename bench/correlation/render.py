@@ -133,7 +133,8 @@ def all_notes(result: Correlations, notes: Sequence[str]) -> list[str]:
 def _summary(result: Correlations, source: str, notes: Sequence[str]) -> list[str]:
     labelled = det.criteria(result)
     n = len(_criteria(result))
-    what = f"{n} {'criterion' if n == 1 else 'criteria'}" + (f" and {len(labelled)} rated 0 or 1" if labelled else "")
+    what = " and ".join([*([f"{_count(n, 'criterion', 'criteria')}"] if n or not labelled else []),
+                         *([f"{_count(len(labelled), 'criterion', 'criteria')} rated 0 or 1"] if labelled else [])])
     lines = [(f"{source}: {_count(result.documents, 'document')} x {_count(result.systems, 'system')} "
               f"({_count(result.summaries, 'rated summary', 'rated summaries')}), "
               f"{what}, {_count(len(_metrics(result)), 'metric')}")]
