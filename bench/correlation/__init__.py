@@ -78,7 +78,7 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
 
             raise BenchError(f"no rating of criterion {unknown[0]!r}.{did_you_mean(unknown[0], list(rated.criteria))}",
                              where=rated.source, hint=f"criteria in the file: {', '.join(rated.criteria)}")
-    keep = list(dict.fromkeys(criteria)) or list(rated.criteria)
+    keep = list(dict.fromkeys([*criteria, *(binary_specs if criteria else ())])) or list(rated.criteria)
     means = rated.mean_ratings()
     labels = label_grids(rated, means, binary_specs, keep)
     if not labels and (threshold_specs or threshold_from is not None or oracle):
