@@ -119,7 +119,7 @@ def report(results: dict, profiled: list[str]) -> str:
                   "another order than before's sums over the drawn documents. The sample level weighs every "
                   "summary of every resample for each metric and criterion (its Kendall's tau-b a few passes per "
                   "bit of the ratings' distinct values), so it costs more than the two other levels together: "
-                  "about 15 to 25 ns per summary, resample and pair here.", ""]
+                  "about 16 to 18 ns per summary, resample and pair in this table (more, up to 50 ns, with one pair and many summaries below).", ""]
     d = head("shapes", "`bench correlate` shapes: documents x systems")
     if d:
         lines += ["One metric, one criterion, 1,000 resamples, in process (peak memory: the process's own, "
