@@ -67,6 +67,10 @@ class ResampledCoefficients:
                 masks.setdefault(key, mask)
                 by_mask.setdefault(key, []).append((a, b))
         self.groups = [_Group(masks[key], xs, ys, pairs, set(binary)) for key, pairs in by_mask.items()]
+        # the narrowest integers that hold every count and running sum (a resample draws n units in all)
+        for group in self.groups:
+            group.int_type = np.int16 if self.n < 2**15 else np.int32 if self.n < 2**31 else np.int64
+            group.wide = np.int32 if self.n < 46_341 else np.int64  # holds a count times a running sum
 
     def __call__(self, counts: np.ndarray) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         """(x name, y name) -> coefficient name -> one value per resample; `counts` is (n units x R resamples)."""
@@ -124,12 +128,13 @@ class _Group:
         self.pairs = {(a, b): _Pair(xs[a][self.units], ys[b][self.units], self.y[b]) for a, b in pairs}
         # Pearson's cross products of the centred values
         self.products = {(a, b): self.x[a].centred * self.y[b].centred for a, b in pairs if b not in self.binary}
-        # the narrowest integers that hold every count and running sum (a column sums to at most n)
-        self.int_type = np.int16 if self.size < 2**15 else np.int32 if self.size < 2**31 else np.int64
-        self.wide = np.int32 if self.size < 46_341 else np.int64  # holds a count times a running sum
+        self.int_type: type = np.int64
+        self.wide: type = np.int64
 
     def __call__(self, counts: np.ndarray) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         r = counts.shape[1]
+        if counts.shape[0] != self.units.size and self.all_units:
+            raise ValueError(f"counts of {counts.shape[0]} units for vectors of {self.units.size}")
         w = counts if self.all_units else counts[self.units]
         if self.size < 2:
             nan = np.full(r, np.nan)

@@ -127,3 +127,19 @@ def test_large_vectors_and_many_distinct_ratings():
             expected = coefficients(x[idx], y[idx])
             for c in COEFFICIENTS:
                 assert np.allclose(got[c], expected[c], atol=1e-12, rtol=0), c
+
+
+def test_running_sums_past_the_units_a_pair_keeps():
+    """40,000 units, 9,000 of them missing on one side: one unit drawn 35,000 times still counts exactly (the
+    integers are sized by every unit a resample draws from, not by those a pair keeps)."""
+    rng = np.random.default_rng(12)
+    n = 40_000
+    x = rng.normal(size=n)
+    y = rng.integers(1, 6, n).astype(float)
+    y[:9_000] = np.nan
+    drawn = np.concatenate([np.full(35_000, 9_000), rng.integers(9_000, n, 5_000)])
+    counts = np.bincount(drawn, minlength=n).astype(np.float64)[:, None]
+    got = ResampledCoefficients({"x": x}, {"y": y})(counts)[("x", "y")]
+    expected = coefficients(x[drawn][None, :], y[drawn][None, :])
+    for c in COEFFICIENTS:
+        assert got[c][0] == pytest.approx(expected[c][0], abs=1e-12), c
