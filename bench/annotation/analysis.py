@@ -203,10 +203,6 @@ def _pairwise(study: Study, js: Sequence[Judgment], first: Mapping[str, Mapping[
         position.append({"criterion": c.name, "left": left / (left + right) if left + right else None,
                          "left_count": left, "right_count": right, "ties": sides.count("tie"),
                          "p": sign_test(left, right)})
-        if items and bt.strengths is None:
-            notes.append(f"{c.name}: no Bradley-Terry strengths (a system won or lost every comparison, or some "
-                         "systems were never compared)")
-        elif bt.undefined:
-            notes.append(f"{c.name}: {bt.undefined} of {bt.resamples} resamples had no Bradley-Terry estimate and "
-                         "are left out of its intervals")
+        if (note := bt.note(bool(items))) is not None:
+            notes.append(f"{c.name}: {note}")
     return {"win_rates": rates, "pairs": pairs, "bradley_terry": strengths, "position": position, "notes": notes}

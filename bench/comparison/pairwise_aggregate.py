@@ -194,12 +194,8 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
         ranked.sort(key=lambda r: (-(r["strength"] if r["strength"] is not None else -math.inf),
                                    -(r["win_rate"] if r["win_rate"] is not None else -math.inf), r["model"]))
         strengths.extend(ranked)
-        if judged and bt.strengths is None:
-            notes.append(f"{prefs.source} {c}: no Bradley-Terry strengths (a model won or lost every comparison it "
-                         "was in, or some models were never compared with the others)")
-        elif bt.undefined:
-            notes.append(f"{prefs.source} {c}: {bt.undefined} of {bt.resamples} resamples had no Bradley-Terry "
-                         "estimate and are left out of its intervals")
+        if (note := bt.note(bool(judged))) is not None:
+            notes.append(f"{prefs.source} {c}: {note}")
         first = sum(s.verdict == FIRST for s in shown)
         second = sum(s.verdict == SECOND for s in shown)
         longer, total = _length_stats(shown, lengths)

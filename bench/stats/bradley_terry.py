@@ -127,6 +127,17 @@ class Strengths:
     undefined: int
     """Resamples without an estimate, left out of the intervals."""
 
+    def note(self, judged: bool) -> str | None:
+        """What a reader must know of these strengths, or None: no estimate from `judged` comparisons, or
+        resamples left out of the intervals."""
+        if judged and self.strengths is None:
+            return ("no Bradley-Terry strengths (one won or lost every comparison it was in, or some were never "
+                    "compared with the others)")
+        if self.undefined:
+            return (f"{self.undefined} of {self.resamples} resamples had no Bradley-Terry estimate and are left out "
+                    "of its intervals")
+        return None
+
 
 def bradley_terry_ci(item_wins: np.ndarray, *, confidence: float = 0.95, n_resamples: int = DEFAULT_RESAMPLES,
                      seed: int = DEFAULT_SEED) -> Strengths:

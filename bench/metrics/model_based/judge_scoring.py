@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +52,25 @@ def parse_score(reply: str, low: float, high: float) -> float | None:
     return None if found is None else found[0]
 
 
-def score_token(pieces: Sequence[str], low: int, high: int) -> int | None:
-    """The index of the token where the score is written, among a reply's tokens (their texts, which make the
-    reply); None when the reply has no number on the scale, or the token holding its first character is not its
-    integer part alone (whitespace around it allowed)."""
-    text = "".join(pieces)
-    found = find_score(text, low, high)
-    if found is None:
-        return None
+def token_at(pieces: Sequence[str], start: int, holds: Callable[[str], bool]) -> int | None:
+    """The index of the token (among a reply's tokens: their texts, which make the reply) holding the
+    character at `start`, when `holds(its text)`; else None."""
     end = 0
     for t, piece in enumerate(pieces):
         end += len(piece)
-        if end > found[1]:
-            return t if scale_value(piece, low, high) == int(found[0]) else None
+        if end > start:
+            return t if holds(piece) else None
     return None
+
+
+def score_token(pieces: Sequence[str], low: int, high: int) -> int | None:
+    """The index of the token where the score is written, among a reply's tokens; None when the reply has no
+    number on the scale, or the token holding its first character is not its integer part alone (whitespace
+    around it allowed)."""
+    found = find_score("".join(pieces), low, high)
+    if found is None:
+        return None
+    return token_at(pieces, found[1], lambda piece: scale_value(piece, low, high) == int(found[0]))
 
 
 def scale_value(token: str, low: int, high: int) -> int | None:

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.metrics.model_based.judge_scoring import FIRST_NUMBER, WEIGHTED, check_record
+from bench.metrics.model_based.judge_scoring import FIRST_NUMBER, WEIGHTED, check_record, token_at
 
 A, B, TIE = "A", "B", "tie"
 VERDICTS = (A, B, TIE)
@@ -74,12 +74,7 @@ def verdict_token(pieces: Sequence[str]) -> int | None:
     found = find_verdict("".join(pieces))
     if found is None:
         return None
-    end = 0
-    for t, piece in enumerate(pieces):
-        end += len(piece)
-        if end > found[1]:
-            return t if verdict_value(piece) == found[0] else None
-    return None
+    return token_at(pieces, found[1], lambda piece: verdict_value(piece) == found[0])
 
 
 @dataclass(frozen=True)

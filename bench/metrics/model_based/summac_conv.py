@@ -40,7 +40,7 @@ from bench.errors import BenchError, relpath
 from bench.io import read_bytes
 from bench.metrics.metric import MetricInputs, MetricResult, signature
 from bench.metrics.metric_options import with_model_options
-from bench.metrics.model_based.summac import Images, NLIOptions, SummacZS
+from bench.metrics.model_based.summac import NLIOptions, SummacZS
 
 SCORE_NAME = "summac_conv"
 #: SummaC's 'percentile' bin edges (`SummaCConv.__init__`, bins="percentile"): 23 bins.
