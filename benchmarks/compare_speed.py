@@ -20,9 +20,11 @@ Sections:
 - growth: now, as models, examples and scores grow (a small table);
 - many: 200 runs (10 tasks x 20 models): the table, one task against a baseline, every task against it;
 - correlate: SummEval's shape (100 documents x 16 systems, 10 metrics, 4 criteria, 1,000 resamples) and 10x
-  larger both ways, in process, before and now, per grid cell;
+  larger both ways, in process, before and now, per grid cell; now both with the summary and system levels
+  alone (the levels before had) and with the sample level too;
 - shapes: `correlate` on 100 x 16, 1,000 x 100, 2 x 100,000 and 10,000 x 2 (one metric, one criterion,
-  1,000 resamples), whole process, before (under a memory cap and a time limit) and now.
+  1,000 resamples), whole process, before (under a memory cap and a time limit) and now (with and without
+  the sample level).
 """
 
 from __future__ import annotations
@@ -236,6 +238,7 @@ import json, sys, time
 import numpy as np
 from bench.correlation.levels import correlate
 docs, systems, metrics, criteria, resamples = {docs}, {systems}, {metrics}, {criteria}, {resamples}
+levels = {levels!r}  # None: the default (bench before has no levels argument)
 rng = np.random.default_rng(0)
 quality = rng.normal(size=(docs, systems)) + np.linspace(0, 2, systems)
 scores = {{f"m{{k}}": quality + rng.normal(scale=0.5 + 0.2 * k, size=quality.shape) for k in range(metrics)}}
@@ -243,7 +246,7 @@ ratings = {{f"c{{k}}": np.clip(np.round(quality + rng.normal(scale=0.7, size=qua
            for k in range(criteria)}}
 start, cpu = time.perf_counter(), time.process_time()
 try:
-    result = correlate(scores, ratings, n_resamples=resamples)
+    result = correlate(scores, ratings, n_resamples=resamples, **({{}} if levels is None else {{"levels": levels}}))
     error = None
     rows = [[r.metric, r.criterion, r.level, r.values, r.ci] for r in result.rows]
 except Exception as e:
@@ -255,12 +258,18 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "cpu_s": time.process
 """
 
 
-def correlate_in_process(tree: Path | None, timeout: float, memory_cap: int | None = None, **shape) -> dict:
+#: The levels bench had before the sample level: what "before" computes, measured now too.
+GRID_LEVELS = ("summary", "system")
+
+
+def correlate_in_process(tree: Path | None, timeout: float, memory_cap: int | None = None, levels=None,
+                         **shape) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree or REPO), "PYTHONSAFEPATH": "1"}
     cap = (lambda: __import__("resource").setrlimit(__import__("resource").RLIMIT_AS, (memory_cap, memory_cap))
            ) if memory_cap else None
     try:
-        proc = subprocess.run([sys.executable, "-c", CORRELATE_CHILD.format(**shape)], env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", CORRELATE_CHILD.format(levels=levels, **shape)], env=env,
+                              capture_output=True,
                               text=True, timeout=timeout, preexec_fn=cap, cwd=NEUTRAL)
     except subprocess.TimeoutExpired:
         return {"error": f"stopped after {timeout:.0f} s"}
@@ -268,6 +277,19 @@ def correlate_in_process(tree: Path | None, timeout: float, memory_cap: int | No
         tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return {"error": tail[0][:200]}
     return json.loads(proc.stdout)
+
+
+def _largest_difference(now: dict, old: dict) -> float | None:
+    """The largest difference between the values and interval bounds of the rows both have (metric, criterion,
+    level)."""
+    if not (now.get("rows") and old.get("rows")):
+        return None
+    mine = {tuple(r[:3]): r for r in now["rows"]}
+    diffs = [abs(a - b) for o in old["rows"] if tuple(o[:3]) in mine
+             for n in [mine[tuple(o[:3])]]
+             for a, b in ([(n[3][c], o[3][c]) for c in n[3]] + [(x, y) for c in n[4] for x, y in zip(n[4][c], o[4][c])])
+             if a == a and b == b]
+    return max(diffs) if diffs else None
 
 
 def section_correlate(tmp: Path, size: dict, before: Path) -> dict:
@@ -278,16 +300,13 @@ def section_correlate(tmp: Path, size: dict, before: Path) -> dict:
     for label, docs, systems in shapes:
         shape = {"docs": docs, "systems": systems, "metrics": 10, "criteria": 4, "resamples": 1000}
         now = correlate_in_process(None, 1800, **shape)
+        grid = correlate_in_process(None, 1800, levels=GRID_LEVELS, **shape)
         old = correlate_in_process(before, 1800, **shape)
-        same = None
-        if now.get("rows") and old.get("rows"):
-            same = max(abs(a - b) for n, o in zip(now["rows"], old["rows"])
-                       for a, b in ([(n[3][c], o[3][c]) for c in n[3]] + [(x, y) for c in n[4]
-                                                                          for x, y in zip(n[4][c], o[4][c])])
-                       if a == a and b == b)
         out.append({"label": label, **shape, "cells": docs * systems,
                     "now": {k: v for k, v in now.items() if k != "rows"},
-                    "before": {k: v for k, v in old.items() if k != "rows"}, "max_difference": same})
+                    "now_grid": {k: v for k, v in grid.items() if k != "rows"},
+                    "before": {k: v for k, v in old.items() if k != "rows"},
+                    "max_difference": _largest_difference(now, old)})
     return {"rows": out}
 
 
@@ -298,6 +317,8 @@ def section_shapes(tmp: Path, size: dict, before: Path) -> dict:
         shape = {"docs": docs, "systems": systems, "metrics": 1, "criteria": 1, "resamples": 1000}
         row = {"docs": docs, "systems": systems,
                "now": {k: v for k, v in correlate_in_process(None, 1800, **shape).items() if k != "rows"},
+               "now_grid": {k: v for k, v in correlate_in_process(None, 1800, levels=GRID_LEVELS, **shape).items()
+                            if k != "rows"},
                "before": {k: v for k, v in correlate_in_process(before, 300, memory_cap=8 * 2**30, **shape).items()
                           if k != "rows"}}
         if row["now"].get("error"):  # refused: what it takes with the resamples it suggests

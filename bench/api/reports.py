@@ -95,12 +95,16 @@ def correlate_report(paths: Sequence[str | Path], *, fmt: str = "table", output:
     """`bench correlate`'s report: the text in `fmt` (table, md, csv or json), written to `output` and as an
     HTML page to `html` when given; a `bench.correlation.correlate_report.Report` (text, notes, written).
     `arguments`: ratings, task (the task of the runs the ratings go with), metrics, metric_settings, criteria,
-    annotators, options, seed, n_resamples, to_terminal."""
+    annotators, options, seed, n_resamples, to_terminal, binary (``CRITERION`` or ``CRITERION=CUT``), thresholds
+    (``METRIC=VALUE``), threshold_from (a validation file), oracle (also the threshold best on the test data,
+    labelled so)."""
     from bench.correlation.correlate_report import correlate_report as report
     from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
     arguments.setdefault("seed", DEFAULT_SEED)
     arguments.setdefault("n_resamples", DEFAULT_RESAMPLES)
+    if arguments.get("threshold_from") is not None:
+        arguments["threshold_from"] = Path(arguments["threshold_from"])
     return report([Path(p) for p in paths], fmt=fmt, output=Path(output) if output else None,
                   html=Path(html) if html else None, **arguments)
 

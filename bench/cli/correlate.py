@@ -35,9 +35,9 @@ class Annotators(str, Enum):
 def correlate(
     paths: Annotated[list[Path], typer.Argument(
         metavar="FILE|RUN_DIR", show_default=False,
-        help='A ratings file (one {"id", "system", "prediction", "references", "document", "ratings"} per line) or '
-             "SummEval's model_annotations.aligned.paired.jsonl, or a `bench annotate` study; with --ratings, run or "
-             "results directories.")],
+        help='A ratings file (one {"id", "system", "prediction", "references", "document", "ratings", "scores"} per '
+             "line), SummEval's model_annotations.aligned.paired.jsonl, one of UniEval's meta-evaluation files (a "
+             "JSON array), or a `bench annotate` study; with --ratings, run or results directories.")],
     ratings: Annotated[Optional[Path], typer.Option(
         "--ratings", "-r", metavar="FILE",
         help='Ratings of the runs\' predictions: one {"id", "system", "ratings"} per line (system: the model name), '
@@ -49,12 +49,30 @@ def correlate(
              "several tasks; a study's own task otherwise).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option(
         "--metric", metavar="NAME",
-        help="A metric to correlate (repeatable): a metric bench computes on the summaries (default: rouge), or, "
-             "with runs, a score they stored (default: every stored score).")] = None,
+        help="A metric to correlate (repeatable): a score given with the summaries (a ratings line's scores, "
+             "UniEval's as unieval, or what runs stored; default: every one given), or a metric bench computes on "
+             "them (default when none is given: rouge).")] = None,
     metric_opt: MetricOpts = None,
     criterion: Annotated[Optional[list[str]], typer.Option(
         "--criterion", metavar="NAME",
         help="Only this criterion (repeatable). Default: every criterion rated.")] = None,
+    binary: Annotated[Optional[list[str]], typer.Option(
+        "--binary", metavar="CRITERION[=CUT]",
+        help="Score this criterion as detection, not correlation (repeatable): its ratings are 0 or 1, or a mean "
+             "rating >= CUT is 1. A criterion rated 0 and 1 only is one anyway. Reports ROC AUC, and balanced "
+             "accuracy at a threshold from --threshold or --threshold-from.")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        "--threshold", metavar="METRIC=VALUE",
+        help="Detection: a score >= VALUE is called 1 (repeatable, one per metric), for balanced accuracy. Choose "
+             "it on other data than these summaries.")] = None,
+    threshold_from: Annotated[Optional[Path], typer.Option(
+        "--threshold-from", metavar="FILE",
+        help="Detection: tune each metric's threshold on this validation file (read like FILE; the threshold that "
+             "maximises balanced accuracy there), then apply it here.")] = None,
+    oracle_threshold: Annotated[bool, typer.Option(
+        "--oracle-threshold",
+        help="Detection: also report balanced accuracy at the threshold best on these very summaries, labelled as "
+             "tuned on the test data (optimistic).")] = False,
     annotators: Annotated[Optional[Annotators], typer.Option(
         "--annotators", metavar="expert|turker",
         help="SummEval's file: the expert (default) or the crowd-worker annotations.")] = None,
@@ -70,7 +88,8 @@ def correlate(
     no_split_sentences: NoSplitSentences = False,
     tokenizer: Tokenizer = TokenizerName.default,
 ) -> None:
-    """Correlate metrics with human ratings: Kendall tau-b, Spearman and Pearson at summary and system level."""
+    """Correlate metrics with human ratings: Kendall tau-b, Spearman and Pearson at summary, system and sample
+    level; ROC AUC and balanced accuracy for criteria rated 0 or 1."""
     from bench.cli.compare import check_destination
 
     if resamples < 1:
@@ -84,7 +103,8 @@ def correlate(
         paths, ratings=ratings, task=task, metrics=metric or [], metric_settings=metric_settings(metric_opt),
         criteria=criterion or [], annotators=annotators.value if annotators else None,
         options=metric_options(no_stemmer, no_split_sentences, tokenizer), seed=seed, n_resamples=resamples,
-        fmt=fmt.value, to_terminal=output is None, output=output, html=html)
+        fmt=fmt.value, to_terminal=output is None, output=output, html=html, binary=binary or [],
+        thresholds=threshold or [], threshold_from=threshold_from, oracle=oracle_threshold)
     for note in report.notes:
         warn(note)
     for path in report.written:

@@ -21,16 +21,18 @@ def correlate_report(paths: Sequence[Path], *, ratings: Path | None = None, metr
                      metric_settings: Mapping[str, Mapping[str, Any]] | None = None, criteria: Sequence[str] = (),
                      annotators: str | None = None, options: MetricOptions | None = None, seed: int,
                      n_resamples: int, fmt: str = "table", to_terminal: bool = False, output: Path | None = None,
-                     html: Path | None = None, task: str | None = None) -> Report:
+                     html: Path | None = None, task: str | None = None, binary: Sequence[str] = (),
+                     thresholds: Sequence[str] = (), threshold_from: Path | None = None,
+                     oracle: bool = False) -> Report:
     """Correlate metrics with human ratings (`bench.correlation.correlate_ratings`), render the result as
-    `fmt`, and write `html` and `output` when given (the text is returned either way). The reader's notes come
-    back for the formats that have no place for them (csv, json)."""
+    `fmt`, and write `html` and `output` when given (the text is returned either way). The notes come back
+    for the formats that have no place for them in print (csv; json holds them too)."""
     if fmt not in FORMATS:
         raise BenchError(f"unknown format {fmt!r}", hint=f"formats: {', '.join(FORMATS)}")
     rated, result = correlate_ratings(
         list(paths), ratings=ratings, metrics=list(metrics), metric_settings=metric_settings or {},
         criteria=list(criteria), annotators=annotators, options=options, seed=seed, n_resamples=n_resamples,
-        task=task)
+        task=task, binary=list(binary), thresholds=list(thresholds), threshold_from=threshold_from, oracle=oracle)
     if fmt == "table":
         text = render_table(result, source=rated.source, notes=rated.notes, to_terminal=to_terminal)
     elif fmt == "md":
@@ -39,7 +41,7 @@ def correlate_report(paths: Sequence[Path], *, ratings: Path | None = None, metr
         text = render_csv(result)
     else:
         text = render_json(result, source=rated.source, layout=rated.layout, notes=rated.notes)
-    notes = list(rated.notes) if fmt in ("csv", "json") else []
+    notes = [*rated.notes, *result.notes] if fmt in ("csv", "json") else []
     written: list[Path] = []
     if html is not None:
         atomic_write(html, render_html(result, source=rated.source, notes=rated.notes), what="the --html file",

@@ -1,6 +1,7 @@
 """`bench correlate`'s output: terminal tables, Markdown, CSV, JSON and a standalone HTML page.
 
-Criteria are columns and metrics rows, one table per level and coefficient.
+Criteria are columns and metrics rows, one table per level and coefficient; a criterion rated 0 or 1 has a
+detection table of its own (`render_detection.py`).
 A value is marked best (``*``, bold in Markdown and HTML) only when it is the
 highest of its column and the paired bootstrap interval of its difference with
 every other metric of the column lies above 0. Metric, criterion and system
@@ -17,11 +18,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bench.correlation.levels import COEFFICIENTS, LEVELS, Correlations, Paired, Row
+from bench.correlation import render_detection as det
+from bench.correlation.levels import COEFFICIENTS, UNITS, Correlations, Paired, Row
 from bench.errors import visible
 from bench.io import json_text
 
 NAMES = {"kendall": "Kendall tau-b", "spearman": "Spearman rho", "pearson": "Pearson r"}
+BEST_CLASS = ' class="best"'
 BEST_WORDING = "best in column, above every other metric by a paired bootstrap interval that excludes 0"
 
 
@@ -37,20 +40,35 @@ def level_wording(level: str, result: Correlations) -> str:
     if level == "summary":
         return ("summary level: per document, across the systems' summaries; mean over the documents "
                 "(documents with constant scores or ratings skipped)")
+    if level == "sample":
+        return f"sample level: every rated summary pooled ({result.summaries}), one coefficient across them"
     return f"system level: per-system means over the documents, across {result.systems} systems"
 
 
 def ci_wording(result: Correlations) -> str:
-    return (f"{round(result.confidence * 100)}% bootstrap interval in brackets ({result.resamples} resamples of the "
-            f"documents, and of the systems at system level; seed {result.seed})")
+    parts = []
+    if "summary" in result.levels or "system" in result.levels:
+        parts.append("of the documents" + (", and of the systems at system level" if "system" in result.levels
+                                            else ""))
+    pooled = [w for w, on in (("sample level", "sample" in result.levels and result.rows),
+                              ("detection", bool(result.detection))) if on]
+    if pooled:
+        parts.append("of the summaries" + (f" at {' and for '.join(pooled)}" if parts else ""))
+    return (f"{round(result.confidence * 100)}% bootstrap interval in brackets ({result.resamples} resamples "
+            f"{'; '.join(parts)}; seed {result.seed}); none where a level has fewer than {result.min_units} units")
 
 
 def _rows(result: Correlations, level: str) -> list[Row]:
     return [r for r in result.rows if r.level == level]
 
 
+def _levels(result: Correlations) -> list[str]:
+    """The levels with a table: those computed, when some criterion is correlated."""
+    return [level for level in result.levels if _rows(result, level)]
+
+
 def _metrics(result: Correlations) -> list[str]:
-    return list(dict.fromkeys(r.metric for r in result.rows))
+    return list(dict.fromkeys([*(r.metric for r in result.rows), *(d.metric for d in result.detection)]))
 
 
 def _criteria(result: Correlations) -> list[str]:
@@ -59,18 +77,24 @@ def _criteria(result: Correlations) -> list[str]:
 
 def _cell(row: Row, coefficient: str, full_n: int) -> tuple[str, str, bool]:
     """(value, interval, marked best) of a row for one coefficient, with its n when it falls short."""
+    if row.withheld:
+        return fmt(row.values[coefficient]), f"n={row.n}: too few for a CI", False
     lo, hi = row.ci[coefficient]
     n = f" n={row.n}" if row.n != full_n else ""
     return fmt(row.values[coefficient]), f"[{fmt(lo, 2)}, {fmt(hi, 2)}]{n}", coefficient in row.best
 
 
 def runner_up(result: Correlations, level: str, criterion: str, coefficient: str) -> Paired | None:
-    """The paired test of the column's best metric against its second best."""
-    rows = sorted((r for r in _rows(result, level) if r.criterion == criterion
-                   and math.isfinite(r.values[coefficient])), key=lambda r: -r.values[coefficient])
-    if len(rows) < 2:
+    """The paired test of the column's best metric against its second best (a detection column: "roc_auc" or
+    "balanced_accuracy" of a criterion rated 0 or 1)."""
+    if coefficient in ("roc_auc", "balanced_accuracy"):
+        values = [(d.metric, d.values[coefficient]) for d in result.detection if d.criterion == criterion]
+    else:
+        values = [(r.metric, r.values[coefficient]) for r in _rows(result, level) if r.criterion == criterion]
+    ranked = sorted(((m, v) for m, v in values if math.isfinite(v)), key=lambda mv: -mv[1])
+    if len(ranked) < 2:
         return None
-    a, b = rows[0].metric, rows[1].metric
+    a, b = ranked[0][0], ranked[1][0]
     for p in result.paired:
         if (p.level, p.criterion, p.coefficient) == (level, criterion, coefficient) and {p.a, p.b} == {a, b}:
             if p.a == a:
@@ -94,14 +118,28 @@ AGREEMENT_WORDING = ("Annotator agreement, Krippendorff's alpha (interval): how 
 
 
 def _full_n(result: Correlations, level: str) -> int:
-    return result.documents if level == "summary" else result.systems
+    return {"summary": result.documents, "system": result.systems, "sample": result.summaries}[level]
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def all_notes(result: Correlations, notes: Sequence[str]) -> list[str]:
+    """The reader's notes, then the statistics' own."""
+    return [*notes, *result.notes]
 
 
 def _summary(result: Correlations, source: str, notes: Sequence[str]) -> list[str]:
-    lines = [(f"{source}: {result.documents} documents x {result.systems} systems, "
-              f"{len(_criteria(result))} criteria, {len(_metrics(result))} metrics")]
-    lines += [f"note: {n}" for n in notes]
-    if result.systems < 3:
+    labelled = det.criteria(result)
+    n = len(_criteria(result))
+    what = " and ".join([*([f"{_count(n, 'criterion', 'criteria')}"] if n or not labelled else []),
+                         *([f"{_count(len(labelled), 'criterion', 'criteria')} rated 0 or 1"] if labelled else [])])
+    lines = [(f"{source}: {_count(result.documents, 'document')} x {_count(result.systems, 'system')} "
+              f"({_count(result.summaries, 'rated summary', 'rated summaries')}), "
+              f"{what}, {_count(len(_metrics(result)), 'metric')}")]
+    lines += [f"note: {n}" for n in all_notes(result, notes)]
+    if "system" in result.levels and result.systems < 3:
         lines.append(f"note: with {result.systems} system{'s' if result.systems != 1 else ''} a correlation across "
                      "systems is 1, -1 or undefined; rate more systems for meaningful numbers")
     skipped = {r.skipped for r in _rows(result, "summary")}
@@ -115,8 +153,12 @@ def _summary(result: Correlations, source: str, notes: Sequence[str]) -> list[st
 # ------------------------------------------------------------------ terminal
 
 
+def _paired_over(level: str) -> str:
+    return {"summary": "documents", "system": "documents and systems", "sample": "summaries"}[level]
+
+
 def render_table(result: Correlations, *, source: str, notes: Sequence[str] = (), to_terminal: bool) -> str:
-    """Terminal tables (rich), one per level and coefficient."""
+    """Terminal tables (rich), one per level and coefficient, and one per criterion rated 0 or 1."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -132,7 +174,7 @@ def render_table(result: Correlations, *, source: str, notes: Sequence[str] = ()
         console.print(t(line))
     console.print(t(f"{ci_wording(result)}; * {BEST_WORDING}"))
     criteria = _criteria(result)
-    for level in LEVELS:
+    for level in _levels(result):
         rows = _rows(result, level)
         for c in COEFFICIENTS:
             console.print()
@@ -151,10 +193,29 @@ def render_table(result: Correlations, *, source: str, notes: Sequence[str] = ()
             console.print(table)
             tests = [p for criterion in criteria if (p := runner_up(result, level, criterion, c)) is not None]
             if tests:
-                console.print(t("best against second best (paired bootstrap over documents"
-                                + (" and systems" if level == "system" else "") + "):"))
+                console.print(t(f"best against second best (paired bootstrap over {_paired_over(level)}):"))
                 for p in tests:
                     console.print(t(f"  {paired_line(p)}"))
+    if result.detection:
+        console.print()
+        console.print(t(det.DETECTION_WORDING + ".", "bold"))
+        console.print(t(det.threshold_wording(result)))
+    for criterion in det.criteria(result):
+        console.print()
+        console.print(t(det.heading(result, criterion), "bold"))
+        table = Table()
+        table.add_column("metric", no_wrap=True)
+        for column in det.columns(result):
+            table.add_column(t(column), justify="right", min_width=10)
+        for d in det.rows(result, criterion):
+            table.add_row(t(d.metric), *[t(f"{v}{'*' if best else ''}" + (f"\n{ci}" if ci else ""))
+                                         for v, ci, best in det.cells(d, result)])
+        console.print(table)
+        tests = [p for m in ("roc_auc", "balanced_accuracy") if (p := runner_up(result, "sample", criterion, m))]
+        if tests:
+            console.print(t("best against second best (paired bootstrap over summaries):"))
+            for p in tests:
+                console.print(t(f"  {p.coefficient}, {paired_line(p)}"))
     if result.agreement:
         console.print()
         console.print(t(AGREEMENT_WORDING, "bold"))
@@ -177,7 +238,7 @@ def render_markdown(result: Correlations, *, source: str, notes: Sequence[str] =
     out += [md_cell(line) + "\n" for line in _summary(result, source, notes)]
     out.append(f"{md_cell(ci_wording(result))}; **bold**: {BEST_WORDING}.\n")
     criteria = _criteria(result)
-    for level in LEVELS:
+    for level in _levels(result):
         rows = _rows(result, level)
         for c in COEFFICIENTS:
             out.append(f"## {NAMES[c]}, {level} level\n")
@@ -197,6 +258,17 @@ def render_markdown(result: Correlations, *, source: str, notes: Sequence[str] =
                 out.append("Best against second best (paired bootstrap):\n")
                 out += [f"- {md_cell(paired_line(p))}" for p in tests]
                 out.append("")
+    if result.detection:
+        out.append("## Detection\n")
+        out.append(f"{md_cell(det.DETECTION_WORDING)}. {md_cell(det.threshold_wording(result))}\n")
+    for criterion in det.criteria(result):
+        out.append(f"### {md_cell(det.heading(result, criterion))}\n")
+        out.append("| metric | " + " | ".join(md_cell(x) for x in det.columns(result)) + " |")
+        out.append("|---|" + "--:|" * len(det.columns(result)))
+        for d in det.rows(result, criterion):
+            out.append("| " + " | ".join([md_cell(d.metric), *[
+                (f"**{v}**" if best else v) + (f" {ci}" if ci else "") for v, ci, best in det.cells(d, result)]]) + " |")
+        out.append("")
     if result.agreement:
         out.append("## Annotator agreement\n")
         out.append(f"{AGREEMENT_WORDING}.\n")
@@ -207,17 +279,33 @@ def render_markdown(result: Correlations, *, source: str, notes: Sequence[str] =
 
 # ------------------------------------------------------------------ CSV and JSON
 
+#: The detection columns of the CSV form, after the correlation columns (empty on a correlation row).
+DETECTION_CSV = ["roc_auc", "roc_auc_lo", "roc_auc_hi", "balanced_accuracy", "balanced_accuracy_lo",
+                 "balanced_accuracy_hi", "threshold", "balanced_accuracy_tuned_on_test_data",
+                 "threshold_tuned_on_test_data"]
+
 
 def render_csv(result: Correlations) -> str:
+    """One line per metric, criterion and level; a criterion rated 0 or 1 has level "detection"."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["metric", "criterion", "level", "n", "skipped",
-                *[f"{c}{part}" for c in COEFFICIENTS for part in ("", "_lo", "_hi")], "best"])
+                *[f"{c}{part}" for c in COEFFICIENTS for part in ("", "_lo", "_hi")], "best", "withheld",
+                *DETECTION_CSV])
     for r in result.rows:
         values = []
         for c in COEFFICIENTS:
             values += [_csv(r.values[c]), _csv(r.ci[c][0]), _csv(r.ci[c][1])]
-        w.writerow([r.metric, r.criterion, r.level, r.n, r.skipped, *values, " ".join(r.best)])
+        w.writerow([r.metric, r.criterion, r.level, r.n, r.skipped, *values, " ".join(r.best),
+                    "yes" if r.withheld else "", *[""] * len(DETECTION_CSV)])
+    for d in result.detection:
+        values = []
+        for m in ("roc_auc", "balanced_accuracy"):
+            values += [_csv(d.values[m]), _csv(d.ci[m][0]), _csv(d.ci[m][1])]
+        tuned = d.tuned or (math.nan, math.nan)
+        w.writerow([d.metric, d.criterion, "detection", d.n, d.skipped, *[""] * (3 * len(COEFFICIENTS)),
+                    " ".join(d.best), "yes" if d.withheld else "", *values, _csv(d.threshold), _csv(tuned[1]),
+                    _csv(tuned[0])])
     return buf.getvalue()
 
 
@@ -226,7 +314,7 @@ def _csv(x: float) -> str:
 
 
 def json_data(result: Correlations, *, source: str, layout: str, notes: Sequence[str] = ()) -> dict[str, Any]:
-    """The JSON form scripts read: {"rows": [...], "paired": [...], "agreement": [...], ...}."""
+    """The JSON form scripts read: {"rows": [...], "detection": [...], "paired": [...], "agreement": [...], ...}."""
     def interval(ci: tuple[float, float]) -> list[float | None] | None:
         return None if not all(math.isfinite(x) for x in ci) else [ci[0], ci[1]]
 
@@ -237,16 +325,31 @@ def json_data(result: Correlations, *, source: str, layout: str, notes: Sequence
         row["ci"] = {c: interval(r.ci[c]) for c in COEFFICIENTS}
         row["skipped"] = r.skipped
         row["best"] = list(r.best)
+        row["withheld"] = r.withheld
         rows.append(row)
+    detection = []
+    for d in result.detection:
+        item: dict[str, Any] = {"metric": d.metric, "criterion": d.criterion, "n": d.n, "positives": d.positives,
+                                "negatives": d.negatives, "skipped": d.skipped}
+        item.update({m: _num(d.values[m]) for m in ("roc_auc", "balanced_accuracy")})
+        item["threshold"] = _num(d.threshold)
+        item["ci"] = {m: interval(d.ci[m]) for m in ("roc_auc", "balanced_accuracy")}
+        if d.tuned is not None:
+            item["balanced_accuracy_tuned_on_test_data"] = _num(d.tuned[1])
+            item["threshold_tuned_on_test_data"] = _num(d.tuned[0])
+        item["best"] = list(d.best)
+        item["withheld"] = d.withheld
+        detection.append(item)
     return {
         "source": source, "layout": layout, "documents": result.documents, "systems": result.systems,
-        "seed": result.seed, "resamples": result.resamples, "confidence": result.confidence,
-        "rows": rows,
+        "summaries": result.summaries, "levels": list(result.levels), "seed": result.seed,
+        "resamples": result.resamples, "confidence": result.confidence, "min_units": result.min_units,
+        "rows": rows, "detection": detection, "threshold_source": result.threshold_source,
         "paired": [{"level": p.level, "criterion": p.criterion, "coefficient": p.coefficient, "a": p.a, "b": p.b,
                     "diff": p.diff, "ci": list(p.ci), "p": p.p} for p in result.paired],
         "agreement": [{"criterion": a.criterion, "alpha": _num(a.alpha), "units": a.units,
                        "annotators": a.annotators} for a in result.agreement],
-        "notes": list(notes),
+        "notes": all_notes(result, notes),
     }
 
 
@@ -268,7 +371,7 @@ def render_html(result: Correlations, *, source: str, notes: Sequence[str] = (),
     body += [f'<p class="meta">{esc(line)}</p>' for line in _summary(result, source, notes)]
     body.append(f'<p class="meta">bench {esc(__version__)}; {esc(ci_wording(result))}; '
                 f"<b>bold</b>: {esc(BEST_WORDING)}.</p>")
-    for level in LEVELS:
+    for level in _levels(result):
         rows = _rows(result, level)
         body.append(f"<h2>{esc(level.capitalize())} level</h2>"
                     f"<p class=\"small\">{esc(level_wording(level, result))}</p>")
@@ -288,6 +391,17 @@ def render_html(result: Correlations, *, source: str, notes: Sequence[str] = (),
             if tests:
                 body.append('<p class="small">Best against second best (paired bootstrap):</p><ul class="small">'
                             + "".join(f"<li>{esc(paired_line(p))}</li>" for p in tests) + "</ul>")
+    if result.detection:
+        body.append(f"<h2>Detection</h2><p class=\"small\">{esc(det.DETECTION_WORDING)}. "
+                    f"{esc(det.threshold_wording(result))}</p>")
+    for criterion in det.criteria(result):
+        body.append(f"<h3>{esc(det.heading(result, criterion))}</h3><div class=\"scroll\"><table><tr>"
+                    "<th class=\"l\">metric</th>" + "".join(f"<th>{esc(x)}</th>" for x in det.columns(result)) + "</tr>")
+        for d in det.rows(result, criterion):
+            cells = "".join(f"<td><span{BEST_CLASS if best else ''}>{esc(v)}</span>"
+                            f'<span class="ci">{esc(ci)}</span></td>' for v, ci, best in det.cells(d, result))
+            body.append(f'<tr><td class="l">{esc(d.metric)}</td>{cells}</tr>')
+        body.append("</table></div>")
     if result.agreement:
         body.append(f"<h2>Annotator agreement</h2><p class=\"small\">{esc(AGREEMENT_WORDING)}.</p><ul>"
                     + "".join(f"<li>{esc(line)}</li>" for line in agreement_lines(result)) + "</ul>")

@@ -1,4 +1,5 @@
-"""Metric scores of rated summaries: bench's own metrics computed on the rows, or the scores runs stored."""
+"""Metric scores of rated summaries: bench's own metrics computed on the rows, or the scores given with them
+(stored by runs, a ratings line's ``scores``, UniEval's ``predict_scores``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.correlation.ratings import RatedSummaries
+from bench.correlation.rated import RatedSummaries
 from bench.errors import BenchError, BenchWarning
 from bench.metrics import MetricOptions, MetricSpec, parse_metric_specs
 
@@ -42,31 +43,39 @@ def score_summaries(metrics: Sequence[str | MetricSpec], rated: RatedSummaries,
 
 
 def choose_scores(asked: Sequence[str], rated: RatedSummaries, options: MetricOptions,
-                  settings: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, np.ndarray]:
-    """Score name -> documents x systems array, for the asked metrics.
+                  settings: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Score name -> grid (or criterion -> grid, for a score given per criterion), for the asked metrics.
 
-    On run directories, a name that is a score the runs stored is read from
-    them (every stored score when nothing is asked); any other name is a
-    metric computed on the rows (`score_summaries`). On a ratings file or
-    SummEval's file every name is a metric computed on the rows (ROUGE when
-    nothing is asked).
+    A name that is a score given with the summaries (stored by runs, a ratings line's ``scores``, UniEval's
+    ``predict_scores`` as ``unieval``) is read from them, and every given score when nothing is asked; any
+    other name is a metric computed on the rows (`score_summaries`): ROUGE when nothing is asked and nothing
+    is given.
     """
     stored: Mapping[str, tuple[float, ...]] = rated.stored
+    per_criterion = rated.criterion_scores
+    given = [*stored, *per_criterion]
+    if not asked and given:
+        return {name: _given(rated, name) for name in given}
     if rated.layout == "runs" and not asked:
-        if not stored:
-            raise BenchError("the runs stored no per-example scores that all of them share",
-                             hint="name a metric to compute on their predictions, e.g. --metric rouge")
-        return {name: rated.grid(values) for name, values in stored.items()}
+        raise BenchError("the runs stored no per-example scores that all of them share",
+                         hint="name a metric to compute on their predictions, e.g. --metric rouge")
     names = list(dict.fromkeys(asked or DEFAULT_METRICS))
-    out: dict[str, np.ndarray] = {}
-    to_compute = [n for n in names if n not in stored]
+    out: dict[str, Any] = {}
+    to_compute = [n for n in names if n not in given]
     computed = score_summaries(parse_metric_specs(to_compute, settings), rated, options) if to_compute else {}
     for name in names:
-        if name in stored:
-            out[name] = rated.grid(stored[name])
+        if name in given:
+            out[name] = _given(rated, name)
     for name, values in computed.items():
-        if name in out:
-            raise BenchError(f"score {name!r} is both stored in the runs and given by a metric asked for",
-                             hint=f"ask for {name!r} alone to use the stored scores")
+        if name in out or (name in given and rated.layout != "runs"):
+            where = "stored in the runs" if rated.layout == "runs" else "given in the file"
+            raise BenchError(f"score {name!r} is both {where} and given by a metric asked for",
+                             hint=f"ask for {name!r} alone to use the {where.split()[0]} scores, or rename them")
         out[name] = rated.grid(values)
     return out
+
+
+def _given(rated: RatedSummaries, name: str) -> Any:
+    if name in rated.stored:
+        return rated.grid(rated.stored[name])
+    return {c: rated.grid(v) for c, v in rated.criterion_scores[name].items()}

@@ -44,10 +44,11 @@ def check_confidence(confidence: object) -> float:
     return float(confidence)
 
 
-def _index_chunks(n: int, n_resamples: int, seed: int):
-    """(start, stop, indices) of each chunk of the draw: rows start..stop of `rng.integers(0, n, (n_resamples, n))`."""
+def _index_chunks(n: int, n_resamples: int, seed: int, cells: int | None = None):
+    """(start, stop, indices) of each chunk of the draw: rows start..stop of `rng.integers(0, n, (n_resamples, n))`,
+    about `cells` indices (default `CHUNK_CELLS`) at a time."""
     rng = np.random.default_rng(seed)
-    chunk = max(1, CHUNK_CELLS // n)
+    chunk = max(1, (CHUNK_CELLS if cells is None else cells) // n)
     # numpy draws any range below 2**32 with the same 32-bit generator whatever the dtype asked for, so int32
     # gives the very indices of the default int64, faster and in half the memory (tests/stats/test_bootstrap.py)
     dtype = np.int32 if n < 2**31 else np.int64
@@ -98,6 +99,22 @@ def resample_counts(n: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int =
         flat = idx.astype(np.int64)
         flat += np.arange(rows, dtype=np.int64)[:, None] * n
         yield start, stop, np.bincount(flat.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
+
+
+def resample_counts_by_unit(n: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                            cells: int | None = None):
+    """`resample_counts` transposed: (start, stop, counts) with counts (float64, n x (stop - start)), column i
+    how often each of the n units is drawn in resample start + i (row i of ``rng.integers(0, n, (R, n))``),
+    about `cells` counts (default `CHUNK_CELLS`) at a time.
+
+    The layout of `bench.stats.resampled_coefficients`, whose passes run down the units a whole row of
+    resamples at a time.
+    """
+    for start, stop, idx in _index_chunks(n, n_resamples, seed, cells):
+        rows = stop - start
+        flat = idx.astype(np.int64) * rows
+        flat += np.arange(rows, dtype=np.int64)[:, None]
+        yield start, stop, np.bincount(flat.ravel(), minlength=rows * n).reshape(n, rows).astype(np.float64)
 
 
 #: Indices (resamples x examples) gathered at once by `resample_means_many`: 2 MB, a size CPU caches hold.

@@ -59,11 +59,15 @@ def test_json_rows_match_scipy_on_the_summeval_file(in_tmp, cli):
     rows = data["rows"]
     assert {r["metric"] for r in rows} == {"rouge1", "rouge2", "rougeL", "rougeLsum"}  # ROUGE by default
     assert {r["criterion"] for r in rows} == {"coherence", "consistency", "fluency", "relevance"}
-    assert len(rows) == 4 * 4 * 2 and all(KEYS <= set(r) for r in rows)
+    assert len(rows) == 4 * 4 * 3 and all(KEYS <= set(r) for r in rows)
+    assert data["levels"] == ["summary", "system", "sample"] and data["summaries"] == 12
     scores, ratings = rouge_grid(SUMMEVAL)
     for r in rows:
         s, h = scores[r["metric"]], ratings[r["criterion"]]
-        if r["level"] == "system":
+        if r["level"] == "sample":  # the 12 summaries pooled
+            ref = scipy.stats.spearmanr(s.ravel(), h.ravel()).statistic
+            assert r["n"] == 12
+        elif r["level"] == "system":
             ref = scipy.stats.spearmanr(s.mean(axis=0), h.mean(axis=0)).statistic
             assert r["n"] == 4
         else:
@@ -72,8 +76,11 @@ def test_json_rows_match_scipy_on_the_summeval_file(in_tmp, cli):
             ref = np.mean(per_doc)
             assert r["n"] == len(per_doc)
         assert abs(r["spearman"] - ref) <= 1e-12
-        lo, hi = r["ci"]["spearman"]
-        assert lo <= hi
+        if r["level"] == "sample":
+            lo, hi = r["ci"]["spearman"]
+            assert lo <= hi and not r["withheld"]
+        else:  # 3 documents, 4 systems: too few for an interval
+            assert r["ci"]["spearman"] is None and r["withheld"] and r["best"] == []
     assert [a["criterion"] for a in data["agreement"]] == ["coherence", "consistency", "fluency", "relevance"]
     assert all(-1 <= a["alpha"] <= 1 and a["annotators"] == 3 for a in data["agreement"])
     assert data["paired"] and {"a", "b", "diff", "ci", "p", "level", "criterion", "coefficient"} <= set(data["paired"][0])
@@ -107,10 +114,10 @@ def test_md_csv_and_html(in_tmp, cli):
     assert "| metric | coherence | consistency | fluency | relevance |" in md and "wrote page.html" in err
     page = (in_tmp / "page.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page and "<script" not in page
-    assert page.count("<table>") == 6 and "Annotator agreement" in page
+    assert page.count("<table>") == 9 and "Annotator agreement" in page
     code, text, err = cli("correlate", SUMMEVAL, "-f", "csv", "--resamples", "50")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 32 and {"kendall", "kendall_lo", "kendall_hi", "best"} <= set(rows[0])
+    assert len(rows) == 48 and {"kendall", "kendall_lo", "kendall_hi", "best", "withheld"} <= set(rows[0])
     code, out, _ = cli("correlate", SUMMEVAL, "-f", "json", "--resamples", "50")
     by_key = {(r["metric"], r["criterion"], r["level"]): r for r in json.loads(out)["rows"]}
     for r in rows:
@@ -147,15 +154,17 @@ def test_constant_documents_are_skipped_and_counted(in_tmp, cli):
     assert "skips up to 1 of 4 documents" in out and "n=3" in out
 
 
-def test_one_system_prints_no_numbers_and_says_why(in_tmp, cli):
+def test_one_system_gives_the_sample_level_only_and_says_why(in_tmp, cli):
     write(in_tmp / "r.jsonl", [{"id": f"d{d}", "system": "A", "prediction": "x y", "references": ["x"],
                                 "ratings": {"relevance": d}} for d in range(3)])
     code, out, err = cli("correlate", "r.jsonl", "-f", "json", "--resamples", "10")
     assert code == 0, err
     data = json.loads(out)
-    assert all(r["kendall"] is None and r["ci"]["kendall"] is None for r in data["rows"])
+    assert data["levels"] == ["sample"] and {r["level"] for r in data["rows"]} == {"sample"}
+    assert all(r["kendall"] is None and r["ci"]["kendall"] is None for r in data["rows"])  # ROUGE is constant
+    assert [n for n in data["notes"] if "each document has one rated summary" in n]
     code, out, _ = cli("correlate", "r.jsonl", "--resamples", "10")
-    assert "with 1 system a correlation across systems is 1, -1 or undefined" in out
+    assert out.count("each document has one rated summary") == 1 and "summary level:" not in out
 
 
 # ------------------------------------------------------------------ errors
@@ -169,6 +178,14 @@ def test_one_system_prints_no_numbers_and_says_why(in_tmp, cli):
     (["r.jsonl", "r.jsonl"], "give one ratings file, got 2 paths"),
     (["."], "a run or results directory needs the ratings of its predictions"),
     (["missing.jsonl"], "missing.jsonl"),
+    (["r.jsonl", "--binary", "relevanse"], "--binary relevanse: no rating of criterion 'relevanse'. Did you mean"),
+    (["r.jsonl", "--binary", "relevance=high"], "--binary relevance=high: the cut must be a number, got 'high'"),
+    (["r.jsonl", "--threshold", "rouge1"], "--threshold expects METRIC=VALUE, got 'rouge1'"),
+    (["r.jsonl", "--threshold", "rouge1=nan"], "--threshold rouge1=nan: the value must be a finite number"),
+    (["r.jsonl", "--threshold", "rouge1=0.5"], "--threshold: no criterion is rated 0 or 1"),
+    (["r.jsonl", "--oracle-threshold"], "--oracle-threshold: no criterion is rated 0 or 1"),
+    (["r.jsonl", "--threshold", "rouge1=0.5", "--threshold-from", "r.jsonl"], "give thresholds one way"),
+    (["r.jsonl", "--binary", "relevance=2", "--threshold", "rouge9=0.5"], "no metric 'rouge9' is correlated"),
 ])
 def test_usage_errors_are_one_message(in_tmp, cli, args, expected):
     write(in_tmp / "r.jsonl", [{"id": "d", "system": s, "prediction": "x", "references": ["x"],
@@ -176,6 +193,46 @@ def test_usage_errors_are_one_message(in_tmp, cli, args, expected):
     code, out, err = cli("correlate", *args)
     assert code == 2 and not out and "Traceback" not in err
     assert err.startswith("error: ") and expected in err, err
+
+
+def test_binary_ratings_are_detection_in_every_format(in_tmp, cli):
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(40):
+        q = rng.random()
+        rows.append({"id": f"d{k}", "system": "A", "prediction": "p", "references": ["r"],
+                     "ratings": {"consistent": int(q > 0.5), "fluency": [int(q > 0.2), int(q > 0.4)]},
+                     "scores": {"detector": round(q + rng.normal(scale=0.2), 3), "other": float(rng.random())}})
+    write(in_tmp / "r.jsonl", rows)
+    code, out, err = cli("correlate", "r.jsonl", "-f", "json", "--resamples", "40", "--threshold", "detector=0.5",
+                         "--threshold", "other=0.5", "--oracle-threshold")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["criterion"] for r in data["rows"]] == ["fluency"] * 2  # averaged 0/1 of two annotators: correlated
+    assert {(d["metric"], d["criterion"]) for d in data["detection"]} == {("detector", "consistent"),
+                                                                         ("other", "consistent")}
+    d = next(d for d in data["detection"] if d["metric"] == "detector")
+    y = np.array([r["ratings"]["consistent"] for r in rows])
+    s = np.array([r["scores"]["detector"] for r in rows])
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    assert abs(d["roc_auc"] - roc_auc_score(y, s)) <= 1e-12 and d["threshold"] == 0.5
+    assert abs(d["balanced_accuracy"] - balanced_accuracy_score(y, s >= 0.5)) <= 1e-12
+    assert d["balanced_accuracy_tuned_on_test_data"] >= d["balanced_accuracy"]
+    assert data["threshold_source"] == "--threshold"
+    code, out, err = cli("correlate", "r.jsonl", "--resamples", "40", "--oracle-threshold", "--html", "p.html")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "Detection of consistent" in flat and "ROC AUC" in flat
+    assert "threshold tuned on the test data (optimistic)" in flat and "no threshold given, so no balanced" in flat
+    page = (in_tmp / "p.html").read_text(encoding="utf-8")
+    assert "Detection of consistent" in page and "tuned on the test data" in page
+    code, md, _ = cli("correlate", "r.jsonl", "--resamples", "40", "-f", "md", "--oracle-threshold")
+    assert "### Detection of consistent" in md and "tuned on the test data (optimistic)" in md
+    code, text, _ = cli("correlate", "r.jsonl", "--resamples", "40", "-f", "csv", "--oracle-threshold")
+    table = list(csv.DictReader(io.StringIO(text)))
+    detection = [r for r in table if r["level"] == "detection"]
+    assert len(detection) == 2 and all(r["roc_auc"] and r["balanced_accuracy_tuned_on_test_data"] for r in detection)
 
 
 def test_a_bad_ratings_file_writes_nothing(in_tmp, cli):

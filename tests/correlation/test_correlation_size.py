@@ -50,20 +50,25 @@ def test_many_documents_and_resamples_are_drawn_a_chunk_at_a_time():
     assert peak < 48, f"{peak:.0f} MiB"
 
 
-def test_chunked_resamples_are_the_resamples_drawn_at_once():
+def test_chunked_resamples_are_the_resamples_drawn_at_once(monkeypatch):
     """The intervals are those of one draw of every resample (tests/correlation/test_correlation_stats.py has
-    them by hand on small grids); a chunk boundary inside the draw changes nothing."""
-    import bench.correlation.levels as levels
+    them by hand on small grids); a chunk boundary inside the draw changes nothing but the order in which
+    sums are taken."""
+    import bench.correlation.grid_levels as grid_levels
+    import bench.correlation.sample_level as sample_level
 
-    scores, ratings = _grid(30, 5, seed=2)
+    scores, ratings = _grid(30, 12, seed=2)
     whole = correlate(scores, ratings, n_resamples=64, seed=5)
-    saved = levels.CHUNK_CELLS
-    levels.CHUNK_CELLS = 4 * 7 * 30  # 7 resamples at a time
-    try:
-        chunked = correlate(scores, ratings, n_resamples=64, seed=5)
-    finally:
-        levels.CHUNK_CELLS = saved
-    assert chunked == whole
+    assert not any(r.withheld for r in whole.rows)
+    monkeypatch.setattr(grid_levels, "CHUNK_CELLS", 4 * 7 * 30)  # 7 resamples at a time
+    monkeypatch.setattr(sample_level, "SAMPLE_CHUNK_CELLS", 360 * 5)  # 5 resamples of the 360 summaries
+    chunked = correlate(scores, ratings, n_resamples=64, seed=5)
+    assert [(r.metric, r.criterion, r.level, r.n, r.best) for r in chunked.rows] == \
+        [(r.metric, r.criterion, r.level, r.n, r.best) for r in whole.rows]
+    for a, b in zip(chunked.rows, whole.rows):
+        for c in a.values:
+            assert a.values[c] == b.values[c]
+            assert a.ci[c] == pytest.approx(b.ci[c], abs=1e-12)
 
 
 def test_sorted_and_pairwise_coefficients_agree_around_the_switch():
@@ -99,18 +104,33 @@ def test_a_shape_that_would_take_hours_is_refused_with_a_way_out():
 
 
 def test_a_grid_of_documents_no_two_systems_share_is_refused_before_scoring(tmp_path):
-    """4,000 systems each summarising a document of its own: a 16-million-cell grid for 4,000 summaries."""
+    """4,000 documents, each summarised by two systems of its own: a 32-million-cell grid for 8,000 summaries."""
     import json
 
     from bench.correlation import correlate_ratings
     from bench.correlation.levels import GRID_MAX
 
     path = tmp_path / "diagonal.jsonl"
-    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}", "prediction": "a summary",
+    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}-{j}", "prediction": "a summary",
                                         "references": ["a reference"], "ratings": {"relevance": 3}}) + "\n"
-                            for k in range(4_000)), encoding="utf-8")
+                            for k in range(4_000) for j in range(2)), encoding="utf-8")
     with pytest.raises(BenchError) as info:
         correlate_ratings([path])
-    assert info.value.message == (f"4,000 documents x 4,000 systems: a grid of 16,000,000 cells for 4,000 rated "
+    assert info.value.message == (f"4,000 documents x 8,000 systems: a grid of 32,000,000 cells for 8,000 rated "
                                   f"summaries, more than bench correlate holds ({GRID_MAX:,})")
     assert "keep the documents that several systems summarised" in info.value.hint
+
+
+def test_one_summary_per_document_is_pooled_whatever_the_systems(tmp_path):
+    """4,000 systems each summarising a document of its own: no grid of 16 million cells, the sample level only."""
+    import json
+
+    from bench.correlation import correlate_ratings
+
+    path = tmp_path / "diagonal.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{k}", "system": f"s{k}", "prediction": "a summary",
+                                        "references": ["a reference"], "ratings": {"relevance": k % 5},
+                                        "scores": {"m": k % 7}}) + "\n" for k in range(4_000)), encoding="utf-8")
+    rated, result = _peak_mib(lambda: correlate_ratings([path], n_resamples=20))[0]
+    assert result.levels == ("sample",) and rated.pooled and result.documents == 4_000
+    assert [r.level for r in result.rows] == ["sample"] and result.rows[0].n == 4_000
