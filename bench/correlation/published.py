@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.correlation.rated import (IdTypes, RatedSummaries, RatedSummary, gather_scores, identifier, make_grid,
-                                     number, raise_all, read_ratings_object, read_scores_object, references, text,
-                                     text_lines)
+                                     number, raise_all, read_ratings_object, read_scores_object, references, shown,
+                                     text, text_lines)
 from bench.errors import BenchError, relpath
 from bench.io import BOM, NONFINITE_HINT, NonFiniteNumber, decode_utf8, json_type, loads, where
 
@@ -71,7 +71,7 @@ def read_summeval(path: Path, rows: Sequence[tuple[int, dict[str, Any]]],
                 for criterion, r in annotation.items():
                     if not number(r):
                         problems.append(BenchError(f"annotator {k + 1}'s rating of {criterion!r} must be a number, "
-                                                   f"got {json_type(r)}", where=where(path, lineno, key), hint=hint))
+                                                   f"got {shown(r)}", where=where(path, lineno, key), hint=hint))
                     else:
                         ratings.setdefault(criterion, []).append(float(r))
         if doc_id is not None and system is not None:

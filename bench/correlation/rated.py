@@ -115,8 +115,21 @@ class RatedSummaries:
 # ------------------------------------------------------------------ checking one line
 
 
+#: The largest magnitude a rating or score may have. Below it the squares and sums of a million values stay
+#: finite in float64 (Pearson's sums of products, the annotators' mean, Krippendorff's squared differences), so
+#: every coefficient is computed as for small numbers; beyond it a value is refused, not overflowed into a
+#: coefficient of NaN.
+LARGEST = 1e100
+
+
 def number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A rating or score bench can compute with: a finite int or float of magnitude at most `LARGEST`."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return abs(float(value)) <= LARGEST  # False for NaN
+    except OverflowError:  # an integer beyond a double
+        return False
 
 
 def read_ratings_object(value: Any, at: str, hint: str,
@@ -138,9 +151,9 @@ def read_ratings_object(value: Any, at: str, hint: str,
         elif isinstance(r, list) and r and all(number(x) for x in r):
             out[criterion] = tuple(float(x) for x in r)
         else:
-            shown = ("an empty list" if r == [] else "a list holding " + json_type(next(x for x in r if not number(x)))
-                     if isinstance(r, list) else _shown(r))
-            errors.append(BenchError(f"rating of {criterion!r} must be a number or a list of numbers, got {shown}",
+            got = ("an empty list" if r == [] else "a list holding " + shown(next(x for x in r if not number(x)))
+                   if isinstance(r, list) else shown(r))
+            errors.append(BenchError(f"rating of {criterion!r} must be a number or a list of numbers, got {got}",
                                      where=at, hint="one number per annotator, e.g. [4, 5, 3]; null when not rated"))
     return out, errors
 
@@ -162,14 +175,17 @@ def read_scores_object(value: Any, at: str, what: str = "scores",
         elif number(v):
             out[name] = float(v)
         else:
-            errors.append(BenchError(f"{label} {name!r} must be a finite number or null, got {_shown(v)}", where=at,
+            errors.append(BenchError(f"{label} {name!r} must be a finite number or null, got {shown(v)}", where=at,
                                      hint=hint))
     return out, errors
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} (a number too large for a double)"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        digits = f"an integer of {len(str(abs(value)))} digits" if isinstance(value, int) else f"{value:g}"
+        return f"{digits}, beyond ±{LARGEST:g} (rescale the values: the coefficients do not change)"
     return json_type(value)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.correlation import render_detection as det
-from bench.correlation.levels import COEFFICIENTS, UNITS, Correlations, Paired, Row
+from bench.correlation.levels import COEFFICIENTS, Correlations, Paired, Row
 from bench.errors import visible
 from bench.io import json_text
 

@@ -190,3 +190,53 @@ def test_a_model_without_ratings_is_left_out_with_a_note(runs, tmp_path):
     rated = read_runs_with_ratings([runs], path)
     assert rated.systems == ("lead-3",)
     assert rated.notes == ("run of textrank left out: no ratings",)
+
+
+def test_numbers_whose_squares_overflow_are_refused_with_their_line(tmp_path, cli, recwarn):
+    # 1e308 is a finite double, but Pearson's sums of squares of it are inf and its coefficient NaN; an integer of
+    # 400 digits is no double at all. Each is refused where it stands, with the way out; 1e100 itself is kept.
+    lines = [line(f"d{d}", s, {"relevance": d + i}) for d in range(3) for i, s in enumerate("ABC")]
+    lines[1]["ratings"] = {"relevance": 1e308}
+    lines[2]["ratings"] = {"relevance": [2, -1e101]}
+    lines[4] = json.dumps(line("d1", "B")).replace('"relevance": 3', '"relevance": ' + "9" * 400)
+    lines[5]["scores"] = {"m": 5e300}
+    for i, row in enumerate(lines):
+        if i != 5 and isinstance(row, dict):
+            row["scores"] = {"m": 1e100 if i == 0 else float(i)}
+    path = write(tmp_path / "r.jsonl", lines)
+    with pytest.raises(BenchError) as e:
+        read_ratings(path)
+    text = str(e.value)
+    assert text.startswith("4 problems found")
+    assert "r.jsonl:2 (field 'ratings'): rating of 'relevance' must be a number or a list of numbers, got 1e+308, " \
+        "beyond ±1e+100 (rescale the values: the coefficients do not change)" in text
+    assert "r.jsonl:3 (field 'ratings'): rating of 'relevance' must be a number or a list of numbers, got a list " \
+        "holding -1e+101, beyond ±1e+100" in text
+    assert "r.jsonl:5 (field 'ratings'): rating of 'relevance' must be a number or a list of numbers, got an integer " \
+        "of 400 digits, beyond ±1e+100" in text
+    assert "r.jsonl:6 (field 'scores'): score 'm' must be a finite number or null, got 5e+300, beyond ±1e+100" in text
+    code, out, err = cli("correlate", path, "--metric", "m", "--resamples", "10")
+    assert code == 2 and out == "" and "Traceback" not in err and "r.jsonl:2" in err
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    # At the bound itself every coefficient is a number, as for small values.
+    for i, row in enumerate(lines):
+        if not isinstance(row, dict):
+            lines[i] = line("d1", "B")
+        lines[i]["ratings"] = {"relevance": [1e100, -1e100, 5e99, 0.0][i * 7 % 4]}
+        lines[i]["scores"] = {"m": [-1e100, 1e100, 0.0][i * 5 % 3]}
+    write(path, lines)
+    code, out, err = cli("correlate", path, "--metric", "m", "--resamples", "10", "-f", "json")
+    assert code == 0, err
+    big = json.loads(out)["rows"]
+    # ... the same as for the values divided by 1e100 (the coefficients do not change with the scale)
+    for row in lines:
+        row["ratings"]["relevance"] /= 1e100
+        row["scores"]["m"] /= 1e100
+    write(path, lines)
+    code, out, err = cli("correlate", path, "--metric", "m", "--resamples", "10", "-f", "json")
+    small = json.loads(out)["rows"]
+    assert [r["level"] for r in big] == ["summary", "system", "sample"]
+    for b, s in zip(big, small):
+        for k in ("kendall", "spearman", "pearson"):
+            assert math.isfinite(b[k]) and b[k] == pytest.approx(s[k], abs=1e-12)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
