@@ -99,7 +99,9 @@ def correlate_ratings(paths: Sequence[Path], *, ratings: Path | None = None, met
                                  list(scores), binary_specs, list(labels))
         source = f"tuned on {relpath(threshold_from)}"
     annotations = rated.annotations()
-    correlated = [c for c in keep if c not in labels]
+    # Every criterion is correlated, labels too (UniEval's and QAGS's papers report Pearson, Spearman and Kendall
+    # of QAGS-XSum's 0/1 consistency); a criterion with labels is scored as detection besides.
+    correlated = keep
     result = correlate(scores, {c: means[c] for c in correlated}, annotations={c: annotations[c] for c in keep},
                        seed=seed, n_resamples=n_resamples, levels=levels, labels=labels, thresholds=chosen,
                        threshold_source=source, oracle=oracle)

@@ -221,7 +221,7 @@ def correlate(scores: Scores, ratings: Mapping[str, np.ndarray], *,
             for criterion in ratings:
                 key = (level, metric, criterion)
                 rows.append(Row(metric=metric, criterion=criterion, level=level, n=meta[key][0],
-                                skipped=meta[key][1], values=points[key],
+                                skipped=meta[key][1], values={c: points[key][c] for c in COEFFICIENTS},
                                 ci={c: _interval(boots[key][c], confidence, key in withheld) for c in COEFFICIENTS},
                                 best=best(level, criterion, COEFFICIENTS, metric), withheld=key in withheld))
     tuned = tuned_on_test(labelled, units) if oracle else {}
@@ -232,7 +232,7 @@ def correlate(scores: Scores, ratings: Mapping[str, np.ndarray], *,
         positives = int((present & (y == 1)).sum())
         detection.append(Detection(
             metric=metric, criterion=criterion, n=meta[key][0], positives=positives, negatives=meta[key][0] - positives,
-            skipped=meta[key][1], values=points[key],
+            skipped=meta[key][1], values={c: points[key][c] for c in DETECTION},
             ci={c: _interval(boots[key][c], confidence, key in withheld) for c in DETECTION},
             threshold=(thresholds or {}).get((metric, criterion), math.nan), tuned=tuned.get((metric, criterion)),
             best=best("sample", criterion, DETECTION, metric), withheld=key in withheld))

@@ -132,9 +132,10 @@ def all_notes(result: Correlations, notes: Sequence[str]) -> list[str]:
 
 def _summary(result: Correlations, source: str, notes: Sequence[str]) -> list[str]:
     labelled = det.criteria(result)
-    n = len(_criteria(result))
-    what = " and ".join([*([f"{_count(n, 'criterion', 'criteria')}"] if n or not labelled else []),
-                         *([f"{_count(len(labelled), 'criterion', 'criteria')} rated 0 or 1"] if labelled else [])])
+    n = len(dict.fromkeys([*_criteria(result), *labelled]))
+    what = _count(n, 'criterion', 'criteria')
+    if labelled:
+        what += " rated 0 or 1" if len(labelled) == n else f" ({len(labelled)} rated 0 or 1)"
     lines = [(f"{source}: {_count(result.documents, 'document')} x {_count(result.systems, 'system')} "
               f"({_count(result.summaries, 'rated summary', 'rated summaries')}), "
               f"{what}, {_count(len(_metrics(result)), 'metric')}")]

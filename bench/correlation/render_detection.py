@@ -13,7 +13,7 @@ from bench.correlation.levels import Correlations, Detection
 
 TUNED = "tuned on the test data"
 TUNED_COLUMN = f"balanced accuracy, threshold {TUNED} (optimistic)"
-DETECTION_WORDING = ("Detection, not correlation: the criterion is a label (1 or 0) and each metric is judged by how "
+DETECTION_WORDING = ("Detection: the criterion is a label (1 or 0), and each metric is also judged by how "
                      "well its scores separate the two; ROC AUC (the chance that a summary labelled 1 scores above one "
                      "labelled 0, ties one half) needs no threshold; balanced accuracy (the mean recall of 1s and 0s, a "
                      "score >= the threshold called 1) needs one chosen elsewhere")

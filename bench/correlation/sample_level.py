@@ -28,6 +28,8 @@ from bench.stats.resampled_coefficients import ResampledCoefficients
 Key = tuple[str, str, str]
 #: What detection reports of each metric and labelled criterion.
 DETECTION = ("roc_auc", "balanced_accuracy")
+#: The name a criterion's labels go by beside its ratings, in the resampled coefficients' y vectors.
+LABELS = "\x00labels"
 #: Resampled summaries (summaries x resamples) weighed at once: a few arrays of 4 MB, which the CPU's caches
 #: hold while each pair makes its passes over them.
 SAMPLE_CHUNK_CELLS = 2**19
@@ -53,42 +55,46 @@ def sample_level(pairs: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
     for metric, s, _, _ in [*pairs, *labelled]:
         if not any(s is g for g in grids.setdefault(metric, [])):
             grids[metric].append(s)
+    # A criterion both correlated and scored as detection (its ratings are labels) is two y vectors: the mean
+    # ratings, correlated, and the labels, named LABELS after the criterion, whose pairs give the AUC. Both
+    # write under ("sample", metric, criterion): the coefficients and the detection measures side by side.
     names: dict[tuple[str, str], str] = {}
     xs: dict[str, np.ndarray] = {}
     ys: dict[str, np.ndarray] = {}
-    for metric, s, criterion, h in [*pairs, *labelled]:
+    for (metric, s, criterion, h), y_name in [*((p, p[2]) for p in pairs),
+                                              *((p, p[2] + LABELS) for p in labelled)]:
         name = metric if len(grids[metric]) == 1 else f"{metric}\x00{criterion}"
-        names[metric, criterion] = name
+        names[metric, y_name] = name
         xs.setdefault(name, s.reshape(-1)[units])
-        ys.setdefault(criterion, h.reshape(-1)[units])
-    binary = {c for _, _, c, _ in labelled}
+        ys.setdefault(y_name, h.reshape(-1)[units])
+    binary = {c + LABELS for _, _, c, _ in labelled}
     for metric, _, criterion, _ in pairs:
         x, y = xs[names[metric, criterion]], ys[criterion]
         key = ("sample", metric, criterion)
-        points[key] = {c: float(v[0]) for c, v in coefficients(x[None, :], y[None, :]).items()}
-        boots[key] = {c: np.full(n_resamples, np.nan) for c in COEFFICIENTS}
+        points.setdefault(key, {}).update({c: float(v[0]) for c, v in coefficients(x[None, :], y[None, :]).items()})
+        boots.setdefault(key, {}).update({c: np.full(n_resamples, np.nan) for c in COEFFICIENTS})
         meta[key] = _counts(x, y)
     tested: list[tuple[str, str, float]] = []
     for metric, _, criterion, _ in labelled:
-        x, y = xs[names[metric, criterion]], ys[criterion]
+        x, y = xs[names[metric, criterion + LABELS]], ys[criterion + LABELS]
         key = ("sample", metric, criterion)
         t = thresholds.get((metric, criterion), math.nan)
-        points[key] = {"roc_auc": roc_auc(x, y), "balanced_accuracy": balanced_accuracy(x, y, t)}
-        boots[key] = {c: np.full(n_resamples, np.nan) for c in DETECTION}
+        points.setdefault(key, {}).update({"roc_auc": roc_auc(x, y), "balanced_accuracy": balanced_accuracy(x, y, t)})
+        boots.setdefault(key, {}).update({c: np.full(n_resamples, np.nan) for c in DETECTION})
         meta[key] = _counts(x, y)
         if math.isfinite(t):
             tested.append((metric, criterion, t))
     if units.size == 0 or not (pairs or labelled):
         return points, boots, meta
-    engine = ResampledCoefficients(xs, ys, binary=binary, pairs={(name, c) for (_, c), name in names.items()})
+    engine = ResampledCoefficients(xs, ys, binary=binary, pairs={(name, y) for (_, y), name in names.items()})
     wanted = {name: metric for (metric, _), name in names.items()}
-    calls = _called(xs, ys, [(names[m, c], c, t) for m, c, t in tested])
+    calls = _called(xs, ys, [(names[m, c + LABELS], c + LABELS, t) for m, c, t in tested])
     for start, stop, counts in resample_counts_by_unit(units.size, n_resamples=n_resamples, seed=seed,
                                                              cells=SAMPLE_CHUNK_CELLS):
-        for (name, criterion), values in engine(counts).items():
-            if names.get((wanted[name], criterion)) == name:
+        for (name, y_name), values in engine(counts).items():
+            if names.get((wanted[name], y_name)) == name:
                 for c, v in values.items():
-                    boots[("sample", wanted[name], criterion)][c][start:stop] = v
+                    boots[("sample", wanted[name], y_name.removesuffix(LABELS))][c][start:stop] = v
         if tested:
             sums = np.einsum("kn,nr->kr", calls, counts)  # for each tested pair: positives called positive, positives, the same of negatives
             for k, (metric, criterion, _) in enumerate(tested):

@@ -208,12 +208,18 @@ def test_binary_ratings_are_detection_in_every_format(in_tmp, cli):
                          "--threshold", "other=0.5", "--oracle-threshold")
     assert code == 0, err
     data = json.loads(out)
-    assert [r["criterion"] for r in data["rows"]] == ["fluency"] * 2  # averaged 0/1 of two annotators: correlated
+    # every criterion correlated (consistent too, as the papers report labels); fluency's averaged 0/1 of two
+    # annotators is no label
+    assert sorted(r["criterion"] for r in data["rows"]) == ["consistent"] * 2 + ["fluency"] * 2
+    y = np.array([r["ratings"]["consistent"] for r in rows])
+    s = np.array([r["scores"]["detector"] for r in rows])
+    from scipy.stats import pearsonr
+
+    row = next(r for r in data["rows"] if (r["metric"], r["criterion"]) == ("detector", "consistent"))
+    assert abs(row["pearson"] - pearsonr(s, y).statistic) <= 1e-12
     assert {(d["metric"], d["criterion"]) for d in data["detection"]} == {("detector", "consistent"),
                                                                          ("other", "consistent")}
     d = next(d for d in data["detection"] if d["metric"] == "detector")
-    y = np.array([r["ratings"]["consistent"] for r in rows])
-    s = np.array([r["scores"]["detector"] for r in rows])
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
     assert abs(d["roc_auc"] - roc_auc_score(y, s)) <= 1e-12 and d["threshold"] == 0.5

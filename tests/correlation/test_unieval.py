@@ -128,9 +128,7 @@ def unieval_file(name: str) -> Path | None:
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_uni_evals_published_qags_numbers(in_tmp, cli, name):
     path = unieval_file(name)
-    if path is None:
-        pytest.skip(f"UniEval's {name}.json with predict_scores is not on this machine: set BENCH_UNIEVAL_DIR to a "
-                    "checkout of github.com/maszhongming/UniEval (its reproduce/ folder holds the QAGS files)")
+    assert path is not None, f"UniEval's {name}.json is missing from {DATA / 'unieval'}"
     code, out, err = cli("correlate", path, "--format", "json", "--resamples", "10")
     assert code == 0, err
     data = json.loads(out)
