@@ -338,11 +338,32 @@ def _conv_direct(nli_path: Path, weights: Path, summaries, documents) -> list[fl
     return out
 
 
+#: SummaC's own weights file, as published (tests/metrics/data/summac/README.md).
+PUBLISHED_WEIGHTS = Path(__file__).parent / "data" / "summac" / "summac_conv_vitc_sent_perc_e.bin"
+
+
+def test_summacs_published_weights_read_as_torch_loads_them():
+    import hashlib
+
+    torch = pytest.importorskip("torch")
+    from bench.metrics.model_based.summac_conv import read_weights
+
+    w = read_weights(PUBLISHED_WEIGHTS)
+    state = torch.load(PUBLISHED_WEIGHTS, map_location="cpu", weights_only=True)
+    assert sorted(state) == ["layer_final.bias", "layer_final.weight", "mlp.bias", "mlp.weight"]
+    np.testing.assert_array_equal(w.mlp_weight, state["mlp.weight"].numpy()[0])
+    assert w.mlp_bias == float(state["mlp.bias"][0])
+    np.testing.assert_array_equal(w.final_weight, state["layer_final.weight"].numpy())
+    np.testing.assert_array_equal(w.final_bias, state["layer_final.bias"].numpy())
+    assert w.sha256 == hashlib.sha256(PUBLISHED_WEIGHTS.read_bytes()).hexdigest()
+
+
 @pytest.mark.slow
-def test_summac_conv_equals_summacs_forward_computed_directly(nli, tmp_path, cli, monkeypatch):
+@pytest.mark.parametrize("published", [False, True], ids=["built-here", "summacs-own"])
+def test_summac_conv_equals_summacs_forward_computed_directly(nli, tmp_path, cli, monkeypatch, published):
     from bench.metrics.model_based.summac_conv import SummacConv
 
-    weights = _conv_weights(tmp_path / "summac_conv_vitc_sent_perc_e.bin")
+    weights = PUBLISHED_WEIGHTS if published else _conv_weights(tmp_path / "summac_conv_vitc_sent_perc_e.bin")
     long_summary = " ".join(split_sentences(" ".join(_PARAGRAPHS))[:12])  # 12 sentences: SummaC reads 10
     long_document = " ".join(f"Sentence number {k} of a long list of facts." for k in range(105))  # 100 kept
     summaries = [*SUMMARIES, long_summary, "Sentence number 104 of a long list of facts.", "A summary of nothing."]
@@ -361,7 +382,8 @@ def test_summac_conv_equals_summacs_forward_computed_directly(nli, tmp_path, cli
                                                                            True]
     np.testing.assert_allclose([v for v in got if v is not None], [v for v in expected if v is not None], rtol=0,
                                atol=1e-4)
-    assert len({round(v, 3) for v in got if v is not None}) > 3  # the weights tell the examples apart
+    if not published:
+        assert len({round(v, 3) for v in got if v is not None}) > 3  # the weights tell the examples apart
     assert result.counts["summac_conv_unscored"] == 2
     assert any("1 prediction(s) with more than 10 sentences" in w for w in result.warnings)
     assert any("1 document(s) with more than 100 premises" in w for w in result.warnings)
