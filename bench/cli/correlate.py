@@ -58,7 +58,7 @@ def correlate(
         help="Only this criterion (repeatable). Default: every criterion rated.")] = None,
     binary: Annotated[Optional[list[str]], typer.Option(
         "--binary", metavar="CRITERION[=CUT]",
-        help="Score this criterion as detection, not correlation (repeatable): its ratings are 0 or 1, or a mean "
+        help="Also score this criterion as detection (repeatable): its ratings are 0 or 1, or a mean "
              "rating >= CUT is 1. A criterion rated 0 and 1 only is one anyway. Reports ROC AUC, and balanced "
              "accuracy at a threshold from --threshold or --threshold-from.")] = None,
     threshold: Annotated[Optional[list[str]], typer.Option(
