@@ -96,13 +96,8 @@ def read_bounded(path: Path, limit: int) -> bytes:
     Raises OSError for a file that cannot be opened, and `NotSound` for one that is not a regular file (a link
     is never followed) or is larger than `limit`.
     """
-    fd = os.open(path, os.O_RDONLY | OPEN_FLAGS)
+    fd = _open_regular(path, limit, "a cache file of its kind holds")
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotSound(f"{kind_of(st.st_mode)} in place of a cache file")
-        if st.st_size > limit:
-            raise NotSound(f"{st.st_size} bytes, more than a cache file of its kind holds ({limit})")
         chunks = []
         left = limit + 1
         while left > 0:
@@ -122,13 +117,8 @@ def read_bounded(path: Path, limit: int) -> bytes:
 def bounded_lines(path: Path, limit: int, line_limit: int) -> Iterator[bytes]:
     """The lines of regular file `path` (at most `limit` bytes), each without its newline; a line longer than
     `line_limit` is skipped whole. Raises as `read_bounded`."""
-    fd = os.open(path, os.O_RDONLY | OPEN_FLAGS)
+    fd = _open_regular(path, limit, "an old cache file is read")
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotSound(f"{kind_of(st.st_mode)} in place of a cache file")
-        if st.st_size > limit:
-            raise NotSound(f"{st.st_size} bytes, more than an old cache file is read ({limit})")
         pending = b""
         skipping = False
         read = 0
@@ -150,6 +140,22 @@ def bounded_lines(path: Path, limit: int, line_limit: int) -> Iterator[bytes]:
             yield pending
     finally:
         os.close(fd)
+
+
+def _open_regular(path: Path, limit: int, most: str) -> int:
+    """A descriptor of regular file `path` (a link is never followed) of at most `limit` bytes; `NotSound`
+    otherwise (`most` says what the limit is, for the message)."""
+    fd = os.open(path, os.O_RDONLY | OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotSound(f"{kind_of(st.st_mode)} in place of a cache file")
+        if st.st_size > limit:
+            raise NotSound(f"{st.st_size} bytes, more than {most} ({limit})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class NotSound(ValueError):

@@ -11,29 +11,14 @@ scale's values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tiny_models import build_gpt2
 
 
 def build_rating_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
-    import torch
-    from transformers import AutoTokenizer, GPT2LMHeadModel
-
-    build_gpt2(path, chat_template=False)
-    tok = AutoTokenizer.from_pretrained(path)
-    model = GPT2LMHeadModel.from_pretrained(path)
-    texts = {i: tok.decode([i]) for i in sorted(tok.get_vocab().values())}
-    digits = [i for i, t in texts.items() if len(t.strip()) == 1 and t.strip().isdigit()]
-    separators = [i for i, t in texts.items() if t in (" ", ".", ",", ":")]
-    torch.manual_seed(seed)
-    weight = torch.zeros_like(model.lm_head.weight)
-    weight[digits] = torch.randn(len(digits), weight.shape[1])
-    weight[separators] = torch.randn(len(separators), weight.shape[1]) * spread
-    model.config.tie_word_embeddings = False
-    model.lm_head.weight = torch.nn.Parameter(weight)
-    model.save_pretrained(path)
-    return path
+    return _build_writer_gpt2(path, lambda t: len(t.strip()) == 1 and t.strip().isdigit(), seed, spread)
 
 
 def build_verdict_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
@@ -41,6 +26,12 @@ def build_verdict_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
     ',', ':'), for the pairwise judge: its output layer is zero except on those tokens, so its greedy replies
     hold a verdict at their first token or further on (or none), and its next-token distribution spreads over
     the three verdicts."""
+    return _build_writer_gpt2(path, lambda t: t.strip() in ("A", "B", "C"), seed, spread)
+
+
+def _build_writer_gpt2(path: Path, writes: Callable[[str], bool], seed: int, spread: float) -> Path:
+    """`tiny_models.build_gpt2` with an output layer of its own, zero except on the tokens whose text `writes`
+    accepts and on the four separators (the separators' weights `spread` times larger)."""
     import torch
     from transformers import AutoTokenizer, GPT2LMHeadModel
 
@@ -48,11 +39,11 @@ def build_verdict_gpt2(path: Path, seed: int = 0, spread: float = 1.5) -> Path:
     tok = AutoTokenizer.from_pretrained(path)
     model = GPT2LMHeadModel.from_pretrained(path)
     texts = {i: tok.decode([i]) for i in sorted(tok.get_vocab().values())}
-    letters = [i for i, t in texts.items() if t.strip() in ("A", "B", "C")]
+    written = [i for i, t in texts.items() if writes(t)]
     separators = [i for i, t in texts.items() if t in (" ", ".", ",", ":")]
     torch.manual_seed(seed)
     weight = torch.zeros_like(model.lm_head.weight)
-    weight[letters] = torch.randn(len(letters), weight.shape[1])
+    weight[written] = torch.randn(len(written), weight.shape[1])
     weight[separators] = torch.randn(len(separators), weight.shape[1]) * spread
     model.config.tie_word_embeddings = False
     model.lm_head.weight = torch.nn.Parameter(weight)
