@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval
+from bench.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, percentile_interval, resample_counts
 
 #: Newton's method stops when no strength's gradient exceeds this share of the comparisons.
 TOLERANCE = 1e-12
@@ -151,14 +151,13 @@ def bradley_terry_ci(item_wins: np.ndarray, *, confidence: float = 0.95, n_resam
     if n_items == 0:
         return Strengths(None, ci, 0, 0)
     strengths = bradley_terry(x.sum(axis=0))
-    idx = np.random.default_rng(seed).integers(0, n_items, size=(n_resamples, n_items))
     flat = x.reshape(n_items, n * n)
     draws = []
-    for row in idx:
-        counts = np.bincount(row, minlength=n_items).astype(np.float64)
-        theta = bradley_terry((counts @ flat).reshape(n, n))
-        if theta is not None:
-            draws.append(theta)
+    for _, _, chunk in resample_counts(n_items, n_resamples=n_resamples, seed=seed):
+        for counts in chunk:
+            theta = bradley_terry((counts @ flat).reshape(n, n))
+            if theta is not None:
+                draws.append(theta)
     if draws:
         d = np.array(draws)
         for k in range(n):
