@@ -77,9 +77,10 @@ def new_study(study: str | Path, results_dirs: Sequence[Path], *, task: str, cri
     if the_task.type != "summarization":
         raise BenchError(f"task {the_task.name!r} is a {the_task.type} task; annotation studies rate summaries",
                          hint="choose a summarization task")
-    runs = [r for r in collect_runs(list(results_dirs)) if r.task == the_task.name]
+    every_run = collect_runs(list(results_dirs))
+    runs = [r for r in every_run if r.task == the_task.name]
     if not runs:
-        found = sorted({r.task for r in collect_runs(list(results_dirs))})
+        found = sorted({r.task for r in every_run})
         raise BenchError(f"no run of task {the_task.name!r} under {', '.join(relpath(p) for p in results_dirs)}."
                          f"{did_you_mean(the_task.name, found)}", hint=f"tasks with runs there: {', '.join(found)}")
     latest: dict[str, Any] = {}
@@ -100,7 +101,7 @@ def new_study(study: str | Path, results_dirs: Sequence[Path], *, task: str, cri
                              f"(task hash {latest[model].task_hash[:12]}, now {loaded.hash[:12]})",
                              where=relpath(latest[model].path), hint="run the model again on the task as it is "
                              "now, or restore the task's files: the documents shown must be those summarized")
-    predictions = {model: read_predictions(latest[model].path) for model in systems}
+    predictions = {model: read_predictions(latest[model].path, latest[model]) for model in systems}
     common = [ex for ex in examples if all(ex.id in predictions[m] for m in systems)]
     if not common:
         raise BenchError(f"the runs of {', '.join(systems)} share no example of task {the_task.name!r}",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cache import legacy, safe_files
-from bench.cache.database import MAX_VALUE_BYTES, Store, open_store
+from bench.cache.database import MAX_VALUE_BYTES, SIDE_SUFFIXES, Store, open_store
 from bench.cache.keys import content_key, identity_key
 from bench.errors import BenchWarning
 
@@ -372,7 +372,7 @@ class Pairs(Table):
             dropped[0] = bad
             return [(k, (e, c)) for k, e, c in rows]
 
-        side = [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
+        side = [path.with_name(path.name + s) for s in SIDE_SUFFIXES]
         entries = self.migrate([path], read, lambda k, v: (bytes.fromhex(k), struct.pack("<dd", *v)),
                                ("SummaC pair cache", "pair", "pairs"), side)
         if dropped[0]:

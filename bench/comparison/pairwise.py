@@ -384,7 +384,7 @@ def pairwise_report(results_dirs: Sequence[Path], *, task: str, models: Sequence
 def _report(results_dirs: Sequence[Path], task: str, models: Sequence[str], baseline: str | None, settings: Any,
             judge: Any, criteria: list[str], human: Path | None, tasks_dirs: Sequence[Path], metrics: Sequence[str],
             examples: int, seed: int) -> PairwiseReport:
-    from bench.execution.cache import CACHE_DIR
+    from bench.execution.cache import metrics_cache_dir
     from bench.results.store import results_dir_of
 
     documents: dict[str, str] = {}
@@ -404,7 +404,7 @@ def _report(results_dirs: Sequence[Path], task: str, models: Sequence[str], base
     judge_prefs = None
     if judge is not None:
         cache_dir = (Path(settings.cache_dir).expanduser() if settings.cache_dir else
-                     results_dir_of(compared.runs[compared.models[0]].path) / CACHE_DIR / "metrics")
+                     metrics_cache_dir(results_dir_of(compared.runs[compared.models[0]].path)))
         missing = sorted({i for ids in compared.shared.values() for i in ids} - set(documents))
         if missing:
             raise BenchError(f"example {missing[0]!r} of the runs is not in task {task!r} as it is now"

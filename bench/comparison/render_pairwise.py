@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.comparison.pairwise import PairwiseReport
 from bench.comparison.pairwise_aggregate import JUDGE, Aggregate
+from bench.comparison.wording import fmt_p
 from bench.errors import visible
 
 BT_WORDING = ("Bradley-Terry strength: log scale, mean 0 over the models, 95% bootstrap CI over examples; win rate: "
@@ -31,10 +32,6 @@ def fmt(x: float | None, digits: int = 3) -> str:
         return "-"
     text = f"{x:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
-
-
-def fmt_p(p: float | None) -> str:
-    return "-" if p is None or not math.isfinite(p) else "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def fmt_ci(ci: Sequence[float | None]) -> str:

@@ -20,16 +20,13 @@ from typing import Any
 
 from bench.correlation import render_detection as det
 from bench.correlation.levels import COEFFICIENTS, Correlations, Paired, Row
+from bench.correlation.render_detection import fmt
 from bench.errors import visible
 from bench.io import json_text
 
 NAMES = {"kendall": "Kendall tau-b", "spearman": "Spearman rho", "pearson": "Pearson r"}
 BEST_CLASS = ' class="best"'
 BEST_WORDING = "best in column, above every other metric by a paired bootstrap interval that excludes 0"
-
-
-def fmt(x: float | None, digits: int = 3) -> str:
-    return "-" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
 def _num(x: float) -> float | None:

@@ -19,7 +19,6 @@ read into the store the first time its key is used.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,11 @@ from bench.version import __version__
 
 #: The cache directory of a results directory.
 CACHE_DIR = ".cache"
+
+
+def metrics_cache_dir(results_dir: Path) -> Path:
+    """Where the metrics of a results directory's runs keep what they cache (model pairs, replies, tokens)."""
+    return results_dir / CACHE_DIR / "metrics"
 
 
 def cache_key(identity: Mapping[str, Any]) -> str:
@@ -71,5 +75,4 @@ class PredictionCache(Predictions):
         return {i: p if na is None else Answer(p, na) for i, (p, na) in super().get(ids).items()}
 
     def append(self, rows: Sequence[tuple[str, str]]) -> None:  # type: ignore[override]
-        super().append([(i, str(p), na if (na := no_answer_score(p)) is not None and math.isfinite(na) else None)
-                        for i, p in rows])
+        super().append([(i, str(p), no_answer_score(p)) for i, p in rows])  # non-finite: None, in the store

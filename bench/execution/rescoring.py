@@ -17,7 +17,7 @@ from typing import Any
 from collections.abc import Iterator, Sequence
 
 from bench.errors import BenchError, relpath
-from bench.execution.cache import CACHE_DIR
+from bench.execution.cache import metrics_cache_dir
 from bench.io import read_jsonl
 from bench.metrics import MetricInputs, MetricOptions, MetricSpec, resolve_metric, with_extras
 from bench.metrics.scoring import Scores, score_examples
@@ -135,7 +135,7 @@ def fresh_scores(record: RunRecord, rows: list[dict[str, Any]], options: MetricO
         questions=questions if any(q is not None for q in questions) else None,
         no_answer_scores=na if any(v is not None for v in na) else None)
     where = str(relpath(run_dir / "predictions.jsonl")) if run_dir is not None else ""
-    return score_examples(specs, inputs, options, cache_dir=results_dir_of(run_dir) / CACHE_DIR / "metrics"
+    return score_examples(specs, inputs, options, cache_dir=metrics_cache_dir(results_dir_of(run_dir))
                           if run_dir is not None else None, where=where)
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.execution.cache import CACHE_DIR, PredictionCache, model_identity
+from bench.execution.cache import PredictionCache, metrics_cache_dir, model_identity
 from bench.execution.model_names import check_names_free
 from bench.runtime import distributed
 from bench.errors import BenchError
@@ -294,7 +294,7 @@ def metric_inputs(examples: Sequence[Example], predictions: Sequence[str]) -> Me
 
 def metric_cache_dir(options: RunOptions) -> Path | None:
     """Where metrics keep what they cache (model-based metrics: pair scores), beside the prediction cache."""
-    return options.output_dir / CACHE_DIR / "metrics" if options.use_cache else None
+    return metrics_cache_dir(options.output_dir) if options.use_cache else None
 
 
 def check_metrics(tasks: Sequence[Task], options: RunOptions) -> None:
