@@ -16,10 +16,9 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.io import collector_paused, json_type
-from bench.metrics.aggregation import aggregate, count_none
+from bench.metrics.aggregation import aggregate, count_none, unscored_count
 from bench.metrics.catalog import METRICS, MetricSpec, as_specs, metric_code, resolve_metric
 from bench.metrics.metric import Metric, MetricInputs, MetricResult
-from bench.metrics.aggregation import unscored_count
 from bench.metrics.metric_options import MetricOptions
 from bench.metrics.score_file import FILE_FIELDS
 from bench.tasks.records import as_references

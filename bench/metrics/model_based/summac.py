@@ -336,6 +336,8 @@ class SummacZS(Metric):
     """SummaC-ZS faithfulness of a summary to its document (x100, -100..100)."""
 
     name = "summac_zs"
+    #: The metric's name in messages.
+    label = "SummaC-ZS"
     needs = frozenset({"prediction", "document"})
     task_types = ("summarization",)
     score_ranges = {SCORE_NAME: (-100.0, 100.0)}
@@ -419,7 +421,7 @@ class SummacZS(Metric):
         assert self.scorer is not None and self.model is not None
         name = self.name
         low, _ = self.score_ranges[name]
-        check_range(scores[~np.isnan(scores)], low, "SummaC-Conv" if name == "summac_conv" else "SummaC-ZS")
+        check_range(scores[~np.isnan(scores)], low, self.label)
         counts = {f"{name}_pairs": images.pairs, f"{name}_truncated": images.truncated}
         return MetricResult(per_example={name: [None if math.isnan(v) else float(v) for v in scores]},
                             signatures={name: self.signature_of(self.model.dtype_name, self.scorer.max_length)},

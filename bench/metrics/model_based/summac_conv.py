@@ -128,6 +128,7 @@ class SummacConv(SummacZS):
     """SummaC-Conv: a summary's probability of being consistent with its document (x100, 0..100)."""
 
     name = "summac_conv"
+    label = "SummaC-Conv"
     score_ranges = {SCORE_NAME: (0.0, 100.0)}
     Options = SummacConvOptions
     description = ("SummaC-Conv faithfulness: histograms of each summary sentence's NLI entailment over the "
