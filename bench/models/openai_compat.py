@@ -179,8 +179,13 @@ def token_logprobs(logprobs: Any, api: str) -> tuple[tuple[str, tuple[tuple[str,
     completions API's ``tokens`` / ``token_logprobs`` / ``top_logprobs`` lists; None when there are none or they
     are not of that shape (alternatives whose log-probability is not a finite number are left out)."""
     def number(x: Any) -> float | None:
-        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-        return float(x) if ok else None
+        if not isinstance(x, (int, float)) or isinstance(x, bool):
+            return None
+        try:
+            f = float(x)
+        except OverflowError:  # an integer no double holds
+            return None
+        return f if math.isfinite(f) else None
 
     def entry(token: Any, logprob: Any, top: Any) -> tuple[str, tuple[tuple[str, float], ...]] | None:
         if not isinstance(token, str):

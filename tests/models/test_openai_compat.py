@@ -345,7 +345,8 @@ def test_token_log_probabilities_are_read_from_both_apis_and_anything_else_is_no
     from bench.models.openai_compat import token_logprobs
 
     chat = {"content": [{"token": " 4", "logprob": -0.5, "top_logprobs": [{"token": " 3", "logprob": -1.5},
-                                                                          {"token": "x", "logprob": float("nan")}]}]}
+                                                                          {"token": "x", "logprob": float("nan")},
+                                                                          {"token": "y", "logprob": -10 ** 400}]}]}
     assert token_logprobs(chat, "chat") == ((" 4", ((" 3", -1.5), (" 4", -0.5))),)
     completions = {"tokens": ["4", "."], "token_logprobs": [-0.1, -0.2], "top_logprobs": [{"4": -0.1, "5": -2.0}, None]}
     assert token_logprobs(completions, "completions") == (("4", (("4", -0.1), ("5", -2.0))), (".", ((".", -0.2),)))
