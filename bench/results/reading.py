@@ -177,10 +177,12 @@ def read_prediction_table(run_dir: Path, record: Mapping[str, Any]) -> Any | Non
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    from bench.io import BOM, MAX_JSON_DEPTH
+    from bench.io import BOM, MAX_JSON_DEPTH, not_a_regular_file
     from bench.results.store import finite_float, score_range, tolerance
 
     path = run_dir / "predictions.jsonl"
+    if not_a_regular_file(path):  # a FIFO would block the read: bench's reader says what it is
+        return None
     try:
         data = path.read_bytes()
     except OSError:

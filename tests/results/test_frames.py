@@ -231,3 +231,17 @@ def test_what_the_arrow_reader_leaves_is_read_or_refused_by_bench_s_reader(tmp_p
     assert read_prediction_table(run, read_record(run)) is None  # not UTF-8, which pyarrow does not check
     with pytest.raises(BenchError, match="not valid UTF-8"):
         examples_df([tmp_path], strict=True)
+
+
+def test_a_fifo_in_place_of_predictions_is_refused_not_waited_on(tmp_path):
+    import os
+
+    from bench.results.frames import read_record
+    from bench.results.reading import read_prediction_table
+
+    run = make_run(tmp_path, model="a", scores={"rouge1": [10.0, 30.0]})
+    (run / "predictions.jsonl").unlink()
+    os.mkfifo(run / "predictions.jsonl")  # nobody writes: opening it for reading would block for ever
+    assert read_prediction_table(run, read_record(run)) is None
+    with pytest.raises(BenchError, match="FIFO"):
+        examples_df([tmp_path], strict=True)
