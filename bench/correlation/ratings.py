@@ -138,7 +138,12 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path, task: str 
     runs = collect_runs(paths)
     study = study_file(ratings_path)
     tasks = sorted({r.task for r in runs})
-    chosen = task if task is not None else open_study_task(study) if study is not None else None
+    opened = None  # the study, opened once: for its task here when none is given, then for its ratings
+    if task is None and study is not None:
+        from bench.annotation.storage import open_study
+
+        opened = open_study(study)
+    chosen = task if task is not None else opened.task if opened is not None else None
     if chosen is not None:
         if chosen not in tasks:
             raise BenchError(f"no run of task {chosen!r} under {', '.join(relpath(p) for p in paths)}."
@@ -152,7 +157,7 @@ def read_runs_with_ratings(paths: Sequence[Path], ratings_path: Path, task: str 
         if r.model not in latest or r.order > latest[r.model].order:
             latest[r.model] = r
     predictions = {model: read_predictions(run.path, run) for model, run in latest.items()}
-    rated = read_study(study) if study is not None else read_ratings(ratings_path, texts=False)
+    rated = read_study(study, opened) if study is not None else read_ratings(ratings_path, texts=False)
     if study is not None:
         _check_study_summaries(rated, predictions, latest)
     if rated.layout in ("summeval", "unieval"):
@@ -212,19 +217,14 @@ def study_file(path: Path) -> Path | None:
     return None
 
 
-def open_study_task(path: Path) -> str:
-    """The task a `bench annotate` study rates."""
-    from bench.annotation.storage import open_study
-
-    return open_study(path).task
-
-
-def read_study(path: Path) -> RatedSummaries:
-    """The ratings of a `bench annotate` study, as its export writes them: one summary per line."""
+def read_study(path: Path, study: Any = None) -> RatedSummaries:
+    """The ratings of a `bench annotate` study, as its export writes them: one summary per line (`study`: the
+    study at `path` when it is open already)."""
     from bench.annotation.study_export import rating_rows
     from bench.annotation.storage import open_study
 
-    study = open_study(path)
+    if study is None:
+        study = open_study(path)
     if study.pairwise:
         raise BenchError("a pairwise study holds preferences between summaries, not ratings of each", where=study.source,
                          hint="bench correlate needs ratings: make a study without --pairwise; `bench annotate status` "

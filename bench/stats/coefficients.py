@@ -89,8 +89,8 @@ def _sorted_coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     k = present.sum(axis=1).astype(np.float64)
     xs = np.where(present, x, np.inf)  # a missing value sorts last and takes part in no pair
     ys = np.where(present, y, np.inf)
-    rx, tied_x, dense_x = _ranks(xs)
-    ry, tied_y, dense_y = _ranks(ys)
+    rx, tied_x, dense_x = average_ranks(xs)
+    ry, tied_y, dense_y = average_ranks(ys)
     order = np.argsort(dense_x * (dense_y.max(initial=0) + 1) + dense_y, axis=1)  # by x, then y
     x_sorted, y_sorted = np.take_along_axis(dense_x, order, 1), np.take_along_axis(dense_y, order, 1)
     last = k.astype(np.int64)[:, None]  # a missing value sorts after the last present one
@@ -109,7 +109,7 @@ def _sorted_coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     return {"kendall": np.clip(kendall, -1.0, 1.0), "spearman": spearman, "pearson": pearson}
 
 
-def _ranks(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def average_ranks(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of `v` (missing values as +inf): the average rank (1-based) of each value among the finite ones,
     the pairs of finite values tied, and each value's dense rank (0-based; +inf after every finite value)."""
     b, n = v.shape

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from bench.stats.coefficients import average_ranks
+
 
 def _present(scores, labels) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -40,15 +42,7 @@ def roc_auc(scores, labels) -> float:
     n = y.size - p
     if p == 0 or n == 0:
         return math.nan
-    order = np.argsort(s, kind="stable")
-    sorted_s = s[order]
-    new = np.ones(s.size, dtype=bool)
-    new[1:] = sorted_s[1:] != sorted_s[:-1]
-    starts = np.flatnonzero(new)
-    lengths = np.diff(np.append(starts, s.size))
-    average = starts + (lengths + 1) / 2.0  # the average 1-based rank of each run of equal scores
-    ranks = np.empty(s.size)
-    ranks[order] = np.repeat(average, lengths)
+    ranks = average_ranks(s[None, :])[0][0]  # 1-based, ties their average rank
     u = ranks[y].sum() - p * (p + 1) / 2.0
     return float(u / (p * n))
 
