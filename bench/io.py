@@ -235,6 +235,14 @@ def not_a_regular_file(path: Path) -> str:
     return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing parent of `path` when it is a file (nothing can be written below it), else None."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def resolved(path: Path) -> Path:
     """`path` made absolute with its symbolic links resolved; a link loop stays as it is (made absolute),
     for `not_a_regular_file` to report, instead of raising."""

@@ -20,6 +20,7 @@ from bench.annotation.criteria import choose_criteria
 from bench.annotation.design import make_design, system_pairs
 from bench.annotation.storage import STUDIES_DIR, StudyContent, open_study, Study, study_path, write_study
 from bench.errors import BenchError, BenchWarning, relpath
+from bench.io import file_in_the_way
 from bench.registry import did_you_mean
 
 MAX_SEED = 2**32 - 1
@@ -134,9 +135,7 @@ def _check_new_path(path: Path) -> None:
     if path.exists() or path.is_symlink():
         raise BenchError("a study of that name exists", where=where,
                          hint="choose another name, or delete the file to start again (its answers go with it)")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise BenchError(f"{relpath(parent)} is a file, not a directory", where=where,
-                                 hint=f"give a name (the study goes under {STUDIES_DIR}/) or a path in a directory")
-            break
+    blocked = file_in_the_way(path)
+    if blocked is not None:
+        raise BenchError(f"{relpath(blocked)} is a file, not a directory", where=where,
+                         hint=f"give a name (the study goes under {STUDIES_DIR}/) or a path in a directory")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bench.errors import BenchError, relpath
+from bench.io import file_in_the_way
 
 if TYPE_CHECKING:
     pass
@@ -70,12 +71,14 @@ def _check_count(value: int | None, name: str) -> None:
 
 def _check_output_dir(path: Path, name: str) -> None:
     """Refuse an output directory that cannot be one (a file, or below a file)."""
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise BenchError("the output directory is a file" if p == path else f"{relpath(p)} is a file, not "
-                                 "a directory", where=relpath(path), hint=f"pass a directory to {name}")
-            return
+    if path.exists():
+        if not path.is_dir():
+            raise BenchError("the output directory is a file", where=relpath(path), hint=f"pass a directory to {name}")
+        return
+    blocked = file_in_the_way(path)
+    if blocked is not None:
+        raise BenchError(f"{relpath(blocked)} is a file, not a directory", where=relpath(path),
+                         hint=f"pass a directory to {name}")
 
 
 def check_compare_arguments(*, alpha: float = 0.05, name: ArgumentName = python_name) -> None:

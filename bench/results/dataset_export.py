@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import EXIT_ENVIRONMENT, BenchError, relpath
-from bench.io import json_line, temporary_name
+from bench.io import file_in_the_way, json_line, temporary_name
 from bench.results.frames import RUN_COLUMNS, TEXT_COLUMNS, frame_of_runs, load_runs
 from bench.results.per_example import frame_of_examples
 from bench.version import __version__
@@ -125,12 +125,10 @@ def export(paths: Iterable[str | Path], output: str | Path, *, fmt: str = "parqu
 
 def check_output(output: Path) -> None:
     """Refuse an output that is a file, or a folder holding something other than an earlier export."""
-    for parent in output.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise BenchError(f"cannot write the export: {relpath(parent)} is a file, not a directory",
-                                 where=relpath(output), hint="choose a folder for --output")
-            break
+    blocked = file_in_the_way(output)
+    if blocked is not None:
+        raise BenchError(f"cannot write the export: {relpath(blocked)} is a file, not a directory",
+                         where=relpath(output), hint="choose a folder for --output")
     if not output.exists():
         return
     if not output.is_dir():
