@@ -157,9 +157,19 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
         judged = [o for o in outcomes if o.value is not None]
         shown = [s for s in prefs.shown if s.criterion == c]
         pairs = list(dict.fromkeys((o.model, o.opponent) for o in outcomes))
+        # grouped once, in their order: each pair's verdicts, each pair's shown verdicts, each model's
+        by_pair: dict[tuple[str, str], list[Outcome]] = {}
+        by_model: dict[str, list[float]] = {}
+        for o in judged:
+            by_pair.setdefault((o.model, o.opponent), []).append(o)
+            by_model.setdefault(o.model, []).append(o.value)
+            by_model.setdefault(o.opponent, []).append(1 - o.value)
+        shown_by_pair: dict[frozenset[str], list[Shown]] = {}
+        for s in shown:
+            shown_by_pair.setdefault(frozenset((s.first, s.second)), []).append(s)
         for x, y in pairs:
-            mine = [o for o in judged if (o.model, o.opponent) == (x, y)]
-            longer, total = _length_stats([s for s in shown if {s.first, s.second} == {x, y}], lengths)
+            mine = by_pair.get((x, y), [])
+            longer, total = _length_stats(shown_by_pair.get(frozenset((x, y)), []), lengths)
             diff = [lengths[(x, o.id)] - lengths[(y, o.id)] for o in mine]
             sides = ((x, y, [o.value for o in mine], 1), (y, x, [1 - o.value for o in mine], -1))
             for model, opponent, values, sign in sides:
@@ -171,7 +181,7 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
                              "length_diff": float(sign * np.mean(diff)) if diff else None, "source": prefs.source})
         # the models compared on this criterion (a study may hold fewer than the runs): strengths have mean 0
         # over them
-        met = [m for m in models if any(m in (o.model, o.opponent) for o in judged)]
+        met = [m for m in models if m in by_model]
         index = {m: k for k, m in enumerate(met)}
         ids = list(dict.fromkeys(o.id for o in judged))
         where = {i: k for k, i in enumerate(ids)}
@@ -184,8 +194,7 @@ def aggregate(prefs: Preferences, models: Sequence[str], lengths: Mapping[tuple[
         ranked = []
         for m in met:
             k = index[m]
-            overall = win_rate([o.value if o.model == m else 1 - o.value for o in judged if m in (o.model, o.opponent)],
-                               seed=seed)
+            overall = win_rate(by_model[m], seed=seed)
             ranked.append({"criterion": c, "model": m,
                            "strength": None if bt.strengths is None else _number(bt.strengths[k]),
                            "ci": [_number(bt.ci[k, 0]), _number(bt.ci[k, 1])],
