@@ -80,7 +80,8 @@ def _rescore(run_dir: Path, record: RunRecord, specs: list[MetricSpec], rows: li
     t0 = time.perf_counter()
     scores = fresh_scores(record, rows, options, specs, run_dir)
     score_s = time.perf_counter() - t0
-    same = existing_rescore(run_dir, options, output_dir, scores=scores, metrics=metrics)
+    same = existing_rescore(run_dir, options, output_dir, scores=scores, metrics=metrics, record=record,
+                            run_rows=rows)
     if same is not None:
         return read_record(same).to_dict(), same
     new = replace(
@@ -154,7 +155,8 @@ def task_documents(record: RunRecord, ids: Sequence[str], run_dir: Path | None) 
 
 
 def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | None = None, *,
-                     scores: Scores | None = None, metrics: Sequence[MetricSpec] = ()) -> Path | None:
+                     scores: Scores | None = None, metrics: Sequence[MetricSpec] = (),
+                     record: RunRecord | None = None, run_rows: list[dict[str, Any]] | None = None) -> Path | None:
     """The run that rescoring `run_dir` with `options` would duplicate, or None.
 
     Rescoring gives a run's scores again when its metric options are the ones
@@ -167,10 +169,11 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
     these options give for those predictions (`scores`; when not given, computed
     here once a candidate passes the cheaper checks): a run whose
     predictions.jsonl was edited after it was scored is never taken for its own
-    rescoring.
+    rescoring. `record` and `run_rows` (its `read_predictions` rows) are the run's, when its caller has read them.
     """
-    run_dir = find_run_dir(run_dir)
-    record = read_record(run_dir, scores=False)
+    if record is None:
+        run_dir = find_run_dir(run_dir)
+        record = read_record(run_dir, scores=False)
     root = output_dir if output_dir is not None else results_dir_of(run_dir)
     model_dir = run_directory(root, record).parent
     lineage = {record.run_id, record.config.rescored_from} - {None}
@@ -192,14 +195,15 @@ def existing_rescore(run_dir: Path, options: MetricOptions, output_dir: Path | N
             check_example_scores(candidate.parent / "predictions.jsonl", [(k, r["scores"]) for k, r in rows],
                                  other)
             if mine is None:
-                mine = [same_prediction(r) for _, r in prediction_lines(run_dir / "predictions.jsonl")]
+                mine = [same_prediction(r) for r in run_rows] if run_rows is not None else \
+                    [same_prediction(r) for _, r in prediction_lines(run_dir / "predictions.jsonl")]
             if [same_prediction(r) for _, r in rows] != mine:
                 continue
         except (BenchError, KeyError, TypeError, AttributeError):
             continue  # a damaged or foreign run is never the one this rescoring would repeat
         if scores is None:  # scored only once a candidate passes every cheaper check
-            scores = fresh_scores(record, read_predictions(run_dir, record), options,
-                                  rescore_specs(record, metrics), run_dir)
+            scores = fresh_scores(record, run_rows if run_rows is not None else read_predictions(run_dir, record),
+                                  options, rescore_specs(record, metrics), run_dir)
         if all({m: r["scores"].get(m) for m in fresh} == fresh for (_, r), fresh in zip(rows, scores.per_example)):
             return candidate.parent
     return None
