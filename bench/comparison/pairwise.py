@@ -205,8 +205,7 @@ def ask_judge(judge: Any, compared: Compared, settings: Any, criteria: Sequence[
               cache_dir: Path | None) -> JudgeRun:
     """Ask `judge` (`open_judge`) about every pair of `compared` on every criterion, both orders (the cached
     replies reused), and read its verdicts."""
-    from bench.metrics.metric import signature
-    from bench.metrics.model_based.judge import cached_replies, prompt_hash
+    from bench.metrics.model_based.judge import cached_replies, judge_signature
     from bench.metrics.model_based.judge_scoring import FIRST_NUMBER, WEIGHTED
     from bench.metrics.model_based.judge_verdicts import VERDICT_RULE
 
@@ -242,12 +241,8 @@ def ask_judge(judge: Any, compared: Compared, settings: Any, criteria: Sequence[
             outcomes.append(outcome)
             shown.extend(seen)
         rules = {v.rule for v in flat if v.rule is not None}
-        scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
-        trunc = [("trunc", str(settings.max_length))] if settings.max_length is not None else []
-        signatures[c] = signature(f"pairwise_{c}", ("judge", judge.label), *trunc,
-                                  ("prompt", prompt_hash(templates[c])[:12]), ("parse", VERDICT_RULE), *scoring,
-                                  ("swap", "both"), ("n", str(settings.n)),
-                                  ("temp", format(settings.temperature, "g")))
+        signatures[c] = judge_signature(f"pairwise_{c}", judge.label, settings, templates[c], VERDICT_RULE, rules,
+                                        extra=(("swap", "both"),))
     notes += judge.warnings()
     asked = judge.requests
     unjudged = sum(o.value is None for o in outcomes)

@@ -80,6 +80,17 @@ def default_prompts() -> dict[str, str]:
     return {c: str(data[c]) for c in CRITERIA}
 
 
+def judge_signature(name: str, label: str, settings: Any, template: str, parse: str, rules: set[str], *,
+                    extra: Sequence[tuple[str, str]] = (), tail: Sequence[tuple[str, str]] = ()) -> str:
+    """A judge's signature, the judge metric's and a pairwise comparison's: the judge, truncation, the prompt's
+    hash, the parse rule, how replies were scored (`rules`: none means first number, the field left out as
+    before it existed), `extra`, n and temperature, then `tail`."""
+    scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
+    trunc = [("trunc", str(settings.max_length))] if settings.max_length is not None else []
+    return signature(name, ("judge", label), *trunc, ("prompt", prompt_hash(template)[:12]), ("parse", parse),
+                     *scoring, *extra, ("n", str(settings.n)), ("temp", format(settings.temperature, "g")), *tail)
+
+
 def prompt_hash(template: str) -> str:
     return hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -253,12 +264,8 @@ class Judge(Metric):
     def signature_value(self, rules: set[str]) -> str:
         """The signature; `rules`, those that gave the scores (a signature without ``scoring:`` is first-number
         scoring, as before the field existed)."""
-        s = self.settings
-        scoring = [] if rules <= {FIRST_NUMBER} else [("scoring", WEIGHTED if rules == {WEIGHTED} else "mixed")]
-        trunc = [("trunc", str(s.max_length))] if s.max_length is not None else []
-        return signature(self.score_name, ("judge", self.judge.label), *trunc,
-                         ("prompt", prompt_hash(self.template)[:12]), ("parse", PARSE_RULE), *scoring,
-                         ("n", str(s.n)), ("temp", format(s.temperature, "g")), ("agg", "mean"))
+        return judge_signature(self.score_name, self.judge.label, self.settings, self.template, PARSE_RULE, rules,
+                               tail=(("agg", "mean"),))
 
     def ask(self, inputs: MetricInputs, documents: list[str], cache_dir: Path | None) -> list[list[str]]:
         """Per example, its n cached values (replies, or with scoring=weighted the records of replies and their
