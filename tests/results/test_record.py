@@ -104,7 +104,12 @@ VARYING = re.compile(r'^(\s*"(run_id|rescored_from|path|fixture|command|started_
 GIT = re.compile(r'^\s*"git_(commit|dirty)": ')
 
 
+#: The versions of the installed packages: the environment's (pip may install newer ones than those of the files).
+PACKAGES = re.compile(r'("packages": \{)[^{}]*(\})')
+
+
 def _steady(text: str) -> str:
+    text = PACKAGES.sub(r"\1...\2", text)
     return "\n".join(VARYING.sub(r"\1...\3", line) for line in text.splitlines() if not GIT.match(line))
 
 
